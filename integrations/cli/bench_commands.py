@@ -13,7 +13,8 @@ from integrations.cli.render import console, progress_bar
 
 def bench_command(
     sqlite: Annotated[
-        str | None, typer.Option(help="SQLite database to seed or reuse (default: <data dir>/bench.db).")
+        str | None,
+        typer.Option(help="SQLite file or sqlite:/// URL to seed or reuse (default: <data dir>/bench.db)."),
     ] = None,
     postgres: Annotated[
         str | None,
@@ -31,7 +32,9 @@ def bench_command(
     from benchmarks.run import benchmark_backend, render_markdown, write_results
     from core.settings import get_settings
 
-    targets = [("sqlite", sqlite or f"sqlite:///{(get_settings().data_dir / 'bench.db').resolve()}")]
+    sqlite_file = Path(sqlite) if sqlite and "://" not in sqlite else get_settings().data_dir / "bench.db"
+    sqlite_url = sqlite if sqlite and "://" in sqlite else f"sqlite:///{sqlite_file.resolve()}"
+    targets = [("sqlite", sqlite_url)]
     postgres = postgres or os.environ.get("CREDITDESK_BENCH_POSTGRES_URL")
     if postgres:
         targets.append(("postgresql", postgres))
