@@ -31,6 +31,7 @@ from db.models import (
 from db.queries import portfolio as queries
 from tests.conftest import DEMO_AS_OF
 from tests.support import factories as f
+from tests.support.paths import IBM_SAMPLE
 from tools.context import Actor, ToolContext
 from tools.maintenance import refresh_receivable_snapshots
 from tools.portfolio import (
@@ -679,14 +680,11 @@ def test_trend_and_dso_change_read_month_end_snapshots(snapshot_db: str, monkeyp
 
 # --- the IBM sample (all settled: past as-of dates) -----------------------------------------------------------------
 
-IBM_FILE = Path("/work/shared/data/ibm_ar_late_payments.csv")
 
-
-@pytest.mark.skipif(not IBM_FILE.exists(), reason="IBM sample not available")
 def test_ibm_sample_dso_cei_and_ageing(db_url: str) -> None:
     from integrations.importers.importer import import_file
 
-    import_file(IBM_FILE, "ibm-ar", url=db_url)
+    import_file(IBM_SAMPLE, "ibm-ar", url=db_url)
     raw = load_raw(db_url)
     for as_of in (date(2013, 3, 31), date(2013, 6, 30), date(2013, 9, 30)):
         result = summary(db_url, today=date(2014, 2, 1), as_of=as_of.isoformat())
