@@ -81,6 +81,7 @@ TOOL_MODULES = (
     "tools.dunning",
     "tools.disputes",
     "tools.portfolio",
+    "tools.policy_search",
     "tools.actions.tools",
 )
 

@@ -59,8 +59,9 @@ def init_command(
     as_of: Annotated[str | None, typer.Option(help="Anchor date of the demo portfolio (default today).")] = None,
     reset: Annotated[bool, typer.Option("--reset", help="Wipe existing business data and seed again.")] = False,
 ) -> None:
-    """Create or upgrade the database, seed the demo portfolio (once) and show an overview."""
+    """Create or upgrade the database, seed the demo portfolio (once), ingest the policy documents, show an overview."""
     from db.migrate import upgrade
+    from integrations.cli.knowledge_commands import ingest_default_documents
 
     try:
         upgrade()
@@ -68,6 +69,7 @@ def init_command(
             _seed(customers, seed, _parse_date(as_of), reset=reset)
         else:
             console.print("database already holds a portfolio; keeping it (use --reset to start over)")
+        ingest_default_documents()
         overview_command()
     except CreditDeskError as error:
         fail(error)

@@ -1,0 +1,1 @@
+"""Offline evaluations (labelled datasets and their runners)."""

@@ -1,0 +1,5 @@
+import sys
+
+from evals.retrieval.runner import main
+
+sys.exit(main())

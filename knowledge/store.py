@@ -1,0 +1,242 @@
+"""The Chroma store: a local persistent store under `<data dir>/chroma` by default, a Chroma server (HttpClient) when
+`CREDITDESK_CHROMA_URL` is set. Telemetry is always off.
+
+One collection per embedding model (cosine space); every chunk carries its document's id, title, version, effective
+date, source file, section path and page as metadata. The collection's metadata holds a content fingerprint (a hash
+of the sorted chunk ids) that ingestion updates; readers use it to know when their BM25 index is stale.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from core.errors import CreditDeskError, ErrorCode
+from core.logging import get_logger
+from core.settings import Settings, get_settings
+from knowledge.embeddings import Embedder, get_embedder, register_chroma_functions
+from knowledge.loaders import slugify
+
+log = get_logger(__name__)
+
+REVISION_KEY = "creditdesk_revision"
+SCHEMA_KEY = "creditdesk_schema"
+SCHEMA_VERSION = 1
+PAGE_SIZE = 2000
+UPSERT_BATCH = 500
+
+_clients: dict[str, Any] = {}
+_clients_lock = threading.Lock()
+_stores: dict[tuple[str, str, str], PolicyStore] = {}
+_stores_lock = threading.Lock()
+
+
+def _chroma_settings() -> Any:
+    from chromadb.config import Settings as ChromaSettings
+
+    return ChromaSettings(anonymized_telemetry=False)
+
+
+def _client_for(location: str) -> Any:
+    """One Chroma client per location (a directory or a server URL), created on first use."""
+    with _clients_lock:
+        client = _clients.get(location)
+        if client is not None:
+            return client
+        import chromadb
+
+        if location.startswith(("http://", "https://")):
+            parsed = urlparse(location)
+            ssl = parsed.scheme == "https"
+            try:
+                client = chromadb.HttpClient(
+                    host=parsed.hostname or "localhost",
+                    port=parsed.port or (443 if ssl else 8000),
+                    ssl=ssl,
+                    settings=_chroma_settings(),
+                )
+                client.heartbeat()
+            except Exception as error:  # connection errors come from httpx and chromadb alike
+                raise CreditDeskError(
+                    ErrorCode.UPSTREAM, f"the Chroma server at {location} is not reachable ({type(error).__name__})"
+                ) from None
+        else:
+            path = Path(location)
+            path.mkdir(parents=True, exist_ok=True)
+            client = chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
+        _clients[location] = client
+        return client
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    id: str
+    text: str
+    metadata: dict[str, Any]
+
+
+class PolicyStore:
+    """A Chroma collection of policy chunks and the embedder that fills and queries it."""
+
+    def __init__(self, location: str, collection: str, embedder: Embedder) -> None:
+        self.location = location
+        self.collection_name = collection
+        self.embedder = embedder
+        self.key = f"{location}#{collection}#{embedder.id}"
+        self._collection: Any = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> PolicyStore:
+        """The configured store (cached per location, collection and embedder)."""
+        settings = settings or get_settings()
+        location = settings.chroma_url.rstrip("/") if settings.chroma_url else str(settings.chroma_path.resolve())
+        embedder = get_embedder(settings)
+        name = settings.chroma_collection
+        if settings.embedding_provider != "local":
+            # Vectors of different models never share a collection.
+            name = f"{name}-{slugify(embedder.id)}"
+        key = (location, name, embedder.id)
+        with _stores_lock:
+            store = _stores.get(key)
+            if store is None:
+                store = _stores[key] = cls(location, name, embedder)
+            return store
+
+    @property
+    def is_remote(self) -> bool:
+        return self.location.startswith(("http://", "https://"))
+
+    def collection(self) -> Any:
+        with self._lock:
+            if self._collection is None:
+                register_chroma_functions()
+                client = _client_for(self.location)
+                try:
+                    self._collection = client.get_or_create_collection(
+                        self.collection_name,
+                        embedding_function=self.embedder.chroma_function(),
+                        configuration={"hnsw": {"space": "cosine"}},
+                        metadata={SCHEMA_KEY: SCHEMA_VERSION},
+                    )
+                except ValueError as error:
+                    raise CreditDeskError(
+                        ErrorCode.CONFLICT,
+                        f"Chroma collection {self.collection_name!r} was built with another embedding model: {error}",
+                    ) from None
+            return self._collection
+
+    # --- reading ----------------------------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        return int(self.collection().count())
+
+    def fingerprint(self) -> str:
+        """Changes whenever the stored chunks change (revision written by ingestion, plus the count)."""
+        collection = self.collection()
+        current = _client_for(self.location).get_collection(
+            collection.name, embedding_function=self.embedder.chroma_function()
+        )
+        metadata = current.metadata or {}
+        return f"{metadata.get(REVISION_KEY, '-')}:{current.count()}"
+
+    def ids_where(self, where: dict[str, Any]) -> list[str]:
+        result = self.collection().get(where=where, include=[])
+        return list(result["ids"])
+
+    def metadatas_where(self, where: dict[str, Any] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+        collection = self.collection()
+        offset = 0
+        while True:
+            page = collection.get(where=where, include=["metadatas"], limit=PAGE_SIZE, offset=offset)
+            ids = page["ids"]
+            for chunk_id, metadata in zip(ids, page["metadatas"] or [], strict=True):
+                yield chunk_id, dict(metadata or {})
+            if len(ids) < PAGE_SIZE:
+                return
+            offset += PAGE_SIZE
+
+    def all_chunks(self) -> Iterator[StoredChunk]:
+        collection = self.collection()
+        offset = 0
+        while True:
+            page = collection.get(include=["documents", "metadatas"], limit=PAGE_SIZE, offset=offset)
+            ids = page["ids"]
+            for chunk_id, text, metadata in zip(ids, page["documents"] or [], page["metadatas"] or [], strict=True):
+                yield StoredChunk(chunk_id, text or "", dict(metadata or {}))
+            if len(ids) < PAGE_SIZE:
+                return
+            offset += PAGE_SIZE
+
+    def query(self, vector: np.ndarray, n_results: int, where: dict[str, Any] | None = None) -> list[str]:
+        """Ids of the nearest chunks, nearest first."""
+        if n_results <= 0:
+            return []
+        result = self.collection().query(
+            query_embeddings=[vector.tolist()], n_results=n_results, where=where, include=["distances"]
+        )
+        return list(result["ids"][0]) if result["ids"] else []
+
+    # --- writing ----------------------------------------------------------------------------------------------------
+
+    def upsert(
+        self, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[dict[str, Any]], vectors: Any
+    ) -> None:
+        collection = self.collection()
+        for start in range(0, len(ids), UPSERT_BATCH):
+            end = start + UPSERT_BATCH
+            collection.upsert(
+                ids=list(ids[start:end]),
+                documents=list(texts[start:end]),
+                metadatas=[dict(m) for m in metadatas[start:end]],
+                embeddings=np.asarray(vectors[start:end], dtype=np.float32),
+            )
+
+    def update_metadata(self, ids: Sequence[str], metadatas: Sequence[dict[str, Any]]) -> None:
+        collection = self.collection()
+        for start in range(0, len(ids), UPSERT_BATCH):
+            end = start + UPSERT_BATCH
+            collection.update(ids=list(ids[start:end]), metadatas=[dict(m) for m in metadatas[start:end]])
+
+    def delete(self, ids: Sequence[str]) -> None:
+        collection = self.collection()
+        for start in range(0, len(ids), UPSERT_BATCH):
+            collection.delete(ids=list(ids[start : start + UPSERT_BATCH]))
+
+    def refresh_revision(self) -> str:
+        """Recompute the content fingerprint (chunk ids and the files they came from) and store it with the
+        collection."""
+        digest = hashlib.sha256()
+        for chunk_id, metadata in sorted(self.metadatas_where()):
+            digest.update(f"{chunk_id}:{metadata.get('source_path', '')}:{metadata.get('file_sha256', '')};".encode())
+        revision = digest.hexdigest()[:24]
+        self.collection().modify(metadata={SCHEMA_KEY: SCHEMA_VERSION, REVISION_KEY: revision})
+        return revision
+
+    def reset(self) -> None:
+        """Drop the collection (tests and benchmarks)."""
+        with self._lock:
+            client = _client_for(self.location)
+            with contextlib.suppress(Exception):  # absent already
+                client.delete_collection(self.collection_name)
+            self._collection = None
+
+
+def get_store(settings: Settings | None = None) -> PolicyStore:
+    return PolicyStore.from_settings(settings)
+
+
+def forget_clients() -> None:
+    """Drop cached clients and stores (tests and evals that point the settings somewhere else)."""
+    with _stores_lock:
+        _stores.clear()
+    with _clients_lock:
+        _clients.clear()
