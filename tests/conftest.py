@@ -39,6 +39,18 @@ def _isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
     reset_settings()
 
 
+@pytest.fixture(autouse=True)
+def _environment_restored_after_each_test() -> Iterator[None]:
+    """The CLI's global `--db` option writes CREDITDESK_DATABASE_URL into the process environment (right for a
+    process, wrong between tests): put back whatever any test changed, and drop the cached settings."""
+    saved = dict(os.environ)
+    yield
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)
+        reset_settings()
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("tpl") / "template.db"

@@ -10,6 +10,13 @@ from db.engine import build_engine
 config = context.config
 target_metadata = Base.metadata
 
+# LangGraph's checkpointer (assistant.memory) owns these tables on PostgreSQL; autogenerate must not drop them.
+CHECKPOINTER_TABLES = frozenset({"checkpoints", "checkpoint_blobs", "checkpoint_writes", "checkpoint_migrations"})
+
+
+def _include_name(name: str | None, type_: str, _parent_names: object) -> bool:
+    return not (type_ == "table" and name in CHECKPOINTER_TABLES)
+
 
 def _run(connection: Connection) -> None:
     context.configure(
@@ -17,6 +24,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=_include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,0 +1,1 @@
+"""The one assistant service every surface (Slack, REST, web chat, CLI) calls."""

@@ -1,0 +1,167 @@
+"""What the planner knows besides the text: the vocabulary of the database (cached briefly) and the thread so far."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from assistant.types import AssistantReply, ToolCallRecord
+from db.engine import read_session
+from db.queries.vocabulary import Vocabulary, customer_id_for_order, customer_ids_for_invoice, load_vocabulary
+
+from .entities import Spans
+
+VOCABULARY_TTL_SECONDS = 300.0
+_vocabularies: dict[str, tuple[float, Vocabulary]] = {}
+_lock = threading.Lock()
+
+
+def vocabulary(database_url: str | None) -> Vocabulary:
+    key = database_url or ""
+    now = time.monotonic()
+    with _lock:
+        hit = _vocabularies.get(key)
+    if hit is not None and now - hit[0] < VOCABULARY_TTL_SECONDS:
+        return hit[1]
+    with read_session(database_url) as session:
+        loaded = load_vocabulary(session)
+    with _lock:
+        _vocabularies[key] = (now, loaded)
+    return loaded
+
+
+def order_customer(database_url: str | None, number: str) -> int | None:
+    with read_session(database_url) as session:
+        return customer_id_for_order(session, number)
+
+
+def invoice_customers(database_url: str | None, number: str) -> list[int]:
+    with read_session(database_url) as session:
+        return customer_ids_for_invoice(session, number)
+
+
+# --- matching vocabulary words -----------------------------------------------------------------------------------
+
+REGION_ALIASES = {
+    "latin america": "LATAM",
+    "south america": "LATAM",
+    "asia pacific": "APAC",
+    "asia-pacific": "APAC",
+    "asia": "APAC",
+    "europe middle east and africa": "EMEA",
+    "n. america": "North America",
+    "north-america": "North America",
+    "us and canada": "North America",
+}
+SEGMENT_ALIASES = {"mid market": "Mid-Market", "midmarket": "Mid-Market", "mid-size": "Mid-Market", "smb": "SMB",
+                   "small business": "SMB", "public": "Public Sector", "government": "Public Sector",
+                   "enterprises": "Enterprise"}  # fmt: skip
+
+
+def _word_pattern(phrase: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![\w-])" + re.escape(phrase).replace(r"\ ", r"[\s-]+") + r"(?![\w-])", re.IGNORECASE)
+
+
+def match_values(text: str, values: Sequence[str], aliases: dict[str, str], spans: Spans) -> list[str]:
+    found: list[str] = []
+    options = [(value, value) for value in values] + [
+        (alias, canonical) for alias, canonical in aliases.items() if canonical in values
+    ]
+    for phrase, canonical in sorted(options, key=lambda pair: -len(pair[0])):
+        for match in _word_pattern(phrase).finditer(text):
+            if spans.covers(*match.span()):
+                continue
+            spans.add(*match.span())
+            if canonical not in found:
+                found.append(canonical)
+    return found
+
+
+def match_staff(text: str, vocab: Vocabulary, spans: Spans, roles: frozenset[str] | None = None) -> list[str]:
+    """Staff handles named in the text (by handle, full name or first name), possessives included."""
+    found: list[str] = []
+    for person in vocab.staff:
+        if roles is not None and person.role not in roles:
+            continue
+        phrases = [person.full_name, person.name, (person.full_name or "").split(" ")[0]]
+        for phrase in [p for p in phrases if p and len(p) >= 3]:
+            pattern = re.compile(r"(?<![\w-])" + re.escape(phrase) + r"(?:'s)?(?![\w-])", re.IGNORECASE)
+            match = pattern.search(text)
+            if match and not spans.covers(*match.span()):
+                spans.add(*match.span())
+                if person.name not in found:
+                    found.append(person.name)
+                break
+    return found
+
+
+# --- the thread so far -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerRef:
+    reference: str  # what the tools are given: the id, or the user's words when the tool should judge them
+    name: str | None = None
+    id: int | None = None
+    external_id: str | None = None
+
+
+def _customer_in(call: ToolCallRecord) -> CustomerRef | None:
+    result = call.result or {}
+    customer = result.get("customer")
+    if isinstance(customer, dict) and "id" in customer and "name" in customer:
+        return CustomerRef(str(customer["id"]), str(customer["name"]), int(customer["id"]), customer.get("external_id"))
+    if result.get("customer_id") and result.get("customer_name"):
+        return CustomerRef(str(result["customer_id"]), str(result["customer_name"]), int(result["customer_id"]))
+    return None
+
+
+def last_customer(history: Sequence[AssistantReply]) -> CustomerRef | None:
+    for reply in reversed(history):
+        for call in reversed(reply.tool_calls):
+            found = _customer_in(call)
+            if found is not None:
+                return found
+    return None
+
+
+def last_intent(history: Sequence[AssistantReply]) -> str | None:
+    for reply in reversed(history):
+        if reply.intent and reply.intent not in ("unknown", "help", "approve"):
+            return reply.intent
+    return None
+
+
+def last_call(history: Sequence[AssistantReply], name: str, *, only_last_reply: bool = False) -> ToolCallRecord | None:
+    replies = list(history)[-1:] if only_last_reply else list(history)
+    for reply in reversed(replies):
+        for call in reversed(reply.tool_calls):
+            if call.name == name and call.error is None:
+                return call
+    return None
+
+
+def pending_candidates(history: Sequence[AssistantReply]) -> list[CustomerRef]:
+    """The customers the last reply asked the user to choose between, if it did."""
+    if not history:
+        return []
+    for call in reversed(history[-1].tool_calls):
+        result: dict[str, Any] = call.result or {}
+        if call.name == "resolve_customer" and result.get("status") == "ambiguous":
+            return [customer_ref(c["customer"]) for c in result.get("candidates", [])]
+    return []
+
+
+def worklist_rows(history: Sequence[AssistantReply]) -> list[CustomerRef]:
+    call = last_call(history, "build_worklist", only_last_reply=True)
+    if call is None or call.result is None:
+        return []
+    return [customer_ref(row["customer"]) for row in call.result.get("rows", [])]
+
+
+def customer_ref(customer: dict[str, Any]) -> CustomerRef:
+    return CustomerRef(str(customer["id"]), str(customer["name"]), int(customer["id"]), customer.get("external_id"))

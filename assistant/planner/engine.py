@@ -1,0 +1,880 @@
+"""The offline planner: rules for the intent, entity resolution, one tool call (or a fixed short chain) through the
+registry, and a templated answer quoting the tool results. No model; deterministic; the same reply type as the agent.
+
+Writes only ever create proposals (the registry's write tools); approvals are never made here."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+
+from assistant.types import AskRequest, AssistantReply, Citation, ProposalRef, ToolCallRecord, Usage
+from core.errors import CreditDeskError, ErrorCode
+from core.logging import get_logger
+from db.models import Role
+from tools.context import ToolContext
+from tools.registry import call_tool, get_tool, parse_arguments
+
+from . import answers
+from .context import (
+    REGION_ALIASES,
+    SEGMENT_ALIASES,
+    CustomerRef,
+    customer_ref,
+    invoice_customers,
+    last_call,
+    last_customer,
+    last_intent,
+    match_staff,
+    match_values,
+    order_customer,
+    pending_candidates,
+    vocabulary,
+    worklist_rows,
+)
+from .entities import (
+    CUSTOMER_ID_RE,
+    DISPUTE_ID_RE,
+    LEVEL_RE,
+    PAGE_RE,
+    TOP_N_RE,
+    DateMention,
+    MoneyMention,
+    Spans,
+    date_mentions,
+    dpd_range,
+    first_int,
+    invoice_numbers,
+    money_mentions,
+    name_candidates,
+    normalise,
+    order_numbers,
+    risk_classes,
+)
+from .intents import CUSTOMER_INTENTS, Intent, recognise
+
+log = get_logger(__name__)
+
+PRONOUN_RE = re.compile(
+    r"\b(?:them|they|their|theirs|it|its|this (?:customer|account|one|client)|that (?:customer|account|one|client)|"
+    r"same (?:customer|account|one)|him|her|the customer|the account)\b",
+    re.IGNORECASE,
+)
+ORDINAL_PICK = {"first": 0, "1st": 0, "top": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
+                "fifth": 4, "5th": 4, "last": -1}  # fmt: skip
+PICK_RE = re.compile(r"^\W*(?:the\s+)?(?:(first|1st|top|second|2nd|third|3rd|fourth|4th|fifth|5th|last)(?:\s+one)?"
+                     r"|(?:number|no\.?|#)?\s*(\d{1,2}))\W*$", re.IGNORECASE)  # fmt: skip
+FOLLOW_UP_RE = re.compile(
+    r"^\W*(?:and|what about|how about|what of|same for|now|also|ok,? and|and for)\b", re.IGNORECASE
+)
+GO_AHEAD_RE = re.compile(
+    r"^\W*(?:ok(?:ay)?\W+|yes\W+|yep\W+|sure\W+|great\W+|good\W+|fine\W+|please\W+)*"
+    r"(?:go ahead|do it|propose(?: it| that| this)?|submit(?: it)?|make it so|raise it|file it|send it|send that"
+    r"|send this|send the (?:letter|reminder|e-?mail)|yes|yep|ok|okay|please do)\b",
+    re.IGNORECASE,
+)
+NEXT_PAGE_RE = re.compile(r"^\W*(?:next(?: page)?|more|show more|the rest|continue|page \d+)\W*$", re.IGNORECASE)
+TONES = {"friendly": "friendly", "gentle": "friendly", "polite": "friendly", "soft": "friendly", "firm": "firm",
+         "stern": "firm", "strong": "firm", "final": "final", "last": "final"}  # fmt: skip
+LEVEL_WORDS = {"pre-due": 0, "pre due": 0, "predue": 0, "first reminder": 1, "second reminder": 2,
+               "final notice": 3, "final reminder": 3, "pre-collection": 4, "precollection": 4}  # fmt: skip
+CREDIT_ROLES = {Role.COLLECTOR, Role.CREDIT_ANALYST, Role.CREDIT_MANAGER, Role.ADMIN}
+
+
+class _Stop(Exception):
+    """Ends the turn with a message (a question back, or a refusal); nothing after it runs."""
+
+    def __init__(self, text: str, error: str | None = None) -> None:
+        super().__init__(text)
+        self.text = text
+        self.error = error
+
+
+@dataclass
+class _Resolution:
+    customer: CustomerRef | None = None
+    ambiguous: list[CustomerRef] | None = None
+    query: str | None = None
+    not_found: str | None = None
+
+
+class OfflinePlanner:
+    """Answers common requests without a model. Stateless: the thread's previous replies come in `history`."""
+
+    engine = "planner"
+
+    def answer(self, request: AskRequest, history: Sequence[AssistantReply]) -> AssistantReply:
+        started = time.perf_counter()
+        turn = _Turn(request, list(history))
+        intent, text, error = turn.run()
+        reply = AssistantReply(
+            text=text,
+            thread_id=request.thread_id,
+            engine="planner",
+            intent=intent.value,
+            tool_calls=turn.calls,
+            proposals=turn.proposals,
+            citations=turn.citations,
+            charts=turn.charts,
+            usage=Usage(tool_calls=len(turn.calls)),
+            error=error,
+        )
+        log.info(
+            "planner.answered",
+            intent=intent.value,
+            tool_calls=len(turn.calls),
+            tool_errors=sum(1 for c in turn.calls if c.error),
+            proposals=len(turn.proposals),
+            role=request.actor.role.value,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return reply
+
+
+class _Turn:
+    def __init__(self, request: AskRequest, history: list[AssistantReply]) -> None:
+        self.request = request
+        self.history = history
+        self.ctx = ToolContext(
+            actor=request.actor, database_url=request.database_url, conversation_id=request.thread_id
+        )
+        self.today: date = self.ctx.today
+        self.text = normalise(request.text)
+        self.spans = Spans()
+        self.calls: list[ToolCallRecord] = []
+        self.proposals: list[ProposalRef] = []
+        self.citations: list[Citation] = []
+        self.charts: list[str] = []
+
+    # --- tools ---------------------------------------------------------------------------------------------------
+
+    def call(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        """One registry call, recorded. A refusal or failure ends the turn with a friendly message."""
+        try:
+            spec = get_tool(name)
+        except CreditDeskError as error:
+            self.calls.append(
+                ToolCallRecord(
+                    name=name, kind="read", arguments=arguments, error=error.message, error_code=error.code.value
+                )
+            )
+            raise _Stop(f"That capability ({name}) is not available here yet.", error.message) from None
+        recorded = _jsonable(arguments)
+        try:
+            recorded = parse_arguments(spec, arguments).model_dump(mode="json", exclude_defaults=True)
+            result = call_tool(name, arguments, self.ctx)
+        except CreditDeskError as error:
+            self.calls.append(
+                ToolCallRecord(
+                    name=name, kind=spec.kind, arguments=recorded, error=error.message, error_code=error.code.value
+                )
+            )
+            if error.code is ErrorCode.FORBIDDEN and "customer_id" in error.details:
+                # The refusal names the customer the tool resolved; a collector's words may have matched someone
+                # else's customer, whose name is not theirs to learn.
+                raise _Stop(
+                    "Sorry — that customer is not in your book; ask a credit analyst or the assigned collector. "
+                    "Nothing was done.",
+                    "customer outside the user's book",
+                ) from None
+            raise _Stop(_friendly(error), error.message) from None
+        data = result.model_dump(mode="json") if isinstance(result, BaseModel) else dict(result)
+        self.calls.append(ToolCallRecord(name=name, kind=spec.kind, arguments=recorded, result=data))
+        if spec.kind == "write" and "id" in data and "status" in data:
+            self.proposals.append(
+                ProposalRef(
+                    id=int(data["id"]),
+                    action=str(data.get("action", name)),
+                    summary=str(data.get("summary", "")),
+                    status=str(data["status"]),
+                    required_role=data.get("required_role"),
+                )
+            )
+        return data
+
+    # --- the turn ------------------------------------------------------------------------------------------------
+
+    def run(self) -> tuple[Intent, str, str | None]:
+        intent = Intent.UNKNOWN
+        try:
+            intent = self.intent()
+            return intent, self.dispatch(intent), None
+        except _Stop as stop:
+            return intent, stop.text, stop.error
+
+    def intent(self) -> Intent:
+        recognised = recognise(self.text)
+        intent = recognised.intent
+        previous = last_intent(self.history)
+        if previous and recognised.score < 6 and intent not in (Intent.HELP, Intent.APPROVE, Intent.POLICY):
+            follow = self.follow_up(previous, intent)
+            if follow is not None:
+                return follow
+        if intent is Intent.UNKNOWN and not self.text.strip(" ?!."):
+            return Intent.HELP
+        if intent in (Intent.EXPOSURE, Intent.STATUS) and self.about_the_book():
+            return Intent.PORTFOLIO
+        return intent
+
+    def about_the_book(self) -> bool:
+        """ "What's our total overdue?", "aging": no customer named, none in the thread: a portfolio question."""
+        if last_customer(self.history) is not None or CUSTOMER_ID_RE.search(self.text):
+            return False
+        if self.request.actor.role == Role.SALES:
+            return False
+        probe = Spans()
+        date_mentions(self.text, self.today, probe)
+        return not name_candidates(self.text, probe)
+
+    def follow_up(self, previous: str, recognised: Intent) -> Intent | None:
+        text = self.text
+        if previous == Intent.WORKLIST and NEXT_PAGE_RE.match(text):
+            return Intent.WORKLIST
+        go = GO_AHEAD_RE.match(text)
+        if go and previous == Intent.LIMIT_RECOMMEND and recognised in (Intent.UNKNOWN, Intent.LIMIT_PROPOSE):
+            return Intent.LIMIT_PROPOSE
+        if go and previous == Intent.DUNNING_DRAFT and re.search(r"\bsend\b", text, re.IGNORECASE):
+            return Intent.DUNNING_SEND
+        if recognised is Intent.UNKNOWN and (pending_candidates(self.history) and PICK_RE.match(text)):
+            return Intent(previous)
+        if recognised is Intent.UNKNOWN and previous in {i.value for i in CUSTOMER_INTENTS | {Intent.PORTFOLIO}}:
+            # "what about Globex?", "and Initech?", "Acme Europe" (answering "which one?")
+            if previous == Intent.PORTFOLIO:
+                return Intent.PORTFOLIO if FOLLOW_UP_RE.match(text) else None
+            if previous in (Intent.LIMIT_PROPOSE, Intent.DUNNING_SEND, Intent.NOTE, Intent.ASSIGN, Intent.PROMISE):
+                return None  # never repeat a write because a name was typed
+            return Intent(previous)
+        return None
+
+    def dispatch(self, intent: Intent) -> str:
+        handlers = {
+            Intent.HELP: self.help,
+            Intent.UNKNOWN: self.unknown,
+            Intent.APPROVE: lambda: answers.APPROVE,
+            Intent.EXPOSURE: self.exposure,
+            Intent.STATUS: self.status,
+            Intent.RELEASE_CHECK: self.release_check,
+            Intent.SCORE: self.score,
+            Intent.LIMIT_RECOMMEND: self.limit_recommend,
+            Intent.LIMIT_PROPOSE: self.limit_propose,
+            Intent.WORKLIST: self.worklist,
+            Intent.DUNNING_DRAFT: self.dunning_draft,
+            Intent.DUNNING_SEND: self.dunning_send,
+            Intent.DISPUTE: self.dispute,
+            Intent.DISPUTE_UPDATE: self.dispute_update,
+            Intent.PORTFOLIO: self.portfolio,
+            Intent.PROMISE: self.promise,
+            Intent.ORDER_HOLD: lambda: self.order_action("propose_order_hold"),
+            Intent.ORDER_RELEASE: lambda: self.order_action("propose_order_release"),
+            Intent.ASSIGN: self.assign,
+            Intent.NOTE: self.note,
+            Intent.POLICY: self.policy,
+        }
+        return handlers[intent]()
+
+    # --- entities ------------------------------------------------------------------------------------------------
+
+    def dates(self, *, future: bool = False) -> list[DateMention]:
+        return date_mentions(self.text, self.today, self.spans, future=future)
+
+    def as_of(self) -> date | None:
+        found = self.dates()
+        return found[0].day if found else None
+
+    def amounts(self) -> list[MoneyMention]:
+        mentions = money_mentions(self.text, self.spans)
+        for mention in mentions:
+            if mention.error == "negative":
+                raise _Stop("Amounts must be positive; nothing was done.", "negative amount")
+            if mention.error == "too_large":
+                raise _Stop("That amount is implausibly large; nothing was done. Please check it.", "absurd amount")
+            if mention.error:
+                raise _Stop("I could not read that amount (at most two decimals); nothing was done.", "bad amount")
+        return mentions
+
+    def amount(self, *, required_explicit: bool = False) -> MoneyMention | None:
+        mentions = self.amounts()
+        explicit = [m for m in mentions if m.explicit]
+        if explicit:
+            return explicit[0]
+        if mentions and not required_explicit:
+            return mentions[0]
+        return None
+
+    def customer(self, *, extra_stop: frozenset[str] = frozenset(), use_history: bool = True) -> CustomerRef:
+        resolution = self.resolve(extra_stop=extra_stop, use_history=use_history)
+        if resolution.customer is not None:
+            return resolution.customer
+        if resolution.ambiguous:
+            names = answers.bullets([f"{c.name} ({c.external_id})" for c in resolution.ambiguous])
+            raise _Stop(
+                f"“{resolution.query}” matches several customers:\n{names}\nWhich one do you mean? Reply with the "
+                "name (or “the first one”, “the second one”).",
+                "ambiguous customer",
+            )
+        if resolution.not_found:
+            raise _Stop(
+                f"I couldn't find a customer matching “{resolution.not_found}”. Check the spelling, or give the "
+                "customer id or external id.",
+                "customer not found",
+            )
+        raise _Stop("Which customer do you mean? Give a name, an id or an external id.", "customer missing")
+
+    def resolve(self, *, extra_stop: frozenset[str], use_history: bool) -> _Resolution:
+        candidates = pending_candidates(self.history)
+        pick = PICK_RE.match(self.text)
+        if candidates and pick:
+            index = ORDINAL_PICK[pick.group(1).lower()] if pick.group(1) else int(pick.group(2)) - 1
+            if -len(candidates) <= index < len(candidates):
+                return _Resolution(customer=candidates[index])
+        explicit_id = CUSTOMER_ID_RE.search(self.text)
+        queries: list[tuple[str, bool]] = []
+        if explicit_id:
+            self.spans.add(*explicit_id.span())
+            queries.append((next(g for g in explicit_id.groups() if g), True))
+        rows = worklist_rows(self.history)
+        ordinal = re.search(r"\b(?:the\s+)?(first|second|third|fourth|fifth|top|last)\s+(?:one|account|customer)\b|"
+                            r"\b(?:number|no\.?|#)\s*(\d{1,2})\b(?!\d)", self.text, re.IGNORECASE)  # fmt: skip
+        if rows and ordinal and not explicit_id:
+            index = ORDINAL_PICK[ordinal.group(1).lower()] if ordinal.group(1) else int(ordinal.group(2)) - 1
+            if -len(rows) <= index < len(rows):
+                self.spans.add(*ordinal.span())
+                return _Resolution(customer=rows[index])
+        queries.extend((c.text, c.name_like) for c in name_candidates(self.text, self.spans, extra_stop))
+        not_found: str | None = None
+        weak_not_found: str | None = None
+        for query, name_like in queries[:4]:
+            result = self.call("resolve_customer", {"query": query[:200]})
+            if result["status"] == "resolved":
+                found = result["customer"]
+                return _Resolution(customer=customer_ref(found))
+            if result["status"] == "ambiguous":
+                matches: list[dict[str, Any]] = [c["customer"] for c in result["candidates"]]
+                group_head = self.group_head(matches)
+                if group_head is not None:
+                    return _Resolution(customer=customer_ref(group_head))
+                return _Resolution(ambiguous=[customer_ref(c) for c in matches], query=query)
+            if "in your book" in result.get("message", ""):
+                # Someone else's customer: the domain tool gives the refusal (and audits it).
+                return _Resolution(customer=CustomerRef(query))
+            if name_like and not_found is None:
+                not_found = query
+            elif weak_not_found is None:
+                weak_not_found = query
+        if not_found:
+            return _Resolution(not_found=not_found)
+        if use_history:
+            previous = last_customer(self.history)
+            if previous is not None:
+                return _Resolution(customer=previous)
+        return _Resolution(not_found=weak_not_found)
+
+    def group_head(self, candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """ "Acme group": among the matches, the one customer the others belong to."""
+        if not re.search(r"\bgroup\b", self.text, re.IGNORECASE):
+            return None
+        ids = {c.get("id") for c in candidates}
+        heads = [
+            c
+            for c in candidates
+            if c.get("parent_id") is None
+            and all(other.get("parent_id") == c.get("id") for other in candidates if other is not c)
+        ]
+        return heads[0] if len(heads) == 1 and len(ids) > 1 else None
+
+    # --- intents: reading ------------------------------------------------------------------------------------------
+
+    def help(self) -> str:
+        return answers.HELP
+
+    def unknown(self) -> str:
+        return "I didn't understand that request, so I did nothing.\n\n" + answers.HELP
+
+    def exposure(self) -> str:
+        as_of = self.as_of()
+        customer = self.customer()
+        args: dict[str, Any] = {"customer": customer.reference}
+        if as_of:
+            args["as_of"] = as_of
+        result = self.call("get_customer_exposure", args)
+        if self.request.actor.role == Role.SALES:
+            return answers.exposure(result, ageing=False, sales_view=True)
+        ageing = bool(re.search(r"\bag(?:e)?ing\b|\baged\b|\bbuckets?\b|\boverdue\b|\bpast due\b", self.text, re.I))
+        return answers.exposure(result, ageing=ageing)
+
+    def status(self) -> str:
+        as_of = self.as_of()
+        customer = self.customer()
+        args: dict[str, Any] = {"customer": customer.reference}
+        if as_of:
+            args["as_of"] = as_of
+        result = self.call("get_customer_exposure", args)
+        if self.request.actor.role == Role.SALES:
+            return answers.exposure(result, ageing=False, sales_view=True)
+        return answers.status(result)
+
+    def release_check(self) -> str:
+        orders = order_numbers(self.text, self.spans)
+        self.dates()  # "today", "on Friday": the check is always for today; keep dates out of names and amounts
+        amount = None if orders else self.amount()
+        reference: CustomerRef | None = None
+        if orders and not name_candidates(self.text, self.spans):
+            owner = order_customer(self.request.database_url, orders[0])
+            if owner is None:
+                raise _Stop(f"I couldn't find order {orders[0]}.", "order not found")
+            reference = CustomerRef(str(owner))
+        customer = reference or self.customer()
+        args: dict[str, Any] = {"customer": customer.reference}
+        if orders:
+            args["order_number"] = orders[0]
+        elif amount is not None:
+            args["order_amount"] = str(amount.amount)
+            if amount.currency:
+                args["currency"] = amount.currency
+        else:
+            previous = last_call(self.history, "check_order_release")
+            if previous and previous.arguments.get("order_amount"):
+                args["order_amount"] = previous.arguments["order_amount"]
+                if previous.arguments.get("currency"):
+                    args["currency"] = previous.arguments["currency"]
+            else:
+                result = self.call("get_customer_exposure", {"customer": customer.reference, "include_group": False})
+                return (
+                    answers.exposure(result, ageing=False, sales_view=True)
+                    if self.request.actor.role == Role.SALES
+                    else answers.status(result)
+                ).replace(
+                    "for a specific order ask whether it can ship, with its amount.", ""
+                ) + "\nTell me the order amount (or order number) for a release check."
+        return answers.release(self.call("check_order_release", args))
+
+    def score(self) -> str:
+        as_of = self.as_of()
+        risk_classes(self.text, self.spans)  # "why is X a D": the class letter is not part of the name
+        customer = self.customer(extra_stop=frozenset({"a", "b", "c", "d", "e"}))
+        args: dict[str, Any] = {"customer": customer.reference, "history_points": 3}
+        if as_of:
+            args["as_of"] = as_of
+        explain = bool(re.search(r"\bwhy\b|\bexplain\b|\bfactors?\b|\bbreakdown\b|\bhow come\b", self.text, re.I))
+        return answers.score(self.call("score_customer", args), explain=explain)
+
+    def limit_recommend(self) -> str:
+        as_of = self.as_of()
+        customer = self.customer()
+        args: dict[str, Any] = {"customer": customer.reference}
+        if as_of:
+            args["as_of"] = as_of
+        return answers.limit_recommendation(self.call("recommend_credit_limit", args))
+
+    def worklist(self) -> str:
+        vocab = vocabulary(self.request.database_url)
+        args: dict[str, Any] = {"page_size": 10}
+        previous = last_call(self.history, "build_worklist", only_last_reply=True)
+        if previous is not None and NEXT_PAGE_RE.match(self.text):
+            args = dict(previous.arguments)
+            page = first_int(PAGE_RE, self.text, self.spans)
+            args["page"] = page or int(args.get("page", 1)) + 1
+            return answers.worklist(self.call("build_worklist", args))
+        collectors = match_staff(self.text, vocab, self.spans, roles=frozenset({"collector"}))
+        if self.request.actor.role == Role.COLLECTOR:
+            collectors = [c for c in collectors if c != self.request.actor.name]
+        if len(collectors) == 1:
+            args["collector"] = collectors[0]
+        elif collectors:
+            args["collectors"] = collectors
+        regions = match_values(self.text, vocab.regions, REGION_ALIASES, self.spans)
+        if regions:
+            args["region"] = regions[0]
+        top = first_int(TOP_N_RE, self.text, self.spans)
+        if top:
+            args["page_size"] = max(1, min(top, 100))
+        page = first_int(PAGE_RE, self.text, self.spans)
+        if page:
+            args["page"] = page
+        classes = risk_classes(self.text, self.spans)
+        if classes:
+            args["risk_classes"] = classes
+        self.dates()
+        minimum = self.amount()
+        if minimum is not None:
+            args["min_amount"] = str(minimum.amount)
+        return answers.worklist(self.call("build_worklist", args))
+
+    def dunning_draft(self) -> str:
+        as_of = self.as_of()
+        level = self.level()
+        tone = next((TONES[w] for w in re.findall(r"[a-z]+", self.text.lower()) if w in TONES), None)
+        if tone == "final" and level is not None:
+            tone = None
+        customer = self.customer(extra_stop=frozenset(TONES))
+        args: dict[str, Any] = {"customer": customer.reference}
+        if as_of:
+            args["as_of"] = as_of
+        if level is not None:
+            args["level"] = level
+        if tone:
+            args["tone"] = tone
+        return answers.dunning(self.call("draft_dunning_message", args))
+
+    def level(self) -> int | None:
+        found = first_int(LEVEL_RE, self.text, self.spans)
+        if found is not None:
+            return found
+        lowered = self.text.lower()
+        for words, value in LEVEL_WORDS.items():
+            if words in lowered:
+                start = lowered.index(words)
+                self.spans.add(start, start + len(words))
+                return value
+        return None
+
+    def dispute(self) -> str:
+        dispute_id = first_int(DISPUTE_ID_RE, self.text, self.spans)
+        if dispute_id is not None:
+            return answers.disputes(self.call("summarize_dispute", {"dispute_id": dispute_id}))
+        invoices = invoice_numbers(self.text, self.spans)
+        as_of = self.as_of()
+        args: dict[str, Any] = {}
+        if invoices and not name_candidates(self.text, self.spans):
+            owners = invoice_customers(self.request.database_url, invoices[0])
+            if len(owners) != 1:
+                raise _Stop(f"Which customer is invoice {invoices[0]} for?", "invoice customer unknown")
+            customer = CustomerRef(str(owners[0]))
+        else:
+            customer = self.customer()
+        args["customer"] = customer.reference
+        if invoices:
+            args["invoice_number"] = invoices[0]
+        if as_of:
+            args["as_of"] = as_of
+        return answers.disputes(self.call("summarize_dispute", args))
+
+    def portfolio(self) -> str:
+        vocab = vocabulary(self.request.database_url)
+        text = self.text
+        lowered = text.lower()
+        args: dict[str, Any] = {}
+        previous = last_call(self.history, "get_portfolio_summary")
+        if previous is not None and FOLLOW_UP_RE.match(text):
+            args = {k: v for k, v in previous.arguments.items() if k not in ("chart",)}
+        group = re.search(r"\b(?:by|per|split by|grouped by|broken down by|for each)\s+(region|segment|collector|"
+                          r"risk[ _]class|class|currency|customer)s?\b", text, re.I)  # fmt: skip
+        if group:
+            self.spans.add(*group.span())
+            key = group.group(1).lower().replace(" ", "_")
+            args["group_by"] = "risk_class" if key in ("class", "risk_class") else key
+        top = first_int(TOP_N_RE, text, self.spans)
+        if top:
+            args["top_n"] = max(1, min(top, 50))
+        dpd = dpd_range(text, self.spans)
+        if dpd is not None:
+            if dpd.minimum is not None:
+                args["min_days_past_due"] = dpd.minimum
+            if dpd.maximum is not None:
+                args["max_days_past_due"] = dpd.maximum
+        found = self.dates()
+        if found:
+            mention = found[0]
+            if mention.day < self.today or mention.period_start is None:
+                args["as_of"] = mention.day
+            if mention.period_start is not None and mention.day >= self.today:
+                args["period_start"] = mention.period_start
+            elif mention.period_months is not None:
+                args["period_months"] = max(1, min(mention.period_months, 6))
+        regions = match_values(text, vocab.regions, REGION_ALIASES, self.spans)
+        if regions:
+            args["regions"] = regions
+        segments = match_values(text, vocab.segments, SEGMENT_ALIASES, self.spans)
+        if segments:
+            args["segments"] = segments
+        collectors = match_staff(text, vocab, self.spans, roles=frozenset({"collector"}))
+        if collectors:
+            args["collectors"] = collectors
+        classes = risk_classes(text, self.spans)
+        if classes:
+            args["risk_classes"] = classes
+        currencies = re.findall(r"\b(?:in|only)\s+([A-Z]{3})\b(?:\s+only)?|\b([A-Z]{3})\s+(?:items|invoices|receivables"
+                                r"|balances|customers|accounts|book)\b", text)  # fmt: skip
+        picked = [c for pair in currencies for c in pair if c and c in vocab.currencies]
+        if picked:
+            args["currencies"] = picked
+        if re.search(
+            r"\bbroken\s+promises?\b|\bpromises?\s+(?:were\s+)?broken\b|\bbroke (?:a |their )?promise", text, re.I
+        ):
+            args["broken_promise_in_period"] = True
+        if re.search(r"\b(?:excl\w*|without|except|ex|not|non)[-\s.]*disput\w*|\bundisputed\b", text, re.I):
+            args["exclude_disputed"] = True
+        minimum = re.search(
+            r"\b(?:owing|balances?|owe)\s+(?:of\s+)?(?:at least|over|above|more than|>=?)\s*", text, re.I
+        )
+        if minimum:
+            amount = self.amount()
+            if amount is not None:
+                args["min_balance"] = str(amount.amount)
+        trend = re.search(r"\btrend\w*\b|\bover time\b|\bhistory\b|\bmonth by month\b", lowered)
+        months = re.search(r"\b(?:over|for|last)\s+(\d{1,2})\s+months\b", lowered)
+        if trend and months:
+            args["trend_months"] = max(0, min(int(months.group(1)), 12))
+        if re.search(r"\bchart\b|\bgraph\b|\bplot\b|\bvisual\w*\b|\bpicture\b", lowered):
+            args["chart"] = "trend" if trend else "group" if args.get("group_by") else "ageing"
+        focus = self.portfolio_focus(lowered, args)
+        result = self.call("get_portfolio_summary", args)
+        if result.get("chart"):
+            self.charts.append(result["chart"]["path"])
+        return answers.portfolio(result, focus=focus)
+
+    @staticmethod
+    def portfolio_focus(lowered: str, args: dict[str, Any]) -> list[str]:
+        focus = []
+        checks = [
+            ("dso", r"\bdso\b|\bdays sales\b|\bbpdso\b|\badd\b|\bdelinquen"),
+            ("cei", r"\bcei\b|\bcollection effectiveness\b"),
+            ("ageing", r"\bag(?:e)?ing\b|\baged\b|\bbuckets?\b"),
+            ("top", r"\btop\b|\blargest\b|\bbiggest\b"),
+            ("concentration", r"\bconcentrat"),
+            ("trend", r"\btrend|\bover time\b|\bmonth by month\b"),
+            ("current", r"% ?current|\bpercent(?:age)? current\b|\bover 90\b|\b90\+"),
+            ("promises", r"\bpromises? kept\b|\bkept rate\b|\bpromise performance\b"),
+            ("disputes", r"\bdisput\w* cycle\b|\bdisputes? resolved\b"),
+        ]
+        for name, pattern in checks:
+            if re.search(pattern, lowered):
+                focus.append(name)
+        if args.get("group_by") and not focus:
+            focus.append("ageing")
+        if args.get("min_days_past_due") is not None or "exposure" in lowered:
+            focus.insert(0, "exposure")
+        return focus
+
+    # --- intents: proposals ----------------------------------------------------------------------------------------
+
+    def require_credit_role(self) -> None:
+        if self.request.actor.role not in CREDIT_ROLES:
+            return  # the registry refuses with its own message
+
+    def limit_propose(self) -> str:
+        amount = self.amount()
+        self.dates()
+        customer = self.customer()
+        recommendation = self.call("recommend_credit_limit", {"customer": customer.reference})
+        currency = recommendation["currency"]
+        if amount is not None:
+            if amount.currency and amount.currency != currency:
+                raise _Stop(
+                    f"{recommendation['customer']['name']}'s limit is kept in {currency}; give the amount in "
+                    f"{currency}.",
+                    "currency mismatch",
+                )
+            new_limit = amount.amount
+            reason = f"Requested by {self.request.actor.name} via the assistant (recommendation reviewed)."
+        elif recommendation.get("recommended_limit") is not None:
+            new_limit = Decimal(str(recommendation["recommended_limit"]))
+            reason = (
+                f"Policy recommendation ({recommendation['binding_constraint'] or 'median'} binding), requested by "
+                f"{self.request.actor.name} via the assistant."
+            )
+        else:
+            raise _Stop(
+                answers.limit_recommendation(recommendation) + "\nGive the new limit you want to propose.",
+                "no recommendation",
+            )
+        if (
+            recommendation.get("current_limit") is not None
+            and Decimal(str(recommendation["current_limit"])) == new_limit
+        ):
+            return (
+                f"The limit of {answers.customer_label(recommendation['customer'])} is already "
+                f"{answers.money(recommendation['current_limit'], currency)}; nothing to propose."
+            )
+        result = self.call(
+            "propose_credit_limit_change",
+            {"customer": customer.reference, "new_limit": str(new_limit), "reason": reason},
+        )
+        head = (
+            f"Recommended limit {answers.money(recommendation['recommended_limit'], currency)}"
+            if recommendation.get("recommended_limit") is not None
+            else "No policy recommendation"
+        )
+        return f"{head}; {recommendation['authority_explanation']}.\n" + answers.proposal(result, currency=currency)
+
+    def dunning_send(self) -> str:
+        level = self.level()
+        customer = self.customer(extra_stop=frozenset(TONES))
+        if level is None:
+            draft = last_call(self.history, "draft_dunning_message")
+            if draft is not None and draft.arguments.get("level") is not None:
+                same = draft.result and str(draft.result["customer"]["id"]) == customer.reference
+                if same:
+                    level = int(draft.arguments["level"])
+        args: dict[str, Any] = {"customer": customer.reference}
+        if level is not None:
+            args["level"] = level
+        return answers.proposal(self.call("propose_dunning_send", args))
+
+    def dispute_update(self) -> str:
+        dispute_id = first_int(DISPUTE_ID_RE, self.text, self.spans)
+        if dispute_id is None:
+            raise _Stop("Which dispute? Give its number, e.g. “dispute #…”.", "dispute missing")
+        args: dict[str, Any] = {"dispute_id": dispute_id}
+        lowered = self.text.lower()
+        if re.search(r"\bin[ _-]review\b|\breview(?:ing)?\b", lowered):
+            args["status"] = "in_review"
+        elif re.search(r"\breject", lowered):
+            args["status"] = "rejected"
+        elif re.search(r"\bresolv|\bclose|\baccept|\bsettled?\b", lowered):
+            args["status"] = "resolved"
+        elif re.search(r"\bre-?open", lowered):
+            args["status"] = "open"
+        resolution = re.search(r"(?:resolution|because|reason)\s*[:\-]?\s*(.{3,})$", self.text, re.IGNORECASE)
+        if resolution:
+            args["resolution"] = resolution.group(1).strip()[:1000]
+        owners = match_staff(self.text, vocabulary(self.request.database_url), self.spans)
+        if owners and re.search(r"\b(?:owner|assign|reassign|to)\b", lowered):
+            args["owner"] = owners[0]
+        if len(args) == 1:
+            raise _Stop("What should change on that dispute: status, owner or resolution?", "nothing to change")
+        return answers.proposal(self.call("propose_dispute_update", args))
+
+    def promise(self) -> str:
+        invoices = invoice_numbers(self.text, self.spans)
+        found = self.dates(future=True)
+        amount = self.amount()
+        customer = self.customer()
+        if amount is None:
+            raise _Stop("How much did they promise to pay? Nothing was logged.", "amount missing")
+        if not found:
+            raise _Stop(
+                "By when did they promise to pay (e.g. “on Friday”, a date)? Nothing was logged.", "date missing"
+            )
+        args: dict[str, Any] = {
+            "customer": customer.reference,
+            "amount": str(amount.amount),
+            "promised_date": found[-1].day,
+        }
+        if amount.currency:
+            args["currency"] = amount.currency
+        if invoices:
+            args["invoice_numbers"] = invoices
+        return answers.proposal(self.call("log_promise_to_pay", args))
+
+    def order_action(self, tool_name: str) -> str:
+        orders = order_numbers(self.text, self.spans)
+        if not orders:
+            raise _Stop(
+                "Which order? Give the sales order number (it starts with SO-). Nothing was proposed.",
+                "order missing",
+            )
+        reason_match = re.search(r"\b(?:because|reason:?|due to|as)\s+(.{3,})$", self.text, re.IGNORECASE)
+        reason = (
+            reason_match.group(1).strip()[:500]
+            if reason_match
+            else f"Requested by {self.request.actor.name} via the assistant."
+        )
+        return answers.proposal(self.call(tool_name, {"order_number": orders[0], "reason": reason}))
+
+    def assign(self) -> str:
+        vocab = vocabulary(self.request.database_url)
+        collectors = match_staff(self.text, vocab, self.spans, roles=frozenset({"collector"}))
+        customer = self.customer(extra_stop=frozenset({"book", "portfolio"}))
+        if not collectors:
+            names = ", ".join(p.name for p in vocab.staff if p.role == "collector")
+            raise _Stop(f"To which collector? The collectors are: {names}. Nothing was proposed.", "collector missing")
+        return answers.proposal(
+            self.call("propose_collector_assignment", {"customer": customer.reference, "collector": collectors[0]})
+        )
+
+    def note(self) -> str:
+        text = self.text
+        split = re.search(r":\s*|\s+(?:that|saying|which says)\s+|\s+-\s+", text)
+        if split is None:
+            raise _Stop("What should the note say? Write it after a colon, e.g. “note for Acme: …”.", "note missing")
+        head, body = text[: split.start()], text[split.end() :].strip()
+        if not body:
+            raise _Stop("The note is empty; nothing was added.", "note empty")
+        self.spans.add(split.start(), len(text))
+        del head
+        customer = self.customer()
+        return answers.proposal(self.call("add_note", {"customer": customer.reference, "text": body[:2000]}))
+
+    # --- policy --------------------------------------------------------------------------------------------------
+
+    def policy(self) -> str:
+        result = self.call("search_policy", {"query": self.text[:500]})
+        passages = _passages(result)
+        for passage in passages[:3]:
+            citation = Citation(
+                document=str(passage.get("document") or "credit policy"),
+                section=str(passage.get("section") or ""),
+                page=passage.get("page") if isinstance(passage.get("page"), int) else None,
+                source=passage.get("source"),
+            )
+            if citation not in self.citations:
+                self.citations.append(citation)
+        return answers.policy(passages)
+
+
+# --- helpers -----------------------------------------------------------------------------------------------------
+
+
+def _friendly(error: CreditDeskError) -> str:
+    message = error.message.rstrip(".")
+    if error.code is ErrorCode.FORBIDDEN:
+        return f"Sorry — {message}. Nothing was done."
+    if error.code is ErrorCode.AMBIGUOUS:
+        candidates = error.details.get("candidates") or []
+        if candidates:
+            names = answers.bullets([f"{c.get('name')} ({c.get('external_id')})" for c in candidates])
+            return f"That matches several customers:\n{names}\nWhich one do you mean?"
+        return f"{message}."
+    if error.code is ErrorCode.NOT_FOUND:
+        return f"I couldn't find that: {message}."
+    if error.code is ErrorCode.INVALID_INPUT:
+        return f"I couldn't do that: {message}. Nothing was changed."
+    if error.code in (ErrorCode.CONFLICT, ErrorCode.STALE, ErrorCode.EXPIRED):
+        return f"That could not be done: {message}. Nothing was changed."
+    return f"That did not work: {message}."
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Decimal | date):
+        return str(value)
+    return value
+
+
+def _passages(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Passages from a search_policy result, whatever its exact shape: text plus document/section/page/source."""
+    items: list[Any] = []
+    for key in ("passages", "results", "hits", "matches", "chunks"):
+        if isinstance(result.get(key), list):
+            items = result[key]
+            break
+    passages: list[dict[str, Any]] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        text = next((item[k] for k in ("text", "passage", "content", "snippet", "quote") if item.get(k)), None)
+        if not text:
+            continue
+        citation = item.get("citation")
+        merged = {**item, **(citation if isinstance(citation, dict) else {})}
+        passages.append(
+            {
+                "text": str(text),
+                "document": merged.get("document") or merged.get("title") or merged.get("doc"),
+                "section": merged.get("section_path") or merged.get("section") or merged.get("heading"),
+                "page": merged.get("page"),
+                "source": merged.get("source") or merged.get("path") or merged.get("url"),
+            }
+        )
+    return passages

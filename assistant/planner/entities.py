@@ -1,0 +1,542 @@
+"""Entities in a request, found by rules: amounts, dates, ids, risk classes, days-past-due ranges, and the words left
+over that may name a customer. Pure functions of the text and `today`; nothing here touches the database."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+
+from core.dates import add_months, month_end, month_start, quarter_end, quarter_of, quarter_start
+from core.errors import CreditDeskError
+from core.money import ISO_4217, parse_money
+
+# --- spans -----------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Spans:
+    """Character ranges of the text already explained by an entity (they never become part of a customer name)."""
+
+    ranges: list[tuple[int, int]] = field(default_factory=list)
+
+    def add(self, start: int, end: int) -> None:
+        self.ranges.append((start, end))
+
+    def covers(self, start: int, end: int) -> bool:
+        return any(s < end and start < e for s, e in self.ranges)
+
+    def masked(self, text: str) -> str:
+        chars = list(text)
+        for start, end in self.ranges:
+            for i in range(start, min(end, len(chars))):
+                chars[i] = "|"
+        return "".join(chars)
+
+
+def normalise(text: str) -> str:
+    text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"').replace("\u00a0", " ")
+    return " ".join(text.split())
+
+
+# --- identifiers -----------------------------------------------------------------------------------------------------
+
+ORDER_RE = re.compile(r"\bSO[-\s]?(\d{1,12})\b", re.IGNORECASE)
+INVOICE_RE = re.compile(r"\b(?:INV|CN)-\d{4}-\d+\b", re.IGNORECASE)
+EXTERNAL_ID_RE = re.compile(r"\bC\d{5,}\b")
+CUSTOMER_ID_RE = re.compile(
+    r"\b(?:customer|cust|account|acct)\s*(?:id\s*)?(?:no\.?\s*|number\s*)?#\s*(\d+)\b|"
+    r"\b(?:customer|cust)\s+(?:id\s+)?(\d+)\b",
+    re.IGNORECASE,
+)
+DISPUTE_ID_RE = re.compile(r"\bdispute\s*(?:id\s*|no\.?\s*|number\s*)?#?\s*(\d+)\b|#(\d+)\b", re.IGNORECASE)
+PROPOSAL_ID_RE = re.compile(r"\bproposal\s*(?:id\s*|no\.?\s*)?#?\s*(\d+)\b", re.IGNORECASE)
+TOP_N_RE = re.compile(r"\btop\s*(\d{1,3})\b", re.IGNORECASE)
+LEVEL_RE = re.compile(r"\b(?:level|lvl|lv|l)\s*(\d{1,2})\b", re.IGNORECASE)
+PAGE_RE = re.compile(r"\bpage\s*(\d{1,5})\b", re.IGNORECASE)
+
+
+def order_numbers(text: str, spans: Spans) -> list[str]:
+    found = []
+    for match in ORDER_RE.finditer(text):
+        spans.add(*match.span())
+        found.append(f"SO-{match.group(1)}")
+    return found
+
+
+def invoice_numbers(text: str, spans: Spans) -> list[str]:
+    found = []
+    for match in INVOICE_RE.finditer(text):
+        spans.add(*match.span())
+        found.append(match.group(0).upper())
+    return found
+
+
+def first_int(pattern: re.Pattern[str], text: str, spans: Spans) -> int | None:
+    match = pattern.search(text)
+    if match is None:
+        return None
+    spans.add(*match.span())
+    value = next(group for group in match.groups() if group is not None)
+    return int(value)
+
+
+# --- risk classes, days past due -------------------------------------------------------------------------------------
+
+_CLASS_LIST = r"([a-e](?:\s*(?:,|/|&|and|or)\s*[a-e])*)"
+CLASS_RE = re.compile(rf"\b(?:risk\s*)?(?:class(?:es)?|rated|grade)\s+{_CLASS_LIST}\b", re.IGNORECASE)
+CLASS_SUFFIX_RE = re.compile(r"\b([A-E](?:\s*(?:,|/|&|and|or)\s*[A-E])*)\s*(?:-|\s)?(?:class|rated)\b")
+
+
+def risk_classes(text: str, spans: Spans) -> list[str]:
+    for pattern in (CLASS_RE, CLASS_SUFFIX_RE):
+        match = pattern.search(text)
+        if match:
+            spans.add(*match.span())
+            return sorted({c.upper() for c in re.findall(r"\b[a-eA-E]\b", match.group(1))})
+    if re.search(r"\bhigh[- ]risk\b", text, re.IGNORECASE):
+        return ["D", "E"]
+    return []
+
+
+@dataclass(frozen=True)
+class DpdRange:
+    minimum: int | None
+    maximum: int | None
+
+
+_DPD_PLUS = re.compile(r"\b(\d{1,4})\s*\+\s*(?:days?|dpd)?(?:\s+past\s+due)?", re.IGNORECASE)
+_DPD_OVER = re.compile(
+    r"\b(?:over|more than|above|older than|beyond|greater than|>)\s*(\d{1,4})\s*(?:days?|dpd)"
+    r"(?:\s+(?:past due|overdue|old))?",
+    re.IGNORECASE,
+)
+_DPD_OVER_BARE = re.compile(r"\b(?:over|more than|above|older than|beyond)\s*(\d{1,4})\b(?!\s*[km%])", re.IGNORECASE)
+_DPD_RANGE = re.compile(r"\b(\d{1,4})\s*(?:-|–|to)\s*(\d{1,4})\s*(?:days?|dpd)\b", re.IGNORECASE)
+_DPD_BUCKET = re.compile(r"\b(\d{1,4})\s*-\s*(\d{1,4})\b(?!\s*[km])", re.IGNORECASE)
+
+
+def dpd_range(text: str, spans: Spans, *, bare_over: bool = False) -> DpdRange | None:
+    for pattern in (_DPD_RANGE, _DPD_BUCKET):
+        match = pattern.search(text)
+        if match and not spans.covers(*match.span()):
+            spans.add(*match.span())
+            return DpdRange(int(match.group(1)), int(match.group(2)))
+    patterns = [_DPD_PLUS, _DPD_OVER, *([_DPD_OVER_BARE] if bare_over else [])]
+    for pattern in patterns:
+        match = pattern.search(text)
+        if match and not spans.covers(*match.span()):
+            spans.add(*match.span())
+            return DpdRange(int(match.group(1)), None)
+    return None
+
+
+# --- money -----------------------------------------------------------------------------------------------------------
+
+SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP"}
+# Lower-case codes are taken only for currencies people actually type that way (never 'all', 'top', 'try', 'mad').
+LOWER_CODES = {"usd", "eur", "gbp", "cad", "aud", "mxn", "sgd", "chf", "jpy", "nzd", "sek", "nok", "dkk", "inr", "cny"}
+MULTIPLIERS = {
+    "k": Decimal(1000),
+    "thousand": Decimal(1000),
+    "grand": Decimal(1000),
+    "m": Decimal(1_000_000),
+    "mm": Decimal(1_000_000),
+    "mn": Decimal(1_000_000),
+    "mio": Decimal(1_000_000),
+    "million": Decimal(1_000_000),
+    "bn": Decimal(1_000_000_000),
+    "billion": Decimal(1_000_000_000),
+}
+MONEY_RE = re.compile(
+    r"(?P<code0>\b[A-Za-z]{3}\s?)?(?P<neg>(?<![\w.])-|\bminus\s+)?(?P<sym>[$€£])?\s?(?P<neg2>-)?"
+    r"(?P<num>(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])\d+(?:\.\d+)?)"
+    r"(?:\s?(?P<mult>k|mm|mn|mio|m|bn|thousand|grand|million|billion)\b)?"
+    r"(?P<code1>\s?\b[A-Za-z]{3}\b)?",
+    re.IGNORECASE,
+)
+
+
+def _code(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    code = raw.strip()
+    if code.isupper() and code in ISO_4217:
+        return code
+    if code.lower() in LOWER_CODES:
+        return code.upper()
+    return None
+
+
+@dataclass(frozen=True)
+class MoneyMention:
+    amount: Decimal
+    currency: str | None
+    explicit: bool  # a currency, a multiplier or separators: clearly meant as money
+    negative: bool
+    start: int
+    end: int
+    error: str | None = None
+
+
+def money_mentions(text: str, spans: Spans) -> list[MoneyMention]:
+    """Every amount in the text not already explained by another entity. Never raises: a negative or absurd amount
+    comes back with `error` set so the caller can refuse clearly."""
+    found: list[MoneyMention] = []
+    for match in MONEY_RE.finditer(text):
+        num_start, num_end = match.span("num")
+        if spans.covers(num_start, num_end):
+            continue
+        code = _code(match.group("code0")) or _code(match.group("code1"))
+        start = (
+            match.start("code0")
+            if _code(match.group("code0"))
+            else match.start("neg")
+            if match.group("neg")
+            else (match.start("sym") if match.group("sym") else num_start)
+        )
+        end = (
+            match.end("code1") if _code(match.group("code1")) else match.end("mult") if match.group("mult") else num_end
+        )
+        symbol = match.group("sym")
+        currency = SYMBOLS.get(symbol) if symbol else code
+        mult = (match.group("mult") or "").lower()
+        raw = match.group("num").replace(",", "")
+        negative = bool(match.group("neg") or match.group("neg2"))
+        explicit = bool(symbol or code or mult or "," in match.group("num") or "." in match.group("num"))
+        error = None
+        try:
+            value = Decimal(raw) * MULTIPLIERS.get(mult, Decimal(1))
+        except InvalidOperation:
+            continue
+        try:
+            amount = parse_money(str(value), allow_negative=False)
+        except CreditDeskError as failure:
+            amount = Decimal(0)
+            error = "too_large" if "implausibly" in failure.message else "invalid"
+        if negative:
+            error = "negative"
+        found.append(MoneyMention(amount, currency, explicit, negative, start, end, error))
+        spans.add(start, end)
+    return found
+
+
+# --- dates -----------------------------------------------------------------------------------------------------------
+
+WEEKDAYS = {
+    "monday": 0, "mon": 0, "tuesday": 1, "tue": 1, "tues": 1, "wednesday": 2, "wed": 2, "thursday": 3, "thu": 3,
+    "thur": 3, "thurs": 3, "friday": 4, "fri": 4, "saturday": 5, "sat": 5, "sunday": 6, "sun": 6,
+}  # fmt: skip
+MONTHS = {
+    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4, "may": 5,
+    "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9, "sep": 9, "sept": 9,
+    "october": 10, "oct": 10, "november": 11, "nov": 11, "december": 12, "dec": 12,
+}  # fmt: skip
+ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4}
+SMALL_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+_MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
+_WEEKDAY_NAMES = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
+
+
+@dataclass(frozen=True)
+class DateMention:
+    """A point in time, and for reporting questions the period that ends there (start or number of months)."""
+
+    day: date
+    period_start: date | None = None
+    period_months: int | None = None
+    label: str = ""
+
+
+def _past_year(candidate: date, today: date, future: bool) -> date:
+    if not future and candidate > today:
+        return candidate.replace(year=candidate.year - 1)
+    if future and candidate < today:
+        return candidate.replace(year=candidate.year + 1)
+    return candidate
+
+
+def _safe_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _quarter(q: int, year: int | None, today: date, future: bool) -> DateMention:
+    if year is None:
+        year = today.year
+        if not future and quarter_end(year, q) > today and quarter_start(year, q) > today:
+            year -= 1
+    end = min(quarter_end(year, q), today) if not future and quarter_start(year, q) <= today else quarter_end(year, q)
+    return DateMention(end, quarter_start(year, q), 3, f"Q{q} {year}")
+
+
+def _weekday(name: str, modifier: str, today: date) -> date:
+    target = WEEKDAYS[name]
+    ahead = (target - today.weekday()) % 7 or 7
+    day = today + timedelta(days=ahead)
+    if modifier == "next" and day.isocalendar()[:2] == today.isocalendar()[:2]:
+        day += timedelta(days=7)
+    if modifier == "last":
+        day = today - timedelta(days=(today.weekday() - target) % 7 or 7)
+    return day
+
+
+_DATE_RULES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b"), "iso"),
+    (re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b"), "dmy"),
+    (
+        re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH_NAMES})\.?,?(?:\s+(\d{{4}}))?\b", re.I),
+        "d_month",
+    ),
+    (re.compile(rf"\b({_MONTH_NAMES})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}}))?", re.I), "month_d"),
+    (re.compile(r"\b(?:at\s+)?(?:the\s+)?end\s+of\s+(?:the\s+)?q([1-4])(?:\s*(?:of\s+)?(\d{4}))?\b", re.I), "quarter"),
+    (
+        re.compile(
+            r"\b(?:at\s+)?(?:the\s+)?end\s+of\s+(?:the\s+)?(first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter"
+            r"(?:\s+(?:of\s+)?(\d{4}))?",
+            re.I,
+        ),
+        "quarter_word",
+    ),
+    (re.compile(r"\b(?:in\s+|for\s+|during\s+)?q([1-4])(?:\s*(?:of\s+)?(\d{4}))?\b", re.I), "quarter"),
+    (re.compile(r"\b(?:this|current)\s+quarter\b|\bquarter[- ]to[- ]date\b|\bqtd\b", re.I), "this_quarter"),
+    (re.compile(r"\b(?:last|previous|prior)\s+quarter\b", re.I), "last_quarter"),
+    (re.compile(r"\b(?:at\s+)?(?:the\s+)?end\s+of\s+(?:the\s+)?(?:last|previous|prior)\s+month\b", re.I), "last_month"),
+    (re.compile(r"\b(?:last|previous|prior)\s+month\b", re.I), "last_month"),
+    (re.compile(r"\b(?:this|current)\s+month\b|\bmonth[- ]to[- ]date\b|\bmtd\b", re.I), "this_month"),
+    (re.compile(r"\b(?:at\s+)?(?:the\s+)?end\s+of\s+next\s+month\b", re.I), "end_next_month"),
+    (
+        re.compile(r"\b(?:at\s+|by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?month\b|\bmonth[- ]end\b", re.I),
+        "end_month",
+    ),
+    (re.compile(rf"\b(?:at\s+)?(?:the\s+)?end\s+of\s+({_MONTH_NAMES})\b(?:\s+(\d{{4}}))?", re.I), "end_of_named_month"),
+    (re.compile(r"\b(?:at\s+)?(?:the\s+)?end\s+of\s+(?:the\s+|last\s+)?year\b|\byear[- ]end\b", re.I), "year_end"),
+    (re.compile(r"\b(?:last|past|previous)\s+(\d{1,2}|two|three|four|five|six)\s+months\b", re.I), "last_n_months"),
+    (re.compile(r"\bin\s+(\d{1,3}|a|an|one|two|three|four|five|six)\s+(day|week|month)s?\b", re.I), "in_n"),
+    (re.compile(r"\bin\s+a\s+fortnight\b", re.I), "fortnight"),
+    (re.compile(r"\bnext\s+week\b", re.I), "next_week"),
+    (re.compile(rf"\b(next|this|coming|on|by|last)?\s*({_WEEKDAY_NAMES})\b", re.I), "weekday"),
+    (re.compile(r"\btoday\b|\btonight\b|\bright now\b", re.I), "today"),
+    (re.compile(r"\byesterday\b", re.I), "yesterday"),
+    (re.compile(r"\btomorrow\b|\btmrw\b|\btmr\b", re.I), "tomorrow"),
+]
+
+
+def date_mentions(text: str, today: date, spans: Spans, *, future: bool = False) -> list[DateMention]:
+    """Dates in the text, resolved against `today`. `future`: bare month/day or quarter names mean the next one
+    (promises), otherwise the latest one not after today (reporting)."""
+    found: list[tuple[int, DateMention]] = []
+    for pattern, kind in _DATE_RULES:
+        for match in pattern.finditer(text):
+            if spans.covers(*match.span()):
+                continue
+            mention = _date_from(kind, match, today, future)
+            if mention is None:
+                continue
+            spans.add(*match.span())
+            found.append((match.start(), mention))
+    return [mention for _, mention in sorted(found, key=lambda pair: pair[0])]
+
+
+def _date_from(kind: str, match: re.Match[str], today: date, future: bool) -> DateMention | None:
+    g = match.groups()
+    if kind == "iso":
+        day = _safe_date(int(g[0]), int(g[1]), int(g[2]))
+        return DateMention(day, label=str(day)) if day else None
+    if kind == "dmy":
+        day = _safe_date(int(g[2]), int(g[1]), int(g[0]))
+        return DateMention(day, label=str(day)) if day else None
+    if kind in ("d_month", "month_d"):
+        day_text, month_text, year_text = (g[0], g[1], g[2]) if kind == "d_month" else (g[1], g[0], g[2])
+        month = MONTHS[month_text.lower().rstrip(".")]
+        year = int(year_text) if year_text else today.year
+        day = _safe_date(year, month, int(day_text))
+        if day is None:
+            return None
+        if not year_text:
+            day = _past_year(day, today, future)
+        return DateMention(day, label=str(day))
+    if kind == "quarter":
+        return _quarter(int(g[0]), int(g[1]) if g[1] else None, today, future)
+    if kind == "quarter_word":
+        return _quarter(ORDINALS[g[0].lower()], int(g[1]) if g[1] else None, today, future)
+    if kind == "this_quarter":
+        q = quarter_of(today)
+        return DateMention(today, quarter_start(today.year, q), None, "this quarter")
+    if kind == "last_quarter":
+        previous = add_months(quarter_start(today.year, quarter_of(today)), -3)
+        q = quarter_of(previous)
+        return DateMention(quarter_end(previous.year, q), quarter_start(previous.year, q), 3, f"Q{q} {previous.year}")
+    if kind == "last_month":
+        end = month_end(add_months(month_start(today), -1))
+        return DateMention(end, month_start(end), 1, "last month")
+    if kind == "this_month":
+        return DateMention(today, month_start(today), 1, "this month")
+    if kind == "end_next_month":
+        return DateMention(month_end(add_months(month_start(today), 1)), label="end of next month")
+    if kind == "end_month":
+        return DateMention(month_end(today), label="end of the month")
+    if kind == "end_of_named_month":
+        month = MONTHS[g[0].lower()]
+        year = int(g[1]) if g[1] else today.year
+        end = month_end(date(year, month, 1))
+        if not g[1]:
+            end = month_end(_past_year(date(year, month, 1), month_start(today), future))
+        return DateMention(end, month_start(end), 1, f"end of {end:%B %Y}")
+    if kind == "year_end":
+        year = today.year if future else today.year - 1
+        return DateMention(date(year, 12, 31), label=f"end of {year}")
+    if kind == "last_n_months":
+        months = int(g[0]) if g[0].isdigit() else SMALL_NUMBERS[g[0].lower()]
+        return DateMention(today, None, months, f"last {months} months")
+    if kind == "in_n":
+        n = int(g[0]) if g[0].isdigit() else SMALL_NUMBERS[g[0].lower()]
+        unit = g[1].lower()
+        if unit == "day":
+            return DateMention(today + timedelta(days=n))
+        if unit == "week":
+            return DateMention(today + timedelta(days=7 * n))
+        return DateMention(add_months(today, n))
+    if kind == "fortnight":
+        return DateMention(today + timedelta(days=14))
+    if kind == "next_week":
+        return DateMention(today + timedelta(days=7))
+    if kind == "weekday":
+        modifier = (g[0] or "").lower()
+        if len(g[1]) <= 4 and not modifier:
+            return None  # "sun", "sat", "wed" alone are too often parts of names
+        return DateMention(_weekday(g[1].lower(), modifier, today))
+    if kind == "today":
+        return DateMention(today, label="today")
+    if kind == "yesterday":
+        return DateMention(today - timedelta(days=1), label="yesterday")
+    if kind == "tomorrow":
+        return DateMention(today + timedelta(days=1), label="tomorrow")
+    return None
+
+
+# --- the words that may name a customer ------------------------------------------------------------------------------
+
+STOPWORDS = frozenset(
+    """
+    a about above after again against all am an and any are as at be because been before being below between both but
+    by can could did do does doing down during each few for from further had has have having he her here hers him his
+    how i if in into is it its itself just me more most my no nor not now of off on once only or other our ours out
+    over own same she should so some such than that the their theirs them then there these they this those through to
+    too under until up very was we were what when where which while who whom why will with would you your yours
+    yourself what's whats who's how's it's i'm im i'd i'll let's lets pls please plz thanks thank thx hi hello hey ok
+    okay yes yeah yep sure go ahead also again quickly quick asap currently current right now today tomorrow yesterday
+    tell show give get gimme gime list find look lookup check see know need want wanna like think pull bring fetch
+    run do make create open view display explain summarise summarize summary brief briefing update updates info
+    information details detail overview status state standing position situation much many number amount total
+    exposure exposures expsoure exposre balance balances bal owe owes owed owing outstanding o/s receivable receivables
+    ar a/r aging ageing aged overdue due past late open items invoices invoice items credit limit limits utilisation
+    utilization available headroom room dso cei add kpi kpis customer customers client clients account accounts acct
+    cust company's ship shipping shipment ship? deliver delivery release released releasing order orders new accept
+    take book fulfil fulfill ok? safe allowed can't cannot score scores scoring scorecard risk risky rating rated
+    class classes grade why recommend recommended recommendation suggest suggested suggestion propose proposed
+    proposal increase raise bump lift reduce decrease lower cut set change adjust limit? review worklist work list
+    queue todo to-do next call calls chase chasing contact priority priorities prioritise prioritize top team teams
+    region regions segment segments collector collectors my mine dunning dun reminder reminders remind letter letters
+    email e-mail mail draft write prepare compose send sent friendly firm final notice level tone gentle polite stern
+    dispute disputes disputed claim claims complaint complaints portfolio whole entire book trend trends chart charts
+    graph plot concentration largest biggest top debtors promise promised promises promising pay paid paying payment
+    payments ptp commit committed agreed going will hold holds on-hold block blocked stop unblock unhold lift assign
+    assigned reassign move transfer hand note notes log record add comment policy policies rule rules handbook
+    procedure approve approves approval approvals approver reject decline who when happens allowed help commands
+    menu thing things stuff guy guys one ones first second third last previous same this that those these them they
+    their it its him her he she customer's their's excluding exclude excl without except undisputed broken kept
+    per grouped group-by quarter month week day days year q1 q2 q3 q4 end start since as-of asof as date period
+    between past due dpd usd eur gbp cad aud mxn sgd k m bn thousand million dollars euros pounds bucks level
+    lvl again. reason because due. regarding re: about? exposure? balance? status? score? disputes? worklist?
+    currently? again? morning afternoon evening everyone everybody anyone someone every everything anyway else
+    wants wanted more worth pending mean means meaning o s says said told tells
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+BRIDGES = frozenset({"&", "and", "of", "de", "du", "von", "van", "der", "la", "le", "y", "the", "+"})
+TOKEN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9&.'\-]*|&|\+")
+
+
+@dataclass(frozen=True)
+class NameCandidate:
+    text: str
+    name_like: bool  # capitalised, or carries a digit: probably meant as a name or id
+
+
+def _clean_token(token: str) -> str:
+    token = token.strip(".'-")
+    return re.sub(r"'s$|s'$", "", token, flags=re.IGNORECASE) if len(token) > 3 else token
+
+
+def _verb_form_of_stopword(token: str) -> bool:
+    """ "raising", "increasing", "setting", "lowered": inflections of request verbs are not names."""
+    for suffix in ("ing", "ed"):
+        if len(token) > len(suffix) + 2 and token.endswith(suffix):
+            stem = token[: -len(suffix)]
+            if (
+                stem in STOPWORDS
+                or stem + "e" in STOPWORDS
+                or (len(stem) > 2 and stem[-1] == stem[-2] and stem[:-1] in STOPWORDS)
+            ):
+                return True
+    return False
+
+
+def name_candidates(text: str, spans: Spans, extra_stop: frozenset[str] = frozenset()) -> list[NameCandidate]:
+    """Runs of words that no entity or keyword explains, best first. Punctuation and masked spans end a run."""
+    masked = spans.masked(text)
+    runs: list[list[str]] = []
+    current: list[str] = []
+    last_end = 0
+    for match in TOKEN_RE.finditer(masked):
+        gap = masked[last_end : match.start()]
+        if current and re.search(r"[|,;:?!()\"]", gap):
+            runs.append(current)
+            current = []
+        last_end = match.end()
+        raw = match.group(0)
+        token = raw.rstrip(".")  # sentence end, but keep "B.V." style inner dots
+        if raw.endswith(".") and raw.count(".") == 1 and current:
+            runs.append([*current, token])
+            current = []
+            continue
+        lower = token.lower()
+        cleaned = _clean_token(lower)
+        if lower in BRIDGES:
+            current.append(token)
+            continue
+        if (
+            lower in STOPWORDS
+            or cleaned in STOPWORDS
+            or lower in extra_stop
+            or cleaned in extra_stop
+            or _verb_form_of_stopword(cleaned)
+        ):
+            if current:
+                runs.append(current)
+                current = []
+            continue
+        current.append(token)
+    if current:
+        runs.append(current)
+    out: list[NameCandidate] = []
+    for run in runs:
+        while run and run[0].lower() in BRIDGES:
+            run = run[1:]
+        while run and run[-1].lower() in BRIDGES:
+            run = run[:-1]
+        if not run:
+            continue
+        if all(re.fullmatch(r"[\d.,]+", word) for word in run):
+            continue  # "over 90 days", "3000": numbers are ids only with a prefix (customer 12, C000012)
+        words = " ".join(run)
+        name_like = any(word[:1].isupper() or any(ch.isdigit() for ch in word) for word in run)
+        out.append(NameCandidate(words, name_like))
+        # "acme and globex": the parts too
+        parts = [p.strip() for p in re.split(r"\s+(?:and|&|\+)\s+", words) if p.strip()]
+        if len(parts) > 1:
+            out.extend(NameCandidate(p, any(w[:1].isupper() for w in p.split())) for p in parts)
+    return sorted(out, key=lambda c: (not c.name_like, -len(c.text.split())))

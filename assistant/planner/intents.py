@@ -1,0 +1,423 @@
+"""Intent recognition by rules: each intent has weighted patterns (keywords, phrasings, common typos); the intent
+with the highest total wins when it clears a threshold. Deterministic and fast (a few dozen regexes per request)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Intent(StrEnum):
+    HELP = "help"
+    APPROVE = "approve"
+    EXPOSURE = "exposure"
+    STATUS = "credit_status"
+    RELEASE_CHECK = "release_check"
+    SCORE = "score"
+    LIMIT_RECOMMEND = "limit_recommend"
+    LIMIT_PROPOSE = "limit_propose"
+    WORKLIST = "worklist"
+    DUNNING_DRAFT = "dunning_draft"
+    DUNNING_SEND = "dunning_send"
+    DISPUTE = "dispute_summary"
+    DISPUTE_UPDATE = "dispute_update"
+    PORTFOLIO = "portfolio"
+    PROMISE = "promise_to_pay"
+    ORDER_HOLD = "order_hold"
+    ORDER_RELEASE = "order_release"
+    ASSIGN = "assign_collector"
+    NOTE = "add_note"
+    POLICY = "policy"
+    UNKNOWN = "unknown"
+
+
+CUSTOMER_INTENTS = frozenset(
+    {
+        Intent.EXPOSURE,
+        Intent.STATUS,
+        Intent.RELEASE_CHECK,
+        Intent.SCORE,
+        Intent.LIMIT_RECOMMEND,
+        Intent.LIMIT_PROPOSE,
+        Intent.DUNNING_DRAFT,
+        Intent.DUNNING_SEND,
+        Intent.DISPUTE,
+        Intent.PROMISE,
+        Intent.ASSIGN,
+        Intent.NOTE,
+    }
+)
+
+IC = re.IGNORECASE
+_RULES: list[tuple[Intent, re.Pattern[str], int]] = [
+    # help and approvals
+    (Intent.HELP, re.compile(r"^\W*(?:help|h[ae]lp me|\?+|menu|commands|options|hi|hello|hey|yo)\W*$", IC), 10),
+    (
+        Intent.HELP,
+        re.compile(
+            r"\bwhat (?:can|do) you (?:do|know|help with)\b|\bhow (?:do|can) i use (?:you|this)\b"
+            r"|\bwhat are you\b|\bwho are you\b|\bwhat can i ask\b",
+            IC,
+        ),
+        10,
+    ),
+    (
+        Intent.APPROVE,
+        re.compile(
+            r"^\W*(?:ok\W+|yes\W+|pls\W+|please\W+|can you\W+|could you\W+|just\W+)?"
+            r"(?:approve|reject|decline|sign off)\b",
+            IC,
+        ),
+        10,
+    ),
+    (
+        Intent.APPROVE,
+        re.compile(r"\b(?:approve|reject|decline)\s+(?:proposal|it|this|that|the proposal|#?\d+|my own)\b", IC),
+        8,
+    ),
+    # customer exposure and status
+    (Intent.EXPOSURE, re.compile(r"\bexp[o0]s[ui]?re\b|\bexposre\b|\bexpsoure\b|\bexposure\b", IC), 3),
+    (Intent.EXPOSURE, re.compile(r"\bhow much\b.*\b(?:owe|owes|owing|outstanding|open|overdue|due)\b", IC), 4),
+    (Intent.EXPOSURE, re.compile(r"\bowe[sd]?\b|\bowing\b|\boutstanding\b|\bo/s\b", IC), 3),
+    (
+        Intent.EXPOSURE,
+        re.compile(
+            r"\bbal(?:ance|nace|ence)?s?\b|\bopen items\b|\bopen invoices\b|\breceivables?\b"
+            r"|\bar\b|\ba/r\b",
+            IC,
+        ),
+        3,
+    ),
+    (Intent.EXPOSURE, re.compile(r"\bag(?:e)?ing\b|\baged\b|\bagieng\b", IC), 3),
+    (Intent.EXPOSURE, re.compile(r"\boverdue\b|\bpast due\b", IC), 3),
+    (
+        Intent.EXPOSURE,
+        re.compile(
+            r"\butili[sz]ation\b|\bavailable credit\b|\bheadroom\b|\bcredit line\b"
+            r"|\b(?:credit |current )limit\b|\bwhat(?:'s| is) (?:the |their |its )?limit\b",
+            IC,
+        ),
+        3,
+    ),
+    (
+        Intent.EXPOSURE,
+        re.compile(
+            r"\boverview\b|\btell me about\b|\bwhat'?s up with\b|\bhow is\b.*\bdoing\b"
+            r"|\blook ?up\b|\bsnapshot\b|\bpositi?on\b|\bdso\b",
+            IC,
+        ),
+        1,
+    ),
+    (Intent.STATUS, re.compile(r"\bcredit status\b|\bstatus\b|\bstanding\b", IC), 3),
+    (
+        Intent.STATUS,
+        re.compile(r"\b(?:is|are)\b.*\bon (?:credit )?(?:hold|stop)\b|\bblocked\b|\bin good standing\b", IC),
+        4,
+    ),
+    # can we ship?
+    (Intent.RELEASE_CHECK, re.compile(r"\bship(?:ping|ment|ments)?\b|\bdeliver(?:y)?\b|\bdispatch\b", IC), 4),
+    (
+        Intent.RELEASE_CHECK,
+        re.compile(
+            r"\b(?:can|could|may|should|shall) (?:we|i)\b.*\b(?:ship|release|accept|take|book"
+            r"|fulfil+|sell|extend)\b",
+            IC,
+        ),
+        3,
+    ),
+    (
+        Intent.RELEASE_CHECK,
+        re.compile(
+            r"\b(?:ok|okay|good|clear|safe|fine) to (?:ship|release|sell)\b|\bcredit check\b"
+            r"|\bcredit approval for\b",
+            IC,
+        ),
+        4,
+    ),
+    (
+        Intent.RELEASE_CHECK,
+        re.compile(r"\bnew order\b|\border (?:of|for|worth)\b|\b(?:an|a|the)\b.{0,20}\border\b", IC),
+        2,
+    ),
+    (Intent.RELEASE_CHECK, re.compile(r"\b(?:is|are|can|could|would)\b.*\brelease[ds]?\b", IC), 2),
+    # score
+    (
+        Intent.SCORE,
+        re.compile(
+            r"\bsc(?:o|ro)re[sd]?\b|\bscoring\b|\bscorecard\b|\brisk class\b|\brisk rating\b"
+            r"|\brat(?:ing|ed|ng)\b|\brisk\b|\brisky\b|\bgrade\b",
+            IC,
+        ),
+        3,
+    ),
+    (Intent.SCORE, re.compile(r"\bwhy (?:is|are)\b.*\b(?:an?|the|class|rated)\s+[a-e]\b", IC), 5),
+    (
+        Intent.SCORE,
+        re.compile(r"\bpay late\b|\blate[- ]payment probability\b|\blikely to (?:pay late|default)\b", IC),
+        3,
+    ),
+    # limits
+    (Intent.LIMIT_RECOMMEND, re.compile(r"\brecomm?end\w*\b.*\blimit\b|\blimit\b.*\brecomm?end\w*", IC), 5),
+    (
+        Intent.LIMIT_RECOMMEND,
+        re.compile(
+            r"\bwhat (?:limit|credit)\b.*\bshould\b|\bshould\b.*\blimit\b"
+            r"|\bhow much credit\b|\bright[- ]?size\b|\blimit review\b"
+            r"|\breview (?:the |their |its )?limit\b|\bsuggest\w*\b.*\blimit\b",
+            IC,
+        ),
+        4,
+    ),
+    (Intent.LIMIT_PROPOSE, re.compile(r"\bpropos\w*\b.*\blimit\b|\blimit\b.*\bpropos\w*", IC), 6),
+    (
+        Intent.LIMIT_PROPOSE,
+        re.compile(
+            r"\b(?:increase|raise|bump|lift|up|reduce|decrease|lower|cut|set|change|adjust"
+            r"|put)\b.*\blimit\b|\blimit\b.*\b(?:to|at)\s+[$€£]?\d",
+            IC,
+        ),
+        5,
+    ),
+    # worklist
+    (
+        Intent.WORKLIST,
+        re.compile(
+            r"\bwork\s*-?\s*list\b|\bworklsit\b|\bwrklist\b|\bworklist\b|\bqueue\b|\bto-?do\b|\bmy (?:call )?list\b", IC
+        ),
+        6,
+    ),
+    (
+        Intent.WORKLIST,
+        re.compile(
+            r"\bwork on next\b|\bwhat should (?:i|we) (?:work on|do|tackle|focus on)\b"
+            r"|\bwho should (?:i|we|\w+) (?:call|chase|contact|ring)\b|\bwho (?:do|should) (?:i|we) "
+            r"chase\b|\bwho to (?:call|chase)\b|\bnext (?:accounts?|calls?)\b"
+            r"|\bpriorit(?:y|ies|ise|ize)\b|\b(?:call|chase|collections?) list\b",
+            IC,
+        ),
+        6,
+    ),
+    (Intent.WORKLIST, re.compile(r"\bmy (?:book|accounts|customers)\b|\bteam\b", IC), 2),
+    (Intent.WORKLIST, re.compile(r"\btop\s*\d+\b", IC), 1),
+    (Intent.WORKLIST, re.compile(r"\b(?:for|in)\s+(?:the\s+)?(?:region|team)\b|\btop\s*\d+\s+(?:for|in)\b", IC), 3),
+    # dunning
+    (
+        Intent.DUNNING_DRAFT,
+        re.compile(
+            r"\bdunn?ing\b|\bdun\b|\breminder\b|\bremind\b|\bchaser\b|\bfinal notice\b"
+            r"|\bdemand letter\b|\bletter\b|\be-?mail\b|\bpayment request\b",
+            IC,
+        ),
+        4,
+    ),
+    (Intent.DUNNING_DRAFT, re.compile(r"\bdraft\b|\bwrite\b|\bprepare\b|\bcompose\b", IC), 2),
+    (Intent.DUNNING_SEND, re.compile(r"\bsend\b.*\b(?:dunn?ing|reminder|letter|e-?mail|notice|chaser)\b", IC), 7),
+    # disputes
+    (
+        Intent.DISPUTE,
+        re.compile(r"\bdisp(?:u|ut)tes?\b|\bdispute[sd]?\b|\bclaims?\b|\bcomplain\w*\b|\bdisptue\b", IC),
+        5,
+    ),
+    (
+        Intent.DISPUTE_UPDATE,
+        re.compile(
+            r"\b(?:mark|set|close|resolve|reject|reassign|escalate|update|change)\b.*"
+            r"\bdispute\b.*\b(?:as|to)\b|\b(?:close|resolve|reject)\s+dispute\b",
+            IC,
+        ),
+        7,
+    ),
+    # portfolio
+    (
+        Intent.PORTFOLIO,
+        re.compile(
+            r"\bportfolio\b|\bwhole book\b|\bthe book\b|\bour book\b|\bledger\b|\bkpis?\b|\bdso\b"
+            r"|\bcei\b|\bcollection effectiveness\b|\bconcentration\b|\btrend\b|\bchart\b"
+            r"|\bgraph\b|\bplot\b|\bdays sales outstanding\b|\bbpdso\b",
+            IC,
+        ),
+        4,
+    ),
+    (
+        Intent.PORTFOLIO,
+        re.compile(
+            r"\b(?:top|largest|biggest)\s*(?:\d+\s*)?(?:exposures|debtors|risks)\b"
+            r"|\bby (?:region|segment|collector|risk class|class|currency|customer)\b"
+            r"|\bper (?:region|segment|collector|currency|risk class)\b",
+            IC,
+        ),
+        5,
+    ),
+    (
+        Intent.PORTFOLIO,
+        re.compile(
+            r"\b(?:total|overall|all|our|the company|company-wide)\b.*\b(?:ar|receivables|exposure|overdue)\b", IC
+        ),
+        3,
+    ),
+    (
+        Intent.PORTFOLIO,
+        re.compile(r"\b\d+\s*\+|\bbroken promises?\b|\bkept rate\b|\b% current\b|\bpercent current\b", IC),
+        4,
+    ),
+    # promises, orders, collectors, notes
+    (
+        Intent.PROMISE,
+        re.compile(
+            r"\bpromis(?:ed|es|e)\b.*\bpay\b|\bptp\b|\bwill pay\b|\bgoing to pay\b"
+            r"|\b(?:committed|agreed|promised) to (?:pay|settle)\b|\bpromise to pay\b"
+            r"|\bwill settle\b|\bpay(?:ing)? (?:us )?by\b|\bpromised\b"
+            r"|\b(?:they|he|she|it)(?:'ll| will) pay\b",
+            IC,
+        ),
+        6,
+    ),
+    (Intent.ORDER_HOLD, re.compile(r"\b(?:hold|block|freeze)\b.*\b(?:order|so-?\s?\d+)\b|\bput\b.*\bon hold\b", IC), 5),
+    (
+        Intent.ORDER_RELEASE,
+        re.compile(
+            r"\b(?:release|unblock|unhold)\b.*\b(?:order|so-?\s?\d+)\b|\boff hold\b"
+            r"|\blift (?:the )?hold\b",
+            IC,
+        ),
+        5,
+    ),
+    (Intent.ASSIGN, re.compile(r"\b(?:re-?assign|assign|transfer|hand over|handover)\b", IC), 5),
+    (Intent.ASSIGN, re.compile(r"\bmove\b.*\bto\b.*\b(?:book|collector)\b|\bnew collector\b|\bcollector to\b", IC), 5),
+    (
+        Intent.NOTE,
+        re.compile(
+            r"\b(?:add|log|record|make|put|leave|write)\b.{0,20}\bnote\b|\bnote\s+(?:to|for|on)\b"
+            r"|^\W*note\b|\bnote:",
+            IC,
+        ),
+        7,
+    ),
+    # policy questions
+    (
+        Intent.POLICY,
+        re.compile(
+            r"\bpolic(?:y|ies)\b|\bhandbook\b|\bguidelines?\b|\bprocedures?\b|\brules?\b|\bmemo\b"
+            r"|\bschedule\b|\bcaps?\b|\binterest\b|\bfees?\b|\bpre-?approved\b|\btrade references?\b",
+            IC,
+        ),
+        4,
+    ),
+    (Intent.POLICY, re.compile(r"\b(?:in|per|according to|under) (?:the |our )?(?:policy|handbook|memo)\b", IC), 8),
+    (
+        Intent.POLICY,
+        re.compile(
+            r"\bwhat does\b.*\b(?:mean|say)\b|\bwhat (?:must|should|may) (?:a|an|the)\b.*\b(?:contain|include)\b"
+            r"|\bhow do(?:es)?\b.*\bwork\b|\bwhat is the (?:procedure|process)\b|\bdo we charge\b",
+            IC,
+        ),
+        6,
+    ),
+    (
+        Intent.POLICY,
+        re.compile(
+            r"\bwho (?:approves|can approve|may approve|must approve|should approve|signs off|needs to"
+            r" approve|has to approve|approve|is allowed)\b|\bapproval (?:authority|matrix|limits?)\b"
+            r"|\bauthority matrix\b|\bfour[- ]eyes\b",
+            IC,
+        ),
+        8,
+    ),
+    (
+        Intent.POLICY,
+        re.compile(
+            r"\bwhen (?:do|should|must|can|would|will) (?:we|i|you|an? \w+)\b|\bhow (?:many|long) days\b"
+            r"|\bwhat happens (?:when|if)\b|\bare we allowed\b|\bam i allowed\b"
+            r"|\bwhat (?:is|are) (?:the|our)\b.*\b(?:threshold|cadence|schedule|fee|fees|interest"
+            r"|levels?|process)\b|\bhow (?:do|does|is|are) (?:we|the|a|an)\b.*\b(?:calculated|computed"
+            r"|defined|determined|handled|work)\b|\bwrite[- ]?offs?\b|\bprovision\w*\b",
+            IC,
+        ),
+        6,
+    ),
+]
+
+_QUESTION_START = re.compile(r"^\W*(?:is|are|can|could|may|should|would|will|do|does|did|why|what|when|how|who)\b", IC)
+_NEGATIVE: list[tuple[Intent, re.Pattern[str], int]] = [
+    # "broken promise" is a portfolio filter, not a promise being logged
+    (Intent.PROMISE, re.compile(r"\bbroken promises?\b|\bkept rate\b|\bpromises? (?:kept|broken)\b", IC), 8),
+    # "excluding disputed" is a filter
+    (Intent.DISPUTE, re.compile(r"\b(?:excl\w*|without|except|ex|not|non)[-\s.]*disput\w*|\bundisputed\b", IC), 5),
+    # "top exposures" and grouped questions are portfolio, not a customer's exposure
+    (
+        Intent.EXPOSURE,
+        re.compile(r"\b(?:top|largest|biggest)\s*(?:\d+\s*)?exposures\b|\bby region\b|\bby segment\b", IC),
+        3,
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Recognised:
+    intent: Intent
+    score: int
+    scores: dict[Intent, int]
+    question: bool
+
+
+THRESHOLD = 3
+
+
+def recognise(text: str) -> Recognised:
+    scores: dict[Intent, int] = {}
+    for intent, pattern, weight in _RULES:
+        if pattern.search(text):
+            scores[intent] = scores.get(intent, 0) + weight
+    for intent, pattern, weight in _NEGATIVE:
+        if intent in scores and pattern.search(text):
+            scores[intent] -= weight
+    question = bool(_QUESTION_START.search(text)) or text.rstrip().endswith("?")
+    _adjust(text, scores, question)
+    ranked = sorted(scores.items(), key=lambda item: (-item[1], _PRIORITY.index(item[0])))
+    if not ranked or ranked[0][1] < THRESHOLD:
+        return Recognised(Intent.UNKNOWN, ranked[0][1] if ranked else 0, scores, question)
+    return Recognised(ranked[0][0], ranked[0][1], scores, question)
+
+
+def _adjust(text: str, scores: dict[Intent, int], question: bool) -> None:
+    """Combinations the single patterns cannot express."""
+    if Intent.DUNNING_SEND in scores and Intent.DUNNING_DRAFT in scores and re.search(r"\bdraft\b", text, IC):
+        scores[Intent.DUNNING_SEND] -= 4  # "draft a reminder I can send"
+    if question and Intent.ORDER_RELEASE in scores:
+        # "can we release SO-123?" is the release check; "release SO-123" is a proposal
+        scores[Intent.RELEASE_CHECK] = scores.get(Intent.RELEASE_CHECK, 0) + 4
+        scores[Intent.ORDER_RELEASE] -= 4
+    if question and Intent.ORDER_HOLD in scores and not re.search(r"\b(?:please|pls)\b", text, IC):
+        scores[Intent.ORDER_HOLD] -= 3
+    if Intent.LIMIT_PROPOSE in scores and Intent.POLICY in scores and re.search(r"\bwho\b", text, IC):
+        scores[Intent.LIMIT_PROPOSE] -= 6  # "who approves a 150k limit increase?"
+    if Intent.APPROVE in scores and re.search(r"\bwho\b|\bhow (?:do|can) i\b", text, IC):
+        scores[Intent.APPROVE] -= 6
+    if Intent.ASSIGN in scores and Intent.DISPUTE_UPDATE in scores:
+        scores[Intent.ASSIGN] -= 5
+
+
+_PRIORITY = [
+    Intent.HELP,
+    Intent.APPROVE,
+    Intent.POLICY,
+    Intent.NOTE,
+    Intent.PROMISE,
+    Intent.DISPUTE_UPDATE,
+    Intent.DUNNING_SEND,
+    Intent.ORDER_HOLD,
+    Intent.ORDER_RELEASE,
+    Intent.ASSIGN,
+    Intent.LIMIT_PROPOSE,
+    Intent.LIMIT_RECOMMEND,
+    Intent.RELEASE_CHECK,
+    Intent.WORKLIST,
+    Intent.DUNNING_DRAFT,
+    Intent.DISPUTE,
+    Intent.SCORE,
+    Intent.PORTFOLIO,
+    Intent.STATUS,
+    Intent.EXPOSURE,
+    Intent.UNKNOWN,
+]
