@@ -15,12 +15,15 @@ $(INSTALLED): pyproject.toml constraints.txt
 	@# torch first and exactly 2.13.0: the offline CPU build. Any other spec pulls gigabytes of CUDA wheels.
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@# Debian's Chromium for the web chat browser test (Playwright drives it; `playwright install` is never run).
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 	@touch $@
 
 install: $(INSTALLED)
 
 run: install
 	$(BIN)/creditdesk init
+	$(BIN)/creditdesk serve --demo
 
 lint: install
 	$(BIN)/ruff check .

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "CREDITDESK_SLACK_SIGNING_SECRET")
     )
     slack_api_url: str | None = Field(default=None, description="Override of Slack's Web API base URL (tests).")
+    web_demo_users: bool = Field(
+        default=False, description="Demo only: the web chat may pick a staff user without an API key."
+    )
 
     smtp_host: str | None = None
     smtp_port: int = 587

@@ -1,7 +1,9 @@
 """All ORM models; importing this package registers every table on `Base.metadata`."""
 
 from db.base import Base
+from db.models.access import ApiKey, SlackEventSeen
 from db.models.collections import CollectionActivity, Dispute, DisputeMessage, PromiseToPay
+from db.models.conversations import ConversationTurn
 from db.models.enums import (
     ActivityKind,
     ActivityOutcome,
@@ -24,6 +26,7 @@ from db.models.snapshots import ArSnapshot, ArSnapshotRun, WorklistRank, Worklis
 __all__ = [
     "ActivityKind",
     "ActivityOutcome",
+    "ApiKey",
     "ArSnapshot",
     "ArSnapshotRun",
     "AuditEvent",
@@ -31,6 +34,7 @@ __all__ = [
     "Base",
     "BureauReport",
     "CollectionActivity",
+    "ConversationTurn",
     "CreditLimit",
     "CreditScore",
     "CreditStatus",
@@ -54,6 +58,7 @@ __all__ = [
     "Proposal",
     "Role",
     "SalesOrder",
+    "SlackEventSeen",
     "StaffUser",
     "WorklistRank",
     "WorklistRankRun",

@@ -1,0 +1,118 @@
+"""`creditdesk apikeys …` (API keys for the REST API and web chat) and `creditdesk serve` (API + web chat + Slack)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from core.errors import CreditDeskError
+from integrations.cli.render import console, err_console, fail
+
+apikeys_app = typer.Typer(help="API keys for the REST API and the web chat (stored hashed).", no_args_is_help=True)
+
+
+@apikeys_app.command("create")
+def create_key(
+    user: Annotated[str, typer.Option("--user", help="Staff user the key acts as (name, e-mail or Slack id).")],
+    label: Annotated[str | None, typer.Option(help="What the key is for, e.g. 'erp-sync'.")] = None,
+) -> None:
+    """Issue a key. It is printed once; only its hash is stored."""
+    from db.engine import write_session
+    from db.queries.access import create_api_key
+    from db.queries.staff import get_staff_user
+
+    try:
+        with write_session() as session:
+            staff = get_staff_user(session, user)
+            issued = create_api_key(session, staff_user=staff, label=label)
+            name, role = staff.name, staff.role.value
+    except CreditDeskError as error:
+        fail(error)
+    err_console.print(f"API key {issued.prefix}… (id {issued.id}) for {name} ({role}); shown once, store it now:")
+    print(issued.key)  # noqa: T201 - stdout carries only the key, so it can be captured by scripts
+
+
+@apikeys_app.command("list")
+def list_keys(user: Annotated[str | None, typer.Option("--user", help="Only this user's keys.")] = None) -> None:
+    """List keys (prefix, user, role, created, revoked); never the keys themselves."""
+    from db.engine import read_session
+    from db.queries.access import list_api_keys
+    from db.queries.staff import get_staff_user
+
+    try:
+        with read_session() as session:
+            staff_id = get_staff_user(session, user).id if user else None
+            keys = list_api_keys(session, staff_user_id=staff_id)
+    except CreditDeskError as error:
+        fail(error)
+    table = Table("id", "prefix", "user", "role", "label", "created (UTC)", "revoked (UTC)")
+    for key in keys:
+        table.add_row(
+            str(key.id),
+            key.prefix,
+            key.user,
+            key.role,
+            key.label or "",
+            f"{key.created_at:%Y-%m-%d %H:%M}",
+            f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "",
+        )
+    console.print(table)
+
+
+@apikeys_app.command("revoke")
+def revoke_key(key: Annotated[str, typer.Argument(help="Key id or prefix (cdk_XXXXXXXX), as `list` shows.")]) -> None:
+    """Revoke a key at once; requests with it get 401 from then on."""
+    from db.engine import write_session
+    from db.queries.access import revoke_api_key
+
+    try:
+        with write_session() as session:
+            info = revoke_api_key(session, key)
+    except CreditDeskError as error:
+        fail(error)
+    console.print(f"revoked key {info.prefix}… of {info.user}")
+
+
+def serve_command(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Let the web chat pick a seeded staff user without a key (demo only).")
+    ] = False,
+    chat_concurrency: Annotated[int, typer.Option(min=1, max=64, help="Assistant turns run at once.")] = 4,
+) -> None:
+    """Serve the REST API, the web chat (http://HOST:PORT/) and Slack (HTTP events at /slack/events when
+    SLACK_SIGNING_SECRET is set; Socket Mode when SLACK_APP_TOKEN is set), until Ctrl-C."""
+    import uvicorn
+
+    from core.settings import get_settings
+    from db.migrate import is_up_to_date
+    from integrations.api.app import create_app, slack_configured
+
+    settings = get_settings()
+    if demo:
+        settings = settings.model_copy(update={"web_demo_users": True})
+    try:
+        if not is_up_to_date(settings.resolved_database_url):
+            err_console.print("[yellow]the database is not migrated to head: run `creditdesk init` first[/]")
+    except Exception as error:
+        err_console.print(f"[yellow]cannot check the database ({type(error).__name__}); /readyz will say more[/]")
+    slack = slack_configured(settings)
+    socket_mode = bool(slack and settings.slack_app_token)
+    app = create_app(settings=settings, chat_concurrency=chat_concurrency, slack_socket_mode=socket_mode)
+    surfaces = ["API + docs at /docs", "web chat at /"]
+    if slack and settings.slack_signing_secret:
+        surfaces.append("Slack events at /slack/events")
+    if socket_mode:
+        surfaces.append("Slack Socket Mode")
+    if demo:
+        surfaces.append("[bold yellow]demo login ON[/]")
+    err_console.print(f"creditdesk on http://{host}:{port} — " + ", ".join(surfaces))
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(apikeys_app, name="apikeys")
+    app.command("serve")(serve_command)

@@ -1,0 +1,103 @@
+"""What every surface (REST API, web chat, Slack) shares: who the caller is, whether they may decide a proposal,
+which chart files may be served, and the service interface they all call."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from core.settings import Settings
+
+if TYPE_CHECKING:
+    from assistant.types import AskRequest, AssistantReply
+    from tools.actions.proposals import ProposalView
+    from tools.context import Actor
+
+CHART_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,150}\.png$")
+
+
+class ChatService(Protocol):
+    """The one assistant service (`assistant.service.AssistantService`); tests pass a fake."""
+
+    def ask(self, request: AskRequest) -> AssistantReply: ...
+
+
+def build_default_service(database_url: str) -> ChatService:
+    from assistant.service import AssistantService
+
+    return AssistantService(database_url=database_url)
+
+
+def charts_dir(settings: Settings) -> Path:
+    return (settings.data_dir / "charts").resolve()
+
+
+def chart_file(settings: Settings, name: str) -> Path | None:
+    """The chart file called `name` if it is a PNG directly inside the charts folder, else None."""
+    if not CHART_NAME.match(name):
+        return None
+    folder = charts_dir(settings)
+    path = (folder / name).resolve()
+    if path.parent != folder or not path.is_file():
+        return None
+    return path
+
+
+def chart_name(settings: Settings, path: str) -> str | None:
+    """The public name of a chart the assistant produced, if it lives in the charts folder."""
+    candidate = Path(path).resolve()
+    if candidate.parent != charts_dir(settings) or not CHART_NAME.match(candidate.name):
+        return None
+    return candidate.name
+
+
+def actor_for_handle(database_url: str, handle: str) -> Actor | None:
+    """An active staff user by name, e-mail or Slack user id."""
+    from db.engine import read_session
+    from db.queries.staff import find_staff_user
+    from tools.context import Actor
+
+    with read_session(database_url) as session:
+        user = find_staff_user(session, handle)
+        return Actor.from_user(user) if user is not None else None
+
+
+def actor_for_slack_user(database_url: str, slack_user_id: str) -> Actor | None:
+    """The staff user linked to this Slack user id (exactly), or None: unknown users read nothing, do nothing."""
+    from db.engine import read_session
+    from db.queries.access import find_staff_user_by_slack_id
+    from tools.context import Actor
+
+    if not slack_user_id or len(slack_user_id) > 32:
+        return None
+    with read_session(database_url) as session:
+        user = find_staff_user_by_slack_id(session, slack_user_id)
+        return Actor.from_user(user) if user is not None else None
+
+
+def can_decide(view: ProposalView, actor: Actor) -> bool:
+    """Whether to offer Approve/Reject to this user. Only a hint for the UI: deciding re-checks everything."""
+    from db.models import Role
+    from tools.policy import load_policy
+
+    if view.status != "pending" or actor.id is None:
+        return False
+    authority = load_policy().authority
+    try:
+        required = Role(view.required_role)
+    except ValueError:
+        return False
+    if not authority.at_least(actor.role, required):
+        return False
+    if view.four_eyes and view.proposed_by == actor.name:
+        return False
+    amount: Decimal | None = view.authority_amount
+    if amount is not None:
+        ceiling = authority.role_approval_ceiling.get(actor.role)
+        if view.action == "set_credit_limit" and ceiling is not None and amount > ceiling:
+            return False
+        if actor.approval_limit is not None and amount > actor.approval_limit:
+            return False
+    return True
