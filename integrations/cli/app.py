@@ -33,10 +33,14 @@ def _global_options(
 
 def _register() -> None:
     from integrations.cli import (
+        api_commands,
         bench_commands,
+        chat_commands,
         data_commands,
         db_commands,
+        eval_commands,
         governance_commands,
+        knowledge_commands,
         maintenance_commands,
         score_commands,
         tool_commands,
@@ -51,6 +55,10 @@ def _register() -> None:
     bench_commands.register(app)
     governance_commands.register(app)
     score_commands.register(app)
+    knowledge_commands.register(app)
+    chat_commands.register(app)
+    api_commands.register(app)
+    eval_commands.register(app)
 
 
 _register()
