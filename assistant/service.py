@@ -338,6 +338,23 @@ class AssistantService:
 
         return decide_proposal(database_url or self.database_url, proposal_id, actor, decision, via=via, note=note)
 
+    def warm_up(self) -> float:
+        """Load what the first question would otherwise wait for (the planner, the embedding model and the policy
+        index) — called in the background when a server starts. Returns the seconds it took; never raises."""
+        from tools.registry import call_tool
+
+        started = time.perf_counter()
+        try:
+            if self.engine() == "planner":
+                self._get_planner()
+            ctx = ToolContext(actor=Actor.operator(), database_url=self.database_url)
+            call_tool("search_policy", {"query": "who approves a credit limit increase"}, ctx)
+        except Exception as error:  # an empty knowledge base or an unmigrated database: /readyz reports those
+            log.info("assistant.warm_up_incomplete", error=type(error).__name__)
+        elapsed = time.perf_counter() - started
+        log.info("assistant.warmed_up", seconds=round(elapsed, 2))
+        return elapsed
+
     def history(self, thread_id: str, *, database_url: str | None = None) -> list[AssistantReply]:
         from assistant.memory import load_history
 

@@ -548,3 +548,20 @@ def test_turn_logs_are_structured_and_carry_no_message_text(
     assert fields["input_tokens"] == 220 and fields["latency_ms"] > 0 and fields["thread_hash"] != "slack:T1:C1:123.456"
     everything = " ".join(repr(r.__dict__) for r in caplog.records)
     assert "Confidential" not in everything and "Secret answer" not in everything and "slack:T1" not in everything
+
+
+def test_warm_up_loads_the_policy_index_and_never_raises(seeded_db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.service import AssistantService
+    from tools import registry
+
+    calls: list[str] = []
+    real_call_tool = registry.call_tool
+
+    def recording(name: str, arguments: Any, ctx: Any) -> Any:
+        calls.append(name)
+        return real_call_tool(name, arguments, ctx)
+
+    monkeypatch.setattr(registry, "call_tool", recording)
+    service = AssistantService(database_url=seeded_db_url, engine="planner")
+    assert service.warm_up() >= 0  # an empty knowledge base here: reported in the log, not raised
+    assert calls == ["search_policy"]

@@ -85,6 +85,8 @@ def serve_command(
 ) -> None:
     """Serve the REST API, the web chat (http://HOST:PORT/) and Slack (HTTP events at /slack/events when
     SLACK_SIGNING_SECRET is set; Socket Mode when SLACK_APP_TOKEN is set), until Ctrl-C."""
+    import threading
+
     import uvicorn
 
     from core.settings import get_settings
@@ -110,6 +112,9 @@ def serve_command(
     if demo:
         surfaces.append("[bold yellow]demo login ON[/]")
     err_console.print(f"creditdesk on http://{host}:{port} — " + ", ".join(surfaces))
+    warm_up = getattr(app.state.creditdesk.service, "warm_up", None)
+    if callable(warm_up):  # the embedding model and policy index load while the server starts, not on question one
+        threading.Thread(target=warm_up, name="creditdesk-warm-up", daemon=True).start()
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
