@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assistant.memory import reply_for_storage
 from assistant.planner import OfflinePlanner
 from assistant.planner.entities import Spans, date_mentions, money_mentions, name_candidates
 from assistant.planner.intents import Intent, recognise
@@ -196,6 +197,54 @@ PHRASINGS: list[tuple[str, str, Intent, str, dict[str, Any]]] = [
      {"group_by": "region", "min_days_past_due": 90, "broken_promise_in_period": True, "exclude_disputed": True}),
     ("morgan", "what's our total overdue?", Intent.PORTFOLIO, "get_portfolio_summary", {}),
     ("morgan", "dso by collector", Intent.PORTFOLIO, "get_portfolio_summary", {"group_by": "collector"}),
+    # everyday phrasings: abbreviations, typos, synonyms
+    ("avery", "whats acme's o/s balance", Intent.EXPOSURE, "get_customer_exposure", {"customer": "1"}),
+    ("avery", "hw much is globex overdue by", Intent.EXPOSURE, "get_customer_exposure", {"customer": "4"}),
+    ("avery", "AR aging for initech as at 30 june", Intent.EXPOSURE, "get_customer_exposure", {"customer": "5"}),
+    ("avery", "what's the credit limit on wayne", Intent.EXPOSURE, "get_customer_exposure", {"customer": "8"}),
+    ("avery", "how much headroom does Stark have", Intent.EXPOSURE, "get_customer_exposure", {"customer": "7"}),
+    ("avery", "pull up the account for C000009", Intent.EXPOSURE, "get_customer_exposure", {"customer": "9"}),
+    ("avery", "Initech's open invoices", Intent.EXPOSURE, "get_customer_exposure", {"customer": "5"}),
+    ("morgan", "what's our exposure to initech", Intent.EXPOSURE, "get_customer_exposure", {"customer": "5"}),
+    ("avery", "Acme group exposure", Intent.EXPOSURE, "get_customer_exposure", {"customer": "1"}),
+    ("avery", "exposure for the Acme group", Intent.EXPOSURE, "get_customer_exposure", {"customer": "1"}),
+    ("morgan", "what's the total exposure of the acme group?", Intent.EXPOSURE, "get_customer_exposure",
+     {"customer": "1"}),
+    ("avery", "Acme Europe group exposure", Intent.EXPOSURE, "get_customer_exposure", {"customer": "1"}),
+    ("avery", "is vandelay blocked?", Intent.STATUS, "get_customer_exposure", {"customer": "10"}),
+    ("sam", "credit hold on globex?", Intent.STATUS, "get_customer_exposure", {"customer": "4"}),
+    ("avery", "put globex on hold", Intent.ORDER_HOLD, "get_customer_exposure", {"customer": "4"}),
+    ("sam", "can sales ship 20k€ to umbrella", Intent.RELEASE_CHECK, "check_order_release",
+     {"customer": "6", "order_amount": "20000.00", "currency": "EUR"}),
+    ("avery", "can we take a 250k order from wayne enterprises", Intent.RELEASE_CHECK, "check_order_release",
+     {"customer": "8", "order_amount": "250000.00"}),
+    ("sam", "can I sell 15000 USD more to Stark?", Intent.RELEASE_CHECK, "check_order_release",
+     {"customer": "7", "order_amount": "15000.00", "currency": "USD"}),
+    ("avery", "risk grade for soylent and why", Intent.SCORE, "score_customer", {"customer": "9"}),
+    ("avery", "what's the late payment probability for globex", Intent.SCORE, "score_customer", {"customer": "4"}),
+    ("avery", "limit review for umbrella", Intent.LIMIT_RECOMMEND, "recommend_credit_limit", {"customer": "6"}),
+    ("avery", "disputes for initech", Intent.DISPUTE, "summarize_dispute", {"customer": "5"}),
+    ("avery", "show me umbrella's disputes and claims", Intent.DISPUTE, "summarize_dispute", {"customer": "6"}),
+    ("avery", "whats the status on dispute 8", Intent.DISPUTE, "summarize_dispute", {"dispute_id": 8}),
+    ("avery", "draft a firm chaser to globex", Intent.DUNNING_DRAFT, "draft_dunning_message",
+     {"customer": "4", "tone": "firm"}),
+    ("morgan", "give me the top 5 overdue accounts in EMEA", Intent.WORKLIST, "build_worklist",
+     {"region": "EMEA", "page_size": 5}),
+    ("casey", "who do I need to chase today", Intent.WORKLIST, "build_worklist", {}),
+    ("morgan", "my top 5 accounts to call", Intent.WORKLIST, "build_worklist", {"page_size": 5}),
+    ("morgan", "worklist for charlie", Intent.WORKLIST, "build_worklist", {"collector": "charlie"}),
+    ("morgan", "who owes us the most", Intent.PORTFOLIO, "get_portfolio_summary", {}),
+    ("morgan", "DSO trend last 6 months", Intent.PORTFOLIO, "get_portfolio_summary", {"period_months": 6}),
+    ("morgan", "CEI for Q3", Intent.PORTFOLIO, "get_portfolio_summary", {"period_months": 3}),
+    ("morgan", "concentration top 10", Intent.PORTFOLIO, "get_portfolio_summary", {}),
+    ("morgan", "how are we doing on overdue vs last month", Intent.PORTFOLIO, "get_portfolio_summary",
+     {"period_months": 1}),
+    ("morgan", "what % of the book is over 90 days", Intent.PORTFOLIO, "get_portfolio_summary", {}),
+    ("morgan", "ageing buckets for the whole portfolio", Intent.PORTFOLIO, "get_portfolio_summary", {}),
+    ("morgan", "what's the overdue balance for APAC", Intent.PORTFOLIO, "get_portfolio_summary",
+     {"regions": ["APAC"]}),
+    ("casey", "every customer's balance in the whole company", Intent.PORTFOLIO, "get_portfolio_summary",
+     {"group_by": "customer"}),
 ]  # fmt: skip
 
 
@@ -213,6 +262,63 @@ def test_phrasing_calls_the_right_tool(
     assert reply.error is None
     assert not reply.proposals
     assert_figures_from_tools(reply)
+
+
+def test_share_over_90_is_a_kpi_not_a_filter(shared_url: str) -> None:
+    call = last_call(ask(shared_url, "morgan", "what % of the book is over 90 days"), "get_portfolio_summary")
+    assert "min_days_past_due" not in call.arguments
+    call = last_call(ask(shared_url, "morgan", "how much is over 90 days past due?"), "get_portfolio_summary")
+    assert call.arguments["min_days_past_due"] == 90
+
+
+def test_collector_asking_for_the_whole_company_gets_their_book_said_so(shared_url: str) -> None:
+    reply = ask(shared_url, "casey", "every customer's balance in the whole company")
+    result = last_call(reply, "get_portfolio_summary").result
+    assert result["filters_applied"]["restricted_to_own_book"]
+    assert "your own book" in reply.text and "customers assigned to you" in reply.text
+    assert reply.error is None
+    assert_figures_from_tools(reply)
+
+
+def test_group_question_lists_the_members(shared_url: str) -> None:
+    reply = ask(shared_url, "avery", "Acme group exposure")
+    group = last_call(reply, "get_customer_exposure").result["group"]
+    assert group and len(group["members"]) > 1
+    for member in group["members"]:
+        assert member["name"] in reply.text
+    assert_figures_from_tools(reply)
+
+
+WRITE_PHRASINGS: list[tuple[str, str, str, dict[str, Any]]] = [
+    ("avery", "Soylent promised 5k next Tuesday", "log_promise_to_pay", {"customer": "9", "amount": "5000.00"}),
+    ("casey", "acme said they'd pay 12k by the end of the week", "log_promise_to_pay",
+     {"customer": "1", "amount": "12000.00"}),
+    ("avery", "log a promise from globex: 8,000 on 15/12", "log_promise_to_pay",
+     {"customer": "4", "amount": "8000.00"}),
+    ("morgan", "set Initech limit to 150k", "propose_credit_limit_change", {"customer": "5", "new_limit": "150000.00"}),
+    ("avery", "bump hooli's limit to 400k", "propose_credit_limit_change",
+     {"customer": "11", "new_limit": "400000.00"}),
+    ("morgan", "reassign soylent to cleo", "propose_collector_assignment", {"customer": "9", "collector": "cleo"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("who", "text", "tool", "expected"), WRITE_PHRASINGS, ids=[p[1] for p in WRITE_PHRASINGS])
+def test_write_phrasing_proposes_with_the_right_arguments(
+    shared_url: str, who: str, text: str, tool: str, expected: dict[str, Any]
+) -> None:
+    reply = ask(shared_url, who, text, thread=f"w-{hash(text)}")
+    call = last_call(reply, tool)
+    assert call.error is None, call.error
+    for key, value in expected.items():
+        assert call.arguments.get(key) == value, (key, call.arguments)
+    assert reply.proposals
+
+
+def test_promise_on_a_day_of_the_month_is_the_next_one(shared_url: str) -> None:
+    today = business_today()
+    reply = ask(shared_url, "avery", "Acme promised to pay 5k on the 15th", thread="dom")
+    promised = date.fromisoformat(last_call(reply, "log_promise_to_pay").arguments["promised_date"])
+    assert promised.day == 15 and today <= promised <= today + timedelta(days=31)
 
 
 def test_dated_portfolio_questions(shared_url: str) -> None:
@@ -322,6 +428,26 @@ def test_follow_ups_use_the_thread(shared_url: str) -> None:
     assert last_call(history[1], "summarize_dispute").arguments["customer"] == "1"
     assert last_call(history[2], "summarize_dispute").arguments["customer"] == "4"
     assert last_call(history[3], "score_customer").arguments["customer"] == "4"
+
+
+def test_picks_from_any_list_the_planner_showed(shared_url: str) -> None:
+    history = conversation(shared_url, "morgan", "top 5 exposures", "tell me about the first one")
+    top = last_call(history[0], "get_portfolio_summary").result["top_exposures"]
+    assert last_call(history[1], "get_customer_exposure").arguments["customer"] == str(top[0]["customer_id"])
+    third = ask(shared_url, "morgan", "#3", history[:1])
+    assert last_call(third, "get_customer_exposure").arguments["customer"] == str(top[2]["customer_id"])
+    scored = ask(shared_url, "morgan", "score the second one", history)
+    assert last_call(scored, "score_customer").arguments["customer"] == str(top[1]["customer_id"])
+
+
+def test_picks_from_a_worklist_the_thread_kept_only_in_summary(shared_url: str) -> None:
+    first = ask(shared_url, "morgan", "what should I work on next?")
+    rows = last_call(first, "build_worklist").result["rows"]
+    stored = AssistantReply.model_validate(reply_for_storage(first))
+    stored.tool_calls[-1].result = {"_trimmed": True}  # what memory keeps of a big result
+    picked = ask(shared_url, "morgan", "the second one", [stored])
+    assert picked.intent == Intent.EXPOSURE.value
+    assert last_call(picked, "get_customer_exposure").arguments["customer"] == str(rows[1]["customer"]["id"])
 
 
 def test_follow_up_keeps_the_order_amount(shared_url: str) -> None:
@@ -463,7 +589,14 @@ def policy_tool(monkeypatch: pytest.MonkeyPatch) -> bool:
     return False
 
 
-@pytest.mark.parametrize("text", ["who approves a 150k limit increase?", "when do we put an account on hold?"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "who approves a 150k limit increase?",
+        "when do we put an account on hold?",
+        "what does the policy say about writing off debts",
+    ],
+)
 def test_policy_questions_cite_the_policy(shared_url: str, policy_tool: bool, text: str) -> None:
     reply = ask(shared_url, "avery", text)
     assert reply.intent == Intent.POLICY.value
@@ -527,10 +660,33 @@ TODAY = date(2026, 11, 22)  # a Sunday
         ("next Friday", date(2026, 11, 27), True),
         ("in 2 weeks", date(2026, 12, 6), True),
         ("end of the month", date(2026, 11, 30), True),
+        ("on the 15th", date(2026, 12, 15), True),
+        ("by the 3rd", date(2026, 12, 3), True),
+        ("on the 22nd", date(2026, 11, 22), True),
+        ("the 31st", date(2026, 12, 31), True),
+        ("as of the 15th", date(2026, 11, 15), False),
+        ("as at the 30th", date(2026, 10, 30), False),
+        ("end of next month", date(2026, 12, 31), True),
+        ("15 Dec", date(2026, 12, 15), True),
+        ("Dec 15", date(2026, 12, 15), True),
+        ("15/12/2026", date(2026, 12, 15), True),
+        ("12/15/2026", date(2026, 12, 15), True),
+        ("15.12.2026", date(2026, 12, 15), True),
+        ("15/12", date(2026, 12, 15), True),
+        ("as at 30 june", date(2026, 6, 30), False),
+        ("mid December", date(2026, 12, 15), True),
+        ("by the end of the week", date(2026, 11, 27), True),
+        ("end of next week", date(2026, 12, 4), True),
+        ("start of next month", date(2026, 12, 1), True),
     ],
 )
 def test_dates(text: str, day: date, future: bool) -> None:
     assert date_mentions(text, TODAY, Spans(), future=future)[0].day == day
+
+
+@pytest.mark.parametrize("text", ["the first one", "the 2nd one", "1st reminder", "top 5", "ship 20k", "30-60 days"])
+def test_not_dates(text: str) -> None:
+    assert date_mentions(text, TODAY, Spans(), future=True) == []
 
 
 def test_next_weekday_within_this_week_skips_a_week() -> None:
@@ -561,6 +717,13 @@ def test_name_candidates_skip_keywords_and_keep_names() -> None:
         ("send the reminder to Globex", Intent.DUNNING_SEND),
         ("propose a new limit for Hooli", Intent.LIMIT_PROPOSE),
         ("promise kept rate by collector", Intent.PORTFOLIO),
+        ("who owes us the most", Intent.PORTFOLIO),
+        ("list every customer's balance in the whole company", Intent.PORTFOLIO),
+        ("credit hold on globex?", Intent.STATUS),
+        ("acme said they'd pay 12k by the end of the week", Intent.PROMISE),
+        ("log a promise from globex: 8,000 on 15/12", Intent.PROMISE),
+        ("who do I need to chase today", Intent.WORKLIST),
+        ("what does the policy say about writing off debts", Intent.POLICY),
     ],
 )
 def test_intent_rules(text: str, intent: Intent) -> None:

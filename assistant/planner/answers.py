@@ -71,7 +71,7 @@ def status_line(result: J) -> str:
     return f"Credit status: **{status['status']}** — rule `{status['rule']}`: {status['explanation']}."
 
 
-def exposure(result: J, *, ageing: bool, sales_view: bool = False) -> str:
+def exposure(result: J, *, ageing: bool, sales_view: bool = False, group_members: bool = False) -> str:
     customer, f = result["customer"], result["figures"]
     ccy = f["currency"]
     if sales_view:
@@ -131,6 +131,17 @@ def exposure(result: J, *, ageing: bool, sales_view: bool = False) -> str:
             f"{money(group['total_credit_limit'], group['reporting_currency'])} "
             f"({pct(group['utilisation_pct'])})."
         )
+        if group_members and group.get("members"):
+            lines.append(
+                bullets(
+                    [
+                        f"{m['name']} ({m['role']}): total exposure {money(m['total_exposure'], m['currency'])}"
+                        + (f", limit {money(m['credit_limit'], m['currency'])}" if m.get("credit_limit") else "")
+                        + f", status {m['status']}"
+                        for m in group["members"]
+                    ]
+                )
+            )
     lines.append(definitions_line(result["definitions"][:3]))
     return paragraphs(lines)
 
@@ -472,15 +483,23 @@ def kpi_text(kpi: J) -> str:
     return money(value, unit)
 
 
-def portfolio(result: J, *, focus: list[str]) -> str:
+def portfolio(result: J, *, focus: list[str], whole_book_asked: bool = False) -> str:
     totals = result["totals"]
     filters = result["filters_applied"]
     period = result["period"]
+    own_book = bool(filters.get("restricted_to_own_book"))
     scope = "the whole book" if not filters["descriptions"] else "the selection"
+    if own_book:
+        scope = "your book" if len(filters["descriptions"]) == 1 else "the selection from your book"
     lines = [
         f"Portfolio — {scope} as of {result['as_of']} ({result['reporting_currency']}; period {period['start']} to "
         f"{period['end']}, data from {result['data_source']}):"
     ]
+    if own_book and whole_book_asked:
+        lines.append(
+            "As a collector you see only your own book, so these figures cover just the customers assigned to you; "
+            "ask a credit analyst or manager for the company-wide view."
+        )
     if filters["descriptions"]:
         lines.append("Filters: " + " ".join(filters["descriptions"]))
     keys: list[str] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,6 +154,51 @@ def pending_candidates(history: Sequence[AssistantReply]) -> list[CustomerRef]:
         if call.name == "resolve_customer" and result.get("status") == "ambiguous":
             return [customer_ref(c["customer"]) for c in result.get("candidates", [])]
     return []
+
+
+LIST_TOOLS = ("resolve_customer", "build_worklist", "get_portfolio_summary")
+
+
+def list_call(history: Sequence[AssistantReply], *, lookback: int = 3) -> ToolCallRecord | None:
+    """The call behind the latest list of customers shown to the user (candidates to choose from, worklist rows, top
+    exposures) in the last few replies: what "the first one", "#3" or "the last one" point at. Stored results of
+    big calls are trimmed (`_trimmed`): `listed_customers` then needs the call repeated."""
+    for reply in list(history)[-lookback:][::-1]:
+        for call in reversed(reply.tool_calls):
+            result: dict[str, Any] = call.result or {}
+            if call.error is not None or not result or call.name not in LIST_TOOLS:
+                continue
+            if call.name == "resolve_customer":
+                if result.get("status") == "ambiguous":
+                    return call
+                continue
+            if call.name == "build_worklist" and (result.get("rows") or result.get("_trimmed")):
+                return call
+            if call.name == "get_portfolio_summary" and "| rank | customer |" in reply.text:
+                return call
+    return None
+
+
+def listed_customers(
+    history: Sequence[AssistantReply], refetch: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
+) -> list[CustomerRef]:
+    """The customers of that list, in the order shown (`refetch` repeats a trimmed call with the same arguments)."""
+    call = list_call(history)
+    if call is None:
+        return []
+    result: dict[str, Any] = call.result or {}
+    if result.get("_trimmed"):
+        if refetch is None:
+            return []
+        result = refetch(call.name, dict(call.arguments))
+    if call.name == "resolve_customer":
+        return [customer_ref(c["customer"]) for c in result.get("candidates", [])]
+    if call.name == "build_worklist":
+        return [customer_ref(row["customer"]) for row in result.get("rows", [])]
+    return [
+        CustomerRef(str(t["customer_id"]), str(t["name"]), int(t["customer_id"]), t.get("external_id"))
+        for t in result.get("top_exposures", [])
+    ]
 
 
 def worklist_rows(history: Sequence[AssistantReply]) -> list[CustomerRef]:

@@ -32,12 +32,13 @@ from .context import (
     last_call,
     last_customer,
     last_intent,
+    list_call,
+    listed_customers,
     match_staff,
     match_values,
     order_customer,
     pending_candidates,
     vocabulary,
-    worklist_rows,
 )
 from .entities import (
     CUSTOMER_ID_RE,
@@ -68,9 +69,40 @@ PRONOUN_RE = re.compile(
     re.IGNORECASE,
 )
 ORDINAL_PICK = {"first": 0, "1st": 0, "top": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
-                "fifth": 4, "5th": 4, "last": -1}  # fmt: skip
-PICK_RE = re.compile(r"^\W*(?:the\s+)?(?:(first|1st|top|second|2nd|third|3rd|fourth|4th|fifth|5th|last)(?:\s+one)?"
-                     r"|(?:number|no\.?|#)?\s*(\d{1,2}))\W*$", re.IGNORECASE)  # fmt: skip
+                "fifth": 4, "5th": 4, "sixth": 5, "6th": 5, "seventh": 6, "7th": 6, "eighth": 7, "8th": 7,
+                "ninth": 8, "9th": 8, "tenth": 9, "10th": 9, "last": -1, "bottom": -1}  # fmt: skip
+_PICK_WORDS = "|".join(sorted(ORDINAL_PICK, key=len, reverse=True))
+_PICK_NOUNS = r"(?:one|account|customer|client|company|row|line|entry|item|name)"
+# The whole message is a pick from the list just shown: "the first one", "#3", "what about the second?"
+PICK_RE = re.compile(
+    r"^\W*(?:and\s+|ok\W+|so\W+|then\s+)?(?:(?:what|how) about|tell me(?: more)? about|show(?: me)?|more on|more about"
+    r"|details (?:on|for|of)|open|look at|drill (?:into|down on|down into)|go with|pick|select|take|i mean|i meant"
+    rf"|let'?s (?:do|see|look at))?\s*(?:the\s+)?(?:({_PICK_WORDS})(?:\s+{_PICK_NOUNS})?(?:\s+on the list)?"
+    r"|(?:number|no\.?|#|row|line)?\s*(\d{1,2}))\W*$",
+    re.IGNORECASE,
+)
+# A pick inside a request: "score the third one", "draft a reminder for #2", "how much does the 2nd account owe"
+ORDINAL_RE = re.compile(
+    rf"\b(?:the\s+)?({_PICK_WORDS})\s+{_PICK_NOUNS}\b|\bthe\s+({_PICK_WORDS})(?=\s*(?:[?.!,]|$))"
+    r"|(?:\b(?:number|no\.?|row|line)\s*|#\s*)(\d{1,2})\b(?!\d)",
+    re.IGNORECASE,
+)
+# "Acme group", "the Initech group": the family of a customer, reported at its head
+CUSTOMER_GROUP_RE = re.compile(
+    r"\b([A-Za-z][\w&.'-]*)\s+group\b(?!\s*by\b)|\bgroup\s+(?:of|for)\s+(?!the\b)([A-Za-z][\w&.'-]*)", re.IGNORECASE
+)
+_NOT_A_GROUP_NAME = frozenset({"by", "per", "risk", "customer", "peer", "age", "each", "a", "the", "this", "that",
+                               "same", "whole", "our", "my", "your", "their", "which", "what", "debtor",
+                               "client"})  # fmt: skip
+# "the whole company", "every customer": the book, not a customer named "company"
+BOOK_WORDS_RE = re.compile(
+    r"\b(?:whole|entire|all of the|across the)\s+(?:company|business|firm|organi[sz]ation|group|book|portfolio)\b"
+    r"|\bcompany[- ]wide\b|\bevery\s?(?:one|body)(?:'s)?\b|\bevery (?:single )?(?:customer|account|client|debtor)s?"
+    r"(?:'s)?\b|\ball (?:of )?(?:our |the |my )?(?:customers|accounts|clients|debtors)\b",
+    re.IGNORECASE,
+)
+BOOK_STOP = frozenset({"company", "business", "firm", "organisation", "organization", "everyone", "everybody", "whole",
+                       "entire", "every", "everyone's", "everybody's", "single"})  # fmt: skip
 FOLLOW_UP_RE = re.compile(
     r"^\W*(?:and|what about|how about|what of|same for|now|also|ok,? and|and for)\b", re.IGNORECASE
 )
@@ -85,6 +117,7 @@ TONES = {"friendly": "friendly", "gentle": "friendly", "polite": "friendly", "so
          "stern": "firm", "strong": "firm", "final": "final", "last": "final"}  # fmt: skip
 LEVEL_WORDS = {"pre-due": 0, "pre due": 0, "predue": 0, "first reminder": 1, "second reminder": 2,
                "final notice": 3, "final reminder": 3, "pre-collection": 4, "precollection": 4}  # fmt: skip
+_WRITE_INTENTS = frozenset({Intent.LIMIT_PROPOSE, Intent.DUNNING_SEND, Intent.NOTE, Intent.ASSIGN, Intent.PROMISE})
 CREDIT_ROLES = {Role.COLLECTOR, Role.CREDIT_ANALYST, Role.CREDIT_MANAGER, Role.ADMIN}
 
 
@@ -219,19 +252,48 @@ class _Turn:
                 return follow
         if intent is Intent.UNKNOWN and not self.text.strip(" ?!."):
             return Intent.HELP
+        if (
+            intent is Intent.PORTFOLIO
+            and Intent.EXPOSURE in recognised.scores
+            and (self.customer_group() or (recognised.score <= 3 and self.names_something()))
+        ):
+            # "total exposure of the Acme group", "what's our exposure to initech": one customer, not the book
+            return Intent.EXPOSURE
         if intent in (Intent.EXPOSURE, Intent.STATUS) and self.about_the_book():
             return Intent.PORTFOLIO
         return intent
 
+    def customer_group(self) -> str | None:
+        """The customer a "… group" phrase names ("Acme group", "group of Initech"), if any."""
+        for match in CUSTOMER_GROUP_RE.finditer(self.text):
+            word = match.group(1) or match.group(2)
+            if word.lower() not in _NOT_A_GROUP_NAME and word.lower() not in BOOK_STOP:
+                return word
+        return None
+
     def about_the_book(self) -> bool:
         """ "What's our total overdue?", "aging": no customer named, none in the thread: a portfolio question."""
-        if last_customer(self.history) is not None or CUSTOMER_ID_RE.search(self.text):
+        if CUSTOMER_ID_RE.search(self.text) or (
+            last_customer(self.history) is not None and not BOOK_WORDS_RE.search(self.text)
+        ):
             return False
         if self.request.actor.role == Role.SALES:
             return False
+        if BOOK_WORDS_RE.search(self.text):
+            return True
+        return not self.names_something()
+
+    def names_something(self) -> bool:
+        """Words left that may name a customer once dates, amounts, regions, segments and staff are explained."""
         probe = Spans()
         date_mentions(self.text, self.today, probe)
-        return not name_candidates(self.text, probe)
+        money_mentions(self.text, probe)
+        dpd_range(self.text, probe)
+        vocab = vocabulary(self.request.database_url)
+        match_values(self.text, vocab.regions, REGION_ALIASES, probe)
+        match_values(self.text, vocab.segments, SEGMENT_ALIASES, probe)
+        match_staff(self.text, vocab, probe)
+        return bool(name_candidates(self.text, probe, BOOK_STOP))
 
     def follow_up(self, previous: str, recognised: Intent) -> Intent | None:
         text = self.text
@@ -244,11 +306,17 @@ class _Turn:
             return Intent.DUNNING_SEND
         if recognised is Intent.UNKNOWN and (pending_candidates(self.history) and PICK_RE.match(text)):
             return Intent(previous)
+        if recognised is Intent.UNKNOWN and PICK_RE.match(text) and list_call(self.history) is not None:
+            # "the first one" after a worklist or top exposures: that account; after a customer answer: the same
+            # kind of answer for the picked customer
+            if previous in {i.value for i in CUSTOMER_INTENTS} and previous not in _WRITE_INTENTS:
+                return Intent(previous)
+            return Intent.EXPOSURE
         if recognised is Intent.UNKNOWN and previous in {i.value for i in CUSTOMER_INTENTS | {Intent.PORTFOLIO}}:
             # "what about Globex?", "and Initech?", "Acme Europe" (answering "which one?")
             if previous == Intent.PORTFOLIO:
                 return Intent.PORTFOLIO if FOLLOW_UP_RE.match(text) else None
-            if previous in (Intent.LIMIT_PROPOSE, Intent.DUNNING_SEND, Intent.NOTE, Intent.ASSIGN, Intent.PROMISE):
+            if previous in _WRITE_INTENTS:
                 return None  # never repeat a write because a name was typed
             return Intent(previous)
         return None
@@ -280,6 +348,10 @@ class _Turn:
         return handlers[intent]()
 
     # --- entities ------------------------------------------------------------------------------------------------
+
+    def listed(self) -> list[CustomerRef]:
+        """The customers of the list the user last saw (the call is repeated when the thread kept only its summary)."""
+        return listed_customers(self.history, refetch=self.call)
 
     def dates(self, *, future: bool = False) -> list[DateMention]:
         return date_mentions(self.text, self.today, self.spans, future=future)
@@ -328,38 +400,49 @@ class _Turn:
         raise _Stop("Which customer do you mean? Give a name, an id or an external id.", "customer missing")
 
     def resolve(self, *, extra_stop: frozenset[str], use_history: bool) -> _Resolution:
-        candidates = pending_candidates(self.history)
         pick = PICK_RE.match(self.text)
-        if candidates and pick:
+        ordinal = ORDINAL_RE.search(self.text)
+        listed = self.listed() if pick or ordinal else []
+        if listed and pick:
             index = ORDINAL_PICK[pick.group(1).lower()] if pick.group(1) else int(pick.group(2)) - 1
-            if -len(candidates) <= index < len(candidates):
-                return _Resolution(customer=candidates[index])
+            if -len(listed) <= index < len(listed):
+                return _Resolution(customer=listed[index])
         explicit_id = CUSTOMER_ID_RE.search(self.text)
         queries: list[tuple[str, bool]] = []
         if explicit_id:
             self.spans.add(*explicit_id.span())
             queries.append((next(g for g in explicit_id.groups() if g), True))
-        rows = worklist_rows(self.history)
-        ordinal = re.search(r"\b(?:the\s+)?(first|second|third|fourth|fifth|top|last)\s+(?:one|account|customer)\b|"
-                            r"\b(?:number|no\.?|#)\s*(\d{1,2})\b(?!\d)", self.text, re.IGNORECASE)  # fmt: skip
-        if rows and ordinal and not explicit_id:
-            index = ORDINAL_PICK[ordinal.group(1).lower()] if ordinal.group(1) else int(ordinal.group(2)) - 1
-            if -len(rows) <= index < len(rows):
+        if listed and ordinal and not explicit_id:
+            word = ordinal.group(1) or ordinal.group(2)
+            index = ORDINAL_PICK[word.lower()] if word else int(ordinal.group(3)) - 1
+            if -len(listed) <= index < len(listed):
                 self.spans.add(*ordinal.span())
-                return _Resolution(customer=rows[index])
-        queries.extend((c.text, c.name_like) for c in name_candidates(self.text, self.spans, extra_stop))
+                return _Resolution(customer=listed[index])
+        group_word = self.customer_group()
+        for candidate in name_candidates(self.text, self.spans, extra_stop):
+            if group_word:  # "Acme group": the family is found by its name; "group" would match every "… Group Ltd"
+                stripped = re.sub(r"\s*\bgroup\b\s*", " ", candidate.text, flags=re.IGNORECASE).strip()
+                if stripped and stripped != candidate.text:
+                    queries.append((candidate.text, candidate.name_like))
+                    queries.append((stripped, candidate.name_like))
+                    continue
+            queries.append((candidate.text, candidate.name_like))
         not_found: str | None = None
         weak_not_found: str | None = None
-        for query, name_like in queries[:4]:
+        for query, name_like in queries[:5]:
             result = self.call("resolve_customer", {"query": query[:200]})
             if result["status"] == "resolved":
                 found = result["customer"]
+                if group_word and found.get("parent_id") is not None:
+                    return _Resolution(customer=CustomerRef(str(found["parent_id"]), found.get("parent_name")))
                 return _Resolution(customer=customer_ref(found))
             if result["status"] == "ambiguous":
                 matches: list[dict[str, Any]] = [c["customer"] for c in result["candidates"]]
                 group_head = self.group_head(matches)
                 if group_head is not None:
                     return _Resolution(customer=customer_ref(group_head))
+                if group_word and re.search(r"\bgroup\b", query, re.IGNORECASE):
+                    continue  # try the name without "group"
                 return _Resolution(ambiguous=[customer_ref(c) for c in matches], query=query)
             if "in your book" in result.get("message", ""):
                 # Someone else's customer: the domain tool gives the refusal (and audits it).
@@ -387,7 +470,15 @@ class _Turn:
             if c.get("parent_id") is None
             and all(other.get("parent_id") == c.get("id") for other in candidates if other is not c)
         ]
-        return heads[0] if len(heads) == 1 and len(ids) > 1 else None
+        if len(heads) == 1 and len(ids) > 1:
+            return heads[0]
+        # "Acme group" among other near matches: the one parent whose children are also among the matches
+        families = [
+            c
+            for c in candidates
+            if c.get("parent_id") is None and any(other.get("parent_id") == c.get("id") for other in candidates)
+        ]
+        return families[0] if len(families) == 1 else None
 
     # --- intents: reading ------------------------------------------------------------------------------------------
 
@@ -407,7 +498,7 @@ class _Turn:
         if self.request.actor.role == Role.SALES:
             return answers.exposure(result, ageing=False, sales_view=True)
         ageing = bool(re.search(r"\bag(?:e)?ing\b|\baged\b|\bbuckets?\b|\boverdue\b|\bpast due\b", self.text, re.I))
-        return answers.exposure(result, ageing=ageing)
+        return answers.exposure(result, ageing=ageing, group_members=self.customer_group() is not None)
 
     def status(self) -> str:
         as_of = self.as_of()
@@ -536,7 +627,11 @@ class _Turn:
         return None
 
     def dispute(self) -> str:
-        dispute_id = first_int(DISPUTE_ID_RE, self.text, self.spans)
+        numbered = DISPUTE_ID_RE.search(self.text)
+        if numbered and numbered.group(1) is None and list_call(self.history) is not None:
+            dispute_id = None  # "#2" right after a list is the second customer on it, not dispute 2
+        else:
+            dispute_id = first_int(DISPUTE_ID_RE, self.text, self.spans)
         if dispute_id is not None:
             return answers.disputes(self.call("summarize_dispute", {"dispute_id": dispute_id}))
         invoices = invoice_numbers(self.text, self.spans)
@@ -570,10 +665,17 @@ class _Turn:
             self.spans.add(*group.span())
             key = group.group(1).lower().replace(" ", "_")
             args["group_by"] = "risk_class" if key in ("class", "risk_class") else key
+        elif re.search(r"\b(?:every|each)\s+(?:single\s+)?(?:customer|account|client|debtor)|\blist\s+(?:all|every)\b"
+                       r"|\bcustomer[- ]by[- ]customer\b", text, re.I):  # fmt: skip
+            args["group_by"] = "customer"  # "every customer's balance": one row per customer (the largest first)
+            args.setdefault("top_n", 50)
         top = first_int(TOP_N_RE, text, self.spans)
         if top:
             args["top_n"] = max(1, min(top, 50))
-        dpd = dpd_range(text, self.spans)
+        share_over = re.search(r"(?:%|\b(?:percent\w*|share|proportion)\b).{0,40}"
+                               r"\b(?:over|above|more than)\s+90\b|\b(?:over|above) 90\b.{0,20}(?:%|percent)",
+                               text, re.I)  # fmt: skip
+        dpd = None if share_over else dpd_range(text, self.spans)
         if dpd is not None:
             if dpd.minimum is not None:
                 args["min_days_past_due"] = dpd.minimum
@@ -628,7 +730,8 @@ class _Turn:
         result = self.call("get_portfolio_summary", args)
         if result.get("chart"):
             self.charts.append(result["chart"]["path"])
-        return answers.portfolio(result, focus=focus)
+        whole = bool(BOOK_WORDS_RE.search(text) or re.search(r"\bportfolio\b|\bcompany\b|\bour\b", text, re.I))
+        return answers.portfolio(result, focus=focus, whole_book_asked=whole)
 
     @staticmethod
     def portfolio_focus(lowered: str, args: dict[str, Any]) -> list[str]:
@@ -637,7 +740,7 @@ class _Turn:
             ("dso", r"\bdso\b|\bdays sales\b|\bbpdso\b|\badd\b|\bdelinquen"),
             ("cei", r"\bcei\b|\bcollection effectiveness\b"),
             ("ageing", r"\bag(?:e)?ing\b|\baged\b|\bbuckets?\b"),
-            ("top", r"\btop\b|\blargest\b|\bbiggest\b"),
+            ("top", r"\btop\b|\blargest\b|\bbiggest\b|\bowes?\b.{0,20}\bmost\b|\bhighest\b"),
             ("concentration", r"\bconcentrat"),
             ("trend", r"\btrend|\bover time\b|\bmonth by month\b"),
             ("current", r"% ?current|\bpercent(?:age)? current\b|\bover 90\b|\b90\+"),
@@ -766,6 +869,25 @@ class _Turn:
 
     def order_action(self, tool_name: str) -> str:
         orders = order_numbers(self.text, self.spans)
+        if not orders and tool_name == "propose_order_hold" and self.names_something():
+            # "put Globex on hold": holds are per order; show the account's status and its open orders instead
+            customer = self.customer()
+            result = self.call("get_customer_exposure", {"customer": customer.reference, "include_group": False})
+            if self.request.actor.role == Role.SALES:
+                head = answers.exposure(result, ageing=False, sales_view=True)
+            else:
+                head = answers.status(result)
+                figures = result["figures"]
+                if figures.get("open_orders_count"):
+                    head += (
+                        f"\nOpen orders: {answers.count(figures['open_orders_count'])} worth "
+                        f"{answers.money(figures['open_orders'], figures['currency'])}."
+                    )
+            return (
+                head
+                + "\n\nHolds are proposed per sales order: name the order(s), e.g. “hold SO-…”. The account's credit "
+                "status (Hold/Stop) follows the policy rules above. Nothing was proposed."
+            )
         if not orders:
             raise _Stop(
                 "Which order? Give the sales order number (it starts with SO-). Nothing was proposed.",

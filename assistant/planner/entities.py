@@ -153,7 +153,7 @@ MONEY_RE = re.compile(
     r"(?P<code0>\b[A-Za-z]{3}\s?)?(?P<neg>(?<![\w.])-|\bminus\s+)?(?P<sym>[$€£])?\s?(?P<neg2>-)?"
     r"(?P<num>(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])\d+(?:\.\d+)?)"
     r"(?:\s?(?P<mult>k|mm|mn|mio|m|bn|thousand|grand|million|billion)\b)?"
-    r"(?P<code1>\s?\b[A-Za-z]{3}\b)?",
+    r"(?P<code1>\s?\b[A-Za-z]{3}\b|\s?[$€£](?!\s?\d))?",
     re.IGNORECASE,
 )
 
@@ -162,6 +162,8 @@ def _code(raw: str | None) -> str | None:
     if not raw:
         return None
     code = raw.strip()
+    if code in SYMBOLS:
+        return SYMBOLS[code]
     if code.isupper() and code in ISO_4217:
         return code
     if code.lower() in LOWER_CODES:
@@ -239,6 +241,15 @@ _MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
 _WEEKDAY_NAMES = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
 
 
+# "on the 15th", "by the 3rd", "as of the 1st": a day of a month left unsaid (the next one for promises, the latest
+# one for reporting). Not "the first one", "1st reminder", "2nd quarter", "3rd page": those are picks and levels.
+_DAY_OF_MONTH = (
+    r"\b(?:(?:on|by|before|until|till|for|as\s+(?:of|at))\s+)?(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)\b"
+    r"(?!\s+(?:one|ones|account|customer|client|row|line|item|entry|reminder|notice|letter|level|quarter|half"
+    r"|week|page|dunning|largest|biggest|top|on|in)\b)(?:\s+of\s+(?:the|this)\s+month\b)?"
+)
+
+
 @dataclass(frozen=True)
 class DateMention:
     """A point in time, and for reporting questions the period that ends there (start or number of months)."""
@@ -273,6 +284,19 @@ def _quarter(q: int, year: int | None, today: date, future: bool) -> DateMention
     return DateMention(end, quarter_start(year, q), 3, f"Q{q} {year}")
 
 
+def _day_of_month(number: int, today: date, future: bool) -> DateMention | None:
+    """The next such day from today on (future), or the latest one up to today; months without it are skipped."""
+    if not 1 <= number <= 31:
+        return None
+    start = month_start(today)
+    for step in range(13):
+        month = add_months(start, step if future else -step)
+        candidate = _safe_date(month.year, month.month, number)
+        if candidate is not None and (candidate >= today if future else candidate <= today):
+            return DateMention(candidate, label=str(candidate))
+    return None
+
+
 def _weekday(name: str, modifier: str, today: date) -> date:
     target = WEEKDAYS[name]
     ahead = (target - today.weekday()) % 7 or 7
@@ -286,12 +310,20 @@ def _weekday(name: str, modifier: str, today: date) -> date:
 
 _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b"), "iso"),
-    (re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b"), "dmy"),
+    (re.compile(r"\b(\d{1,2})([/.])(\d{1,2})\2(\d{4})\b"), "dmy"),
+    (re.compile(r"(?<![\d/.,$€£])\b(\d{1,2})/(\d{1,2})\b(?![/.,]?\d)"), "dm"),
     (
         re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH_NAMES})\.?,?(?:\s+(\d{{4}}))?\b", re.I),
         "d_month",
     ),
     (re.compile(rf"\b({_MONTH_NAMES})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}}))?", re.I), "month_d"),
+    (re.compile(rf"\b(?:mid|the middle of)[-\s]+({_MONTH_NAMES})\b(?:\s+(\d{{4}}))?", re.I), "mid_month"),
+    (
+        re.compile(r"\b(?:beginning|start)\s+of\s+next\s+month\b|\bfirst\s+of\s+next\s+month\b", re.I),
+        "next_month_start",
+    ),
+    (re.compile(r"\b(?:by\s+)?(?:the\s+)?end\s+of\s+next\s+week\b", re.I), "end_next_week"),
+    (re.compile(r"\b(?:by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?week\b|\beow\b", re.I), "end_week"),
     (re.compile(r"\b(?:at\s+)?(?:the\s+)?end\s+of\s+(?:the\s+)?q([1-4])(?:\s*(?:of\s+)?(\d{4}))?\b", re.I), "quarter"),
     (
         re.compile(
@@ -319,6 +351,7 @@ _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bin\s+a\s+fortnight\b", re.I), "fortnight"),
     (re.compile(r"\bnext\s+week\b", re.I), "next_week"),
     (re.compile(rf"\b(next|this|coming|on|by|last)?\s*({_WEEKDAY_NAMES})\b", re.I), "weekday"),
+    (re.compile(_DAY_OF_MONTH, re.I), "day_of_month"),
     (re.compile(r"\btoday\b|\btonight\b|\bright now\b", re.I), "today"),
     (re.compile(r"\byesterday\b", re.I), "yesterday"),
     (re.compile(r"\btomorrow\b|\btmrw\b|\btmr\b", re.I), "tomorrow"),
@@ -347,8 +380,34 @@ def _date_from(kind: str, match: re.Match[str], today: date, future: bool) -> Da
         day = _safe_date(int(g[0]), int(g[1]), int(g[2]))
         return DateMention(day, label=str(day)) if day else None
     if kind == "dmy":
-        day = _safe_date(int(g[2]), int(g[1]), int(g[0]))
+        first, second, year = int(g[0]), int(g[2]), int(g[3])
+        # day/month as written here; "12/15/2026" can only be month/day
+        day = _safe_date(year, first, second) if second > 12 >= first else _safe_date(year, second, first)
         return DateMention(day, label=str(day)) if day else None
+    if kind == "dm":
+        first, second = int(g[0]), int(g[1])
+        month, day_number = (first, second) if second > 12 >= first else (second, first)
+        candidate = _safe_date(today.year, month, day_number)
+        if candidate is None:
+            return None
+        day = _past_year(candidate, today, future)
+        return DateMention(day, label=str(day))
+    if kind == "day_of_month":
+        return _day_of_month(int(g[0]), today, future)
+    if kind == "mid_month":
+        month = MONTHS[g[0].lower()]
+        year = int(g[1]) if g[1] else today.year
+        day = date(year, month, 15)
+        if not g[1]:
+            day = _past_year(day, today, future)
+        return DateMention(day, label=str(day))
+    if kind == "next_month_start":
+        return DateMention(add_months(month_start(today), 1), label="start of next month")
+    if kind == "end_week":
+        return DateMention(today + timedelta(days=(4 - today.weekday()) % 7), label="end of the week")
+    if kind == "end_next_week":
+        friday = today + timedelta(days=(4 - today.weekday()) % 7)
+        return DateMention(friday + timedelta(days=7), label="end of next week")
     if kind in ("d_month", "month_d"):
         day_text, month_text, year_text = (g[0], g[1], g[2]) if kind == "d_month" else (g[1], g[0], g[2])
         month = MONTHS[month_text.lower().rstrip(".")]
@@ -453,7 +512,9 @@ STOPWORDS = frozenset(
     between past due dpd usd eur gbp cad aud mxn sgd k m bn thousand million dollars euros pounds bucks level
     lvl again. reason because due. regarding re: about? exposure? balance? status? score? disputes? worklist?
     currently? again? morning afternoon evening everyone everybody anyone someone every everything anyway else
-    wants wanted more worth pending mean means meaning o s says said told tells
+    wants wanted more worth pending mean means meaning o s says said told tells us vs versus hw hou sales chaser
+    chasers bucket buckets put probability likelihood chance most least highest lowest doing doing? fine whos
+    who's whats hows
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 BRIDGES = frozenset({"&", "and", "of", "de", "du", "von", "van", "der", "la", "le", "y", "the", "+"})

@@ -78,7 +78,18 @@ _RULES: list[tuple[Intent, re.Pattern[str], int]] = [
     ),
     # customer exposure and status
     (Intent.EXPOSURE, re.compile(r"\bexp[o0]s[ui]?re\b|\bexposre\b|\bexpsoure\b|\bexposure\b", IC), 3),
-    (Intent.EXPOSURE, re.compile(r"\bhow much\b.*\b(?:owe|owes|owing|outstanding|open|overdue|due)\b", IC), 4),
+    (
+        Intent.EXPOSURE,
+        re.compile(r"\b(?:how|hw|hou|hoe) much\b.*\b(?:owe|owes|owing|outstanding|open|overdue|due)\b", IC),
+        4,
+    ),
+    (
+        Intent.EXPOSURE,
+        re.compile(
+            r"\b(?:pull|bring|call) up\b|\bopen (?:up )?(?:the )?account\b|\baccount (?:for|of)\b|\bC\d{5,}\b", IC
+        ),
+        3,
+    ),
     (Intent.EXPOSURE, re.compile(r"\bowe[sd]?\b|\bowing\b|\boutstanding\b|\bo/s\b", IC), 3),
     (
         Intent.EXPOSURE,
@@ -110,6 +121,7 @@ _RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         1,
     ),
     (Intent.STATUS, re.compile(r"\bcredit status\b|\bstatus\b|\bstanding\b", IC), 3),
+    (Intent.STATUS, re.compile(r"\bcredit (?:hold|stop|block)\b|\bon (?:credit )?(?:hold|stop)\s*\?", IC), 4),
     (
         Intent.STATUS,
         re.compile(r"\b(?:is|are)\b.*\bon (?:credit )?(?:hold|stop)\b|\bblocked\b|\bin good standing\b", IC),
@@ -193,7 +205,11 @@ _RULES: list[tuple[Intent, re.Pattern[str], int]] = [
             r"\bwork on next\b|\bwhat should (?:i|we) (?:work on|do|tackle|focus on)\b"
             r"|\bwho should (?:i|we|\w+) (?:call|chase|contact|ring)\b|\bwho (?:do|should) (?:i|we) "
             r"chase\b|\bwho to (?:call|chase)\b|\bnext (?:accounts?|calls?)\b"
-            r"|\bpriorit(?:y|ies|ise|ize)\b|\b(?:call|chase|collections?) list\b",
+            r"|\bpriorit(?:y|ies|ise|ize)\b|\b(?:call|chase|collections?) list\b"
+            r"|\bwho\b.{0,30}\b(?:call|chase|contact|ring|phone|follow up with|dun)\b"
+            r"|\b(?:accounts?|customers?|clients?|debtors?) (?:to|i should|we should)"
+            r" (?:call|chase|contact|ring|work)\b"
+            r"|\btop\s*\d*\s*(?:overdue|delinquent|late|past[- ]due)\s+(?:accounts|customers|clients|debtors)\b",
             IC,
         ),
         6,
@@ -261,6 +277,20 @@ _RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         re.compile(r"\b\d+\s*\+|\bbroken promises?\b|\bkept rate\b|\b% current\b|\bpercent current\b", IC),
         4,
     ),
+    (
+        Intent.PORTFOLIO,
+        re.compile(
+            r"\bwho\b.{0,20}\b(?:owes?|has|have|is|are)\b.{0,20}\b(?:most|biggest|largest|highest)\b"
+            r"|\b(?:biggest|largest|top)\s*(?:\d+\s*)?(?:debtors?|balances|owers)\b|\bhow are we doing\b"
+            r"|\b(?:whole|entire)\s+(?:company|business|firm|organi[sz]ation)\b|\bcompany[- ]wide\b"
+            r"|\bevery (?:single )?(?:customer|account|client|debtor)"
+            r"|\ball (?:of )?(?:our |the |my )?(?:customers|accounts|clients|debtors)\b"
+            r"|\b(?:what|which) (?:%|percent(?:age)?|share|proportion) of (?:the |our )?(?:book|ar|receivables"
+            r"|portfolio)\b",
+            IC,
+        ),
+        6,
+    ),
     # promises, orders, collectors, notes
     (
         Intent.PROMISE,
@@ -268,10 +298,20 @@ _RULES: list[tuple[Intent, re.Pattern[str], int]] = [
             r"\bpromis(?:ed|es|e)\b.*\bpay\b|\bptp\b|\bwill pay\b|\bgoing to pay\b"
             r"|\b(?:committed|agreed|promised) to (?:pay|settle)\b|\bpromise to pay\b"
             r"|\bwill settle\b|\bpay(?:ing)? (?:us )?by\b|\bpromised\b"
-            r"|\b(?:they|he|she|it)(?:'ll| will) pay\b",
+            r"|\b(?:they|he|she|it|we)(?:'ll|'d| will| would| are going to| is going to| gonna)\s+"
+            r"(?:pay|settle|transfer|wire|remit|clear)\b|\bpayment (?:is )?(?:coming|expected|promised) (?:on|by)\b",
             IC,
         ),
         6,
+    ),
+    (
+        Intent.PROMISE,
+        re.compile(
+            r"\b(?:log|record|add|enter|register|take|capture)\s+(?:a\s+|the\s+|new\s+)*(?:promise|ptp)\b"
+            r"|\bpromise (?:of|for|from)\b",
+            IC,
+        ),
+        8,
     ),
     (Intent.ORDER_HOLD, re.compile(r"\b(?:hold|block|freeze)\b.*\b(?:order|so-?\s?\d+)\b|\bput\b.*\bon hold\b", IC), 5),
     (
