@@ -678,6 +678,82 @@ def test_trend_and_dso_change_read_month_end_snapshots(snapshot_db: str, monkeyp
     assert sum("left out" in note for note in partial.notes) == 2
 
 
+ROLLUP_ARGUMENT_SETS = [
+    {},
+    {"group_by": "region"},
+    {"group_by": "segment"},
+    {"group_by": "collector"},
+    {"group_by": "risk_class"},
+    {"group_by": "currency"},
+    {"group_by": "currency", "exclude_disputed": True, "period_months": 6},
+    {"group_by": "collector", "regions": ["EMEA"], "period_months": 1},
+    {"group_by": "region", "currencies": ["EUR", "USD"], "risk_classes": ["A", "B", "C"]},
+    {"exclude_disputed": True, "segments": ["SMB"]},
+]
+
+
+@pytest.mark.parametrize("as_of", [DEMO_AS_OF, date(2026, 8, 31), date(2026, 4, 30)])
+def test_rollup_and_snapshot_scan_agree(snapshot_db: str, monkeypatch: pytest.MonkeyPatch, as_of: date) -> None:
+    import tools.portfolio as portfolio_tool
+
+    calls: list[object] = []
+    real = queries.rollup_totals
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(kwargs.get("group_by"))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(queries, "rollup_totals", counted)
+
+    def dumped(args: dict) -> dict:
+        result = summary(snapshot_db, as_of=as_of.isoformat(), **args)
+        assert result.data_source == "snapshot"
+        out = result.model_dump(mode="json")
+        out.pop("chart")
+        return out
+
+    from_rollup = [dumped(args) for args in ROLLUP_ARGUMENT_SETS]
+    # Every argument set read its totals from the rollup (grouping by currency: the whole-book counts as well).
+    assert len(calls) == len(ROLLUP_ARGUMENT_SETS) + 2
+    monkeypatch.setattr(portfolio_tool, "USE_ROLLUP", False)
+    calls.clear()
+    scanned = [dumped(args) for args in ROLLUP_ARGUMENT_SETS]
+    assert calls == []
+    for args, rolled, scan in zip(ROLLUP_ARGUMENT_SETS, from_rollup, scanned, strict=True):
+        assert rolled == scan, args
+
+
+def test_a_changed_customer_makes_the_rollup_unused(snapshot_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tools.portfolio as portfolio_tool
+
+    with write_session(snapshot_db) as s:
+        customer = s.scalars(select(Customer).order_by(Customer.id).limit(1)).one()
+        customer.region = "Elsewhere"
+    monkeypatch.setattr(queries, "rollup_totals", lambda *a, **k: pytest.fail("read a stale rollup"))
+    grouped = summary(snapshot_db, group_by="region")
+    assert "Elsewhere" in {g.key for g in grouped.groups}
+    monkeypatch.setattr(portfolio_tool, "USE_ROLLUP", False)
+    assert grouped.model_dump() == summary(snapshot_db, group_by="region").model_dump()
+
+
+def test_rollup_cells_equal_snapshot_totals(snapshot_db: str) -> None:
+    """The query level: the same cells, to the cent and the count, for every grouping and both counts variants."""
+    selections = [
+        queries.Selection(),
+        queries.Selection(exclude_disputed=True),
+        queries.Selection(regions=("EMEA", "APAC"), currencies=("EUR", "USD")),
+    ]
+    with read_session(snapshot_db) as s:
+        for as_of in (DEMO_AS_OF, date(2026, 7, 31)):
+            for group_by in (None, "region", "segment", "collector", "risk_class", "currency"):
+                for selection in selections:
+                    for flows in (True, False):
+                        scan = queries.snapshot_totals(s, dn(as_of), selection, group_by, None, 3, flows=flows)
+                        rolled = queries.rollup_totals(s, dn(as_of), selection, group_by, 3, flows=flows)
+                        assert sorted(map(repr, scan)) == sorted(map(repr, rolled)), (as_of, group_by, selection)
+                        assert scan or selection.regions is not None
+
+
 # --- the IBM sample (all settled: past as-of dates) -----------------------------------------------------------------
 
 

@@ -137,3 +137,50 @@ def test_changed_policy_buckets_invalidate_snapshots(db_url: str) -> None:
         assert usable_snapshot(session, DEMO_AS_OF, snapshot_parameters())
         assert not usable_snapshot(session, DEMO_AS_OF, SnapshotParameters((15, 30, 60, 90), 7))
         assert not usable_snapshot(session, date(2026, 9, 29), snapshot_parameters())
+
+
+def _rollup_state(db_url: str) -> tuple[bool, list[int], list]:
+    from db.queries import portfolio as queries
+    from db.queries.snapshots import rollups_to_refresh, source_fingerprint, usable_rollup
+
+    params = snapshot_parameters()
+    with read_session(db_url) as session:
+        usable = usable_rollup(session, DEMO_AS_OF, params, source_fingerprint(session))
+        scan = queries.snapshot_totals(session, day_number(DEMO_AS_OF), queries.Selection(), "region", None, 3)
+        return usable, rollups_to_refresh(session, params), sorted(map(repr, scan))
+
+
+def test_rollups_are_used_only_while_they_match_the_snapshot_and_the_customers(db_url: str) -> None:
+    from db.demo import SeedOptions, seed_demo_portfolio
+    from db.models import Customer
+    from db.queries import portfolio as queries
+    from tools.maintenance import ensure_today_snapshot, refresh_snapshot_rollups
+
+    def rolled() -> list:
+        with read_session(db_url) as session:
+            cells = queries.rollup_totals(session, day_number(DEMO_AS_OF), queries.Selection(), "region", 3)
+            return sorted(map(repr, cells))
+
+    seed_demo_portfolio(db_url, SeedOptions(customers=20, seed=5, as_of=DEMO_AS_OF))
+    refresh_receivable_snapshots(db_url, DEMO_AS_OF)
+    usable, stale, scan = _rollup_state(db_url)
+    assert usable and stale == [] and rolled() == scan
+
+    # A customer moving region changes the rollup's grouping: it is no longer used until rebuilt.
+    with write_session(db_url) as session:
+        customer = session.scalars(select(Customer).order_by(Customer.id).limit(1)).one()
+        customer.region = "Moved Region"
+    usable, stale, scan = _rollup_state(db_url)
+    assert not usable and len(stale) == 13
+    assert ensure_today_snapshot(db_url, DEMO_AS_OF)
+    usable, stale, scan = _rollup_state(db_url)
+    assert usable and stale == [] and rolled() == scan and "Moved Region" in str(scan)
+
+    # A write path recomputing some customers' snapshot rows drops the rollups of the dates it touched.
+    with write_session(db_url) as session:
+        refresh_customers(session, [customer.id], date(2026, 9, 1))
+    usable, stale, _ = _rollup_state(db_url)
+    assert not usable and stale == [day_number(DEMO_AS_OF)]
+    assert refresh_snapshot_rollups(db_url) == [day_number(DEMO_AS_OF)]
+    usable, stale, scan = _rollup_state(db_url)
+    assert usable and stale == [] and rolled() == scan

@@ -18,7 +18,9 @@ from db.engine import read_session, write_session
 from db.queries.snapshots import (
     SnapshotParameters,
     refresh_customers,
+    refresh_rollups,
     refresh_snapshots,
+    rollups_to_refresh,
     usable_snapshot,
 )
 from db.queries.worklist import build_ranking, ranking_is_current
@@ -38,6 +40,18 @@ def refresh_receivable_snapshots(
     today = today or business_today(get_settings().timezone)
     with write_session(url) as session:
         return refresh_snapshots(session, today, snapshot_parameters(), progress=progress)
+
+
+def refresh_snapshot_rollups(url: str | None = None) -> list[int]:
+    """Rebuild the rollups of current snapshots that no longer match (customers changed or were scored, or a write
+    path recomputed some customers' rows); the dates rebuilt."""
+    with write_session(url) as session:
+        return refresh_rollups(session, snapshot_parameters())
+
+
+def snapshot_rollups_current(url: str | None = None) -> bool:
+    with read_session(url) as session:
+        return not rollups_to_refresh(session, snapshot_parameters())
 
 
 def refresh_worklist_ranking(
@@ -80,19 +94,22 @@ def refresh_derived_data(
     with read_session(url) as session:
         train_payment_model(session, today, progress=progress)
     refresh_scores(url, today, today=today, progress=progress)
+    refresh_snapshot_rollups(url)  # scoring changed customers' risk classes
     refresh_worklist_ranking(url, today, progress=progress)
 
 
 def ensure_today_snapshot(url: str | None = None, today: date | None = None) -> bool:
-    """Build the standard snapshots if today's is missing or stale, and today's worklist ranking if it is missing
-    or stale (always after rebuilding the snapshots); True when something was rebuilt."""
+    """Build the standard snapshots if today's is missing or stale, the snapshots' rollups that no longer match,
+    and today's worklist ranking if it is missing or stale (always after rebuilding the snapshots); True when
+    something was rebuilt."""
     today = today or business_today(get_settings().timezone)
     with read_session(url) as session:
         snapshot_current = usable_snapshot(session, today, snapshot_parameters())
-    if snapshot_current and worklist_ranking_is_current(url, today):
+    if snapshot_current and snapshot_rollups_current(url) and worklist_ranking_is_current(url, today):
         return False
     if not snapshot_current:
         refresh_receivable_snapshots(url, today)
+    refresh_snapshot_rollups(url)
     refresh_worklist_ranking(url, today)
     return True
 

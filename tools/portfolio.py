@@ -35,6 +35,7 @@ from db.queries import portfolio as q
 from db.queries.customers import customer_table_fingerprint
 from db.queries.fx import latest_rates_on
 from db.queries.portfolio import GroupBy, GroupKey, Selection
+from db.queries.snapshots import customer_fingerprint, rollup_built_for
 from tools.context import ToolContext
 from tools.fx import FxConverter, FxRateUsed
 from tools.maintenance import snapshot_parameters
@@ -51,6 +52,8 @@ RANKING_MARGIN = 5
 MULTI_CURRENCY_CAP = 200
 # Pooled threads for independent queries (0 runs them one after the other on the caller's session).
 PARALLEL_WORKERS = 2
+# Read whole-book totals from the snapshot date's rollup when it is current (tests switch it off to compare).
+USE_ROLLUP = True
 
 
 # --- formulas (domain reference §3) ---------------------------------------------------------------------------------
@@ -574,6 +577,9 @@ class Sources:
     previous_month_end: date
     previous_usable: bool
     fingerprint: str | None
+    # The customer fingerprint the as-of date's rollup was built with, when it matches the snapshot (see
+    # `db.queries.snapshots.build_rollup`); the totals job reads the rollup if the customers still match it.
+    rollup_customers: str | None = None
 
     @property
     def as_of_dn(self) -> int:
@@ -603,7 +609,33 @@ def plan_sources(session: Session, request: Request, trend_months: int) -> Sourc
         previous_month_end=previous,
         previous_usable=previous in usable,
         fingerprint=fingerprint,
+        rollup_customers=rollup_built_for(session, as_of, params, fingerprint) if USE_ROLLUP and snapshot else None,
     )
+
+
+def totals_job(
+    request: Request,
+    sources: Sources,
+    selection: Selection,
+    group_by: GroupBy | None,
+    min_balance: Any,
+    *,
+    flows: bool = True,
+) -> Job | None:
+    """`snapshot_totals` from the date's rollup (the same figures from a few rows per group) when the request can
+    be answered from it and the rollup matches the snapshot; None otherwise. The job checks the customers (a count
+    and a few index ends, off the caller's thread) and scans the snapshot rows instead if they changed."""
+    built_for = sources.rollup_customers
+    if built_for is None or not q.rollup_compatible(selection, group_by, min_balance):
+        return None
+    dn, months = sources.as_of_dn, request.period.months
+
+    def run(session: Session) -> list[q.GroupCell]:
+        if customer_fingerprint(session) == built_for:
+            return q.rollup_totals(session, dn, selection, group_by, months, flows=flows)
+        return q.snapshot_totals(session, dn, selection, group_by, min_balance, months, flows=flows)
+
+    return run
 
 
 Job = Callable[[Session], Any]
@@ -723,10 +755,15 @@ def snapshot_jobs(
     rank_limit: int | None,
 ) -> dict[str, Job]:
     dn, months = sources.as_of_dn, request.period.months
-    halves = q.customer_id_split(session) if PARALLEL_WORKERS > 0 and selection.customer_ids is None else None
     jobs: dict[str, Job] = {}
+    from_rollup = totals_job(request, sources, selection, group_by, min_balance)
+    if from_rollup is not None:
+        jobs["totals0"] = from_rollup
+    halves = None
+    if from_rollup is None and PARALLEL_WORKERS > 0 and selection.customer_ids is None:
+        halves = q.customer_id_split(session)
     # The snapshot scan is the longest query: two halves by customer id keep both cores busy.
-    for index, id_range in enumerate(halves or [None]):
+    for index, id_range in enumerate([] if from_rollup is not None else halves or [None]):
         jobs[f"totals{index}"] = partial(
             q.snapshot_totals,
             as_of_dn=dn,
@@ -1554,8 +1591,10 @@ def collect(
     if sources.trend_dates:
         extra["trend"] = trend_job(request, sources, min_balance, basis.over_90)
     if request.group_by == "currency" and sources.kind == "snapshot":
-        extra["all_counts"] = lambda s: q.snapshot_totals(
-            s, sources.as_of_dn, selection, None, min_balance, request.period.months, flows=False
+        extra["all_counts"] = totals_job(request, sources, selection, None, min_balance, flows=False) or (
+            lambda s: q.snapshot_totals(
+                s, sources.as_of_dn, selection, None, min_balance, request.period.months, flows=False
+            )
         )
     rank_limit = max(top_n, TOP_CONCENTRATION) + RANKING_MARGIN
     data, results = gather(

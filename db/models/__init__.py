@@ -21,13 +21,22 @@ from db.models.fx import FxRate
 from db.models.governance import AuditEvent, AuditHead, DunningOutbox, Proposal
 from db.models.party import BureauReport, CreditLimit, CreditScore, Customer, CustomerFinancials, StaffUser
 from db.models.receivables import Invoice, Payment, PaymentAllocation, SalesOrder
-from db.models.snapshots import ArSnapshot, ArSnapshotRun, WorklistRank, WorklistRankRun
+from db.models.snapshots import (
+    ArSnapshot,
+    ArSnapshotRollup,
+    ArSnapshotRollupRun,
+    ArSnapshotRun,
+    WorklistRank,
+    WorklistRankRun,
+)
 
 __all__ = [
     "ActivityKind",
     "ActivityOutcome",
     "ApiKey",
     "ArSnapshot",
+    "ArSnapshotRollup",
+    "ArSnapshotRollupRun",
     "ArSnapshotRun",
     "AuditEvent",
     "AuditHead",

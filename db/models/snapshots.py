@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base
@@ -72,6 +72,77 @@ class ArSnapshot(Base):
     coll_m4: Mapped[Decimal] = mapped_column(Cents())
     coll_m5: Mapped[Decimal] = mapped_column(Cents())
     coll_m6: Mapped[Decimal] = mapped_column(Cents())
+
+
+class ArSnapshotRollupRun(Base):
+    """One built rollup of a snapshot date: the snapshot parameters, the ledger fingerprint and the customer-master
+    fingerprint (the rollup keys on customers' region, segment, collector and risk class) it was built with. A
+    rollup is read only while both still match; otherwise readers scan the snapshot rows."""
+
+    __tablename__ = "ar_snapshot_rollup_run"
+
+    as_of_dn: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    built_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    parameters: Mapped[str] = mapped_column(String(120))
+    source_fingerprint: Mapped[str] = mapped_column(String(200))
+    customer_fingerprint: Mapped[str] = mapped_column(String(200))
+    rows: Mapped[int] = mapped_column(Integer)
+
+
+class ArSnapshotRollup(Base):
+    """A snapshot date's rows summed per (region, segment, collector, risk class, currency) of the customers
+    (`level` "full"), and the same sums per one dimension and currency (`level` "region", "segment", "collector",
+    "risk_class"; the other dimensions NULL) or per currency only (`level` "currency"), so whole-book summaries read
+    a few rows. Integer cents; the counts and credit sums are of (customer, currency) rows with a non-zero
+    (negative) balance, over all buckets with disputed items (`*_all`) or without them (`*_undisputed`)."""
+
+    __tablename__ = "ar_snapshot_rollup"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    as_of_dn: Mapped[int] = mapped_column(Integer)
+    level: Mapped[str] = mapped_column(String(12))
+    region: Mapped[str | None] = mapped_column(String(50))
+    segment: Mapped[str | None] = mapped_column(String(40))
+    collector_id: Mapped[int | None] = mapped_column(Integer)
+    risk_class: Mapped[str | None] = mapped_column(String(1))
+    currency: Mapped[str] = mapped_column(String(3))
+    open_rows: Mapped[int] = mapped_column(Integer)  # snapshot rows with open items
+    u_b0: Mapped[int] = mapped_column(BigInteger)
+    u_b1: Mapped[int] = mapped_column(BigInteger)
+    u_b2: Mapped[int] = mapped_column(BigInteger)
+    u_b3: Mapped[int] = mapped_column(BigInteger)
+    u_b4: Mapped[int] = mapped_column(BigInteger)
+    u_b5: Mapped[int] = mapped_column(BigInteger)
+    d_b0: Mapped[int] = mapped_column(BigInteger)
+    d_b1: Mapped[int] = mapped_column(BigInteger)
+    d_b2: Mapped[int] = mapped_column(BigInteger)
+    d_b3: Mapped[int] = mapped_column(BigInteger)
+    d_b4: Mapped[int] = mapped_column(BigInteger)
+    d_b5: Mapped[int] = mapped_column(BigInteger)
+    sales_m0: Mapped[int] = mapped_column(BigInteger)
+    sales_m1: Mapped[int] = mapped_column(BigInteger)
+    sales_m2: Mapped[int] = mapped_column(BigInteger)
+    sales_m3: Mapped[int] = mapped_column(BigInteger)
+    sales_m4: Mapped[int] = mapped_column(BigInteger)
+    sales_m5: Mapped[int] = mapped_column(BigInteger)
+    sales_m6: Mapped[int] = mapped_column(BigInteger)
+    coll_m0: Mapped[int] = mapped_column(BigInteger)
+    coll_m1: Mapped[int] = mapped_column(BigInteger)
+    coll_m2: Mapped[int] = mapped_column(BigInteger)
+    coll_m3: Mapped[int] = mapped_column(BigInteger)
+    coll_m4: Mapped[int] = mapped_column(BigInteger)
+    coll_m5: Mapped[int] = mapped_column(BigInteger)
+    coll_m6: Mapped[int] = mapped_column(BigInteger)
+    credit_all: Mapped[int] = mapped_column(BigInteger)
+    nonzero_all: Mapped[int] = mapped_column(Integer)
+    negative_all: Mapped[int] = mapped_column(Integer)
+    credit_undisputed: Mapped[int] = mapped_column(BigInteger)
+    nonzero_undisputed: Mapped[int] = mapped_column(Integer)
+    negative_undisputed: Mapped[int] = mapped_column(Integer)
+
+
+# A level's rows of a date; a collector's (or a team's) rows of the full level.
+Index("ix_ar_snapshot_rollup_level", ArSnapshotRollup.as_of_dn, ArSnapshotRollup.level, ArSnapshotRollup.collector_id)
 
 
 class WorklistRankRun(Base):

@@ -27,6 +27,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    null,
     select,
     type_coerce,
     union_all,
@@ -37,7 +38,16 @@ from sqlalchemy.sql import Subquery
 
 from core.dates import add_months, day_number, from_day_number, month_end, month_start, utcnow
 from core.logging import get_logger
-from db.models import ArSnapshot, ArSnapshotRun, Dispute, Invoice, PaymentAllocation
+from db.models import (
+    ArSnapshot,
+    ArSnapshotRollup,
+    ArSnapshotRollupRun,
+    ArSnapshotRun,
+    Customer,
+    Dispute,
+    Invoice,
+    PaymentAllocation,
+)
 from db.models.snapshots import BUCKETS, MONTHS
 from db.queries.ar import disputed_invoice_ids_at, open_items_select, posting_horizon
 from db.types import AnySelect, Cents
@@ -247,6 +257,7 @@ def build_snapshot(session: Session, as_of: date, params: SnapshotParameters, *,
         )
     )
     session.flush()
+    build_rollup(session, as_of_dn, params)
     return rows
 
 
@@ -282,6 +293,8 @@ def refresh_snapshots(
     wanted_dns = [day_number(day) for day, _ in wanted]
     session.execute(delete(ArSnapshot).where(ArSnapshot.as_of_dn.not_in(wanted_dns)))
     session.execute(delete(ArSnapshotRun).where(ArSnapshotRun.as_of_dn.not_in(wanted_dns)))
+    session.execute(delete(ArSnapshotRollup).where(ArSnapshotRollup.as_of_dn.not_in(wanted_dns)))
+    session.execute(delete(ArSnapshotRollupRun).where(ArSnapshotRollupRun.as_of_dn.not_in(wanted_dns)))
     built: dict[date, int] = {}
     for position, (day, kind) in enumerate(wanted, start=1):
         built[day] = build_snapshot(session, day, params, kind=kind)
@@ -298,6 +311,10 @@ def refresh_customers(session: Session, customer_ids: Sequence[int], from_day: d
     if not runs:
         return
     ids = sorted(set(customer_ids))
+    if ids:
+        # The rollups of the dates recomputed no longer match their rows: without their runs readers scan the
+        # snapshot until `refresh_rollups` (the maintenance job) rebuilds them (the rows are replaced then).
+        session.execute(delete(ArSnapshotRollupRun).where(ArSnapshotRollupRun.as_of_dn >= day_number(from_day)))
     for as_of_dn, encoded in runs:
         if as_of_dn < day_number(from_day) or not ids:
             continue
@@ -337,3 +354,178 @@ def customer_facts_source(session: Session, as_of: date, params: SnapshotParamet
         )
         return snapshot.subquery("facts"), "snapshot"
     return facts_select(session, as_of, params).subquery("facts"), "live"
+
+
+# --- rollups: a snapshot date's rows summed per customer dimensions and currency -------------------------------------
+
+ROLLUP_DIMENSIONS = ("region", "segment", "collector_id", "risk_class")
+# The one-dimension levels (and "currency": no dimension), each summed from the "full" level.
+ROLLUP_LEVELS = {"region": "region", "segment": "segment", "collector": "collector_id", "risk_class": "risk_class"}
+BUCKET_COLUMNS = [f"{p}_b{i}" for p in ("u", "d") for i in range(BUCKETS)]
+FLOW_COLUMNS = [f"sales_m{i}" for i in range(MONTHS)] + [f"coll_m{i}" for i in range(MONTHS)]
+COUNT_COLUMNS = [
+    "credit_all",
+    "nonzero_all",
+    "negative_all",
+    "credit_undisputed",
+    "nonzero_undisputed",
+    "negative_undisputed",
+]
+ROLLUP_MEASURES = ["open_rows", *BUCKET_COLUMNS, *FLOW_COLUMNS, *COUNT_COLUMNS]
+
+
+def customer_fingerprint(session: Session) -> str:
+    """Changes whenever a customer is added, removed or changed (region, segment, collector, risk class: a change
+    bumps `updated_at`; a scoring run sets `scored_at`)."""
+    row = session.execute(
+        select(
+            select(func.count()).select_from(Customer).scalar_subquery(),
+            select(func.max(Customer.id)).scalar_subquery(),
+            select(func.max(Customer.updated_at)).scalar_subquery(),
+            select(func.max(Customer.scored_at)).scalar_subquery(),
+        )
+    ).one()
+    return "|".join("" if value is None else str(value) for value in row)
+
+
+def _row_measures(rows: Any) -> list[ColumnElement[Any]]:
+    """Per snapshot row: open-row flag, buckets, flows, and the credit and non-zero / negative flags of its balance
+    over all buckets (disputed included: `open_total`) and of its undisputed balance."""
+    c = rows.c
+
+    def cents(name: str) -> ColumnElement[Any]:
+        return type_coerce(c[name], BigInteger)
+
+    undisputed = cents("u_b0")
+    for i in range(1, BUCKETS):
+        undisputed = undisputed + cents(f"u_b{i}")
+    whole = cents("open_total")
+
+    def flags(measured: Any) -> list[ColumnElement[Any]]:
+        return [
+            case((measured < 0, measured), else_=_zero()),
+            case((measured != 0, 1), else_=0),
+            case((measured < 0, 1), else_=0),
+        ]
+
+    return [
+        case((c.open_count > 0, 1), else_=0),
+        *(cents(name) for name in BUCKET_COLUMNS + FLOW_COLUMNS),
+        *flags(whole),
+        *flags(undisputed),
+    ]
+
+
+def _insert_rollup(session: Session, statement: AnySelect) -> None:
+    columns = ["as_of_dn", "level", *ROLLUP_DIMENSIONS, "currency", *ROLLUP_MEASURES]
+    session.execute(insert(ArSnapshotRollup).from_select(columns, statement))
+
+
+def build_rollup(session: Session, as_of_dn: int, params: SnapshotParameters) -> int:
+    """(Re)build one date's rollup from its snapshot rows, in the caller's transaction (after the rows)."""
+    session.execute(delete(ArSnapshotRollup).where(ArSnapshotRollup.as_of_dn == as_of_dn))
+    session.execute(delete(ArSnapshotRollupRun).where(ArSnapshotRollupRun.as_of_dn == as_of_dn))
+    rows = select(ArSnapshot).where(ArSnapshot.as_of_dn == as_of_dn).subquery("rows")
+    measures = _row_measures(rows)
+    nulls = [null() for _ in ROLLUP_DIMENSIONS]
+    dimensions = [Customer.region, Customer.segment, Customer.collector_id, Customer.risk_class]
+    _insert_rollup(
+        session,
+        select(
+            literal(as_of_dn, Integer),
+            literal("full"),
+            *dimensions,
+            rows.c.currency,
+            *(type_coerce(func.sum(m), BigInteger) for m in measures),
+        )
+        .select_from(rows.join(Customer, Customer.id == rows.c.customer_id))
+        .group_by(*dimensions, rows.c.currency),
+    )
+    # Per currency straight from the rows (like an unfiltered scan, which reads no customer).
+    _insert_rollup(
+        session,
+        select(
+            literal(as_of_dn, Integer),
+            literal("currency"),
+            *nulls,
+            rows.c.currency,
+            *(type_coerce(func.sum(m), BigInteger) for m in measures),
+        ).group_by(rows.c.currency),
+    )
+    full = select(ArSnapshotRollup).where(ArSnapshotRollup.as_of_dn == as_of_dn, ArSnapshotRollup.level == "full")
+    full_rows = full.subquery("full_rows")
+    for level, dimension in ROLLUP_LEVELS.items():
+        key = full_rows.c[dimension]
+        _insert_rollup(
+            session,
+            select(
+                literal(as_of_dn, Integer),
+                literal(level),
+                *(key if name == dimension else null() for name in ROLLUP_DIMENSIONS),
+                full_rows.c.currency,
+                *(type_coerce(func.sum(full_rows.c[name]), BigInteger) for name in ROLLUP_MEASURES),
+            ).group_by(key, full_rows.c.currency),
+        )
+    count = int(session.scalar(select(func.count()).where(ArSnapshotRollup.as_of_dn == as_of_dn)) or 0)
+    session.add(
+        ArSnapshotRollupRun(
+            as_of_dn=as_of_dn,
+            built_at=utcnow(),
+            parameters=params.encode(),
+            source_fingerprint=source_fingerprint(session),
+            customer_fingerprint=customer_fingerprint(session),
+            rows=count,
+        )
+    )
+    session.flush()
+    return count
+
+
+def rollups_to_refresh(session: Session, params: SnapshotParameters) -> list[int]:
+    """Dates whose snapshot is current but whose rollup is missing or no longer matches it."""
+    ledger = source_fingerprint(session)
+    customers = customer_fingerprint(session)
+    runs = session.execute(
+        select(ArSnapshotRun.as_of_dn, ArSnapshotRollupRun)
+        .outerjoin(ArSnapshotRollupRun, ArSnapshotRollupRun.as_of_dn == ArSnapshotRun.as_of_dn)
+        .where(ArSnapshotRun.parameters == params.encode(), ArSnapshotRun.source_fingerprint == ledger)
+    ).all()
+    return [
+        int(as_of_dn)
+        for as_of_dn, rollup in runs
+        if rollup is None or not rollup_matches(rollup, params, ledger, customers)
+    ]
+
+
+def refresh_rollups(session: Session, params: SnapshotParameters) -> list[int]:
+    """Rebuild the rollups of current snapshots that are missing or stale (after customer changes or scoring)."""
+    dates = rollups_to_refresh(session, params)
+    for as_of_dn in dates:
+        build_rollup(session, as_of_dn, params)
+    if dates:
+        log.info("snapshot_rollups.refreshed", dates=len(dates))
+    return dates
+
+
+def rollup_matches(run: ArSnapshotRollupRun, params: SnapshotParameters, ledger: str, customers: str) -> bool:
+    return (
+        run.parameters == params.encode() and run.source_fingerprint == ledger and run.customer_fingerprint == customers
+    )
+
+
+def rollup_built_for(session: Session, as_of: date, params: SnapshotParameters, ledger: str | None) -> str | None:
+    """The customer fingerprint the date's rollup was built with, when it was built with `params` at the ledger
+    fingerprint `ledger` (the one its snapshot was found current with); None otherwise. The rollup is current when
+    that also equals `customer_fingerprint` now."""
+    if ledger is None:
+        return None
+    run = session.get(ArSnapshotRollupRun, day_number(as_of))
+    if run is None or run.parameters != params.encode() or run.source_fingerprint != ledger:
+        return None
+    return run.customer_fingerprint
+
+
+def usable_rollup(session: Session, as_of: date, params: SnapshotParameters, ledger: str | None) -> bool:
+    """Whether the date's rollup matches its (current) snapshot and the customers as they are now."""
+    built_for = rollup_built_for(session, as_of, params, ledger)
+    return built_for is not None and built_for == customer_fingerprint(session)
