@@ -118,6 +118,23 @@ def book_customer_overdue(ref: Ref, handle: str, index: int = 0) -> str:
     return [c for c in _owing(ref, book(ref, handle)) if overdue(ref, c.name) > 0][index].name
 
 
+def book_customer_to_remind(ref: Ref, handle: str, index: int = 0) -> str:
+    """The `index`-th standalone customer in `handle`'s book with an overdue invoice that is not under an open
+    dispute (disputed items are never dunned, so only these can be sent a reminder)."""
+    disputed = select(Dispute.invoice_id).where(Dispute.status.in_(OPEN_DISPUTE), Dispute.invoice_id.is_not(None))
+    remindable = set(
+        ref.session.scalars(
+            select(Invoice.customer_id).where(
+                Invoice.settled_date.is_(None),
+                Invoice.open_amount > 0,
+                Invoice.due_date < ref.today,
+                Invoice.id.not_in(disputed),
+            )
+        ).all()
+    )
+    return [c for c in _owing(ref, book(ref, handle)) if c.id in remindable][index].name
+
+
 def outside_book_customer(ref: Ref, handle: str, index: int = 0) -> str:
     """The `index`-th standalone customer with money owed that is NOT in `handle`'s book."""
     mine = {c.id for c in book(ref, handle)}
@@ -375,6 +392,7 @@ REFERENCES: dict[str, Callable[..., Any]] = {
         book_customer,
         outside_book_customer,
         book_customer_overdue,
+        book_customer_to_remind,
         on_hold_order_number,
         customer_with_open_dispute,
         customer_with_open_order,

@@ -590,9 +590,8 @@ def markdown(report: EvalReport) -> str:
         if failing:
             lines += [f"### Failing cases ({len(failing)})", ""]
             for case in failing:
-                lines.append(
-                    f"- **{case.id}** ({case.user}): “{case.messages[-1][:120]}” — " + "; ".join(case.problems)[:600]
-                )
+                last = (case.messages or ["(not run)"])[-1][:120]
+                lines.append(f"- **{case.id}** ({case.user}): “{last}” — " + "; ".join(case.problems)[:600])
             lines.append("")
     if report.comparison:
         lines += [f"## Compared with {report.comparison.get('baseline')}", ""]
