@@ -39,6 +39,9 @@ def _schema_drift(url: str) -> list[object]:
         return list(compare_metadata(context, db.models.Base.metadata))
 
 
+# SQLite cannot reflect expression indexes (ix_customer_external_id_upper), so autogenerate skips comparing that one
+# index there with a warning; PostgreSQL compares it.
+@pytest.mark.filterwarnings("ignore:.*expression-based index:UserWarning", "ignore:.*expression-based index")
 def test_upgrade_matches_models_and_downgrade_is_clean(empty_db_url: str) -> None:
     assert _tables(empty_db_url) == set()
     upgrade(empty_db_url)

@@ -34,6 +34,8 @@ class Customer(Timestamped, Base):
         CheckConstraint("payment_terms_days >= 0 AND payment_terms_days <= 365", name="payment_terms_range"),
         CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
         Index("ix_customer_region_segment", "region", "segment"),
+        # Customer references are matched case-insensitively (`upper(external_id) = ?`) on every name lookup.
+        Index("ix_customer_external_id_upper", func.upper(text("external_id"))),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
