@@ -31,6 +31,7 @@ from sqlalchemy import BindParameter, Boolean, Connection, Date, Engine, Table, 
 from sqlalchemy.types import TypeEngine
 
 from core.dates import ensure_aware
+from db.engine import require_supported_backend
 from db.types import Money, Rate, UTCDateTime
 
 ColumnValues = np.ndarray | Sequence[Any]
@@ -51,8 +52,7 @@ def insert_columns(conn: Connection, table: Table, columns: Mapping[str, ColumnV
     if unknown:
         raise ValueError(f"{table.name} has no column(s) {unknown}")
     dialect = conn.dialect.name
-    if dialect not in ("postgresql", "sqlite"):
-        raise NotImplementedError(f"bulk insert is not implemented for {dialect}")
+    require_supported_backend(dialect)
     values = [_storage_values(table.c[name].type, columns[name], dialect) for name in names]
     if dialect == "postgresql":
         _copy_postgresql(conn, table, names, values)

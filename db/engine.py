@@ -10,19 +10,40 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.errors import CreditDeskError, ErrorCode
 from core.settings import get_settings
 
 _engines: dict[tuple[str, bool], Engine] = {}
 _lock = threading.Lock()
 
 
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+
+
+def require_supported_backend(backend: str) -> None:
+    """creditdesk runs on SQLite (the zero-setup default) and PostgreSQL (production); anything else is refused."""
+    if backend not in SUPPORTED_BACKENDS:
+        raise CreditDeskError(
+            ErrorCode.NOT_CONFIGURED,
+            f"the {backend} database is not supported: use a sqlite:/// or postgresql:// URL",
+            details={"backend": backend},
+        )
+
+
 def normalise_url(url: str) -> str:
-    """Accept plain `postgresql://` URLs and use the psycopg 3 driver for them."""
-    parsed = make_url(url)
+    """Accept plain `postgresql://` URLs and use the psycopg 3 driver for them; refuse other databases."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise CreditDeskError(
+            ErrorCode.INVALID_INPUT, "the database URL cannot be read: expected sqlite:///PATH or postgresql://…"
+        ) from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
+    require_supported_backend(parsed.get_backend_name())
     return parsed.render_as_string(hide_password=False)
 
 

@@ -109,3 +109,21 @@ def test_settings_defaults_and_standard_names(monkeypatch: pytest.MonkeyPatch, t
     assert settings.chroma_path == tmp_path / "chroma"
     monkeypatch.setenv("CREDITDESK_DATABASE_URL", "postgresql://u@h/db")
     assert Settings(_env_file=None).resolved_database_url == "postgresql://u@h/db"
+
+
+@pytest.mark.parametrize(
+    ("url", "code"),
+    [
+        ("mysql://root@127.0.0.1/test", ErrorCode.NOT_CONFIGURED),
+        ("oracle://scott@db/orcl", ErrorCode.NOT_CONFIGURED),
+        ("not a database url", ErrorCode.INVALID_INPUT),
+    ],
+)
+def test_only_sqlite_and_postgresql_urls_are_accepted(url: str, code: ErrorCode) -> None:
+    from db.engine import get_engine, normalise_url
+
+    with pytest.raises(CreditDeskError) as raised:
+        get_engine(url)
+    assert raised.value.code is code
+    assert normalise_url("postgres://u@h/d") == "postgresql+psycopg://u@h/d"
+    assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"
