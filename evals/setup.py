@@ -14,13 +14,12 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import delete, select
 from sqlalchemy.engine import make_url
 
-from core.dates import business_today
+from core.dates import business_today, utcnow
 from core.logging import get_logger
 
 log = get_logger(__name__)
@@ -114,7 +113,7 @@ def insert_dispute_injections(url: str) -> int:
             .where(Dispute.status.in_((DisputeStatus.OPEN, DisputeStatus.IN_REVIEW)))
             .order_by(Dispute.id)
         ).all()
-        now = datetime.now(UTC)
+        now = utcnow()
         for number, dispute in enumerate(disputes):
             session.add(
                 DisputeMessage(

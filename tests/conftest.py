@@ -18,7 +18,28 @@ import pytest
 from core.settings import reset_settings
 from db.engine import dispose_engine
 from db.migrate import upgrade
+from tests.support import clock
 from tests.support.databases import IN_CI, create_pg_database, drop_pg_database, pg_url, require_postgres
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--business-date",
+        default=os.environ.get("CREDITDESK_TEST_DATE", clock.DEFAULT_BUSINESS_DATE.isoformat()),
+        help="The business day the whole session runs on (the process clock is moved there; default %(default)s).",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    clock.start(date.fromisoformat(str(config.getoption("--business-date"))))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    clock.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"business date: {clock.today().isoformat()} (process clock moved there; --business-date to change)"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -173,11 +194,10 @@ def _seeded_templates() -> Iterator[_SeededTemplates]:
 
 
 def _seed_template(url: str) -> None:
-    from core.dates import business_today
     from db.demo import SeedOptions, seed_demo_portfolio
     from tools.maintenance import refresh_derived_data
 
-    today = business_today()
+    today = clock.today()
     seed_demo_portfolio(url, SeedOptions(customers=SEEDED_CUSTOMERS, seed=SEEDED_SEED, as_of=today))
     refresh_derived_data(url, today)
     dispose_engine(url)
@@ -187,8 +207,8 @@ def _seed_template(url: str) -> None:
 def seeded_db_url(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path, _seeded_templates: _SeededTemplates
 ) -> Iterator[str]:
-    """A writable copy, per test, of a small demo portfolio anchored at today (40 customers, seed 11), with its
-    derived data (snapshots and scores) built."""
+    """A writable copy, per test, of a small demo portfolio anchored at the session's business date (40 customers,
+    seed 11), with its derived data (snapshots and scores) built."""
     if backend == "sqlite":
         if _seeded_templates.sqlite_path is None:
             template: Path = request.getfixturevalue("sqlite_template")

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import pytest
 from sqlalchemy import func, select, text, update
 
-from core.dates import business_today, utcnow
+from core.dates import utcnow
 from core.errors import CreditDeskError, ErrorCode
 from db.base import Base
 from db.engine import read_session, write_session
@@ -32,6 +32,7 @@ from db.models import (
     StaffUser,
 )
 from db.queries.audit import verify_chain
+from tests.support import clock
 from tests.support.paths import IBM_SAMPLE
 from tools.actions.definitions import ACTIONS
 from tools.actions.proposals import decide_proposal, simulate_proposal
@@ -124,7 +125,7 @@ def test_every_write_tool_is_a_proposal_tool() -> None:
 
 
 def _write_tool_arguments(url: str) -> dict[str, dict[str, Any]]:
-    today = business_today()
+    today = clock.today()
     with read_session(url) as session:
         customer = session.scalars(
             select(Customer).where(Customer.risk_class.is_not(None)).order_by(Customer.id)
@@ -433,7 +434,7 @@ def test_small_promise_by_the_owning_collector_is_auto_approved(seeded_db_url: s
         {
             "customer": str(customer.id),
             "amount": "100",
-            "promised_date": (business_today() + timedelta(days=7)).isoformat(),
+            "promised_date": (clock.today() + timedelta(days=7)).isoformat(),
         },
         ctx(url, "casey"),
     )

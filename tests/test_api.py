@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -27,6 +28,7 @@ from tests.support.surfaces import (
     current_limit,
     executed_events,
     issue_keys,
+    manager_sized_limit,
     proposal_decision,
 )
 
@@ -190,14 +192,15 @@ def _propose(api: Api, who: str, text: str) -> int:
 
 def test_proposals_simulate_approve_reject_exactly_once(api: Api) -> None:
     before = current_limit(api.url, "Stark")
-    pid = _propose(api, "avery", "propose a credit limit of 130000 for Stark because of seasonal orders")
+    new_limit = manager_sized_limit(api.url, "Stark")
+    pid = _propose(api, "avery", f"propose a credit limit of {new_limit} for Stark because of seasonal orders")
     assert api.get(f"/v1/proposals/{pid}", "avery").json()["can_decide"] is False  # four-eyes, and role
     shown = api.get(f"/v1/proposals/{pid}", "morgan").json()
     assert shown["can_decide"] is True and shown["status"] == "pending"
     assert pid in [p["id"] for p in api.get("/v1/proposals?status=pending", "morgan").json()]
 
     simulated = api.post(f"/v1/proposals/{pid}/simulate", "morgan").json()
-    assert str(simulated["after"]["credit_limit"]).startswith("130000")
+    assert Decimal(str(simulated["after"]["credit_limit"])) == Decimal(new_limit)
     assert current_limit(api.url, "Stark") == before  # simulation wrote nothing
 
     assert_problem(api.post(f"/v1/proposals/{pid}/approve", "avery"), 403)  # cannot approve own proposal
@@ -209,9 +212,10 @@ def test_proposals_simulate_approve_reject_exactly_once(api: Api) -> None:
     assert "already approved" in again["detail"]
     assert_problem(api.post(f"/v1/proposals/{pid}/reject", "admin"), 409)
     assert executed_events(api.url, pid) == 1
-    assert str(current_limit(api.url, "Stark")).startswith("130000")
+    assert current_limit(api.url, "Stark") == Decimal(new_limit)
 
-    other = _propose(api, "avery", "propose a credit limit of 90000 for Globex because of new orders")
+    globex_limit = manager_sized_limit(api.url, "Globex")
+    other = _propose(api, "avery", f"propose a credit limit of {globex_limit} for Globex because of new orders")
     rejected = api.post(f"/v1/proposals/{other}/reject", "morgan", json={"note": "too risky"}).json()
     assert rejected["proposal"]["status"] == "rejected" and rejected["executed"] is False
     assert_problem(api.post(f"/v1/proposals/{other}/approve", "morgan"), 409)

@@ -22,12 +22,13 @@ from assistant.planner import OfflinePlanner
 from assistant.planner.entities import Spans, date_mentions, money_mentions, name_candidates
 from assistant.planner.intents import Intent, recognise
 from assistant.types import AskRequest, AssistantReply
-from core.dates import business_today, quarter_end
+from core.dates import quarter_end
 from core.money import format_money
 from db.base import Base
 from db.engine import dispose_engine, read_session
 from db.models import Proposal, StaffUser
 from tests.conftest import BACKENDS, _seed_template, _SeededTemplates
+from tests.support import clock
 from tests.support.databases import create_pg_database, drop_pg_database, pg_url
 from tools.context import Actor, ToolContext
 from tools.registry import ToolSpec, get_registry
@@ -315,14 +316,14 @@ def test_write_phrasing_proposes_with_the_right_arguments(
 
 
 def test_promise_on_a_day_of_the_month_is_the_next_one(shared_url: str) -> None:
-    today = business_today()
+    today = clock.today()
     reply = ask(shared_url, "avery", "Acme promised to pay 5k on the 15th", thread="dom")
     promised = date.fromisoformat(last_call(reply, "log_promise_to_pay").arguments["promised_date"])
     assert promised.day == 15 and today <= promised <= today + timedelta(days=31)
 
 
 def test_dated_portfolio_questions(shared_url: str) -> None:
-    today = business_today()
+    today = clock.today()
     reply = ask(shared_url, "morgan", "DSO at end of Q2")
     call = last_call(reply, "get_portfolio_summary")
     q2_end = quarter_end(today.year if quarter_end(today.year, 2) <= today else today.year - 1, 2)
@@ -502,7 +503,7 @@ def test_bad_amounts_do_nothing(seeded_db_url: str, text: str) -> None:
 
 def test_promise_hold_send_and_assign_are_proposals(seeded_db_url: str) -> None:
     before = business_digest(seeded_db_url)
-    today = business_today()
+    today = clock.today()
     reply = ask(seeded_db_url, "avery", "Acme promised to pay 12,500 on Friday")
     call = last_call(reply, "log_promise_to_pay")
     friday = today + timedelta(days=(4 - today.weekday()) % 7 or 7)

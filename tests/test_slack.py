@@ -26,7 +26,7 @@ from db.models import ConversationTurn
 from integrations.api.app import create_app
 from integrations.slack import blocks
 from tests.support.slack_mock import BOT_USER_ID, TEAM_ID, MockSlack
-from tests.support.surfaces import executed_events, proposal_decision
+from tests.support.surfaces import executed_events, manager_sized_limit, proposal_decision
 
 SECRET = "test-signing-secret-0123456789"
 MORGAN, AVERY, CASEY, SAM, STRANGER = "U0MORGAN0", "U0AVERY0", "U0CASEY0", "U0SAM0", "U0NOBODY9"
@@ -280,7 +280,9 @@ def test_slash_command(slack: Slack) -> None:
 
 
 def _proposal_message(slack: Slack, ts: str) -> tuple[int, dict[str, Any]]:
-    slack.event(mention("propose a credit limit of 130000 for Stark because of seasonal orders", AVERY, ts), "Ev" + ts)
+    new_limit = manager_sized_limit(slack.url, "Stark")
+    text = f"propose a credit limit of {new_limit} for Stark because of seasonal orders"
+    slack.event(mention(text, AVERY, ts), "Ev" + ts)
     slack.mock.wait_for(lambda: any(c.args.get("thread_ts") == ts for c in slack.mock.of("chat.postMessage")))
     posted = next(c.args for c in slack.mock.of("chat.postMessage") if c.args.get("thread_ts") == ts)
     actions = [b for b in posted["blocks"] if b["type"] == "actions"]

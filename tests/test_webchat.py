@@ -13,7 +13,7 @@ from assistant.service import AssistantService
 from core.settings import get_settings
 from integrations.api.app import create_app
 from tests.support.servers import ServerThread
-from tests.support.surfaces import executed_events, issue_keys
+from tests.support.surfaces import executed_events, issue_keys, manager_sized_limit
 
 CHROMIUM = os.environ.get("CREDITDESK_CHROMIUM", "/usr/bin/chromium")
 TIMEOUT_MS = 20_000
@@ -73,7 +73,8 @@ def test_web_chat_answers_and_offers_approve_only_to_permitted_users(
     analyst.click("#send")
     expect(analyst.locator(".msg.assistant").last.locator("table th").first).to_be_visible()
 
-    analyst.fill("#message", "propose a credit limit of 130000 for Stark because of seasonal orders")
+    new_limit = manager_sized_limit(seeded_db_url, "Stark")
+    analyst.fill("#message", f"propose a credit limit of {new_limit} for Stark because of seasonal orders")
     analyst.click("#send")
     proposal = analyst.locator(".msg.assistant").last.locator(".proposal")
     expect(proposal).to_contain_text("Proposal #")

@@ -20,7 +20,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 import tools.worklist as worklist_tool
-from core.dates import business_today, day_number
+from core.dates import day_number
 from core.errors import CreditDeskError, ErrorCode
 from core.settings import get_settings, reset_settings
 from db.engine import dispose_engine, read_session, write_session
@@ -44,6 +44,7 @@ from db.queries import worklist as worklist_queries
 from db.queries.snapshots import facts_select
 from db.queries.worklist import EVERY_ACCOUNT, WorklistFilter, rank_worklist
 from tests.conftest import DEMO_AS_OF
+from tests.support import clock
 from tests.support import factories as f
 from tests.support.databases import create_pg_database, drop_pg_database, pg_url
 from tools.context import Actor, ToolContext
@@ -804,7 +805,7 @@ def test_materialised_ranking_equals_the_ranking_statement_on_the_demo_portfolio
 
 
 def _today() -> date:
-    return business_today()
+    return clock.today()
 
 
 def _seeded_team(url: str) -> tuple[Actor, Actor]:

@@ -234,9 +234,15 @@ def _plan_disputes(rng: np.random.Generator, ctx: LedgerContext, docs: Docs) -> 
 
 
 def _apply_showcase_scripts(ctx: LedgerContext, docs: Docs) -> None:
-    """Initech's open dispute with the injection attempt; Soylent's overdue items with broken and open promises."""
+    """Initech's open dispute with the injection attempt; Soylent's overdue items with broken and open promises;
+    Acme Corporation's one undisputed item a few weeks overdue, so its collector has work on any anchor date."""
     as_dn = ctx.timeline.as_dn
     never = as_dn + NEVER_DAYS
+    acme = np.flatnonzero((docs.customer == ACME - 1) & (docs.due <= as_dn - 12) & (docs.due >= as_dn - 40))
+    if len(acme):
+        target = acme[-1]
+        docs.disputed[target] = False
+        docs.settle[target] = never
     initech = np.flatnonzero((docs.customer == INITECH - 1) & (docs.issue <= as_dn - 25))
     if len(initech):
         target = initech[-1]

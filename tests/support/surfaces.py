@@ -66,6 +66,17 @@ def current_limit(database_url: str, customer_fragment: str) -> Decimal | None:
     return Decimal(str(limit)) if limit is not None else None
 
 
+# An increase a credit manager may approve on any business date (above an analyst's 25k, within the 100k ceiling),
+# whatever limit the demo generator gave the customer on the session's date.
+MANAGER_SIZED_INCREASE = Decimal(50000)
+
+
+def manager_sized_limit(database_url: str, customer_fragment: str) -> str:
+    """A new limit for the customer that is a credit-manager-sized increase over its current one, as chat text."""
+    current = current_limit(database_url, customer_fragment) or Decimal(0)
+    return f"{current + MANAGER_SIZED_INCREASE:.0f}"
+
+
 class FakeService:
     """Stands in for `AssistantService` where a test is about the surface, not the answer."""
 
