@@ -1,5 +1,6 @@
 """The eight guarded actions. Each prepares a proposal (validating against today's data, computing the exact
-before/after diff and the approver role from the authority matrix) and, once a human approves, executes it."""
+before/after diff and the approver role from the authority matrix) and, once a human approves, re-derives the role
+and the policy caps from the data as it is then (with the rows locked) and executes it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.dates import add_months, day_number, utcnow
+from core.dates import add_months, business_today, day_number, utcnow
 from core.errors import CreditDeskError, ErrorCode, invalid_input, not_found
 from core.money import CurrencyField, PositiveMoneyField, quantize
 from db.models import (
@@ -36,9 +37,17 @@ from db.models import (
 from db.models.governance import DunningOutbox, Proposal
 from db.queries.customers import credit_limit_as_of
 from db.queries.exposure import order_by_number
+from db.queries.proposals import (
+    close_current_credit_limit,
+    lock_current_credit_limit,
+    lock_customer,
+    lock_rows,
+    open_balance,
+    open_promise_count,
+)
 from db.queries.snapshots import refresh_customers
 from db.queries.staff import find_staff_user
-from tools.actions.base import Action, Change, Decider, Prepared
+from tools.actions.base import Action, Change, Decider, Prepared, higher_amount, higher_role, no_longer_valid
 from tools.context import Actor, ToolContext
 from tools.customers import resolve_customer_reference
 from tools.dunning import DraftDunningInput, DunningDraft, draft_dunning_message
@@ -61,6 +70,18 @@ def _customer_by_id(session: Session, customer_id: int | None) -> Customer:
     customer = session.get(Customer, customer_id) if customer_id is not None else None
     if customer is None:
         raise not_found("the customer of this proposal no longer exists")
+    return customer
+
+
+def _decision_ctx() -> ToolContext:
+    """The context figures are re-derived in at approval time: today, the reporting currency, no user scope."""
+    return ToolContext(actor=Actor.operator())
+
+
+def _lock_customer(session: Session, proposal: Proposal) -> Customer:
+    customer = lock_customer(session, proposal.customer_id) if proposal.customer_id is not None else None
+    if customer is None:
+        raise no_longer_valid("the customer of this proposal no longer exists")
     return customer
 
 
@@ -99,9 +120,7 @@ class SetCreditLimit(Action):
         new_reporting = _reporting(session, ctx, args.new_limit, customer.currency)
         if new_reporting > MAX_CREDIT_LIMIT:
             raise invalid_input(f"a limit of {args.new_limit} {customer.currency} is implausibly large")
-        current_reporting = _reporting(session, ctx, current_amount, customer.currency)
-        role = policy.authority.approver_for_limit_change(current_reporting, new_reporting, customer.risk_class)
-        increase = max(new_reporting - current_reporting, Decimal(0))
+        role, increase = _limit_authority(session, ctx, customer, current_amount, args.new_limit)
         direction = "increase" if args.new_limit > current_amount else "decrease"
         return Prepared(
             customer=customer,
@@ -124,17 +143,48 @@ class SetCreditLimit(Action):
             ],
         )
 
+    def lock(self, session: Session, proposal: Proposal) -> None:
+        customer = _lock_customer(session, proposal)
+        lock_current_credit_limit(session, customer.id)
+
     def current_versions(self, session: Session, proposal: Proposal) -> dict[str, Any]:
         return {"credit_limit": _limit_version(credit_limit_as_of(session, proposal.customer_id or 0, utcnow()))}
+
+    def _authority_now(self, session: Session, proposal: Proposal) -> tuple[Role, Decimal]:
+        customer = _customer_by_id(session, proposal.customer_id)
+        current = credit_limit_as_of(session, customer.id, utcnow())
+        current_amount = current.amount if current is not None else Decimal("0.00")
+        new_limit = Decimal(proposal.payload["new_limit"])
+        return _limit_authority(session, _decision_ctx(), customer, current_amount, new_limit)
+
+    def current_role(self, session: Session, proposal: Proposal) -> Role:
+        return self._authority_now(session, proposal)[0]
+
+    def authority_amount_now(self, session: Session, proposal: Proposal) -> Decimal | None:
+        return higher_amount(proposal.authority_amount, quantize(self._authority_now(session, proposal)[1]))
+
+    def revalidate(self, session: Session, proposal: Proposal) -> None:
+        customer = _customer_by_id(session, proposal.customer_id)
+        currency = proposal.payload.get("currency")
+        if currency is not None and currency != customer.currency:
+            raise no_longer_valid(f"{customer.name}'s credit limit is now kept in {customer.currency}, not {currency}")
+        if _reporting(session, _decision_ctx(), Decimal(proposal.payload["new_limit"]), customer.currency) > (
+            MAX_CREDIT_LIMIT
+        ):
+            raise no_longer_valid(
+                f"a limit of {proposal.payload['new_limit']} {customer.currency} is implausibly large"
+            )
 
     def execute(self, session: Session, proposal: Proposal, decider: Decider) -> dict[str, Any]:
         payload = proposal.payload
         customer = _customer_by_id(session, proposal.customer_id)
         now = utcnow()
-        current = credit_limit_as_of(session, customer.id, now)
-        if current is not None:
-            current.valid_to = now
-            session.flush()
+        # Compare-and-set on the limit this proposal was computed from: if another change replaced it, refuse.
+        expected = (proposal.read_versions.get("credit_limit") or {}).get("id")
+        if not close_current_credit_limit(session, customer.id, expected, now):
+            raise no_longer_valid(
+                f"{customer.name}'s credit limit changed since proposal #{proposal.id} was made; propose it again"
+            )
         review = date.fromisoformat(payload["review_date"]) if payload.get("review_date") else None
         if review is None:
             months = next(
@@ -163,6 +213,17 @@ class SetCreditLimit(Action):
         }
 
 
+def _limit_authority(
+    session: Session, ctx: ToolContext, customer: Customer, current_amount: Decimal, new_limit: Decimal
+) -> tuple[Role, Decimal]:
+    """The approver role for moving a limit from `current_amount` to `new_limit`, and the increase, both in the
+    reporting currency (the authority matrix is stated in it) and with the customer's risk class as it is now."""
+    current_reporting = _reporting(session, ctx, current_amount, customer.currency)
+    new_reporting = _reporting(session, ctx, new_limit, customer.currency)
+    role = load_policy().authority.approver_for_limit_change(current_reporting, new_reporting, customer.risk_class)
+    return role, max(new_reporting - current_reporting, Decimal(0))
+
+
 def _limit_version(limit: CreditLimit | None) -> dict[str, Any] | None:
     if limit is None:
         return None
@@ -186,6 +247,11 @@ def _order_for(session: Session, ctx: ToolContext, number: str) -> tuple[SalesOr
     if order.status != OrderStatus.OPEN:
         raise invalid_input(f"order {order.number} is {order.status.value}, not open")
     return order, customer
+
+
+def _lock_order(session: Session, proposal: Proposal) -> None:
+    _lock_customer(session, proposal)
+    lock_rows(session, SalesOrder, [proposal.payload["order_id"]])
 
 
 def _order_version(session: Session, proposal: Proposal) -> dict[str, Any]:
@@ -233,8 +299,17 @@ class PlaceOrderHold(Action):
             required_role=load_policy().authority.order_hold,
         )
 
+    def lock(self, session: Session, proposal: Proposal) -> None:
+        _lock_order(session, proposal)
+
     def current_versions(self, session: Session, proposal: Proposal) -> dict[str, Any]:
         return _order_version(session, proposal)
+
+    def current_role(self, session: Session, proposal: Proposal) -> Role:  # noqa: ARG002
+        return load_policy().authority.order_hold
+
+    def revalidate(self, session: Session, proposal: Proposal) -> None:
+        """The order's version, hold flag and status are the staleness check; no cap applies."""
 
     def execute(self, session: Session, proposal: Proposal, decider: Decider) -> dict[str, Any]:
         order = session.get(SalesOrder, proposal.payload["order_id"])
@@ -282,14 +357,18 @@ class ReleaseOrderHold(Action):
             required_role=role,
         )
 
+    def lock(self, session: Session, proposal: Proposal) -> None:
+        _lock_order(session, proposal)
+
     def current_versions(self, session: Session, proposal: Proposal) -> dict[str, Any]:
         return _order_version(session, proposal)
 
-    def required_role_now(self, session: Session, proposal: Proposal) -> Role:
-        policy = load_policy()
-        now = _release_role(session, policy, _customer_by_id(session, proposal.customer_id))
-        stored = Role(proposal.required_role)
-        return now if policy.authority.rank(now) > policy.authority.rank(stored) else stored
+    def current_role(self, session: Session, proposal: Proposal) -> Role:
+        return _release_role(session, load_policy(), _customer_by_id(session, proposal.customer_id))
+
+    def revalidate(self, session: Session, proposal: Proposal) -> None:
+        """The account's status now decides the approver role (`current_role`); the order's version is the
+        staleness check."""
 
     def execute(self, session: Session, proposal: Proposal, decider: Decider) -> dict[str, Any]:  # noqa: ARG002
         order = session.get(SalesOrder, proposal.payload["order_id"])
@@ -355,23 +434,11 @@ class LogPromiseToPay(Action):
             raise invalid_input(
                 f"the promise ({args.amount}) exceeds {scope} ({quantize(open_total)} {customer.currency})"
             )
-        open_promises = int(
-            session.scalar(
-                select(func.count()).where(
-                    PromiseToPay.customer_id == customer.id, PromiseToPay.status == PromiseStatus.OPEN
-                )
-            )
-            or 0
-        )
-        if open_promises >= policy.promises.max_open_per_customer:
-            raise invalid_input(
-                f"{customer.name} already has {open_promises} open promises (policy maximum "
-                f"{policy.promises.max_open_per_customer}); resolve one first"
-            )
+        too_many = _promise_cap_problem(session, customer)
+        if too_many is not None:
+            raise invalid_input(too_many)
         days_ahead = (args.promised_date - ctx.today).days
-        role = policy.authority.promise_to_pay
-        if days_ahead > policy.promises.max_days_ahead:
-            role = Role.CREDIT_ANALYST
+        role = _promise_role(policy, days_ahead)
         reporting = _reporting(session, ctx, args.amount, customer.currency)
         rule = policy.authority.promise_auto_approve
         owner = ctx.actor.id is not None and customer.collector_id == ctx.actor.id
@@ -398,10 +465,41 @@ class LogPromiseToPay(Action):
             auto_approve_reason=auto,
         )
 
+    def lock(self, session: Session, proposal: Proposal) -> None:
+        _lock_customer(session, proposal)
+        lock_rows(session, Invoice, proposal.payload.get("invoice_ids") or [])
+
     def current_versions(self, session: Session, proposal: Proposal) -> dict[str, Any]:
         ids = [int(i) for i in proposal.read_versions.get("invoices", {})]
         versions = {str(i.id): i.version for i in session.scalars(select(Invoice).where(Invoice.id.in_(ids)))}
         return {"invoices": versions}
+
+    def current_role(self, session: Session, proposal: Proposal) -> Role:  # noqa: ARG002
+        days_ahead = (date.fromisoformat(proposal.payload["promised_date"]) - business_today()).days
+        return _promise_role(load_policy(), days_ahead)
+
+    def authority_amount_now(self, session: Session, proposal: Proposal) -> Decimal | None:
+        customer = _customer_by_id(session, proposal.customer_id)
+        now = _reporting(session, _decision_ctx(), Decimal(proposal.payload["amount"]), customer.currency)
+        return higher_amount(proposal.authority_amount, now)
+
+    def revalidate(self, session: Session, proposal: Proposal) -> None:
+        payload = proposal.payload
+        customer = _customer_by_id(session, proposal.customer_id)
+        promised = date.fromisoformat(payload["promised_date"])
+        if promised < business_today():
+            raise no_longer_valid(f"the promised date {promised} has passed; log the promise again if it still holds")
+        too_many = _promise_cap_problem(session, customer)
+        if too_many is not None:
+            raise no_longer_valid(too_many)
+        ids = payload.get("invoice_ids") or []
+        amount = Decimal(payload["amount"])
+        still_open = open_balance(session, customer.id, ids)
+        if amount > still_open:
+            scope = "the open amount of those invoices" if ids else f"{customer.name}'s open balance"
+            raise no_longer_valid(
+                f"the promise ({amount}) now exceeds {scope} ({quantize(still_open)} {customer.currency})"
+            )
 
     def execute(self, session: Session, proposal: Proposal, decider: Decider) -> dict[str, Any]:  # noqa: ARG002
         payload = proposal.payload
@@ -445,6 +543,22 @@ class LogPromiseToPay(Action):
         )
         session.flush()
         return {"promise_id": promise.id, "level": promise.level}
+
+
+def _promise_role(policy: CreditPolicy, days_ahead: int) -> Role:
+    return policy.authority.promise_to_pay if days_ahead <= policy.promises.max_days_ahead else Role.CREDIT_ANALYST
+
+
+def _promise_cap_problem(session: Session, customer: Customer) -> str | None:
+    """Why one more open promise would break the policy's per-customer maximum, or None."""
+    maximum = load_policy().promises.max_open_per_customer
+    open_promises = open_promise_count(session, customer.id)
+    if open_promises < maximum:
+        return None
+    return (
+        f"{customer.name} already has {open_promises} open promises (policy maximum {maximum}); "
+        "resolve one first, then log this promise again"
+    )
 
 
 def _customer_invoices(session: Session, customer: Customer, numbers: list[str]) -> list[Invoice]:
@@ -507,7 +621,6 @@ class UpdateDispute(Action):
     description = "Propose a change to a dispute: status, owner, reason code or resolution."
 
     def prepare(self, session: Session, ctx: ToolContext, args: DisputeUpdateInput) -> Prepared:
-        policy = load_policy()
         dispute = session.get(Dispute, args.dispute_id)
         if dispute is None:
             raise not_found(f"no dispute {args.dispute_id}")
@@ -535,7 +648,7 @@ class UpdateDispute(Action):
         if not changes:
             raise invalid_input(f"dispute {dispute.id} already has those values")
         payload["write_off"] = args.write_off
-        role = policy.authority.dispute_write_off_resolution if args.write_off else policy.authority.dispute_update
+        role, write_off_amount = _dispute_authority(session, ctx, dispute, write_off=args.write_off)
         what = ", ".join(f"{c.field} → {_text(c.after)}" for c in changes if c.field != "resolution")
         return Prepared(
             customer=customer,
@@ -545,11 +658,35 @@ class UpdateDispute(Action):
             changes=changes,
             read_versions={"dispute": {"id": dispute.id, "version": dispute.version}},
             required_role=role,
+            authority_amount=write_off_amount,
         )
+
+    def lock(self, session: Session, proposal: Proposal) -> None:
+        _lock_customer(session, proposal)
+        lock_rows(session, Dispute, [proposal.payload["dispute_id"]])
 
     def current_versions(self, session: Session, proposal: Proposal) -> dict[str, Any]:
         dispute = session.get(Dispute, proposal.payload["dispute_id"])
         return {"dispute": {"id": dispute.id, "version": dispute.version} if dispute else None}
+
+    def _authority_now(self, session: Session, proposal: Proposal) -> tuple[Role, Decimal | None]:
+        dispute = session.get(Dispute, proposal.payload["dispute_id"])
+        if dispute is None:
+            raise no_longer_valid(f"dispute {proposal.payload['dispute_id']} no longer exists")
+        return _dispute_authority(session, _decision_ctx(), dispute, write_off=bool(proposal.payload.get("write_off")))
+
+    def current_role(self, session: Session, proposal: Proposal) -> Role:
+        return self._authority_now(session, proposal)[0]
+
+    def authority_amount_now(self, session: Session, proposal: Proposal) -> Decimal | None:
+        return higher_amount(proposal.authority_amount, self._authority_now(session, proposal)[1])
+
+    def revalidate(self, session: Session, proposal: Proposal) -> None:
+        owner_id = proposal.payload.get("owner_id")
+        if owner_id is not None:
+            owner = session.get(StaffUser, owner_id)
+            if owner is None or not owner.active:
+                raise no_longer_valid(f"{proposal.payload.get('owner_name')} is no longer an active staff user")
 
     def execute(self, session: Session, proposal: Proposal, decider: Decider) -> dict[str, Any]:
         payload = proposal.payload
@@ -580,6 +717,20 @@ class UpdateDispute(Action):
         # Disputed amounts feed the receivables snapshots from today on.
         refresh_customers(session, [dispute.customer_id], now.date())
         return {"dispute_id": dispute.id, "status": dispute.status.value}
+
+
+def _dispute_authority(
+    session: Session, ctx: ToolContext, dispute: Dispute, *, write_off: bool
+) -> tuple[Role, Decimal | None]:
+    """The approver role for a dispute update, and for a write-off its amount in the reporting currency: at least
+    the write-off resolution role, and at least the write-off matrix's role for that amount."""
+    authority = load_policy().authority
+    if not write_off:
+        return authority.dispute_update, None
+    amount = _reporting(session, ctx, dispute.amount, dispute.currency)
+    rules = load_policy().write_off.approval
+    by_amount = next((r.role for r in rules if r.max_amount is None or amount <= r.max_amount), rules[-1].role)
+    return higher_role(authority.dispute_write_off_resolution, by_amount), quantize(amount)
 
 
 def _text(value: Any) -> str:
@@ -635,6 +786,31 @@ class SendDunning(Action):
             read_versions={"invoices": versions, "last_dunning_activity": last},
             required_role=Role(draft.send_requires_role or load_policy().authority.dunning_final_notice),
         )
+
+    def lock(self, session: Session, proposal: Proposal) -> None:
+        _lock_customer(session, proposal)
+        lock_rows(session, Invoice, [int(i) for i in proposal.read_versions.get("invoices", {})])
+
+    def current_role(self, session: Session, proposal: Proposal) -> Role:  # noqa: ARG002
+        policy = load_policy()
+        level = next((lv for lv in policy.dunning.levels if lv.level == proposal.payload["level"]), None)
+        if level is None:
+            raise no_longer_valid(f"dunning level {proposal.payload['level']} is no longer in the policy")
+        return policy.authority.dunning_final_notice if level.tone == "final" else policy.authority.dunning_send
+
+    def revalidate(self, session: Session, proposal: Proposal) -> None:
+        ids = [int(i) for i in proposal.read_versions.get("invoices", {})]
+        disputed = sorted(
+            session.scalars(
+                select(Invoice.number)
+                .join(Dispute, Dispute.invoice_id == Invoice.id)
+                .where(Invoice.id.in_(ids), Dispute.status.in_([DisputeStatus.OPEN, DisputeStatus.IN_REVIEW]))
+            )
+        )
+        if disputed:
+            raise no_longer_valid(
+                f"invoice {', '.join(disputed)} is now disputed and may not be dunned; draft the letter again"
+            )
 
     def current_versions(self, session: Session, proposal: Proposal) -> dict[str, Any]:
         ids = [int(i) for i in proposal.read_versions.get("invoices", {})]
@@ -712,6 +888,14 @@ class AssignCollector(Action):
         customer = session.get(Customer, proposal.customer_id)
         return {"customer": {"id": customer.id, "version": customer.version} if customer else None}
 
+    def current_role(self, session: Session, proposal: Proposal) -> Role:  # noqa: ARG002
+        return load_policy().authority.collector_assignment
+
+    def revalidate(self, session: Session, proposal: Proposal) -> None:
+        collector = session.get(StaffUser, proposal.payload["collector_id"])
+        if collector is None or not collector.active or collector.role != Role.COLLECTOR:
+            raise no_longer_valid(f"{proposal.payload['collector']} is no longer an active collector")
+
     def execute(self, session: Session, proposal: Proposal, decider: Decider) -> dict[str, Any]:  # noqa: ARG002
         customer = _customer_by_id(session, proposal.customer_id)
         customer.collector_id = proposal.payload["collector_id"]
@@ -743,8 +927,17 @@ class AddNote(Action):
             auto_approve_reason="notes are auto-approved for anyone who may see the account",
         )
 
+    def lock(self, session: Session, proposal: Proposal) -> None:
+        """A note changes no shared row: nothing to serialise on."""
+
     def current_versions(self, session: Session, proposal: Proposal) -> dict[str, Any]:  # noqa: ARG002
         return {}
+
+    def current_role(self, session: Session, proposal: Proposal) -> Role:  # noqa: ARG002
+        return load_policy().authority.note
+
+    def revalidate(self, session: Session, proposal: Proposal) -> None:
+        """A note has no cap."""
 
     def execute(self, session: Session, proposal: Proposal, decider: Decider) -> dict[str, Any]:  # noqa: ARG002
         activity = _activity(

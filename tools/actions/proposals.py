@@ -1,9 +1,14 @@
 """Proposals: the only way anything changes the credit database.
 
 propose → a stored proposal (diff, rows read, approver role, expiry) → a human approves or rejects → the server
-re-loads it, re-checks role, authority, four-eyes, visibility, expiry and staleness, claims it with
-`UPDATE … WHERE decision IS NULL` and executes it in the same transaction with its audit records. Everything fails
-closed: any check that cannot pass refuses, and nothing is written except the refusal's audit record.
+re-loads it, locks the rows the change reads and writes (the customer first), re-derives from the data as it is now
+the approver role, the authority amount and the policy caps, re-checks authority, four-eyes, visibility, expiry and
+staleness, claims it with `UPDATE … WHERE decision IS NULL` and executes it in the same transaction with its audit
+records. Two decisions on one customer therefore run one after the other, and the second sees the first's result
+(it is refused as stale, never applied over it). Everything fails closed: any check that cannot pass refuses, and
+nothing is written except the refusal's record. A lock wait that times out, a deadlock, a serialization failure or a
+lost connection leaves the proposal pending (retried a few times, then "try again"): only a permanent error while
+applying the change marks it failed.
 """
 
 from __future__ import annotations
@@ -17,8 +22,11 @@ from decimal import Decimal
 from typing import Any, Literal, cast
 
 from pydantic import BaseModel, Field
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay, wait_random_exponential
 
 from core.dates import utcnow
 from core.errors import CreditDeskError, ErrorCode, forbidden, not_found
@@ -28,6 +36,7 @@ from db.models import Customer, Role, StaffUser
 from db.models.governance import Proposal
 from db.queries.audit import append_event
 from db.queries.audit import record_access_denied as audit_access_denied
+from db.queries.proposals import claim_proposal, is_transient_error, load_proposal_for_decision, set_lock_timeout
 from tools.actions.base import Action, Decider, Prepared
 from tools.actions.definitions import action_named
 from tools.context import Actor, ToolContext
@@ -36,6 +45,12 @@ from tools.policy import load_policy, role_phrase
 log = get_logger(__name__)
 
 ProposalStatus = Literal["pending", "approved", "rejected", "expired", "stale", "failed"]
+
+# How long one decision waits for a row lock held by another (PostgreSQL), how often a decision that met a transient
+# database failure is tried again, and within what time. Past that the proposal stays pending: "try again".
+DECISION_LOCK_TIMEOUT = timedelta(seconds=5)
+DECISION_ATTEMPTS = 3
+DECISION_RETRY_BUDGET = timedelta(seconds=20)
 
 
 class ProposalView(BaseModel):
@@ -151,6 +166,19 @@ def create_proposal(session: Session, ctx: ToolContext, action: Action, args: Ba
         existing = session.scalars(select(Proposal).where(Proposal.idempotency_key == key)).first()
         if existing is not None:
             return view(session, existing)
+    auto = bool(prepared.auto_approve_reason) and _may_approve(ctx.actor.role, prepared)
+    if auto and prepared.customer is not None:
+        # Approved by policy in this transaction: take the customer's decision lock like any approval, then prepare
+        # again so the caps and the auto-approval rule are judged on the data as it is under the lock.
+        first = prepared.customer.id
+        action.lock(
+            session, Proposal(customer_id=first, payload=prepared.payload, read_versions=prepared.read_versions)
+        )
+        session.expire_all()
+        prepared = action.prepare(session, ctx, args)
+        if prepared.customer is None or prepared.customer.id != first:
+            raise CreditDeskError(ErrorCode.CONFLICT, "the customer changed while this was being logged; try again")
+        auto = bool(prepared.auto_approve_reason) and _may_approve(ctx.actor.role, prepared)
     now = utcnow()
     proposal = Proposal(
         action=action.name,
@@ -181,8 +209,14 @@ def create_proposal(session: Session, ctx: ToolContext, action: Action, args: Ba
         authority_amount=prepared.authority_amount,
     )
     log.info("proposal.created", proposal_id=proposal.id, action=action.name)
-    if prepared.auto_approve_reason and _may_approve(ctx.actor.role, prepared):
-        _execute(session, proposal, action, _decider_from(ctx.actor), via="policy", note=prepared.auto_approve_reason)
+    if auto:
+        try:
+            action.revalidate(session, proposal)
+            _execute(
+                session, proposal, action, _decider_from(ctx.actor), via="policy", note=prepared.auto_approve_reason
+            )
+        except _Refusal as refused:
+            raise refused.error from None
     return view(session, proposal)
 
 
@@ -198,11 +232,13 @@ def _decider_from(actor: Actor) -> Decider:
 def _execute(
     session: Session, proposal: Proposal, action: Action, decider: Decider, *, via: str, note: str | None
 ) -> None:
-    claimed = _rowcount(
-        session.execute(
-            update(Proposal)
-            .where(Proposal.id == proposal.id, Proposal.decision.is_(None))
-            .values(
+    """Claim and apply, in a savepoint: a write that finds its row changed after all (compare-and-set, ORM version
+    check) undoes the claim and the partial change, and the proposal is refused as stale instead."""
+    try:
+        with session.begin_nested():
+            claimed = claim_proposal(
+                session,
+                proposal.id,
                 decision="approved",
                 decided_by_id=decider.id,
                 decided_by_name=decider.name if via != "policy" else f"policy (logged by {decider.name})",
@@ -210,24 +246,23 @@ def _execute(
                 decided_at=utcnow(),
                 decision_note=note,
             )
-            .execution_options(synchronize_session=False)
-        )
-    )
-    if claimed != 1:
-        raise _AlreadyDecided()
-    session.refresh(proposal)
-    result = action.execute(session, proposal, decider)
-    proposal.executed_at = utcnow()
-    proposal.result = json.loads(json.dumps(result, default=str))
-    session.flush()
+            if not claimed:
+                raise _AlreadyDecided()
+            session.refresh(proposal)
+            result = action.execute(session, proposal, decider)
+            proposal.executed_at = utcnow()
+            proposal.result = json.loads(json.dumps(result, default=str))
+            session.flush()
+    except StaleDataError:
+        message = f"the data behind proposal #{proposal.id} changed while it was being applied; propose it again"
+        raise _Refusal(CreditDeskError(ErrorCode.STALE, message), "stale") from None
+    except CreditDeskError as error:
+        if error.code is ErrorCode.STALE:
+            raise _Refusal(error, "stale") from None
+        raise
     _audit(session, "proposal.approved", decider, proposal, via=via)
     _audit(session, "proposal.executed", decider, proposal, result=proposal.result)
     log.info("proposal.executed", proposal_id=proposal.id, action=proposal.action, via=via)
-
-
-def _rowcount(result: Any) -> int:
-    """Rows an UPDATE matched: the claim succeeded only if exactly one pending proposal was updated."""
-    return int(cast(CursorResult[Any], result).rowcount)
 
 
 class _AlreadyDecided(Exception):
@@ -244,7 +279,7 @@ class _Refusal(Exception):
 
 
 def _load_for_decision(session: Session, proposal_id: int) -> Proposal:
-    proposal = session.scalars(select(Proposal).where(Proposal.id == proposal_id).with_for_update()).first()
+    proposal = load_proposal_for_decision(session, proposal_id)
     if proposal is None:
         raise not_found(f"no proposal #{proposal_id}")
     return proposal
@@ -273,7 +308,7 @@ def _check_authority(session: Session, proposal: Proposal, action: Action, decid
         )
     if proposal.four_eyes and decider.id == proposal.proposed_by_id:
         raise forbidden(f"you proposed #{proposal.id}: four-eyes rule, another person must approve it")
-    amount = proposal.authority_amount
+    amount = action.authority_amount_now(session, proposal)
     if amount is not None:
         ceiling = policy.authority.role_approval_ceiling.get(decider.role)
         if proposal.action == "set_credit_limit" and ceiling is not None and amount > ceiling:
@@ -301,10 +336,49 @@ def decide_proposal(
     via: str,
     note: str | None = None,
 ) -> DecisionOutcome:
-    """Approve (and execute) or reject one proposal, exactly once, with every check on the server."""
+    """Approve (and execute) or reject one proposal, exactly once, with every check on the server.
+
+    A transient database failure (lock wait timed out, deadlock, serialization failure, lost connection, SQLite
+    busy) rolls the attempt back whole; the decision is tried again a few times (the claim makes that safe) and then
+    left pending with a "try again" CONFLICT error. Only a permanent error while applying the change marks the
+    proposal failed."""
+    try:
+        for attempt in Retrying(
+            stop=stop_after_attempt(DECISION_ATTEMPTS) | stop_after_delay(DECISION_RETRY_BUDGET.total_seconds()),
+            wait=wait_random_exponential(multiplier=0.1, max=1),
+            retry=retry_if_exception(is_transient_error),
+            reraise=True,
+        ):
+            with attempt:
+                return _decide_once(database_url, proposal_id, actor, decision, via=via, note=note)
+    except CreditDeskError as error:
+        if error.code is ErrorCode.FORBIDDEN:
+            record_access_denied(database_url, actor, f"proposal:{proposal_id}", error.message)
+        raise
+    except Exception as error:
+        if is_transient_error(error):
+            return _after_transient_failure(database_url, proposal_id, error)
+        _mark_failed(database_url, proposal_id, actor, error)
+        raise CreditDeskError(
+            ErrorCode.CONFLICT, f"proposal #{proposal_id} was approved but could not be applied; nothing changed"
+        ) from error
+    raise AssertionError("unreachable: every attempt returns or raises")
+
+
+def _decide_once(
+    database_url: str | None,
+    proposal_id: int,
+    actor: Actor,
+    decision: Literal["approve", "reject"],
+    *,
+    via: str,
+    note: str | None,
+) -> DecisionOutcome:
+    """One attempt, in one transaction."""
     refusal: _Refusal | None = None
     try:
         with write_session(database_url) as session:
+            set_lock_timeout(session, DECISION_LOCK_TIMEOUT)
             proposal = _load_for_decision(session, proposal_id)
             if proposal.decision is not None:
                 return _already(session, proposal)
@@ -331,17 +405,28 @@ def decide_proposal(
     except _AlreadyDecided:
         with read_session(database_url) as session:
             return _already(session, _load(session, proposal_id))
-    except CreditDeskError as error:
-        if error.code is ErrorCode.FORBIDDEN:
-            record_access_denied(database_url, actor, f"proposal:{proposal_id}", error.message)
-        raise
-    except Exception as error:
-        _mark_failed(database_url, proposal_id, actor, error)
-        raise CreditDeskError(
-            ErrorCode.CONFLICT, f"proposal #{proposal_id} was approved but could not be applied; nothing changed"
-        ) from error
     assert refusal is not None
     raise refusal.error
+
+
+def _after_transient_failure(database_url: str | None, proposal_id: int, error: Exception) -> DecisionOutcome:
+    """The attempts were rolled back. If a commit went through before the connection dropped, say what was
+    decided; otherwise the proposal is still pending and the caller should try again."""
+    log.warning("proposal.decision_deferred", proposal_id=proposal_id, error=type(error).__name__)
+    try:
+        with read_session(database_url) as session:
+            proposal = _load(session, proposal_id)
+            if proposal.decision is not None:
+                return _already(session, proposal)
+    except (CreditDeskError, SQLAlchemyError):
+        pass
+    raise CreditDeskError(
+        ErrorCode.CONFLICT,
+        f"proposal #{proposal_id} could not be decided just now: the database was busy (another change to the same "
+        "data held a lock, or a conflicting transaction won) or the connection dropped. Nothing changed and the "
+        "proposal is still pending: try again in a moment.",
+        details={"status": "pending", "retry": True},
+    ) from error
 
 
 def _decide(
@@ -360,22 +445,17 @@ def _decide(
                 _check_authority(session, proposal, action, decider)
         except CreditDeskError as error:
             raise _Refusal(error, None) from None
-        claimed = _rowcount(
-            session.execute(
-                update(Proposal)
-                .where(Proposal.id == proposal.id, Proposal.decision.is_(None))
-                .values(
-                    decision="rejected",
-                    decided_by_id=decider.id,
-                    decided_by_name=decider.name,
-                    decided_via=via,
-                    decided_at=utcnow(),
-                    decision_note=note,
-                )
-                .execution_options(synchronize_session=False)
-            )
+        claimed = claim_proposal(
+            session,
+            proposal.id,
+            decision="rejected",
+            decided_by_id=decider.id,
+            decided_by_name=decider.name,
+            decided_via=via,
+            decided_at=utcnow(),
+            decision_note=note,
         )
-        if claimed != 1:
+        if not claimed:
             raise _AlreadyDecided()
         session.refresh(proposal)
         _audit(session, "proposal.rejected", decider, proposal, via=via)
@@ -394,12 +474,23 @@ def _decide(
             "expired",
         )
     try:
+        # From here on the rows are locked: the role, the amounts, the versions and the caps below are read as
+        # they are now, and no other decision can change them before this one commits.
+        action.lock(session, proposal)
+    except CreditDeskError as error:
+        raise _Refusal(error, "stale") from None
+    try:
         _check_authority(session, proposal, action, decider)
     except CreditDeskError as error:
         raise _Refusal(error, None) from None
     stale = _stale_reason(proposal, action.current_versions(session, proposal))
     if stale is not None:
         raise _Refusal(CreditDeskError(ErrorCode.STALE, stale), "stale")
+    try:
+        action.revalidate(session, proposal)
+    except CreditDeskError as error:
+        reason = f"proposal #{proposal.id} no longer fits the policy: {error.message}"
+        raise _Refusal(CreditDeskError(ErrorCode.STALE, reason, details=error.details), "stale") from None
     _execute(session, proposal, action, decider, via=via, note=note)
     return DecisionOutcome(
         proposal=view(session, proposal),
@@ -428,6 +519,14 @@ def _already(session: Session, proposal: Proposal) -> DecisionOutcome:
 
 
 def _mark_failed(database_url: str | None, proposal_id: int, actor: Actor, error: Exception) -> None:
+    try:
+        _record_failure(database_url, proposal_id, actor, error)
+    except (CreditDeskError, SQLAlchemyError) as recording:
+        # The change was rolled back either way; the proposal stays pending until it can be recorded.
+        log.error("proposal.failure_not_recorded", proposal_id=proposal_id, error=type(recording).__name__)
+
+
+def _record_failure(database_url: str | None, proposal_id: int, actor: Actor, error: Exception) -> None:
     with write_session(database_url) as session:
         proposal = session.get(Proposal, proposal_id)
         if proposal is None or proposal.decision is not None:
