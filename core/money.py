@@ -1,13 +1,16 @@
-"""Money is `Decimal`, quantised to the cent, in an ISO 4217 currency. Never float."""
+"""Money is `Decimal`, quantised to the cent, in an ISO 4217 currency. Never float. Parsing lives in `core.amounts`."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Annotated, Any
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer
 
 from core.errors import CreditDeskError, invalid_input
+
+if TYPE_CHECKING:
+    from core.amounts import NumberFormat
 
 CENT = Decimal("0.01")
 # Larger than any credit limit or invoice a B2B desk will see; anything above is a typo or an attack.
@@ -175,30 +178,27 @@ ISO_4217 = frozenset(
 )
 
 
-def parse_money(value: Any, *, field: str = "amount", allow_negative: bool = False) -> Decimal:
-    """Parse user or file input into a cent-exact Decimal, refusing floats' surprises, NaN and absurd sizes."""
-    if isinstance(value, bool) or value is None:
-        raise invalid_input(f"{field} is required and must be a number", field=field)
-    if isinstance(value, float):
-        value = repr(value)
-    if isinstance(value, str):
-        value = value.strip().replace(",", "").replace("_", "")
-        if value.startswith("(") and value.endswith(")"):
-            value = "-" + value[1:-1]
-    try:
-        amount = Decimal(value)
-    except (InvalidOperation, ValueError, TypeError):
-        raise invalid_input(f"{field} {value!r} is not a valid amount", field=field) from None
-    if not amount.is_finite():
-        raise invalid_input(f"{field} must be a finite number", field=field)
-    if amount != quantize(amount):
-        raise invalid_input(f"{field} {value} has more than two decimal places", field=field)
-    amount = quantize(amount)
-    if amount < 0 and not allow_negative:
-        raise invalid_input(f"{field} must not be negative (got {amount})", field=field)
-    if abs(amount) >= MAX_AMOUNT:
-        raise invalid_input(f"{field} {amount} is implausibly large", field=field)
-    return amount
+def parse_money(
+    value: Any,
+    *,
+    field: str = "amount",
+    allow_negative: bool = False,
+    number_format: NumberFormat | None = None,
+    currency: str | None = None,
+    shorthand: bool = True,
+) -> Decimal:
+    """An exact amount from user or file input (`core.amounts.parse_amount`), quantised to the currency's minor unit
+    (cents when the currency is not known); anything malformed is a `CreditDeskError(INVALID_INPUT)`."""
+    from core.amounts import parse_amount
+
+    return parse_amount(
+        value,
+        field=field,
+        allow_negative=allow_negative,
+        number_format=number_format,
+        currency=currency,
+        shorthand=shorthand,
+    ).amount
 
 
 def quantize(amount: Decimal) -> Decimal:
@@ -216,17 +216,24 @@ def format_money(amount: Decimal, currency: str | None = None) -> str:
     return f"{currency} {text}" if currency else text
 
 
+def _json_number(value: Any) -> Any:
+    """A whole JSON number (27000.0, as language models send) is exact; any other float is refused by the parser."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < float(MAX_AMOUNT):
+        return int(value)
+    return value
+
+
 # Pydantic turns ValueError into a ValidationError; our own error type would escape it.
 def _to_money(value: Any) -> Decimal:
     try:
-        return parse_money(value, allow_negative=True)
+        return parse_money(_json_number(value), allow_negative=True)
     except CreditDeskError as error:
         raise ValueError(error.message) from None
 
 
 def _to_positive_money(value: Any) -> Decimal:
     try:
-        return parse_money(value)
+        return parse_money(_json_number(value))
     except CreditDeskError as error:
         raise ValueError(error.message) from None
 

@@ -25,9 +25,9 @@ from core.settings import Settings
         ("1,234.50", Decimal("1234.50")),
         ("78.0", Decimal("78.00")),
         (12, Decimal("12.00")),
-        (0.1, Decimal("0.10")),
         (" 5 ", Decimal("5.00")),
-        ("12.3400", Decimal("12.34")),
+        ("40k", Decimal("40000.00")),
+        ("USD 40,000", Decimal("40000.00")),
     ],
 )
 def test_parse_money_accepts_common_spellings(raw: object, expected: Decimal) -> None:
@@ -35,7 +35,9 @@ def test_parse_money_accepts_common_spellings(raw: object, expected: Decimal) ->
     assert parse_money(raw).as_tuple().exponent == -2
 
 
-@pytest.mark.parametrize("raw", ["-5", "abc", "", "NaN", "Infinity", "1e15", "12.345", None, True])
+@pytest.mark.parametrize(
+    "raw", ["-5", "abc", "", "NaN", "Infinity", "1e15", "12.345", "12.3400", None, True, 0.1, 1e6, float("nan")]
+)
 def test_parse_money_refuses_bad_amounts(raw: object) -> None:
     with pytest.raises(CreditDeskError) as info:
         parse_money(raw)

@@ -535,9 +535,11 @@ def test_every_bad_invoice_row_is_reported_and_nothing_is_written(with_customers
     )
     assert by_line[8] == [("due_date", "due date 2024-01-09 is before the issue date 2024-01-10")]
     assert by_line[9] == [("customer_id", "customer C-404 does not exist and is not created by this file")]
-    assert by_line[10] == [("amount", "amount 5000000000000.00 is implausibly large")]
+    assert by_line[10] == [
+        ("amount", "amount '5000000000000' is implausibly large (the limit is below 1,000,000,000,000)")
+    ]
     assert by_line[11] == [
-        ("amount", "amount 'abc' is not a valid amount"),
+        ("amount", "amount 'abc' is not a valid amount: write it in figures, e.g. 40000 or 40,000.00"),
         ("document_type", "'XX' is not one of INV, CRN"),
         ("invoice_number", "invoice_number is required but blank"),
     ]
@@ -758,3 +760,111 @@ def test_progress_is_reported_per_stage(with_customers: str, tmp_path: Path) -> 
     assert list(dict.fromkeys(stage for stage, _, _ in calls)) == ["reading", "validating", "writing"]
     assert all(0 <= done <= total for _, done, total in calls)
     assert calls[-1] == ("writing", 3, 3)
+
+
+# --- number formats, delimiters and case-insensitive invoice numbers ---------------------------------------------
+
+
+def _german_export(path: Path, amounts: list[str]) -> Path:
+    lines = [";".join(INVOICE_HEADER)]
+    lines += [f"DE-{i};C-1;INV;2024-01-10;2024-02-09;{amount};EUR" for i, amount in enumerate(amounts, start=1)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _mapping_with_reader(tmp_path: Path, reader: str) -> Path:
+    text = (Path(load_mapping.__code__.co_filename).parent / "mappings" / "invoices.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "invoices-custom.yaml"
+    path.write_text(text.replace("entity: invoices\n", f"entity: invoices\nreader: {reader}\n"), encoding="utf-8")
+    return path
+
+
+def _amounts(url: str) -> dict[str, Decimal]:
+    with read_session(url) as session:
+        return {row.number: row.amount for row in session.execute(select(Invoice.number, Invoice.amount))}
+
+
+def test_a_declared_german_export_reads_decimal_commas(with_customers: str, tmp_path: Path) -> None:
+    path = _german_export(tmp_path / "export.csv", ["12,50", "1.250,00", "1250,5", "7"])
+    report = import_file(path, str(_mapping_with_reader(tmp_path, "{locale: de_DE}")), url=with_customers)
+    assert report.rows_rejected == 0 and report.delimiter == ";"
+    assert report.number_format is not None and report.number_format.startswith("de_DE")
+    assert _amounts(with_customers) == {
+        "DE-1": Decimal("12.50"),
+        "DE-2": Decimal("1250.00"),
+        "DE-3": Decimal("1250.50"),
+        "DE-4": Decimal("7.00"),
+    }
+
+
+def test_explicit_separators_are_declared_per_mapping(with_customers: str, tmp_path: Path) -> None:
+    path = _german_export(tmp_path / "export.csv", ["12,50", "1 250,00"])
+    mapping = _mapping_with_reader(tmp_path, '{delimiter: ";", decimal_separator: ",", thousands_separator: " "}')
+    report = import_file(path, str(mapping), url=with_customers)
+    assert report.rows_rejected == 0 and report.notes == [
+        "numbers read as en_US (decimal ',', thousands space), as the mapping declares"
+    ]
+    assert _amounts(with_customers) == {"DE-1": Decimal("12.50"), "DE-2": Decimal("1250.00")}
+
+
+def test_an_undeclared_german_export_is_detected_and_reported(with_customers: str, tmp_path: Path) -> None:
+    path = _german_export(tmp_path / "export.csv", ["12,50", "1.250,00", "99"])
+    report = import_file(path, "invoices", url=with_customers)
+    assert report.delimiter == ";" and report.rows_rejected == 0
+    assert any("delimiter ';' detected" in note for note in report.notes)
+    assert any("de_DE" in note and "detected" in note for note in report.notes)
+    assert _amounts(with_customers) == {"DE-1": Decimal("12.50"), "DE-2": Decimal("1250.00"), "DE-3": Decimal("99.00")}
+
+
+def test_twelve_fifty_never_becomes_one_thousand_two_hundred_fifty(with_customers: str, tmp_path: Path) -> None:
+    # An English file with one decimal-comma value: the value is refused, never read as 1,250.00.
+    path = write_csv(
+        tmp_path / "invoices.csv",
+        [
+            INVOICE_HEADER,
+            ["EN-1", "C-1", "INV", "2024-01-10", "2024-02-09", "1,250.00", "EUR"],
+            ["EN-2", "C-1", "INV", "2024-01-10", "2024-02-09", "2,500.75", "EUR"],
+            ["EN-3", "C-1", "INV", "2024-01-10", "2024-02-09", "12,50", "EUR"],
+        ],
+    )
+    before = db_digest(with_customers)
+    error = rejection(lambda: import_file(path, "invoices", url=with_customers))
+    reasons = errors_by_line(error)[4]
+    assert reasons[0]["column"] == "amount" and "'12,50'" in reasons[0]["reason"]
+    assert db_digest(with_customers) == before
+    report = import_file(path, "invoices", url=with_customers, skip_bad_rows=True)
+    assert report.rows_rejected == 1 and any("'12,50'" in note for note in report.notes)
+    assert _amounts(with_customers) == {"EN-1": Decimal("1250.00"), "EN-2": Decimal("2500.75")}
+
+
+def test_unknown_locale_in_a_mapping_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(CreditDeskError, match="xx_YY"):
+        load_mapping(str(_mapping_with_reader(tmp_path, "{locale: xx_YY}")))
+
+
+def test_invoice_numbers_are_unique_regardless_of_case(with_customers: str, tmp_path: Path) -> None:
+    url = with_customers
+    first = write_csv(
+        tmp_path / "a.csv", [INVOICE_HEADER, ["INV-7", "C-1", "INV", "2024-01-10", "2024-02-09", "10", "EUR"]]
+    )
+    import_file(first, "invoices", url=url)
+    in_file = write_csv(
+        tmp_path / "b.csv",
+        [
+            INVOICE_HEADER,
+            ["Abc-1", "C-1", "INV", "2024-01-10", "2024-02-09", "10", "EUR"],
+            ["ABC-1", "C-1", "INV", "2024-01-10", "2024-02-09", "11", "EUR"],
+            ["inv-7", "C-1", "INV", "2024-01-10", "2024-02-09", "12", "EUR"],
+            ["NEW-1", "C-1", "INV", "2024-01-10", "2024-02-09", "13", "EUR"],
+        ],
+    )
+    before = db_digest(url)
+    error = rejection(lambda: import_file(in_file, "invoices", url=url))
+    by_line = errors_by_line(error)
+    assert "ABC-1 / Abc-1 (differing only in case)" in by_line[2][0]["reason"]
+    assert by_line[2][0]["reason"] == by_line[3][0]["reason"]
+    assert "differs only in case from invoice INV-7" in by_line[4][0]["reason"]
+    assert db_digest(url) == before
+    report = import_file(in_file, "invoices", url=url, skip_bad_rows=True)
+    assert report.rows_rejected == 3
+    assert _amounts(url) == {"INV-7": Decimal("10.00"), "NEW-1": Decimal("13.00")}

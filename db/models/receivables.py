@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base, Timestamped
@@ -57,6 +57,8 @@ class Invoice(Timestamped, Base):
         Index("ix_invoice_customer_issue", "customer_id", "issue_dn"),
         # Lets the snapshot fingerprint read the latest change cheaply.
         Index("ix_invoice_updated_at", "updated_at"),
+        # Invoice numbers are unique regardless of case ("inv-1" is "INV-1"); migration 0009.
+        Index("ux_invoice_number_upper", func.upper(text("number")), unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

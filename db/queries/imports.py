@@ -28,7 +28,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -432,6 +432,17 @@ def disputes_by_invoice(
     return result
 
 
+def invoice_numbers_in_other_case(session: Session, numbers: Iterable[str]) -> dict[str, str]:
+    """{number: stored number} for numbers stored only in another case ("inv-1" when "INV-1" exists): invoice
+    numbers are unique regardless of case (ux_invoice_number_upper)."""
+    wanted = set(numbers)
+    stored: dict[str, str] = {}
+    for chunk in _chunks({number.upper() for number in wanted}):
+        for number in session.scalars(select(Invoice.number).where(func.upper(Invoice.number).in_(chunk))):
+            stored[number.upper()] = number
+    return {n: stored[n.upper()] for n in wanted if n.upper() in stored and stored[n.upper()] != n}
+
+
 def orders_by_number(session: Session, numbers: Iterable[str], *, lock: bool = False) -> dict[str, SalesOrder]:
     found = _fetch(session, lambda chunk: select(SalesOrder).where(SalesOrder.number.in_(chunk)), numbers, lock)
     return {order.number: order for order in found}
@@ -535,6 +546,7 @@ class _Planner:
         numbers |= {allocation.invoice_number for payment in batch.payments for allocation in payment.allocations}
         numbers |= {record.invoice_number for record in batch.disputes}
         self.invoices = invoices_by_number(session, numbers, lock=lock)
+        self.invoice_case_clashes = invoice_numbers_in_other_case(session, (r.number for r in batch.invoices))
         self.payments = payments_by_reference(session, (record.reference for record in batch.payments), lock=lock)
         self.orders = orders_by_number(session, (record.number for record in batch.orders), lock=lock)
         external_ids = {record.external_id for record in batch.customers}
@@ -632,6 +644,14 @@ class _Planner:
         for record in self.batch.invoices:
             state = states.get(record.number)
             allowed = self._require_customer("invoice", record.number, record.customer_external_id, record.source_lines)
+            clash = self.invoice_case_clashes.get(record.number)
+            if allowed and clash is not None:
+                reason = (
+                    f"invoice {record.number} differs only in case from invoice {clash} in the database; "
+                    "invoice numbers are unique regardless of case"
+                )
+                self._problem("invoice", record.number, reason, record.source_lines, "number", record.number)
+                allowed = False
             if allowed and state is not None:
                 allowed = self._invoice_update_allowed(record, state)
             if not allowed:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
+from core.amounts import NumberFormat, parse_amount
 from core.errors import CreditDeskError
-from core.money import parse_money
 from integrations.importers.mapping import DEFAULT_FALSE, DEFAULT_TRUE, FieldSpec, FieldType
-from integrations.importers.reader import RawValue
+from integrations.importers.reader import RawValue, SheetNumber
 
 _EXAMPLE_DATE = datetime(2024, 1, 31)  # noqa: DTZ001 - only used to show what a format looks like
 
@@ -24,8 +26,16 @@ def is_blank(raw: RawValue | None) -> bool:
     return raw is None or (isinstance(raw, str) and not raw.strip())
 
 
-def convert(raw: RawValue, spec: FieldSpec, field_type: FieldType, enum: type[StrEnum] | None, label: str) -> Any:
-    """The typed value of a non-blank cell; raises `ConversionError`."""
+def convert(
+    raw: RawValue,
+    spec: FieldSpec,
+    field_type: FieldType,
+    enum: type[StrEnum] | None,
+    label: str,
+    number_format: NumberFormat | None = None,
+) -> Any:
+    """The typed value of a non-blank cell; raises `ConversionError`. Money text is read in `number_format` (the
+    file's); a spreadsheet's numeric cells are numbers whatever the file's format."""
     if isinstance(raw, date):
         return _date_cell(raw, field_type, label)
     text = raw.strip() if spec.strip else raw
@@ -35,7 +45,7 @@ def convert(raw: RawValue, spec: FieldSpec, field_type: FieldType, enum: type[St
         case "int":
             return _integer(text)
         case "money":
-            return _money(text, label)
+            return _money(text, label, None if isinstance(raw, SheetNumber) else number_format)
         case "date":
             return _date(text, spec.formats)
         case "bool":
@@ -73,11 +83,54 @@ def _integer(text: str) -> int:
     return int(number)
 
 
-def _money(text: str, label: str) -> Decimal:
+def _money(text: str, label: str, number_format: NumberFormat | None) -> Decimal:
     try:
-        return parse_money(text, field=label, allow_negative=True)
+        return parse_amount(text, field=label, allow_negative=True, number_format=number_format, shorthand=False).amount
     except CreditDeskError as error:
         raise ConversionError(error.message) from None
+
+
+# Candidate formats when a mapping declares none: English first (the default), then decimal-comma styles.
+_CANDIDATE_LOCALES = ("en_US", "de_DE", "fr_FR")
+
+
+@dataclass(frozen=True)
+class DetectedFormat:
+    number_format: NumberFormat
+    note: str
+
+
+def detect_number_format(values: Iterable[str]) -> DetectedFormat:
+    """The number format that reads the most money cells (English unless another reads strictly more), and a note
+    for the import report saying what was chosen and why. Cells no candidate reads stay errors of their rows."""
+    sample = [value.strip() for value in values if value.strip()][:_DETECT_SAMPLE]
+    readers = {name: NumberFormat.of(name) for name in _CANDIDATE_LOCALES}
+    readable = {name: [v for v in sample if _reads(v, fmt)] for name, fmt in readers.items()}
+    best = max(_CANDIDATE_LOCALES, key=lambda name: (len(readable[name]), -_CANDIDATE_LOCALES.index(name)))
+    chosen = readers[best]
+    others = [v for v in sample if v not in set(readable[best]) and any(v in readable[n] for n in readable)]
+    if best == _CANDIDATE_LOCALES[0]:
+        note = f"numbers read as {chosen.describe()}, the default (reader.locale declares another)"
+    else:
+        evidence = next(v for v in readable[best] if v not in set(readable[_CANDIDATE_LOCALES[0]]))
+        note = (
+            f"numbers read as {chosen.describe()}, detected from the money columns (e.g. {evidence!r}); "
+            "declare reader.locale in the mapping to be sure"
+        )
+    if others:
+        note += f"; values such as {others[0]!r} are written in another format and were refused"
+    return DetectedFormat(chosen, note)
+
+
+_DETECT_SAMPLE = 5000
+
+
+def _reads(text: str, number_format: NumberFormat) -> bool:
+    try:
+        parse_amount(text, allow_negative=True, number_format=number_format, shorthand=False)
+    except CreditDeskError:
+        return False
+    return True
 
 
 @lru_cache(maxsize=8192)  # files repeat the same few hundred dates; strptime is slow

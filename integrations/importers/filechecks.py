@@ -37,6 +37,11 @@ _KEYS: dict[str, _Key] = {
 }
 
 
+def _folded(key: _Key, value: Any) -> Any:
+    """Invoice numbers are unique regardless of case (the database's ux_invoice_number_upper)."""
+    return value.upper() if key.section == "invoice" and isinstance(value, str) else value
+
+
 def _show(value: Any) -> str:
     if isinstance(value, StrEnum):
         return value.value
@@ -76,12 +81,15 @@ def _duplicate_keys(mapping: ImportMapping, rows: list[ParsedRow]) -> None:
         values = row.values[key.section]
         if any((key.section, name) in row.failed for name in key.fields) or values.get(key.fields[0]) is None:
             continue
-        groups[tuple(values.get(name) for name in key.fields)].append(row)
+        groups[tuple(_folded(key, values.get(name)) for name in key.fields)].append(row)
     column = mapping.column_for(key.section, key.fields[0])
     for value, group in groups.items():
         if len(group) < 2:
             continue
         shown = " / ".join(_show(part) for part in value if part is not None)
+        spellings = sorted({str(r.values[key.section].get(key.fields[0])) for r in group})
+        if key.section == "invoice":
+            shown = " / ".join(spellings) + (" (differing only in case)" if len(spellings) > 1 else "")
         reason = f"{key.label} {shown} appears {len(group)} times in the file ({_lines(r.line for r in group)})"
         for row in group:
             row.add_error(column, reason)

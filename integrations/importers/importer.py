@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from core.amounts import DEFAULT_FORMAT, NumberFormat
 from core.errors import CreditDeskError, ErrorCode
 from core.logging import get_logger
 from db.engine import read_session, write_session
@@ -28,9 +29,10 @@ from db.queries.imports import (
     apply_plan,
     plan_import,
 )
+from integrations.importers.convert import detect_number_format
 from integrations.importers.filechecks import all_lines_ok, check_file, spread_payment_failures
 from integrations.importers.mapping import ImportMapping, list_mappings, load_mapping
-from integrations.importers.reader import SourceRow, SourceTable, read_table, rejected
+from integrations.importers.reader import SheetNumber, SourceRow, SourceTable, read_table, rejected
 from integrations.importers.report import ImportReport, RowError
 from integrations.importers.rows import ParsedRow, parse_row, source_column
 
@@ -58,7 +60,10 @@ def import_file(
     path = Path(path)
     table = _with_mapped_columns(read_table(path, spec.reader), spec)
     _notify(progress, "reading", len(table.rows), len(table.rows))
-    rows = _parse_rows(spec, table.rows, progress)
+    number_format, notes = _number_format(spec, table)
+    if table.delimiter_detected:
+        notes.insert(0, f"CSV delimiter {table.delimiter!r} detected (reader.delimiter declares it)")
+    rows = _parse_rows(spec, table.rows, progress, number_format)
     payments = check_file(spec, rows)
     with read_session(url) if dry_run else write_session(url) as session:
         plan = _plan(session, spec, rows, payments, skip_bad_rows=skip_bad_rows, lock=not dry_run)
@@ -103,6 +108,9 @@ def import_file(
         rows_rejected=bad,
         counts={entity: counts for entity, counts in plan.counts().items() if entity in _reported(spec)},
         errors=errors,
+        delimiter=table.delimiter,
+        number_format=number_format.describe(),
+        notes=notes,
         seconds=round(time.perf_counter() - started, 3),
     )
     log.info(
@@ -162,10 +170,35 @@ def _with_mapped_columns(table: SourceTable, mapping: ImportMapping) -> SourceTa
     )
 
 
-def _parse_rows(mapping: ImportMapping, source: list[SourceRow], progress: Progress | None) -> list[ParsedRow]:
+def _number_format(mapping: ImportMapping, table: SourceTable) -> tuple[NumberFormat, list[str]]:
+    """The mapping's declared number format, or the one detected from the file's money cells (with a note)."""
+    declared = mapping.reader.number_format()
+    if declared is not None:
+        return declared, [f"numbers read as {declared.describe()}, as the mapping declares"]
+    columns = [
+        spec.column
+        for section, fields in mapping.sections().items()
+        for target, spec in fields.items()
+        if spec.column and mapping.target(section, target).field_type == "money"
+    ]
+    values = [
+        value
+        for row in table.rows
+        for column in columns
+        if isinstance(value := row.values.get(column, ""), str) and not isinstance(value, SheetNumber)
+    ]
+    if not values:
+        return DEFAULT_FORMAT, []
+    detected = detect_number_format(values)
+    return detected.number_format, [detected.note]
+
+
+def _parse_rows(
+    mapping: ImportMapping, source: list[SourceRow], progress: Progress | None, number_format: NumberFormat
+) -> list[ParsedRow]:
     rows = []
     for index, row in enumerate(source, start=1):
-        rows.append(parse_row(mapping, row))
+        rows.append(parse_row(mapping, row, number_format))
         if index % _PROGRESS_EVERY == 0:
             _notify(progress, "validating", index, len(source))
     _notify(progress, "validating", len(source), len(source))

@@ -4,7 +4,8 @@ A mapping is a YAML file validated by `ImportMapping`:
 
     entity: invoices            # customers | invoices | payments | orders | credit_limits
     source: erp                 # stored as invoice.source / credit_limit.source
-    reader: {delimiter: ",", encoding: utf-8-sig, sheet: 0}
+    reader: {delimiter: ";", encoding: utf-8-sig, sheet: 0, locale: de_DE}   # delimiter and number format:
+                                # detected (and reported) when left out; or decimal_separator/thousands_separator
     invoice:                    # the entity's main section; see TARGETS for every section's fields
       number: {column: DocNo, required: true, zero_pad: 10}
       issue_date: {column: DocDate, type: date, formats: ["%d.%m.%Y", "%Y-%m-%d"]}
@@ -18,7 +19,8 @@ A mapping is a YAML file validated by `ImportMapping`:
     checks: [{kind: days_between, column: DaysToSettle, start: invoice.issue_date, end: settlement.date}]
 
 A field takes exactly one of `column`, `constant` or `template` (`{field}` of its section or `{section.field}`).
-Types: str (strip, upper/lower, zero_pad of digit-only ids), int, money (`core.money.parse_money`), date (explicit
+Types: str (strip, upper/lower, zero_pad of digit-only ids), int, money (`core.amounts.parse_amount` in the file's
+number format; `12,50` is refused, never read as 1,250, unless the format has a decimal comma), date (explicit
 strptime `formats`), bool (`true_values`/`false_values`, case-insensitive) and enum (`values` maps file values to
 the enum's). A field's type is fixed by its target; `type` may restate it. Mandatory targets are always required;
 `required: true` makes an optional one required, and its column must then be in the header.
@@ -30,12 +32,14 @@ import re
 import string
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from core.amounts import NumberFormat
 from core.errors import CreditDeskError, ErrorCode
 from db.models import DisputeReason, InvoiceKind, OrderStatus
 
@@ -204,11 +208,37 @@ class FieldSpec(BaseModel):
 
 
 class ReaderOptions(BaseModel):
+    """How the file is written. Leave `delimiter` out to detect it; declare how numbers are written with `locale`
+    (babel's, e.g. de_DE for 1.250,00) and/or `decimal_separator` / `thousands_separator`; without them the format is
+    detected from the money columns and stated in the import report."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    delimiter: str | None = Field(default=None, min_length=1, max_length=1, description="Default: detected.")
     encoding: str = "utf-8-sig"
     sheet: str | int = Field(default=0, description="Excel sheet name or 0-based index.")
+    locale: str | None = Field(default=None, max_length=20, description="How numbers are written, e.g. de_DE.")
+    decimal_separator: str | None = Field(default=None, description="'.' or ','")
+    thousands_separator: str | None = Field(default=None, description="'.', ',', an apostrophe or a space")
+
+    @model_validator(mode="after")
+    def _valid_number_format(self) -> ReaderOptions:
+        try:
+            self.number_format()
+        except CreditDeskError as error:
+            raise ValueError(error.message) from None
+        return self
+
+    def number_format(self) -> NumberFormat | None:
+        """The declared number format, or None when the file's is to be detected."""
+        if self.locale is None and self.decimal_separator is None and self.thousands_separator is None:
+            return None
+        return _number_format(self.locale, self.decimal_separator, self.thousands_separator)
+
+
+@lru_cache(maxsize=64)
+def _number_format(locale: str | None, decimal: str | None, group: str | None) -> NumberFormat:
+    return NumberFormat.of(locale, decimal_separator=decimal, thousands_separator=group)
 
 
 class ConsistencyCheck(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import math
 import zipfile
 from dataclasses import dataclass
@@ -14,8 +15,17 @@ import pandas as pd
 from core.errors import CreditDeskError, ErrorCode
 from integrations.importers.mapping import ReaderOptions
 
+
+class SheetNumber(str):
+    """An Excel numeric cell as text ("1234.5"): a number, not text in the file's number format."""
+
+    __slots__ = ()
+
+
 # A cell is text, except that Excel date cells stay dates (their display format is not in the file).
 RawValue = str | date
+DELIMITERS = ",;\t|"
+_SNIFF_BYTES = 64 * 1024
 
 EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 
@@ -31,6 +41,8 @@ class SourceTable:
     columns: list[str]
     rows: list[SourceRow]
     header_line: int = 1
+    delimiter: str | None = None  # of a CSV file, as declared or detected
+    delimiter_detected: bool = False
 
 
 def rejected(message: str, *, line: int = 1, column: str | None = None) -> CreditDeskError:
@@ -46,20 +58,43 @@ def read_table(path: Path, options: ReaderOptions) -> SourceTable:
         raise CreditDeskError(ErrorCode.NOT_FOUND, f"file {path} does not exist")
     if path.suffix.lower() in EXCEL_SUFFIXES:
         records, lines = _read_excel(path, options)
-    elif path.suffix.lower() == ".xls":
+        return _to_table(records, lines)
+    if path.suffix.lower() == ".xls":
         raise CreditDeskError(ErrorCode.INVALID_INPUT, "old .xls workbooks are not supported; save as .xlsx or CSV")
-    else:
-        records, lines = _read_csv(path, options)
-    return _to_table(records, lines)
+    delimiter = options.delimiter or detect_delimiter(path, options.encoding)
+    records, lines = _read_csv(path, options, delimiter)
+    table = _to_table(records, lines)
+    return SourceTable(table.columns, table.rows, table.header_line, delimiter, options.delimiter is None)
 
 
-def _read_csv(path: Path, options: ReaderOptions) -> tuple[list[list[RawValue]], list[int]]:
+def detect_delimiter(path: Path, encoding: str) -> str:
+    """The CSV delimiter, from the start of the file (csv.Sniffer over , ; tab |). A file whose header has none of
+    them is one column: ","."""
+    try:
+        with path.open(encoding=encoding, newline="") as handle:
+            sample = handle.read(_SNIFF_BYTES)
+    except (UnicodeDecodeError, LookupError):
+        raise rejected(f"the file is not {encoding} text; set reader.encoding in the mapping") from None
+    header = next((line for line in sample.splitlines() if line.strip()), "")
+    present = [char for char in DELIMITERS if char in header]
+    if len(present) <= 1:
+        return present[0] if present else ","
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        raise rejected(
+            f"cannot tell the delimiter: the header contains {' and '.join(repr(c) for c in present)}; "
+            "set reader.delimiter in the mapping"
+        ) from None
+
+
+def _read_csv(path: Path, options: ReaderOptions, delimiter: str) -> tuple[list[list[RawValue]], list[int]]:
     try:
         frame = pd.read_csv(
             path,
             dtype=str,
             header=None,
-            sep=options.delimiter,
+            sep=delimiter,
             encoding=options.encoding,
             keep_default_na=False,
             na_filter=False,
@@ -107,7 +142,9 @@ def _excel_cell(value: Any) -> RawValue:
         return "true" if value else "false"
     if isinstance(value, float):
         text = repr(value)  # the shortest text that reads back as the same number
-        return text[:-2] if text.endswith(".0") else text
+        return SheetNumber(text[:-2] if text.endswith(".0") else text)
+    if isinstance(value, int):
+        return SheetNumber(value)
     return str(value)
 
 

@@ -26,6 +26,9 @@ class ImportReport(BaseModel):
     rows_rejected: int
     counts: dict[str, EntityCounts]
     errors: list[RowError] = []
+    delimiter: str | None = Field(default=None, description="A CSV file's delimiter, as declared or detected.")
+    number_format: str | None = Field(default=None, description="How money cells were read, e.g. de_DE (decimal ',').")
+    notes: list[str] = Field(default=[], description="What was detected rather than declared, and how.")
     seconds: float = 0.0
 
 

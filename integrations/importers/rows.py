@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from core.amounts import NumberFormat
 from core.dates import start_of_day_utc
 from db.models import DisputeReason, InvoiceKind
 from db.queries.imports import (
@@ -125,13 +126,14 @@ class ParsedRow:
             self.errors.append(error)
 
 
-def parse_row(mapping: ImportMapping, row: SourceRow) -> ParsedRow:
+def parse_row(mapping: ImportMapping, row: SourceRow, number_format: NumberFormat | None = None) -> ParsedRow:
+    """`number_format`: how the file writes money (declared by the mapping or detected); English by default."""
     sections = mapping.sections()
     parsed = ParsedRow(line=row.line, raw=row.values, values={section: {} for section in sections})
     for section, fields in sections.items():
         for target, spec in fields.items():
             if spec.template is None:
-                _fill(parsed, mapping, section, target, spec, _raw(row, spec))
+                _fill(parsed, mapping, section, target, spec, _raw(row, spec), number_format)
     if "customer" in sections and mapping.is_nested_customer:
         external_id = parsed.values[mapping.main_section].get("customer_external_id")
         if external_id is not None:
@@ -144,7 +146,7 @@ def parse_row(mapping: ImportMapping, row: SourceRow) -> ParsedRow:
             if rendered is None and _template_refs(spec.template, section) & parsed.failed:
                 parsed.failed.add((section, target))  # the field it is built from has its own error
                 continue
-            _fill(parsed, mapping, section, target, spec, rendered)
+            _fill(parsed, mapping, section, target, spec, rendered, number_format)
     _check_extra_columns(parsed, mapping)
     _run_checks(parsed, mapping)
     _BUILDERS[mapping.entity](parsed, mapping)
@@ -183,7 +185,13 @@ def _render(template: str, section: str, values: dict[str, dict[str, Any]]) -> s
 
 
 def _fill(
-    parsed: ParsedRow, mapping: ImportMapping, section: str, target: str, spec: FieldSpec, raw: RawValue | None
+    parsed: ParsedRow,
+    mapping: ImportMapping,
+    section: str,
+    target: str,
+    spec: FieldSpec,
+    raw: RawValue | None,
+    number_format: NumberFormat | None = None,
 ) -> None:
     known = mapping.target(section, target)
     label = spec.source_label(section, target)
@@ -193,7 +201,7 @@ def _fill(
             parsed.add_error(spec.column, f"{label} is required but blank" if spec.column else f"{label} is required")
         return
     try:
-        parsed.values[section][target] = convert(raw, spec, known.field_type, known.enum, label)
+        parsed.values[section][target] = convert(raw, spec, known.field_type, known.enum, label, number_format)
     except ConversionError as error:
         parsed.failed.add((section, target))
         parsed.add_error(spec.column, str(error), None if spec.column else str(raw))
