@@ -66,7 +66,26 @@ class Settings(BaseSettings):
     )
     slack_api_url: str | None = Field(default=None, description="Override of Slack's Web API base URL (tests).")
     web_demo_users: bool = Field(
-        default=False, description="Demo only: the web chat may pick a staff user without an API key."
+        default=False,
+        description="Demo only: the web chat may pick a staff user without an API key. Honoured only when the "
+        "server binds a loopback address (the app factory refuses otherwise) and announced with a start-up banner.",
+    )
+
+    deployment: Literal["embedded", "production"] = Field(
+        default="embedded",
+        description="production: secrets must be configured (the audit key is never generated on disk).",
+    )
+    audit_secret: SecretStr | None = Field(
+        default=None, description="Key of the audit chain and its checkpoints (HMAC-SHA256, ≥ 32 characters)."
+    )
+    audit_previous_secrets: list[SecretStr] = Field(
+        default_factory=list, description="Retired audit keys (JSON list) that still verify the events they signed."
+    )
+    audit_key_file: Path | None = Field(
+        default=None, description="Audit key file; default <data dir>/audit.key, generated once (embedded only)."
+    )
+    audit_checkpoint_dir: Path | None = Field(
+        default=None, description="Where signed audit checkpoints go; default <data dir>/audit-checkpoints."
     )
 
     smtp_host: str | None = None
@@ -88,6 +107,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'creditdesk.db').resolve()}"
+
+    @property
+    def resolved_audit_checkpoint_dir(self) -> Path:
+        return self.audit_checkpoint_dir or self.data_dir / "audit-checkpoints"
 
     @property
     def chroma_path(self) -> Path:

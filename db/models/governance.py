@@ -58,8 +58,10 @@ class Proposal(Base):
 
 
 class AuditEvent(Base):
-    """Append-only. `hash = sha256(previous hash + canonical JSON of this row)`, so editing, deleting or
-    reordering any row breaks the chain from there on (`creditdesk audit verify`)."""
+    """Append-only and keyed: for `chain_version` 2, `hash = HMAC-SHA256(key[key_id], previous hash ‖ canonical
+    JSON of this row)`, so editing, deleting, inserting or reordering a row, or recomputing the chain without the key,
+    breaks it (`creditdesk audit verify`). Version 1 rows are the plain-sha256 events written before migration 0010,
+    sealed by the keyed `audit.chain_upgraded` event that follows them (see db/queries/audit.py)."""
 
     __tablename__ = "audit_event"
     __table_args__ = (
@@ -79,6 +81,8 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSONType)
     previous_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    chain_version: Mapped[int] = mapped_column(Integer, default=2, server_default=text("1"))
+    key_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class AuditHead(Base):

@@ -159,25 +159,80 @@ def send_outbox_command() -> None:
     console.print(f"sent {run.sent}, failed {run.failed}, paper letters left queued {run.skipped_letters}")
 
 
-@audit_app.command("verify")
-def verify_command() -> None:
-    """Recompute the hash chain; exit 1 if any event was edited, deleted, inserted or reordered."""
-    from db.engine import read_session
-    from db.queries.audit import verify_chain
+CheckpointSource = Annotated[
+    Path | None,
+    typer.Option(
+        "--checkpoints",
+        help="Checkpoint file or directory to compare against (default CREDITDESK_AUDIT_CHECKPOINT_DIR, "
+        "i.e. <data dir>/audit-checkpoints).",
+    ),
+]
 
-    with read_session() as session:
-        report = verify_chain(session)
+
+@audit_app.command("verify")
+def verify_command(checkpoints: CheckpointSource = None) -> None:
+    """Recompute the keyed chain and compare it with every signed checkpoint; exit 1 if any event was edited,
+    deleted, inserted, reordered or rolled back, or if the key needed to check it is missing."""
+    from db.engine import read_session
+    from db.queries.audit_checkpoints import verify_audit
+
+    try:
+        with read_session() as session:
+            report = verify_audit(session, checkpoint_source=checkpoints)
+    except CreditDeskError as error:
+        fail(error)
     if report.intact:
-        console.print(f"audit chain intact: {report.events:,} events")
+        last = report.last_checkpoint
+        against = (
+            f"; matches {report.checkpoints_checked:,} checkpoint(s), the last at event {last.sequence} "
+            f"({last.created_at})"
+            if last
+            else ""
+        )
+        console.print(f"audit chain intact: {report.chain.events:,} events, keyed{against}")
+        for note in report.notes:
+            console.print(note)
         return
-    for problem in report.problems:
-        console.print(f"[red]event {problem.sequence}: {problem.problem}[/]")
+    for note in report.notes:
+        console.print(note)
+    for problem in report.problems[:50]:
+        where = f"event {problem.sequence}" if problem.sequence else "audit trail"
+        console.print(f"[red]{where}: {problem.problem}[/]")
+    if len(report.problems) > 50:
+        console.print(f"[red]… and {len(report.problems) - 50:,} more problems[/]")
+    console.print(f"[bold red]the audit trail does NOT verify: {len(report.problems):,} problem(s)[/]")
     raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def checkpoint_command(
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Directory to append to (default: the configured checkpoint dir).")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the signed record as one JSON line (to ship to a log system).")
+    ] = False,
+) -> None:
+    """Verify the trail, then append a signed checkpoint of its head outside the database (run it regularly; copy
+    the files or the --json line to storage the database's writers cannot change)."""
+    from db.queries.audit_checkpoints import write_checkpoint
+
+    try:
+        checkpoint = write_checkpoint(None, directory=directory)
+    except CreditDeskError as error:
+        fail(error)
+    if as_json:
+        typer.echo(checkpoint.line())
+        return
+    console.print(
+        f"checkpoint written to {checkpoint.origin}: event {checkpoint.sequence}, {checkpoint.count:,} events, "
+        f"key {checkpoint.key_id}"
+    )
 
 
 @audit_app.command("export")
 def export_command(path: Annotated[Path, typer.Argument(help="CSV file to write.")]) -> None:
-    """Export the audit trail as CSV (with hashes, so the export can be verified independently)."""
+    """Export the audit trail as CSV (with MACs, chain versions and key ids)."""
     from db.engine import read_session
     from db.queries.audit import export_csv
 
