@@ -199,7 +199,7 @@ def test_collector_sees_only_disputes_in_their_book(demo_db_url: str) -> None:
     for arguments in requests:
         with pytest.raises(CreditDeskError) as error:
             _summarize(demo_db_url, actor=casey, **arguments)
-        assert error.value.code == ErrorCode.FORBIDDEN
+        assert error.value.code == ErrorCode.NOT_FOUND  # outside the book reads as not found
 
 
 def test_unknown_dispute_and_bad_input(demo_db_url: str) -> None:

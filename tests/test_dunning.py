@@ -266,7 +266,7 @@ def test_collector_sees_only_their_own_book(demo_db_url: str) -> None:
     assert isinstance(call_tool("draft_dunning_message", {"customer": own}, ctx), DunningDraft)
     with pytest.raises(CreditDeskError) as error:
         call_tool("draft_dunning_message", {"customer": other}, ctx)
-    assert error.value.code == ErrorCode.FORBIDDEN
+    assert error.value.code == ErrorCode.NOT_FOUND  # outside the book reads as not found
 
 
 def test_sales_may_not_draft_letters(demo_db_url: str) -> None:

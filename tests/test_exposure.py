@@ -208,7 +208,8 @@ def test_collectors_see_only_their_book(demo_db_url: str) -> None:
     assert call_tool("get_customer_exposure", {"customer": str(theirs.id)}, ctx).customer.id == theirs.id
     with pytest.raises(CreditDeskError) as denied:
         call_tool("get_customer_exposure", {"customer": str(other.id)}, ctx)
-    assert denied.value.code is ErrorCode.FORBIDDEN and "not in your book" in denied.value.message
+    # outside the book reads exactly like no such customer: no name, no 403
+    assert denied.value.code is ErrorCode.NOT_FOUND and other.name not in denied.value.message
     sales_ctx = ctx_for(demo_db_url, sales_actor, today=DEMO_AS_OF)
     assert call_tool("check_order_release", {"customer": str(other.id), "order_amount": "10"}, sales_ctx)
 

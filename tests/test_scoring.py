@@ -516,7 +516,7 @@ def test_roles_and_visibility(db_url: str) -> None:
     assert own.customer.name == "Casey Book"
     with pytest.raises(CreditDeskError) as error:
         call_tool("score_customer", {"customer": "someone else"}, ctx_for(db_url, AS_OF, casey_actor))
-    assert error.value.code == ErrorCode.FORBIDDEN
+    assert error.value.code == ErrorCode.NOT_FOUND  # outside the book reads as not found
     sales = Actor(id=99, name="sam", role=Role.SALES)
     with pytest.raises(CreditDeskError) as error:
         call_tool("score_customer", {"customer": "casey book"}, ctx_for(db_url, AS_OF, sales))

@@ -1,18 +1,17 @@
-"""Customer resolution: by id, external id or fuzzy name. Ambiguity returns the candidates, never a guess."""
+"""Customer resolution: by id, external id (case-insensitive) or name. Only a reference that clearly names one
+customer resolves (see `tools.name_matching`); otherwise the candidates or "not found", never a guess."""
 
 from __future__ import annotations
 
-import re
 import threading
+import unicodedata
 from typing import Literal
 
 from pydantic import BaseModel, Field
-from rapidfuzz import fuzz, process
 from sqlalchemy.orm import Session
 
-from core.errors import CreditDeskError, ErrorCode, not_found
-from db.models import Customer
-from db.models.party import customer_name_key
+from core.errors import CreditDeskError, ErrorCode, invalid_input
+from db.models import Customer, Role
 from db.queries.customers import (
     customer_by_external_id,
     customer_by_id,
@@ -20,16 +19,11 @@ from db.queries.customers import (
     customer_table_fingerprint,
     customers_by_ids,
 )
-from tools.context import ToolContext
+from tools.context import ToolContext, without_risk
+from tools.name_matching import NameIndex, match_name
+from tools.reference_words import has_control_characters
 from tools.registry import ALL_ROLES, tool
 from tools.schemas import CustomerReference, CustomerSummary
-
-# A fuzzy match is taken only when it is clearly better than the next one.
-CLEAR_WINNER_MIN_SCORE = 75.0
-CLEAR_WINNER_MIN_GAP = 12.0
-CANDIDATE_MIN_SCORE = 60.0
-CANDIDATE_BAND = 10.0
-_POSSESSIVE = re.compile(r"(?:'s|’s|s')\b", re.IGNORECASE)
 
 
 class Candidate(BaseModel):
@@ -51,80 +45,62 @@ class ResolveCustomerResult(BaseModel):
     message: str
 
 
-class _NameIndex:
-    def __init__(self, fingerprint: tuple[int, int, str], rows: list[tuple[int, str, str]]) -> None:
-        self.fingerprint = fingerprint
-        self.ids = [row[0] for row in rows]
-        self.keys = [row[1] for row in rows]
-        self.by_key: dict[str, list[int]] = {}
-        for customer_id, key, _ in rows:
-            self.by_key.setdefault(key, []).append(customer_id)
-
-
-_indexes: dict[str, _NameIndex] = {}
+_indexes: dict[str, NameIndex] = {}
 _index_lock = threading.Lock()
 
 
-def _name_index(session: Session) -> _NameIndex:
+def _name_index(session: Session) -> NameIndex:
     url = str(session.get_bind().engine.url)
     fingerprint = customer_table_fingerprint(session)
     with _index_lock:
         index = _indexes.get(url)
         if index is None or index.fingerprint != fingerprint:
-            index = _indexes[url] = _NameIndex(fingerprint, customer_name_rows(session))
+            index = _indexes[url] = NameIndex.build(fingerprint, customer_name_rows(session))
         return index
 
 
-def query_key(text: str) -> str:
-    return customer_name_key(_POSSESSIVE.sub("", text.strip()))
+def ordinary_customer_names(session: Session) -> frozenset[str]:
+    """Name keys of the customers whose whole name is ordinary words: the planner lets such words name them."""
+    return _name_index(session).ordinary_names()
 
 
 def _match(session: Session, query: str, limit: int) -> tuple[list[tuple[Customer, float, str]], bool]:
     """Ranked (customer, score, how) and whether the first one is a decisive match."""
-    text = query.strip()
-    if text.isdigit() and (customer := customer_by_id(session, int(text))) is not None:
+    text = " ".join(query.split())  # any run of whitespace (tabs, no-break spaces) reads as one space
+    if not text:
+        raise invalid_input("a customer reference is empty: give a customer id, external id or name")
+    if has_control_characters(text):
+        raise invalid_input("a customer reference cannot contain control or invisible characters")
+    if unicodedata.normalize("NFKC", text) != text:
+        # Fullwidth letters, ligatures and the like look like a name without being it: a spoofing vector, and an
+        # audit trail showing one string for another. Refused rather than silently folded.
+        raise invalid_input(
+            "a customer reference cannot use compatibility characters (such as fullwidth letters); "
+            "type it in plain characters"
+        )
+    if text.isdigit() and text.isascii() and (customer := customer_by_id(session, int(text))) is not None:
         return [(customer, 100.0, "id")], True
     if (customer := customer_by_external_id(session, text)) is not None:
         return [(customer, 100.0, "external id")], True
-    key = query_key(text)
-    if not key:
-        return [], False
-    ranked, decisive = _match_name(_name_index(session), key, limit)
-    loaded = {c.id: c for c in customers_by_ids(session, [customer_id for customer_id, _, _ in ranked])}
-    return [(loaded[customer_id], score, how) for customer_id, score, how in ranked], decisive
-
-
-def _match_name(index: _NameIndex, key: str, limit: int) -> tuple[list[tuple[int, float, str]], bool]:
-    exact = index.by_key.get(key, [])
-    if exact:
-        return [(customer_id, 100.0, "name") for customer_id in exact], len(exact) == 1
-    words = [i for i, candidate in enumerate(index.keys) if (candidate + " ").startswith(key + " ")]
-    if words:
-        return [(index.ids[i], 95.0, "name words") for i in words[:limit]], len(words) == 1
-    scored = process.extract(key, index.keys, scorer=fuzz.WRatio, limit=max(limit, 5), score_cutoff=CANDIDATE_MIN_SCORE)
-    if not scored:
-        return [], False
-    top = scored[0][1]
-    second = scored[1][1] if len(scored) > 1 else 0.0
-    decisive = top >= CLEAR_WINNER_MIN_SCORE and top - second >= CLEAR_WINNER_MIN_GAP
-    ranked = [
-        (index.ids[i], round(score, 1), "similar name") for _, score, i in scored if score >= top - CANDIDATE_BAND
-    ]
-    return ranked[:limit], decisive
+    index = _name_index(session)
+    ranked, decisive = match_name(index, text, limit)
+    ids = [index.ids[position] for position, _, _ in ranked]
+    loaded = {c.id: c for c in customers_by_ids(session, ids)}
+    return [(loaded[index.ids[p]], score, how) for p, score, how in ranked if index.ids[p] in loaded], decisive
 
 
 def resolve_customer_reference(session: Session, ctx: ToolContext, reference: str) -> Customer:
     """The one customer a reference means, or a clear error (not found, ambiguous with candidates, not visible)."""
     matches, decisive = _match(session, reference, limit=5)
     if not matches:
-        raise not_found(f"no customer matches {reference!r}")
+        raise ctx.customer_not_found(reference)
     if decisive:
         customer = matches[0][0]
-        ctx.require_visible(customer)
+        ctx.require_visible(customer, reference=reference)
         return customer
     visible = [customer for customer, _, _ in matches if ctx.can_see(customer)]
     if not visible:
-        ctx.require_visible(matches[0][0])
+        ctx.require_visible(matches[0][0], reference=reference)
     names = "; ".join(f"{c.name} ({c.external_id})" for c in visible)
     raise CreditDeskError(
         ErrorCode.AMBIGUOUS,
@@ -139,6 +115,7 @@ def resolve_customer_reference(session: Session, ctx: ToolContext, reference: st
     input_model=ResolveCustomerInput,
     output_model=ResolveCustomerResult,
     roles=ALL_ROLES,
+    views={Role.SALES: without_risk},
 )
 def resolve_customer(session: Session, ctx: ToolContext, args: ResolveCustomerInput) -> ResolveCustomerResult:
     """Find a customer by id, external id or (fuzzy) name. Returns the customer when the match is clear,
@@ -149,7 +126,6 @@ def resolve_customer(session: Session, ctx: ToolContext, args: ResolveCustomerIn
         for customer, score, how in matches
         if ctx.can_see(customer)
     ]
-    hidden = len(matches) - len(candidates)
     if decisive and candidates and candidates[0].customer.id == matches[0][0].id:
         found = candidates[0].customer
         return ResolveCustomerResult(
@@ -159,9 +135,8 @@ def resolve_customer(session: Session, ctx: ToolContext, args: ResolveCustomerIn
             candidates=candidates,
             message=f"{found.name} ({found.external_id}), matched by {matches[0][2]}",
         )
-    if not candidates:
-        scope = "in your book " if hidden else ""
-        message = f"no customer {scope}matches {args.query!r}"
+    if not candidates:  # someone else's customer reads exactly like no customer at all
+        message = ctx.customer_not_found(args.query).message
         return ResolveCustomerResult(status="not_found", query=args.query, message=message)
     return ResolveCustomerResult(
         status="ambiguous",

@@ -38,6 +38,7 @@ from tools.customers import resolve_customer_reference
 from tools.policy import CreditPolicy, DisputePolicy, load_policy
 from tools.registry import CREDIT_ROLES, tool
 from tools.schemas import AsOfDate, CustomerReference, CustomerSummary
+from tools.untrusted_text import instruction_categories
 
 MAX_BRIEFS = 10
 HISTORY_MONTHS = 12
@@ -244,34 +245,6 @@ _SIGNALS: tuple[tuple[str, re.Pattern[str], int], ...] = (
 )
 MIN_SIGNAL_SCORE = 2
 
-# Text that tries to instruct an AI or the system. Categories are our own words: the text itself is never repeated.
-_INJECTION: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
-        "tries to override the assistant's instructions",
-        re.compile(
-            r"\b(?:ignore|disregard|forget|override)\b[^.!?\n]{0,40}\b(?:instructions?|prompts?|rules|guidelines)\b",
-            re.IGNORECASE,
-        ),
-    ),
-    (
-        "addresses an AI or the system directly",
-        re.compile(
-            r"\bsystem prompt\b|\bsystem message\b|\byou are now\b|\bpretend (?:to be|you are)\b|\bas an AI\b"
-            r"|\b(?:dear|hey|attention)\s+(?:AI|assistant|bot|chatbot|model)\b|\bdeveloper mode\b|\bjailbreak"
-            r"|\bnew instructions\b",
-            re.IGNORECASE,
-        ),
-    ),
-    (
-        "asks for a credit limit change",
-        re.compile(r"\b(?:raise|increase|extend|set|double|lift)\b[^.!?\n]{0,30}\bcredit limit\b", re.IGNORECASE),
-    ),
-    ("asks for an approval", re.compile(r"\bapprove (?:it|this|that|the|our|my|all)\b|\bauto-?approve", re.IGNORECASE)),
-    (
-        "asks to change records (mark paid, write off)",
-        re.compile(r"\bmark\b[^.!?\n]{0,40}\bas (?:paid|settled|resolved|closed)\b|\bwrite[- ]?off\b", re.IGNORECASE),
-    ),
-)
 SUSPICIOUS_NOTE = (
     "This message contains text that tries to instruct an AI or the system. It was treated as data and ignored: no "
     "action was taken and nothing from it is in the summary or the suggested steps. Confirm any genuine request "
@@ -296,10 +269,6 @@ def _signals(sentence: str) -> tuple[int, list[str]]:
             score += weight
             labels.append(label)
     return score, labels
-
-
-def _injection_categories(body: str) -> list[str]:
-    return [label for label, pattern in _INJECTION if pattern.search(body)]
 
 
 def _quote(sentence: str) -> str:
@@ -356,7 +325,7 @@ def _summarise(messages: list[DisputeMessage], suspicious: set[int]) -> tuple[li
 def _suspicious(messages: list[DisputeMessage]) -> list[SuspiciousContent]:
     flagged = []
     for message in messages:
-        categories = _injection_categories(message.body)
+        categories = instruction_categories(message.body)
         if categories:
             flagged.append(
                 SuspiciousContent(
@@ -681,7 +650,7 @@ def _select(session: Session, ctx: ToolContext, args: SummarizeDisputeInput, as_
         customer = customer_by_id(session, dispute.customer_id) if dispute is not None else None
         if dispute is None or customer is None:
             raise not_found(f"no dispute #{args.dispute_id}")
-        ctx.require_visible(customer)
+        ctx.require_visible(customer, missing=f"no dispute #{args.dispute_id}")
         if dispute.opened_at.date() > as_of:
             raise invalid_input(f"dispute #{dispute.id} was opened on {dispute.opened_at.date()}, after {as_of}")
         return _Selection(customer, [dispute], 1, f"dispute #{dispute.id}")

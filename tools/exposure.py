@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 
 from core.dates import end_of_day_utc
 from core.money import quantize
-from db.models import CreditStatus, Customer
+from db.models import CreditStatus, Customer, Role
 from db.queries.ar import OpenItem, customer_open_items
 from db.queries.customers import child_ids, credit_limit_as_of, customers_by_ids
 from db.queries.exposure import customer_facts
-from tools.context import ToolContext
+from tools.context import ToolContext, without_risk
 from tools.customers import resolve_customer_reference
 from tools.fx import FxConverter, FxRateUsed
 from tools.policy import CreditPolicy, load_policy
@@ -539,17 +539,84 @@ def _definitions(policy: CreditPolicy, is_today: bool, currency: str, reporting:
     ]
 
 
+# --- what the sales role sees --------------------------------------------------------------------------------
+
+
+SALES_NOTE = (
+    "Sales see the credit status and release decisions; balances, ageing, limits and scores are for the credit team."
+)
+
+
+class PlainStatus(BaseModel):
+    status: StatusName
+    rule: str = Field(description="Code of the rule that decided the status")
+    explanation: str = Field(description="Why, in words that disclose no balance, limit or score")
+
+
+class SalesCreditView(BaseModel):
+    """A customer's credit status as the sales role sees it: no balances, ageing, exposure, limits or scores."""
+
+    view: Literal["sales"] = "sales"
+    customer: CustomerSummary
+    as_of: date
+    credit_status: PlainStatus
+    note: str = SALES_NOTE
+    definitions: list[str]
+    policy_version: str
+
+
+def plain_reason(status: CreditStatusResult, policy: CreditPolicy | None = None) -> str:
+    """The deciding rule in words that name policy thresholds but none of the account's own figures."""
+    p = (policy or load_policy()).credit_status
+    no_limit = any(r.code == "over_limit" and r.detail.startswith("no credit limit") for r in status.rules)
+    reasons = {
+        "within_policy": "within its credit limit, with nothing overdue beyond policy",
+        "manual_stop": "credit management has stopped the account",
+        "oldest_overdue_stop": f"an undisputed invoice is more than {p.stop_oldest_overdue_days} days past due",
+        "manual_hold": "credit management has put the account on hold",
+        "over_limit": "no credit limit is set for the account"
+        if no_limit
+        else "the account is above the utilisation of its credit limit that policy allows",
+        "oldest_overdue_hold": f"an undisputed invoice is more than {p.hold_oldest_overdue_days} days past due",
+        "overdue_share": "too large a share of the account's balance is overdue",
+        "near_limit": "the account is close to its credit limit",
+        "manual_watch": "credit management is watching the account",
+        "review_overdue": "the account's credit limit is due for review",
+    }
+    return reasons.get(status.rule, "the credit policy rules decide it; ask the credit team for details")
+
+
+def sales_status(status: CreditStatusResult, policy: CreditPolicy | None = None) -> PlainStatus:
+    return PlainStatus(status=status.status, rule=status.rule, explanation=plain_reason(status, policy))
+
+
+def sales_exposure_view(result: CustomerExposure) -> SalesCreditView:
+    policy = load_policy()
+    return SalesCreditView(
+        customer=without_risk(result.customer),
+        as_of=result.as_of,
+        credit_status=sales_status(result.credit_status, policy),
+        definitions=[
+            f"Credit status from policy {policy.version}: OK or Watch (orders ship), Hold or Stop (orders are held "
+            "until credit management releases them or the account is brought within policy)."
+        ],
+        policy_version=result.policy_version,
+    )
+
+
 @tool(
     name="get_customer_exposure",
     kind="read",
     input_model=ExposureInput,
     output_model=CustomerExposure,
     roles=ALL_ROLES,
+    views={Role.SALES: sales_exposure_view},
 )
 def get_customer_exposure(session: Session, ctx: ToolContext, args: ExposureInput) -> CustomerExposure:
     """A customer's exposure at a date: open receivables with ageing by due date, open orders, total exposure,
     credit limit, utilisation, available credit, disputes, promises, last payment, DSO/ADD, the group roll-up and
-    the credit status (OK/Watch/Hold/Stop) with the rule that fired; reporting-currency figures with FX rates."""
+    the credit status (OK/Watch/Hold/Stop) with the rule that fired; reporting-currency figures with FX rates. The
+    sales role gets the credit status and its reason only."""
     customer = resolve_customer_reference(session, ctx, args.customer)
     as_of = ctx.resolve_as_of(args.as_of)
     return compute_customer_exposure(session, ctx, customer, as_of, include_group=args.include_group)

@@ -20,14 +20,16 @@ from core.money import CurrencyField, PositiveMoneyField, quantize
 from db.models import Customer, Role
 from db.queries.ar import OpenItem
 from db.queries.exposure import order_by_number
-from tools.context import ToolContext
+from tools.context import ToolContext, without_risk
 from tools.customers import resolve_customer_reference
 from tools.exposure import (
+    SALES_NOTE,
     CreditStatusResult,
     StatusInputs,
     compute_exposure_details,
     evaluate_credit_status,
     money_sum,
+    sales_status,
 )
 from tools.fx import FxConverter
 from tools.policy import CreditPolicy, load_policy, role_phrase
@@ -122,16 +124,70 @@ def _status_with(
     )
 
 
+class SalesReleaseDecision(BaseModel):
+    """Can the order ship, as the sales role sees it: the decision and its reason in words, no account figures."""
+
+    view: Literal["sales"] = "sales"
+    customer: CustomerSummary
+    can_ship: Literal["yes", "no", "refer"] = Field(
+        description="yes: it ships; refer: a credit decision (a release or a limit) could let it ship; no: not until "
+        "the account is brought within policy (overdue invoices paid)"
+    )
+    decision: Literal["release", "hold"]
+    status_with_order: str = Field(description="The credit status with this order: OK, Watch, Hold or Stop")
+    deciding_rule: str
+    explanation: str = Field(description="Why, in words that disclose no balance, limit or score")
+    next_step: str
+    currency: str
+    order_amount: Decimal = Field(description="The order asked about (the caller's own figure)")
+    order_number: str | None
+    note: str = SALES_NOTE
+    definitions: list[str]
+    policy_version: str
+
+
+def sales_release_view(result: OrderReleaseResult) -> SalesReleaseDecision:
+    policy = load_policy()
+    status = sales_status(result.status_after, policy)
+    approvers = [path.approver_role for path in result.ways_to_release if path.approver_role is not None]
+    can_ship: Literal["yes", "no", "refer"]
+    if result.decision == "release":
+        can_ship, next_step = "yes", "The order can ship."
+    elif approvers:
+        who = role_phrase(min(approvers, key=policy.authority.rank))
+        can_ship, next_step = "refer", f"Refer it to the credit team: {who} or above can decide whether it ships."
+    else:
+        can_ship = "no"
+        next_step = "It cannot ship until the account is back within policy; the credit team is following up."
+    explanation = status.explanation if result.decision == "hold" else "the account stays within policy"
+    return SalesReleaseDecision(
+        customer=without_risk(result.customer),
+        can_ship=can_ship,
+        decision=result.decision,
+        status_with_order=status.status,
+        deciding_rule=result.deciding_rule,
+        explanation=explanation,
+        next_step=next_step,
+        currency=result.currency,
+        order_amount=result.order_amount,
+        order_number=result.order_number,
+        definitions=[result.definitions[4]] if len(result.definitions) > 4 else [],
+        policy_version=result.policy_version,
+    )
+
+
 @tool(
     name="check_order_release",
     kind="read",
     input_model=OrderReleaseInput,
     output_model=OrderReleaseResult,
     roles=ALL_ROLES,
+    views={Role.SALES: sales_release_view},
 )
 def check_order_release(session: Session, ctx: ToolContext, args: OrderReleaseInput) -> OrderReleaseResult:
     """Can we ship this order today? Release or hold, the credit rule that decides, and the smallest way to
-    release it: the invoices to collect, or the credit limit needed and which role must approve it."""
+    release it: the invoices to collect, or the credit limit needed and which role must approve it. The sales role
+    gets the decision (yes / no / refer) and its reason in words only."""
     customer = resolve_customer_reference(session, ctx, args.customer)
     policy = load_policy()
     fx = FxConverter(session, ctx.reporting_currency, ctx.today)

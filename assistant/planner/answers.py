@@ -72,9 +72,8 @@ def status_line(result: J) -> str:
 
 
 def exposure(result: J, *, ageing: bool, sales_view: bool = False, group_members: bool = False) -> str:
-    customer, f = result["customer"], result["figures"]
-    ccy = f["currency"]
-    if sales_view:
+    customer = result["customer"]
+    if sales_view or result.get("view") == "sales":  # the tool gave the sales role its status view only
         return "\n".join(
             [
                 f"{customer_label(customer)} as of {result['as_of']}:",
@@ -83,6 +82,8 @@ def exposure(result: J, *, ageing: bool, sales_view: bool = False, group_members
                 "amount.",
             ]
         )
+    f = result["figures"]
+    ccy = f["currency"]
     lines = [f"{customer_label(customer)} — exposure as of {result['as_of']} ({ccy}):"]
     facts = [
         f"Open receivables {money(f['open_receivables'], ccy)}: not yet due {money(f['not_yet_due'], ccy)}, "
@@ -165,6 +166,8 @@ def status(result: J) -> str:
 
 
 def release(result: J) -> str:
+    if result.get("view") == "sales":
+        return sales_release(result)
     ccy = result["currency"]
     what = (
         f"order {result['order_number']}"
@@ -203,6 +206,24 @@ def release(result: J) -> str:
         lines.append("Ways to release:\n" + bullets(paths))
     lines.append(definitions_line(result["definitions"][4:5]))
     return paragraphs(lines)
+
+
+def sales_release(result: J) -> str:
+    """The sales role's release answer: the decision and its reason in words (the tool gave no account figures)."""
+    ccy = result["currency"]
+    what = f"order {result['order_number']}" if result.get("order_number") else "an order"
+    what += f" of {money(result['order_amount'], ccy)}"
+    verdict = {"yes": "can ship", "no": "should not ship", "refer": "needs a credit decision before it ships"}
+    return paragraphs(
+        [
+            f"**{result['can_ship'].upper()}** — {what} for {customer_label(result['customer'])} "
+            f"{verdict[result['can_ship']]} today.",
+            f"Credit status with this order: **{result['status_with_order']}** — rule `{result['deciding_rule']}`: "
+            f"{result['explanation']}.",
+            result["next_step"],
+            f"_{result['note']}_",
+        ]
+    )
 
 
 # --- score and limits -----------------------------------------------------------------------------------------------

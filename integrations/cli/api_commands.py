@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from core.errors import CreditDeskError
+from core.settings import Settings
 from integrations.cli.render import console, err_console, fail
 
 apikeys_app = typer.Typer(help="API keys for the REST API and the web chat (stored hashed).", no_args_is_help=True)
@@ -75,11 +76,25 @@ def revoke_key(key: Annotated[str, typer.Argument(help="Key id or prefix (cdk_XX
     console.print(f"revoked key {info.prefix}… of {info.user}")
 
 
+def serve_settings(host: str, demo: bool, settings: Settings) -> Settings:
+    """The settings `serve` runs with: `--demo` turns demo login on; demo login (from `--demo` or
+    CREDITDESK_WEB_DEMO_USERS) is refused unless `host` is a loopback address."""
+    from integrations.api.app import check_demo_login
+
+    if demo:
+        settings = settings.model_copy(update={"web_demo_users": True})
+    check_demo_login(settings, host)
+    return settings
+
+
 def serve_command(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
     demo: Annotated[
-        bool, typer.Option("--demo", help="Let the web chat pick a seeded staff user without a key (demo only).")
+        bool,
+        typer.Option(
+            "--demo", help="Let the web chat pick a seeded staff user without a key (demo only; loopback hosts only)."
+        ),
     ] = False,
     chat_concurrency: Annotated[int, typer.Option(min=1, max=64, help="Assistant turns run at once.")] = 4,
 ) -> None:
@@ -93,9 +108,10 @@ def serve_command(
     from db.migrate import is_up_to_date
     from integrations.api.app import create_app, slack_configured
 
-    settings = get_settings()
-    if demo:
-        settings = settings.model_copy(update={"web_demo_users": True})
+    try:
+        settings = serve_settings(host, demo, get_settings())
+    except CreditDeskError as error:
+        fail(error, code=2)
     try:
         if not is_up_to_date(settings.resolved_database_url):
             err_console.print("[yellow]the database is not migrated to head: run `creditdesk init` first[/]")
@@ -103,14 +119,17 @@ def serve_command(
         err_console.print(f"[yellow]cannot check the database ({type(error).__name__}); /readyz will say more[/]")
     slack = slack_configured(settings)
     socket_mode = bool(slack and settings.slack_app_token)
-    app = create_app(settings=settings, chat_concurrency=chat_concurrency, slack_socket_mode=socket_mode)
+    app = create_app(
+        settings=settings, chat_concurrency=chat_concurrency, slack_socket_mode=socket_mode, bind_host=host
+    )
     surfaces = ["API + docs at /docs", "web chat at /"]
     if slack and settings.slack_signing_secret:
         surfaces.append("Slack events at /slack/events")
     if socket_mode:
         surfaces.append("Slack Socket Mode")
-    if demo:
-        surfaces.append("[bold yellow]demo login ON[/]")
+    if settings.web_demo_users:
+        how = "--demo" if demo else "CREDITDESK_WEB_DEMO_USERS"
+        surfaces.append(f"[bold red]DEMO LOGIN ON ({how}): anyone reaching this address acts as any staff user[/]")
     err_console.print(f"creditdesk on http://{host}:{port} — " + ", ".join(surfaces))
     warm_up = getattr(app.state.creditdesk.service, "warm_up", None)
     if callable(warm_up):  # the embedding model and policy index load while the server starts, not on question one

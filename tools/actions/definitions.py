@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.dates import add_months, business_today, day_number, utcnow
 from core.errors import CreditDeskError, ErrorCode, invalid_input, not_found
-from core.money import CurrencyField, PositiveMoneyField, quantize
+from core.money import CurrencyField, MoneyField, PositiveMoneyField, quantize
 from db.models import (
     ActivityKind,
     ActivityOutcome,
@@ -90,10 +90,25 @@ def _lock_customer(session: Session, proposal: Proposal) -> Customer:
 
 class CreditLimitChangeInput(BaseModel):
     customer: CustomerReference
-    new_limit: PositiveMoneyField = Field(description="New credit limit in the customer's currency")
+    new_limit: PositiveMoneyField | None = Field(
+        default=None, description="New credit limit in the customer's currency (give this or change_by)"
+    )
+    change_by: MoneyField | None = Field(
+        default=None,
+        description="Change relative to the current limit, in the customer's currency: 50000 raises it by 50,000, "
+        "-10000 lowers it by 10,000 (give this or new_limit)",
+    )
     currency: CurrencyField | None = Field(default=None, description="Must be the customer's currency if given")
     reason: Reason = Field(description="Why the limit should change (recorded with the limit)")
     review_date: date | None = Field(default=None, description="Next review; default per the risk-class cadence")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> CreditLimitChangeInput:
+        if (self.new_limit is None) == (self.change_by is None):
+            raise ValueError("give either new_limit (the new limit) or change_by (the change to the current limit)")
+        if self.change_by is not None and self.change_by == 0:
+            raise ValueError("change_by must not be zero")
+        return self
 
 
 class SetCreditLimit(Action):
@@ -115,20 +130,26 @@ class SetCreditLimit(Action):
             raise invalid_input("the review date must be in the future")
         current = credit_limit_as_of(session, customer.id, utcnow())
         current_amount = current.amount if current is not None else Decimal("0.00")
-        if args.new_limit == current_amount:
+        new_limit = args.new_limit if args.new_limit is not None else current_amount + (args.change_by or 0)
+        if new_limit <= 0:
+            raise invalid_input(
+                f"{customer.name}'s limit is {current_amount} {customer.currency}: a change of {args.change_by} "
+                "would take it to zero or below"
+            )
+        if new_limit == current_amount:
             raise invalid_input(f"{customer.name}'s credit limit is already {current_amount} {customer.currency}")
-        new_reporting = _reporting(session, ctx, args.new_limit, customer.currency)
+        new_reporting = _reporting(session, ctx, new_limit, customer.currency)
         if new_reporting > MAX_CREDIT_LIMIT:
-            raise invalid_input(f"a limit of {args.new_limit} {customer.currency} is implausibly large")
-        role, increase = _limit_authority(session, ctx, customer, current_amount, args.new_limit)
-        direction = "increase" if args.new_limit > current_amount else "decrease"
+            raise invalid_input(f"a limit of {new_limit} {customer.currency} is implausibly large")
+        role, increase = _limit_authority(session, ctx, customer, current_amount, new_limit)
+        direction = "increase" if new_limit > current_amount else "decrease"
         return Prepared(
             customer=customer,
-            summary=f"Change {customer.name}'s credit limit from {current_amount} to {args.new_limit} "
+            summary=f"Change {customer.name}'s credit limit from {current_amount} to {new_limit} "
             f"{customer.currency} ({direction}); reason: {args.reason}",
-            payload=args.model_dump(mode="json") | {"customer_id": customer.id},
+            payload=args.model_dump(mode="json") | {"customer_id": customer.id, "new_limit": str(new_limit)},
             changes=[
-                Change("credit_limit", current.id if current else None, "amount", current_amount, args.new_limit),
+                Change("credit_limit", current.id if current else None, "amount", current_amount, new_limit),
                 Change(
                     "credit_limit", current.id if current else None, "currency", customer.currency, customer.currency
                 ),
@@ -243,7 +264,7 @@ def _order_for(session: Session, ctx: ToolContext, number: str) -> tuple[SalesOr
     if order is None:
         raise not_found(f"no sales order {number}")
     customer = _customer_by_id(session, order.customer_id)
-    ctx.require_visible(customer)
+    ctx.require_visible(customer, missing=f"no sales order {number}")
     if order.status != OrderStatus.OPEN:
         raise invalid_input(f"order {order.number} is {order.status.value}, not open")
     return order, customer
@@ -625,7 +646,7 @@ class UpdateDispute(Action):
         if dispute is None:
             raise not_found(f"no dispute {args.dispute_id}")
         customer = _customer_by_id(session, dispute.customer_id)
-        ctx.require_visible(customer)
+        ctx.require_visible(customer, missing=f"no dispute {args.dispute_id}")
         if dispute.status in (DisputeStatus.RESOLVED, DisputeStatus.REJECTED) and args.status is None:
             raise invalid_input(f"dispute {dispute.id} is closed ({dispute.status.value}); reopen it first")
         changes: list[Change] = []

@@ -297,10 +297,11 @@ def _decider(session: Session, actor: Actor) -> Decider:
 def _check_authority(session: Session, proposal: Proposal, action: Action, decider: Decider) -> None:
     policy = load_policy()
     customer = session.get(Customer, proposal.customer_id) if proposal.customer_id else None
-    if customer is not None and not ToolContext(
-        actor=Actor(id=decider.id, name=decider.name, role=decider.role)
-    ).can_see(customer):
-        raise forbidden(f"{customer.name} is not in your book")
+    if customer is not None:
+        # Outside the decider's book the proposal answers as a missing one would: its customer is not theirs to learn.
+        ToolContext(actor=Actor(id=decider.id, name=decider.name, role=decider.role)).require_visible(
+            customer, missing=f"no proposal #{proposal.id}"
+        )
     required = action.required_role_now(session, proposal)
     if not policy.authority.at_least(decider.role, required):
         raise forbidden(
@@ -565,8 +566,12 @@ def expire_overdue_proposals(database_url: str | None = None) -> int:
 
 
 def _visible(ctx: ToolContext, session: Session, proposal: Proposal) -> bool:
+    """Own proposals always; sales no others (their before/after amounts are balances and limits); collectors those
+    of their book."""
     if proposal.proposed_by_id == ctx.actor.id:
         return True
+    if ctx.actor.role is Role.SALES:
+        return False
     customer = session.get(Customer, proposal.customer_id) if proposal.customer_id else None
     return customer is None or ctx.can_see(customer)
 
@@ -574,7 +579,7 @@ def _visible(ctx: ToolContext, session: Session, proposal: Proposal) -> bool:
 def get_proposal(session: Session, ctx: ToolContext, proposal_id: int) -> ProposalView:
     proposal = _load(session, proposal_id)
     if not _visible(ctx, session, proposal):
-        raise forbidden(f"proposal #{proposal_id} concerns a customer outside your book")
+        raise not_found(f"no proposal #{proposal_id}")  # the same answer as for one that does not exist
     return view(session, proposal)
 
 
@@ -628,7 +633,7 @@ def simulate_proposal(database_url: str | None, proposal_id: int, ctx: ToolConte
     with _rolled_back(database_url) as session:
         proposal = _load(session, proposal_id)
         if not _visible(ctx, session, proposal):
-            raise forbidden(f"proposal #{proposal_id} concerns a customer outside your book")
+            raise not_found(f"no proposal #{proposal_id}")
         customer = session.get(Customer, proposal.customer_id) if proposal.customer_id else None
         sim_ctx = ctx.model_copy(update={"database_url": database_url})
 
