@@ -404,16 +404,18 @@ def test_unknown_customer_is_said_plainly(shared_url: str) -> None:
 def test_collector_outside_their_book_gets_the_refusal(shared_url: str) -> None:
     reply = ask(shared_url, "casey", "how much does Globex owe?")
     refused = last_call(reply, "get_customer_exposure")
-    assert refused.error_code == "forbidden"
-    assert "not in your book" in reply.text
-    assert refused.result is None
+    assert refused.error_code == "not_found" and refused.result is None
+    unknown = ask(shared_url, "casey", "how much does Zorblax Widgets owe?")
+    assert "Globex Industries" not in reply.text  # only the user's own words come back
+    assert reply.text.replace("Globex", "X") == unknown.text.replace("Zorblax Widgets", "X")
 
 
 def test_sales_sees_status_and_release_only(shared_url: str) -> None:
     reply = ask(shared_url, "sam", "how much does Globex owe?")
     result = last_call(reply, "get_customer_exposure").result
     assert result["credit_status"]["status"] in reply.text
-    assert format_money(Decimal(result["figures"]["open_receivables"]), "USD") not in reply.text
+    assert "figures" not in result and "ageing" not in result
+    assert not re.search(r"\d{1,3}(?:,\d{3})+\.\d{2}", reply.text)  # no amount in the answer
     refused = ask(shared_url, "sam", "score Globex")
     assert last_call(refused, "score_customer").error_code == "forbidden"
     assert "not available to the sales role" in refused.text
@@ -729,3 +731,112 @@ def test_name_candidates_skip_keywords_and_keep_names() -> None:
 )
 def test_intent_rules(text: str, intent: Intent) -> None:
     assert recognise(text).intent is intent
+
+
+# --- ordinary words are never customer names; impossible periods are said so (issue 11 §2) ----------------------
+
+
+def _resolved_queries(reply: AssistantReply) -> list[str]:
+    return [str(c.arguments["query"]) for c in reply.tool_calls if c.name == "resolve_customer"]
+
+
+def test_name_candidates_flag_runs_of_ordinary_words() -> None:
+    found = name_candidates("what do our Mexico customers owe at EOM for the report?", Spans())
+    assert [(c.text, c.ordinary) for c in found] == [("Mexico", True)]
+    found = name_candidates("acme europe balance", Spans())
+    assert [(c.text, c.ordinary) for c in found] == [("acme europe", False)]
+    found = name_candidates("statement sitting older than 90 days for Initech", Spans())
+    assert [c.text for c in found] == ["Initech"]
+    assert [c.ordinary for c in name_candidates("exposure for LLC", Spans())] == [False]
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("60+ days overdue for UK customers", "UK"),
+        ("what do our Mexico customers owe?", "Mexico"),
+        ("exposure in Germany", "Germany"),
+        ("total overdue for US customers", "US"),
+        ("who should I chase in Germany", "Germany"),
+    ],
+)
+def test_a_country_is_a_filter_not_a_customer(shared_url: str, text: str, place: str) -> None:
+    reply = ask(shared_url, "avery", text)
+    assert _resolved_queries(reply) == []
+    assert not [c for c in reply.tool_calls if c.result is not None]  # no answer for the whole book either
+    assert place in reply.text and "region" in reply.text and "EMEA" in reply.text
+    assert reply.error == "country filter"
+
+
+@pytest.mark.parametrize(
+    ("text", "customer"),
+    [
+        ("Globex exposure sitting older than 90 days", "Globex Industries"),
+        ("EOM statement balance for Initech", "Initech Ltd"),
+        ("acme europe balance", "Acme Europe B.V."),
+        ("per the EOM report, what does Umbrella owe?", "Umbrella Health GmbH"),
+    ],
+)
+def test_ordinary_words_beside_a_name_are_not_part_of_it(shared_url: str, text: str, customer: str) -> None:
+    reply = ask(shared_url, "avery", text)
+    call = last_call(reply, "get_customer_exposure")
+    assert call.result["customer"]["name"] == customer
+    assert all(q.lower() not in {"eom", "statement", "report", "sitting", "older"} for q in _resolved_queries(reply))
+
+
+@pytest.mark.parametrize("text", ["exposure for LLC", "how much does Inc owe?", "how much does Ltd owe?"])
+def test_a_legal_form_alone_names_nobody(shared_url: str, text: str) -> None:
+    reply = ask(shared_url, "avery", text)
+    assert [c.result["status"] for c in reply.tool_calls if c.name == "resolve_customer"] == ["not_found"]
+    assert not [c for c in reply.tool_calls if c.name == "get_customer_exposure"]
+    assert "couldn't find" in reply.text
+
+
+def test_a_partial_name_is_a_question_not_an_answer(shared_url: str) -> None:
+    reply = ask(shared_url, "avery", "Vandela exposure")
+    assert not [c for c in reply.tool_calls if c.name == "get_customer_exposure"]
+    assert "did you mean Vandelay Imports" in reply.text
+
+
+def _first_day(url: str) -> date:
+    from db.queries.vocabulary import load_vocabulary
+
+    with read_session(url) as session:
+        first = load_vocabulary(session).first_day
+    assert first is not None
+    return first
+
+
+def test_impossible_periods_are_said_so(shared_url: str) -> None:
+    today = clock.today()
+    before = _first_day(shared_url) - timedelta(days=1)
+    cases = {
+        f"DSO for {today.year + 5}": "in the future",
+        f"portfolio DSO for March {today.year + 5}": "in the future",
+        f"ageing as of {today.year + 9}-01-01": "in the future",
+        f"Acme exposure as of {today + timedelta(days=1)}": "in the future",
+        f"what will Globex owe at the end of {today.year + 1}?": "in the future",
+        f"score Acme for Q1 {today.year + 2}": "in the future",
+        "exposure at end of 1850": "before the book's first data",
+        f"ageing as of {before}": "before the book's first data",
+        f"Acme exposure as of {before}": "before the book's first data",
+        f"DSO for {before.year - 1}": "before the book's first data",
+        f"ageing as of {today.year}-02-30": "not a date",
+        "Globex balance on 31 February": "not a date",
+    }
+    for text, reason in cases.items():
+        reply = ask(shared_url, "avery", text)
+        answered = [c for c in reply.tool_calls if c.name != "resolve_customer"]
+        assert answered == [], (text, answered)
+        assert reason in reply.text, (text, reply.text)
+        assert reply.error in ("impossible period", "unreadable date")
+
+
+def test_a_past_year_or_month_is_answered_for_that_period(shared_url: str) -> None:
+    last_year = clock.today().year - 1
+    reply = ask(shared_url, "morgan", f"DSO for {last_year}")
+    assert last_call(reply, "get_portfolio_summary").arguments["as_of"] == f"{last_year}-12-31"
+    reply = ask(shared_url, "avery", f"Globex ageing for March {last_year}")
+    assert last_call(reply, "get_customer_exposure").arguments["as_of"] == f"{last_year}-03-31"
+    reply = ask(shared_url, "morgan", f"ageing as of {last_year}-06")
+    assert last_call(reply, "get_portfolio_summary").arguments["as_of"] == f"{last_year}-06-30"

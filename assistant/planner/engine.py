@@ -18,8 +18,12 @@ from pydantic import BaseModel
 from assistant.types import AskRequest, AssistantReply, Citation, ProposalRef, ToolCallRecord, Usage
 from core.errors import CreditDeskError, ErrorCode
 from core.logging import get_logger
+from db.engine import read_session
 from db.models import Role
 from tools.context import ToolContext
+from tools.customers import ordinary_customer_names
+from tools.name_matching import query_key
+from tools.reference_words import area_names, place_names
 from tools.registry import call_tool, get_tool, parse_arguments
 
 from . import answers
@@ -48,6 +52,7 @@ from .entities import (
     TOP_N_RE,
     DateMention,
     MoneyMention,
+    NameCandidate,
     Spans,
     date_mentions,
     dpd_range,
@@ -60,6 +65,8 @@ from .entities import (
     risk_classes,
 )
 from .intents import CUSTOMER_INTENTS, Intent, recognise
+from .limit_change import limit_change_kind, sounds_like_a_decrease
+from .periods import period_mentions, period_problem, unreadable_dates
 
 log = get_logger(__name__)
 
@@ -103,6 +110,18 @@ BOOK_WORDS_RE = re.compile(
 )
 BOOK_STOP = frozenset({"company", "business", "firm", "organisation", "organization", "everyone", "everybody", "whole",
                        "entire", "every", "everyone's", "everybody's", "single"})  # fmt: skip
+# Countries and areas as written in a question; two-letter codes are checked against the book's countries.
+_PLACE_RE = re.compile(
+    r"(?<![\w-])(?:"
+    + "|".join(
+        re.escape(n).replace(r"\ ", r"\s+") for n in sorted({*place_names(), *area_names()}, key=len, reverse=True)
+    )
+    + r"|[A-Z]{2})(?![\w-])",
+    re.IGNORECASE,
+)
+_NOT_COUNTRY_CODES = frozenset(
+    {"IN", "IT", "NO", "BE", "TO", "AM", "IS", "ME", "MY", "SO", "AT", "BY", "OR", "ON", "AS"}
+)
 FOLLOW_UP_RE = re.compile(
     r"^\W*(?:and|what about|how about|what of|same for|now|also|ok,? and|and for)\b", re.IGNORECASE
 )
@@ -185,6 +204,7 @@ class _Turn:
         self.proposals: list[ProposalRef] = []
         self.citations: list[Citation] = []
         self.charts: list[str] = []
+        self._ordinary_names: frozenset[str] | None = None
 
     # --- tools ---------------------------------------------------------------------------------------------------
 
@@ -293,7 +313,51 @@ class _Turn:
         match_values(self.text, vocab.regions, REGION_ALIASES, probe)
         match_values(self.text, vocab.segments, SEGMENT_ALIASES, probe)
         match_staff(self.text, vocab, probe)
-        return bool(name_candidates(self.text, probe, BOOK_STOP))
+        return bool(self.usable(name_candidates(self.text, probe, BOOK_STOP)))
+
+    def usable(self, candidates: list[NameCandidate]) -> list[NameCandidate]:
+        """The candidates that may name a customer: ordinary words ("UK", "Mexico") only when they are some
+        customer's whole name."""
+        if not any(candidate.ordinary for candidate in candidates):
+            return candidates
+        if self._ordinary_names is None:
+            with read_session(self.request.database_url) as session:
+                self._ordinary_names = ordinary_customer_names(session)
+        return [c for c in candidates if not c.ordinary or query_key(c.text) in self._ordinary_names]
+
+    def places(self) -> list[str]:
+        """Countries and areas named in the text that no region or other entity explains ("UK customers")."""
+        found: list[str] = []
+        codes = set(vocabulary(self.request.database_url).countries) - _NOT_COUNTRY_CODES
+        for match in _PLACE_RE.finditer(self.text):
+            name = match.group(0)
+            if self.spans.covers(*match.span()):
+                continue
+            if len(name) == 2 and name.casefold() not in place_names() and not (name.isupper() and name in codes):
+                continue  # a two-letter code only when written as one and used in the book ("DE", "MX")
+            self.spans.add(*match.span())
+            found.append(name)
+        return found
+
+    def refuse_places(self, places: list[str], *, regions: Sequence[str]) -> None:
+        """The book is filtered by region, not country: say so rather than answer for the whole book."""
+        if not places:
+            return
+        pairs = vocabulary(self.request.database_url).country_regions
+        names = place_names()
+        hints = []
+        for place in places:
+            code = names.get(place.casefold(), place.upper())
+            in_regions = sorted({region for country, region in pairs if country == code})
+            if in_regions:
+                hints.append(f"{place} customers are in {' and '.join(in_regions)}")
+        raise _Stop(
+            f"I can't filter by country or area ({', '.join(places)}): the book is filtered by region "
+            f"({', '.join(regions)}), segment, collector, risk class or currency. "
+            + (f"{'; '.join(hints)}. " if hints else "")
+            + "Ask again with a region, e.g. “… in EMEA”. Nothing was answered for the whole book.",
+            "country filter",
+        )
 
     def follow_up(self, previous: str, recognised: Intent) -> Intent | None:
         text = self.text
@@ -356,8 +420,30 @@ class _Turn:
     def dates(self, *, future: bool = False) -> list[DateMention]:
         return date_mentions(self.text, self.today, self.spans, future=future)
 
-    def as_of(self) -> date | None:
+    def reporting_dates(self) -> list[DateMention]:
+        """The dates and periods of a reporting question. A period without figures (after today, before the book's
+        first data) or date-like text that is no date ends the turn with the reason, never an answer for today."""
         found = self.dates()
+        unreadable = unreadable_dates(self.text, self.spans)
+        found += [mention for _, mention in period_mentions(self.text, self.today, self.spans)]
+        if unreadable:
+            raise _Stop(
+                f"“{unreadable[0]}” is not a date I can read (there is no such day); nothing was answered.",
+                "unreadable date",
+            )
+        first_day = vocabulary(self.request.database_url).first_day if found else None
+        for mention in found:
+            problem = period_problem(mention, self.today, first_day)
+            if problem is not None:
+                raise _Stop(
+                    f"There are no figures for that: {problem.reason}. Ask about a date or period up to today; "
+                    "nothing was answered.",
+                    "impossible period",
+                )
+        return found
+
+    def as_of(self) -> date | None:
+        found = self.reporting_dates()
         return found[0].day if found else None
 
     def amounts(self) -> list[MoneyMention]:
@@ -368,7 +454,8 @@ class _Turn:
             if mention.error == "too_large":
                 raise _Stop("That amount is implausibly large; nothing was done. Please check it.", "absurd amount")
             if mention.error:
-                raise _Stop("I could not read that amount (at most two decimals); nothing was done.", "bad amount")
+                why = mention.message or "at most two decimals"
+                raise _Stop(f"I could not read that amount ({why}); nothing was done.", "bad amount")
         return mentions
 
     def amount(self, *, required_explicit: bool = False) -> MoneyMention | None:
@@ -384,6 +471,13 @@ class _Turn:
         resolution = self.resolve(extra_stop=extra_stop, use_history=use_history)
         if resolution.customer is not None:
             return resolution.customer
+        if resolution.ambiguous and len(resolution.ambiguous) == 1:
+            only = resolution.ambiguous[0]
+            raise _Stop(
+                f"“{resolution.query}” is not a customer's name; did you mean {only.name} ({only.external_id})? Reply "
+                "with the full name or the id. Nothing was answered.",
+                "ambiguous customer",
+            )
         if resolution.ambiguous:
             names = answers.bullets([f"{c.name} ({c.external_id})" for c in resolution.ambiguous])
             raise _Stop(
@@ -419,7 +513,7 @@ class _Turn:
                 self.spans.add(*ordinal.span())
                 return _Resolution(customer=listed[index])
         group_word = self.customer_group()
-        for candidate in name_candidates(self.text, self.spans, extra_stop):
+        for candidate in self.usable(name_candidates(self.text, self.spans, extra_stop)):
             if group_word:  # "Acme group": the family is found by its name; "group" would match every "… Group Ltd"
                 stripped = re.sub(r"\s*\bgroup\b\s*", " ", candidate.text, flags=re.IGNORECASE).strip()
                 if stripped and stripped != candidate.text:
@@ -516,7 +610,7 @@ class _Turn:
         self.dates()  # "today", "on Friday": the check is always for today; keep dates out of names and amounts
         amount = None if orders else self.amount()
         reference: CustomerRef | None = None
-        if orders and not name_candidates(self.text, self.spans):
+        if orders and not self.usable(name_candidates(self.text, self.spans)):
             owner = order_customer(self.request.database_url, orders[0])
             if owner is None:
                 raise _Stop(f"I couldn't find order {orders[0]}.", "order not found")
@@ -583,6 +677,7 @@ class _Turn:
         regions = match_values(self.text, vocab.regions, REGION_ALIASES, self.spans)
         if regions:
             args["region"] = regions[0]
+        self.refuse_places(self.places(), regions=vocab.regions)
         top = first_int(TOP_N_RE, self.text, self.spans)
         if top:
             args["page_size"] = max(1, min(top, 100))
@@ -637,7 +732,7 @@ class _Turn:
         invoices = invoice_numbers(self.text, self.spans)
         as_of = self.as_of()
         args: dict[str, Any] = {}
-        if invoices and not name_candidates(self.text, self.spans):
+        if invoices and not self.usable(name_candidates(self.text, self.spans)):
             owners = invoice_customers(self.request.database_url, invoices[0])
             if len(owners) != 1:
                 raise _Stop(f"Which customer is invoice {invoices[0]} for?", "invoice customer unknown")
@@ -672,6 +767,15 @@ class _Turn:
         top = first_int(TOP_N_RE, text, self.spans)
         if top:
             args["top_n"] = max(1, min(top, 50))
+        found = self.reporting_dates()  # before day ranges: "2035-01" is no bucket
+        if found:
+            mention = found[0]
+            if mention.day < self.today or mention.period_start is None:
+                args["as_of"] = mention.day
+            if mention.period_start is not None and mention.day >= self.today:
+                args["period_start"] = mention.period_start
+            elif mention.period_months is not None:
+                args["period_months"] = max(1, min(mention.period_months, 6))
         share_over = re.search(r"(?:%|\b(?:percent\w*|share|proportion)\b).{0,40}"
                                r"\b(?:over|above|more than)\s+90\b|\b(?:over|above) 90\b.{0,20}(?:%|percent)",
                                text, re.I)  # fmt: skip
@@ -681,15 +785,6 @@ class _Turn:
                 args["min_days_past_due"] = dpd.minimum
             if dpd.maximum is not None:
                 args["max_days_past_due"] = dpd.maximum
-        found = self.dates()
-        if found:
-            mention = found[0]
-            if mention.day < self.today or mention.period_start is None:
-                args["as_of"] = mention.day
-            if mention.period_start is not None and mention.day >= self.today:
-                args["period_start"] = mention.period_start
-            elif mention.period_months is not None:
-                args["period_months"] = max(1, min(mention.period_months, 6))
         regions = match_values(text, vocab.regions, REGION_ALIASES, self.spans)
         if regions:
             args["regions"] = regions
@@ -699,6 +794,7 @@ class _Turn:
         collectors = match_staff(text, vocab, self.spans, roles=frozenset({"collector"}))
         if collectors:
             args["collectors"] = collectors
+        self.refuse_places(self.places(), regions=vocab.regions)
         classes = risk_classes(text, self.spans)
         if classes:
             args["risk_classes"] = classes
@@ -775,10 +871,10 @@ class _Turn:
                     f"{currency}.",
                     "currency mismatch",
                 )
-            new_limit = amount.amount
+            target = self._stated_limit(amount, recommendation)
             reason = f"Requested by {self.request.actor.name} via the assistant (recommendation reviewed)."
         elif recommendation.get("recommended_limit") is not None:
-            new_limit = Decimal(str(recommendation["recommended_limit"]))
+            target = {"new_limit": str(recommendation["recommended_limit"])}
             reason = (
                 f"Policy recommendation ({recommendation['binding_constraint'] or 'median'} binding), requested by "
                 f"{self.request.actor.name} via the assistant."
@@ -790,7 +886,8 @@ class _Turn:
             )
         if (
             recommendation.get("current_limit") is not None
-            and Decimal(str(recommendation["current_limit"])) == new_limit
+            and "new_limit" in target
+            and Decimal(str(recommendation["current_limit"])) == Decimal(target["new_limit"])
         ):
             return (
                 f"The limit of {answers.customer_label(recommendation['customer'])} is already "
@@ -798,7 +895,7 @@ class _Turn:
             )
         result = self.call(
             "propose_credit_limit_change",
-            {"customer": customer.reference, "new_limit": str(new_limit), "reason": reason},
+            {"customer": customer.reference, **target, "reason": reason},
         )
         head = (
             f"Recommended limit {answers.money(recommendation['recommended_limit'], currency)}"
@@ -806,6 +903,34 @@ class _Turn:
             else "No policy recommendation"
         )
         return f"{head}; {recommendation['authority_explanation']}.\n" + answers.proposal(result, currency=currency)
+
+    def _stated_limit(self, amount: MoneyMention, recommendation: dict[str, Any]) -> dict[str, str]:
+        """The change the user asked for, as the limit tool's arguments: a new limit (`new_limit`) or a move of the
+        current one (`change_by`, which the tool applies to the limit it reads); asks when the wording allows both."""
+        kind = limit_change_kind(self.text, amount)
+        if kind == "absolute":
+            return {"new_limit": str(amount.amount)}
+        currency = recommendation["currency"]
+        current = Decimal(str(recommendation.get("current_limit") or 0))
+        if kind == "unclear":
+            lower = sounds_like_a_decrease(self.text)
+            moved = current - amount.amount if lower else current + amount.amount
+            raise _Stop(
+                f"Do you mean a new limit of {answers.money(amount.amount, currency)}, or the current "
+                f"{answers.money(current, currency)} {'lowered' if lower else 'raised'} by "
+                f"{answers.money(amount.amount, currency)} to {answers.money(moved, currency)}? Say “to "
+                f"{amount.amount:,.0f}” or “by {amount.amount:,.0f}”. Nothing was proposed.",
+                "unclear limit change",
+            )
+        change = amount.amount if kind == "increase" else -amount.amount
+        if current + change <= 0:
+            raise _Stop(
+                f"{answers.customer_label(recommendation['customer'])}'s limit is {answers.money(current, currency)}; "
+                f"lowering it by {answers.money(amount.amount, currency)} would take it to zero or below. Nothing "
+                "was proposed.",
+                "limit below zero",
+            )
+        return {"change_by": str(change)}
 
     def dunning_send(self) -> str:
         level = self.level()

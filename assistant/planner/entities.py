@@ -6,11 +6,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
+from core.amounts import MULTIPLIERS as AMOUNT_MULTIPLIERS
+from core.amounts import NumberFormat, currency_symbols, parse_amount
 from core.dates import add_months, month_end, month_start, quarter_end, quarter_of, quarter_start
 from core.errors import CreditDeskError
-from core.money import ISO_4217, parse_money
+from core.money import ISO_4217
+from tools.reference_words import DOMAIN_WORDS, is_filler, is_ordinary
 
 # --- spans -----------------------------------------------------------------------------------------------------------
 
@@ -133,37 +136,45 @@ def dpd_range(text: str, spans: Spans, *, bare_over: bool = False) -> DpdRange |
 
 
 # --- money -----------------------------------------------------------------------------------------------------------
+# Amounts are read by `core.amounts.parse_amount`, the one parser of every surface; this part only finds the tokens
+# meant as amounts. A token is read whole or not at all: one that looks like an amount but does not parse comes back
+# with `error` set, so the planner refuses instead of using part of it ("pay 1e30 USD" is not a promise of 1.00).
 
-SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP"}
 # Lower-case codes are taken only for currencies people actually type that way (never 'all', 'top', 'try', 'mad').
 LOWER_CODES = {"usd", "eur", "gbp", "cad", "aud", "mxn", "sgd", "chf", "jpy", "nzd", "sek", "nok", "dkk", "inr", "cny"}
-MULTIPLIERS = {
-    "k": Decimal(1000),
-    "thousand": Decimal(1000),
-    "grand": Decimal(1000),
-    "m": Decimal(1_000_000),
-    "mm": Decimal(1_000_000),
-    "mn": Decimal(1_000_000),
-    "mio": Decimal(1_000_000),
-    "million": Decimal(1_000_000),
-    "bn": Decimal(1_000_000_000),
-    "billion": Decimal(1_000_000_000),
-}
-MONEY_RE = re.compile(
-    r"(?P<code0>\b[A-Za-z]{3}\s?)?(?P<neg>(?<![\w.])-|\bminus\s+)?(?P<sym>[$€£])?\s?(?P<neg2>-)?"
-    r"(?P<num>(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])\d+(?:\.\d+)?)"
-    r"(?:\s?(?P<mult>k|mm|mn|mio|m|bn|thousand|grand|million|billion)\b)?"
-    r"(?P<code1>\s?\b[A-Za-z]{3}\b|\s?[$€£](?!\s?\d))?",
+MULTIPLIERS = AMOUNT_MULTIPLIERS
+_NUMBER_WORD_LIST = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
+    "eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred dozen"
+)
+NUMBER_WORDS = frozenset(_NUMBER_WORD_LIST.split())
+_WORDS_RE = re.compile(
+    rf"\b(?:(?:{'|'.join(NUMBER_WORDS)}|a|an|and)[\s-]+)*(?:{'|'.join(NUMBER_WORDS)})(?:[\s-]+(?:and[\s-]+)?"
+    rf"(?:{'|'.join(NUMBER_WORDS)}))*[\s-]+(?:{'|'.join(MULTIPLIERS)}|dollars?|euros?|pounds?|bucks|usd|eur|gbp)\b"
+    r"|\b(?:a|an)\s+(?:hundred|thousand|million|billion|grand)\b",
     re.IGNORECASE,
 )
+_WORD_RE = re.compile(r"\S+")
+_LEAD = "([{\"'“‘«"
+_TRAIL = ".,;:!?)]}\"'”’»"
+# Digits that are not amounts: dates, ranges, days past due, ordinals, percentages, times, counts with a unit.
+_NOT_AMOUNT_RE = re.compile(
+    r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|\d{1,2}/\d{1,2}|\d+[-–]\d+(?:days?|d|dpd)?"
+    r"|\d+\+(?:days?|d|dpd)?|\d+(?:st|nd|rd|th)|\d+(?:[.,]\d+)?%|\d{1,2}(?::\d{2})?(?:am|pm)|\d{1,2}:\d{2}"
+    r"|\d+(?:days?|d|dpd|h|hrs?|hours?|w|wks?|weeks?|mos?|months?|yrs?|years?|x|pcs?)",
+    re.IGNORECASE,
+)
+_DIGIT_GROUP_RE = re.compile(r"\d{3}(?:[.,]\d+)?")  # a further group of "750 000", "1 250 000,00"
+_GROUPED_RE = re.compile(r"[-\u2212]?\D{0,3}\d{1,3}|\d{3}")  # a first group (with sign or currency), or a middle one
 
 
 def _code(raw: str | None) -> str | None:
     if not raw:
         return None
     code = raw.strip()
-    if code in SYMBOLS:
-        return SYMBOLS[code]
+    symbols = currency_symbols()
+    if code in symbols:
+        return symbols[code]
     if code.isupper() and code in ISO_4217:
         return code
     if code.lower() in LOWER_CODES:
@@ -179,49 +190,148 @@ class MoneyMention:
     negative: bool
     start: int
     end: int
-    error: str | None = None
+    error: str | None = None  # negative, too_large or invalid
+    message: str | None = None  # why, naming the text, for the refusal
 
 
-def money_mentions(text: str, spans: Spans) -> list[MoneyMention]:
-    """Every amount in the text not already explained by another entity. Never raises: a negative or absurd amount
-    comes back with `error` set so the caller can refuse clearly."""
-    found: list[MoneyMention] = []
-    for match in MONEY_RE.finditer(text):
-        num_start, num_end = match.span("num")
-        if spans.covers(num_start, num_end):
+@dataclass(frozen=True)
+class _Word:
+    start: int  # of the word without the punctuation around it
+    end: int
+    text: str
+    closed: bool  # punctuation after it ends the amount ("5k, by Friday")
+
+
+def _words(text: str) -> list[_Word]:
+    words = []
+    for match in _WORD_RE.finditer(text):
+        raw = match.group(0)
+        inner = raw.lstrip(_LEAD)
+        start = match.start() + len(raw) - len(inner)
+        stripped = inner.rstrip(_TRAIL)
+        if stripped:
+            words.append(_Word(start, start + len(stripped), stripped, len(stripped) < len(inner)))
+    return words
+
+
+def _starts_number(word: str) -> bool:
+    """Digit-led, after an optional sign and a currency symbol or glued ISO code ("-$5", "USD40,000", "€12")."""
+    rest = word.lstrip("-\u2212")
+    for symbol in sorted(currency_symbols(), key=len, reverse=True):
+        if rest.startswith(symbol):
+            rest = rest[len(symbol) :]
+            break
+    if re.match(r"[A-Z]{3}", rest) and rest[:3] in ISO_4217:
+        rest = rest[3:]
+    rest = rest.lstrip("-\u2212")
+    return bool(rest) and rest[0].isnumeric()
+
+
+def money_mentions(text: str, spans: Spans, *, number_format: NumberFormat | None = None) -> list[MoneyMention]:
+    """Every amount in the text not already explained by another entity, read under `number_format` (the user's
+    locale; English grouping by default). Never raises: a malformed, negative or absurd amount comes back with `error`
+    and `message` set so the caller can refuse clearly."""
+    found = [
+        MoneyMention(Decimal(0), None, True, False, m.start(), m.end(), "invalid", _words_message(m.group(0)))
+        for m in _WORDS_RE.finditer(text)
+        if not spans.covers(*m.span())
+    ]
+    for in_words in found:
+        spans.add(in_words.start, in_words.end)
+    words = _words(text)
+    index = 0
+    while index < len(words):
+        word = words[index]
+        if spans.covers(word.start, word.end) or not _starts_number(word.text):
+            index += 1
             continue
-        code = _code(match.group("code0")) or _code(match.group("code1"))
-        start = (
-            match.start("code0")
-            if _code(match.group("code0"))
-            else match.start("neg")
-            if match.group("neg")
-            else (match.start("sym") if match.group("sym") else num_start)
-        )
-        end = (
-            match.end("code1") if _code(match.group("code1")) else match.end("mult") if match.group("mult") else num_end
-        )
-        symbol = match.group("sym")
-        currency = SYMBOLS.get(symbol) if symbol else code
-        mult = (match.group("mult") or "").lower()
-        raw = match.group("num").replace(",", "")
-        negative = bool(match.group("neg") or match.group("neg2"))
-        explicit = bool(symbol or code or mult or "," in match.group("num") or "." in match.group("num"))
-        error = None
-        try:
-            value = Decimal(raw) * MULTIPLIERS.get(mult, Decimal(1))
-        except InvalidOperation:
-            continue
-        try:
-            amount = parse_money(str(value), allow_negative=False)
-        except CreditDeskError as failure:
-            amount = Decimal(0)
-            error = "too_large" if "implausibly" in failure.message else "invalid"
-        if negative:
-            error = "negative"
-        found.append(MoneyMention(amount, currency, explicit, negative, start, end, error))
-        spans.add(start, end)
-    return found
+        first, last = index, index
+        prefix = _code(words[index - 1].text) if index > 0 and not words[index - 1].closed else None
+        if prefix and not spans.covers(words[index - 1].start, words[index - 1].end):
+            first -= 1
+        last = _extend(words, last, spans)
+        start, end = words[first].start, words[last].end
+        mention = _mention(text[start:end], start, end, bool(prefix) or last > index, number_format)
+        if mention is not None:
+            minus = first > 0 and words[first - 1].text.lower() == "minus" and not words[first - 1].closed
+            if minus and mention.error is None:
+                start = words[first - 1].start
+                why = f"amount {text[start:end]!r} must not be negative"
+                mention = MoneyMention(Decimal(0), mention.currency, True, True, start, end, "negative", why)
+            compound = _compound(words, last, spans)
+            if compound is not None and mention.error is None:
+                end = compound
+                why = f"amount {text[start:end]!r} mixes figures and words; write it in figures"
+                mention = MoneyMention(Decimal(0), None, True, False, start, end, "invalid", why)
+            found.append(mention)
+            spans.add(start, end)
+        index = last + 1
+    return sorted(found, key=lambda m: m.start)
+
+
+def _extend(words: list[_Word], last: int, spans: Spans) -> int:
+    """Take in digit groups ("750 000"), a multiplier word ("3 million") and a currency ("12,500.00 EUR")."""
+
+    def free(i: int) -> bool:
+        return i < len(words) and not words[last].closed and not spans.covers(words[i].start, words[i].end)
+
+    while (
+        free(last + 1) and _GROUPED_RE.fullmatch(words[last].text) and _DIGIT_GROUP_RE.fullmatch(words[last + 1].text)
+    ):
+        last += 1
+    if free(last + 1) and words[last + 1].text.lower() in MULTIPLIERS and not re.search(r"[A-Za-z]$", words[last].text):
+        last += 1
+    if free(last + 1) and _code(words[last + 1].text):
+        last += 1
+    return last
+
+
+def _compound(words: list[_Word], last: int, spans: Spans) -> int | None:
+    """ "5 thousand 200", "2 hundred thousand", "5k and 300": figures and multiplier words that do not add up to one
+    amount as written. Returns where the compound ends."""
+    if not re.search(r"[A-Za-z]", words[last].text) or words[last].closed:
+        return None
+    at = last + 1
+    if at < len(words) and words[at].text.lower() == "and" and not words[at].closed:
+        at += 1
+    if at >= len(words) or spans.covers(words[at].start, words[at].end):
+        return None
+    nxt = words[at].text.lower()
+    if nxt in MULTIPLIERS or nxt in NUMBER_WORDS or re.fullmatch(r"\d+(?:[.,]\d+)*[km]?", nxt):
+        return words[at].end
+    return None
+
+
+def _mention(token: str, start: int, end: int, joined: bool, number_format: NumberFormat | None) -> MoneyMention | None:
+    bare = token.lstrip("-\u2212")
+    if not joined and _NOT_AMOUNT_RE.fullmatch(bare):
+        return None
+    try:
+        parsed = parse_amount(token, allow_negative=True, number_format=number_format, shorthand=True)
+    except CreditDeskError as failure:
+        if not joined and re.search(r"[A-Za-z]{2,}", _strip_money_words(bare)):
+            return None  # a word with a digit in it ("7-Eleven", "2FA"), not an attempt at an amount
+        reason = str(failure.details.get("reason", "invalid"))
+        return MoneyMention(Decimal(0), None, True, False, start, end, reason, failure.message)
+    explicit = parsed.currency is not None or bool(re.search(r"[^\d\-\u2212]", token))
+    if parsed.amount < 0:
+        why = f"amount {token!r} must not be negative"
+        return MoneyMention(Decimal(0), parsed.currency, True, True, start, end, "negative", why)
+    return MoneyMention(parsed.amount, parsed.currency, explicit, False, start, end)
+
+
+def _strip_money_words(token: str) -> str:
+    """The token without a currency code and a multiplier at its ends, to tell "7-Eleven" from "1e30USD"."""
+    token = re.sub(
+        r"^[A-Za-z]{3}(?=\d)|(?<=\d)[A-Za-z]{3}$",
+        lambda match: "" if match.group(0).upper() in ISO_4217 else match.group(0),
+        token,
+    )
+    return re.sub(rf"(?i)(?<=\d)(?:{'|'.join(MULTIPLIERS)})$", "", token)
+
+
+def _words_message(phrase: str) -> str:
+    return f"amount {phrase.strip()!r} is in words; write it in figures, e.g. 5000 or 5k"
 
 
 # --- dates -----------------------------------------------------------------------------------------------------------
@@ -517,6 +627,9 @@ STOPWORDS = frozenset(
     who's whats hows
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
+# Never part of a name: the request words above and the trade vocabulary shared with the resolver ("report",
+# "statement", "EOM", "sitting", "older"). Place names are not here: "Acme Europe" is a name; see `ordinary`.
+NOT_NAME_WORDS = STOPWORDS | DOMAIN_WORDS
 BRIDGES = frozenset({"&", "and", "of", "de", "du", "von", "van", "der", "la", "le", "y", "the", "+"})
 TOKEN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9&.'\-]*|&|\+")
 
@@ -525,6 +638,16 @@ TOKEN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9&.'\-]*|&|\+")
 class NameCandidate:
     text: str
     name_like: bool  # capitalised, or carries a digit: probably meant as a name or id
+    # only ordinary words (places, legal forms): a customer's name only if it is that customer's whole name
+    ordinary: bool = False
+
+
+def _candidate(words: str) -> NameCandidate:
+    parts = words.split()
+    name_like = any(word[:1].isupper() or any(ch.isdigit() for ch in word) for word in parts)
+    cleaned = [_clean_token(word.lower()) for word in parts]
+    ordinary = all(map(is_ordinary, cleaned)) and not all(map(is_filler, cleaned))  # "LLC" alone: a bad name
+    return NameCandidate(words, name_like, ordinary)
 
 
 def _clean_token(token: str) -> str:
@@ -570,8 +693,8 @@ def name_candidates(text: str, spans: Spans, extra_stop: frozenset[str] = frozen
             current.append(token)
             continue
         if (
-            lower in STOPWORDS
-            or cleaned in STOPWORDS
+            lower in NOT_NAME_WORDS
+            or cleaned in NOT_NAME_WORDS
             or lower in extra_stop
             or cleaned in extra_stop
             or _verb_form_of_stopword(cleaned)
@@ -594,10 +717,9 @@ def name_candidates(text: str, spans: Spans, extra_stop: frozenset[str] = frozen
         if all(re.fullmatch(r"[\d.,]+", word) for word in run):
             continue  # "over 90 days", "3000": numbers are ids only with a prefix (customer 12, C000012)
         words = " ".join(run)
-        name_like = any(word[:1].isupper() or any(ch.isdigit() for ch in word) for word in run)
-        out.append(NameCandidate(words, name_like))
+        out.append(_candidate(words))
         # "acme and globex": the parts too
         parts = [p.strip() for p in re.split(r"\s+(?:and|&|\+)\s+", words) if p.strip()]
         if len(parts) > 1:
-            out.extend(NameCandidate(p, any(w[:1].isupper() for w in p.split())) for p in parts)
-    return sorted(out, key=lambda c: (not c.name_like, -len(c.text.split())))
+            out.extend(_candidate(p) for p in parts)
+    return sorted(out, key=lambda c: (c.ordinary, not c.name_like, -len(c.text.split())))

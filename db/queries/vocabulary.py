@@ -1,9 +1,11 @@
-"""The words the offline planner recognises from the data: regions, segments, currencies and staff names, plus the
-customer behind an order or invoice number. Small, read-only lookups; callers cache them."""
+"""The words the offline planner recognises from the data: regions, segments, currencies, countries and staff names,
+the first day the book has figures for, plus the customer behind an order or invoice number. Small, read-only
+lookups; callers cache them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
@@ -25,6 +27,9 @@ class Vocabulary:
     segments: tuple[str, ...]
     currencies: tuple[str, ...]
     staff: tuple[StaffName, ...]
+    countries: tuple[str, ...] = ()  # ISO 3166 codes of the customers
+    country_regions: tuple[tuple[str, str], ...] = ()  # (country, region) pairs present in the book
+    first_day: date | None = None  # the earliest invoice date: no figures exist before it
 
 
 def _distinct(session: Session, column: Any) -> tuple[str, ...]:
@@ -33,7 +38,8 @@ def _distinct(session: Session, column: Any) -> tuple[str, ...]:
 
 
 def load_vocabulary(session: Session) -> Vocabulary:
-    """Distinct customer regions, segments and currencies, and every active staff user's names and role."""
+    """Distinct customer regions, segments, currencies and countries, every active staff user's names and role, and
+    the book's first invoice date."""
     staff = session.execute(
         select(StaffUser.name, StaffUser.full_name, StaffUser.role)
         .where(StaffUser.active.is_(True))
@@ -44,6 +50,15 @@ def load_vocabulary(session: Session) -> Vocabulary:
         segments=_distinct(session, Customer.segment),
         currencies=_distinct(session, Customer.currency),
         staff=tuple(StaffName(name=row[0], full_name=row[1], role=str(row[2].value)) for row in staff),
+        countries=_distinct(session, Customer.country),
+        country_regions=tuple(
+            sorted(
+                (str(country), str(region))
+                for country, region in session.execute(select(Customer.country, Customer.region).distinct())
+                if country and region
+            )
+        ),
+        first_day=session.scalar(select(func.min(Invoice.issue_date))),
     )
 
 

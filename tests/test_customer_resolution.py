@@ -1,0 +1,218 @@
+"""Customer references are never guessed: legal forms, single letters, wildcards, injection strings, control and
+fullwidth characters, and ordinary words (places, trade vocabulary) resolve to nobody, through the resolver tool,
+every customer-level tool and the REST API; whole names, leading words, external ids and clear typos still resolve;
+partial words only ever suggest candidates. Database cases run on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from fastapi.testclient import TestClient
+
+from assistant.service import AssistantService
+from core.dates import business_today
+from core.errors import CreditDeskError, ErrorCode
+from db.engine import read_session
+from db.queries.staff import get_staff_user
+from integrations.api.app import create_app
+from tests.support.surfaces import bearer, issue_keys
+from tools.context import Actor, ToolContext
+from tools.name_matching import NameIndex, match_name, query_key
+from tools.reference_words import has_control_characters, is_common_word, is_filler, is_ordinary
+from tools.registry import call_tool
+
+# References that name nobody. The fullwidth and control-character ones are refused as input errors.
+NOBODY = [
+    "a", "A", "inc", "Inc.", "LLC", "L.L.C.", "Ltd", "GmbH", "corp", "Corp.", "co", "sa", "ag", "g", "x", "%", "_", "*",
+    "%%", "a%", "%a%", "_cme", "'", '"', "--", '"); UPDATE customer SET name=\'x\' --', "' OR 1=1 --",
+    "1' OR '1'='1", "; DROP TABLE customer; --", "the", "of", "and", "& co", "inc llc", "ac", "UK", "US", "Mexico",
+    "Germany", "EMEA", "North America", "EOM", "report", "statement", "sitting", "older", "overdue", "invoice", "total",
+    "today", "aging", "ageing", "book", "portfolio", "top", "all", "group", "holdings", "industries", "international",
+    "global", "systems", "logistics", "acme " * 30, "z" * 200, "0", "99999",
+]  # fmt: skip
+REFUSED = ["acme\x00", "ac\x1bme", "Ac\u200bme", "acme\u202e", "\x07", "Ａｃｍｅ", "ＡＣＭＥ", "Ｃ０００００１"]
+BLANK = ["", " ", "   \t "]
+# reference → the customer it clearly names (seeded demo portfolio)
+CLEAR = {
+    "Acme": "Acme Corporation",
+    "ACME CORP": "Acme Corporation",
+    "acme europe": "Acme Europe B.V.",
+    "Acme Europe B.V.": "Acme Europe B.V.",
+    "acme logistic": "Acme Logistics LLC",
+    "Globex": "Globex Industries",
+    "globex's": "Globex Industries",
+    "Umbrela": "Umbrella Health GmbH",
+    "Umbrella": "Umbrella Health GmbH",
+    "Soylant Foods": "Soylent Foods",
+    "Initech Ltd": "Initech Ltd",
+    "Duarte & Richter": "Duarte & Richter Inc",
+    "Riverwave": "City of Riverwave",
+    "c000005": "Initech Ltd",
+    "C000017": "Peakworth Builders LLC",
+    " C000004 ": "Globex Industries",
+}
+# reference → customers offered as candidates (never resolved)
+CANDIDATES = {
+    "acm": {"Acme Corporation", "Acme Europe B.V.", "Acme Logistics LLC"},
+    "peak": {"Peakworth Builders LLC", "Peakway Group Pty Ltd", "Peakspring Group LLC"},
+    "Richter": {"Duarte & Richter Inc", "Zimmer & Richter Ltd"},
+    "glbex": {"Globex Industries", "Glenmont Clinics Inc"},
+    "Vandela": {"Vandelay Imports"},
+}
+
+
+# --- the rule without a database --------------------------------------------------------------------------------
+
+
+def _index(names: list[str]) -> NameIndex:
+    from db.models.party import customer_name_key
+
+    return NameIndex.build(
+        (len(names), len(names), ""), [(i + 1, customer_name_key(n), f"C{i + 1}") for i, n in enumerate(names)]
+    )
+
+
+BOOK = [
+    "Acme Corporation",
+    "Acme Europe B.V.",
+    "A Plus Ltd",
+    "Total SA",
+    "Mexico Trading SA de CV",
+    "Globex Industries",
+]
+
+
+def test_words_are_classified() -> None:
+    assert all(is_filler(w) for w in ("inc", "LLC", "L.L.C.", "gmbh", "Corp.", "of", "&"))
+    assert all(is_ordinary(w) for w in ("uk", "Mexico", "germany", "emea", "EOM", "report", "statement", "sitting"))
+    assert not any(is_ordinary(w) for w in ("acme", "globex", "umbrella", "stark"))
+    assert is_common_word("holdings") and is_common_word("reports") and is_common_word("umbrella")
+    assert not is_common_word("globex") and not is_common_word("initech")
+    assert query_key("Ａｃｍｅ Corp.") == "acme" and query_key("Globex's") == "globex"
+    assert has_control_characters("ac\x00me") and has_control_characters("ac\u200bme")
+    assert not has_control_characters("Duarte & Richter\tInc")
+
+
+@pytest.mark.parametrize("reference", NOBODY)
+def test_nobody_without_a_database(reference: str) -> None:
+    ranked, decisive = match_name(_index([n for n in BOOK if not n.startswith(("Total", "Mexico"))]), reference, 5)
+    assert not decisive
+    assert ranked == [], ranked
+
+
+def test_ordinary_words_name_a_customer_only_as_the_whole_name() -> None:
+    index = _index(BOOK)
+    ranked, decisive = match_name(index, "Total", 5)
+    assert decisive and index.keys[ranked[0][0]] == "total"
+    assert match_name(index, "mexico", 5) == ([], False)  # the leading word of a name made of place words
+    ranked, decisive = match_name(index, "Mexico Trading SA de CV", 5)
+    assert decisive
+    assert index.ordinary_names() == frozenset({"total"})
+
+
+def test_a_one_letter_name_is_reached_only_by_its_id() -> None:
+    index = _index(BOOK)
+    assert match_name(index, "a", 5) == ([], False)
+    assert match_name(index, "A Plus", 5)[1]  # its whole name still resolves
+
+
+# --- the resolver tool and every customer-level tool ------------------------------------------------------------
+
+
+def _ctx(url: str, who: str = "avery") -> ToolContext:
+    with read_session(url) as session:
+        return ToolContext(actor=Actor.from_user(get_staff_user(session, who)), database_url=url)
+
+
+def _resolve(url: str, reference: str) -> dict[str, Any]:
+    return call_tool("resolve_customer", {"query": reference}, _ctx(url)).model_dump(mode="json")
+
+
+def test_references_that_name_nobody(seeded_db_url: str) -> None:
+    ctx = _ctx(seeded_db_url)
+    for reference in NOBODY:
+        result = call_tool("resolve_customer", {"query": reference[:200]}, ctx).model_dump(mode="json")
+        assert result["status"] == "not_found", (reference, result)
+        assert result["candidates"] == [] and result["customer"] is None
+        with pytest.raises(CreditDeskError) as refused:
+            call_tool("get_customer_exposure", {"customer": reference[:200]}, ctx)
+        assert refused.value.code is ErrorCode.NOT_FOUND, reference
+    for reference in REFUSED + BLANK:
+        for tool, args in (("resolve_customer", {"query": reference}), ("score_customer", {"customer": reference})):
+            with pytest.raises(CreditDeskError) as refused:
+                call_tool(tool, args, ctx)
+            assert refused.value.code is ErrorCode.INVALID_INPUT, (tool, reference)
+
+
+def test_clear_references_still_resolve(seeded_db_url: str) -> None:
+    for reference, name in CLEAR.items():
+        result = _resolve(seeded_db_url, reference)
+        assert result["status"] == "resolved", (reference, result)
+        assert result["customer"]["name"] == name
+    exposure = call_tool("get_customer_exposure", {"customer": "globex"}, _ctx(seeded_db_url))
+    assert exposure.model_dump(mode="json")["customer"]["name"] == "Globex Industries"
+
+
+def test_partial_references_only_suggest(seeded_db_url: str) -> None:
+    for reference, names in CANDIDATES.items():
+        result = _resolve(seeded_db_url, reference)
+        assert result["status"] == "ambiguous", (reference, result)
+        assert result["customer"] is None
+        assert {c["customer"]["name"] for c in result["candidates"]} == names
+        with pytest.raises(CreditDeskError) as refused:
+            call_tool("get_customer_exposure", {"customer": reference}, _ctx(seeded_db_url))
+        assert refused.value.code is ErrorCode.AMBIGUOUS
+
+
+def test_future_as_of_is_refused_by_the_tool(seeded_db_url: str) -> None:
+    tomorrow = business_today() + timedelta(days=1)
+    for tool in ("get_customer_exposure", "score_customer"):
+        with pytest.raises(CreditDeskError) as refused:
+            call_tool(tool, {"customer": "Acme", "as_of": tomorrow}, _ctx(seeded_db_url))
+        assert refused.value.code is ErrorCode.INVALID_INPUT
+        assert "future" in refused.value.message
+
+
+# --- the REST API -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Api:
+    client: TestClient
+    key: str
+
+    def exposure(self, reference: str) -> Any:
+        return self.client.get(f"/v1/customers/{quote(reference, safe='')}/exposure", headers=bearer(self.key))
+
+
+@pytest.fixture
+def api(seeded_db_url: str) -> Iterator[Api]:
+    app = create_app(database_url=seeded_db_url, service=AssistantService(database_url=seeded_db_url, engine="planner"))
+    with TestClient(app) as client:
+        yield Api(client=client, key=issue_keys(seeded_db_url, ("avery",))["avery"])
+
+
+def test_api_never_answers_for_a_guessed_customer(api: Api) -> None:
+    for reference in NOBODY:
+        response = api.exposure(reference)
+        expected = 422 if len(reference) > 200 else 404  # the path refuses what the tool would never match
+        assert response.status_code == expected, (reference, response.status_code)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert "Acme" not in response.text and "Globex" not in response.text
+    for reference in REFUSED + BLANK[1:]:
+        response = api.exposure(reference)
+        assert response.status_code == 422, (reference, response.status_code)
+        assert "Acme Corporation" not in response.text
+    for reference, names in CANDIDATES.items():
+        response = api.exposure(reference)
+        assert response.status_code == 409, (reference, response.status_code)
+        assert all(name in response.json()["detail"] for name in names)
+    for reference in ("acme", "C000001", "c000001", "1"):
+        response = api.exposure(reference)
+        assert response.status_code == 200, (reference, response.text)
+        assert response.json()["customer"]["name"] == "Acme Corporation"

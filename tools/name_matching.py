@@ -1,0 +1,163 @@
+"""Matching a customer name against the book, strictest first. A reference resolves only when it clearly names one
+customer: its whole name, its leading words, or (for a long enough, non-dictionary word) a near-identical spelling.
+Legal forms, connectors and ordinary words never name anyone on their own; partial words only suggest candidates.
+
+Stages, in order (the first that finds anything answers):
+1. the whole name (name key: case, punctuation and trailing legal form folded) — resolves when unique;
+2. nothing but ordinary words (trade vocabulary, places, legal forms): no match unless stage 1 found one;
+3. the leading whole words of a name ("globex" → "Globex Industries") — resolves when unique;
+4. whole words inside a name ("richter") — candidates; resolves only when unique and the words include a
+   distinctive (non-dictionary) word of four letters or more;
+5. the start of a single word ("acm") — candidates only;
+6. similar spelling, only when the query has a distinctive word of four letters or more: resolves when the best
+   match is near-identical on the same number of words, clearly ahead of the next, and the query is not short.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+
+from db.models.party import customer_name_key
+from tools.reference_words import fold, is_common_word, is_filler, is_ordinary
+
+SIMILAR_RESOLVES_AT = 85.0  # ratio on the same number of words
+SIMILAR_MIN_GAP = 10.0  # ahead of the next customer by at least this
+SIMILAR_MIN_LENGTH = 6  # letters in the query (shorter typos only suggest)
+CANDIDATE_MIN_SCORE = 65.0
+CANDIDATE_BAND = 25.0
+MIN_DISTINCTIVE_CHARS = 2
+_POSSESSIVE = re.compile(r"(?:'s|s')(?=\s|$)", re.IGNORECASE)
+
+Ranked = list[tuple[int, float, str]]  # (position in the index, score, how)
+
+
+def query_key(text: str) -> str:
+    """The reference folded like a stored name key (NFKC first, so fullwidth letters read as plain ones)."""
+    folded = fold(text).replace("’", "'").strip()
+    return customer_name_key(_POSSESSIVE.sub("", folded))
+
+
+def _distinctive(words: list[str]) -> list[str]:
+    return [word for word in words if not is_filler(word)]
+
+
+def _strong(word: str) -> bool:
+    """A word that identifies on its own: four letters or more, not a dictionary or ordinary word."""
+    return len(word) >= 4 and any(ch.isalpha() for ch in word) and not is_ordinary(word) and not is_common_word(word)
+
+
+@dataclass
+class NameIndex:
+    fingerprint: tuple[int, int, str]
+    ids: list[int]
+    keys: list[str]
+    by_key: dict[str, list[int]] = field(default_factory=dict)
+    tokens: list[tuple[str, ...]] = field(default_factory=list)
+    by_token: dict[str, list[int]] = field(default_factory=dict)
+    max_words: int = 0
+    _prefixes: dict[int, list[str]] = field(default_factory=dict)
+    _ordinary: frozenset[str] | None = None
+
+    @classmethod
+    def build(cls, fingerprint: tuple[int, int, str], rows: list[tuple[int, str, str]]) -> NameIndex:
+        index = cls(fingerprint, [row[0] for row in rows], [row[1] for row in rows])
+        for position, key in enumerate(index.keys):
+            words = tuple(key.split())
+            index.tokens.append(words)
+            index.by_key.setdefault(key, []).append(position)
+            for word in set(words):
+                index.by_token.setdefault(word, []).append(position)
+            index.max_words = max(index.max_words, len(words))
+        return index
+
+    def prefixes(self, n: int) -> list[str]:
+        """Every name cut to its first `n` words (computed once per length)."""
+        if n not in self._prefixes:
+            self._prefixes[n] = [" ".join(words[:n]) for words in self.tokens]
+        return self._prefixes[n]
+
+    def ordinary_names(self) -> frozenset[str]:
+        """Name keys made only of ordinary words ("Total", "Mexico Trading"?): the only way such words name anyone."""
+        if self._ordinary is None:
+            self._ordinary = frozenset(
+                key for key, words in zip(self.keys, self.tokens, strict=True) if all(map(is_ordinary, words))
+            )
+        return self._ordinary
+
+
+def match_name(index: NameIndex, text: str, limit: int) -> tuple[Ranked, bool]:
+    """Ranked matches for a name reference and whether the first one is decisive."""
+    key = query_key(text)
+    words = key.split()
+    distinctive = _distinctive(words)
+    if sum(len(word) for word in distinctive) < MIN_DISTINCTIVE_CHARS or len(words) > index.max_words + 2:
+        return [], False
+    exact = index.by_key.get(key, [])
+    if exact:
+        return [(position, 100.0, "name") for position in exact[:limit]], len(exact) == 1
+    if all(map(is_ordinary, distinctive)):
+        return [], False
+    strong = [word for word in distinctive if _strong(word)]
+    found = _whole_words(index, words, bool(strong), limit)
+    if found is not None:
+        return found
+    if len(words) == 1 and len(words[0]) >= 3:
+        starts = [p for p, tokens in enumerate(index.tokens) if tokens and tokens[0].startswith(words[0])]
+        if starts:
+            return [(position, 80.0, "start of name") for position in starts[:limit]], False
+    if not strong:
+        return [], False
+    return _similar(index, key, len(words), limit)
+
+
+def _whole_words(index: NameIndex, words: list[str], has_strong: bool, limit: int) -> tuple[Ranked, bool] | None:
+    n = len(words)
+    leading: list[int] = []
+    inside: list[int] = []
+    for position in index.by_token.get(words[0], []):
+        tokens = index.tokens[position]
+        if tokens[:n] == tuple(words):
+            leading.append(position)
+        elif has_strong and any(tokens[i : i + n] == tuple(words) for i in range(1, len(tokens) - n + 1)):
+            inside.append(position)
+    if leading:
+        leading.sort(key=lambda p: len(index.keys[p]))
+        return [(position, 95.0, "name words") for position in leading[:limit]], len(leading) == 1
+    if inside:
+        return [(position, 85.0, "words in name") for position in inside[:limit]], len(inside) == 1
+    return None
+
+
+def _similar(index: NameIndex, key: str, n: int, limit: int) -> tuple[Ranked, bool]:
+    strict: dict[int, float] = {}
+    for choices in (index.prefixes(n), index.keys):
+        for _, score, position in process.extract(
+            key, choices, scorer=fuzz.ratio, limit=limit + 5, score_cutoff=CANDIDATE_MIN_SCORE
+        ):
+            strict[position] = max(score, strict.get(position, 0.0))
+    scores = dict(strict)
+    if n == 1:  # a single mistyped word may sit inside a longer name: suggestions only
+        for _, score, position in process.extract(
+            key, index.keys, scorer=fuzz.WRatio, limit=limit + 5, score_cutoff=CANDIDATE_MIN_SCORE
+        ):
+            scores[position] = max(score, scores.get(position, 0.0))
+    if not scores:
+        return [], False
+    ordered = sorted(scores.items(), key=lambda item: -item[1])
+    top = ordered[0][1]
+    ranked = [
+        (position, round(score, 1), "similar name") for position, score in ordered if score >= top - CANDIDATE_BAND
+    ]
+    best_strict = sorted(strict.values(), reverse=True)
+    decisive = (
+        bool(best_strict)
+        and ordered[0][0] in strict
+        and strict[ordered[0][0]] == best_strict[0]
+        and best_strict[0] >= SIMILAR_RESOLVES_AT
+        and best_strict[0] - (best_strict[1] if len(best_strict) > 1 else 0.0) >= SIMILAR_MIN_GAP
+        and len(key.replace(" ", "")) >= SIMILAR_MIN_LENGTH
+    )
+    return ranked[:limit], decisive
