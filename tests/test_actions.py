@@ -492,7 +492,7 @@ def test_collectors_cannot_act_outside_their_book_and_denials_are_audited(seeded
         ).first()
     with pytest.raises(CreditDeskError) as refused:
         call_tool("add_note", {"customer": str(foreign.id), "text": "hello"}, ctx(url, "casey"))
-    assert refused.value.code is ErrorCode.FORBIDDEN
+    assert refused.value.code is ErrorCode.NOT_FOUND and foreign.name not in refused.value.message
     with pytest.raises(CreditDeskError):
         call_tool(
             "propose_credit_limit_change", {"customer": "1", "new_limit": "1", "reason": "raise"}, ctx(url, "sam")

@@ -4,6 +4,7 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -103,7 +104,7 @@ def test_demo_login_only_in_demo_mode(seeded_db_url: str) -> None:
         assert_problem(client.get("/v1/demo/users"), 404)
         assert client.get("/v1/config").json() == {"demo_users": False}
     demo_settings = get_settings().model_copy(update={"web_demo_users": True})
-    on = create_app(settings=demo_settings, database_url=seeded_db_url, service=FakeService())
+    on = create_app(settings=demo_settings, database_url=seeded_db_url, service=FakeService(), bind_host="127.0.0.1")
     with TestClient(on) as client:
         assert client.get("/v1/me", headers=header).json()["role"] == "credit_manager"
         assert {"name": "casey", "role": "collector"} in client.get("/v1/demo/users").json()
@@ -115,8 +116,10 @@ def test_demo_login_only_in_demo_mode(seeded_db_url: str) -> None:
 
 def test_permissions_follow_role_and_book(api: Api) -> None:
     assert api.get("/v1/customers/acme/exposure", "casey").status_code == 200  # in casey's book
-    body = assert_problem(api.get("/v1/customers/globex/exposure", "casey"), 403)
-    assert "not in your book" in body["detail"]
+    outside = assert_problem(api.get("/v1/customers/globex/exposure", "casey"), 404)  # not in casey's book
+    missing = assert_problem(api.get("/v1/customers/zorblax-widgets/exposure", "casey"), 404)
+    assert "Globex Industries" not in json.dumps(outside)  # only the user's own words come back
+    assert outside["detail"].replace("globex", "X") == missing["detail"].replace("zorblax-widgets", "X")
     assert api.get("/v1/customers/globex/exposure", "avery").status_code == 200
     assert_problem(api.get("/v1/worklist", "sam"), 403)  # sales: no worklist
     assert_problem(api.get("/v1/customers/acme/score", "sam"), 403)
@@ -214,8 +217,8 @@ def test_proposals_simulate_approve_reject_exactly_once(api: Api) -> None:
     assert executed_events(api.url, pid) == 1
     assert current_limit(api.url, "Stark") == Decimal(new_limit)
 
-    globex_limit = manager_sized_limit(api.url, "Globex")
-    other = _propose(api, "avery", f"propose a credit limit of {globex_limit} for Globex because of new orders")
+    second_limit = manager_sized_limit(api.url, "Stark")
+    other = _propose(api, "avery", f"propose a credit limit of {second_limit} for Stark because of new orders")
     rejected = api.post(f"/v1/proposals/{other}/reject", "morgan", json={"note": "too risky"}).json()
     assert rejected["proposal"]["status"] == "rejected" and rejected["executed"] is False
     assert_problem(api.post(f"/v1/proposals/{other}/approve", "morgan"), 409)
@@ -252,7 +255,8 @@ def test_import_upload(api: Api) -> None:
 
 
 def test_knowledge_search_uses_the_search_policy_tool(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tools.registry import ALL_ROLES, ToolSpec, get_registry
+    from db.models import Role
+    from tools.registry import ALL_ROLES, ToolSpec, get_registry, unfiltered
 
     registry = get_registry()
     if "search_policy" not in registry:
@@ -276,6 +280,7 @@ def test_knowledge_search_uses_the_search_policy_tool(api: Api, monkeypatch: pyt
         output_model=Passages,
         fn=stub,
         roles=ALL_ROLES,
+        views={Role.SALES: unfiltered},
     )
     monkeypatch.setitem(registry, "search_policy", spec)
     found = api.get("/v1/knowledge/search?q=credit+limit&k=3", "sam").json()

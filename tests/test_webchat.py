@@ -42,6 +42,7 @@ def server(seeded_db_url: str) -> Iterator[ServerThread]:
         settings=settings,
         database_url=seeded_db_url,
         service=AssistantService(database_url=seeded_db_url, engine="planner"),
+        bind_host="127.0.0.1",
     )
     with ServerThread(app) as running:
         yield running
