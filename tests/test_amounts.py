@@ -269,3 +269,26 @@ def test_a_well_formed_amount_through_the_api_chat_is_proposed_exactly(
     with read_session(seeded_db_url) as session:
         proposal = session.get(Proposal, body["proposals"][0]["id"])
         assert proposal is not None and Decimal(str(proposal.payload["amount"])) == Decimal("12500.00")
+
+
+def test_every_money_input_of_every_tool_goes_through_the_one_parser() -> None:
+    """A Decimal input without the parser would take '1e30' or 1E6 as a number; a new tool cannot forget it."""
+    from pydantic import BeforeValidator
+
+    from core.money import parse_money
+    from tools.registry import get_registry
+
+    unparsed = []
+    for name, spec in get_registry().items():
+        for field, info in spec.input_model.model_fields.items():
+            if "Decimal" not in str(info.annotation):
+                continue
+            validators = [m for m in info.metadata if isinstance(m, BeforeValidator)]
+            nested = getattr(info.annotation, "__args__", ())
+            validators += [
+                m for arg in nested for m in getattr(arg, "__metadata__", ()) if isinstance(m, BeforeValidator)
+            ]
+            if not validators:
+                unparsed.append(f"{name}.{field}")
+    assert unparsed == []
+    assert parse_money("25k") == 25000

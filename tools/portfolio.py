@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from core.dates import add_months, day_number, end_of_day_utc, month_end, month_start, start_of_day_utc
 from core.errors import CreditDeskError, forbidden, invalid_input
-from core.money import quantize, validate_currency
+from core.money import PositiveMoneyField, quantize, validate_currency
 from core.settings import get_settings
 from db.engine import read_session
 from db.models.snapshots import BUCKETS, MONTHS
@@ -158,8 +158,8 @@ class PortfolioSummaryInput(BaseModel):
     max_days_past_due: int | None = Field(
         default=None, ge=0, le=3650, description="Upper end of the days-past-due range; must be a bucket boundary."
     )
-    min_balance: Decimal | None = Field(
-        default=None, ge=0, description="Only customers owing at least this much (reporting currency)."
+    min_balance: PositiveMoneyField | None = Field(
+        default=None, description="Only customers owing at least this much (reporting currency)."
     )
     trend_months: int = Field(default=6, ge=0, le=12, description="Month ends before the as-of month in the trend.")
     chart: ChartKind = Field(default="none", description="Render a PNG chart: ageing, trend or group.")

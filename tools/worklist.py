@@ -26,7 +26,7 @@ from sqlalchemy.sql import Subquery
 
 from core.dates import day_number
 from core.errors import CreditDeskError, forbidden, not_found
-from core.money import quantize
+from core.money import PositiveMoneyField, quantize
 from db.models import CreditStatus, Role
 from db.queries.staff import find_staff_user
 from db.queries.worklist import (
@@ -91,9 +91,8 @@ class WorklistInput(BaseModel):
     )
     as_of: AsOfDate = None
     region: str | None = Field(default=None, max_length=50, description="Only customers in this region.")
-    min_amount: Decimal | None = Field(
+    min_amount: PositiveMoneyField | None = Field(
         default=None,
-        ge=0,
         description="Only accounts with at least this much undisputed overdue, in the reporting currency "
         "(disputed overdue for the disputes section).",
     )

@@ -208,7 +208,9 @@ def worklist(
     collector: Annotated[str | None, Query(max_length=80, description="A collector's book (staff name)")] = None,
     region: Annotated[str | None, Query(max_length=50)] = None,
     risk_class: Literal["A", "B", "C", "D", "E"] | None = None,
-    min_amount: Annotated[float | None, Query(ge=0, le=1e12)] = None,
+    min_amount: Annotated[
+        str | None, Query(max_length=40, description="e.g. 25000 or 25k (reporting currency)")
+    ] = None,
     as_of: AsOf = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -217,7 +219,7 @@ def worklist(
         "collector": collector,
         "region": region,
         "risk_class": risk_class,
-        "min_amount": str(min_amount) if min_amount is not None else None,
+        "min_amount": min_amount,
         "as_of": _check_date(as_of),
         "page": page,
         "page_size": page_size,
