@@ -18,6 +18,12 @@ class ErrorCode(StrEnum):
     NOT_CONFIGURED = "not_configured"
     UPSTREAM = "upstream"
     IMPORT_REJECTED = "import_rejected"
+    # The database (or another store) cannot serve right now: not reachable, busy. Worth retrying later.
+    UNAVAILABLE = "unavailable"
+    # The database exists but its schema is missing or at another revision than this code needs.
+    NOT_MIGRATED = "not_migrated"
+    # A store's files are corrupt (the SQLite file, the Chroma knowledge base): rebuild or restore it.
+    DAMAGED = "damaged"
 
 
 class CreditDeskError(Exception):

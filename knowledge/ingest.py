@@ -5,6 +5,9 @@ unchanged ids are left alone, new ids are embedded and upserted, ids no longer p
 an unchanged file writes nothing, a changed file has its chunks replaced, and a file that disappeared from an
 ingested folder (or is named but no longer exists) has its chunks deleted. A document id + version may come from
 one file only; when the file it came from no longer exists, it is treated as moved.
+
+`rebuild` repairs a damaged store: it deletes the store (`PolicyStore.destroy`) and ingests the default sources
+(plus any given paths) into a new one.
 """
 
 from __future__ import annotations
@@ -75,6 +78,36 @@ def default_sources(settings: Settings | None = None) -> list[Path]:
     """What `creditdesk init` ingests: our handbook folder plus `CREDITDESK_POLICY_DOCS`."""
     settings = settings or get_settings()
     return [HANDBOOK_DIR, *settings.policy_docs]
+
+
+def rebuild(
+    paths: Sequence[Path] = (),
+    *,
+    version: str | None = None,
+    store: PolicyStore | None = None,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Delete the knowledge base and ingest our handbook, `CREDITDESK_POLICY_DOCS` and `paths` (with `version`, if
+    given) into a new one. The sources are checked before anything is deleted, so a typo in a path leaves the store
+    as it was."""
+    store = store or get_store(settings)
+    defaults = default_sources(settings)
+    extra = [Path(p).expanduser().resolve() for p in paths]
+    missing = [str(p) for p in [*defaults, *extra] if not p.exists()]
+    if missing:
+        raise invalid_input(f"{', '.join(missing)} does not exist; the knowledge base was left as it was")
+    store.destroy()
+    forget_index()
+    report = ingest_paths(defaults, store=store, progress=progress)
+    if extra:
+        more = ingest_paths(extra, version=version, store=store, progress=progress)
+        report.documents += more.documents
+        report.seconds += more.seconds
+        report.embed_seconds += more.embed_seconds
+        report.revision = more.revision or report.revision
+    log.info("policy.rebuilt", files=len(report.documents), chunks=report.chunks_added)
+    return report
 
 
 def chunk_metadata(document: ParsedDocument, chunk: Chunk) -> dict[str, Any]:

@@ -194,7 +194,8 @@ def search_policy(
     if not len(index):
         raise CreditDeskError(
             ErrorCode.NOT_CONFIGURED,
-            "the policy knowledge base is empty: run `creditdesk ingest PATH` or `creditdesk init`",
+            "the policy knowledge base is empty: run `creditdesk ingest` (our handbook and CREDITDESK_POLICY_DOCS) "
+            "or `creditdesk ingest PATH`",
         )
     version = " ".join(version.split()) if version else None
     if version is not None and not any(version in info.versions for info in index.documents.values()):

@@ -118,7 +118,7 @@ def test_settings_defaults_and_standard_names(monkeypatch: pytest.MonkeyPatch, t
     [
         ("mysql://root@127.0.0.1/test", ErrorCode.NOT_CONFIGURED),
         ("oracle://scott@db/orcl", ErrorCode.NOT_CONFIGURED),
-        ("not a database url", ErrorCode.INVALID_INPUT),
+        ("not a database url", ErrorCode.NOT_CONFIGURED),
     ],
 )
 def test_only_sqlite_and_postgresql_urls_are_accepted(url: str, code: ErrorCode) -> None:

@@ -10,10 +10,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import CreditDeskError, ErrorCode
-from core.logging import get_logger
+from core.logging import get_logger, install_log_redaction
 
 log = get_logger(__name__)
 
@@ -32,6 +33,21 @@ STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.NOT_CONFIGURED: 503,
     ErrorCode.UPSTREAM: 502,
     ErrorCode.IMPORT_REJECTED: 422,
+    ErrorCode.UNAVAILABLE: 503,
+    ErrorCode.NOT_MIGRATED: 503,
+    ErrorCode.DAMAGED: 503,
+}
+RETRY_AFTER_SECONDS = 10
+
+# A database fault's own message names the file or server (for the operator's terminal); API clients get these.
+PUBLIC_DATABASE_DETAIL: dict[ErrorCode, str] = {
+    ErrorCode.UNAVAILABLE: "the database is not reachable or busy right now; try again shortly",
+    ErrorCode.NOT_MIGRATED: (
+        "the database is not set up for this version of creditdesk; an operator must run `creditdesk db upgrade` "
+        "(or `creditdesk init` for a new database)"
+    ),
+    ErrorCode.DAMAGED: "the database is damaged; an operator must restore it",
+    ErrorCode.NOT_CONFIGURED: "the database is not configured correctly; an operator must check its URL",
 }
 
 
@@ -55,7 +71,7 @@ class Problem(BaseModel):
 # Declared on every route so the OpenAPI document shows the error shape.
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": HTTPStatus(status).phrase}
-    for status in (401, 403, 404, 409, 422)
+    for status in (401, 403, 404, 409, 422, 503)
 }
 
 
@@ -82,11 +98,25 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def not_ready_detail(error: Exception) -> str:
+    """What `/readyz` says about a database that cannot serve (without naming its file or server)."""
+    if isinstance(error, CreditDeskError) and error.code in PUBLIC_DATABASE_DETAIL:
+        return PUBLIC_DATABASE_DETAIL[error.code]
+    return "the database is not reachable"
+
+
 def problem_for_error(error: CreditDeskError) -> JSONResponse:
     status = STATUS_BY_CODE.get(error.code, 400)
     errors = error.details.get("errors") if error.code is ErrorCode.IMPORT_REJECTED else None
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return problem_response(status, error.message, code=error.code.value, errors=errors, headers=headers)
+    headers: dict[str, str] | None = None
+    if status == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
+    elif error.code is ErrorCode.UNAVAILABLE:
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    detail = error.message
+    if "database" in error.details and error.code in PUBLIC_DATABASE_DETAIL:
+        detail = PUBLIC_DATABASE_DETAIL[error.code]
+    return problem_response(status, detail, code=error.code.value, errors=errors, headers=headers)
 
 
 def _validation_errors(error: RequestValidationError) -> list[dict[str, Any]]:
@@ -101,6 +131,8 @@ def _validation_errors(error: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def install_problem_handlers(app: FastAPI) -> None:
+    install_log_redaction()  # the app may run without the CLI's logging set-up (uvicorn --factory, tests)
+
     async def on_credit_desk_error(_request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, CreditDeskError)
         return problem_for_error(error)
@@ -117,6 +149,16 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = error.detail if isinstance(error.detail, str) else None
         return problem_response(error.status_code, detail, headers=headers)
 
+    async def on_database_error(request: Request, error: Exception) -> JSONResponse:
+        from db.engine import database_fault
+
+        state = getattr(request.app.state, "creditdesk", None)
+        fault = database_fault(error, getattr(state, "database_url", None))
+        if fault is None:
+            return await on_unexpected_error(request, error)
+        log.warning("api.database_fault", code=fault.code.value, error=type(error).__name__)
+        return problem_for_error(fault)
+
     async def on_unexpected_error(request: Request, error: Exception) -> JSONResponse:
         route = request.scope.get("route")
         log.error("api.unhandled_error", path=getattr(route, "path", "?"), error=type(error).__name__)
@@ -125,4 +167,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(CreditDeskError, on_credit_desk_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+    # Registered on its own (not only under `Exception`) so Starlette answers it without re-raising it.
+    app.add_exception_handler(SQLAlchemyError, on_database_error)
     app.add_exception_handler(Exception, on_unexpected_error)

@@ -1,14 +1,38 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
+from typer.core import TyperGroup
 
+from core.errors import CreditDeskError
 from core.logging import configure_logging
 from core.settings import get_settings, reset_settings
+from integrations.cli.render import fail
+
+
+class CreditDeskGroup(TyperGroup):
+    """Every command's failures the user can act on — bad input, and a database that is unreachable, missing, not
+    migrated or unsupported — end as one clear line on stderr and exit code 1, never a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context
+        try:
+            return super().invoke(ctx)
+        except CreditDeskError as error:
+            fail(error)
+        except SQLAlchemyError as error:
+            from db.engine import database_fault
+
+            fault = database_fault(error)
+            if fault is None:
+                raise
+            fail(fault)
+
 
 app = typer.Typer(
+    cls=CreditDeskGroup,
     name="creditdesk",
     help="creditdesk: a conversational credit & collections desk. Start with `creditdesk init`.",
     no_args_is_help=True,
@@ -25,6 +49,9 @@ def _global_options(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at INFO level to stderr.")] = False,
 ) -> None:
     if db:
+        from db.engine import normalise_url
+
+        normalise_url(db)  # an unreadable or unsupported URL is refused before any command runs
         os.environ["CREDITDESK_DATABASE_URL"] = db
         reset_settings()
     settings = get_settings()

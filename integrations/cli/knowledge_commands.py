@@ -48,6 +48,15 @@ def ingest_default_documents() -> None:
     ingest_documents(default_sources())
 
 
+def rebuild_documents(paths: list[Path], version: str | None = None) -> None:
+    """Delete the knowledge base and ingest the handbook, the configured documents and `paths` into a new one."""
+    from knowledge.ingest import rebuild
+
+    with progress_bar() as progress:
+        report = rebuild(paths, version=version, progress=progress)
+    _print_report(report)
+
+
 def ingest_command(
     paths: Annotated[
         list[Path] | None,
@@ -56,10 +65,19 @@ def ingest_command(
     version: Annotated[
         str | None, typer.Option(help="Version to record for these documents (overrides their own metadata).")
     ] = None,
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild",
+            help="Delete the knowledge base (a damaged one too) and ingest the handbook, policy_docs and PATHS anew.",
+        ),
+    ] = False,
 ) -> None:
     """Add or refresh policy documents: unchanged files are skipped, changed ones replaced, removed ones deleted."""
     try:
-        if paths:
+        if rebuild:
+            rebuild_documents(list(paths or []), version)
+        elif paths:
             ingest_documents(list(paths), version)
         else:
             ingest_default_documents()

@@ -40,7 +40,7 @@ def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
 
 def fail(error: CreditDeskError | str, *, code: int = 1) -> NoReturn:
     if isinstance(error, CreditDeskError):
-        err_console.print(f"[bold red]error[/] ({error.code.value}): {error.message}")
+        err_console.print(f"[bold red]error[/] ({error.code.value}): {error.message}", soft_wrap=True)
         for item in error.details.get("errors", [])[:50]:
             if isinstance(item, dict):
                 where = f"line {item.get('line')}" + (f", {item['column']}" if item.get("column") else "")
@@ -49,5 +49,5 @@ def fail(error: CreditDeskError | str, *, code: int = 1) -> NoReturn:
         if hidden > 0:
             err_console.print(f"  … and {hidden} more")
     else:
-        err_console.print(f"[bold red]error[/]: {error}")
+        err_console.print(f"[bold red]error[/]: {error}", soft_wrap=True)
     raise typer.Exit(code)

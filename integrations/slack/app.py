@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from core.logging import get_logger
+from core.logging import get_logger, install_log_redaction
 from core.settings import Settings
 from integrations.surface import ChatService
 
@@ -54,6 +54,8 @@ class SlackSurface:
         self._socket_handler: Any = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.claims = 0  # events claimed for dedupe (drives the periodic purge)
+        # Bolt logs a rejected request's whole body, slack_sdk every message it posts: redacted like every library.
+        install_log_redaction()
 
     @property
     def bolt(self) -> AsyncApp:
