@@ -104,8 +104,9 @@ def serve_command(
 
     import uvicorn
 
+    from core.errors import ErrorCode
     from core.settings import get_settings
-    from db.migrate import is_up_to_date
+    from db.migrate import schema_fault
     from integrations.api.app import create_app, slack_configured
 
     try:
@@ -113,10 +114,13 @@ def serve_command(
     except CreditDeskError as error:
         fail(error, code=2)
     try:
-        if not is_up_to_date(settings.resolved_database_url):
-            err_console.print("[yellow]the database is not migrated to head: run `creditdesk init` first[/]")
-    except Exception as error:
-        err_console.print(f"[yellow]cannot check the database ({type(error).__name__}); /readyz will say more[/]")
+        problem = schema_fault(settings.resolved_database_url)
+    except CreditDeskError as error:
+        problem = error
+    if problem is not None and problem.code is ErrorCode.UNAVAILABLE:  # may come back: serve, /readyz reports it
+        err_console.print(f"[yellow]{problem.message}; /readyz answers 503 until it is reachable[/]")
+    elif problem is not None:
+        fail(problem)
     slack = slack_configured(settings)
     socket_mode = bool(slack and settings.slack_app_token)
     app = create_app(
