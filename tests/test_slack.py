@@ -26,7 +26,7 @@ from db.models import ConversationTurn
 from integrations.api.app import create_app
 from integrations.slack import blocks
 from tests.support.slack_mock import BOT_USER_ID, TEAM_ID, MockSlack
-from tests.support.surfaces import executed_events, manager_sized_limit, proposal_decision
+from tests.support.surfaces import executed_events, manager_sized_limit, proposal_decision, worklist_names
 
 SECRET = "test-signing-secret-0123456789"
 MORGAN, AVERY, CASEY, SAM, STRANGER = "U0MORGAN0", "U0AVERY0", "U0CASEY0", "U0SAM0", "U0NOBODY9"
@@ -130,6 +130,12 @@ def slack(seeded_db_url: str, mock_slack: MockSlack) -> Iterator[Slack]:
         yield Slack(client=client, mock=mock_slack, url=seeded_db_url, acks=[])
 
 
+def slack_text(plain: str) -> str:
+    """How plain text reads inside a Block Kit payload: Slack's three escapes, then JSON's."""
+    escaped = plain.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return json.dumps(escaped)[1:-1]
+
+
 def mention(text: str, user: str, ts: str, **extra: Any) -> dict[str, Any]:
     return {
         "type": "app_mention",
@@ -188,7 +194,9 @@ def test_dm_thread_follow_up_and_ignored_messages(slack: Slack) -> None:
     worklist = slack.mock.of("chat.postMessage")[0].args
     assert worklist["thread_ts"] == ts
     table = json.dumps(worklist["blocks"])
-    assert "```" in table and "Acme Corporation" in table  # the pipe table became a monospace table
+    ranked = worklist_names(slack.url, "casey")
+    assert ranked, "casey's book has work on every business date (the demo's Acme script)"
+    assert "```" in table and slack_text(ranked[0]) in table  # the pipe table became a monospace table
 
     # a reply in that thread needs no mention: the thread is the conversation
     slack.event(
@@ -256,7 +264,8 @@ def test_app_home_shows_the_users_worklist(slack: Slack) -> None:
     slack.event({"type": "app_home_opened", "user": SAM, "tab": "home", "channel": DM}, "Ev0502")
     slack.mock.wait_for(lambda: len(slack.mock.of("views.publish")) == 2)
     views = {call.args["user_id"]: json.dumps(call.args["view"]) for call in slack.mock.of("views.publish")}
-    assert "Acme Corporation" in views[CASEY] and "Your worklist" in views[CASEY]
+    top = slack_text(worklist_names(slack.url, "casey")[0])
+    assert top in views[CASEY] and "Your worklist" in views[CASEY]
     assert "not available to the sales role" in views[SAM]
 
 

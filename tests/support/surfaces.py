@@ -77,6 +77,17 @@ def manager_sized_limit(database_url: str, customer_fragment: str) -> str:
     return f"{current + MANAGER_SIZED_INCREASE:.0f}"
 
 
+def worklist_names(database_url: str, handle: str) -> list[str]:
+    """The customers on a staff user's worklist today, ranked first, as the worklist tool gives them."""
+    from tools.context import Actor, ToolContext
+    from tools.registry import call_tool
+
+    with read_session(database_url) as session:
+        actor = Actor.from_user(get_staff_user(session, handle))
+    worklist = call_tool("build_worklist", {}, ToolContext(actor=actor, database_url=database_url)).model_dump()
+    return [row["customer"]["name"] for row in worklist["rows"]]
+
+
 class FakeService:
     """Stands in for `AssistantService` where a test is about the surface, not the answer."""
 
