@@ -113,6 +113,13 @@ def book_customer(ref: Ref, handle: str, index: int = 0) -> str:
     return _owing(ref, book(ref, handle))[index].name
 
 
+def book_customer_owing(ref: Ref, handle: str, at_least: str, index: int = 0) -> str:
+    """The `index`-th standalone customer in `handle`'s book owing at least `at_least` (its own currency): one a
+    promise of that amount can be logged for on any business date."""
+    floor = Decimal(at_least)
+    return [c for c in _owing(ref, book(ref, handle)) if open_ar(ref, c.name) >= floor][index].name
+
+
 def book_customer_overdue(ref: Ref, handle: str, index: int = 0) -> str:
     """The `index`-th standalone customer in `handle`'s book with something overdue."""
     return [c for c in _owing(ref, book(ref, handle)) if overdue(ref, c.name) > 0][index].name
@@ -390,6 +397,7 @@ REFERENCES: dict[str, Callable[..., Any]] = {
         currency,
         collector_of,
         book_customer,
+        book_customer_owing,
         outside_book_customer,
         book_customer_overdue,
         book_customer_to_remind,

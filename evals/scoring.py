@@ -133,6 +133,7 @@ def untraceable_numbers(text: str, calls: Iterable[ToolCallRecord], user_text: s
     for call in calls:
         pool |= numbers_in(call.result)
         pool |= numbers_in(call.arguments)
+        pool |= numbers_in(call.error)  # a tool's refusal quoted back ("exceeds the open balance of …") is its output
     missing = []
     for raw in NUMBER_RE.findall(text):
         number = to_decimal(raw)
