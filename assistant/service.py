@@ -41,6 +41,26 @@ class Planner(Protocol):
     def answer(self, request: AskRequest, history: Sequence[AssistantReply]) -> AssistantReply: ...
 
 
+# Faults of the desk's own storage: chat users get what happened and who can fix it, never a file path, host or user
+# name from the underlying message (the CLI and the operator's logs keep those).
+_FAULT_MESSAGES = {
+    ErrorCode.UNAVAILABLE: "The credit database can't be reached right now, so nothing was answered or changed. "
+    "Please try again in a minute; if it goes on, tell your administrator.",
+    ErrorCode.NOT_MIGRATED: "The credit database is not set up for this version of creditdesk (an administrator "
+    "needs to run `creditdesk db upgrade`). Nothing was changed.",
+    ErrorCode.DAMAGED: "Part of the desk's stored data is damaged, so nothing was answered or changed; an "
+    "administrator can repair it (the policy index with `creditdesk ingest --rebuild`).",
+    ErrorCode.NOT_CONFIGURED: "The desk is not configured correctly, so nothing was answered or changed; an "
+    "administrator needs to check its settings (`creditdesk` commands say what is wrong).",
+}
+
+
+def _message_for_chat(error: Exception) -> str:
+    if not isinstance(error, CreditDeskError):
+        return GENERIC_FAILURE
+    return _FAULT_MESSAGES.get(error.code, error.message)
+
+
 def thread_hash(thread_id: str) -> str:
     """A stable, non-reversible tag for logs (thread ids can carry Slack channel ids)."""
     return hashlib.sha256(thread_id.encode()).hexdigest()[:12]
@@ -175,7 +195,7 @@ class AssistantService:
                 self._persist(request, reply)
         except Exception as error:
             error_code = error.code.value if isinstance(error, CreditDeskError) else "internal"
-            message = error.message if isinstance(error, CreditDeskError) else GENERIC_FAILURE
+            message = _message_for_chat(error)
             log.error("assistant.turn_failed", thread_hash=thread_hash(request.thread_id), error=type(error).__name__)
             reply = AssistantReply(text=message, thread_id=request.thread_id, engine=engine, error=message)
         if reply.error and error_code is None:

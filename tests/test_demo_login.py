@@ -138,3 +138,17 @@ def test_serve_with_demo_on_loopback_and_without_demo_anywhere(serve_calls: list
     assert public.exit_code == 0, public.output
     assert "DEMO LOGIN" not in public.output
     assert not serve_calls[-1]["app"].state.creditdesk.settings.web_demo_users
+
+
+def test_serve_in_production_refuses_to_start_without_an_audit_secret(
+    serve_calls: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CREDITDESK_DEPLOYMENT", "production")
+    monkeypatch.delenv("CREDITDESK_AUDIT_SECRET", raising=False)
+    reset_settings()
+    refused = serve("--host", "0.0.0.0")
+    assert refused.exit_code != 0 and "CREDITDESK_AUDIT_SECRET" in refused.output
+    assert "Traceback" not in refused.output and serve_calls == []
+    monkeypatch.setenv("CREDITDESK_AUDIT_SECRET", "k" * 40)
+    reset_settings()
+    assert serve("--host", "0.0.0.0").exit_code == 0 and len(serve_calls) == 1

@@ -504,3 +504,14 @@ def test_own_loggers_keep_their_events(library_debug: pytest.LogCaptureFixture) 
     get_logger("integrations.api.test").info("api.example", count=3)
     record = next(r for r in library_debug.records if r.name == "integrations.api.test")
     assert record.getMessage() == "api.example" and record.__dict__["count"] == 3
+
+
+def test_chat_users_get_the_fault_without_where_the_database_lives(fault: Fault) -> None:
+    from assistant.service import AssistantService
+    from tools.context import Actor
+
+    actor = Actor(id=1, name="morgan", role=Role.CREDIT_MANAGER)
+    with AssistantService(database_url=fault.url, engine="planner") as service:
+        reply = service.ask_text("what is Acme's exposure?", actor=actor, thread_id="fault-t", database_url=fault.url)
+    assert reply.error and "nothing was" in reply.text.lower()
+    assert not any(part in reply.text for part in (fault.url, "127.0.0.1", "sqlite", ".db", "postgres"))

@@ -104,6 +104,7 @@ def serve_command(
 
     import uvicorn
 
+    from core.audit_keys import load_audit_keys
     from core.errors import ErrorCode
     from core.settings import get_settings
     from db.migrate import schema_fault
@@ -121,6 +122,10 @@ def serve_command(
         err_console.print(f"[yellow]{problem.message}; /readyz answers 503 until it is reachable[/]")
     elif problem is not None:
         fail(problem)
+    try:  # every approval writes audit events: a missing or unreadable audit key refuses now, not mid-approval
+        load_audit_keys(settings, create=True)
+    except CreditDeskError as error:
+        fail(error)
     slack = slack_configured(settings)
     socket_mode = bool(slack and settings.slack_app_token)
     app = create_app(
