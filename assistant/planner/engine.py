@@ -897,12 +897,17 @@ class _Turn:
             "propose_credit_limit_change",
             {"customer": customer.reference, **target, "reason": reason},
         )
-        head = (
-            f"Recommended limit {answers.money(recommendation['recommended_limit'], currency)}"
-            if recommendation.get("recommended_limit") is not None
-            else "No policy recommendation"
-        )
-        return f"{head}; {recommendation['authority_explanation']}.\n" + answers.proposal(result, currency=currency)
+        if recommendation.get("recommended_limit") is None:
+            head = "No policy recommendation.\n"
+        elif amount is not None:  # the proposal states its own approver; the recommendation is for reference only
+            recommended = answers.money(recommendation["recommended_limit"], currency)
+            head = f"For reference, the policy recommends {recommended}.\n"
+        else:
+            head = (
+                f"Recommended limit {answers.money(recommendation['recommended_limit'], currency)}; "
+                f"{recommendation['authority_explanation']}.\n"
+            )
+        return head + answers.proposal(result, currency=currency)
 
     def _stated_limit(self, amount: MoneyMention, recommendation: dict[str, Any]) -> dict[str, str]:
         """The change the user asked for, as the limit tool's arguments: a new limit (`new_limit`) or a move of the
