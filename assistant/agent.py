@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-PROMPT_TOKEN_BUDGET = 2500
+# System prompt plus every tool schema of the widest role (estimated tokens); grows with the catalogue.
+PROMPT_TOKEN_BUDGET = 3000
 MAX_TOOL_DESCRIPTION = 150
 MAX_FIELD_DESCRIPTION = 60
 # Arguments explained once in the system prompt instead of in every schema.
@@ -71,6 +72,12 @@ MODEL_DESCRIPTIONS = {
     "propose_dunning_send": "Propose sending the drafted policy dunning letter to a customer.",
     "propose_collector_assignment": "Propose assigning a customer to another collector.",
     "add_note": "Add a note to a customer's collection history.",
+    "get_invoice": "One invoice by number: open amount and status at a date, days past due, payments, disputes, "
+    "promises, dunning letters.",
+    "get_payment_behaviour": "A customer's average days to pay and days late (simple, weighted), share paid late, "
+    "trend, vs the book.",
+    "get_promise_history": "A customer's promises to pay: each kept, broken or open, the last one, 12-month kept rate.",
+    "list_pending_approvals": "Proposals waiting for your decision (or your own, to withdraw), newest first.",
 }
 # Arguments the model never needs (duplicates of others); the registry's defaults apply.
 HIDDEN_ARGUMENTS = {"get_portfolio_summary": frozenset({"period_end"})}

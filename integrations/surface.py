@@ -4,7 +4,6 @@ which chart files may be served, and the service interface they all call."""
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -79,25 +78,6 @@ def actor_for_slack_user(database_url: str, slack_user_id: str) -> Actor | None:
 
 def can_decide(view: ProposalView, actor: Actor) -> bool:
     """Whether to offer Approve/Reject to this user. Only a hint for the UI: deciding re-checks everything."""
-    from db.models import Role
-    from tools.policy import load_policy
+    from tools.approvals import can_decide as decidable
 
-    if view.status != "pending" or actor.id is None:
-        return False
-    authority = load_policy().authority
-    try:
-        required = Role(view.required_role)
-    except ValueError:
-        return False
-    if not authority.at_least(actor.role, required):
-        return False
-    if view.four_eyes and view.proposed_by == actor.name:
-        return False
-    amount: Decimal | None = view.authority_amount
-    if amount is not None:
-        ceiling = authority.role_approval_ceiling.get(actor.role)
-        if view.action == "set_credit_limit" and ceiling is not None and amount > ceiling:
-            return False
-        if actor.approval_limit is not None and amount > actor.approval_limit:
-            return False
-    return True
+    return decidable(view, actor)

@@ -110,6 +110,10 @@ TOOL_MODULES = (
     "tools.disputes",
     "tools.portfolio",
     "tools.policy_search",
+    "tools.invoices",
+    "tools.behaviour",
+    "tools.promises",
+    "tools.approvals",
     "tools.actions.tools",
 )
 

@@ -48,6 +48,9 @@ CustomerRef = Annotated[
         description="Customer id (e.g. 17), external id (e.g. C000017) or name (fuzzy, e.g. 'acme').",
     ),
 ]
+InvoiceNumber = Annotated[
+    str, PathParam(min_length=1, max_length=40, description="Invoice number, any case (e.g. INV-000123).")
+]
 ProposalId = Annotated[int, PathParam(ge=1, le=2_147_483_647)]
 AsOf = Annotated[date | None, Query(description="Point in time (end of that day); default today.")]
 
@@ -247,6 +250,44 @@ def portfolio_summary(
         "exclude_disputed": exclude_disputed,
     }
     return run_tool(state, actor, "get_portfolio_summary", arguments).model_dump(mode="json")
+
+
+@router.get("/invoices/{number}", tags=["invoices"], summary="One invoice by number (any case)")
+def invoice_get(number: InvoiceNumber, actor: CurrentActor, state: State, as_of: AsOf = None) -> dict[str, Any]:
+    arguments = {"number": number, "as_of": _check_date(as_of)}
+    return run_tool(state, actor, "get_invoice", arguments).model_dump(mode="json")
+
+
+@router.get("/customers/{customer_id}/payment-behaviour", tags=["customers"], summary="A customer's payment behaviour")
+def customer_payment_behaviour(
+    customer_id: CustomerRef,
+    actor: CurrentActor,
+    state: State,
+    as_of: AsOf = None,
+    months: Annotated[int, Query(ge=1, le=60, description="Window: invoices paid in the last N months")] = 12,
+    trend: Literal["month", "quarter"] = "month",
+) -> dict[str, Any]:
+    arguments = {"customer": customer_id, "as_of": _check_date(as_of), "months": months, "trend": trend}
+    return run_tool(state, actor, "get_payment_behaviour", arguments).model_dump(mode="json")
+
+
+@router.get("/customers/{customer_id}/promises", tags=["customers"], summary="A customer's promises to pay")
+def customer_promises(
+    customer_id: CustomerRef,
+    actor: CurrentActor,
+    state: State,
+    as_of: AsOf = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    arguments = {"customer": customer_id, "as_of": _check_date(as_of), "limit": limit}
+    return run_tool(state, actor, "get_promise_history", arguments).model_dump(mode="json")
+
+
+@router.get("/approvals/pending", tags=["proposals"], summary="Proposals waiting for your decision")
+def approvals_pending(
+    actor: CurrentActor, state: State, limit: Annotated[int, Query(ge=1, le=100)] = 20
+) -> dict[str, Any]:
+    return run_tool(state, actor, "list_pending_approvals", {"limit": limit}).model_dump(mode="json")
 
 
 # --- proposals -------------------------------------------------------------------------------------------------
