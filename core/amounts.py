@@ -118,6 +118,47 @@ DEFAULT_FORMAT = NumberFormat()
 class ParsedAmount:
     amount: Decimal
     currency: str | None  # named in the text (symbol or code) or given by the caller
+    stated: str | None = None  # the currency the text itself named, if any
+
+
+class StatedAmount(Decimal):
+    """An amount that remembers the currency its text named (`3000 USD`, `$3000`), so a caller that learns the
+    currency later (a tool, once it has resolved the customer) can refuse a contradiction instead of dropping it.
+    Arithmetic gives plain Decimals."""
+
+    stated_currency: str | None = None
+    text: str = ""
+
+
+def stated(parsed: ParsedAmount, text: str) -> Decimal:
+    """The parsed amount, carrying the currency its text named (a plain Decimal when it named none)."""
+    if parsed.stated is None:
+        return parsed.amount
+    value = StatedAmount(parsed.amount)
+    value.stated_currency, value.text = parsed.stated, text
+    return value
+
+
+def stated_currency(value: Decimal) -> str | None:
+    return getattr(value, "stated_currency", None)
+
+
+def amount_in(value: Decimal, currency: str, *, field: str = "amount", whose: str | None = None) -> Decimal:
+    """`value` (from a money field or cell) as an amount in `currency`, or a `CreditDeskError(INVALID_INPUT)`: when
+    its text named another currency, or it has more decimals than `currency` has (JPY none)."""
+    named = stated_currency(value)
+    shown = getattr(value, "text", "") or str(value)
+    owner = f"{whose}'s amounts are" if whose else "the amount must be"
+    if named is not None and named != currency:
+        raise _invalid(
+            f"{field} {shown!r} is in {named}, but {owner} in {currency}; give the amount in {currency}",
+            field,
+            "currency_mismatch",
+        )
+    digits = minor_digits(currency)
+    if value != value.quantize(Decimal(1).scaleb(-digits)):
+        raise _invalid(f"{field} {shown!r} has more decimals than {currency} has ({digits})", field)
+    return Decimal(value)
 
 
 def _invalid(message: str, field: str, reason: str = "invalid") -> CreditDeskError:
@@ -165,9 +206,11 @@ def parse_amount(
 ) -> ParsedAmount:
     """Read one amount exactly, or raise `CreditDeskError(INVALID_INPUT)` naming the input.
 
-    `value` is text, an int or a Decimal; floats are refused (their value is not what was typed: `1e6`, 0.1+0.2).
-    `currency` is the currency the amount must be in, when the caller knows it; a different one in the text is an
-    error. `shorthand` allows `k`, `m`, `bn`, `thousand`, … suffixes.
+    `value` is text, an int or a Decimal; a float is refused here (its value is not what was typed: 0.1+0.2). The
+    pydantic money fields of `core.money` first turn a whole-number JSON float (`1e4`, `10000.0`, as language models
+    send them) into an int, on purpose; any other float is refused. `currency` is the currency the amount must be
+    in, when the caller knows it; a different one in the text is an error. The currency the text names is kept on
+    the result either way. `shorthand` allows `k`, `m`, `bn`, `thousand`, … suffixes.
     """
     fmt = number_format or DEFAULT_FORMAT
     if isinstance(value, bool) or value is None:
@@ -226,9 +269,18 @@ def _parse_text(
     digits = minor_digits(found or currency)
     if multiplier == 1 and -int(number.as_tuple().exponent) > digits:
         unit = f"{found or currency} has" if found or currency else "amounts have"
-        raise _invalid(f"{field} {shown!r} has more decimals than {unit} ({digits})", field)
+        raise _invalid(f"{field} {shown!r} has more decimals than {unit} ({digits}){_group_hint(text, fmt)}", field)
     value = number * multiplier
-    return _checked(-value if negative else value, shown, field, found or currency, allow_negative, found=found)
+    checked = _checked(-value if negative else value, shown, field, found or currency, allow_negative, found=found)
+    return ParsedAmount(checked.amount, checked.currency, found)
+
+
+def _group_hint(text: str, fmt: NumberFormat) -> str:
+    """`1.000` is a thousand where '.' groups digits: say how to have it read so, instead of guessing."""
+    decimal, _ = fmt.symbols()
+    if decimal == "." and re.fullmatch(r"[0-9]{1,3}(?:\.[0-9]{3})+", text):
+        return "; if '.' separates thousands here, declare a locale that groups with '.' (e.g. de_DE) or write 1000"
+    return ""
 
 
 def _strip_sign(text: str, negative: bool, bad: Any) -> tuple[str, bool]:
@@ -272,7 +324,9 @@ def _read_number(text: str, fmt: NumberFormat, bad: Any) -> Decimal:
         )
         raise bad(reason)
     if text.count(decimal) > 1 or (decimal in text and group in text.split(decimal, 1)[1]):
-        hint = "; for a decimal comma declare the locale (e.g. de_DE)" if fmt == DEFAULT_FORMAT else ""
+        hint = _group_hint(text, fmt) or (
+            "; for a decimal comma declare the locale (e.g. de_DE)" if fmt == DEFAULT_FORMAT else ""
+        )
         raise bad(f"{decimal!r} is the decimal mark in {fmt.describe()}: once, after the thousands{hint}")
     if fmt.decimal is None and fmt.group is None:
         try:

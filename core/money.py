@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer
+from pydantic import BeforeValidator, PlainSerializer, ValidatorFunctionWrapHandler, WrapValidator
 
 from core.errors import CreditDeskError, invalid_input
 
@@ -223,19 +223,20 @@ def _json_number(value: Any) -> Any:
     return value
 
 
-# Pydantic turns ValueError into a ValidationError; our own error type would escape it.
-def _to_money(value: Any) -> Decimal:
-    try:
-        return parse_money(_json_number(value), allow_negative=True)
-    except CreditDeskError as error:
-        raise ValueError(error.message) from None
+# Pydantic turns ValueError into a ValidationError; our own error type would escape it. The wrap keeps the
+# currency the text named on the value (`core.amounts.StatedAmount`) for the tool that learns the real currency later.
+def _money_validator(allow_negative: bool) -> WrapValidator:
+    def validate(value: Any, handler: ValidatorFunctionWrapHandler) -> Decimal:
+        from core.amounts import parse_amount, stated
 
+        raw = _json_number(value)
+        try:
+            parsed = parse_amount(raw, allow_negative=allow_negative)
+        except CreditDeskError as error:
+            raise ValueError(error.message) from None
+        return stated(parsed.__class__(handler(parsed.amount), parsed.currency, parsed.stated), str(raw).strip())
 
-def _to_positive_money(value: Any) -> Decimal:
-    try:
-        return parse_money(_json_number(value))
-    except CreditDeskError as error:
-        raise ValueError(error.message) from None
+    return WrapValidator(validate)
 
 
 def _to_currency(value: Any) -> str:
@@ -245,8 +246,6 @@ def _to_currency(value: Any) -> str:
         raise ValueError(error.message) from None
 
 
-MoneyField = Annotated[Decimal, BeforeValidator(_to_money), PlainSerializer(lambda d: str(d), return_type=str)]
-PositiveMoneyField = Annotated[
-    Decimal, BeforeValidator(_to_positive_money), PlainSerializer(lambda d: str(d), return_type=str)
-]
+MoneyField = Annotated[Decimal, _money_validator(True), PlainSerializer(lambda d: str(d), return_type=str)]
+PositiveMoneyField = Annotated[Decimal, _money_validator(False), PlainSerializer(lambda d: str(d), return_type=str)]
 CurrencyField = Annotated[str, BeforeValidator(_to_currency)]

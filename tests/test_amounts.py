@@ -273,7 +273,9 @@ def test_a_well_formed_amount_through_the_api_chat_is_proposed_exactly(
 
 def test_every_money_input_of_every_tool_goes_through_the_one_parser() -> None:
     """A Decimal input without the parser would take '1e30' or 1E6 as a number; a new tool cannot forget it."""
-    from pydantic import BeforeValidator
+    from pydantic import BeforeValidator, WrapValidator
+
+    PARSED = (BeforeValidator, WrapValidator)
 
     from core.money import parse_money
     from tools.registry import get_registry
@@ -283,11 +285,9 @@ def test_every_money_input_of_every_tool_goes_through_the_one_parser() -> None:
         for field, info in spec.input_model.model_fields.items():
             if "Decimal" not in str(info.annotation):
                 continue
-            validators = [m for m in info.metadata if isinstance(m, BeforeValidator)]
+            validators = [m for m in info.metadata if isinstance(m, PARSED)]
             nested = getattr(info.annotation, "__args__", ())
-            validators += [
-                m for arg in nested for m in getattr(arg, "__metadata__", ()) if isinstance(m, BeforeValidator)
-            ]
+            validators += [m for arg in nested for m in getattr(arg, "__metadata__", ()) if isinstance(m, PARSED)]
             if not validators:
                 unparsed.append(f"{name}.{field}")
     assert unparsed == []

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy.orm import Session
 
+from core.amounts import amount_in, stated_currency
 from core.dates import day_number
 from core.errors import invalid_input, not_found
 from core.money import CurrencyField, PositiveMoneyField, quantize
@@ -204,7 +205,10 @@ def check_order_release(session: Session, ctx: ToolContext, args: OrderReleaseIn
         in_exposure, order_number = True, order.number
     else:
         assert args.order_amount is not None
-        amount = fx.convert_between(args.order_amount, args.currency or currency, currency)
+        # The order's currency: the one given, else the one its amount names ("5000 USD"), else the customer's.
+        order_currency = args.currency or stated_currency(args.order_amount) or currency
+        order_amount = amount_in(args.order_amount, order_currency, field="order_amount")
+        amount = fx.convert_between(order_amount, order_currency, currency)
 
     computed = compute_exposure_details(session, ctx, customer, ctx.today, include_group=False, fx=fx)
     before = computed.exposure

@@ -955,6 +955,10 @@ class _Planner:
             if not self._require_customer("credit_limit", key, key, record.source_lines):
                 continue
             customer = self.customers.get(key)
+            if customer is not None and customer.currency != record.currency:
+                reason = f"customer {key} is kept in {customer.currency}; a limit in {record.currency} is refused"
+                self._problem("credit_limit", key, reason, record.source_lines, "currency", record.currency)
+                continue
             current = self.limits.get(customer.id) if customer is not None else None
             if current is not None and current.amount == record.amount and current.currency == record.currency:
                 self.changes["credit_limits"].append(_Change(key, current, {}))

@@ -113,6 +113,8 @@ def import_command(
     for entity, counts in report.counts.items():
         table.add_row(entity, *(f"{getattr(counts, k):,}" for k in ("created", "updated", "unchanged")))
     console.print(table)
+    for note in report.notes:  # what was detected rather than declared (number format, CSV delimiter)
+        console.print(f"note: {note}", markup=False, highlight=False)
     console.print(
         f"{report.rows_read:,} rows read, {report.rows_imported:,} imported, {report.rows_rejected:,} rejected"
         + (" (dry run: nothing written)" if dry_run else "")

@@ -10,7 +10,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from core.amounts import NumberFormat, parse_amount
+from core.amounts import NumberFormat, parse_amount, stated
 from core.errors import CreditDeskError
 from integrations.importers.mapping import DEFAULT_FALSE, DEFAULT_TRUE, FieldSpec, FieldType
 from integrations.importers.reader import RawValue, SheetNumber
@@ -85,7 +85,8 @@ def _integer(text: str) -> int:
 
 def _money(text: str, label: str, number_format: NumberFormat | None) -> Decimal:
     try:
-        return parse_amount(text, field=label, allow_negative=True, number_format=number_format, shorthand=False).amount
+        parsed = parse_amount(text, field=label, allow_negative=True, number_format=number_format, shorthand=False)
+        return stated(parsed, text)  # the currency the cell names is checked against the row's currency
     except CreditDeskError as error:
         raise ConversionError(error.message) from None
 

@@ -11,8 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from core.amounts import NumberFormat
+from core.amounts import NumberFormat, amount_in
 from core.dates import start_of_day_utc
+from core.errors import CreditDeskError
+from core.money import ISO_4217
 from db.models import DisputeReason, InvoiceKind
 from db.queries.imports import (
     AllocationRecord,
@@ -148,6 +150,7 @@ def parse_row(mapping: ImportMapping, row: SourceRow, number_format: NumberForma
                 continue
             _fill(parsed, mapping, section, target, spec, rendered, number_format)
     _check_extra_columns(parsed, mapping)
+    _check_currencies(parsed, mapping)
     _run_checks(parsed, mapping)
     _BUILDERS[mapping.entity](parsed, mapping)
     return parsed
@@ -218,6 +221,27 @@ def _check_extra_columns(parsed: ParsedRow, mapping: ImportMapping) -> None:
             convert(raw, spec, spec.type or "str", None, column)
         except ConversionError as error:
             parsed.add_error(column, str(error))
+
+
+def _check_currencies(parsed: ParsedRow, mapping: ImportMapping) -> None:
+    """Every amount of a section must be in that section's currency: a cell naming another currency (`EUR 100` in
+    a USD row) or with more decimals than the currency has (`1000.5` JPY) is a bad row, never silently converted."""
+    for section, fields in mapping.sections().items():
+        currency = parsed.values.get(section, {}).get("currency")
+        if not isinstance(currency, str) or currency.strip().upper() not in ISO_4217:
+            continue  # a missing or invalid currency has its own error
+        for target, spec in fields.items():
+            value = parsed.values[section].get(target)
+            if mapping.target(section, target).field_type != "money" or not isinstance(value, Decimal):
+                continue
+            try:
+                parsed.values[section][target] = amount_in(
+                    value, currency.strip().upper(), field=spec.source_label(section, target)
+                )
+            except CreditDeskError as error:
+                del parsed.values[section][target]  # as when the cell cannot be read at all
+                parsed.failed.add((section, target))
+                parsed.add_error(spec.column, error.message)
 
 
 def _field_label(mapping: ImportMapping, ref: str) -> str:

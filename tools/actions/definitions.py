@@ -4,17 +4,20 @@ and the policy caps from the data as it is then (with the rows locked) and execu
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, cast
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, ValidationInfo, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.amounts import amount_in
 from core.dates import add_months, business_today, day_number, utcnow
 from core.errors import CreditDeskError, ErrorCode, invalid_input, not_found
 from core.money import CurrencyField, MoneyField, PositiveMoneyField, quantize
+from core.settings import get_settings
 from db.models import (
     ActivityKind,
     ActivityOutcome,
@@ -59,6 +62,23 @@ from tools.schemas import CustomerReference
 # A limit above this (reporting currency) is refused as implausible rather than routed to an approver.
 MAX_CREDIT_LIMIT = Decimal("1000000000")
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date(value: Any, info: ValidationInfo) -> date:
+    """A calendar date written YYYY-MM-DD. Pydantic would read `20261210` as a Unix timestamp; nothing is guessed."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    text = value.strip() if isinstance(value, str) else None
+    if text is not None and _ISO_DATE.fullmatch(text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{info.field_name} {text!r} is not a real calendar date") from None
+    raise ValueError(f"{info.field_name} {value!r} is not a date; use YYYY-MM-DD, e.g. 2026-12-10")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 ALL_PROPOSERS = frozenset({Role.COLLECTOR, Role.CREDIT_ANALYST, Role.CREDIT_MANAGER, Role.ADMIN})
 
 
@@ -71,6 +91,11 @@ def _customer_by_id(session: Session, customer_id: int | None) -> Customer:
     if customer is None:
         raise not_found("the customer of this proposal no longer exists")
     return customer
+
+
+def _today() -> date:
+    """Today in the configured business time zone, the date proposals are checked against when decided."""
+    return business_today(get_settings().timezone)
 
 
 def _decision_ctx() -> ToolContext:
@@ -100,7 +125,9 @@ class CreditLimitChangeInput(BaseModel):
     )
     currency: CurrencyField | None = Field(default=None, description="Must be the customer's currency if given")
     reason: Reason = Field(description="Why the limit should change (recorded with the limit)")
-    review_date: date | None = Field(default=None, description="Next review; default per the risk-class cadence")
+    review_date: IsoDate | None = Field(
+        default=None, description="Next review (YYYY-MM-DD); default per the risk-class cadence"
+    )
 
     @model_validator(mode="after")
     def _one_target(self) -> CreditLimitChangeInput:
@@ -126,15 +153,22 @@ class SetCreditLimit(Action):
                 f"{customer.name}'s credit limit is kept in {customer.currency}, not {args.currency}; "
                 f"give the amount in {customer.currency}"
             )
+        asked = _in_currency(args.new_limit, customer, "new_limit")
+        change_by = _in_currency(args.change_by, customer, "change_by")
+        if asked is not None and asked <= 0:
+            raise invalid_input(
+                f"a new credit limit must be positive (got {asked} {customer.currency}); to stop new credit, "
+                "put the customer's orders on hold instead"
+            )
         if args.review_date is not None and args.review_date <= ctx.today:
             raise invalid_input("the review date must be in the future")
         current = credit_limit_as_of(session, customer.id, utcnow())
         current_amount = current.amount if current is not None else Decimal("0.00")
-        new_limit = args.new_limit if args.new_limit is not None else current_amount + (args.change_by or 0)
+        new_limit = asked if asked is not None else current_amount + (change_by or 0)
         if new_limit <= 0:
             raise invalid_input(
-                f"{customer.name}'s limit is {current_amount} {customer.currency}: a change of {args.change_by} "
-                "would take it to zero or below"
+                f"{customer.name}'s limit is {current_amount} {customer.currency}: a change of {change_by} "
+                "would take it to zero or below; a credit limit must be positive"
             )
         if new_limit == current_amount:
             raise invalid_input(f"{customer.name}'s credit limit is already {current_amount} {customer.currency}")
@@ -147,7 +181,8 @@ class SetCreditLimit(Action):
             customer=customer,
             summary=f"Change {customer.name}'s credit limit from {current_amount} to {new_limit} "
             f"{customer.currency} ({direction}); reason: {args.reason}",
-            payload=args.model_dump(mode="json") | {"customer_id": customer.id, "new_limit": str(new_limit)},
+            payload=args.model_dump(mode="json")
+            | {"customer_id": customer.id, "new_limit": str(new_limit), "currency": customer.currency},
             changes=[
                 Change("credit_limit", current.id if current else None, "amount", current_amount, new_limit),
                 Change(
@@ -189,6 +224,7 @@ class SetCreditLimit(Action):
         currency = proposal.payload.get("currency")
         if currency is not None and currency != customer.currency:
             raise no_longer_valid(f"{customer.name}'s credit limit is now kept in {customer.currency}, not {currency}")
+        _still_in_currency(proposal.payload["new_limit"], customer, "new_limit")
         if _reporting(session, _decision_ctx(), Decimal(proposal.payload["new_limit"]), customer.currency) > (
             MAX_CREDIT_LIMIT
         ):
@@ -212,7 +248,7 @@ class SetCreditLimit(Action):
                 (band.review_months for band in load_policy().risk_classes if band.risk_class == customer.risk_class),
                 3,
             )
-            review = add_months(now.date(), months)
+            review = add_months(_today(), months)
         limit = CreditLimit(
             customer_id=customer.id,
             amount=Decimal(payload["new_limit"]),
@@ -232,6 +268,20 @@ class SetCreditLimit(Action):
             "currency": customer.currency,
             "review_date": review.isoformat(),
         }
+
+
+def _in_currency(value: Decimal | None, customer: Customer, field: str) -> Decimal | None:
+    """A money argument as an amount in the customer's currency: refused if its text named another currency or it
+    has more decimals than that currency has."""
+    return None if value is None else amount_in(value, customer.currency, field=field, whose=customer.name)
+
+
+def _still_in_currency(value: str, customer: Customer, field: str) -> None:
+    """At approval time: the proposed amount must still fit the customer's currency (it may have changed)."""
+    try:
+        amount_in(Decimal(value), customer.currency, field=field, whose=customer.name)
+    except CreditDeskError as error:
+        raise no_longer_valid(error.message) from None
 
 
 def _limit_authority(
@@ -342,7 +392,7 @@ class PlaceOrderHold(Action):
 
 
 def _release_role(session: Session, policy: CreditPolicy, customer: Customer) -> Role:
-    ctx = ToolContext(actor=Actor.operator(), today=utcnow().date())
+    ctx = ToolContext(actor=Actor.operator(), today=_today())
     status = compute_customer_exposure(session, ctx, customer, ctx.today, include_group=False).credit_status.status
     if status == "Stop":
         return policy.authority.order_release_from_stop
@@ -406,7 +456,7 @@ class PromiseToPayInput(BaseModel):
     customer: CustomerReference
     amount: PositiveMoneyField
     currency: CurrencyField | None = Field(default=None, description="Must be the customer's currency if given")
-    promised_date: date
+    promised_date: IsoDate = Field(description="The date the customer promised to pay by (YYYY-MM-DD)")
     invoice_numbers: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]] = (
         Field(default_factory=list, max_length=50, description="Invoices the promise covers; empty = account")
     )
@@ -434,7 +484,11 @@ class LogPromiseToPay(Action):
         policy = load_policy()
         customer = resolve_customer_reference(session, ctx, args.customer)
         if args.currency is not None and args.currency != customer.currency:
-            raise invalid_input(f"promises for {customer.name} are recorded in {customer.currency}")
+            raise invalid_input(
+                f"promises for {customer.name} are recorded in {customer.currency}, not {args.currency}; "
+                f"give the amount in {customer.currency}"
+            )
+        amount = amount_in(args.amount, customer.currency, field="amount", whose=customer.name)
         if args.promised_date < ctx.today:
             raise invalid_input("the promised date is in the past")
         invoices = _customer_invoices(session, customer, args.invoice_numbers)
@@ -450,17 +504,15 @@ class LogPromiseToPay(Action):
                 or 0
             )
         )
-        if args.amount > open_total:
+        if amount > open_total:
             scope = "those invoices" if invoices else f"{customer.name}'s open balance"
-            raise invalid_input(
-                f"the promise ({args.amount}) exceeds {scope} ({quantize(open_total)} {customer.currency})"
-            )
+            raise invalid_input(f"the promise ({amount}) exceeds {scope} ({quantize(open_total)} {customer.currency})")
         too_many = _promise_cap_problem(session, customer)
         if too_many is not None:
             raise invalid_input(too_many)
         days_ahead = (args.promised_date - ctx.today).days
         role = _promise_role(policy, days_ahead)
-        reporting = _reporting(session, ctx, args.amount, customer.currency)
+        reporting = _reporting(session, ctx, amount, customer.currency)
         rule = policy.authority.promise_auto_approve
         owner = ctx.actor.id is not None and customer.collector_id == ctx.actor.id
         auto = (
@@ -471,12 +523,12 @@ class LogPromiseToPay(Action):
         covered = ", ".join(i.number for i in invoices) or "the account"
         return Prepared(
             customer=customer,
-            summary=f"Promise from {customer.name} to pay {args.amount} {customer.currency} by "
+            summary=f"Promise from {customer.name} to pay {amount} {customer.currency} by "
             f"{args.promised_date} ({covered})",
             payload=args.model_dump(mode="json")
-            | {"customer_id": customer.id, "invoice_ids": [i.id for i in invoices]},
+            | {"customer_id": customer.id, "invoice_ids": [i.id for i in invoices], "currency": customer.currency},
             changes=[
-                Change("promise_to_pay", None, "amount", None, args.amount),
+                Change("promise_to_pay", None, "amount", None, amount),
                 Change("promise_to_pay", None, "promised_date", None, args.promised_date),
                 Change("promise_to_pay", None, "status", None, "open"),
             ],
@@ -496,7 +548,7 @@ class LogPromiseToPay(Action):
         return {"invoices": versions}
 
     def current_role(self, session: Session, proposal: Proposal) -> Role:  # noqa: ARG002
-        days_ahead = (date.fromisoformat(proposal.payload["promised_date"]) - business_today()).days
+        days_ahead = (date.fromisoformat(proposal.payload["promised_date"]) - _today()).days
         return _promise_role(load_policy(), days_ahead)
 
     def authority_amount_now(self, session: Session, proposal: Proposal) -> Decimal | None:
@@ -508,11 +560,15 @@ class LogPromiseToPay(Action):
         payload = proposal.payload
         customer = _customer_by_id(session, proposal.customer_id)
         promised = date.fromisoformat(payload["promised_date"])
-        if promised < business_today():
+        if promised < _today():
             raise no_longer_valid(f"the promised date {promised} has passed; log the promise again if it still holds")
         too_many = _promise_cap_problem(session, customer)
         if too_many is not None:
             raise no_longer_valid(too_many)
+        currency = payload.get("currency")
+        if currency is not None and currency != customer.currency:
+            raise no_longer_valid(f"{customer.name}'s amounts are now kept in {customer.currency}, not {currency}")
+        _still_in_currency(payload["amount"], customer, "amount")
         ids = payload.get("invoice_ids") or []
         amount = Decimal(payload["amount"])
         still_open = open_balance(session, customer.id, ids)
