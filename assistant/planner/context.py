@@ -108,6 +108,7 @@ class CustomerRef:
     name: str | None = None
     id: int | None = None
     external_id: str | None = None
+    currency: str | None = None  # the account's currency, when the tool result that named the customer gave it
 
 
 def _customer_in(call: ToolCallRecord) -> CustomerRef | None:
@@ -209,4 +210,10 @@ def worklist_rows(history: Sequence[AssistantReply]) -> list[CustomerRef]:
 
 
 def customer_ref(customer: dict[str, Any]) -> CustomerRef:
-    return CustomerRef(str(customer["id"]), str(customer["name"]), int(customer["id"]), customer.get("external_id"))
+    return CustomerRef(
+        str(customer["id"]),
+        str(customer["name"]),
+        int(customer["id"]),
+        customer.get("external_id"),
+        customer.get("currency"),
+    )

@@ -65,7 +65,7 @@ from .entities import (
     risk_classes,
 )
 from .intents import CUSTOMER_INTENTS, Intent, recognise
-from .limit_change import limit_change_kind, sounds_like_a_decrease
+from .limit_change import limit_change_kind, sounds_like_a_decrease, stated_direction
 from .periods import period_mentions, period_problem, unreadable_dates
 
 log = get_logger(__name__)
@@ -155,6 +155,7 @@ class _Resolution:
     ambiguous: list[CustomerRef] | None = None
     query: str | None = None
     not_found: str | None = None
+    others: list[CustomerRef] | None = None  # a write named several customers: all of them
 
 
 class OfflinePlanner:
@@ -417,8 +418,17 @@ class _Turn:
         """The customers of the list the user last saw (the call is repeated when the thread kept only its summary)."""
         return listed_customers(self.history, refetch=self.call)
 
-    def dates(self, *, future: bool = False) -> list[DateMention]:
-        return date_mentions(self.text, self.today, self.spans, future=future)
+    def dates(self, *, future: bool = False, used: bool = True) -> list[DateMention]:
+        """The dates in the text. One the text does not pin to a single day ends the turn with a question, unless
+        the caller only masks dates (`used=False`)."""
+        found = date_mentions(self.text, self.today, self.spans, future=future)
+        problem = next((mention.problem for mention in found if mention.problem), None)
+        if used and problem is not None:
+            raise _Stop(
+                f"Which date do you mean? {problem}. Write the month as a word, e.g. “7 December”. Nothing was done.",
+                "ambiguous date",
+            )
+        return found
 
     def reporting_dates(self) -> list[DateMention]:
         """The dates and periods of a reporting question. A period without figures (after today, before the book's
@@ -447,6 +457,8 @@ class _Turn:
         return found[0].day if found else None
 
     def amounts(self) -> list[MoneyMention]:
+        for match in CUSTOMER_ID_RE.finditer(self.text):  # "customer 12 promised 5k": 12 is no amount
+            self.spans.add(*match.span())
         mentions = money_mentions(self.text, self.spans)
         for mention in mentions:
             if mention.error == "negative":
@@ -467,8 +479,58 @@ class _Turn:
             return mentions[0]
         return None
 
-    def customer(self, *, extra_stop: frozenset[str] = frozenset(), use_history: bool = True) -> CustomerRef:
-        resolution = self.resolve(extra_stop=extra_stop, use_history=use_history)
+    def one_of_each(self, amounts: list[MoneyMention], found: list[DateMention], *, what: str, nothing: str) -> None:
+        """A write takes one amount and one date: with more in the message, pairing them would be a guess, so list
+        what was found and ask."""
+        amounts = [m for m in amounts if not _counted_thing(self.text, m)]
+        days = sorted({mention.day for mention in found})
+        seen = []
+        if len(amounts) > 1:
+            seen.append(f"{_count(len(amounts))} amounts ({', '.join(self.text[m.start : m.end] for m in amounts)})")
+        if len(days) > 1:
+            seen.append(f"{_count(len(days))} dates ({', '.join(f'{d.day} {d:%B %Y}' for d in days)})")
+        if seen:
+            raise _Stop(
+                f"I found {' and '.join(seen)}; {what}. Which do you mean? Send them one at a time. {nothing}",
+                "several values",
+            )
+
+    def only_amount(self, amounts: list[MoneyMention]) -> MoneyMention | None:
+        real = [m for m in amounts if not _counted_thing(self.text, m)]
+        return real[0] if real else None
+
+    def currency_of(
+        self, amount: MoneyMention, customer: CustomerRef, currency: str | None, nothing: str
+    ) -> str | None:
+        """The currency to send with an amount given with a currency word ("2000 dollars"): the customer's when the
+        word fits it (dollars for a USD, CAD or SGD account), else a refusal. None when no word was used."""
+        if amount.currencies is None:
+            return amount.currency
+        if currency is None:
+            currency = (
+                customer.currency
+                or self.call("resolve_customer", {"query": customer.reference})["customer"]["currency"]
+            )
+        if not amount.fits(currency):
+            raise _Stop(
+                f"{customer.name or 'That customer'}'s account is in {currency}; “{amount.stated_currency}” is not "
+                f"{currency}. Give the amount in {currency}. {nothing}",
+                "currency mismatch",
+            )
+        return currency
+
+    def customer(
+        self, *, extra_stop: frozenset[str] = frozenset(), use_history: bool = True, single: str | None = None
+    ) -> CustomerRef:
+        """The customer the text names. `single`: a write, which must name exactly one (its "nothing was …" text)."""
+        resolution = self.resolve(extra_stop=extra_stop, use_history=use_history, single=single is not None)
+        if resolution.others:
+            names = " and ".join(f"{c.name} ({c.external_id})" for c in resolution.others)
+            raise _Stop(
+                f"That names more than one customer: {names}. Which one do you mean? Send one request per customer. "
+                f"{single}",
+                "several customers",
+            )
         if resolution.customer is not None:
             return resolution.customer
         if resolution.ambiguous and len(resolution.ambiguous) == 1:
@@ -493,7 +555,7 @@ class _Turn:
             )
         raise _Stop("Which customer do you mean? Give a name, an id or an external id.", "customer missing")
 
-    def resolve(self, *, extra_stop: frozenset[str], use_history: bool) -> _Resolution:
+    def resolve(self, *, extra_stop: frozenset[str], use_history: bool, single: bool = False) -> _Resolution:
         pick = PICK_RE.match(self.text)
         ordinal = ORDINAL_RE.search(self.text)
         listed = self.listed() if pick or ordinal else []
@@ -523,12 +585,16 @@ class _Turn:
             queries.append((candidate.text, candidate.name_like))
         not_found: str | None = None
         weak_not_found: str | None = None
-        for query, name_like in queries[:5]:
+        for position, (query, name_like) in enumerate(queries[:5]):
             result = self.call("resolve_customer", {"query": query[:200]})
             if result["status"] == "resolved":
                 found = result["customer"]
                 if group_word and found.get("parent_id") is not None:
                     return _Resolution(customer=CustomerRef(str(found["parent_id"]), found.get("parent_name")))
+                if single:
+                    named = self.also_named(query, customer_ref(found), [q for q, _ in queries[position + 1 : 6]])
+                    if len(named) > 1:
+                        return _Resolution(others=named)
                 return _Resolution(customer=customer_ref(found))
             if result["status"] == "ambiguous":
                 matches: list[dict[str, Any]] = [c["customer"] for c in result["candidates"]]
@@ -552,6 +618,22 @@ class _Turn:
             if previous is not None:
                 return _Resolution(customer=previous)
         return _Resolution(not_found=weak_not_found)
+
+    def also_named(self, query: str, found: CustomerRef, rest: list[str]) -> list[CustomerRef]:
+        """Every customer the text names clearly, `found` first: "Wayne and Globex", "Acme …, Olsen International …".
+        The words of a name that matched whole ("Sorensen & Garcia") are not looked up again on their own."""
+        named = [found]
+        whole = query_key(query)
+        whole_is_name = bool(whole) and whole in query_key(found.name or "")
+        for other in rest:
+            if whole_is_name and query_key(other) in whole:
+                continue
+            result = self.call("resolve_customer", {"query": other[:200]})
+            if result["status"] == "resolved":
+                ref = customer_ref(result["customer"])
+                if all(ref.id != seen.id for seen in named):
+                    named.append(ref)
+        return named
 
     def group_head(self, candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
         """ "Acme group": among the matches, the one customer the others belong to."""
@@ -607,7 +689,7 @@ class _Turn:
 
     def release_check(self) -> str:
         orders = order_numbers(self.text, self.spans)
-        self.dates()  # "today", "on Friday": the check is always for today; keep dates out of names and amounts
+        self.dates(used=False)  # "today", "on Friday": the check is always for today; keep them out of names/amounts
         amount = None if orders else self.amount()
         reference: CustomerRef | None = None
         if orders and not self.usable(name_candidates(self.text, self.spans)):
@@ -621,8 +703,9 @@ class _Turn:
             args["order_number"] = orders[0]
         elif amount is not None:
             args["order_amount"] = str(amount.amount)
-            if amount.currency:
-                args["currency"] = amount.currency
+            currency = self.currency_of(amount, customer, None, "Nothing was checked.")
+            if currency:
+                args["currency"] = currency
         else:
             previous = last_call(self.history, "check_order_release")
             if previous and previous.arguments.get("order_amount"):
@@ -687,7 +770,7 @@ class _Turn:
         classes = risk_classes(self.text, self.spans)
         if classes:
             args["risk_classes"] = classes
-        self.dates()
+        self.dates(used=False)
         minimum = self.amount()
         if minimum is not None:
             args["min_amount"] = str(minimum.amount)
@@ -859,16 +942,19 @@ class _Turn:
             return  # the registry refuses with its own message
 
     def limit_propose(self) -> str:
-        amount = self.amount()
-        self.dates()
-        customer = self.customer()
+        nothing = "Nothing was proposed."
+        found = self.dates()
+        amounts = self.amounts()
+        self.one_of_each(amounts, found, what="a limit change is one amount", nothing=nothing)
+        amount = self.only_amount(amounts)
+        customer = self.customer(single=nothing)
         recommendation = self.call("recommend_credit_limit", {"customer": customer.reference})
         currency = recommendation["currency"]
         if amount is not None:
-            if amount.currency and amount.currency != currency:
+            if not amount.fits(currency):
                 raise _Stop(
-                    f"{recommendation['customer']['name']}'s limit is kept in {currency}; give the amount in "
-                    f"{currency}.",
+                    f"{recommendation['customer']['name']}'s limit is kept in {currency}, not "
+                    f"“{amount.stated_currency}”; give the amount in {currency}. {nothing}",
                     "currency mismatch",
                 )
             target = self._stated_limit(amount, recommendation)
@@ -913,10 +999,24 @@ class _Turn:
         """The change the user asked for, as the limit tool's arguments: a new limit (`new_limit`) or a move of the
         current one (`change_by`, which the tool applies to the limit it reads); asks when the wording allows both."""
         kind = limit_change_kind(self.text, amount)
-        if kind == "absolute":
-            return {"new_limit": str(amount.amount)}
         currency = recommendation["currency"]
         current = Decimal(str(recommendation.get("current_limit") or 0))
+        if kind == "absolute":
+            said = stated_direction(self.text)
+            actual = "up" if amount.amount > current else "down" if amount.amount < current else None
+            if said is not None and actual is not None and said != actual and recommendation.get("current_limit"):
+                # "raise Wayne's limit to 100k" when it is 1.7m: the verb and the figure disagree; never pick one
+                result = "lower" if actual == "down" else "raise"
+                raise _Stop(
+                    f"{answers.customer_label(recommendation['customer'])}'s limit is "
+                    f"{answers.money(current, currency)}; {answers.money(amount.amount, currency)} would {result} it, "
+                    f"but you asked to {'raise' if said == 'up' else 'lower'} it. Did you mean a new limit of "
+                    f"{answers.money(amount.amount, currency)}, or a change by that amount? Say “set … to "
+                    f"{amount.amount:,.0f}” or “{'raise' if said == 'up' else 'lower'} … by {amount.amount:,.0f}”. "
+                    "Nothing was proposed.",
+                    "limit direction contradicts",
+                )
+            return {"new_limit": str(amount.amount)}
         if kind == "unclear":
             lower = sounds_like_a_decrease(self.text)
             moved = current - amount.amount if lower else current + amount.amount
@@ -939,7 +1039,7 @@ class _Turn:
 
     def dunning_send(self) -> str:
         level = self.level()
-        customer = self.customer(extra_stop=frozenset(TONES))
+        customer = self.customer(extra_stop=frozenset(TONES), single="Nothing was proposed.")
         if level is None:
             draft = last_call(self.history, "draft_dunning_message")
             if draft is not None and draft.arguments.get("level") is not None:
@@ -976,10 +1076,13 @@ class _Turn:
         return answers.proposal(self.call("propose_dispute_update", args))
 
     def promise(self) -> str:
+        nothing = "Nothing was logged."
         invoices = invoice_numbers(self.text, self.spans)
         found = self.dates(future=True)
-        amount = self.amount()
-        customer = self.customer()
+        amounts = self.amounts()
+        self.one_of_each(amounts, found, what="a promise is one amount by one date", nothing=nothing)
+        amount = self.only_amount(amounts)
+        customer = self.customer(single=nothing)
         if amount is None:
             raise _Stop("How much did they promise to pay? Nothing was logged.", "amount missing")
         if not found:
@@ -991,8 +1094,9 @@ class _Turn:
             "amount": str(amount.amount),
             "promised_date": found[-1].day,
         }
-        if amount.currency:
-            args["currency"] = amount.currency
+        currency = self.currency_of(amount, customer, None, nothing)
+        if currency:
+            args["currency"] = currency
         if invoices:
             args["invoice_numbers"] = invoices
         return answers.proposal(self.call("log_promise_to_pay", args))
@@ -1023,6 +1127,12 @@ class _Turn:
                 "Which order? Give the sales order number (it starts with SO-). Nothing was proposed.",
                 "order missing",
             )
+        if len(set(orders)) > 1:
+            raise _Stop(
+                f"That names {_count(len(set(orders)))} orders ({', '.join(dict.fromkeys(orders))}); which one do you "
+                "mean? Send one request per order. Nothing was proposed.",
+                "several orders",
+            )
         reason_match = re.search(r"\b(?:because|reason:?|due to|as)\s+(.{3,})$", self.text, re.IGNORECASE)
         reason = (
             reason_match.group(1).strip()[:500]
@@ -1034,7 +1144,9 @@ class _Turn:
     def assign(self) -> str:
         vocab = vocabulary(self.request.database_url)
         collectors = match_staff(self.text, vocab, self.spans, roles=frozenset({"collector"}))
-        customer = self.customer(extra_stop=frozenset({"book", "portfolio"}))
+        customer = self.customer(extra_stop=frozenset({"book", "portfolio"}), single="Nothing was proposed.")
+        if len(collectors) > 1:
+            raise _Stop(f"To which collector: {' or '.join(collectors)}? Nothing was proposed.", "several collectors")
         if not collectors:
             names = ", ".join(p.name for p in vocab.staff if p.role == "collector")
             raise _Stop(f"To which collector? The collectors are: {names}. Nothing was proposed.", "collector missing")
@@ -1052,7 +1164,7 @@ class _Turn:
             raise _Stop("The note is empty; nothing was added.", "note empty")
         self.spans.add(split.start(), len(text))
         del head
-        customer = self.customer()
+        customer = self.customer(single="Nothing was added.")
         return answers.proposal(self.call("add_note", {"customer": customer.reference, "text": body[:2000]}))
 
     # --- policy --------------------------------------------------------------------------------------------------
@@ -1073,6 +1185,20 @@ class _Turn:
 
 
 # --- helpers -----------------------------------------------------------------------------------------------------
+
+# A bare number followed by one of these counts things ("for 90 days", "3 invoices"); it is not a second amount.
+_COUNTED_RE = re.compile(
+    r"\s*(?:days?|weeks?|months?|years?|invoices?|orders?|items?|times?|percent|%|dpd|calls?|reminders?)\b", re.I
+)
+_COUNT_WORDS = {2: "two", 3: "three", 4: "four", 5: "five"}
+
+
+def _counted_thing(text: str, mention: MoneyMention) -> bool:
+    return not mention.explicit and bool(_COUNTED_RE.match(text, mention.end))
+
+
+def _count(n: int) -> str:
+    return _COUNT_WORDS.get(n, str(n))
 
 
 def _friendly(error: CreditDeskError) -> str:

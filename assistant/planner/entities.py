@@ -7,6 +7,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cache
+
+from babel.numbers import get_currency_name
 
 from core.amounts import MULTIPLIERS as AMOUNT_MULTIPLIERS
 from core.amounts import NumberFormat, currency_symbols, parse_amount
@@ -182,6 +185,32 @@ def _code(raw: str | None) -> str | None:
     return None
 
 
+# Currency words after an amount ("2000 dollars", "5k quid"). A word names a family of currencies, taken from babel's
+# English currency names ("dollars": USD, CAD, AUD, SGD, …): it fits a customer whose currency is in the family.
+_CURRENCY_WORD_FAMILIES = {
+    "dollar": "dollar", "dollars": "dollar", "buck": "dollar", "bucks": "dollar", "euro": "euro", "euros": "euro",
+    "pound": "pound", "pounds": "pound", "yen": "yen", "peso": "peso", "pesos": "peso", "franc": "franc",
+    "francs": "franc", "rupee": "rupee", "rupees": "rupee", "krona": "krona", "kronor": "krona", "krone": "krone",
+    "kroner": "krone",
+}  # fmt: skip
+_CURRENCY_WORD_CODES = {"quid": frozenset({"GBP"}), "sterling": frozenset({"GBP"})}
+
+
+@cache
+def currency_word_codes(word: str) -> frozenset[str] | None:
+    """The ISO codes a currency word may mean ("bucks" -> the dollar currencies), or None for other words."""
+    lower = word.lower()
+    if lower in _CURRENCY_WORD_CODES:
+        return _CURRENCY_WORD_CODES[lower]
+    family = _CURRENCY_WORD_FAMILIES.get(lower)
+    if family is None:
+        return None
+    return (
+        frozenset(code for code in ISO_4217 if get_currency_name(code, locale="en").split()[-1].lower() == family)
+        or None
+    )
+
+
 @dataclass(frozen=True)
 class MoneyMention:
     amount: Decimal
@@ -192,6 +221,20 @@ class MoneyMention:
     end: int
     error: str | None = None  # negative, too_large or invalid
     message: str | None = None  # why, naming the text, for the refusal
+    # A currency word ("dollars") and the codes it may mean; `currency` is set too when it means only one ("euros").
+    currency_word: str | None = None
+    currencies: frozenset[str] | None = None
+
+    def fits(self, currency: str) -> bool:
+        """Whether the amount may be in `currency` (the customer's): no currency stated, or that one."""
+        if self.currency is not None and self.currency != currency:
+            return False
+        return self.currencies is None or currency in self.currencies
+
+    @property
+    def stated_currency(self) -> str:
+        """The currency as the user wrote it, for a question or refusal."""
+        return self.currency_word or self.currency or ""
 
 
 @dataclass(frozen=True)
@@ -252,6 +295,18 @@ def money_mentions(text: str, spans: Spans, *, number_format: NumberFormat | Non
         last = _extend(words, last, spans)
         start, end = words[first].start, words[last].end
         mention = _mention(text[start:end], start, end, bool(prefix) or last > index, number_format)
+        word_codes = None
+        if mention is not None and mention.error is None and last + 1 < len(words) and not words[last].closed:
+            word_codes = currency_word_codes(words[last + 1].text)
+        if mention is not None and word_codes is not None:
+            last += 1
+            end = words[last].end
+            mention = _with_currency_word(mention, words[last].text, word_codes, end)
+        if mention is not None and mention.error is None and _bracketed(text, start, end):
+            # "(5000)": an accounting negative, refused like "-5000" rather than read as 5000
+            start, end = start - 1, end + 1
+            why = f"amount {text[start:end]!r} is in brackets, which means negative"
+            mention = MoneyMention(Decimal(0), mention.currency, True, True, start, end, "negative", why)
         if mention is not None:
             minus = first > 0 and words[first - 1].text.lower() == "minus" and not words[first - 1].closed
             if minus and mention.error is None:
@@ -267,6 +322,20 @@ def money_mentions(text: str, spans: Spans, *, number_format: NumberFormat | Non
             spans.add(start, end)
         index = last + 1
     return sorted(found, key=lambda m: m.start)
+
+
+def _with_currency_word(mention: MoneyMention, word: str, codes: frozenset[str], end: int) -> MoneyMention:
+    if mention.currency is not None and mention.currency not in codes:
+        why = f"amount names two currencies ({mention.currency} and {word!r})"
+        return MoneyMention(Decimal(0), None, True, False, mention.start, end, "invalid", why)
+    only = next(iter(codes)) if len(codes) == 1 else mention.currency
+    return MoneyMention(
+        mention.amount, only, True, mention.negative, mention.start, end, mention.error, mention.message, word, codes
+    )
+
+
+def _bracketed(text: str, start: int, end: int) -> bool:
+    return start > 0 and text[start - 1] == "(" and text[end : end + 1] == ")"
 
 
 def _extend(words: list[_Word], last: int, spans: Spans) -> int:
@@ -368,6 +437,20 @@ class DateMention:
     period_start: date | None = None
     period_months: int | None = None
     label: str = ""
+    # Set when the text does not pin one day ("07/12": 7 December or 12 July; "the 31st" in November): the
+    # question to ask instead of picking one. `day` is then only the first reading and must not be used.
+    problem: str | None = None
+
+
+def _either_order(first: int, second: int) -> bool:
+    """A numeric date whose two parts both fit as a month and differ: day/month and month/day give two dates. No
+    setting declares a date order, so it is never guessed."""
+    return first != second and first <= 12 and second <= 12
+
+
+def _ambiguous(written: str, readings: tuple[date, ...]) -> DateMention:
+    options = " or ".join(f"{day.day} {day:%B %Y}" for day in readings)
+    return DateMention(readings[0], label=written, problem=f"“{written}” could be {options}")
 
 
 def _past_year(candidate: date, today: date, future: bool) -> date:
@@ -399,11 +482,23 @@ def _day_of_month(number: int, today: date, future: bool) -> DateMention | None:
     if not 1 <= number <= 31:
         return None
     start = month_start(today)
+    # The month meant is this one, or the next (promises) / previous (reporting) once the day is past; when that
+    # month has no such day, say so rather than move to a later month that has it.
+    passed = number < today.day if future else number > today.day
+    meant = add_months(start, (1 if future else -1) if passed else 0)
+    missing = _safe_date(meant.year, meant.month, number) is None
     for step in range(13):
         month = add_months(start, step if future else -step)
         candidate = _safe_date(month.year, month.month, number)
         if candidate is not None and (candidate >= today if future else candidate <= today):
-            return DateMention(candidate, label=str(candidate))
+            if not missing:
+                return DateMention(candidate, label=str(candidate))
+            suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+            readings = sorted({month_end(meant), candidate})
+            options = " or ".join(f"{day.day} {day:%B %Y}" for day in readings)
+            return DateMention(
+                candidate, label=f"the {number}{suffix}", problem=f"{meant:%B %Y} has no {number}{suffix} ({options}?)"
+            )
     return None
 
 
@@ -491,9 +586,14 @@ def _date_from(kind: str, match: re.Match[str], today: date, future: bool) -> Da
         return DateMention(day, label=str(day)) if day else None
     if kind == "dmy":
         first, second, year = int(g[0]), int(g[2]), int(g[3])
-        # day/month as written here; "12/15/2026" can only be month/day
+        # "12/15/2026" can only be month/day, "15/12/2026" only day/month; "07/12/2026" could be either
         day = _safe_date(year, first, second) if second > 12 >= first else _safe_date(year, second, first)
-        return DateMention(day, label=str(day)) if day else None
+        if day is None:
+            return None
+        if _either_order(first, second):
+            other = date(year, first, second)
+            return _ambiguous(match.group(0), (day, other))
+        return DateMention(day, label=str(day))
     if kind == "dm":
         first, second = int(g[0]), int(g[1])
         month, day_number = (first, second) if second > 12 >= first else (second, first)
@@ -501,6 +601,9 @@ def _date_from(kind: str, match: re.Match[str], today: date, future: bool) -> Da
         if candidate is None:
             return None
         day = _past_year(candidate, today, future)
+        if _either_order(first, second):
+            other = _past_year(date(today.year, first, second), today, future)
+            return _ambiguous(match.group(0), (day, other))
         return DateMention(day, label=str(day))
     if kind == "day_of_month":
         return _day_of_month(int(g[0]), today, future)

@@ -20,10 +20,19 @@ _RELATIVE_AFTER = re.compile(r"^\s*(?:more|extra|additional|on\s+top|higher|lowe
 _ABSOLUTE_BEFORE = re.compile(r"(?:\b(?:to|at|of|is|be)|=|:)\s*$", IC)
 _DECREASE = re.compile(r"\b(?:decrease|reduc\w*|cut\w*|lower\w*|less|drop\w*|trim\w*|shrink\w*)\b", IC)
 _DIRECTION = re.compile(r"\b(?:rais\w*|increas\w*|bump\w*|extend\w*|up|top[- ]?up)\b", IC)
+_INCREASE = re.compile(r"\b(?:rais\w*|increas\w*|bump\w*|lift\w*|extend\w*|boost\w*|top[- ]?up)\b", IC)
 
 
 def sounds_like_a_decrease(text: str) -> bool:
     return bool(_DECREASE.search(text))
+
+
+def stated_direction(text: str) -> Literal["up", "down"] | None:
+    """The way the wording says the limit moves ("raise … to 100k": up), or None when it says neither or both."""
+    up, down = bool(_INCREASE.search(text)), bool(_DECREASE.search(text))
+    if up == down:
+        return None
+    return "up" if up else "down"
 
 
 def limit_change_kind(text: str, mention: MoneyMention) -> ChangeKind:
