@@ -45,6 +45,25 @@ _stores: dict[tuple[str, str, str], PolicyStore] = {}
 _stores_lock = threading.Lock()
 
 
+_NEVER_CAUGHT = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
+def _chroma_failure(error: BaseException) -> bool:
+    """Whether `error` is a failure of Chroma itself. Its Rust bindings raise `pyo3_runtime.PanicException` on a
+    malformed `chroma.sqlite3`, which derives from BaseException, not Exception; only interrupts and exits pass."""
+    return not isinstance(error, _NEVER_CAUGHT)
+
+
+@contextlib.contextmanager
+def _quietly() -> Iterator[None]:
+    """Ignore any failure of Chroma (closing or dropping parts of a store that may be damaged)."""
+    try:
+        yield
+    except BaseException as error:
+        if not _chroma_failure(error):
+            raise
+
+
 def _chroma_settings() -> Any:
     from chromadb.config import Settings as ChromaSettings
 
@@ -70,7 +89,9 @@ def _client_for(location: str) -> Any:
                     settings=_chroma_settings(),
                 )
                 client.heartbeat()
-            except Exception as error:  # connection errors come from httpx and chromadb alike
+            except BaseException as error:  # connection errors come from httpx and chromadb alike
+                if not _chroma_failure(error):
+                    raise
                 raise CreditDeskError(
                     ErrorCode.UPSTREAM, f"the Chroma server at {location} is not reachable ({type(error).__name__})"
                 ) from None
@@ -79,7 +100,9 @@ def _client_for(location: str) -> Any:
             path.mkdir(parents=True, exist_ok=True)
             try:
                 client = chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
-            except Exception as error:  # a corrupt chroma.sqlite3 fails here, inside chromadb's Rust bindings
+            except BaseException as error:  # a corrupt chroma.sqlite3 fails here, inside chromadb's Rust bindings
+                if not _chroma_failure(error):
+                    raise
                 raise _damaged(location, error) from None
         _clients[location] = client
         return client
@@ -90,14 +113,14 @@ def close_client(location: str) -> None:
     with _clients_lock:
         client = _clients.pop(location, None)
     if client is not None:
-        with contextlib.suppress(Exception):  # closing a client of a damaged store may fail too; we drop it anyway
+        with _quietly():  # closing a client of a damaged store may fail too; we drop it anyway
             client.close()
     from chromadb.api.shared_system_client import SharedSystemClient
 
     system = SharedSystemClient._identifier_to_system.pop(location, None)
     SharedSystemClient._identifier_to_refcount.pop(location, None)
     if system is not None:
-        with contextlib.suppress(Exception):
+        with _quietly():
             system.stop()
 
 
@@ -162,7 +185,9 @@ class PolicyStore:
             yield
         except CreditDeskError:
             raise
-        except Exception as error:  # chromadb raises InternalError, ValueError, sqlite3 and OS errors alike
+        except BaseException as error:  # InternalError, ValueError, sqlite3, OS errors and Rust panics alike
+            if not _chroma_failure(error):
+                raise
             raise _damaged(self.location, error) from None
 
     def collection(self) -> Any:
@@ -184,7 +209,9 @@ class PolicyStore:
                         ErrorCode.CONFLICT,
                         f"Chroma collection {self.collection_name!r} was built with another embedding model: {error}",
                     ) from None
-                except Exception as error:
+                except BaseException as error:
+                    if not _chroma_failure(error):
+                        raise
                     raise _damaged(self.location, error) from None
             return self._collection
 
@@ -298,7 +325,7 @@ class PolicyStore:
         """Drop the collection (tests and benchmarks)."""
         with self._lock:
             client = _client_for(self.location)
-            with contextlib.suppress(Exception):  # absent already
+            with _quietly():  # absent already
                 client.delete_collection(self.collection_name)
             self._collection = None
 
@@ -309,7 +336,7 @@ class PolicyStore:
             self._collection = None
             if self.is_remote:
                 client = _client_for(self.location)
-                with contextlib.suppress(Exception):  # absent already
+                with _quietly():  # absent already
                     client.delete_collection(self.collection_name)
             else:
                 close_client(self.location)

@@ -443,3 +443,33 @@ def test_a_lock_held_elsewhere_times_out_into_try_again(seeded_db_url: str, quic
     assert "proposal.failed" not in events(url, proposal.id)
     outcome = decide_proposal(url, proposal.id, actor(url, "morgan"), "approve", via="test")
     assert outcome.executed and current_limit(url, customer.id) == base + 4000
+
+
+# --- the policy's automatic approval applies the proposer's own authority --------------------------------------
+
+
+def _set_limit(url: str, name: str, limit: Decimal | None) -> None:
+    with write_session(url) as session:
+        session.execute(update(StaffUser).where(StaffUser.name == name).values(approval_limit=limit))
+
+
+def test_an_own_promise_above_the_collectors_personal_limit_waits_for_a_human(seeded_db_url: str) -> None:
+    url = seeded_db_url
+    customer = _customer_without_open_promises(url)
+    with write_session(url) as session:
+        casey = session.scalars(select(StaffUser.id).where(StaffUser.name == "casey")).one()
+        session.execute(update(Customer).where(Customer.id == customer.id).values(collector_id=casey))
+
+    _set_limit(url, "casey", Decimal("100000"))
+    within = _promise(url, "casey", customer, days=7, amount="500")
+    assert within.status == "approved"  # the policy's auto-approval still works within her limit
+
+    _set_limit(url, "casey", Decimal("10"))
+    above = _promise(url, "casey", customer, days=7, amount="500")
+    assert above.status == "pending" and status(url, above.id) is None
+    assert "proposal.executed" not in events(url, above.id)
+    with pytest.raises(CreditDeskError) as refused:
+        decide_proposal(url, above.id, actor(url, "casey"), "approve", via="test")
+    assert "personal approval limit" in refused.value.message
+    assert decide_proposal(url, above.id, actor(url, "admin"), "approve", via="test").executed
+    assert open_promises(url, customer.id) == 2

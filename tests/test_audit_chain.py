@@ -30,7 +30,17 @@ from db.queries.audit import (
     legacy_hash,
     verify_chain,
 )
-from db.queries.audit_checkpoints import AuditReport, verify_audit, write_checkpoint
+from db.queries.audit_checkpoints import (
+    CHECKPOINT_FORMAT,
+    LEGACY_FORMAT,
+    AuditReport,
+    Checkpoint,
+    _sign,
+    database_fingerprint,
+    database_id,
+    verify_audit,
+    write_checkpoint,
+)
 from db.types import JSONType, UTCDateTime
 from integrations.cli.app import app
 from tests.support.databases import create_pg_database, drop_pg_database, pg_url, require_postgres
@@ -236,7 +246,9 @@ def test_checkpoint_refuses_to_bless_a_tampered_chain(db_url: str, audit_env: Pa
     assert [len(path.read_text().splitlines()) for path in audit_env.glob("*.jsonl")] == [1]
 
 
-def test_checkpoints_of_other_databases_are_ignored(db_url: str, audit_env: Path, tmp_path: Path) -> None:
+def test_checkpoints_of_other_databases_are_ignored_but_not_only_theirs(
+    db_url: str, audit_env: Path, tmp_path: Path
+) -> None:
     other = f"sqlite:///{tmp_path / 'other.db'}"
     upgrade(other)
     try:
@@ -245,8 +257,19 @@ def test_checkpoints_of_other_databases_are_ignored(db_url: str, audit_env: Path
     finally:
         dispose_engine(other)
     _fill(db_url, 2)
+    alone = _audit(db_url)  # none of them is this database's: fail closed
+    assert not alone.intact and "none is this database's" in _text(alone) and "archive them" in _text(alone)
+    with pytest.raises(CreditDeskError) as refused:
+        write_checkpoint(db_url)
+    assert refused.value.code is ErrorCode.CONFLICT
+
+    write_checkpoint(db_url, directory=tmp_path / "own")
+    for path in (tmp_path / "own").glob("*.jsonl"):
+        with (audit_env / path.name).open("a") as shared:
+            shared.write(path.read_text())
     report = _audit(db_url)
-    assert report.intact and any("belong to other databases" in note for note in report.notes)
+    assert report.intact and report.checkpoints_checked == 1
+    assert any("belong to other databases" in note for note in report.notes)
 
 
 def test_a_deleted_head_row_is_rebuilt_from_the_newest_event(db_url: str, audit_env: Path) -> None:
@@ -517,7 +540,11 @@ def test_cli_checkpoint_and_verify_exit_codes(db_url: str, audit_env: Path, monk
     elsewhere = audit_env.parent / "shipped"
     elsewhere.mkdir()
     result = runner.invoke(app, ["--db", db_url, "audit", "verify", "--checkpoints", str(elsewhere)])
-    assert result.exit_code == 0 and "only the keyed chain was checked" in _flat(result.output)
+    assert result.exit_code == 1 and "holds no checkpoint file" in _flat(result.output)
+    missing = audit_env.parent / "never-shipped"
+    result = runner.invoke(app, ["--db", db_url, "audit", "verify", "--checkpoints", str(missing)])
+    assert result.exit_code == 1 and f"{missing} does not exist" in _flat(result.output)
+    assert "Traceback" not in result.output
 
     monkeypatch.delenv("CREDITDESK_AUDIT_SECRET")
     monkeypatch.setenv("CREDITDESK_DEPLOYMENT", "production")
@@ -525,3 +552,142 @@ def test_cli_checkpoint_and_verify_exit_codes(db_url: str, audit_env: Path, monk
     result = runner.invoke(app, ["--db", db_url, "audit", "verify", "--checkpoints", str(elsewhere)])
     assert result.exit_code == 1 and "CREDITDESK_AUDIT_SECRET" in _flat(result.output)
     assert get_settings().deployment == "production"
+
+
+# --- review fixes: the database id, explicit sources, unreadable files, a lost key --------------------------------
+
+
+@contextmanager
+def _same_database_elsewhere(db_url: str, tmp_path: Path) -> Iterator[str]:
+    """The same database under another address: PostgreSQL as `localhost` instead of `127.0.0.1`, a SQLite file
+    restored to another path."""
+    if db_url.startswith("sqlite"):
+        restored = tmp_path / "restored" / "creditdesk.db"
+        restored.parent.mkdir()
+        dispose_engine(db_url)
+        restored.write_bytes(Path(db_url.split(":///", 1)[1]).read_bytes())
+        other = f"sqlite:///{restored}"
+    else:
+        assert "@127.0.0.1:" in db_url
+        other = db_url.replace("@127.0.0.1:", "@localhost:")
+    try:
+        yield other
+    finally:
+        dispose_engine(other)
+
+
+def test_checkpoints_follow_the_database_to_another_address(db_url: str, audit_env: Path, tmp_path: Path) -> None:
+    _fill(db_url, 3)
+    write_checkpoint(db_url)
+    with _same_database_elsewhere(db_url, tmp_path) as other:
+        matched = _audit(other)
+        assert matched.intact and matched.checkpoints_checked == 1, _text(matched)
+        _sql(other, "DELETE FROM audit_event WHERE sequence = 3")
+        _roll_head_back(other)
+        report = _audit(other)
+        assert not report.intact and "event 3 deleted and the head rolled back" in _text(report)
+        result = CliRunner().invoke(app, ["--db", other, "audit", "verify"])
+        assert result.exit_code == 1, result.output
+
+
+@pytest.mark.parametrize("change", ["a new id", "the id row deleted"])
+def test_a_changed_database_id_fails_closed(db_url: str, audit_env: Path, change: str) -> None:
+    _fill(db_url, 3)
+    write_checkpoint(db_url)
+    _sql(db_url, "DELETE FROM audit_event WHERE sequence = 3")
+    _roll_head_back(db_url)
+    if change == "a new id":
+        _sql(db_url, "UPDATE audit_database SET database_id = 'dfeedfacefeedfacefeedface'")
+    else:
+        _sql(db_url, "DELETE FROM audit_database")
+    report = _audit(db_url)
+    assert not report.intact and "none is this database's" in _text(report), _text(report)
+    result = CliRunner().invoke(app, ["--db", db_url, "audit", "verify"])
+    assert result.exit_code == 1 and "none is this database's" in _flat(result.output)
+    with pytest.raises(CreditDeskError):
+        write_checkpoint(db_url)
+
+
+def test_the_database_id_is_in_the_signed_body(db_url: str, audit_env: Path) -> None:
+    _fill(db_url, 2)
+    written = write_checkpoint(db_url)
+    with read_session(db_url) as session:
+        assert written.database == database_id(session) and written.format == CHECKPOINT_FORMAT
+    path = next(audit_env.glob("*.jsonl"))
+    record = json.loads(path.read_text())
+    path.write_text(json.dumps(record | {"database": "d" + "0" * 24}) + "\n")
+    report = _audit(db_url)
+    assert not report.intact  # another id: not this database's; it cannot be re-signed without the key
+    path.write_text(json.dumps(record) + "\n")
+    assert _audit(db_url).intact
+
+
+def test_format_1_checkpoints_still_match_by_address(db_url: str, audit_env: Path) -> None:
+    _fill(db_url, 3)
+    keys = load_audit_keys()
+    with read_session(db_url) as session:
+        chain = verify_chain(session, keys)
+        address = database_fingerprint(session.get_bind().engine.url)
+    old = _sign(
+        keys,
+        Checkpoint(
+            address,
+            3,
+            chain.last_event_id,
+            chain.last_mac,
+            3,
+            "2026-11-01T00:00:00+00:00",
+            "",
+            "",
+            format=LEGACY_FORMAT,
+        ),
+    )
+    audit_env.mkdir()
+    (audit_env / "2026-11-01.jsonl").write_text(old.line() + "\n")
+    report = _audit(db_url)
+    assert report.intact and report.checkpoints_checked == 1, _text(report)
+    _sql(db_url, "DELETE FROM audit_event WHERE sequence = 3")
+    _roll_head_back(db_url)
+    assert "event 3 deleted and the head rolled back" in _text(_audit(db_url))
+
+
+@pytest.mark.parametrize("garbage", ["not utf-8", "a directory"])
+def test_an_unreadable_checkpoint_file_is_tampering_not_a_crash(db_url: str, audit_env: Path, garbage: str) -> None:
+    _fill(db_url, 2)
+    write_checkpoint(db_url)
+    bad = audit_env / "2026-01-01.jsonl"
+    if garbage == "a directory":
+        bad.mkdir()
+    else:
+        bad.write_bytes(b"\xff\xfe\x00garbage\x80\n")
+    report = _audit(db_url)
+    assert not report.intact and f"checkpoint file {bad} cannot be read" in _text(report)
+    assert report.checkpoints_checked == 1  # the readable ones are still compared
+    result = CliRunner().invoke(app, ["--db", db_url, "audit", "verify"])
+    assert result.exit_code == 1 and "cannot be read" in _flat(result.output)
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    result = CliRunner().invoke(app, ["--db", db_url, "audit", "checkpoint"])
+    assert result.exit_code == 1 and "cannot be read" in _flat(result.output)
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_lost_key_file_is_never_replaced_once_events_are_signed(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CREDITDESK_AUDIT_SECRET", raising=False)
+    monkeypatch.setenv("CREDITDESK_DATA_DIR", str(tmp_path / "data"))
+    reset_settings()
+    _fill(db_url, 2)  # an empty trail: the embedded key is generated
+    key_file = tmp_path / "data" / "audit.key"
+    assert key_file.exists()
+    moved = key_file.rename(tmp_path / "audit.key.moved")
+    with pytest.raises(CreditDeskError) as refused:
+        _fill(db_url, 1, start=2)
+    assert refused.value.code is ErrorCode.NOT_CONFIGURED
+    assert "audit key is missing" in refused.value.message and "CREDITDESK_AUDIT_SECRET" in refused.value.message
+    assert not key_file.exists()
+    with read_session(db_url) as session:
+        assert verify_chain(session, load_audit_keys(create=False) if key_file.exists() else None).events == 2
+    moved.rename(key_file)
+    _fill(db_url, 1, start=2)
+    assert _audit(db_url).chain.intact

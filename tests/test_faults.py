@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import shutil
 import socket
 import sqlite3
@@ -16,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -515,3 +517,70 @@ def test_chat_users_get_the_fault_without_where_the_database_lives(fault: Fault)
         reply = service.ask_text("what is Acme's exposure?", actor=actor, thread_id="fault-t", database_url=fault.url)
     assert reply.error and "nothing was" in reply.text.lower()
     assert not any(part in reply.text for part in (fault.url, "127.0.0.1", "sqlite", ".db", "postgres"))
+
+
+def _corrupt_interior_pages(database: Path, *, seed: int = 11) -> None:
+    """300 random bytes at offset 200 of every third 4 KiB page (the header page stays): a bad disk, not a bad
+    header. Chroma's Rust bindings then panic (`pyo3_runtime.PanicException`, a BaseException) on the next read."""
+    noise = random.Random(seed)
+    size = database.stat().st_size
+    with database.open("r+b") as handle:
+        for page in range(3, size // 4096, 3):
+            handle.seek(page * 4096 + 200)
+            handle.write(noise.randbytes(300))
+
+
+@pytest.mark.embeddings
+def test_a_store_with_malformed_interior_pages_is_reported_as_damage(knowledge: str) -> None:
+    built = CliRunner().invoke(cli_app, ["ingest"])
+    assert built.exit_code == 0, built.output
+    _as_if_a_new_process()
+    _corrupt_interior_pages(get_settings().chroma_path / "chroma.sqlite3")
+    _as_if_a_new_process()
+
+    broken = _search(knowledge)
+    assert broken.exit_code == 1 and isinstance(broken.exception, SystemExit), broken.output
+    assert "Traceback" not in broken.output
+    assert "error (damaged): the policy knowledge base" in broken.stderr
+    answer = _policy_answer(knowledge)
+    assert "damaged" in answer and "creditdesk ingest --rebuild" in answer, answer
+
+    rebuilt = CliRunner().invoke(cli_app, ["ingest", "--rebuild"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    _as_if_a_new_process()
+    assert _search(knowledge).exit_code == 0
+
+
+class PanicException(BaseException):
+    """Stands in for `pyo3_runtime.PanicException`, which derives from BaseException."""
+
+
+@pytest.mark.parametrize("failure", [PanicException("database disk image is malformed"), RuntimeError("boom")])
+def test_any_chroma_failure_becomes_damaged(failure: BaseException, tmp_path: Path) -> None:
+    from knowledge.store import PolicyStore
+
+    class Broken:
+        name = "broken"
+
+        def count(self) -> int:
+            raise failure
+
+    store = PolicyStore(str(tmp_path / "chroma"), "broken", SimpleNamespace(id="none"))  # type: ignore[arg-type]
+    store._collection = Broken()
+    with pytest.raises(CreditDeskError) as raised:
+        store.count()
+    assert raised.value.code is ErrorCode.DAMAGED and "`creditdesk ingest --rebuild`" in raised.value.message
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, SystemExit])
+def test_interrupts_are_not_taken_for_damage(interrupt: type[BaseException], tmp_path: Path) -> None:
+    from knowledge.store import PolicyStore
+
+    class Interrupted:
+        def count(self) -> int:
+            raise interrupt()
+
+    store = PolicyStore(str(tmp_path / "chroma"), "interrupted", SimpleNamespace(id="none"))  # type: ignore[arg-type]
+    store._collection = Interrupted()
+    with pytest.raises(interrupt):
+        store.count()

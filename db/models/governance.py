@@ -95,6 +95,18 @@ class AuditHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditDatabase(Base):
+    """One row: a random id created with the database (migration 0011). Signed checkpoints name it, so they follow
+    the database through any address, copy or restore, and a reset database does not claim another's checkpoints."""
+
+    __tablename__ = "audit_database"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    database_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class DunningOutbox(Base):
     __tablename__ = "dunning_outbox"
     __table_args__ = (Index("ix_dunning_outbox_status", "status", "created_at"),)

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from core.audit_keys import AuditKey, AuditKeyRing, load_audit_keys
 from core.dates import utcnow
-from core.errors import CreditDeskError
+from core.errors import CreditDeskError, ErrorCode
 from db.models.governance import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
@@ -145,6 +145,23 @@ def _locked_head(session: Session) -> AuditHead:
     return session.scalars(locked).one()
 
 
+def _writer_keys(session: Session) -> AuditKeyRing:
+    """The key ring for appending. The embedded key file is generated only for a trail with no keyed event yet: once
+    events were signed, a missing key is lost (or moved), and a new one would silently chain on under another key."""
+    try:
+        return load_audit_keys(create=False)
+    except CreditDeskError as missing:
+        keyed = session.scalar(select(AuditEvent.id).where(AuditEvent.chain_version == KEYED_VERSION).limit(1))
+        if keyed is None:
+            return load_audit_keys(create=True)
+        raise CreditDeskError(
+            ErrorCode.NOT_CONFIGURED,
+            "the audit key is missing but the audit trail already holds events signed with it: nothing was "
+            "written. Restore the key file or set CREDITDESK_AUDIT_SECRET to the key the trail was signed with "
+            f"({missing.message})",
+        ) from None
+
+
 def append_event(
     session: Session,
     event: str,
@@ -160,7 +177,7 @@ def append_event(
     """Add one event in the caller's transaction; concurrent appenders queue on the head row instead of forking
     the chain. Without a configured audit key this raises (not_configured) and the caller's transaction writes
     nothing."""
-    key = (keys or load_audit_keys(create=True)).current
+    key = (keys or _writer_keys(session)).current
     head = _locked_head(session)
     content = EventContent(
         head.sequence + 1,

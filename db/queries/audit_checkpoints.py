@@ -7,9 +7,11 @@ line to `<checkpoint dir>/YYYY-MM-DD.jsonl` (and printable for a log system or W
 the chain and then every checkpoint of this database against it: a checkpointed event that is gone, replaced or
 re-hashed is reported. `write_checkpoint` is a plain function so a scheduler can call it.
 
-Checkpoints name their database by a fingerprint of its location (backend, host, port, database or SQLite file;
-never credentials), so one directory can serve several databases; a database reached under another name starts
-without checkpoints.
+Checkpoints name their database by the random id stored in it (`audit_database`, migration 0011), never by its
+address: the same database reached as `localhost` or `127.0.0.1`, or restored elsewhere, keeps its checkpoints. One
+directory can serve several databases, but verifying fails closed when the source holds checkpoints and none is this
+database's (the id was changed, or they belong to a database that was reset: archive them). Format 1 checkpoints,
+written before the id existed, named a fingerprint of the address; they still match when the address is the same.
 """
 
 from __future__ import annotations
@@ -30,14 +32,16 @@ from core.audit_keys import AuditKeyRing, load_audit_keys
 from core.dates import utcnow
 from core.errors import CreditDeskError, ErrorCode
 from core.settings import get_settings
-from db.models.governance import AuditEvent
+from db.models.governance import AuditDatabase, AuditEvent
 from db.queries.audit import ChainProblem, ChainReport, event_span, verify_chain
 
-CHECKPOINT_FORMAT = "creditdesk-audit-checkpoint/1"
+CHECKPOINT_FORMAT = "creditdesk-audit-checkpoint/2"
+LEGACY_FORMAT = "creditdesk-audit-checkpoint/1"  # `database` is the address fingerprint
 _CHECKPOINT_DOMAIN = b"creditdesk-audit-checkpoint"
 
 
 def database_fingerprint(url: str | URL) -> str:
+    """What format 1 checkpoints named their database by: its address (never credentials)."""
     parsed = make_url(url) if isinstance(url, str) else url
     backend = parsed.get_backend_name()
     if backend == "sqlite":
@@ -46,6 +50,29 @@ def database_fingerprint(url: str | URL) -> str:
     else:
         where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"
     return hashlib.sha256(f"{backend}|{where}".encode()).hexdigest()[:24]
+
+
+def database_id(session: Session) -> str | None:
+    """This database's random id (None when its row was deleted)."""
+    return session.scalar(select(AuditDatabase.database_id).where(AuditDatabase.id == 1))
+
+
+def _ensure_database_id(database_url: str | None) -> str:
+    """The id, created if its row is missing (only once the trail verified: no checkpoint matched a missing id)."""
+    import secrets
+
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    from db.engine import write_session
+
+    with write_session(database_url) as session:
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        values = {"id": 1, "database_id": "d" + secrets.token_hex(12), "created_at": utcnow()}
+        session.execute(insert(AuditDatabase).values(**values).on_conflict_do_nothing(index_elements=["id"]))
+        found = database_id(session)
+    assert found is not None
+    return found
 
 
 @dataclass(frozen=True)
@@ -108,20 +135,36 @@ def _bind_url(session: Session) -> URL:
     return session.get_bind().engine.url
 
 
+def _checkpoint_files(source: Path) -> list[Path]:
+    if source.is_dir():
+        return sorted(source.glob("*.jsonl"))
+    return [source] if source.exists() else []
+
+
 def read_checkpoints(source: Path) -> tuple[list[Checkpoint], list[ChainProblem]]:
-    """Every checkpoint in a file or in a directory's *.jsonl files; unreadable lines are problems (tampering)."""
-    files = sorted(source.glob("*.jsonl")) if source.is_dir() else [source] if source.exists() else []
+    """Every checkpoint in a file or in a directory's *.jsonl files; unreadable files and lines are problems
+    (tampering)."""
     found: list[Checkpoint] = []
     problems: list[ChainProblem] = []
     names = set(Checkpoint.__dataclass_fields__) - {"origin"}
-    for path in files:
-        for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for path in _checkpoint_files(source):
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeError) as error:
+            problem = f"checkpoint file {path} cannot be read ({type(error).__name__}): it was altered or replaced"
+            problems.append(ChainProblem(0, problem))
+            continue
+        for number, text in enumerate(lines, start=1):
             if not text.strip():
                 continue
             origin = f"{path}:{number}"
             try:
                 record = json.loads(text)
-                if not isinstance(record, dict) or set(record) != names or record["format"] != CHECKPOINT_FORMAT:
+                if (
+                    not isinstance(record, dict)
+                    or set(record) != names
+                    or record["format"] not in (CHECKPOINT_FORMAT, LEGACY_FORMAT)
+                ):
                     raise ValueError("not a checkpoint record")
                 found.append(Checkpoint(**record, origin=origin))
             except (ValueError, TypeError):
@@ -185,7 +228,12 @@ def verify_audit(
 ) -> AuditReport:
     """The keyed chain, then every checkpoint of this database (from the configured directory, or a file or
     directory fetched back from wherever they were shipped). Fails closed: a missing key, an unreadable or forged
-    checkpoint, or a checkpoint the chain no longer matches is a problem."""
+    checkpoint, a checkpoint the chain no longer matches, an explicit source without checkpoint files, or
+    checkpoints none of which is this database's is a problem."""
+    return _verify(session, keys, checkpoint_source, explicit=checkpoint_source is not None)
+
+
+def _verify(session: Session, keys: AuditKeyRing | None, source: Path | None, *, explicit: bool) -> AuditReport:
     keys_error: str | None = None
     if keys is None:
         try:
@@ -195,11 +243,20 @@ def verify_audit(
     chain = verify_chain(session, keys, keys_error=keys_error)
     problems = list(chain.problems)
     notes = list(chain.notes)
-    source = checkpoint_source or get_settings().resolved_audit_checkpoint_dir
+    source = source or get_settings().resolved_audit_checkpoint_dir
+    if explicit and not _checkpoint_files(source):
+        what = "does not exist" if not source.exists() else "holds no checkpoint file (*.jsonl)"
+        problems.append(ChainProblem(0, f"the checkpoint source {source} {what}: nothing to compare the chain with"))
     everything, unreadable = read_checkpoints(source)
     problems.extend(unreadable)
-    database = database_fingerprint(_bind_url(session))
-    mine = [c for c in everything if c.database == database]
+    identity = database_id(session)
+    address = database_fingerprint(_bind_url(session))
+    mine = [
+        c
+        for c in everything
+        if (c.format == CHECKPOINT_FORMAT and identity is not None and c.database == identity)
+        or (c.format == LEGACY_FORMAT and c.database == address)
+    ]
     valid: list[Checkpoint] = []
     for checkpoint in mine:
         key = keys.get(checkpoint.key_id) if keys is not None else None
@@ -220,12 +277,22 @@ def verify_audit(
                 f"{event_span(last.sequence + 1, chain.last_sequence)} came after the last checkpoint "
                 f"({last.created_at}): only the keyed chain protects them"
             )
-    else:
+    elif everything and not mine:
+        named = f"database id {identity}" if identity else "no database id (its audit_database row is missing)"
+        problems.append(
+            ChainProblem(
+                0,
+                f"{len(everything):,} checkpoint(s) in {source} and none is this database's ({named}): the id may "
+                "have been changed to escape them, or they belong to a database that was reset or replaced — if "
+                "so, archive them elsewhere and write a new checkpoint",
+            )
+        )
+    elif not everything:
         notes.append(
             f"no checkpoints of this database in {source}: only the keyed chain was checked, which cannot reveal "
             "deleted newest events; run `creditdesk audit checkpoint` regularly"
         )
-    if len(everything) > len(mine):
+    if mine and len(everything) > len(mine):
         notes.append(f"{len(everything) - len(mine)} checkpoint(s) there belong to other databases")
     return AuditReport(chain, problems, len(valid), last, notes)
 
@@ -240,7 +307,7 @@ def write_checkpoint(
     keys = keys or load_audit_keys(create=True)
     target = directory or get_settings().resolved_audit_checkpoint_dir
     with read_session(database_url) as session:
-        report = verify_audit(session, keys=keys, checkpoint_source=target)
+        report = _verify(session, keys, target, explicit=False)
         if not report.intact:
             first = report.problems[0]
             raise CreditDeskError(
@@ -249,17 +316,18 @@ def write_checkpoint(
                 "run `creditdesk audit verify`",
                 details={"problems": len(report.problems)},
             )
-        checkpoint = _sign(
-            keys,
-            Checkpoint(
-                database=database_fingerprint(_bind_url(session)),
-                sequence=report.chain.last_sequence,
-                event_id=report.chain.last_event_id,
-                mac=report.chain.last_mac,
-                count=report.chain.events,
-                created_at=utcnow().isoformat(timespec="microseconds"),
-                key_id=keys.current.key_id,
-            ),
-        )
+        identity = database_id(session)
+    checkpoint = _sign(
+        keys,
+        Checkpoint(
+            database=identity or _ensure_database_id(database_url),
+            sequence=report.chain.last_sequence,
+            event_id=report.chain.last_event_id,
+            mac=report.chain.last_mac,
+            count=report.chain.events,
+            created_at=utcnow().isoformat(timespec="microseconds"),
+            key_id=keys.current.key_id,
+        ),
+    )
     path = _append_line(target, checkpoint.line())
     return Checkpoint(**checkpoint.record(), origin=str(path))

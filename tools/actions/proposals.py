@@ -209,24 +209,33 @@ def create_proposal(session: Session, ctx: ToolContext, action: Action, args: Ba
         authority_amount=prepared.authority_amount,
     )
     log.info("proposal.created", proposal_id=proposal.id, action=action.name)
-    if auto:
+    decider = _auto_decider(session, proposal, action, ctx.actor) if auto else None
+    if decider is not None:
         try:
             action.revalidate(session, proposal)
-            _execute(
-                session, proposal, action, _decider_from(ctx.actor), via="policy", note=prepared.auto_approve_reason
-            )
+            _execute(session, proposal, action, decider, via="policy", note=prepared.auto_approve_reason)
         except _Refusal as refused:
             raise refused.error from None
     return view(session, proposal)
 
 
+def _auto_decider(session: Session, proposal: Proposal, action: Action, actor: Actor) -> Decider | None:
+    """The proposer as the decider of a policy approval, if they could approve it by hand: the same checks as a
+    manual approval (active user, role, four-eyes, role ceiling, personal approval limit). Otherwise None, and the
+    proposal waits for a human."""
+    try:
+        decider = _decider(session, actor)
+        _check_authority(session, proposal, action, decider)
+    except CreditDeskError as refused:
+        if refused.code not in (ErrorCode.FORBIDDEN, ErrorCode.NOT_FOUND):
+            raise
+        log.info("proposal.auto_approval_withheld", proposal_id=proposal.id, reason=refused.code.value)
+        return None
+    return decider
+
+
 def _may_approve(role: Role, prepared: Prepared) -> bool:
     return load_policy().authority.at_least(role, prepared.required_role)
-
-
-def _decider_from(actor: Actor) -> Decider:
-    assert actor.id is not None
-    return Decider(id=actor.id, name=actor.name, role=actor.role, approval_limit=actor.approval_limit)
 
 
 def _execute(
