@@ -79,5 +79,35 @@ def eval_command(
         raise typer.Exit(1)
 
 
+def understanding_command(
+    output: Annotated[
+        Path, typer.Option(help="Where the Markdown report goes (the saved 'before': evals/understanding/baseline.md).")
+    ] = Path("var/eval/understanding.md"),
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N items (a quick look).")] = None,
+    knowledge: Annotated[
+        bool, typer.Option("--knowledge/--no-knowledge", help="Build the policy knowledge base for search_policy.")
+    ] = True,
+    title: Annotated[str, typer.Option(help="The report's heading.")] = "Understanding test set: offline desk",
+) -> None:
+    """Score the current offline desk on the frozen understanding test set (evals/understanding/test.jsonl):
+    intent accuracy, slot accuracy, clarification rate and confidently wrong answers."""
+    from evals.understanding.score import load_items, render_markdown, run_items, summarise
+
+    items = load_items()[:limit] if limit else load_items()
+    with console.status(f"asking {len(items)} items…"):
+        judgements = run_items(items, knowledge=knowledge)
+    overall = summarise(judgements).overall
+    console.print(
+        f"intent accuracy {overall.intent_accuracy:.1%} ({overall.right}/{overall.items}), "
+        f"confidently wrong {overall.confidently_wrong}, slot accuracy "
+        + ("n/a" if overall.slot_accuracy is None else f"{overall.slot_accuracy:.1%}"),
+        markup=False,
+    )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render_markdown(judgements, header=f"# {title}"), encoding="utf-8")
+    console.print(f"report: {output}")
+
+
 def register(app: typer.Typer) -> None:
     app.command("eval")(eval_command)
+    app.command("eval-understanding")(understanding_command)

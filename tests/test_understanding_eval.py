@@ -1,0 +1,160 @@
+"""The understanding scorer (evals/understanding/score.py): how one reply is judged, how figures add up, and one
+end-to-end run of a few real items of the frozen set through the offline desk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assistant.types import AssistantReply, ToolCallRecord
+from evals.understanding.score import (
+    Item,
+    judge,
+    load_items,
+    render_markdown,
+    run_items,
+    summarise,
+)
+
+FALLBACK = "I didn't understand that request, so I did nothing. I can: - “how much does Acme owe?”"
+
+
+def item(capability: str, slots: dict[str, Any] | None = None, persona: str = "collector", **extra: Any) -> Item:
+    return Item(
+        id=extra.get("id", "ut-x"),
+        user="casey",
+        text="some request",
+        capability=capability,
+        slots=slots or {},
+        persona=persona,
+        dataset="demo",
+    )
+
+
+def call(name: str, arguments: dict[str, Any] | None = None, result: dict[str, Any] | None = None,
+         error: str | None = None) -> ToolCallRecord:  # fmt: skip
+    kind = "write" if name.startswith(("propose_", "log_", "add_")) else "read"
+    return ToolCallRecord(
+        name=name, kind=kind, arguments=arguments or {}, result=None if error else (result or {}), error=error
+    )
+
+
+def reply(text: str, *calls: ToolCallRecord) -> AssistantReply:
+    return AssistantReply(text=text, thread_id="t", engine="planner", tool_calls=list(calls))
+
+
+GLOBEX = {"customer": {"id": 4, "name": "Globex Industries", "external_id": "C000004"}}
+
+
+def test_the_answering_tool_is_the_last_one_that_is_not_resolve_customer() -> None:
+    answered = reply(
+        "Globex owes …",
+        call("resolve_customer", {"query": "globex"}, GLOBEX),
+        call("get_customer_exposure", {"customer": "globex"}, GLOBEX),
+    )
+    j = judge(item("get_customer_exposure", {"customer": "Globex Industries"}), answered)
+    assert (j.outcome, j.intent_right, j.answering_tool) == ("right", True, "get_customer_exposure")
+    assert j.slots == {"customer": True}
+    wrong_customer = judge(item("get_customer_exposure", {"customer": "Hooli Cloud Inc"}), answered)
+    assert wrong_customer.intent_right and wrong_customer.slots == {"customer": False}
+
+
+def test_another_tool_answering_without_asking_is_confidently_wrong_and_its_slots_are_wrong() -> None:
+    answered = reply("From the credit policy: …", call("search_policy", {"query": "days late"}, {"passages": []}))
+    j = judge(item("get_payment_behaviour", {"customer": "Globex Industries", "as_of": "2026-10-31"}), answered)
+    assert j.outcome == "confidently_wrong" and j.confidently_wrong and not j.intent_right
+    assert j.slots == {"customer": False, "as_of": False}
+    # the same tool, but the call failed: not confident
+    failed = reply("I couldn't find that.", call("search_policy", {"query": "x"}, error="no passages"))
+    assert judge(item("get_payment_behaviour"), failed).outcome == "failed"
+    # another tool answered, then the desk asked: not confidently wrong
+    asked_after = reply("Globex's score is 40. Did you mean its payment behaviour?", call("score_customer"))
+    assert judge(item("get_payment_behaviour"), asked_after).outcome != "confidently_wrong"
+
+
+def test_clarify_is_right_only_when_the_desk_asks_instead_of_answering() -> None:
+    question = reply(
+        "“meyer” matches several customers: Meyer Freight Corp., Meyer Builders Corp. Which one did you mean?",
+        call("resolve_customer", {"query": "meyer"}, {"status": "ambiguous"}),
+    )
+    j = judge(item("clarify"), question)
+    assert j.outcome == "right" and j.asked
+    answered_one_reading = reply("**Highbridge Company SAS**: score 32", call("score_customer", {}, GLOBEX))
+    assert judge(item("clarify"), answered_one_reading).outcome == "confidently_wrong"
+    # the fallback lists example questions in quotes: it asks nothing
+    assert judge(item("clarify"), reply(FALLBACK)).outcome == "failed"
+
+
+def test_out_of_scope_needs_a_cannot_without_any_tool() -> None:
+    assert judge(
+        item("out_of_scope"), reply("Sorry, I can't change payment terms; I can show the exposure.")
+    ).intent_right
+    assert judge(item("out_of_scope"), reply(FALLBACK)).outcome == "failed"
+    ran_a_tool = reply("I can't translate; here is a draft.", call("draft_dunning_message", {}, GLOBEX))
+    assert judge(item("out_of_scope"), ran_a_tool).outcome == "confidently_wrong"
+
+
+def test_amount_and_date_slots_compare_values_not_spelling() -> None:
+    logged = reply(
+        "Logged a promise …",
+        call("resolve_customer", {"query": "globex"}, GLOBEX),
+        call("log_promise_to_pay", {"customer": "globex", "amount": "35000.00", "promised_date": "2026-11-20"}, GLOBEX),
+    )
+    slots = {"customer": "Globex Industries", "amount": "35000", "promised_date": "2026-11-20", "currency": "EUR"}
+    assert judge(item("log_promise_to_pay", slots), logged).slots == {
+        "customer": True,
+        "amount": True,
+        "promised_date": True,
+    }
+    off = dict(slots, amount="3500", promised_date="2026-11-13")
+    assert judge(item("log_promise_to_pay", off), logged).slots == {
+        "customer": True,
+        "amount": False,
+        "promised_date": False,
+    }
+
+
+def test_figures_and_report_add_up_per_capability_and_persona() -> None:
+    exposure = reply("Globex owes …", call("get_customer_exposure", {"customer": "globex"}, GLOBEX))
+    judgements = [
+        judge(item("get_customer_exposure", {"customer": "Globex Industries"}, id="ut-1"), exposure),
+        judge(item("score_customer", {"customer": "Globex Industries"}, persona="analyst", id="ut-2"), exposure),
+        judge(item("clarify", id="ut-3"), reply("Which one did you mean: A or B?")),
+        judge(item("out_of_scope", persona="sales", id="ut-4"), reply(FALLBACK)),
+    ]
+    s = summarise(judgements)
+    assert (s.overall.items, s.overall.right, s.overall.confidently_wrong, s.overall.failed) == (4, 2, 1, 1)
+    assert s.asked == 1 and s.clarify_items_asked == 1 and s.non_clarify_asked == 0
+    assert s.out_of_scope_no_tool == 1
+    assert (s.overall.slots_right, s.overall.slots) == (1, 2)
+    assert s.slot_kinds["customer"] == (1, 2) and s.slot_kinds_given_intent["customer"] == (1, 1)
+    assert s.by_persona["collector"].items == 2 and s.by_persona["analyst"].confidently_wrong == 1
+    assert s.by_capability["score_customer"].intent_accuracy == 0.0
+    report = render_markdown(judgements, examples=2)
+    assert "| intent accuracy | 50.0 % (2/4) |" in report
+    assert "| confidently wrong | 1 |" in report
+    failures = report.split("## 2 example failures", 1)[1]
+    assert "ut-2" in failures and "ut-4" in failures and "ut-1 " not in failures
+
+
+def test_the_frozen_set_loads_with_personas_and_context() -> None:
+    items = load_items()
+    assert len(items) == 375 and len({i.id for i in items}) == 375
+    assert {i.persona for i in items} == {"collector", "analyst", "manager", "sales"}
+    assert sum(1 for i in items if i.context) == 23
+    assert {i.dataset for i in items} == {"demo", "ibm"}
+
+
+def test_a_few_real_items_run_end_to_end_on_the_seeded_demo() -> None:
+    """Ten demo items (one a follow-up) through the offline desk on SQLite: every metric is computed."""
+    items = [i for i in load_items() if i.dataset == "demo"]
+    follow_up = next(i for i in items if i.context)
+    chosen = [*items[:9], follow_up]
+    judgements = run_items(chosen, knowledge=False)
+    assert [j.item.id for j in judgements] == [i.id for i in chosen]
+    assert all(j.reply_text for j in judgements)
+    s = summarise(judgements)
+    assert s.overall.items == 10
+    assert s.overall.right + s.overall.asked + s.overall.confidently_wrong + s.overall.failed == 10
+    assert s.overall.slots > 0 and s.overall.slot_accuracy is not None
+    assert sum(f.items for f in s.by_persona.values()) == 10
+    assert "## Per capability" in render_markdown(judgements)
