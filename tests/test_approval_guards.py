@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from core.dates import business_today
 from core.errors import CreditDeskError, ErrorCode
 from core.settings import get_settings
 from db.engine import get_engine, read_session, write_session
@@ -33,6 +32,7 @@ from db.models import (
     StaffUser,
 )
 from db.queries.proposals import is_transient_error
+from tests.support import clock
 from tests.test_actions import actor, business_digest, ctx, current_limit, executed_events, scored_customer
 from tools.actions import proposals
 from tools.actions.definitions import ACTIONS, SetCreditLimit
@@ -209,7 +209,7 @@ def _promise(url: str, who: str, customer: Customer, days: int, amount: str = "5
         {
             "customer": str(customer.id),
             "amount": amount,
-            "promised_date": (business_today() + timedelta(days=days)).isoformat(),
+            "promised_date": (clock.today() + timedelta(days=days)).isoformat(),
         },
         ctx(url, who),
     )

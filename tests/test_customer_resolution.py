@@ -15,11 +15,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant.service import AssistantService
-from core.dates import business_today
 from core.errors import CreditDeskError, ErrorCode
 from db.engine import read_session
 from db.queries.staff import get_staff_user
 from integrations.api.app import create_app
+from tests.support import clock
 from tests.support.surfaces import bearer, issue_keys
 from tools.context import Actor, ToolContext
 from tools.name_matching import NameIndex, match_name, query_key
@@ -170,7 +170,7 @@ def test_partial_references_only_suggest(seeded_db_url: str) -> None:
 
 
 def test_future_as_of_is_refused_by_the_tool(seeded_db_url: str) -> None:
-    tomorrow = business_today() + timedelta(days=1)
+    tomorrow = clock.today() + timedelta(days=1)
     for tool in ("get_customer_exposure", "score_customer"):
         with pytest.raises(CreditDeskError) as refused:
             call_tool(tool, {"customer": "Acme", "as_of": tomorrow}, _ctx(seeded_db_url))

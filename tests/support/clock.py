@@ -49,5 +49,5 @@ def stop() -> None:
 
 
 def today() -> date:
-    """The session's business date: what `core.dates.business_today()` answers during the tests."""
+    """The session's business date: what the product's business date is during the tests."""
     return _today
