@@ -213,7 +213,7 @@ def refusal_text() -> str:
 
 HELP_TEXT = (
     "Ask me about credit and collections, for example: `/credit exposure of Acme`, `/credit my worklist`, "
-    "`/credit score Globex`, `/credit propose a credit limit of 130000 for Stark because of seasonal orders`."
+    "`/credit score Globex`, `/credit raise Stark's limit by 50k because of seasonal orders`."
 )
 
 
