@@ -45,7 +45,8 @@ SHOWCASE_NAMES = {
 }
 
 
-AUDIT_TABLES = {"alembic_version", "audit_event", "audit_head"}  # timestamps of when the seed ran
+# When the seed ran (event timestamps) and which database it ran in (the audit checkpoints' random database id).
+AUDIT_TABLES = {"alembic_version", "audit_event", "audit_head", "audit_database"}
 
 
 def _business_tables(conn: Connection) -> list[Any]:
