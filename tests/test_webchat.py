@@ -17,6 +17,7 @@ from tests.support.surfaces import executed_events, issue_keys, manager_sized_li
 
 CHROMIUM = os.environ.get("CREDITDESK_CHROMIUM", "/usr/bin/chromium")
 TIMEOUT_MS = 20_000
+FAKETIME_VARIABLES = ("LD_PRELOAD", "FAKETIME", "FAKETIME_DONT_FAKE_MONOTONIC", "NO_FAKE_STAT")
 
 pytestmark = pytest.mark.browser
 
@@ -27,12 +28,18 @@ def browser() -> Iterator[object]:
         pytest.fail(f"Chromium not found at {CHROMIUM}: `apt-get install -y chromium` (make install does it)")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-dev-shm-usage"]
-        )
-        yield chromium
-        chromium.close()
+    # The browser is the user's machine, not the product: under `make test-faketime` it and Playwright's driver run
+    # on the real clock (libfaketime preloaded into Chromium stalls its page loads).
+    faked = {key: os.environ.pop(key) for key in FAKETIME_VARIABLES if key in os.environ}
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-dev-shm-usage"]
+            )
+            yield chromium
+            chromium.close()
+    finally:
+        os.environ.update(faked)
 
 
 @pytest.fixture
