@@ -128,8 +128,26 @@ def traceable(number: Decimal, pool: set[Decimal]) -> bool:
     return False
 
 
+_SHORTHAND = re.compile(r"(\d+(?:\.\d+)?)\s*(k|m|mm|mn|bn)\b", re.IGNORECASE)
+_SHORTHAND_SCALE = {
+    "k": Decimal(1000),
+    "m": Decimal(10**6),
+    "mm": Decimal(10**6),
+    "mn": Decimal(10**6),
+    "bn": Decimal(10**9),
+}
+
+
+def _user_amounts(user_text: str) -> set[Decimal]:
+    """The user's own numbers, with finance shorthand written out ("1.2m" is 1,200,000 when the answer echoes it)."""
+    found = numbers_in(user_text)
+    for number, suffix in _SHORTHAND.findall(user_text):
+        found.add(Decimal(number) * _SHORTHAND_SCALE[suffix.lower()])
+    return found
+
+
 def untraceable_numbers(text: str, calls: Iterable[ToolCallRecord], user_text: str) -> list[str]:
-    pool = numbers_in(user_text)
+    pool = _user_amounts(user_text)
     for call in calls:
         pool |= numbers_in(call.result)
         pool |= numbers_in(call.arguments)

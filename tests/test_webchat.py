@@ -26,7 +26,9 @@ pytestmark = pytest.mark.browser
 def browser() -> Iterator[object]:
     if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
         pytest.fail(f"Chromium not found at {CHROMIUM}: `apt-get install -y chromium` (make install does it)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)  # assertions wait as long as actions do (a loaded 2-core CI machine)
 
     # The browser is the user's machine, not the product: under `make test-faketime` it and Playwright's driver run
     # on the real clock (libfaketime preloaded into Chromium stalls its page loads).
