@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from assistant.catalogue import model_description
 from assistant.types import Citation, ProposalRef, ToolCallRecord, Usage
 from core.errors import CreditDeskError
 from core.logging import get_logger
@@ -45,40 +46,8 @@ HISTORY_CHAR_BUDGET = 60_000
 HISTORY_MAX_TURNS = 12
 PROPOSAL_NOTE = " Creates a proposal that a human approves; it changes nothing by itself."
 
-# Model-facing one-liners for the registry's tools (the docstrings are written for people and run long). A tool
-# not listed here (a new one) gets its docstring cut to MAX_TOOL_DESCRIPTION.
-MODEL_DESCRIPTIONS = {
-    "resolve_customer": "Find a customer by id, external id or fuzzy name; returns the match or ranked candidates.",
-    "get_customer_exposure": "A customer's exposure: open items with ageing, open orders, limit, utilisation, "
-    "available credit, credit status and its rule.",
-    "check_order_release": "Can this order ship? Release or hold, the deciding rule and the smallest way to release.",
-    "score_customer": "Credit score 0-100 and risk class A-E with each scorecard factor, reason codes and trend.",
-    "recommend_credit_limit": "Recommended credit limit from the policy methods, the binding constraint and who "
-    "may approve it.",
-    "build_worklist": "Collector worklist ranked by expected value of the next action, with next-best-action and "
-    "why; plus held-back and disputed accounts.",
-    "draft_dunning_message": "Draft the next dunning letter per policy: invoices, level, tone, exclusions (a draft; "
-    "sending is a proposal).",
-    "summarize_dispute": "Brief a dispute (by id), a customer's active disputes or an invoice's: facts, SLA, whose "
-    "move, suggested next step.",
-    "get_portfolio_summary": "Portfolio KPIs (receivables, ageing, DSO, CEI, % over 90, concentration, trend) for the "
-    "book or a filtered part, optionally grouped.",
-    "propose_credit_limit_change": "Propose a new credit limit for a customer.",
-    "propose_order_hold": "Propose putting an open sales order on credit hold.",
-    "propose_order_release": "Propose releasing a sales order from credit hold.",
-    "log_promise_to_pay": "Log a customer's promise to pay (small near-term promises by the owning collector are "
-    "auto-approved).",
-    "propose_dispute_update": "Propose a dispute change: status, owner, reason code or resolution.",
-    "propose_dunning_send": "Propose sending the drafted policy dunning letter to a customer.",
-    "propose_collector_assignment": "Propose assigning a customer to another collector.",
-    "add_note": "Add a note to a customer's collection history.",
-    "get_invoice": "One invoice by number: open amount and status at a date, days past due, payments, disputes, "
-    "promises, dunning letters.",
-    "get_payment_behaviour": "A customer's average days to pay and days late (simple, weighted), share paid late, "
-    "trend, vs the book.",
-    "get_promise_history": "A customer's promises to pay: each kept, broken or open, the last one, 12-month kept rate.",
-    "list_pending_approvals": "Proposals waiting for your decision (or your own, to withdraw), newest first.",
-}
+# Model-facing one-liners come from the capability catalogue (assistant/catalogue/capabilities.yaml), the same one
+# the offline understanding uses; a tool without one gets its docstring cut to MAX_TOOL_DESCRIPTION.
 # Arguments the model never needs (duplicates of others); the registry's defaults apply.
 HIDDEN_ARGUMENTS = {"get_portfolio_summary": frozenset({"period_end"})}
 
@@ -213,7 +182,7 @@ def compact_schema(schema: dict[str, Any], hidden: frozenset[str] = frozenset())
 
 
 def tool_description(spec: ToolSpec) -> str:
-    text = MODEL_DESCRIPTIONS.get(spec.name) or _short(
+    text = model_description(spec.name) or _short(
         spec.description.replace(PROPOSAL_NOTE.strip(), "").strip(), MAX_TOOL_DESCRIPTION
     )
     return f"(proposal) {text}" if spec.kind == "write" else text

@@ -366,7 +366,10 @@ class AssistantService:
         started = time.perf_counter()
         try:
             if self.engine() == "planner":
+                from assistant.planner.semantic import semantic_intents
+
                 self._get_planner()
+                semantic_intents()
             ctx = ToolContext(actor=Actor.operator(), database_url=self.database_url)
             call_tool("search_policy", {"query": "who approves a credit limit increase"}, ctx)
         except Exception as error:  # an empty knowledge base or an unmigrated database: /readyz reports those

@@ -62,6 +62,16 @@ class Usage(BaseModel):
     output_tokens: int = 0
 
 
+class Choice(BaseModel):
+    """One reading a clarifying question offers: a button in Slack and the web chat, a numbered line in the CLI.
+    Picking it (the button, or answering with its number) answers `text` as that capability."""
+
+    number: int
+    label: str
+    capability: str
+    text: str = Field(description="The message the reading applies to.")
+
+
 class AssistantReply(BaseModel):
     """What a surface renders: prose (numbers grounded in `tool_calls`), plus structured parts."""
 
@@ -76,3 +86,4 @@ class AssistantReply(BaseModel):
     grounding: list[GroundingEvent] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
     error: str | None = Field(default=None, description="A short user-safe message when the turn failed.")
+    choices: list[Choice] = Field(default_factory=list, description="Readings a clarifying question offers.")

@@ -22,7 +22,7 @@ from assistant.planner import OfflinePlanner
 from assistant.planner.entities import Spans, date_mentions, money_mentions, name_candidates
 from assistant.planner.intents import Intent, recognise
 from assistant.types import AskRequest, AssistantReply
-from core.dates import quarter_end
+from core.dates import add_months, month_start, quarter_end
 from core.money import format_money
 from db.base import Base
 from db.engine import dispose_engine, read_session
@@ -229,8 +229,8 @@ PHRASINGS: list[tuple[str, str, Intent, str, dict[str, Any]]] = [
     ("avery", "whats the status on dispute 8", Intent.DISPUTE, "summarize_dispute", {"dispute_id": 8}),
     ("avery", "draft a firm chaser to globex", Intent.DUNNING_DRAFT, "draft_dunning_message",
      {"customer": "4", "tone": "firm"}),
-    ("morgan", "give me the top 5 overdue accounts in EMEA", Intent.WORKLIST, "build_worklist",
-     {"region": "EMEA", "page_size": 5}),
+    ("morgan", "give me the top 5 overdue accounts in EMEA", Intent.PORTFOLIO, "get_portfolio_summary",
+     {"regions": ["EMEA"], "top_n": 5}),
     ("casey", "who do I need to chase today", Intent.WORKLIST, "build_worklist", {}),
     ("morgan", "my top 5 accounts to call", Intent.WORKLIST, "build_worklist", {"page_size": 5}),
     ("morgan", "worklist for charlie", Intent.WORKLIST, "build_worklist", {"collector": "charlie"}),
@@ -238,8 +238,6 @@ PHRASINGS: list[tuple[str, str, Intent, str, dict[str, Any]]] = [
     ("morgan", "DSO trend last 6 months", Intent.PORTFOLIO, "get_portfolio_summary", {"period_months": 6}),
     ("morgan", "CEI for Q3", Intent.PORTFOLIO, "get_portfolio_summary", {"period_months": 3}),
     ("morgan", "concentration top 10", Intent.PORTFOLIO, "get_portfolio_summary", {}),
-    ("morgan", "how are we doing on overdue vs last month", Intent.PORTFOLIO, "get_portfolio_summary",
-     {"period_months": 1}),
     ("morgan", "what % of the book is over 90 days", Intent.PORTFOLIO, "get_portfolio_summary", {}),
     ("morgan", "ageing buckets for the whole portfolio", Intent.PORTFOLIO, "get_portfolio_summary", {}),
     ("morgan", "what's the overdue balance for APAC", Intent.PORTFOLIO, "get_portfolio_summary",
@@ -616,12 +614,15 @@ def test_policy_questions_cite_the_policy(shared_url: str, policy_tool: bool, te
 @pytest.mark.parametrize("text", ["asdfgh qwerty", "the weather in Paris?", "help", "what can you do?"])
 def test_help_and_garbage(shared_url: str, text: str) -> None:
     reply = ask(shared_url, "avery", text)
-    assert reply.intent in (Intent.HELP.value, Intent.UNKNOWN.value)
+    assert reply.intent in (Intent.HELP.value, Intent.UNKNOWN.value, Intent.OUT_OF_SCOPE.value)
     assert not reply.tool_calls
-    assert "I can:" in reply.text
     assert not re.search(r"\d", reply.text)  # no figures that no tool gave
     if reply.intent == Intent.UNKNOWN.value:
         assert "didn't understand" in reply.text
+    elif reply.intent == Intent.OUT_OF_SCOPE.value:
+        assert "I can't do that" in reply.text and "Nothing was done" in reply.text
+    else:
+        assert "I can:" in reply.text
 
 
 # --- entities (pure) ---------------------------------------------------------------------------------------------
@@ -751,20 +752,62 @@ def test_name_candidates_flag_runs_of_ordinary_words() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "place"),
+    ("text", "country"),
     [
-        ("60+ days overdue for UK customers", "UK"),
-        ("what do our Mexico customers owe?", "Mexico"),
-        ("exposure in Germany", "Germany"),
+        ("60+ days overdue for UK customers", "GB"),
+        ("what do our Mexico customers owe?", "MX"),
+        ("exposure in Germany", "DE"),
         ("total overdue for US customers", "US"),
-        ("who should I chase in Germany", "Germany"),
     ],
 )
-def test_a_country_is_a_filter_not_a_customer(shared_url: str, text: str, place: str) -> None:
+def test_a_country_is_a_filter_not_a_customer(shared_url: str, text: str, country: str) -> None:
     reply = ask(shared_url, "avery", text)
     assert _resolved_queries(reply) == []
-    assert not [c for c in reply.tool_calls if c.result is not None]  # no answer for the whole book either
-    assert place in reply.text and "region" in reply.text and "EMEA" in reply.text
+    call = last_call(reply, "get_portfolio_summary")
+    assert call.arguments["countries"] == [country]
+    assert country in " ".join(call.result["filters_applied"]["descriptions"])
+    assert reply.error is None
+
+
+def test_a_comparison_asks_the_same_question_at_the_earlier_date(shared_url: str) -> None:
+    reply = ask(shared_url, "morgan", "how are we doing on overdue in EMEA vs last month")
+    now, earlier = [c for c in reply.tool_calls if c.name == "get_portfolio_summary"]
+    today = date.fromisoformat(now.result["as_of"])
+    assert earlier.arguments["as_of"] == str(month_start(today) - timedelta(days=1))
+    assert now.arguments["regions"] == earlier.arguments["regions"] == ["EMEA"]
+    assert "Compared" in reply.text and earlier.result["as_of"] in reply.text
+    overdue_then = earlier.result["totals"]["overdue"]["value"]
+    assert format_money(Decimal(overdue_then), earlier.result["reporting_currency"]) in reply.text
+
+
+def test_this_quarter_is_compared_with_the_previous_quarter(shared_url: str) -> None:
+    reply = ask(shared_url, "morgan", "DSO this quarter compared with last")
+    now, earlier = [c for c in reply.tool_calls if c.name == "get_portfolio_summary"]
+    start = date.fromisoformat(now.arguments["period_start"])
+    assert start.month in (1, 4, 7, 10) and start.day == 1
+    assert earlier.arguments["period_start"] == str(add_months(start, -3))
+    assert earlier.arguments["as_of"] == str(start - timedelta(days=1))
+
+
+def test_customers_over_their_limit_are_listed(shared_url: str) -> None:
+    reply = ask(shared_url, "morgan", "which customers are over their credit limit?")
+    call = last_call(reply, "get_portfolio_summary")
+    assert call.arguments["over_limit"] is True and call.arguments["group_by"] == "customer"
+    assert [g["label"] for g in call.result["groups"]]
+    assert all(g["label"] in reply.text for g in call.result["groups"][:5])
+
+
+def test_who_owes_more_than_an_amount_lists_those_customers(shared_url: str) -> None:
+    reply = ask(shared_url, "morgan", "who owes us more than 750k?")
+    call = last_call(reply, "get_portfolio_summary")
+    assert call.arguments["min_balance"] == "750000.00" and call.arguments["group_by"] == "customer"
+
+
+def test_the_worklist_refuses_a_country_it_cannot_filter_by(shared_url: str) -> None:
+    reply = ask(shared_url, "avery", "who should I chase in Germany")
+    assert _resolved_queries(reply) == []
+    assert not [c for c in reply.tool_calls if c.result is not None]  # no worklist for everyone either
+    assert "Germany" in reply.text and "region" in reply.text and "EMEA" in reply.text
     assert reply.error == "country filter"
 
 

@@ -144,6 +144,13 @@ class PortfolioSummaryInput(BaseModel):
         default=10, ge=1, le=50, description="Length of the top-exposures list (and of group_by=customer)."
     )
     regions: list[str] | None = Field(default=None, description="Customer regions, e.g. ['EMEA'].")
+    countries: list[str] | None = Field(
+        default=None,
+        description=(
+            "Customer countries: the customer master's country code (ISO 3166 alpha-2, e.g. ['DE', 'FR']), matched "
+            "case-insensitively; a code no customer has matches nothing (and is said so)."
+        ),
+    )
     segments: list[str] | None = Field(default=None, description="Customer segments, e.g. ['Enterprise'].")
     collectors: list[str] | None = Field(default=None, description="Collectors by staff user name.")
     risk_classes: list[RiskClassName] | None = Field(default=None, description="Risk classes A–E.")
@@ -161,6 +168,16 @@ class PortfolioSummaryInput(BaseModel):
     min_balance: PositiveMoneyField | None = Field(
         default=None, description="Only customers owing at least this much (reporting currency)."
     )
+    over_limit: bool = Field(
+        default=False,
+        description=(
+            "Only customers whose total exposure at the as-of date exceeds their credit limit in force then, as "
+            "get_customer_exposure defines it: all their open receivables (every currency and bucket; disputed "
+            "items as the policy says) plus open sales orders — orders only when the as-of date is today (no order "
+            "history is kept; earlier dates compare receivables alone). Both sides at the as-of rates; customers "
+            "without a limit are not over. For 'customers above their limit' use group_by='customer'."
+        ),
+    )
     trend_months: int = Field(default=6, ge=0, le=12, description="Month ends before the as-of month in the trend.")
     chart: ChartKind = Field(default="none", description="Render a PNG chart: ageing, trend or group.")
 
@@ -169,7 +186,7 @@ class PortfolioSummaryInput(BaseModel):
     def _upper_classes(cls, value: Any) -> Any:
         return [str(v).strip().upper() for v in value] if isinstance(value, list) else value
 
-    @field_validator("regions", "segments", "collectors", "currencies")
+    @field_validator("regions", "countries", "segments", "collectors", "currencies")
     @classmethod
     def _non_empty(cls, value: list[str] | None) -> list[str] | None:
         if value is not None and not [v for v in value if v.strip()]:
@@ -289,6 +306,7 @@ class PeriodInfo(BaseModel):
 
 class FiltersApplied(BaseModel):
     regions: list[str] | None
+    countries: list[str] | None = Field(description="Customer country codes as given")
     segments: list[str] | None
     collectors: list[str] | None
     risk_classes: list[str] | None
@@ -299,6 +317,7 @@ class FiltersApplied(BaseModel):
     max_days_past_due: int | None
     buckets_selected: list[str] = Field(description="Ageing buckets the days-past-due range maps onto")
     min_balance: Decimal | None
+    over_limit: bool = Field(description="Only customers whose exposure exceeds their credit limit")
     restricted_to_own_book: bool
     descriptions: list[str] = Field(description="Each active filter with the definition used")
 
@@ -423,6 +442,7 @@ class Request:
     filters: FiltersApplied
     rates: q.Rates
     notes: list[str] = field(default_factory=list)
+    definitions: dict[str, str] = field(default_factory=dict)  # of the active filters that need one
 
     @property
     def group_by_main(self) -> GroupBy | None:
@@ -436,6 +456,50 @@ def _match_values(given: list[str], known: list[str], what: str) -> tuple[str, .
     if missing:
         raise invalid_input(f"unknown {what} {', '.join(missing)}; known: {', '.join(known) or 'none'}")
     return tuple(dict.fromkeys(by_key[value.strip().casefold()] for value in given))
+
+
+def _match_countries(given: list[str], known: list[str]) -> tuple[tuple[str, ...], list[str]]:
+    """Country codes as stored (matched case-insensitively: every stored spelling of a code) and the given codes no
+    customer has, upper-cased: those stay in the filter (they match nothing) and are reported."""
+    by_key: dict[str, list[str]] = {}
+    for value in known:
+        by_key.setdefault(value.strip().casefold(), []).append(value)
+    resolved: dict[str, None] = {}
+    unknown: list[str] = []
+    for value in given:
+        code = value.strip()
+        if not code:
+            continue
+        stored = by_key.get(code.casefold())
+        if stored is None:
+            unknown.append(code.upper())
+        resolved.update(dict.fromkeys(stored if stored is not None else [code.upper()]))
+    return tuple(resolved), list(dict.fromkeys(unknown))
+
+
+def over_limit_rule(as_of: date, is_today: bool, policy: CreditPolicy) -> q.OverLimitRule:
+    """Exposure as `get_customer_exposure` computes it: orders only today and when the policy includes them."""
+    return q.OverLimitRule(
+        moment=end_of_day_utc(as_of),
+        include_orders=is_today and policy.exposure.include_open_orders,
+        include_disputed=policy.exposure.include_disputed_items,
+    )
+
+
+def over_limit_definition(rule: q.OverLimitRule, as_of: date, currency: str) -> str:
+    disputed = "disputed items included" if rule.include_disputed else "disputed items left out"
+    orders = (
+        "plus the open sales orders not yet invoiced (today's order book)"
+        if rule.include_orders
+        else "without open orders (the order book is only known for today, or the policy leaves orders out)"
+    )
+    return (
+        f"Customers over their credit limit: total exposure at the end of {as_of} = all their open receivables then "
+        f"(every currency and ageing bucket, {disputed}, whatever the currency, days-past-due and disputed filters) "
+        f"{orders}, greater than the credit limit in force at that moment, both in {currency} at the as-of rates "
+        "(by at least a cent). Customers without a limit in force are not counted as over; a limit of 0 is a limit. "
+        "The figures shown for these customers (the month-end trend too) still follow the other filters."
+    )
 
 
 def _collector_ids(session: Session, ctx: ToolContext, names: list[str] | None) -> tuple[tuple[int, ...] | None, bool]:
@@ -463,6 +527,11 @@ def resolve_request(
     regions = (
         _match_values(args.regions, q.distinct_customer_values(session, "region"), "region") if args.regions else None
     )
+    countries, unknown_countries = (
+        _match_countries(args.countries, q.distinct_customer_values(session, "country"))
+        if args.countries
+        else (None, [])
+    )
     segments = (
         _match_values(args.segments, q.distinct_customer_values(session, "segment"), "segment")
         if args.segments
@@ -475,8 +544,11 @@ def resolve_request(
         if args.broken_promise_in_period
         else None
     )
+    is_today = as_of >= ctx.today
+    over_limit = over_limit_rule(as_of, is_today, policy) if args.over_limit else None
     selection = Selection(
         regions=regions,
+        countries=countries,
         segments=segments,
         collector_ids=collector_ids,
         risk_classes=tuple(dict.fromkeys(args.risk_classes)) if args.risk_classes else None,
@@ -485,14 +557,15 @@ def resolve_request(
         exclude_disputed=args.exclude_disputed,
         buckets=buckets,
         min_balance_cents=args.min_balance * HUNDRED if args.min_balance is not None else None,
+        over_limit=over_limit,
     )
-    is_today = as_of >= ctx.today
     include_orders = is_today and policy.exposure.include_open_orders and buckets[0] == 0
     if args.chart == "group" and args.group_by is None:
         raise invalid_input("chart 'group' needs group_by")
     labels = policy.ageing.bucket_labels()
     filters = FiltersApplied(
         regions=args.regions,
+        countries=args.countries,
         segments=args.segments,
         collectors=args.collectors,
         risk_classes=list(args.risk_classes) if args.risk_classes else None,
@@ -503,12 +576,22 @@ def resolve_request(
         max_days_past_due=args.max_days_past_due,
         buckets_selected=[labels[i] for i in buckets],
         min_balance=args.min_balance,
+        over_limit=args.over_limit,
         restricted_to_own_book=own_book,
-        descriptions=_filter_descriptions(args, selection, period, labels, own_book, ctx, policy),
+        descriptions=_filter_descriptions(args, selection, period, labels, own_book, ctx, policy, unknown_countries),
     )
     if not include_orders:
         notes.append(_orders_note(is_today, policy, buckets))
-    return Request(as_of, is_today, period, selection, args.group_by, include_orders, filters, rates, notes)
+    if unknown_countries:
+        notes.append(
+            f"No customer has country {', '.join(unknown_countries)}: that part of the country filter matches nothing."
+        )
+    extra_definitions: dict[str, str] = {}
+    if over_limit is not None:
+        extra_definitions["over_limit"] = over_limit_definition(over_limit, as_of, ctx.reporting_currency)
+    return Request(
+        as_of, is_today, period, selection, args.group_by, include_orders, filters, rates, notes, extra_definitions
+    )
 
 
 def _orders_note(is_today: bool, policy: CreditPolicy, buckets: tuple[int, ...]) -> str:
@@ -527,10 +610,17 @@ def _filter_descriptions(
     own_book: bool,
     ctx: ToolContext,
     policy: CreditPolicy,
+    unknown_countries: Sequence[str] = (),
 ) -> list[str]:
     out: list[str] = []
     if selection.regions:
         out.append(f"Customers in region {', '.join(selection.regions)} (customer master).")
+    if selection.countries is not None:
+        known = list(dict.fromkeys(code.upper() for code in selection.countries if code not in unknown_countries))
+        described = f"Customers with country {', '.join(known)} (customer master)" if known else "Customers by country"
+        if unknown_countries:
+            described += f"; no customer has {', '.join(unknown_countries)}, which matches nothing"
+        out.append(described + ".")
     if selection.segments:
         out.append(f"Customers in segment {', '.join(selection.segments)} (customer master).")
     if own_book:
@@ -561,6 +651,8 @@ def _filter_descriptions(
             f"{', disputed items left out' if selection.exclude_disputed else ''}) are at least {args.min_balance} "
             f"{ctx.reporting_currency} at the as-of rates."
         )
+    if selection.over_limit is not None:
+        out.append(over_limit_definition(selection.over_limit, period.end, ctx.reporting_currency))
     return out
 
 
@@ -687,8 +779,8 @@ TREND_CACHE_SIZE = 128
 def trend_job(request: Request, sources: Sources, min_balance: Any, over_90: list[int]) -> Job:
     """Month-end trend cells. A month-end snapshot does not change while the ledger fingerprint stays the same, so
     the cells are cached per (database, dates, fingerprint, selection, period) — and, when the selection reads the
-    customer master, its fingerprint too. Selections on broken promises are not cached (promises carry no
-    fingerprint)."""
+    customer master, its fingerprint too. Selections on broken promises or over the credit limit are not cached
+    (promises, limits and orders carry no fingerprint)."""
     selection = request.selection
 
     def compute(session: Session) -> list[q.TrendCell]:
@@ -702,7 +794,7 @@ def trend_job(request: Request, sources: Sources, min_balance: Any, over_90: lis
         )
 
     def run(session: Session) -> list[q.TrendCell]:
-        if selection.broken_promise is not None or sources.fingerprint is None:
+        if selection.broken_promise is not None or selection.over_limit is not None or sources.fingerprint is None:
             return compute(session)
         key = (
             session.get_bind().engine.url.render_as_string(hide_password=True),
@@ -870,7 +962,7 @@ def gather(
 ) -> tuple[Gathered, dict[str, Any]]:
     """Run every query one grouping needs (plus `extra` jobs alongside) and return the collected rows."""
     if sources.kind == "snapshot":
-        min_balance = q.min_balance_customers(sources.ar_rows(), selection, request.rates)
+        min_balance = q.customer_restriction(session, sources.ar_rows(), selection, request.rates)
         jobs = snapshot_jobs(session, request, sources, selection, group_by, min_balance, rank_limit=rank_limit)
     else:
         items = (
@@ -878,7 +970,7 @@ def gather(
             if selection.customer_ids is None and sources.items is not None
             else q.live_item_rows(session, request.as_of, snapshot_parameters(), customer_ids=selection.customer_ids)
         )
-        min_balance = q.min_balance_customers(items, selection, request.rates)
+        min_balance = q.customer_restriction(session, items, selection, request.rates)
         jobs = live_jobs(request, items, sources, selection, group_by, min_balance, rank_limit=rank_limit or 1)
     results = run_jobs(session, {**jobs, **(extra or {})})
     return gathered(results), results
@@ -1525,8 +1617,9 @@ def basis_for(request: Request, policy: CreditPolicy, currency: str) -> Basis:
     )
 
 
-def min_balance_for(sources: Sources, selection: Selection, rates: q.Rates) -> Any:
-    return q.min_balance_customers(sources.ar_rows(), selection, rates)
+def min_balance_for(session: Session, sources: Sources, selection: Selection, rates: q.Rates) -> Any:
+    """The customers the balance-based filters (minimum balance, over the limit) leave in, as a subquery."""
+    return q.customer_restriction(session, sources.ar_rows(), selection, rates)
 
 
 def correct_counts(
@@ -1586,7 +1679,7 @@ def collect(
     session: Session, request: Request, sources: Sources, basis: Basis, fx: FxConverter, top_n: int
 ) -> Collected:
     selection = request.selection
-    min_balance = min_balance_for(sources, selection, request.rates)
+    min_balance = min_balance_for(session, sources, selection, request.rates)
     extra: dict[str, Job] = {}
     if sources.trend_dates:
         extra["trend"] = trend_job(request, sources, min_balance, basis.over_90)
@@ -1649,8 +1742,9 @@ def trend_points(collected: Collected, sources: Sources, at_as_of: TrendFigures,
     roles=CREDIT_ROLES,
 )
 def get_portfolio_summary(session: Session, ctx: ToolContext, args: PortfolioSummaryInput) -> PortfolioSummary:
-    """Portfolio KPIs at a date for the whole book or a filtered part of it (region, segment, collector, risk class,
-    currency, broken promises, disputed excluded, days-past-due range, minimum balance), optionally per group:
+    """Portfolio KPIs at a date for the whole book or a filtered part of it (region, country, segment, collector,
+    risk class, currency, broken promises, disputed excluded, days-past-due range, minimum balance, customers over
+    their credit limit), optionally per group:
     receivables, ageing, exposure, DSO (simple and count-back), best possible DSO, ADD, CEI, % current, % over 90
     days, promise kept rate, dispute cycle time, top exposures, concentration, month-end trend and the DSO change
     split into terms/mix and collections. Reporting currency with the FX rates used; every definition stated."""
@@ -1688,7 +1782,7 @@ def get_portfolio_summary(session: Session, ctx: ToolContext, args: PortfolioSum
         data_source=sources.kind,
         chart=None,
         notes=[*request.notes, *trend_notes(sources), *_change_notes(previous, change, sources)],
-        definitions=definitions(basis, policy, as_of),
+        definitions=definitions(basis, policy, as_of) | request.definitions,
         policy_version=policy.version,
     )
     summary.chart = render_chart(ctx, args, summary)

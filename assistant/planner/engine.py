@@ -15,7 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from assistant.types import AskRequest, AssistantReply, Citation, ProposalRef, ToolCallRecord, Usage
+from assistant.catalogue import Capability, by_intent
+from assistant.planner.understand import CERTAIN_RULES, SAME_ANSWER, Understood, intent_of, understand
+from assistant.types import AskRequest, AssistantReply, Choice, Citation, ProposalRef, ToolCallRecord, Usage
 from core.errors import CreditDeskError, ErrorCode
 from core.logging import get_logger
 from db.engine import read_session
@@ -26,7 +28,7 @@ from tools.name_matching import query_key
 from tools.reference_words import area_names, place_names
 from tools.registry import call_tool, get_tool, parse_arguments
 
-from . import answers
+from . import answers, answers_compare, answers_lookup
 from .context import (
     REGION_ALIASES,
     SEGMENT_ALIASES,
@@ -47,13 +49,17 @@ from .context import (
 from .entities import (
     CUSTOMER_ID_RE,
     DISPUTE_ID_RE,
+    INVOICE_RE,
     LEVEL_RE,
+    ORDER_RE,
     PAGE_RE,
     TOP_N_RE,
     DateMention,
     MoneyMention,
     NameCandidate,
     Spans,
+    bare_invoice_numbers,
+    data_source_mentions,
     date_mentions,
     dpd_range,
     first_int,
@@ -64,9 +70,10 @@ from .entities import (
     order_numbers,
     risk_classes,
 )
-from .intents import CUSTOMER_INTENTS, Intent, recognise
+from .intents import CUSTOMER_INTENTS, Intent
 from .limit_change import limit_change_kind, sounds_like_a_decrease, stated_direction
 from .periods import period_mentions, period_problem, unreadable_dates
+from .portfolio_query import comparison, earlier_arguments, lists_customers, over_limit, period_length
 
 log = get_logger(__name__)
 
@@ -131,6 +138,11 @@ GO_AHEAD_RE = re.compile(
     r"|send this|send the (?:letter|reminder|e-?mail)|yes|yep|ok|okay|please do)\b",
     re.IGNORECASE,
 )
+# A message the semantic reading is no surer of than this may be a follow-up ("and their score?").
+FOLLOW_UP_SCORE = 0.9
+# "Out of scope" this sure stands even when the message names a customer ("send 50k to Globex").
+OUT_OF_SCOPE_SURE = 0.7
+PLAUSIBLE = 0.25
 NEXT_PAGE_RE = re.compile(r"^\W*(?:next(?: page)?|more|show more|the rest|continue|page \d+)\W*$", re.IGNORECASE)
 TONES = {"friendly": "friendly", "gentle": "friendly", "polite": "friendly", "soft": "friendly", "firm": "firm",
          "stern": "firm", "strong": "firm", "final": "final", "last": "final"}  # fmt: skip
@@ -176,6 +188,7 @@ class OfflinePlanner:
             proposals=turn.proposals,
             citations=turn.citations,
             charts=turn.charts,
+            choices=turn.choices,
             usage=Usage(tool_calls=len(turn.calls)),
             error=error,
         )
@@ -201,11 +214,15 @@ class _Turn:
         self.today: date = self.ctx.today
         self.text = normalise(request.text)
         self.spans = Spans()
+        data_source_mentions(self.text, self.spans)
         self.calls: list[ToolCallRecord] = []
         self.proposals: list[ProposalRef] = []
         self.citations: list[Citation] = []
         self.charts: list[str] = []
+        self.choices: list[Choice] = []
+        self.understood: Understood | None = None
         self._ordinary_names: frozenset[str] | None = None
+        self._name_statuses: list[tuple[NameCandidate, str]] | None = None
 
     # --- tools ---------------------------------------------------------------------------------------------------
 
@@ -264,25 +281,103 @@ class _Turn:
             return intent, stop.text, stop.error
 
     def intent(self) -> Intent:
-        recognised = recognise(self.text)
-        intent = recognised.intent
+        picked = self.picked_choice()
+        if picked is not None:
+            return picked
+        understood = self.understood = understand(self.text)
+        recognised = understood.recognised
+        assert recognised is not None
+        intent = understood.intent
         previous = last_intent(self.history)
-        if previous and recognised.score < 6 and intent not in (Intent.HELP, Intent.APPROVE, Intent.POLICY):
-            follow = self.follow_up(previous, intent)
-            if follow is not None:
+        if previous and recognised.score < 6 and recognised.intent not in (Intent.HELP, Intent.APPROVE, Intent.POLICY):
+            follow = self.follow_up(previous, recognised.intent)
+            # A follow-up form ("propose it", "the first one", "what about Globex?") binds to the thread, unless
+            # the message reads confidently as another request ("how fast do they pay?" after an exposure)
+            if follow is not None and (
+                follow == intent
+                or understood.score < FOLLOW_UP_SCORE
+                or any(p.match(self.text) for p in (GO_AHEAD_RE, PICK_RE, NEXT_PAGE_RE))
+            ):
                 return follow
         if intent is Intent.UNKNOWN and not self.text.strip(" ?!."):
             return Intent.HELP
+        if intent is Intent.OUT_OF_SCOPE and len(understood.readings) > 1:
+            # An order, an invoice or a customer of the book named: most likely a credit request the examples
+            # don't cover, so the next reading, when it is plausible at all
+            second, second_score = understood.readings[1]
+            if (
+                understood.score < OUT_OF_SCOPE_SURE
+                and second_score >= PLAUSIBLE
+                and (
+                    ORDER_RE.search(self.text)
+                    or INVOICE_RE.search(self.text)
+                    or CUSTOMER_ID_RE.search(self.text)
+                    or self.names_something()
+                )
+            ):
+                intent = second
         if (
             intent is Intent.PORTFOLIO
-            and Intent.EXPOSURE in recognised.scores
-            and (self.customer_group() or (recognised.score <= 3 and self.names_something()))
+            and (Intent.EXPOSURE in recognised.scores or dict(understood.readings).get(Intent.EXPOSURE, 0) >= PLAUSIBLE)
+            and (self.customer_group() or self.names_a_customer())
         ):
             # "total exposure of the Acme group", "what's our exposure to initech": one customer, not the book
             return Intent.EXPOSURE
+        if intent is Intent.PORTFOLIO and CUSTOMER_ID_RE.search(self.text):
+            return Intent.EXPOSURE  # "AR for C000008 as of yesterday"
+        if (
+            intent is Intent.PORTFOLIO
+            and recognised.intent is Intent.WORKLIST
+            and TOP_N_RE.search(self.text)
+            and (
+                self.request.actor.role == Role.COLLECTOR
+                or dict(understood.readings).get(Intent.WORKLIST, 0) >= PLAUSIBLE
+            )
+        ):
+            return Intent.WORKLIST  # "top 10 for region EMEA": the accounts to work, as the worklist ranks them
         if intent in (Intent.EXPOSURE, Intent.STATUS) and self.about_the_book():
             return Intent.PORTFOLIO
+        close = understood.close_readings
+        if len(close) > 1 and intent not in CERTAIN_RULES:
+            self.ask_between(close)
         return intent
+
+    def picked_choice(self) -> Intent | None:
+        """The reading the user picked from the last reply's clarifying question ("2", "the first one")."""
+        offered = self.history[-1].choices if self.history else []
+        if not offered:
+            return None
+        match = PICK_RE.match(self.text)
+        if match is None:
+            return None
+        index = ORDINAL_PICK[match.group(1).lower()] if match.group(1) else int(match.group(2)) - 1
+        if not -len(offered) <= index < len(offered):
+            return None
+        choice = offered[index]
+        self.text = normalise(choice.text)
+        return intent_of(choice.capability)
+
+    def ask_between(self, readings: list[Intent]) -> None:
+        """Ask which of the close readings was meant, as numbered choices (buttons on Slack and the web chat)."""
+        offered: list[Capability] = []
+        for intent in readings:
+            if intent in (Intent.OUT_OF_SCOPE, Intent.UNKNOWN, Intent.HELP) or any(
+                intent in group and any(Intent(c.intent or "") in group for c in offered) for group in SAME_ANSWER
+            ):
+                continue
+            capability = by_intent(intent.value)
+            if capability is not None and capability.people:
+                offered.append(capability)
+        if len(offered) < 2:
+            return
+        self.choices = [
+            Choice(
+                number=number, label=capability.people or capability.name, capability=capability.name, text=self.text
+            )
+            for number, capability in enumerate(offered, start=1)
+        ]
+        lines = "\n".join(f"{c.number}. {c.label}" for c in self.choices)
+        raise _Stop(f"Which do you mean?\n{lines}\nReply with the number. Nothing was done.", None)
 
     def customer_group(self) -> str | None:
         """The customer a "… group" phrase names ("Acme group", "group of Initech"), if any."""
@@ -298,23 +393,50 @@ class _Turn:
             last_customer(self.history) is not None and not BOOK_WORDS_RE.search(self.text)
         ):
             return False
-        if self.request.actor.role == Role.SALES:
+        if self.request.actor.role == Role.SALES or self.customer_group():
             return False
         if BOOK_WORDS_RE.search(self.text):
             return True
         return not self.names_something()
 
     def names_something(self) -> bool:
-        """Words left that may name a customer once dates, amounts, regions, segments and staff are explained."""
-        probe = Spans()
-        date_mentions(self.text, self.today, probe)
-        money_mentions(self.text, probe)
-        dpd_range(self.text, probe)
-        vocab = vocabulary(self.request.database_url)
-        match_values(self.text, vocab.regions, REGION_ALIASES, probe)
-        match_values(self.text, vocab.segments, SEGMENT_ALIASES, probe)
-        match_staff(self.text, vocab, probe)
-        return bool(self.usable(name_candidates(self.text, probe, BOOK_STOP)))
+        """Words left that may name a customer once dates, amounts, regions, segments and staff are explained, and
+        that the customer index matches at least loosely ("globx" does; "atm", "overall picture" don't)."""
+        return any(status != "not_found" or candidate.name_like for candidate, status in self.name_statuses())
+
+    def names_a_customer(self) -> bool:
+        """Words left that name exactly one customer."""
+        return bool(CUSTOMER_ID_RE.search(self.text)) or any(status == "resolved" for _, status in self.name_statuses())
+
+    def name_statuses(self) -> list[tuple[NameCandidate, str]]:
+        """Each run of words that may name a customer, with what the customer index says of it."""
+        if self._name_statuses is None:
+            probe = Spans()
+            data_source_mentions(self.text, probe)
+            date_mentions(self.text, self.today, probe)
+            money_mentions(self.text, probe)
+            dpd_range(self.text, probe)
+            vocab = vocabulary(self.request.database_url)
+            match_values(self.text, vocab.regions, REGION_ALIASES, probe)
+            match_values(self.text, vocab.segments, SEGMENT_ALIASES, probe)
+            match_staff(self.text, vocab, probe)
+            for place in _PLACE_RE.finditer(self.text):  # "our Mexico customers": a country filter
+                if place.group(0).casefold() in place_names():
+                    probe.add(*place.span())
+            statuses = []
+            for candidate in self.usable(name_candidates(self.text, probe, BOOK_STOP)):
+                try:
+                    found = call_tool("resolve_customer", {"query": candidate.text}, self.ctx)
+                except CreditDeskError:
+                    statuses.append((candidate, "not_found"))
+                    continue
+                data = found.model_dump()
+                status = str(data.get("status", "not_found"))
+                if status == "not_found" and "in your book" in str(data.get("message") or ""):
+                    status = "resolved"  # someone else's customer: named all the same (the tool refuses it later)
+                statuses.append((candidate, status))
+            self._name_statuses = statuses
+        return self._name_statuses
 
     def usable(self, candidates: list[NameCandidate]) -> list[NameCandidate]:
         """The candidates that may name a customer: ordinary words ("UK", "Mexico") only when they are some
@@ -409,6 +531,11 @@ class _Turn:
             Intent.ASSIGN: self.assign,
             Intent.NOTE: self.note,
             Intent.POLICY: self.policy,
+            Intent.INVOICE: self.invoice,
+            Intent.PAYMENT_BEHAVIOUR: lambda: self.customer_lookup("get_payment_behaviour"),
+            Intent.PROMISE_HISTORY: lambda: self.customer_lookup("get_promise_history"),
+            Intent.PENDING_APPROVALS: self.pending_approvals,
+            Intent.OUT_OF_SCOPE: self.out_of_scope,
         }
         return handlers[intent]()
 
@@ -661,6 +788,46 @@ class _Turn:
     def help(self) -> str:
         return answers.HELP
 
+    def out_of_scope(self) -> str:
+        nearest = []
+        for intent, _ in (self.understood.readings if self.understood else [])[:4]:
+            capability = by_intent(intent.value)
+            if capability is not None and capability.people and intent is not Intent.OUT_OF_SCOPE:
+                nearest.append(capability.people)
+        offer = "; ".join(nearest[:3]) if nearest else "credit questions about customers and the book"
+        return (
+            "I can't do that: it is outside what the credit desk does (I answer credit and collections questions "
+            f"and propose changes that a person approves). Nothing was done. Nearest things I can do: {offer}. "
+            "Ask “help” for the full list."
+        )
+
+    def invoice(self) -> str:
+        numbers = invoice_numbers(self.text, self.spans) or bare_invoice_numbers(self.text, self.spans)
+        if not numbers:
+            raise _Stop("Which invoice? Give its number (e.g. INV-2026-01234).", "invoice number missing")
+        as_of = self.as_of()
+        parts = []
+        for number in numbers[:3]:
+            args: dict[str, Any] = {"number": number}
+            if as_of:
+                args["as_of"] = as_of
+            parts.append(answers_lookup.invoice(self.call("get_invoice", args)))
+        return "\n\n".join(parts)
+
+    def customer_lookup(self, tool_name: str) -> str:
+        as_of = self.as_of()
+        customer = self.customer()
+        args: dict[str, Any] = {"customer": customer.reference}
+        if as_of:
+            args["as_of"] = as_of
+        result = self.call(tool_name, args)
+        if tool_name == "get_payment_behaviour":
+            return answers_lookup.payment_behaviour(result)
+        return answers_lookup.promise_history(result)
+
+    def pending_approvals(self) -> str:
+        return answers_lookup.pending_approvals(self.call("list_pending_approvals", {}))
+
     def unknown(self) -> str:
         return "I didn't understand that request, so I did nothing.\n\n" + answers.HELP
 
@@ -850,6 +1017,9 @@ class _Turn:
         top = first_int(TOP_N_RE, text, self.spans)
         if top:
             args["top_n"] = max(1, min(top, 50))
+        compared = comparison(text, self.spans)  # before dates: "since last week" is the earlier date, not as-of
+        if over_limit(text, self.spans):
+            args["over_limit"] = True
         found = self.reporting_dates()  # before day ranges: "2035-01" is no bucket
         if found:
             mention = found[0]
@@ -877,7 +1047,9 @@ class _Turn:
         collectors = match_staff(text, vocab, self.spans, roles=frozenset({"collector"}))
         if collectors:
             args["collectors"] = collectors
-        self.refuse_places(self.places(), regions=vocab.regions)
+        countries = self.countries(vocab)
+        if countries:
+            args["countries"] = countries
         classes = risk_classes(text, self.spans)
         if classes:
             args["risk_classes"] = classes
@@ -895,10 +1067,13 @@ class _Turn:
         minimum = re.search(
             r"\b(?:owing|balances?|owe)\s+(?:of\s+)?(?:at least|over|above|more than|>=?)\s*", text, re.I
         )
-        if minimum:
+        if minimum or (lists_customers(text) and re.search(r"\b(?:more|over|above|at least)\b", text, re.I)):
             amount = self.amount()
             if amount is not None:
                 args["min_balance"] = str(amount.amount)
+        if "group_by" not in args and lists_customers(text) and (args.get("over_limit") or args.get("min_balance")):
+            args["group_by"] = "customer"  # "who owes us more than 750k": the customers, largest first
+            args.setdefault("top_n", 50)
         trend = re.search(r"\btrend\w*\b|\bover time\b|\bhistory\b|\bmonth by month\b", lowered)
         months = re.search(r"\b(?:over|for|last)\s+(\d{1,2})\s+months\b", lowered)
         if trend and months:
@@ -910,7 +1085,27 @@ class _Turn:
         if result.get("chart"):
             self.charts.append(result["chart"]["path"])
         whole = bool(BOOK_WORDS_RE.search(text) or re.search(r"\bportfolio\b|\bcompany\b|\bour\b", text, re.I))
-        return answers.portfolio(result, focus=focus, whole_book_asked=whole)
+        answer = answers.portfolio(result, focus=focus, whole_book_asked=whole)
+        if compared is None:
+            return answer
+        asked_months = (found[0].period_months or period_length(found[0].label)) if found else None
+        earlier = self.call("get_portfolio_summary", earlier_arguments(args, compared, self.today, asked_months))
+        return answer + "\n\n" + answers_compare.comparison(result, earlier, focus, compared.label)
+
+    def countries(self, vocab: Any) -> list[str]:
+        """Countries named in the text as the book stores them ("UK customers" -> GB); a country the book has no
+        customers in is still a filter, and the answer says it matched nothing. An area ("Latin America") is no
+        country: the turn ends saying to ask by region."""
+        names = place_names()
+        areas = area_names()
+        places = self.places()
+        self.refuse_places([p for p in places if p.casefold() in areas], regions=vocab.regions)
+        codes = []
+        for place in places:
+            code = names.get(place.casefold(), place.upper())
+            if code not in codes:
+                codes.append(code)
+        return codes
 
     @staticmethod
     def portfolio_focus(lowered: str, args: dict[str, Any]) -> list[str]:

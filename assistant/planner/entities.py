@@ -79,6 +79,38 @@ def invoice_numbers(text: str, spans: Spans) -> list[str]:
     return found
 
 
+# "in the IBM sample", "for the imported ledger", "ibm data": the data set the question is about, not a customer.
+DATA_SOURCE_RE = re.compile(
+    r"\b(?:(?:in|for|from|on|using)\s+)?(?:the\s+)?(?:[\w-]+\s+)?(?:sample|data\s*set|data|import|imported\s+\w+)\b"
+    r"(?:\s+(?:data|set|file))?",
+    re.IGNORECASE,
+)
+
+
+def data_source_mentions(text: str, spans: Spans) -> None:
+    for match in DATA_SOURCE_RE.finditer(text):
+        spans.add(*match.span())
+
+
+# Imported ledgers number invoices with bare digits ("invoice 0104358967"): read only after the word invoice, or
+# as a long run of digits that no amount or date is written as.
+BARE_INVOICE_RE = re.compile(
+    r"(?:invoice|inv)\s*(?:no\.?|number|nr\.?|#)?\s*#?\s*(\d{4,12})\b|(?<![\d.,])\b(\d{8,12})\b(?![.,]\d)",
+    re.IGNORECASE,
+)
+
+
+def bare_invoice_numbers(text: str, spans: Spans) -> list[str]:
+    found = []
+    for match in BARE_INVOICE_RE.finditer(text):
+        group = 1 if match.group(1) else 2
+        if spans.covers(*match.span(group)):
+            continue
+        spans.add(*match.span(group))
+        found.append(match.group(group))
+    return found
+
+
 def first_int(pattern: re.Pattern[str], text: str, spans: Spans) -> int | None:
     match = pattern.search(text)
     if match is None:

@@ -29,6 +29,11 @@ class Intent(StrEnum):
     ASSIGN = "assign_collector"
     NOTE = "add_note"
     POLICY = "policy"
+    INVOICE = "invoice"
+    PAYMENT_BEHAVIOUR = "payment_behaviour"
+    PROMISE_HISTORY = "promise_history"
+    PENDING_APPROVALS = "pending_approvals"
+    OUT_OF_SCOPE = "out_of_scope"
     UNKNOWN = "unknown"
 
 
@@ -46,6 +51,8 @@ CUSTOMER_INTENTS = frozenset(
         Intent.PROMISE,
         Intent.ASSIGN,
         Intent.NOTE,
+        Intent.PAYMENT_BEHAVIOUR,
+        Intent.PROMISE_HISTORY,
     }
 )
 
@@ -459,5 +466,10 @@ _PRIORITY = [
     Intent.PORTFOLIO,
     Intent.STATUS,
     Intent.EXPOSURE,
+    Intent.INVOICE,
+    Intent.PAYMENT_BEHAVIOUR,
+    Intent.PROMISE_HISTORY,
+    Intent.PENDING_APPROVALS,
+    Intent.OUT_OF_SCOPE,
     Intent.UNKNOWN,
 ]

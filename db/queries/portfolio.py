@@ -56,6 +56,7 @@ from db.models import (
     ArSnapshot,
     ArSnapshotRollup,
     ArSnapshotRun,
+    CreditLimit,
     Customer,
     Dispute,
     DisputeStatus,
@@ -94,15 +95,32 @@ class BrokenPromiseWindow:
 
 
 @dataclass(frozen=True)
+class OverLimitRule:
+    """Customers whose exposure at the as-of date exceeds the credit limit in force then (`over_limit_customers`).
+
+    Exposure as `get_customer_exposure` defines it: the customer's open receivables at the end of the as-of date,
+    every bucket and currency (disputed items only when `include_disputed`), plus the open sales orders not yet
+    invoiced when `include_orders` (today's order book: the caller sets it only when the as-of date is today).
+    """
+
+    moment: datetime  # end of the as-of date: the limit with valid_from <= moment < valid_to
+    include_orders: bool
+    include_disputed: bool
+
+
+@dataclass(frozen=True)
 class Selection:
     """Which customers and which of their receivables a summary covers. `None` means "no restriction".
 
-    Customer-level: regions, segments, collectors, risk classes, explicit customer ids, a broken promise in a window,
-    a minimum balance. Row-level: currencies (of the items). Item-level: disputed items excluded, and `buckets` (the
-    ageing buckets selected by a days-past-due range) for the "selected" receivables.
+    Customer-level: regions, countries, segments, collectors, risk classes, explicit customer ids, a broken promise
+    in a window, a minimum balance, exposure over the credit limit. Row-level: currencies (of the items).
+    Item-level: disputed items excluded, and `buckets` (the ageing buckets selected by a days-past-due range) for
+    the "selected" receivables.
     """
 
     regions: tuple[str, ...] | None = None
+    # Customer master `country` values as stored (the caller resolves case; an unknown code matches nothing).
+    countries: tuple[str, ...] | None = None
     segments: tuple[str, ...] | None = None
     collector_ids: tuple[int, ...] | None = None
     risk_classes: tuple[str, ...] | None = None
@@ -114,11 +132,14 @@ class Selection:
     # Minimum balance in reporting-currency cents, compared with the customer's receivables at the as-of date (all
     # buckets, disputed ones unless excluded) converted at the as-of rates.
     min_balance_cents: Decimal | None = None
+    # Only customers whose exposure exceeds their credit limit at the as-of date.
+    over_limit: OverLimitRule | None = None
 
     @property
     def needs_customer_table(self) -> bool:
         return any(
-            values is not None for values in (self.regions, self.segments, self.collector_ids, self.risk_classes)
+            values is not None
+            for values in (self.regions, self.countries, self.segments, self.collector_ids, self.risk_classes)
         )
 
     def restricted_to(self, customer_ids: Sequence[int]) -> Selection:
@@ -370,6 +391,8 @@ def _selection_conditions(
     conditions: list[ColumnElement[bool]] = []
     if selection.regions is not None:
         conditions.append(_in(Customer.region, selection.regions))
+    if selection.countries is not None:
+        conditions.append(_in(Customer.country, selection.countries))
     if selection.segments is not None:
         conditions.append(_in(Customer.segment, selection.segments))
     if selection.collector_ids is not None:
@@ -422,12 +445,23 @@ def frame(
     return Frame(source, conditions, _group_key(group_by, currency, customer_id))
 
 
+def customer_restriction(session: Session, ar: ArRows, selection: Selection, rates: Rates) -> AnySelect | None:
+    """Customer ids passing the selection's balance-based filters (minimum balance, exposure over the limit),
+    computed from the receivables at the as-of date `ar`; None when the selection has neither. Callers pass it as
+    `min_balance` to the aggregates: every statement of a summary then covers the same customers."""
+    minimum = min_balance_customers(ar, selection, rates)
+    over = over_limit_customers(session, ar, selection, rates)
+    if minimum is None or over is None:
+        return minimum if over is None else over
+    return minimum.where(ar.rows.c.customer_id.in_(over))
+
+
 def min_balance_customers(ar: ArRows, selection: Selection, rates: Rates) -> AnySelect | None:
     """Customer ids whose receivables (all buckets; disputed unless excluded) converted at `rates` reach the
     selection's minimum balance; None when there is no minimum."""
     if selection.min_balance_cents is None:
         return None
-    base = replace(selection, min_balance_cents=None)
+    base = replace(selection, min_balance_cents=None, over_limit=None)
     framed = frame(ar.rows, base, None)
     balance = type_coerce(
         ar.amount(ALL_BUCKETS, include_disputed=not selection.exclude_disputed) * rates.expression(ar.rows.c.currency),
@@ -439,6 +473,76 @@ def min_balance_customers(ar: ArRows, selection: Selection, rates: Rates) -> Any
         .where(*framed.conditions)
         .group_by(ar.rows.c.customer_id)
         .having(func.sum(balance) >= float(selection.min_balance_cents) - HALF_CENT)
+    )
+
+
+def limits_in_force(session: Session, moment: datetime, rates: Rates) -> Subquery:
+    """One row per customer with a credit limit in force at `moment` (valid_from <= moment < valid_to; the latest
+    valid_from, then the highest id, should periods overlap): the limit in reporting-currency cents at `rates`."""
+    dialect = session.get_bind().dialect.name
+    later = CreditLimit.__table__.alias("later_limit")
+    in_force = and_(
+        CreditLimit.valid_from <= moment, or_(CreditLimit.valid_to.is_(None), CreditLimit.valid_to > moment)
+    )
+    superseded = (
+        select(later.c.id)
+        .where(
+            later.c.customer_id == CreditLimit.customer_id,
+            later.c.valid_from <= moment,
+            or_(later.c.valid_to.is_(None), later.c.valid_to > moment),
+            or_(
+                later.c.valid_from > CreditLimit.valid_from,
+                and_(later.c.valid_from == CreditLimit.valid_from, later.c.id > CreditLimit.id),
+            ),
+        )
+        .exists()
+    )
+    limit_cents = type_coerce(_cents(CreditLimit.amount, dialect) * rates.expression(CreditLimit.currency), Float)
+    return (
+        select(CreditLimit.customer_id, limit_cents.label("limit_cents"))
+        .where(in_force, ~superseded)
+        .subquery("limits_in_force")
+    )
+
+
+def over_limit_customers(session: Session, ar: ArRows, selection: Selection, rates: Rates) -> AnySelect | None:
+    """Customer ids whose exposure (see `OverLimitRule`) converted at `rates` exceeds their credit limit in force
+    at the rule's moment, converted the same way, by at least a cent; None when the selection has no such rule.
+
+    Customers without a limit in force are never over; a limit of 0 is a limit (any positive exposure exceeds it).
+    The exposure is the customer's whole: every currency and bucket, whatever the selection's currency, bucket and
+    disputed filters (the other customer-level filters apply)."""
+    rule = selection.over_limit
+    if rule is None:
+        return None
+    dialect = session.get_bind().dialect.name
+    base = replace(selection, currencies=None, min_balance_cents=None, over_limit=None, buckets=ALL_BUCKETS)
+    framed = frame(ar.rows, base, None)
+    c = ar.rows.c
+    amount = ar.amount(ALL_BUCKETS, include_disputed=rule.include_disputed)
+    parts: list[AnySelect] = [
+        select(
+            c.customer_id.label("customer_id"),
+            type_coerce(amount * rates.expression(c.currency), Float).label("amount"),
+        )
+        .select_from(framed.source)
+        .where(*framed.conditions)
+    ]
+    if rule.include_orders:
+        converted = _cents(SalesOrder.open_amount, dialect) * rates.expression(SalesOrder.currency)
+        parts.append(
+            select(SalesOrder.customer_id.label("customer_id"), type_coerce(converted, Float).label("amount")).where(
+                SalesOrder.status == OrderStatus.OPEN
+            )
+        )
+    exposure_rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("exposure_rows")
+    limits = limits_in_force(session, rule.moment, rates)
+    e = exposure_rows.c
+    return (
+        select(e.customer_id)
+        .select_from(exposure_rows.join(limits, limits.c.customer_id == e.customer_id))
+        .group_by(e.customer_id, limits.c.limit_cents)
+        .having(func.sum(e.amount) > limits.c.limit_cents + HALF_CENT)
     )
 
 
@@ -529,12 +633,15 @@ def snapshot_totals(
 def rollup_compatible(selection: Selection, group_by: GroupBy | None, min_balance: AnySelect | None) -> bool:
     """Whether `snapshot_totals` for this selection and grouping can be read from the date's rollup: filters and
     grouping on the rollup's dimensions (region, segment, collector, risk class, currency) only, every bucket, and
-    disputed items included or excluded (the rollup carries both balances' counts)."""
+    disputed items included or excluded (the rollup carries both balances' counts). Any other filter (countries,
+    over the limit, a minimum balance, a broken promise, explicit customers) is answered from the snapshot rows."""
     return (
         group_by != "customer"
         and selection.customer_ids is None
+        and selection.countries is None
         and selection.broken_promise is None
         and selection.min_balance_cents is None
+        and selection.over_limit is None
         and min_balance is None
         and tuple(sorted(set(selection.buckets))) == ALL_BUCKETS
     )
@@ -896,7 +1003,7 @@ def live_summary(
     one statement over the live items summed once (a materialised CTE)."""
     ar = live_ar_sums(items)
     c = ar.rows.c
-    min_balance = min_balance_customers(ar, selection, rates)
+    min_balance = customer_restriction(session, ar, selection, rates)
     f = frame(ar.rows, selection, group_by, min_balance=min_balance)
     receivables = (
         select(
@@ -1409,8 +1516,8 @@ def trend_by_currency(
 # --- lookups for resolving filters ----------------------------------------------------------------------------------
 
 
-def distinct_customer_values(session: Session, column: Literal["region", "segment"]) -> list[str]:
-    attribute = Customer.region if column == "region" else Customer.segment
+def distinct_customer_values(session: Session, column: Literal["region", "segment", "country"]) -> list[str]:
+    attribute = {"region": Customer.region, "segment": Customer.segment, "country": Customer.country}[column]
     return sorted(value for value in session.scalars(select(attribute).distinct()) if value is not None)
 
 

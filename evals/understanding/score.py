@@ -37,6 +37,7 @@ from assistant.types import AssistantReply
 
 HERE = Path(__file__).resolve().parent
 TEST_SET = HERE / "test.jsonl"
+DEV_SET = HERE / "dev.jsonl"
 IBM_SAMPLE = HERE.parent.parent / "tests" / "data" / "external" / "ibm_ar_late_payments.csv"
 SET_TODAY = date(2026, 11, 16)
 DEMO_CUSTOMERS = 300

@@ -88,12 +88,18 @@ def understanding_command(
         bool, typer.Option("--knowledge/--no-knowledge", help="Build the policy knowledge base for search_policy.")
     ] = True,
     title: Annotated[str, typer.Option(help="The report's heading.")] = "Understanding test set: offline desk",
+    labelled_set: Annotated[
+        str, typer.Option("--set", help="test (frozen, report only) or dev (for tuning).")
+    ] = "test",
 ) -> None:
-    """Score the current offline desk on the frozen understanding test set (evals/understanding/test.jsonl):
-    intent accuracy, slot accuracy, clarification rate and confidently wrong answers."""
-    from evals.understanding.score import load_items, render_markdown, run_items, summarise
+    """Score the current offline desk on the frozen understanding test set (evals/understanding/test.jsonl) or the
+    dev set: intent accuracy, slot accuracy, clarification rate and confidently wrong answers."""
+    from evals.understanding.score import DEV_SET, TEST_SET, load_items, render_markdown, run_items, summarise
 
-    items = load_items()[:limit] if limit else load_items()
+    if labelled_set not in ("test", "dev"):
+        raise typer.BadParameter("--set is test or dev")
+    everything = load_items(TEST_SET if labelled_set == "test" else DEV_SET)
+    items = everything[:limit] if limit else everything
     with console.status(f"asking {len(items)} items…"):
         judgements = run_items(items, knowledge=knowledge)
     overall = summarise(judgements).overall

@@ -1,0 +1,138 @@
+"""Answers for the look-up tools: one invoice, a customer's payment behaviour, its promise history, the approvals
+waiting for the user. Every figure is a plain formatting of a value in the tool result (see format.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .answers import customer_label, definitions_line, paragraphs
+from .format import count, days, money, pct, plain, table
+
+J = dict[str, Any]
+MAX_ROWS = 10
+
+
+def invoice(result: J) -> str:
+    currency = result["currency"]
+    head = (
+        f"Invoice **{result['number']}** for {customer_label(result['customer'])}, as of {result['as_of']}: "
+        f"**{result['status']}**. Amount {money(result['amount'], currency)}, open "
+        f"{money(result['open_amount'], currency)}, paid {money(result['paid_amount'], currency)}. "
+        f"Issued {result['issue_date']}, due {result['due_date']}"
+    )
+    if result.get("paid_date"):
+        head += f", paid {result['paid_date']} ({plain(result.get('days_late'))} days after the due date)"
+    elif result.get("days_past_due") is not None and result["days_past_due"] > 0:
+        head += f", **{plain(result['days_past_due'])} days past due**"
+    head += "."
+    blocks = [head]
+    if result.get("disputed"):
+        blocks.append("It is under an active dispute.")
+    blocks.extend(
+        f"Dispute #{line['id']} ({line['reason_code']}, {line['status']}) over "
+        f"{money(line['amount'], line['currency'])}, opened {line['opened_on']}."
+        for line in result.get("disputes") or []
+    )
+    promises = result.get("promises") or []
+    if promises:
+        last = promises[0]
+        blocks.append(
+            f"Promise to pay {money(last['amount'], last['currency'])} by {last['promised_date']}: {last['status']}."
+        )
+    letters = result.get("dunning_letters") or []
+    if letters:
+        blocks.append(f"Dunning letters sent: {count(len(letters))}, the last on {letters[-1]['sent_on']}.")
+    blocks.append(definitions_line(result.get("definitions", [])[:2]))
+    return paragraphs(blocks)
+
+
+def payment_behaviour(result: J) -> str:
+    figures = result["figures"]
+    if not figures["paid_invoices"]:
+        return (
+            f"{customer_label(result['customer'])} paid no invoice between {result['window_start']} and "
+            f"{result['window_end']}, so there is no payment behaviour to report."
+        )
+    blocks = [
+        f"Payment behaviour of {customer_label(result['customer'])}, invoices paid {result['window_start']} – "
+        f"{result['window_end']} ({count(figures['paid_invoices'])} invoices, "
+        f"{money(figures['paid_amount'], figures['currency'])}):",
+        table(
+            ["measure", "simple", "amount-weighted"],
+            [
+                ["days to pay", days(figures["average_days_to_pay"]), days(figures["weighted_average_days_to_pay"])],
+                ["days late", days(figures["average_days_late"]), days(figures["weighted_average_days_late"])],
+                ["paid late", pct(figures["share_paid_late_pct"]), pct(figures["share_paid_late_amount_pct"])],
+            ],
+        ),
+    ]
+    comparison = result.get("comparison") or {}
+    if comparison.get("summary"):
+        blocks.append(comparison["summary"])
+    trend = [point for point in result.get("trend", []) if point["figures"]["paid_invoices"]]
+    if len(trend) > 1:
+        blocks.append(
+            "Trend (weighted days late): "
+            + ", ".join(f"{p['period']} {days(p['figures']['weighted_average_days_late'])}" for p in trend[-6:])
+            + "."
+        )
+    blocks.append(definitions_line(result.get("definitions", [])[:2]))
+    return paragraphs(blocks)
+
+
+def promise_history(result: J) -> str:
+    counts = result["counts"]
+    label = customer_label(result["customer"])
+    if not result["total"]:
+        return f"{label} has made no promise to pay up to {result['as_of']}."
+    blocks = []
+    last = result.get("last_promise")
+    if last:
+        blocks.append(
+            f"Last promise from {label}: {money(last['amount'], last['currency'])} by {last['promised_date']} "
+            f"(taken {last['taken_on']}) — **{last['status'].replace('_', ' ')}**"
+            + (" and its date has passed" if last.get("past_promised_date") else "")
+            + "."
+        )
+    blocks.append(
+        f"All {count(result['total'])} promises up to {result['as_of']}: {count(counts['kept'])} kept, "
+        f"{count(counts['partially_kept'])} partially kept, {count(counts['broken'])} broken, "
+        f"{count(counts['open'])} open, {count(counts['cancelled'])} cancelled. Last 12 months: "
+        f"{count(result['kept_12m'])} of {count(result['judged_12m'])} judged kept"
+        + (f" ({pct(result['kept_rate_12m_pct'])})" if result.get("kept_rate_12m_pct") is not None else "")
+        + f"; broken in the last 90 days: {count(result['broken_last_90_days'])}."
+    )
+    rows = [
+        [
+            str(p["taken_on"]),
+            str(p["promised_date"]),
+            money(p["amount"], p["currency"]),
+            p.get("invoice_number") or "whole balance",
+            p["status"].replace("_", " "),
+        ]
+        for p in result.get("promises", [])[:MAX_ROWS]
+    ]
+    blocks.append(table(["taken", "promised for", "amount", "on", "state"], rows))
+    blocks.append(definitions_line(result.get("definitions", [])[:1]))
+    return paragraphs(blocks)
+
+
+def pending_approvals(result: J) -> str:
+    if not result["total"]:
+        return result.get("note") or "Nothing is waiting for your decision."
+    rows = [
+        [
+            f"#{a['id']}",
+            a["summary"],
+            a["proposed_by"],
+            f"{plain(a['hours_left'])} h",
+            "yes" if a["you_may_approve"] else "no: " + "; ".join(a["why_not_approve"])[:80],
+        ]
+        for a in result["approvals"][:MAX_ROWS]
+    ]
+    blocks = [
+        f"{count(result['total'])} proposals are waiting for a decision you may take (showing {count(len(rows))}):",
+        table(["id", "proposal", "proposed by", "expires in", "you may approve"], rows),
+        "Approve or reject with the buttons on each proposal card, or `creditdesk proposals approve <id>`.",
+    ]
+    return paragraphs(blocks)

@@ -1,0 +1,132 @@
+"""The parts of a portfolio question beyond one set of filters: a comparison with an earlier date or period ("this
+quarter vs last", "since last week"), a list of the customers that meet a condition ("who owes us more than 750k",
+"customers over their limit") and countries. Pure functions of the text, so the planner stays one typed query per
+tool call and the comparison is a second call with the same filters at the earlier date."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from core.dates import add_months, month_start
+
+from .entities import Spans
+
+IC = re.IGNORECASE
+_UNIT = r"(week|wk|month|mth|quarter|qtr|year|yr)"
+COMPARE_RE = re.compile(
+    rf"\b(?:vs\.?|versus|compared?\s+(?:with|to)|against|relative\s+to)\s+(?:the\s+)?"
+    rf"(?:(?:last|previous|prior|the\s+previous)\s+{_UNIT}|(last|previous|prior)\b(?!\s+\d)|(same)\s+{_UNIT}\s+last\s+year)"
+    rf"|\bsince\s+(?:last|the\s+previous|a)\s+{_UNIT}\b(?:\s+ago)?|\b(?:a|one)\s+{_UNIT}\s+ago\b"
+    rf"|\b(?:{_UNIT}[- ]on[- ]{_UNIT}|(?:w|m|q|y)o(?:w|m|q|y))\b",
+    IC,
+)
+_UNITS = {"week": "week", "wk": "week", "month": "month", "mth": "month", "quarter": "quarter", "qtr": "quarter",
+          "year": "year", "yr": "year", "w": "week", "m": "month", "q": "quarter", "y": "year"}  # fmt: skip
+
+# "who owes us more than 750k", "customers over their limit", "which accounts are above 0.8m", "list customers …"
+LIST_RE = re.compile(
+    r"^\W*(?:\w+\W+){0,3}?(?:who|which|what)\s+(?:customers?|accounts?|clients?|debtors?|companies|one|ones)?\b"
+    r"|\b(?:list|show|give)\s+(?:me\s+)?(?:all\s+|the\s+)?(?:customers|accounts|clients|debtors)\b"
+    r"|\b(?:customers|accounts|clients|debtors)\s+(?:that|who|which|with|above|over|owing|exceeding|in breach)\b"
+    r"|\bhow many\s+(?:customers|accounts|clients)\b",
+    IC,
+)
+OVER_LIMIT_RE = re.compile(
+    r"\b(?:over|above|exceed\w*|beyond|breach\w*|in excess of|past|blown|blew)\s+(?:their|its|the|his|her)?\s*"
+    r"(?:credit\s+)?(?:limits?|lines?)\b|\bover[- ]limit\b|\blimit\s+breach\w*\b|\bover\s+the\s+line\b",
+    IC,
+)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    unit: str | None  # week, month, quarter, year; None: "vs last" — the unit of the period asked about
+    same_last_year: bool = False
+    label: str = ""
+
+
+def comparison(text: str, spans: Spans) -> Comparison | None:
+    match = COMPARE_RE.search(text)
+    if match is None:
+        return None
+    spans.add(*match.span())
+    words = [g for g in match.groups() if g]
+    same = any(w.lower() == "same" for w in words)
+    unit = next((_UNITS[w.lower()] for w in words if w.lower() in _UNITS), None)
+    if unit is None:
+        short = re.fullmatch(r"([wmqy])o[wmqy]", match.group(0), IC)
+        unit = _UNITS[short.group(1).lower()] if short else None
+    return Comparison(unit=unit, same_last_year=same, label=match.group(0).strip())
+
+
+def _quarter_start(day: date) -> date:
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def earlier_arguments(
+    args: dict[str, Any], wanted: Comparison, today: date, period_months: int | None = None
+) -> dict[str, Any]:
+    """The same query at the earlier date: the previous period of the same length when a period was asked about
+    ("DSO this quarter vs last"), else the earlier point in time ("open AR vs last month": at last month's end)."""
+    as_of: date = args.get("as_of") or today
+    earlier = {k: v for k, v in args.items() if k not in ("as_of", "period_start", "period_months", "chart")}
+    start: date | None = args.get("period_start")
+    if wanted.same_last_year:
+        earlier["as_of"] = add_months(as_of, -12)
+        if start is not None:
+            earlier["period_start"] = add_months(start, -12)
+        return earlier
+    if start is not None and wanted.unit in (None, "quarter", "month", "year"):
+        months = (
+            {"month": 1, "quarter": 3, "year": 12}.get(wanted.unit or "", 0)
+            or period_months
+            or _months_between(start, as_of)
+        )
+        earlier["period_start"] = add_months(start, -months)
+        earlier["as_of"] = start - timedelta(days=1)
+        if months > 6:
+            earlier.pop("period_start")
+        return earlier
+    unit = wanted.unit or "month"
+    if unit == "week":
+        earlier["as_of"] = as_of - timedelta(days=7)
+    elif unit == "month":
+        earlier["as_of"] = month_start(as_of) - timedelta(days=1) if as_of == today else add_months(as_of, -1)
+    elif unit == "quarter":
+        earlier["as_of"] = _quarter_start(as_of) - timedelta(days=1) if as_of == today else add_months(as_of, -3)
+    else:
+        earlier["as_of"] = add_months(as_of, -12)
+    if "period_months" in args:
+        earlier["period_months"] = args["period_months"]
+    return earlier
+
+
+def period_length(label: str) -> int | None:
+    """Months in a period named by its label ("this quarter", "last month", "Q3", "2025")."""
+    lowered = label.lower()
+    if "quarter" in lowered or re.search(r"\bq[1-4]\b", lowered):
+        return 3
+    if "month" in lowered:
+        return 1
+    if "year" in lowered or re.fullmatch(r"\d{4}", lowered.strip()):
+        return 12
+    return None
+
+
+def _months_between(start: date, end: date) -> int:
+    return max(1, (end.year - start.year) * 12 + end.month - start.month + 1)
+
+
+def lists_customers(text: str) -> bool:
+    return bool(LIST_RE.search(text))
+
+
+def over_limit(text: str, spans: Spans) -> bool:
+    match = OVER_LIMIT_RE.search(text)
+    if match is None:
+        return False
+    spans.add(*match.span())
+    return True

@@ -1,0 +1,120 @@
+"""Semantic intent recognition: a logistic-regression head over the bundled MiniLM sentence embedding and the
+message's words (tf-idf of words and word pairs), trained on the catalogue's labelled examples.
+
+The examples (assistant/catalogue/examples.jsonl) are embedded once per machine and cached under the user's cache
+directory, keyed by a fingerprint of the examples and the catalogue, so a changed example set is re-embedded and
+nothing is ever downloaded; the head itself trains in about a second at start-up. The embedding carries meaning
+across wordings ("how exposed are we on …" ~ "what do they owe"), the words carry the verbs embeddings blur
+("recommend" vs "raise"). The head's probabilities say how sure the reading is, so the planner can answer, ask, or
+say it can't; the closest example's similarity tells an off-topic or garbled message from a credit question.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.catalogue import Example, examples, examples_fingerprint
+from core.logging import get_logger
+from knowledge.embeddings import LOCAL_MODEL, encode_local, encode_query_local
+
+log = get_logger(__name__)
+
+WORD_PATTERN = r"(?u)\b\w+\b|[?#]"  # single letters and "?" count: "is X ok?" is a question, "X ok" is not
+# Inverse regularisation of the head (chosen by 5-fold cross-validation on the training examples).
+REGULARISATION_C = 10.0
+
+
+@dataclass(frozen=True)
+class Reading:
+    capability: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Classified:
+    readings: list[Reading]  # best first
+    nearest_similarity: float  # cosine similarity of the closest training example
+
+
+class SemanticIntents:
+    def __init__(self, rows: tuple[Example, ...], vectors: np.ndarray) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        self.vectors = vectors
+        self.words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=WORD_PATTERN)
+        features = self._features(self.words.fit_transform([row.text for row in rows]), vectors)
+        self.head = LogisticRegression(C=REGULARISATION_C, max_iter=2000)
+        self.head.fit(features, [row.capability for row in rows])
+        self.labels: list[str] = [str(label) for label in self.head.classes_]
+
+    @staticmethod
+    def _features(words: Any, vectors: np.ndarray) -> Any:
+        from scipy.sparse import csr_matrix, hstack
+
+        return hstack([words, csr_matrix(vectors)]).tocsr()
+
+    def classify_vector(self, text: str, vector: np.ndarray) -> Classified:
+        features = self._features(self.words.transform([text]), vector.reshape(1, -1))
+        probabilities = self.head.predict_proba(features)[0]
+        order = np.argsort(-probabilities)
+        return Classified(
+            readings=[Reading(self.labels[i], float(probabilities[i])) for i in order],
+            nearest_similarity=float((self.vectors @ vector).max()),
+        )
+
+    def classify(self, text: str) -> Classified:
+        return self.classify_vector(text, encode_query_local(text))
+
+
+_instance: SemanticIntents | None = None
+_lock = threading.Lock()
+_failed = False
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "creditdesk"
+
+
+def _vectors(rows: tuple[Example, ...]) -> np.ndarray:
+    path = cache_dir() / f"intent-examples-{LOCAL_MODEL}-{examples_fingerprint()}.npy"
+    if path.exists():
+        cached = np.load(path)
+        if cached.shape[0] == len(rows):
+            return cached
+    started = time.perf_counter()
+    vectors = encode_local([row.text for row in rows], batch_size=64)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(partial, vectors)
+        partial.replace(path)
+    except OSError as error:  # a read-only home still works, it only embeds again next start
+        log.warning("understanding.cache_not_written", error=type(error).__name__)
+    log.info("understanding.examples_embedded", examples=len(rows), seconds=round(time.perf_counter() - started, 1))
+    return vectors
+
+
+def semantic_intents() -> SemanticIntents | None:
+    """The classifier, built on first call (the service's warm-up makes that call in the background at start-up).
+    None when the bundled model cannot be loaded: the planner then relies on its rules alone."""
+    global _instance, _failed
+    if _instance is not None or _failed:
+        return _instance
+    with _lock:
+        if _instance is None and not _failed:
+            try:
+                rows = examples()
+                _instance = SemanticIntents(rows, _vectors(rows))
+            except Exception as error:  # any failure here degrades to rules; it never breaks a turn
+                _failed = True
+                log.error("understanding.semantic_unavailable", error=type(error).__name__)
+    return _instance
