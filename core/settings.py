@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in the data dir.")
     reporting_currency: str = Field(default="USD", min_length=3, max_length=3)
     timezone: str = Field(default="UTC", description="Business time zone used for 'today'.")
+    date_order: Literal["ask", "day_first", "month_first"] = Field(
+        default="ask",
+        description="How chat reads a numeric date whose parts both fit as a month (07/12/2026): ask which one is "
+        "meant, or always day/month, or always month/day.",
+    )
     policy_file: Path | None = Field(default=None, description="Machine-readable credit policy (YAML).")
     policy_docs: list[Path] = Field(default_factory=list, description="Extra documents ingested by `init`.")
 

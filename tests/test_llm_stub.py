@@ -1,20 +1,15 @@
 """The real OpenAI HTTP path (langchain-openai → openai SDK → httpx) against a local OpenAI-compatible stub on
-127.0.0.1: a tool-call round trip, timeouts, server errors, and which key a custom base URL receives."""
+127.0.0.1 (tests/support/openai_stub.py): a tool-call round trip, timeouts, server errors, and which key a custom base
+URL receives. The provider response shapes (parallel calls, quirks, refusals) are in test_model_contract.py."""
 
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from assistant.llm import PLACEHOLDER_API_KEY, build_chat_model, resolve_provider
@@ -24,82 +19,16 @@ from core.settings import Settings
 from db.engine import read_session
 from db.models import Customer
 from db.queries.staff import get_staff_user
+from tests.support.openai_stub import Stub, completion, serve_stub, server_error, sleeping, tool_call_response
 from tools.context import Actor
 
 OPENAI_SECRET = "sk-openai-SECRET-never-leaves"
 
-Handler = Callable[[dict[str, Any]], Any]
-
-
-@dataclass
-class Stub:
-    url: str
-    script: list[Handler] = field(default_factory=list)
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    headers: list[dict[str, str]] = field(default_factory=list)
-
-    def add(self, *handlers: Handler) -> None:
-        self.script.extend(handlers)
-
-
-def completion(message: dict[str, Any], finish: str = "stop") -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-stub",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": "stub-model",
-        "choices": [{"index": 0, "message": {"role": "assistant", **message}, "finish_reason": finish}],
-        "usage": {"prompt_tokens": 321, "completion_tokens": 12, "total_tokens": 333},
-    }
-
-
-def tool_call_response(name: str, arguments: dict[str, Any]) -> Handler:
-    def handle(_body: dict[str, Any]) -> Any:
-        call = {"id": "call_stub_1", "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
-        return completion({"content": None, "tool_calls": [call]}, finish="tool_calls")
-
-    return handle
-
-
-def sleeping(seconds: float) -> Handler:
-    def handle(_body: dict[str, Any]) -> Any:
-        time.sleep(seconds)
-        return completion({"content": "too late"})
-
-    return handle
-
-
-def server_error(_body: dict[str, Any]) -> Any:
-    return JSONResponse({"error": {"message": "boom", "type": "server_error"}}, status_code=500)
-
 
 @pytest.fixture
 def stub() -> Iterator[Stub]:
-    app = FastAPI()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    state = Stub(url=f"http://127.0.0.1:{port}/v1")
-
-    @app.post("/v1/chat/completions")
-    def chat(body: dict[str, Any], request: Request) -> Any:
-        state.requests.append(body)
-        state.headers.append({k.lower(): v for k, v in request.headers.items()})
-        if not state.script:
-            return JSONResponse({"error": {"message": "script exhausted"}}, status_code=400)
-        return state.script.pop(0)(body)
-
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "stub server did not start"
-    yield state
-    server.should_exit = True
-    thread.join(timeout=5)
-    sock.close()
+    with serve_stub() as running:
+        yield running
 
 
 def stub_settings(stub: Stub, **extra: Any) -> Settings:

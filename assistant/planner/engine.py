@@ -25,7 +25,7 @@ from db.models import Role
 from tools.context import ToolContext
 from tools.customers import ordinary_customer_names
 from tools.name_matching import query_key
-from tools.reference_words import area_names, place_names
+from tools.reference_words import area_names, is_common_word, is_filler, place_names
 from tools.registry import call_tool, get_tool, parse_arguments
 
 from . import answers, answers_compare, answers_lookup
@@ -143,6 +143,14 @@ FOLLOW_UP_SCORE = 0.9
 # "Out of scope" this sure stands even when the message names a customer ("send 50k to Globex").
 OUT_OF_SCOPE_SURE = 0.7
 PLAUSIBLE = 0.25
+EXCLUDE_DISPUTED_RE = re.compile(
+    r"\b(?:excl\w*|without|except|ex|not|non)[-\s.]*(?:the\s+|any\s+)?disput\w*|\bundisputed\b"
+    r"|\bdisput\w*(?:\s+(?:items?|ones|invoices|stuff|balances?))?\s+(?:excluded|removed|out|left out|aside)\b"
+    r"|\b(?:leave|leaving|take|taking|strip|stripping|leave)\s+out\s+(?:the\s+|all\s+|any\s+)?disput\w*",
+    re.IGNORECASE,
+)
+# Shorter runs of an unmatched name tried at most (each a look-up).
+MAX_PART_LOOKUPS = 4
 NEXT_PAGE_RE = re.compile(r"^\W*(?:next(?: page)?|more|show more|the rest|continue|page \d+)\W*$", re.IGNORECASE)
 TONES = {"friendly": "friendly", "gentle": "friendly", "polite": "friendly", "soft": "friendly", "firm": "firm",
          "stern": "firm", "strong": "firm", "final": "final", "last": "final"}  # fmt: skip
@@ -150,6 +158,12 @@ LEVEL_WORDS = {"pre-due": 0, "pre due": 0, "predue": 0, "first reminder": 1, "se
                "final notice": 3, "final reminder": 3, "pre-collection": 4, "precollection": 4}  # fmt: skip
 _WRITE_INTENTS = frozenset({Intent.LIMIT_PROPOSE, Intent.DUNNING_SEND, Intent.NOTE, Intent.ASSIGN, Intent.PROMISE})
 CREDIT_ROLES = {Role.COLLECTOR, Role.CREDIT_ANALYST, Role.CREDIT_MANAGER, Role.ADMIN}
+
+
+def is_filler_run(words: str) -> bool:
+    """Only common English words, legal forms and connectors: no customer's distinctive name ("track record")."""
+    cleaned = [word.strip(".,'").lower().removesuffix("'s") for word in words.split()]
+    return all(not word or is_common_word(word) or is_filler(word) for word in cleaned)
 
 
 class _Stop(Exception):
@@ -738,6 +752,9 @@ class _Turn:
                 not_found = query
             elif weak_not_found is None:
                 weak_not_found = query
+        part = self.resolve_part([query for query, _ in queries[:5]])
+        if part is not None:
+            return _Resolution(customer=part)
         if not_found:
             return _Resolution(not_found=not_found)
         if use_history:
@@ -745,6 +762,26 @@ class _Turn:
             if previous is not None:
                 return _Resolution(customer=previous)
         return _Resolution(not_found=weak_not_found)
+
+    def resolve_part(self, queries: list[str]) -> CustomerRef | None:
+        """A run of words that named nobody may hold a name among words no rule explained ("deepstar's track
+        record", "share of Soylent's"): its shorter runs, those keeping the first word first, are looked up too;
+        only a clear match counts."""
+        tried = 0
+        for query in queries:
+            words = query.split()
+            parts = [" ".join(words[:n]) for n in range(len(words) - 1, 0, -1)]
+            parts += [" ".join(words[n:]) for n in range(1, len(words))]
+            for part in parts:
+                if tried >= MAX_PART_LOOKUPS:
+                    return None
+                if is_filler_run(part):
+                    continue
+                tried += 1
+                result = self.call("resolve_customer", {"query": part[:200]})
+                if result["status"] == "resolved":
+                    return customer_ref(result["customer"])
+        return None
 
     def also_named(self, query: str, found: CustomerRef, rest: list[str]) -> list[CustomerRef]:
         """Every customer the text names clearly, `found` first: "Wayne and Globex", "Acme …, Olsen International …".
@@ -1062,7 +1099,7 @@ class _Turn:
             r"\bbroken\s+promises?\b|\bpromises?\s+(?:were\s+)?broken\b|\bbroke (?:a |their )?promise", text, re.I
         ):
             args["broken_promise_in_period"] = True
-        if re.search(r"\b(?:excl\w*|without|except|ex|not|non)[-\s.]*disput\w*|\bundisputed\b", text, re.I):
+        if EXCLUDE_DISPUTED_RE.search(text):
             args["exclude_disputed"] = True
         minimum = re.search(
             r"\b(?:owing|balances?|owe)\s+(?:of\s+)?(?:at least|over|above|more than|>=?)\s*", text, re.I

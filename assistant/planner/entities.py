@@ -16,6 +16,7 @@ from core.amounts import NumberFormat, currency_symbols, parse_amount
 from core.dates import add_months, month_end, month_start, quarter_end, quarter_of, quarter_start
 from core.errors import CreditDeskError
 from core.money import ISO_4217
+from core.settings import get_settings
 from tools.reference_words import DOMAIN_WORDS, is_filler, is_ordinary
 
 # --- spans -----------------------------------------------------------------------------------------------------------
@@ -475,9 +476,18 @@ class DateMention:
 
 
 def _either_order(first: int, second: int) -> bool:
-    """A numeric date whose two parts both fit as a month and differ: day/month and month/day give two dates. No
-    setting declares a date order, so it is never guessed."""
-    return first != second and first <= 12 and second <= 12
+    """A numeric date whose two parts both fit as a month and differ: day/month and month/day give two dates, unless
+    the `date_order` setting declares the order (then only that reading exists). Never guessed."""
+    return first != second and first <= 12 and second <= 12 and get_settings().date_order == "ask"
+
+
+def _numeric_parts(first: int, second: int) -> tuple[int, int]:
+    """(month, day) of a numeric date written first/second: the only reading that fits, else the configured one."""
+    if second > 12 >= first:
+        return first, second
+    if first > 12 >= second:
+        return second, first
+    return (first, second) if get_settings().date_order == "month_first" else (second, first)
 
 
 def _ambiguous(written: str, readings: tuple[date, ...]) -> DateMention:
@@ -619,7 +629,8 @@ def _date_from(kind: str, match: re.Match[str], today: date, future: bool) -> Da
     if kind == "dmy":
         first, second, year = int(g[0]), int(g[2]), int(g[3])
         # "12/15/2026" can only be month/day, "15/12/2026" only day/month; "07/12/2026" could be either
-        day = _safe_date(year, first, second) if second > 12 >= first else _safe_date(year, second, first)
+        month, day_number = _numeric_parts(first, second)
+        day = _safe_date(year, month, day_number)
         if day is None:
             return None
         if _either_order(first, second):
@@ -628,7 +639,7 @@ def _date_from(kind: str, match: re.Match[str], today: date, future: bool) -> Da
         return DateMention(day, label=str(day))
     if kind == "dm":
         first, second = int(g[0]), int(g[1])
-        month, day_number = (first, second) if second > 12 >= first else (second, first)
+        month, day_number = _numeric_parts(first, second)
         candidate = _safe_date(today.year, month, day_number)
         if candidate is None:
             return None

@@ -1,0 +1,74 @@
+"""The capability catalogue is the one contract of the agent and the offline understanding: every tool the model can
+call has its description there, every capability the planner answers names a real tool and intent, the training
+examples cover every capability, and none of them is a text of the frozen test set."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from assistant.agent import openai_tool_definitions, tool_description
+from assistant.catalogue import OUT_OF_SCOPE, by_name, capabilities, examples, model_description
+from assistant.planner.intents import Intent
+from db.models import Role
+from tools.registry import get_registry
+
+ROOT = Path(__file__).resolve().parent.parent
+MIN_EXAMPLES = 15
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def test_every_registry_tool_has_its_model_description_in_the_catalogue() -> None:
+    for name, spec in get_registry().items():
+        described = model_description(name)
+        assert described, f"{name} has no model description in capabilities.yaml"
+        assert described in tool_description(spec)
+
+
+def test_the_model_sees_the_catalogue_descriptions_for_its_role() -> None:
+    for role in Role:
+        sent = {d["function"]["name"]: d["function"]["description"] for d in openai_tool_definitions(role)}
+        allowed = {name for name, spec in get_registry().items() if role in spec.roles}
+        assert set(sent) == allowed
+        for name, description in sent.items():
+            assert str(model_description(name)) in description
+    analyst = {d["function"]["name"] for d in openai_tool_definitions(Role.CREDIT_ANALYST)}
+    assert "search_policy" in analyst
+
+
+def test_capabilities_name_real_tools_and_intents() -> None:
+    registry = get_registry()
+    intents = {intent.value for intent in Intent}
+    for capability in capabilities():
+        if capability.tool is not None:
+            assert capability.tool in registry, capability.name
+            assert capability.slots() == tuple(registry[capability.tool].input_model.model_fields)
+        if capability.intent is not None:
+            assert capability.intent in intents, capability.name
+    answered = {c.intent for c in capabilities() if c.intent}
+    assert answered == intents - {Intent.UNKNOWN.value}, "every planner intent has exactly one catalogue entry"
+    assert by_name("propose_credit_limit_change").slots()[:1] == ("customer",)
+
+
+def test_training_examples_cover_every_capability_the_planner_answers() -> None:
+    counts = Counter(example.capability for example in examples())
+    for capability in capabilities():
+        if capability.intent is not None:
+            assert counts[capability.name] >= MIN_EXAMPLES, capability.name
+    assert counts[OUT_OF_SCOPE] >= MIN_EXAMPLES
+    texts = [_normal(example.text) for example in examples()]
+    assert len(texts) == len(set(texts)), "duplicate training examples"
+
+
+@pytest.mark.parametrize("labelled", ["test.jsonl", "dev.jsonl"])
+def test_no_training_example_is_a_text_of_the_evaluation_sets(labelled: str) -> None:
+    path = ROOT / "evals" / "understanding" / labelled
+    held_out = {_normal(json.loads(line)["text"]) for line in path.read_text(encoding="utf-8").splitlines() if line}
+    leaked = [example.text for example in examples() if _normal(example.text) in held_out]
+    assert not leaked, leaked

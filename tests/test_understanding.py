@@ -1,0 +1,123 @@
+"""Issue 12's plain-language examples, answered by the offline desk on the demo portfolio (SQLite and PostgreSQL):
+the right capability with the right slots, clarifying questions as choices the next message can pick, and the
+configured date order."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from assistant.planner.entities import Spans, date_mentions
+from assistant.planner.intents import Intent, recognise
+from assistant.planner.understand import Understood
+from core.settings import reset_settings
+from db.engine import read_session
+from db.models.receivables import Invoice
+from tests.test_planner import ask, conversation, last_call, shared_url  # noqa: F401 - the fixture is used by name
+
+CUSTOMER_IDS = {"Globex": "4", "Umbrella": "6", "Vandelay": "10"}
+
+
+@pytest.mark.parametrize(
+    ("who", "text", "tool", "expected"),
+    [
+        ("casey", "which accounts should I phone first today and why", "build_worklist", {}),
+        ("sam", "is Globex fine for another 40k PO?", "check_order_release",
+         {"customer": CUSTOMER_IDS["Globex"], "order_amount": "40000.00"}),
+        ("avery", "how exposed are we on Umbrella Health?", "get_customer_exposure",
+         {"customer": CUSTOMER_IDS["Umbrella"]}),
+        ("avery", "what line would you give Vandelay?", "recommend_credit_limit",
+         {"customer": CUSTOMER_IDS["Vandelay"]}),
+        ("avery", "was Globex's last promise kept?", "get_promise_history", {"customer": CUSTOMER_IDS["Globex"]}),
+        ("avery", "average days late for Globex", "get_payment_behaviour", {"customer": CUSTOMER_IDS["Globex"]}),
+        ("morgan", "60+ days overdue for UK customers, disputes excluded", "get_portfolio_summary",
+         {"countries": ["GB"], "min_days_past_due": 60, "exclude_disputed": True}),
+        ("morgan", "customers above their limit", "get_portfolio_summary",
+         {"over_limit": True, "group_by": "customer"}),
+        ("morgan", "who owes us more than 750k?", "get_portfolio_summary",
+         {"min_balance": "750000.00", "group_by": "customer"}),
+        ("morgan", "what's waiting for my approval?", "list_pending_approvals", {}),
+    ],
+    ids=lambda value: value if isinstance(value, str) and " " in value else "",
+)  # fmt: skip
+def test_the_issue_examples_reach_the_right_capability(
+    shared_url: str,  # noqa: F811 - the imported fixture
+    who: str,
+    text: str,
+    tool: str,
+    expected: dict[str, object],
+) -> None:
+    reply = ask(shared_url, who, text)
+    call = last_call(reply, tool)
+    assert call.error is None, call.error
+    for key, value in expected.items():
+        assert call.arguments.get(key) == value, (key, call.arguments)
+    assert not reply.choices and reply.error is None, reply.text
+    assert not reply.proposals
+
+
+def test_an_invoice_is_looked_up_by_its_number(shared_url: str) -> None:  # noqa: F811
+    with read_session(shared_url) as session:
+        invoice = session.scalars(
+            select(Invoice.number).where(Invoice.customer_id == int(CUSTOMER_IDS["Globex"])).order_by(Invoice.id)
+        ).first()
+    assert invoice is not None
+    reply = ask(shared_url, "avery", f"what's the status of {invoice.lower()}?")
+    call = last_call(reply, "get_invoice")
+    assert call.arguments["number"] == invoice
+    assert invoice in reply.text and call.result["status"] in reply.text
+
+
+def test_out_of_scope_is_said_and_nothing_runs(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", "book me a flight to Lisbon next Tuesday")
+    assert reply.intent == Intent.OUT_OF_SCOPE.value
+    assert not reply.tool_calls
+    assert "I can't do that" in reply.text and "Nearest things I can do" in reply.text
+
+
+def test_close_readings_are_asked_as_choices_and_the_pick_answers(
+    shared_url: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def torn(text: str) -> Understood:
+        readings = [(Intent.SCORE, 0.41), (Intent.PROMISE_HISTORY, 0.38), (Intent.OUT_OF_SCOPE, 0.1)]
+        return Understood(Intent.SCORE, 0.41, readings, recognise(text), semantic=True)
+
+    monkeypatch.setattr("assistant.planner.engine.understand", torn)
+    first = ask(shared_url, "avery", "globex track record")
+    assert [c.capability for c in first.choices] == ["score_customer", "get_promise_history"]
+    assert [c.number for c in first.choices] == [1, 2]
+    assert "1. " in first.text and "2. " in first.text and not first.tool_calls
+    picked = ask(shared_url, "avery", "2", [first])
+    assert last_call(picked, "get_promise_history").arguments["customer"] == CUSTOMER_IDS["Globex"]
+
+
+def test_a_follow_up_binds_to_the_customer_of_the_thread(shared_url: str) -> None:  # noqa: F811
+    history = conversation(shared_url, "avery", "how exposed are we on Umbrella Health?", "and their score?")
+    assert last_call(history[-1], "score_customer").arguments["customer"] == CUSTOMER_IDS["Umbrella"]
+    behaviour = conversation(shared_url, "avery", "score Globex", "how late do they usually pay?")
+    assert last_call(behaviour[-1], "get_payment_behaviour").arguments["customer"] == CUSTOMER_IDS["Globex"]
+
+
+@pytest.mark.parametrize(
+    ("order", "expected"),
+    [("day_first", date(2026, 12, 7)), ("month_first", date(2026, 7, 12)), ("ask", None)],
+)
+def test_a_numeric_date_follows_the_configured_order(
+    monkeypatch: pytest.MonkeyPatch, order: str, expected: date | None
+) -> None:
+    monkeypatch.setenv("CREDITDESK_DATE_ORDER", order)
+    reset_settings()
+    try:
+        (mention,) = date_mentions("promised on 07/12/2026", date(2026, 11, 16), Spans())
+    finally:
+        monkeypatch.delenv("CREDITDESK_DATE_ORDER")
+        reset_settings()
+    if expected is None:
+        assert mention.problem and "7 December 2026" in mention.problem and "12 July 2026" in mention.problem
+    else:
+        assert mention.problem is None and mention.day == expected
+    (unambiguous,) = date_mentions("due 15/12/2026", date(2026, 11, 16), Spans())
+    assert unambiguous.day == date(2026, 12, 15) and unambiguous.problem is None
