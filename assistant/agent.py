@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -414,8 +415,34 @@ def _trim_history(messages: list[BaseMessage]) -> list[BaseMessage]:
     return messages[keep_from:]
 
 
+class ModelReplyError(Exception):
+    """The model's reply could not be read as an OpenAI chat completion (seen with some OpenAI-compatible servers:
+    tool-call arguments sent as a JSON object instead of a string, a body without `choices`)."""
+
+
+def _is_transport_error(error: BaseException) -> bool:
+    """Failures of the call itself (HTTP, timeouts, the graph's own control flow), described as they are."""
+    import httpx
+    import openai
+    from langgraph.errors import GraphBubbleUp
+
+    return isinstance(error, openai.OpenAIError | httpx.HTTPError | TimeoutError | GraphBubbleUp)
+
+
+def ensure_tool_call_ids(message: Any) -> None:
+    """Give every tool call of a model message a unique id. Some OpenAI-compatible servers (vLLM, Ollama) have sent
+    calls without an id or several calls with the same id; the tool results must pair with their calls, and a
+    missing id would fail the turn after its tools ran."""
+    seen: set[str] = set()
+    for call in [*message.tool_calls, *message.invalid_tool_calls]:
+        if not call.get("id") or call["id"] in seen:
+            call["id"] = f"call_{uuid.uuid4().hex[:24]}"
+        seen.add(call["id"])
+
+
 def _turn_middleware(usage: Usage) -> Any:
-    """Counts model calls and tokens of the turn and trims the history sent to the model."""
+    """Counts model calls and tokens of the turn, trims the history sent to the model, gives tool calls unique ids
+    and turns an unreadable model reply into `ModelReplyError`."""
     from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse
     from langchain_core.messages import AIMessage
 
@@ -424,15 +451,52 @@ def _turn_middleware(usage: Usage) -> Any:
             self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]
         ) -> ModelResponse:
             trimmed: list[Any] = _trim_history(list(request.messages))
-            response = handler(request.override(messages=trimmed))
+            try:
+                response = handler(request.override(messages=trimmed))
+            except Exception as error:
+                if _is_transport_error(error):
+                    raise
+                usage.model_calls += 1
+                raise ModelReplyError(type(error).__name__) from error
             usage.model_calls += 1
             for message in response.result:
-                if isinstance(message, AIMessage) and message.usage_metadata:
-                    usage.input_tokens += int(message.usage_metadata.get("input_tokens", 0))
-                    usage.output_tokens += int(message.usage_metadata.get("output_tokens", 0))
+                if isinstance(message, AIMessage):
+                    ensure_tool_call_ids(message)
+                    if message.usage_metadata:
+                        usage.input_tokens += int(message.usage_metadata.get("input_tokens", 0))
+                        usage.output_tokens += int(message.usage_metadata.get("output_tokens", 0))
             return response
 
     return TurnMiddleware()
+
+
+def final_answer(message: Any) -> tuple[str, tuple[str, str] | None]:
+    """The answer text of the model's last message, or a (user-safe message, code) when it is not a usable answer:
+    cut off at the output limit, blocked by a content filter, a tool call that could not be read, or empty. A
+    refusal (`message.refusal`, content null) is the model's answer in its own words."""
+    metadata = message.response_metadata or {}
+    finish = metadata.get("finish_reason")
+    text = str(message.text if hasattr(message, "text") else message.content).strip()
+    if finish == "length":
+        return "", (
+            "The language model's answer was cut off (it reached its output length limit), so it is not shown. "
+            "Try a narrower question.",
+            "length",
+        )
+    if finish == "content_filter":
+        return "", ("The language model service's content filter blocked the answer.", "content_filter")
+    if message.invalid_tool_calls:
+        return "", (
+            "The language model asked for a tool in a form the desk could not read (its arguments were not valid "
+            "JSON), so nothing was run.",
+            "invalid_tool_call",
+        )
+    refusal = (message.additional_kwargs or {}).get("refusal")
+    if not text and isinstance(refusal, str) and refusal.strip():
+        return refusal.strip(), None
+    if not text:
+        return "", ("The language model ended without an answer.", "no_answer")
+    return text, None
 
 
 def describe_model_error(error: BaseException, timeout_seconds: float) -> tuple[str, str]:
@@ -445,6 +509,12 @@ def describe_model_error(error: BaseException, timeout_seconds: float) -> tuple[
         return "I stopped: this request needed more model steps than a turn allows. Try a narrower question.", "limit"
     if isinstance(error, ToolCallLimitExceededError):
         return "I stopped: this request needed more tool calls than a turn allows. Try a narrower question.", "limit"
+    if isinstance(error, ModelReplyError):
+        return (
+            "The language model's reply could not be read: it is not in the OpenAI chat-completions format this "
+            "desk expects.",
+            "bad_reply",
+        )
     try:
         import httpx
         import openai
@@ -530,17 +600,22 @@ def run_agent_turn(
     }
     error_message: str | None = None
     final_text = ""
+    problem: tuple[str, str] | None = None
+    error_type = ""
     try:
         graph: Any = agent
         result = graph.invoke({"messages": [HumanMessage(content=text)]}, config=config)
         last = result["messages"][-1]
         if isinstance(last, AIMessage) and not last.tool_calls:
-            final_text = last.text if hasattr(last, "text") else str(last.content)
+            final_text, problem = final_answer(last)
+            error_type = "reply"
         else:  # pragma: no cover - the graph only ends on a plain answer
-            error_message, code = "The model ended without an answer.", "no_answer"
+            problem, error_type = ("The language model ended without an answer.", "no_answer"), "reply"
     except Exception as error:
-        error_message, code = describe_model_error(error, timeout_seconds)
-        log.warning("agent.failed", code=code, error=type(error).__name__, model_calls=usage.model_calls)
+        problem, error_type = describe_model_error(error, timeout_seconds), type(error).__name__
+    if problem is not None:
+        error_message, code = problem
+        log.warning("agent.failed", code=code, error=error_type, model_calls=usage.model_calls)
         if checkpointer is not None:
             _close_failed_turn(agent, config, error_message)
     usage.tool_calls = len(records)

@@ -11,6 +11,7 @@ from typing import Any
 
 from assistant.types import AssistantReply, ToolCallRecord
 from db.engine import read_session
+from db.queries.exposure import OpenOrder, open_orders
 from db.queries.vocabulary import Vocabulary, customer_id_for_order, customer_ids_for_invoice, load_vocabulary
 
 from .entities import Spans
@@ -37,6 +38,12 @@ def vocabulary(database_url: str | None) -> Vocabulary:
 def order_customer(database_url: str | None, number: str) -> int | None:
     with read_session(database_url) as session:
         return customer_id_for_order(session, number)
+
+
+def customer_open_orders(database_url: str | None, customer_id: int) -> list[OpenOrder]:
+    """A customer's open sales orders, oldest first (for a customer the user may already see)."""
+    with read_session(database_url) as session:
+        return open_orders(session, customer_id)
 
 
 def invoice_customers(database_url: str | None, number: str) -> list[int]:

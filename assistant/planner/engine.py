@@ -33,6 +33,7 @@ from .context import (
     REGION_ALIASES,
     SEGMENT_ALIASES,
     CustomerRef,
+    customer_open_orders,
     customer_ref,
     invoice_customers,
     last_call,
@@ -70,7 +71,7 @@ from .entities import (
     order_numbers,
     risk_classes,
 )
-from .intents import CUSTOMER_INTENTS, Intent
+from .intents import CUSTOMER_INTENTS, THRESHOLD, Intent
 from .limit_change import limit_change_kind, sounds_like_a_decrease, stated_direction
 from .periods import period_mentions, period_problem, unreadable_dates
 from .portfolio_query import comparison, earlier_arguments, lists_customers, over_limit, period_length
@@ -158,6 +159,20 @@ LEVEL_WORDS = {"pre-due": 0, "pre due": 0, "predue": 0, "first reminder": 1, "se
                "final notice": 3, "final reminder": 3, "pre-collection": 4, "precollection": 4}  # fmt: skip
 _WRITE_INTENTS = frozenset({Intent.LIMIT_PROPOSE, Intent.DUNNING_SEND, Intent.NOTE, Intent.ASSIGN, Intent.PROMISE})
 CREDIT_ROLES = {Role.COLLECTOR, Role.CREDIT_ANALYST, Role.CREDIT_MANAGER, Role.ADMIN}
+# Requests that create a proposal, and the question each most resembles.
+_READ_COUNTERPART = {
+    Intent.LIMIT_PROPOSE: Intent.LIMIT_RECOMMEND,
+    Intent.PROMISE: Intent.PROMISE_HISTORY,
+    Intent.ORDER_HOLD: Intent.RELEASE_CHECK,
+    Intent.ORDER_RELEASE: Intent.RELEASE_CHECK,
+    Intent.DUNNING_SEND: Intent.DUNNING_DRAFT,
+    Intent.DISPUTE_UPDATE: Intent.DISPUTE,
+    Intent.NOTE: Intent.EXPOSURE,
+    Intent.ASSIGN: Intent.EXPOSURE,
+}
+_PROPOSING = frozenset(_READ_COUNTERPART)
+# Without a word of the request's own (the rules), the classifier must be this sure to propose anything.
+SURE_ENOUGH_TO_PROPOSE = 0.8
 
 
 def is_filler_run(words: str) -> bool:
@@ -352,6 +367,14 @@ class _Turn:
         if intent in (Intent.EXPOSURE, Intent.STATUS) and self.about_the_book():
             return Intent.PORTFOLIO
         close = understood.close_readings
+        if (
+            intent in _PROPOSING
+            and recognised.scores.get(intent, 0) < THRESHOLD
+            and understood.score < SURE_ENOUGH_TO_PROPOSE
+        ):
+            # No word asks for the change ("stark 60k"): a proposal is never made on the classifier's hunch
+            others = [reading for reading, _ in understood.readings[1:3] if reading is not intent]
+            self.ask_between([intent, _READ_COUNTERPART[intent], *others])
         if len(close) > 1 and intent not in CERTAIN_RULES:
             self.ask_between(close)
         return intent
@@ -376,11 +399,11 @@ class _Turn:
         offered: list[Capability] = []
         for intent in readings:
             if intent in (Intent.OUT_OF_SCOPE, Intent.UNKNOWN, Intent.HELP) or any(
-                intent in group and any(Intent(c.intent or "") in group for c in offered) for group in SAME_ANSWER
+                intent in group and any(c.intent in group for c in offered) for group in SAME_ANSWER
             ):
                 continue
             capability = by_intent(intent.value)
-            if capability is not None and capability.people:
+            if capability is not None and capability.people and capability not in offered:
                 offered.append(capability)
         if len(offered) < 2:
             return
@@ -775,8 +798,9 @@ class _Turn:
             for part in parts:
                 if tried >= MAX_PART_LOOKUPS:
                     return None
-                if is_filler_run(part):
-                    continue
+                rest = query.replace(part, " ", 1)
+                if is_filler_run(part) or not is_filler_run(rest):
+                    continue  # only words no name needs may be left out ("track record", not "Zorblax")
                 tried += 1
                 result = self.call("resolve_customer", {"query": part[:200]})
                 if result["status"] == "resolved":
@@ -916,6 +940,8 @@ class _Turn:
                 args["order_amount"] = previous.arguments["order_amount"]
                 if previous.arguments.get("currency"):
                     args["currency"] = previous.arguments["currency"]
+            elif (only := self.the_open_order(customer, "check")) is not None:
+                args["order_number"] = only
             else:
                 result = self.call("get_customer_exposure", {"customer": customer.reference, "include_group": False})
                 return (
@@ -1335,6 +1361,13 @@ class _Turn:
 
     def order_action(self, tool_name: str) -> str:
         orders = order_numbers(self.text, self.spans)
+        if not orders and re.search(r"\b(?:orders?|po|so)\b", self.text, re.IGNORECASE) and self.names_something():
+            # "hold the Umbrella order": the one open order that fits, looked up rather than asked for ("put
+            # Globex on hold" names no order: the account's status is explained below instead)
+            customer = self.customer()
+            only = self.the_open_order(customer, "hold" if tool_name == "propose_order_hold" else "release")
+            if only is not None:
+                orders = [only]
         if not orders and tool_name == "propose_order_hold" and self.names_something():
             # "put Globex on hold": holds are per order; show the account's status and its open orders instead
             customer = self.customer()
@@ -1372,6 +1405,30 @@ class _Turn:
             else f"Requested by {self.request.actor.name} via the assistant."
         )
         return answers.proposal(self.call(tool_name, {"order_number": orders[0], "reason": reason}))
+
+    def the_open_order(self, customer: CustomerRef, purpose: str) -> str | None:
+        """The customer's one open order that fits `purpose` (any for a check, not held for a hold, held for a
+        release); several end the turn with the question which one, none gives None."""
+        if customer.id is None and not customer.reference.isdigit():
+            return None
+        fitting = [
+            order
+            for order in customer_open_orders(self.request.database_url, customer.id or int(customer.reference))
+            if purpose == "check" or order.on_hold == (purpose == "release")
+        ]
+        if len(fitting) == 1:
+            return fitting[0].number
+        if not fitting:
+            return None
+        listed = answers.bullets(
+            [f"{o.number} of {o.order_date}: {answers.money(o.open_amount, o.currency)}" for o in fitting[:10]]
+        )
+        kind = {"check": "open", "hold": "open, not held,", "release": "held"}[purpose]
+        raise _Stop(
+            f"{customer.name or 'The customer'} has {_count(len(fitting))} {kind} orders:\n{listed}\nWhich one? Reply "
+            "with its number (SO-…). Nothing was done.",
+            "several orders",
+        )
 
     def assign(self) -> str:
         vocab = vocabulary(self.request.database_url)
