@@ -121,3 +121,11 @@ def test_a_numeric_date_follows_the_configured_order(
         assert mention.problem is None and mention.day == expected
     (unambiguous,) = date_mentions("due 15/12/2026", date(2026, 11, 16), Spans())
     assert unambiguous.day == date(2026, 12, 15) and unambiguous.problem is None
+
+
+@pytest.mark.parametrize("text", ["stark 60k", "hooli 25k"])
+def test_a_customer_and_an_amount_alone_propose_nothing(shared_url: str, text: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", text)
+    assert not reply.proposals
+    assert not [c for c in reply.tool_calls if c.kind == "write"]
+    assert len(reply.choices) >= 2 and "Which do you mean?" in reply.text

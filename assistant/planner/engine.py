@@ -171,6 +171,23 @@ _READ_COUNTERPART = {
     Intent.ASSIGN: Intent.EXPOSURE,
 }
 _PROPOSING = frozenset(_READ_COUNTERPART)
+# The words that ask for each change; a message without one of them ("stark 60k") proposes nothing unasked.
+_ACTION_WORDS = {
+    intent: re.compile(pattern, re.IGNORECASE)
+    for intent, pattern in {
+        Intent.LIMIT_PROPOSE: r"\b(?:increase|raise|bump|lift|up|upp?ed|reduce|decrease|lower|cut|drop"
+        r"|set|change|adjust|propos\w*|extend|give|more|extra|take\s+\w+\s+down|down\s+to|top\s+up|boost|double|halve)\b|->|→",
+        Intent.PROMISE: r"\bpromis\w*|\bcommit\w*|\bptp\b|\bwill\s+(?:pay|send|settle|clear)|'ll\s+(?:pay|send|settle)"
+        r"|\bgoing to (?:pay|send|settle)|\bagreed to (?:pay|settle)|\bpay(?:ing|ment)?\s+(?:by|on|next)\b",
+        Intent.ORDER_HOLD: r"\bhold\b|\bblock\w*|\bstop\b|\bfreeze\b|\bpause\b",
+        Intent.ORDER_RELEASE: r"\brelease\w*|\bunblock\w*|\blift\b|\blet\b.*\bthrough\b|\bfree\s+up\b",
+        Intent.DUNNING_SEND: r"\bsend\b|\bqueue\b|\bfire\s+off\b|\bdispatch\b|\be-?mail\b|\bmail\b|\bget\b.*\bout\b",
+        Intent.DISPUTE_UPDATE: r"\bclose\b|\bresolv\w*|\bmark\b|\bset\b|\bchange\b|\breassign\w*|\bescalat\w*"
+        r"|\baccept\w*|\breject\w*|\bupdate\w*|\bmove\b",
+        Intent.NOTE: r"\bnote\b|\blog\b|\brecord\b|\bjot\b|\bwrite\s+down\b|\badd\b",
+        Intent.ASSIGN: r"\bassign\w*|\bmove\b|\bgive\b|\bhand\w*\s+over\b|\btake\s+over\b|\btransfer\w*",
+    }.items()
+}
 # Without a word of the request's own (the rules), the classifier must be this sure to propose anything.
 SURE_ENOUGH_TO_PROPOSE = 0.8
 
@@ -370,6 +387,7 @@ class _Turn:
         if (
             intent in _PROPOSING
             and recognised.scores.get(intent, 0) < THRESHOLD
+            and not _ACTION_WORDS[intent].search(self.text)
             and understood.score < SURE_ENOUGH_TO_PROPOSE
         ):
             # No word asks for the change ("stark 60k"): a proposal is never made on the classifier's hunch
