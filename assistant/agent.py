@@ -488,7 +488,7 @@ def final_answer(message: Any) -> tuple[str, tuple[str, str] | None]:
     if message.invalid_tool_calls:
         return "", (
             "The language model asked for a tool in a form the desk could not read (its arguments were not valid "
-            "JSON), so nothing was run.",
+            "JSON), so the tool was not run.",
             "invalid_tool_call",
         )
     refusal = (message.additional_kwargs or {}).get("refusal")

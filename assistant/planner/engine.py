@@ -50,6 +50,7 @@ from .context import (
 from .entities import (
     CUSTOMER_ID_RE,
     DISPUTE_ID_RE,
+    EXTERNAL_ID_RE,
     INVOICE_RE,
     LEVEL_RE,
     ORDER_RE,
@@ -148,6 +149,11 @@ EXCLUDE_DISPUTED_RE = re.compile(
     r"\b(?:excl\w*|without|except|ex|not|non)[-\s.]*(?:the\s+|any\s+)?disput\w*|\bundisputed\b"
     r"|\bdisput\w*(?:\s+(?:items?|ones|invoices|stuff|balances?))?\s+(?:excluded|removed|out|left out|aside)\b"
     r"|\b(?:leave|leaving|take|taking|strip|stripping|leave)\s+out\s+(?:the\s+|all\s+|any\s+)?disput\w*",
+    re.IGNORECASE,
+)
+DISPUTE_CHANGE_RE = re.compile(
+    r"\b(?:resolv\w*|clos\w*|reject\w*|accept\w*|re-?open\w*|in[ _-]review|reassign\w*|assign\w*|escalat\w*)\b"
+    r".*|\b(?:set|mark|move|change)\s+(?:it|this|that|the dispute)\b",
     re.IGNORECASE,
 )
 # Shorter runs of an unmatched name tried at most (each a look-up).
@@ -369,7 +375,7 @@ class _Turn:
         ):
             # "total exposure of the Acme group", "what's our exposure to initech": one customer, not the book
             return Intent.EXPOSURE
-        if intent is Intent.PORTFOLIO and CUSTOMER_ID_RE.search(self.text):
+        if intent is Intent.PORTFOLIO and (CUSTOMER_ID_RE.search(self.text) or EXTERNAL_ID_RE.search(self.text)):
             return Intent.EXPOSURE  # "AR for C000008 as of yesterday"
         if (
             intent is Intent.PORTFOLIO
@@ -461,7 +467,9 @@ class _Turn:
 
     def names_a_customer(self) -> bool:
         """Words left that name exactly one customer."""
-        return bool(CUSTOMER_ID_RE.search(self.text)) or any(status == "resolved" for _, status in self.name_statuses())
+        if CUSTOMER_ID_RE.search(self.text) or EXTERNAL_ID_RE.search(self.text):
+            return True
+        return any(status == "resolved" for _, status in self.name_statuses())
 
     def name_statuses(self) -> list[tuple[NameCandidate, str]]:
         """Each run of words that may name a customer, with what the customer index says of it."""
@@ -546,6 +554,8 @@ class _Turn:
             return Intent.LIMIT_PROPOSE
         if go and previous == Intent.DUNNING_DRAFT and re.search(r"\bsend\b", text, re.IGNORECASE):
             return Intent.DUNNING_SEND
+        if previous == Intent.DISPUTE and DISPUTE_CHANGE_RE.search(text) and not DISPUTE_ID_RE.search(text):
+            return Intent.DISPUTE_UPDATE  # "set it to resolved", "reassign it to cleo" after a dispute summary
         if recognised is Intent.UNKNOWN and (pending_candidates(self.history) and PICK_RE.match(text)):
             return Intent(previous)
         if recognised is Intent.UNKNOWN and PICK_RE.match(text) and list_call(self.history) is not None:
@@ -1328,7 +1338,7 @@ class _Turn:
         return answers.proposal(self.call("propose_dunning_send", args))
 
     def dispute_update(self) -> str:
-        dispute_id = first_int(DISPUTE_ID_RE, self.text, self.spans)
+        dispute_id = first_int(DISPUTE_ID_RE, self.text, self.spans) or self.dispute_of_the_thread()
         if dispute_id is None:
             raise _Stop("Which dispute? Give its number, e.g. “dispute #…”.", "dispute missing")
         args: dict[str, Any] = {"dispute_id": dispute_id}
@@ -1341,7 +1351,9 @@ class _Turn:
             args["status"] = "resolved"
         elif re.search(r"\bre-?open", lowered):
             args["status"] = "open"
-        resolution = re.search(r"(?:resolution|because|reason)\s*[:\-]?\s*(.{3,})$", self.text, re.IGNORECASE)
+        resolution = re.search(r"(?:resolution|because|reason)\s*[:\-]?\s*(.{3,})$", self.text, re.IGNORECASE) or (
+            re.search(r"\b(?:resolved|closed|accepted|rejected|settled)\b\W*[,;:\-–]\s*(.{3,})$", self.text, re.I)
+        )
         if resolution:
             args["resolution"] = resolution.group(1).strip()[:1000]
         owners = match_staff(self.text, vocabulary(self.request.database_url), self.spans)
@@ -1350,6 +1362,16 @@ class _Turn:
         if len(args) == 1:
             raise _Stop("What should change on that dispute: status, owner or resolution?", "nothing to change")
         return answers.proposal(self.call("propose_dispute_update", args))
+
+    def dispute_of_the_thread(self) -> int | None:
+        """The one dispute the thread's last dispute summary was about ("set it to resolved")."""
+        previous = last_call(self.history, "summarize_dispute")
+        if previous is None:
+            return None
+        if previous.arguments.get("dispute_id"):
+            return int(previous.arguments["dispute_id"])
+        disputes = (previous.result or {}).get("disputes") or []
+        return int(disputes[0]["id"]) if len(disputes) == 1 and "id" in disputes[0] else None
 
     def promise(self) -> str:
         nothing = "Nothing was logged."
@@ -1469,8 +1491,8 @@ class _Turn:
         head, body = text[: split.start()], text[split.end() :].strip()
         if not body:
             raise _Stop("The note is empty; nothing was added.", "note empty")
-        self.spans.add(split.start(), len(text))
-        del head
+        if name_candidates(head, Spans(), BOOK_STOP):
+            self.spans.add(split.start(), len(text))  # "note for Acme: …": the body is not searched for names
         customer = self.customer(single="Nothing was added.")
         return answers.proposal(self.call("add_note", {"customer": customer.reference, "text": body[:2000]}))
 

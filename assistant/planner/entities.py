@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import cache
+from functools import cache, partial
 
 from babel.numbers import get_currency_name
 
@@ -42,9 +42,24 @@ class Spans:
         return "".join(chars)
 
 
+# Time units as staff abbreviate them ("last mnth", "2 wks", "this qtr"), so dates read them and no name does.
+_UNIT_ABBREVIATIONS = [
+    (re.compile(r"\bm(?:o?n)?ths?\b", re.IGNORECASE), "month"),
+    (re.compile(r"\bwks?\b", re.IGNORECASE), "week"),
+    (re.compile(r"\byrs?\b", re.IGNORECASE), "year"),
+    (re.compile(r"\bqtrs?\b", re.IGNORECASE), "quarter"),
+]
+
+
 def normalise(text: str) -> str:
     text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"').replace("\u00a0", " ")
+    for pattern, unit in _UNIT_ABBREVIATIONS:
+        text = pattern.sub(partial(_unit, unit), text)
     return " ".join(text.split())
+
+
+def _unit(unit: str, match: re.Match[str]) -> str:
+    return unit + ("s" if match.group(0).lower().endswith("s") else "")
 
 
 # --- identifiers -----------------------------------------------------------------------------------------------------

@@ -431,6 +431,9 @@ def _adjust(text: str, scores: dict[Intent, int], question: bool) -> None:
     """Combinations the single patterns cannot express."""
     if Intent.DUNNING_SEND in scores and Intent.DUNNING_DRAFT in scores and re.search(r"\bdraft\b", text, IC):
         scores[Intent.DUNNING_SEND] -= 4  # "draft a reminder I can send"
+    if Intent.ORDER_RELEASE in scores and re.search(r"\b(?:check|test|run)\b", text, IC):
+        scores[Intent.RELEASE_CHECK] = scores.get(Intent.RELEASE_CHECK, 0) + 4  # "check release for SO-41"
+        scores[Intent.ORDER_RELEASE] -= 4
     if question and Intent.ORDER_RELEASE in scores:
         # "can we release SO-123?" is the release check; "release SO-123" is a proposal
         scores[Intent.RELEASE_CHECK] = scores.get(Intent.RELEASE_CHECK, 0) + 4
