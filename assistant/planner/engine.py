@@ -177,6 +177,43 @@ _READ_COUNTERPART = {
     Intent.ASSIGN: Intent.EXPOSURE,
 }
 _PROPOSING = frozenset(_READ_COUNTERPART)
+_WRITE_COUNTERPART = {
+    Intent.LIMIT_RECOMMEND: Intent.LIMIT_PROPOSE,
+    Intent.PROMISE_HISTORY: Intent.PROMISE,
+    Intent.DUNNING_DRAFT: Intent.DUNNING_SEND,
+    Intent.DISPUTE: Intent.DISPUTE_UPDATE,
+}
+_SMALL_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "for",
+        "of",
+        "on",
+        "to",
+        "in",
+        "at",
+        "is",
+        "are",
+        "what",
+        "what's",
+        "whats",
+        "me",
+        "my",
+        "our",
+        "us",
+        "pls",
+        "please",
+        "thanks",
+        "thx",
+        "quick",
+        "re",
+        "about",
+    ]
+)
+# A terse message ("globex promise") is answered only when the classifier is this sure; else the desk asks.
+SURE_ENOUGH_FOR_TERSE = 0.75
 # The words that ask for each change; a message without one of them ("stark 60k") proposes nothing unasked.
 _ACTION_WORDS = {
     intent: re.compile(pattern, re.IGNORECASE)
@@ -401,7 +438,23 @@ class _Turn:
             self.ask_between([intent, _READ_COUNTERPART[intent], *others])
         if len(close) > 1 and intent not in CERTAIN_RULES:
             self.ask_between(close)
+        if (
+            understood.score < SURE_ENOUGH_FOR_TERSE
+            and (intent in _WRITE_COUNTERPART or intent in _PROPOSING)
+            and self.terse()
+        ):
+            # "globex promise", "limit for initech?": one word beside the name fits a question and a change alike
+            others = [reading for reading, _ in understood.readings[1:3]]
+            self.ask_between([intent, *([_WRITE_COUNTERPART[intent]] if intent in _WRITE_COUNTERPART else []), *others])
         return intent
+
+    def terse(self) -> bool:
+        """A customer named and at most one other word besides small ones: no verb says what is wanted."""
+        names = " ".join(candidate.text.lower() for candidate, status in self.name_statuses() if status != "not_found")
+        if not names:
+            return False
+        words = [w for w in re.findall(r"[a-z0-9][a-z0-9'.]*", self.text.lower()) if w not in _SMALL_WORDS]
+        return len([w for w in words if w not in names.split()]) <= 1
 
     def picked_choice(self) -> Intent | None:
         """The reading the user picked from the last reply's clarifying question ("2", "the first one")."""
