@@ -216,3 +216,12 @@ def test_api_never_answers_for_a_guessed_customer(api: Api) -> None:
         response = api.exposure(reference)
         assert response.status_code == 200, (reference, response.text)
         assert response.json()["customer"]["name"] == "Acme Corporation"
+
+
+def test_a_word_leading_one_name_and_whole_inside_another_is_not_decisive() -> None:
+    index = _index(["Dalton Group Ltd.", "Schmidt & Dalton Inc", "Daltonia Foods"])
+    ranked, decisive = match_name(index, "dalton", 5)
+    assert not decisive
+    assert [index.ids[position] for position, _, _ in ranked] == [1, 2]
+    ranked, decisive = match_name(index, "dalton group", 5)
+    assert decisive and index.ids[ranked[0][0]] == 1

@@ -125,10 +125,22 @@ def _whole_words(index: NameIndex, words: list[str], has_strong: bool, limit: in
             inside.append(position)
     if leading:
         leading.sort(key=lambda p: len(index.keys[p]))
-        return [(position, 95.0, "name words") for position in leading[:limit]], len(leading) == 1
+        ranked = [(position, 95.0, "name words") for position in leading[:limit]]
+        # "dalton" leads "Dalton Group" and stands whole in "Schmidt & Dalton": both fit, so it is not decisive
+        also = [] if n > 1 or not has_strong else _whole_word_inside(index, words[0], leading)
+        ranked += [(position, 90.0, "words in name") for position in also[: max(0, limit - len(ranked))]]
+        return ranked, len(ranked) == 1
     if inside:
         return [(position, 85.0, "words in name") for position in inside[:limit]], len(inside) == 1
     return None
+
+
+def _whole_word_inside(index: NameIndex, word: str, leading: list[int]) -> list[int]:
+    return [
+        position
+        for position in index.by_token.get(word, [])
+        if position not in leading and word in index.tokens[position][1:]
+    ]
 
 
 def _similar(index: NameIndex, key: str, n: int, limit: int) -> tuple[Ranked, bool]:
