@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from typing import Any, Protocol
 
 import numpy as np
@@ -34,6 +35,7 @@ _functions: dict[str, type] | None = None
 _query_pool: ThreadPoolExecutor | None = None
 _query_pool_lock = threading.Lock()
 QUERY_WORKERS = 2
+QUERY_CACHE_SIZE = 256
 _functions_lock = threading.Lock()
 
 
@@ -116,6 +118,19 @@ def _single_intra_op_thread() -> None:
 
 
 def encode_query_local(text: str) -> np.ndarray:
+    """One query vector (read-only), remembered for the last few texts: a turn embeds its message once for the
+    intent classifier and again for a policy search."""
+    return _encode_query_cached(text)
+
+
+@lru_cache(maxsize=QUERY_CACHE_SIZE)
+def _encode_query_cached(text: str) -> np.ndarray:
+    vector = _encode_query(text)
+    vector.setflags(write=False)
+    return vector
+
+
+def _encode_query(text: str) -> np.ndarray:
     """One query vector, computed on a small dedicated pool whose threads run torch single-threaded.
 
     A short query gains nothing from intra-op parallelism, and a spinning multi-threaded pool stalls for hundreds of
