@@ -7,6 +7,9 @@ checkpointer.
 - Tool results go back as JSON; free text from customers, dispute messages and documents is wrapped as «quoted data».
 - Model calls and tool calls per turn are capped (middleware + recursion limit); a model error or timeout ends the
   turn with a clear message and the thread's state is closed cleanly, so the next turn starts from a consistent history.
+- Replies of OpenAI-compatible servers are taken as they come (tests/test_model_contract.py): tool calls without an
+  id or with a repeated one get unique ids; an answer cut off at the length limit, blocked by a content filter, empty,
+  or with unreadable tool calls ends the turn with a clear message; a refusal is the model's answer.
 """
 
 from __future__ import annotations

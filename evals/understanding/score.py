@@ -31,9 +31,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from assistant.types import AssistantReply
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 TEST_SET = HERE / "test.jsonl"
@@ -430,6 +433,24 @@ def ask_item(service: Any, url: str, item: Item, thread: str) -> AssistantReply:
     return service.ask_text(item.text, actor=actor, thread_id=thread, database_url=url)
 
 
+def model_settings(model: str) -> Settings:
+    """The settings with `llm_model` set to `model`, for the provider the environment configures
+    (CREDITDESK_LLM_BASE_URL + CREDITDESK_LLM_API_KEY for any OpenAI-compatible server, OPENAI_API_KEY, or Azure)."""
+    from assistant.llm import resolve_provider
+    from core.errors import CreditDeskError, ErrorCode
+    from core.settings import get_settings
+
+    settings = get_settings().model_copy(update={"llm_model": model})
+    if resolve_provider(settings).provider == "none":
+        raise CreditDeskError(
+            ErrorCode.NOT_CONFIGURED,
+            "--model needs a language model provider: set CREDITDESK_LLM_BASE_URL (and CREDITDESK_LLM_API_KEY if the "
+            "server wants a key) for an OpenAI-compatible server, or OPENAI_API_KEY, or AZURE_OPENAI_ENDPOINT and "
+            "AZURE_OPENAI_API_KEY",
+        )
+    return settings
+
+
 def run_items(
     items: Iterable[Item],
     *,
@@ -437,13 +458,17 @@ def run_items(
     workdir: Path | None = None,
     knowledge: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    model: str | None = None,
 ) -> list[Judgement]:
-    """Every item through the current offline assistant under the set's clock. `databases` maps a dataset (`demo`,
-    `ibm`) to a prepared database; the missing ones are built in a temporary directory (SQLite)."""
+    """Every item through the current offline assistant under the set's clock — or, with `model`, through the LLM
+    agent on that model of the configured provider (`model_settings`). `databases` maps a dataset (`demo`, `ibm`) to
+    a prepared database; the missing ones are built in a temporary directory (SQLite)."""
     from assistant.service import AssistantService
     from core.settings import reset_settings
     from db.engine import dispose_engine
 
+    if model is not None:
+        model_settings(model)  # refuse before seeding anything when no provider is configured
     chosen = list(items)
     temp = Path(tempfile.mkdtemp(prefix="creditdesk-understanding-", dir=workdir))
     saved = os.environ.get("CREDITDESK_DATA_DIR")
@@ -460,7 +485,11 @@ def run_items(
                 from knowledge.ingest import default_sources, ingest_paths
 
                 ingest_paths(default_sources())
-            service = AssistantService(engine="planner")
+            service = (
+                AssistantService(engine="planner")
+                if model is None
+                else AssistantService(engine="agent", settings=model_settings(model))
+            )
             try:
                 for number, item in enumerate(chosen, 1):
                     url = urls[item.dataset]

@@ -48,6 +48,10 @@ def eval_command(
 
     from evals.runner import EvalOptions, baseline_json, metrics_table, run_eval
 
+    if model is not None and not planner:
+        from evals.understanding.score import model_settings
+
+        model_settings(model)  # no provider configured: one clear line before anything is seeded
     sql_url = None if db is None else (db if "://" in db else f"sqlite:///{Path(db).resolve()}")
     options = EvalOptions(
         sets=sets or None,
@@ -87,21 +91,45 @@ def understanding_command(
     knowledge: Annotated[
         bool, typer.Option("--knowledge/--no-knowledge", help="Build the policy knowledge base for search_policy.")
     ] = True,
-    title: Annotated[str, typer.Option(help="The report's heading.")] = "Understanding test set: offline desk",
+    title: Annotated[
+        str | None,
+        typer.Option(help="The report's heading (default: the offline desk, or the model named with --model)."),
+    ] = None,
     labelled_set: Annotated[
         str, typer.Option("--set", help="test (frozen, report only) or dev (for tuning).")
     ] = "test",
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Ask this model through the LLM agent instead of the offline desk, on the configured provider "
+            "(CREDITDESK_LLM_BASE_URL and CREDITDESK_LLM_API_KEY for any OpenAI-compatible server, or OPENAI_API_KEY, "
+            "or Azure).",
+        ),
+    ] = None,
 ) -> None:
-    """Score the current offline desk on the frozen understanding test set (evals/understanding/test.jsonl) or the
-    dev set: intent accuracy, slot accuracy, clarification rate and confidently wrong answers."""
-    from evals.understanding.score import DEV_SET, TEST_SET, load_items, render_markdown, run_items, summarise
+    """Score the current offline desk — or, with --model, the LLM agent on that model — on the frozen understanding
+    test set (evals/understanding/test.jsonl) or the dev set: intent accuracy, slot accuracy, clarification rate and
+    confidently wrong answers."""
+    from evals.understanding.score import (
+        DEV_SET,
+        TEST_SET,
+        load_items,
+        model_settings,
+        render_markdown,
+        run_items,
+        summarise,
+    )
 
     if labelled_set not in ("test", "dev"):
         raise typer.BadParameter("--set is test or dev")
+    if model is not None:
+        model_settings(model)  # no provider configured: one clear line before anything is seeded
     everything = load_items(TEST_SET if labelled_set == "test" else DEV_SET)
     items = everything[:limit] if limit else everything
+    if title is None:
+        title = "Understanding test set: " + ("offline desk" if model is None else f"model {model}")
     with console.status(f"asking {len(items)} items…"):
-        judgements = run_items(items, knowledge=knowledge)
+        judgements = run_items(items, knowledge=knowledge, model=model)
     overall = summarise(judgements).overall
     console.print(
         f"intent accuracy {overall.intent_accuracy:.1%} ({overall.right}/{overall.items}), "
