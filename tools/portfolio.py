@@ -1,6 +1,7 @@
-"""Portfolio summary: receivables, ageing, DSO (simple, count-back), best possible DSO, ADD, CEI, promise and
-dispute KPIs, concentration, the month-end trend and the DSO change decomposition — for the whole book or a
-filtered part of it, optionally per group, with every definition stated.
+"""Portfolio summary: receivables, ageing, open invoices, DSO (simple, count-back), best possible DSO, ADD, CEI,
+promise and dispute KPIs, the top customers by a chosen measure (`rank_by`), concentration, the month-end trend and
+the DSO change decomposition — for the whole book or a filtered part of it, optionally per group, with every
+definition stated.
 
 Amounts are summed per (group, currency) in the database and converted here into the reporting currency at the
 as-of date's rates (exactly: sums of `amount × rate`, rounded once at the end). Receivables facts come from the
@@ -34,7 +35,7 @@ from db.models.snapshots import BUCKETS, MONTHS
 from db.queries import portfolio as q
 from db.queries.customers import customer_table_fingerprint
 from db.queries.fx import latest_rates_on
-from db.queries.portfolio import GroupBy, GroupKey, Selection
+from db.queries.portfolio import GroupBy, GroupKey, RankMeasure, Selection
 from db.queries.snapshots import customer_fingerprint, rollup_built_for
 from tools.context import ToolContext
 from tools.fx import FxConverter, FxRateUsed
@@ -143,6 +144,18 @@ class PortfolioSummaryInput(BaseModel):
     top_n: int = Field(
         default=10, ge=1, le=50, description="Length of the top-exposures list (and of group_by=customer)."
     )
+    rank_by: RankMeasure = Field(
+        default="exposure",
+        description=(
+            "What the top-exposures list, group_by=customer and the order of the groups rank by, largest first: "
+            "'exposure' (selected receivables + today's open orders), 'open_receivables' (selected receivables), "
+            "'overdue' (their past-due part) or 'disputed' (their part under an active dispute). E.g. the biggest "
+            "past-due customer at a month end: top_n=1, rank_by='overdue', as_of=<month end>."
+        ),
+    )
+    count_open_invoices: bool = Field(
+        default=False, description="Also count the open invoices (a ledger query; asked for only when wanted)."
+    )
     regions: list[str] | None = Field(default=None, description="Customer regions, e.g. ['EMEA'].")
     countries: list[str] | None = Field(
         default=None,
@@ -203,6 +216,10 @@ class PortfolioSummaryInput(BaseModel):
             and self.min_days_past_due > self.max_days_past_due
         ):
             raise ValueError("min_days_past_due is above max_days_past_due")
+        if self.rank_by == "disputed" and self.exclude_disputed:
+            raise ValueError(
+                "rank_by 'disputed' ranks by the disputed items, which exclude_disputed leaves out; drop one of them"
+            )
         return self
 
 
@@ -233,6 +250,7 @@ class PortfolioFigures(BaseModel):
     credit_balances: Kpi
     customers_with_balance: Kpi
     customers_with_credit_balance: Kpi
+    open_invoices: Kpi
     ageing: list[AgeingRow]
     sales: Kpi
     collections: Kpi
@@ -268,6 +286,9 @@ class TopExposure(BaseModel):
     risk_class: str | None
     receivables: Decimal = Field(description="Selected receivables, reporting currency")
     overdue: Decimal = Field(description="The past-due part of the selected receivables")
+    disputed: Decimal = Field(
+        description="The selected items under an active dispute (shown even when exclude_disputed leaves them out)"
+    )
     open_orders: Decimal
     exposure: Decimal = Field(description="receivables + open orders")
     share_pct: Decimal | None = Field(description="exposure / gross exposure (credit balances not netted) × 100")
@@ -334,9 +355,12 @@ class PortfolioSummary(BaseModel):
     reporting_currency: str
     filters_applied: FiltersApplied
     group_by: GroupBy | None
+    rank_by: RankMeasure = Field(
+        description="The measure top_exposures, group_by=customer and the groups are ranked by (definitions.rank_by)"
+    )
     totals: PortfolioFigures
     groups: list[GroupFigures]
-    top_exposures: list[TopExposure]
+    top_exposures: list[TopExposure] = Field(description="The top_n customers by rank_by, largest first")
     concentration: Kpi
     trend: list[TrendPoint]
     dso_change: DsoChange | None
@@ -443,6 +467,8 @@ class Request:
     rates: q.Rates
     notes: list[str] = field(default_factory=list)
     definitions: dict[str, str] = field(default_factory=dict)  # of the active filters that need one
+    rank_by: RankMeasure = "exposure"
+    count_open_invoices: bool = False
 
     @property
     def group_by_main(self) -> GroupBy | None:
@@ -586,11 +612,24 @@ def resolve_request(
         notes.append(
             f"No customer has country {', '.join(unknown_countries)}: that part of the country filter matches nothing."
         )
+    if args.rank_by == "overdue" and not any(b > 0 for b in buckets):
+        notes.append("Nothing in the days-past-due range is past due: no customer is ranked by overdue.")
     extra_definitions: dict[str, str] = {}
     if over_limit is not None:
         extra_definitions["over_limit"] = over_limit_definition(over_limit, as_of, ctx.reporting_currency)
     return Request(
-        as_of, is_today, period, selection, args.group_by, include_orders, filters, rates, notes, extra_definitions
+        as_of,
+        is_today,
+        period,
+        selection,
+        args.group_by,
+        include_orders,
+        filters,
+        rates,
+        notes,
+        extra_definitions,
+        rank_by=args.rank_by,
+        count_open_invoices=args.count_open_invoices,
     )
 
 
@@ -821,7 +860,7 @@ def trend_job(request: Request, sources: Sources, min_balance: Any, over_90: lis
 
 
 def side_jobs(request: Request, selection: Selection, group_by: GroupBy | None, min_balance: Any) -> dict[str, Job]:
-    """Promises, disputes and (today) open orders per group: the same for both sources."""
+    """Promises, disputes, (today) open orders and open invoices per group: the same for both sources."""
     period, as_of = request.period, request.as_of
     window = q.ActivityWindow(
         first_dn=day_number(period.start),
@@ -829,11 +868,17 @@ def side_jobs(request: Request, selection: Selection, group_by: GroupBy | None, 
         start=start_of_day_utc(period.start),
         moment=end_of_day_utc(as_of),
     )
-    return {
+    params = snapshot_parameters()
+    jobs: dict[str, Callable[[Session], Any]] = {
         "activity": lambda s: q.activity_by_group(
             s, selection, group_by, min_balance, window, with_orders=request.include_orders
-        )
+        ),
     }
+    if request.count_open_invoices:
+        # Counted from the ledger on both paths (snapshots hold no per-bucket, per-kind item counts); a cost worth
+        # paying only when the question asks how many invoices are open.
+        jobs["open_invoices"] = lambda s: q.open_invoice_counts(s, as_of, params, selection, group_by, min_balance)
+    return jobs
 
 
 def snapshot_jobs(
@@ -869,6 +914,17 @@ def snapshot_jobs(
         jobs["rank"] = lambda s: q.snapshot_ranking(
             s, dn, selection, request.rates, min_balance, with_orders=request.include_orders, limit=rank_limit
         )
+        if request.rank_by != "exposure":
+            jobs["rank_by"] = lambda s: q.snapshot_ranking(
+                s,
+                dn,
+                selection,
+                request.rates,
+                min_balance,
+                with_orders=False,
+                limit=rank_limit,
+                measure=request.rank_by,
+            )
         jobs["multi"] = lambda s: q.multi_currency_customers(s, dn, MULTI_CURRENCY_CAP)
     return jobs | side_jobs(request, selection, group_by, min_balance)
 
@@ -885,7 +941,14 @@ def live_jobs(
 ) -> dict[str, Job]:
     jobs: dict[str, Job] = {
         "live": lambda s: q.live_summary(
-            s, items, selection, group_by, request.rates, with_orders=request.include_orders, limit=rank_limit
+            s,
+            items,
+            selection,
+            group_by,
+            request.rates,
+            with_orders=request.include_orders,
+            limit=rank_limit,
+            measure=request.rank_by,
         ),
         "flows": lambda s: q.live_flows(
             s,
@@ -908,15 +971,19 @@ class Gathered:
     disputes: list[q.DisputesCell]
     ranked: list[q.RankedCustomer]
     multi_currency: list[int] | None
+    ranked_by_measure: list[q.RankedCustomer] = field(default_factory=list)  # rank_by other than exposure
 
 
 def gathered(results: dict[str, Any]) -> Gathered:
     cells: list[q.GroupCell] = [cell for name, value in results.items() if name.startswith("totals") for cell in value]
     cells += results.get("flows", [])
+    cells += results.get("open_invoices", [])
     ranked: list[q.RankedCustomer] = results.get("rank", [])
+    ranked_by_measure: list[q.RankedCustomer] = results.get("rank_by", [])
     if "live" in results:
         cells += results["live"].cells
         ranked = results["live"].ranked
+        ranked_by_measure = results["live"].ranked_by_measure
     activity: q.Activity = results["activity"]
     return Gathered(
         cells=cells,
@@ -925,6 +992,7 @@ def gathered(results: dict[str, Any]) -> Gathered:
         disputes=activity.disputes,
         ranked=ranked,
         multi_currency=results.get("multi", []),
+        ranked_by_measure=ranked_by_measure,
     )
 
 
@@ -940,6 +1008,7 @@ def merge_cells(cells: Iterable[q.GroupCell]) -> list[q.GroupCell]:
         target.with_balance += cell.with_balance
         target.with_credit_balance += cell.with_credit_balance
         target.credit_balances += cell.credit_balances
+        target.open_invoices += cell.open_invoices
         if cell.previous_receivables is not None:
             target.previous_receivables = (target.previous_receivables or Decimal(0)) + cell.previous_receivables
     for cell in merged.values():
@@ -1004,6 +1073,7 @@ class Accumulator:
     with_balance: int = 0
     with_credit_balance: int = 0
     credit_balances: Decimal = Decimal(0)
+    open_invoices: int = 0
 
     def add(self, other: Accumulator, sign: int = 1) -> None:
         for name in ("undisputed", "disputed", "sales"):
@@ -1024,6 +1094,7 @@ class Accumulator:
             "with_balance",
             "with_credit_balance",
             "credit_balances",
+            "open_invoices",
         ):
             setattr(self, name, getattr(self, name) + sign * getattr(other, name))
 
@@ -1046,6 +1117,7 @@ def accumulate(data: Gathered, fx: FxConverter) -> dict[GroupKey, Accumulator]:
         a.with_balance += cell.with_balance
         a.with_credit_balance += cell.with_credit_balance
         a.credit_balances += cell.credit_balances * r
+        a.open_invoices += cell.open_invoices
     for order in data.orders:
         a = acc(order.group)
         a.orders += order.amount * rate(order.currency)
@@ -1081,6 +1153,8 @@ class Basis:
     over_90: list[int]
     over_90_label: str
     grace_days: int
+    rank_by: RankMeasure = "exposure"
+    count_open_invoices: bool = False
 
 
 def _money(value: Decimal, basis: Basis, formula: str, note: str | None = None) -> Kpi:
@@ -1174,6 +1248,16 @@ def figures(a: Accumulator, basis: Basis) -> PortfolioFigures:
         ),
         customers_with_balance=_count(a.with_balance, "customers whose selected receivables are not zero"),
         customers_with_credit_balance=_count(a.with_credit_balance, "customers whose selected receivables are < 0"),
+        open_invoices=(
+            _count(
+                a.open_invoices,
+                "invoices open at the as-of date in the selected buckets"
+                + (", undisputed" if basis.exclude_disputed else ", disputed included")
+                + "; credit notes not counted",
+            )
+            if basis.count_open_invoices
+            else Kpi(value=None, unit="count", formula="not counted", note="ask with count_open_invoices=true")
+        ),
         ageing=[
             AgeingRow(
                 bucket=label,
@@ -1241,10 +1325,24 @@ class Exposure:
     overdue: Decimal
     orders: Decimal
     currencies: tuple[str, ...]
+    disputed: Decimal = Decimal(0)
 
     @property
     def total(self) -> Decimal:
         return self.receivables + self.orders
+
+    def measure(self, rank_by: RankMeasure) -> Decimal:
+        return {
+            "exposure": self.total,
+            "open_receivables": self.receivables,
+            "overdue": self.overdue,
+            "disputed": self.disputed,
+        }[rank_by]
+
+
+def ranked_by(exposures: Iterable[Exposure], rank_by: RankMeasure) -> list[Exposure]:
+    """Customers with a positive measure, largest first (ties by customer id)."""
+    return sorted((e for e in exposures if e.measure(rank_by) > 0), key=lambda e: (-e.measure(rank_by), e.customer_id))
 
 
 def rows_for(session: Session, request: Request, sources: Sources, customer_ids: Sequence[int]) -> q.ArRows:
@@ -1257,7 +1355,8 @@ def rows_for(session: Session, request: Request, sources: Sources, customer_ids:
 def exact_exposures(
     session: Session, request: Request, sources: Sources, fx: FxConverter, candidates: Sequence[int], min_balance: Any
 ) -> list[Exposure]:
-    """Exact reporting-currency exposure of the candidate customers still in the selection, largest first."""
+    """Exact reporting-currency figures of the candidate customers still in the selection (any sign; callers rank
+    them with `ranked_by`)."""
     ids = sorted(set(candidates))
     if not ids:
         return []
@@ -1268,6 +1367,7 @@ def exact_exposures(
     chosen, exclude = selection.buckets, selection.exclude_disputed
     receivables: dict[int, Decimal] = {}
     overdue: dict[int, Decimal] = {}
+    disputed: dict[int, Decimal] = {}
     order_amounts: dict[int, Decimal] = {}
     currencies: dict[int, set[str]] = {}
     for cell in cells:
@@ -1275,22 +1375,23 @@ def exact_exposures(
         amounts = [u + (Decimal(0) if exclude else d) for u, d in zip(cell.undisputed, cell.disputed, strict=True)]
         receivables[key] = receivables.get(key, Decimal(0)) + sum((amounts[i] for i in chosen), Decimal(0)) * r
         overdue[key] = overdue.get(key, Decimal(0)) + sum((amounts[i] for i in chosen if i > 0), Decimal(0)) * r
+        disputed[key] = disputed.get(key, Decimal(0)) + sum((cell.disputed[i] for i in chosen), Decimal(0)) * r
         currencies.setdefault(key, set()).add(cell.currency)
     for order in orders:
         key = int(order.group or 0)
         order_amounts[key] = order_amounts.get(key, Decimal(0)) + order.amount * fx.rate(order.currency).rate
         currencies.setdefault(key, set()).add(order.currency)
-    exposures = [
+    return [
         Exposure(
             i,
             receivables.get(i, Decimal(0)),
             overdue.get(i, Decimal(0)),
             order_amounts.get(i, Decimal(0)),
             tuple(sorted(currencies[i])),
+            disputed.get(i, Decimal(0)),
         )
         for i in currencies
     ]
-    return sorted((e for e in exposures if e.total > 0), key=lambda e: (-e.total, e.customer_id))
 
 
 def top_exposure_rows(session: Session, exposures: Sequence[Exposure], total: Decimal, limit: int) -> list[TopExposure]:
@@ -1311,6 +1412,7 @@ def top_exposure_rows(session: Session, exposures: Sequence[Exposure], total: De
                 risk_class=who.risk_class,
                 receivables=quantize(exposure.receivables),
                 overdue=quantize(exposure.overdue),
+                disputed=quantize(exposure.disputed),
                 open_orders=quantize(exposure.orders),
                 exposure=quantize(exposure.total),
                 share_pct=percentage(exposure.total, total),
@@ -1434,15 +1536,18 @@ def group_label(group_by: GroupBy, key: GroupKey, names: dict[int, str]) -> str:
     return str(key)
 
 
-def sorted_groups(groups: dict[GroupKey, Accumulator], basis: Basis) -> list[tuple[GroupKey, Accumulator]]:
-    def size(item: tuple[GroupKey, Accumulator]) -> tuple[Decimal, str]:
-        a = item[1]
-        measured = [
-            u + (Decimal(0) if basis.exclude_disputed else d) for u, d in zip(a.undisputed, a.disputed, strict=True)
-        ]
-        return (-sum((measured[i] for i in basis.buckets), Decimal(0)) - a.orders, str(item[0]))
+def group_measure(a: Accumulator, basis: Basis) -> Decimal:
+    """A group's size by the request's rank_by, as its figures show it (total_exposure, open_receivables, overdue,
+    disputed)."""
+    if basis.rank_by == "disputed":
+        return sum((a.disputed[i] for i in basis.buckets), Decimal(0))
+    chosen = [i for i in basis.buckets if i > 0] if basis.rank_by == "overdue" else basis.buckets
+    measured = sum((core_bucket(a, i, basis) for i in chosen), Decimal(0))
+    return measured + a.orders if basis.rank_by == "exposure" else measured
 
-    return sorted(groups.items(), key=size)
+
+def sorted_groups(groups: dict[GroupKey, Accumulator], basis: Basis) -> list[tuple[GroupKey, Accumulator]]:
+    return sorted(groups.items(), key=lambda item: (-group_measure(item[1], basis), str(item[0])))
 
 
 def total_of(groups: Iterable[Accumulator]) -> Accumulator:
@@ -1453,6 +1558,23 @@ def total_of(groups: Iterable[Accumulator]) -> Accumulator:
 
 
 # --- definitions and notes ------------------------------------------------------------------------------------------
+
+
+RANK_LABELS: dict[str, str] = {
+    "exposure": "selected receivables + today's open orders not yet invoiced = total_exposure",
+    "open_receivables": "selected receivables = open_receivables, open orders not counted",
+    "overdue": "the past-due part of the selected receivables = overdue",
+    "disputed": "the selected items under a dispute active at the end of the as-of date = disputed",
+}
+
+
+def rank_by_definition(basis: Basis) -> str:
+    disputed = "disputed items left out" if basis.exclude_disputed else "disputed items included"
+    return (
+        f"Ranking measure '{basis.rank_by}': {RANK_LABELS[basis.rank_by]}, per customer over all its currencies in "
+        f"{basis.currency} at the as-of rates, within the selected ageing buckets ({disputed}). It orders "
+        "top_exposures, the customers of group_by=customer and the groups of any other grouping (largest first)."
+    )
 
 
 def definitions(basis: Basis, policy: CreditPolicy, as_of: date) -> dict[str, str]:
@@ -1505,6 +1627,20 @@ def definitions(basis: Basis, policy: CreditPolicy, as_of: date) -> dict[str, st
             "exposure + credit balances (customers owing less than nothing are not netted against the others)."
         ),
         "customers_with_balance": "Customers whose selected receivables are not zero (credit balances included).",
+        "open_invoices": (
+            f"Number of invoices open at the end of {as_of}: issued by then and with amount less the allocations "
+            f"applied by then not zero (paid in part counts; paid in full by then or issued later does not), in "
+            f"the selected ageing buckets (days past due by due date), {disputed}, of the selected customers and "
+            "currencies. Credit notes are not counted (they reduce open_receivables but are not invoices). Per group "
+            "the invoices of the group's customers (grouped by currency: in that currency); counted from the ledger."
+        ),
+        "rank_by": rank_by_definition(basis),
+        "top_exposures": (
+            f"The top_n customers ranked by {basis.rank_by} ({RANK_LABELS[basis.rank_by]}), largest first, only "
+            "customers with a positive figure; ties by customer id. Each row shows receivables, overdue, disputed, "
+            "open orders and exposure; share_pct is always exposure / gross exposure. group_by=customer lists the "
+            "same customers in the same order; concentration always uses the 10 largest by exposure."
+        ),
         "currency": f"All amounts in {c} at the latest rate on or before {as_of} (trend points too: constant rates).",
         "dso_change": (
             "ΔDSO from the previous month end to the as-of date = ΔBPDSO (payment terms and sales mix) + ΔADD "
@@ -1614,6 +1750,8 @@ def basis_for(request: Request, policy: CreditPolicy, currency: str) -> Basis:
         over_90=over,
         over_90_label=over_label,
         grace_days=policy.promises.grace_days,
+        rank_by=request.rank_by,
+        count_open_invoices=request.count_open_invoices,
     )
 
 
@@ -1670,9 +1808,10 @@ class Collected:
 
     groups: dict[GroupKey, Accumulator]
     total: Accumulator
-    exposures: list[Exposure]
+    exposures: list[Exposure]  # by exposure (concentration)
     trend: dict[date, TrendFigures]
     multi_currency: list[int]
+    ranked: list[Exposure] = field(default_factory=list)  # by the request's rank_by (top list, customer groups)
 
 
 def collect(
@@ -1701,13 +1840,16 @@ def collect(
         total.with_balance, total.with_credit_balance = whole_book_counts(
             session, request, sources, results, multi, min_balance
         )
-    candidates = [r.customer_id for r in data.ranked] + multi
+    candidates = [r.customer_id for r in (*data.ranked, *data.ranked_by_measure)] + multi
+    figures_of = exact_exposures(session, request, sources, fx, candidates, min_balance)
+    exposures = ranked_by(figures_of, "exposure")
     return Collected(
         groups=groups,
         total=total,
-        exposures=exact_exposures(session, request, sources, fx, candidates, min_balance),
+        exposures=exposures,
         trend=trend_figures(results.get("trend", []), fx, request.period.months),
         multi_currency=multi,
+        ranked=exposures if request.rank_by == "exposure" else ranked_by(figures_of, request.rank_by),
     )
 
 
@@ -1721,7 +1863,7 @@ def group_rows(
     top_n: int,
 ) -> list[GroupFigures]:
     if request.group_by == "customer":
-        top = collected.exposures[:top_n]
+        top = collected.ranked[:top_n]
         return customer_groups(session, request, sources, fx, top, collected, basis)
     if request.group_by is not None:
         return dimension_groups(session, request.group_by, collected.groups, basis)
@@ -1745,9 +1887,10 @@ def get_portfolio_summary(session: Session, ctx: ToolContext, args: PortfolioSum
     """Portfolio KPIs at a date for the whole book or a filtered part of it (region, country, segment, collector,
     risk class, currency, broken promises, disputed excluded, days-past-due range, minimum balance, customers over
     their credit limit), optionally per group:
-    receivables, ageing, exposure, DSO (simple and count-back), best possible DSO, ADD, CEI, % current, % over 90
-    days, promise kept rate, dispute cycle time, top exposures, concentration, month-end trend and the DSO change
-    split into terms/mix and collections. Reporting currency with the FX rates used; every definition stated."""
+    receivables, ageing, exposure, open invoices (count), DSO (simple and count-back), best possible DSO, ADD, CEI,
+    % current, % over 90 days, promise kept rate, dispute cycle time, top customers ranked by exposure, open
+    receivables, overdue or disputed amount (rank_by), concentration, month-end trend and the DSO change split into
+    terms/mix and collections. Reporting currency with the FX rates used; every definition stated."""
     policy = load_policy()
     as_of = ctx.resolve_as_of(args.as_of or args.period_end)
     tune_session(session)
@@ -1772,9 +1915,10 @@ def get_portfolio_summary(session: Session, ctx: ToolContext, args: PortfolioSum
         reporting_currency=ctx.reporting_currency,
         filters_applied=request.filters,
         group_by=args.group_by,
+        rank_by=args.rank_by,
         totals=figures(total, basis),
         groups=group_rows(session, request, sources, fx, collected, basis, args.top_n),
-        top_exposures=top_exposure_rows(session, collected.exposures, gross_exposure, args.top_n),
+        top_exposures=top_exposure_rows(session, collected.ranked, gross_exposure, args.top_n),
         concentration=concentration(collected.exposures, gross_exposure, ctx.reporting_currency),
         trend=trend_points(collected, sources, at_as_of, args.trend_months),
         dso_change=change,
@@ -1819,7 +1963,7 @@ def customer_groups(
     collected: Collected,
     basis: Basis,
 ) -> list[GroupFigures]:
-    """group_by=customer: the top customers by exposure, each with every KPI, and the rest as 'Other customers'."""
+    """group_by=customer: the top customers by rank_by, each with every KPI, and the rest as 'Other customers'."""
     ids = [e.customer_id for e in top]
     if not ids:
         return []

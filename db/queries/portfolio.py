@@ -48,7 +48,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import FromClause, Subquery
+from sqlalchemy.sql import CompoundSelect, FromClause, Subquery
 from sqlalchemy.sql.selectable import CTE, NamedFromClause
 
 from core.dates import add_months, day_number, from_day_number, month_end, month_start
@@ -61,6 +61,7 @@ from db.models import (
     Dispute,
     DisputeStatus,
     Invoice,
+    InvoiceKind,
     OrderStatus,
     PaymentAllocation,
     PromiseStatus,
@@ -69,11 +70,14 @@ from db.models import (
     StaffUser,
 )
 from db.models.snapshots import BUCKETS, MONTHS
-from db.queries.ar import disputed_invoice_ids_at
+from db.queries.ar import disputed_invoice_ids_at, posting_horizon
 from db.queries.snapshots import SnapshotParameters, month_windows, source_fingerprint
 from db.types import AnySelect, Money
 
 GroupBy = Literal["region", "segment", "collector", "risk_class", "currency", "customer"]
+# What a top list ranks customers by (reporting currency): the selected receivables plus today's open orders
+# ("exposure"), the selected receivables alone, their past-due part, or their part under an active dispute.
+RankMeasure = Literal["exposure", "open_receivables", "overdue", "disputed"]
 GroupKey = str | int | None
 CUSTOMER_DIMENSIONS: frozenset[str] = frozenset({"region", "segment", "collector", "risk_class"})
 ALL_BUCKETS: tuple[int, ...] = tuple(range(BUCKETS))
@@ -185,6 +189,26 @@ class ArRows:
             return type_coerce(c.open_total, BigInteger)
         columns = [c[f"u_b{i}"] for i in chosen] + ([c[f"d_b{i}"] for i in chosen] if include_disputed else [])
         return type_coerce(_sum_columns(columns), BigInteger)
+
+    def disputed_amount(self, buckets: Iterable[int]) -> ColumnElement[Any]:
+        """Per-row contribution of the given buckets' items under an active dispute."""
+        chosen = sorted(set(buckets))
+        c = self.rows.c
+        if self.long:
+            condition = and_(c.bucket.in_(chosen), c.disputed == 1) if len(chosen) < BUCKETS else c.disputed == 1
+            return case((condition, c.amount), else_=literal(0, BigInteger))
+        return type_coerce(_sum_columns([c[f"d_b{i}"] for i in chosen]), BigInteger)
+
+
+def measure_amount(ar: ArRows, selection: Selection, measure: RankMeasure) -> ColumnElement[Any]:
+    """Per-row amount a ranking measure sums (receivables only: open orders are added by the caller for
+    "exposure"). Every measure stays within the selected buckets; disputed items count unless excluded."""
+    include_disputed = not selection.exclude_disputed
+    if measure == "disputed":
+        return ar.disputed_amount(selection.buckets)
+    if measure == "overdue":
+        return ar.amount([b for b in selection.buckets if b > 0], include_disputed=include_disputed)
+    return ar.amount(selection.buckets, include_disputed=include_disputed)
 
 
 def _sum_columns(columns: Sequence[Any]) -> ColumnElement[Any]:
@@ -571,6 +595,8 @@ class GroupCell:
     with_credit_balance: int = 0
     # Σ of the negative (customer, currency) selected balances: credit balances, ≤ 0.
     credit_balances: Decimal = ZERO
+    # Invoices (not credit notes) open at the as-of date in the selected buckets (see `open_invoice_counts`).
+    open_invoices: int = 0
 
 
 def _decimal_cents(value: Any) -> Decimal:
@@ -831,6 +857,107 @@ def live_flows(
     )
 
 
+# --- open invoices --------------------------------------------------------------------------------------------------
+
+
+def _open_invoice_rows(session: Session, as_of: date, params: SnapshotParameters, selection: Selection) -> Subquery:
+    """One row per invoice (kind "invoice": credit notes are not counted) open at the end of `as_of` — issued by
+    then, and its amount less the allocations applied by then not zero — with its customer and currency, and its
+    ageing bucket when the selection restricts the buckets; invoices under a dispute active at the end of the day
+    are left out when the selection excludes disputed items.
+
+    Read from the ledger on every path: snapshot rows count the open items of both kinds over all buckets only
+    (`open_count`). On or after the posting horizon nothing was paid or settled after the date: the open items are
+    today's (one partial index, plus the invoice row for its kind)."""
+    dialect = session.get_bind().dialect.name
+    t = day_number(as_of)
+    ids = selection.customer_ids
+    conditions: list[ColumnElement[bool]] = [Invoice.kind == InvoiceKind.INVOICE]
+    if ids is not None:
+        conditions.append(Invoice.customer_id.in_(list(ids)))
+    if selection.currencies is not None:
+        conditions.append(Invoice.currency.in_(list(selection.currencies)))
+    columns = (Invoice.id.label("item_id"), Invoice.customer_id, Invoice.currency, Invoice.due_dn)
+    source: AnySelect | CompoundSelect[*tuple[Any, ...]]
+    if t >= posting_horizon(session):
+        source = select(*columns).where(
+            Invoice.settled_dn.is_(None),
+            _planner_blind(Invoice.issue_dn, dialect) <= t,
+            Invoice.open_amount != 0,
+            *conditions,
+        )
+    else:
+        allocated_after = (
+            select(func.coalesce(func.sum(PaymentAllocation.amount), 0))
+            .where(PaymentAllocation.invoice_id == Invoice.id, PaymentAllocation.applied_dn > t)
+            .scalar_subquery()
+        )
+        allocated_by = (
+            select(func.coalesce(func.sum(PaymentAllocation.amount), 0))
+            .where(PaymentAllocation.invoice_id == Invoice.id, PaymentAllocation.applied_dn <= t)
+            .scalar_subquery()
+        )
+        # Open now: today's open amount plus what was allocated after t (only items paid at all have any).
+        open_now = select(*columns).where(
+            Invoice.settled_dn.is_(None),
+            _planner_blind(Invoice.issue_dn, dialect) <= t,
+            *conditions,
+            case((Invoice.first_paid_dn.is_not(None), Invoice.open_amount + allocated_after), else_=Invoice.open_amount)
+            != 0,
+        )
+        # Settled after t: the amount less what was allocated by t (only items first paid by t have any).
+        settled_later = select(*columns).where(
+            Invoice.settled_dn > t,
+            Invoice.issue_dn <= t,
+            *conditions,
+            case((Invoice.first_paid_dn <= t, Invoice.amount - allocated_by), else_=Invoice.amount) != 0,
+        )
+        source = union_all(open_now, settled_later)
+    items = source.subquery("open_invoice_items")
+    c = items.c
+    measured: list[Any] = [c.customer_id, c.currency]
+    if len(set(selection.buckets)) < BUCKETS:
+        measured.append(_bucket_index(t - c.due_dn, params.bucket_upper_bounds).label("bucket"))
+    if not selection.exclude_disputed:
+        return select(*measured).subquery("open_invoices")
+    disputed_query = disputed_invoice_ids_at(as_of)
+    if ids is not None:
+        disputed_query = disputed_query.where(Dispute.customer_id.in_(list(ids)))
+    disputed = disputed_query.distinct().subquery("open_invoice_disputed")
+    return (
+        select(*measured)
+        .select_from(items.outerjoin(disputed, disputed.c.invoice_id == c.item_id))
+        .where(disputed.c.invoice_id.is_(None))
+        .subquery("open_invoices")
+    )
+
+
+def open_invoice_counts(
+    session: Session,
+    as_of: date,
+    params: SnapshotParameters,
+    selection: Selection,
+    group_by: GroupBy | None,
+    min_balance: AnySelect | None,
+) -> list[GroupCell]:
+    """Invoices open at the end of `as_of` per (group, currency), under every filter of the selection: the
+    customer-level ones, the item currencies, the selected ageing buckets (days past due by due date), disputed
+    items left out when excluded, and the balance-based customers `min_balance` (minimum balance, over the limit)."""
+    rows = _open_invoice_rows(session, as_of, params, selection)
+    c = rows.c
+    f = frame(rows, selection, group_by, min_balance=min_balance)
+    conditions = list(f.conditions)
+    if "bucket" in c:
+        conditions.append(c.bucket.in_(sorted(set(selection.buckets))))
+    statement = (
+        select(f.key_column, c.currency, func.count())
+        .select_from(f.source)
+        .where(*conditions)
+        .group_by(*f.key_terms, c.currency)
+    )
+    return [GroupCell(row[0], row[1], open_invoices=int(row[2])) for row in session.execute(statement)]
+
+
 # --- ranking and counts ---------------------------------------------------------------------------------------------
 
 
@@ -863,13 +990,15 @@ def snapshot_ranking(
     *,
     with_orders: bool,
     limit: int,
+    measure: RankMeasure = "exposure",
 ) -> list[RankedCustomer]:
-    """Rows ranked by selected receivables (+ the customer's open orders) in the reporting currency. A row is a
-    (customer, currency): callers add customers with several currencies as candidates themselves."""
+    """Rows ranked by selected receivables (+ the customer's open orders) in the reporting currency — or by another
+    `measure` (open orders only with "exposure"). A row is a (customer, currency): callers add customers with
+    several currencies as candidates themselves."""
     rows = snapshot_rows(as_of_dn, customer_ids=selection.customer_ids)
-    measured = ArRows(rows, long=False).amount(selection.buckets, include_disputed=not selection.exclude_disputed)
+    measured = measure_amount(ArRows(rows, long=False), selection, measure)
     balance = type_coerce(measured * rates.expression(rows.c.currency), Float)
-    if not with_orders:
+    if not with_orders or measure != "exposure":
         f = frame(rows, selection, None, min_balance=min_balance)
         ranked = select(rows.c.customer_id, balance.label("exposure")).select_from(f.source).where(*f.conditions)
     elif session.get_bind().dialect.name == "postgresql":
@@ -986,7 +1115,8 @@ def count_overlaps(
 @dataclass
 class LiveSummary:
     cells: list[GroupCell]
-    ranked: list[RankedCustomer]
+    ranked: list[RankedCustomer]  # by exposure
+    ranked_by_measure: list[RankedCustomer] = field(default_factory=list)  # by another measure, when asked
 
 
 def live_summary(
@@ -998,9 +1128,11 @@ def live_summary(
     *,
     with_orders: bool,
     limit: int,
+    measure: RankMeasure = "exposure",
 ) -> LiveSummary:
-    """Receivables per (group, currency, bucket, disputed), customer counts per group and the top customers, in
-    one statement over the live items summed once (a materialised CTE)."""
+    """Receivables per (group, currency, bucket, disputed), customer counts per group and the top customers (by
+    exposure, and by `measure` too when it is another one), in one statement over the live items summed once (a
+    materialised CTE)."""
     ar = live_ar_sums(items)
     c = ar.rows.c
     min_balance = customer_restriction(session, ar, selection, rates)
@@ -1086,10 +1218,38 @@ def live_summary(
         cast(null(), Integer),
         cast(null(), Integer),
     )
+    parts: list[AnySelect] = [receivables, credits, counts, ranked]
+    if measure != "exposure":
+        by_measure = _live_balances(
+            session, ar, selection, None, rates, min_balance, with_orders=False, name="pcm", measure=measure
+        ).c
+        value = by_measure.balance.label("value")
+        top_measure = (
+            select(by_measure.customer_id, value)
+            .where(value > HALF_CENT)
+            .order_by(value.desc(), by_measure.customer_id)
+            .limit(limit)
+            .subquery("top_measure")
+        )
+        parts.append(
+            select(
+                literal("m"),
+                null(),
+                cast(null(), String),
+                cast(null(), Integer),
+                cast(null(), Integer),
+                cast(null(), BigInteger),
+                top_measure.c.customer_id,
+                top_measure.c.value,
+                cast(null(), Integer),
+                cast(null(), Integer),
+            )
+        )
     cells: dict[tuple[GroupKey, str], GroupCell] = {}
     counts_by_group: dict[GroupKey, tuple[int, int]] = {}
     top_rows: list[RankedCustomer] = []
-    for row in session.execute(union_all(receivables, credits, counts, ranked)):
+    measure_rows: list[RankedCustomer] = []
+    for row in session.execute(union_all(*parts)):
         kind = row[0]
         if kind == "r":
             cell = cells.setdefault((row[1], row[2]), GroupCell(row[1], row[2]))
@@ -1100,10 +1260,11 @@ def live_summary(
         elif kind == "c":
             counts_by_group[row[1]] = (int(row[8]), int(row[9]))
         else:
-            top_rows.append(RankedCustomer(int(row[6]), float(row[7])))
+            (top_rows if kind == "t" else measure_rows).append(RankedCustomer(int(row[6]), float(row[7])))
     _attach_counts(cells, counts_by_group)
     top_rows.sort(key=lambda r: (-r.approximate_exposure, r.customer_id))
-    return LiveSummary(list(cells.values()), top_rows)
+    measure_rows.sort(key=lambda r: (-r.approximate_exposure, r.customer_id))
+    return LiveSummary(list(cells.values()), top_rows, measure_rows)
 
 
 def _attach_counts(cells: dict[tuple[GroupKey, str], GroupCell], counts: dict[GroupKey, tuple[int, int]]) -> None:
@@ -1128,11 +1289,13 @@ def _live_balances(
     *,
     with_orders: bool,
     name: str = "pc",
+    measure: RankMeasure = "exposure",
 ) -> CTE:
-    """One row per customer (per customer and currency when grouping by currency): the selected receivables and
-    open orders converted at `rates` (reporting-currency cents), and the group key."""
+    """One row per customer (per customer and currency when grouping by currency): the selected receivables (or
+    the part of them another `measure` takes) and open orders converted at `rates` (reporting-currency cents), and
+    the group key."""
     c = ar.rows.c
-    measured = ar.amount(selection.buckets, include_disputed=not selection.exclude_disputed)
+    measured = measure_amount(ar, selection, measure)
     parts: list[AnySelect] = [
         select(
             c.customer_id,
