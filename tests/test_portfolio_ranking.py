@@ -43,6 +43,8 @@ D = Decimal
 def summary(url: str, **args: object) -> PortfolioSummary:
     """The summary with the open invoices counted (they are counted only when asked for)."""
     return plain_summary(url, count_open_invoices=True, **args)  # type: ignore[arg-type]
+
+
 PAST = date(2026, 6, 30)
 MONTH_END = date(2026, 8, 31)
 ALL = tuple(range(6))
