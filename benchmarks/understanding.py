@@ -85,7 +85,8 @@ def time_answers(runs: int) -> list[float]:
                     for item in items:
                         actor = actor_for(url, item.user)
                         started = time.perf_counter()
-                        service.ask_text(item.text, actor=actor, thread_id=f"bench-{number}-{item.id}", database_url=url)
+                        thread = f"bench-{number}-{item.id}"
+                        service.ask_text(item.text, actor=actor, thread_id=thread, database_url=url)
                         if number:  # the first pass warms the caches
                             timings.append((time.perf_counter() - started) * 1000)
             finally:
