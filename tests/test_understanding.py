@@ -4,7 +4,9 @@ configured date order."""
 
 from __future__ import annotations
 
+import csv
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -15,6 +17,8 @@ from assistant.planner.understand import Understood
 from core.settings import reset_settings
 from db.engine import read_session
 from db.models.receivables import Invoice
+from evals.understanding.score import seed_ibm
+from tests.support.paths import IBM_SAMPLE
 from tests.test_planner import ask, conversation, last_call, shared_url  # noqa: F401 - the fixture is used by name
 
 CUSTOMER_IDS = {"Globex": "4", "Umbrella": "6", "Vandelay": "10"}
@@ -129,3 +133,63 @@ def test_a_customer_and_an_amount_alone_propose_nothing(shared_url: str, text: s
     assert not reply.proposals
     assert not [c for c in reply.tool_calls if c.kind == "write"]
     assert len(reply.choices) >= 2 and "Which do you mean?" in reply.text
+
+
+# --- the IBM sample: questions that state their date -----------------------------------------------------------------
+
+
+def _ibm_rows() -> list[dict[str, str]]:
+    with IBM_SAMPLE.open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _day(text: str) -> date:
+    month, day, year = (int(part) for part in text.split("/"))
+    return date(year, month, day)
+
+
+def _open_at(row: dict[str, str], moment: date) -> bool:
+    return _day(row["InvoiceDate"]) <= moment < _day(row["SettledDate"])
+
+
+@pytest.fixture
+def ibm_url(db_url: str) -> str:
+    seed_ibm(db_url)
+    return db_url
+
+
+def test_ibm_questions_with_their_dates(ibm_url: str) -> None:
+    rows = _ibm_rows()
+    year_end = date(2012, 12, 31)
+    counted = ask(ibm_url, "morgan", "count of invoices open at the end of 2012")
+    call = last_call(counted, "get_portfolio_summary")
+    assert call.arguments["as_of"] == "2012-12-31" and call.arguments["count_open_invoices"] is True
+    expected = sum(1 for row in rows if _open_at(row, year_end))
+    assert Decimal(call.result["totals"]["open_invoices"]["value"]) == expected
+    assert f"Open invoices: **{expected}**" in counted.text
+
+    quarter_end = date(2013, 9, 30)
+    disputed = ask(ibm_url, "morgan", "disputed balance for the whole book on 2013-09-30")
+    call = last_call(disputed, "get_portfolio_summary")
+    assert call.arguments["as_of"] == "2013-09-30" and "customers" not in call.arguments
+    expected_disputed = sum(
+        Decimal(row["InvoiceAmount"]) for row in rows if row["Disputed"] == "Yes" and _open_at(row, quarter_end)
+    )
+    assert Decimal(call.result["totals"]["disputed"]["value"]) == expected_disputed
+
+    dso = ask(ibm_url, "morgan", "DSO using the trailing 90 days of sales as of 2013-06-30")
+    call = last_call(dso, "get_portfolio_summary")
+    assert call.arguments["as_of"] == "2013-06-30" and call.arguments["period_months"] == 3
+    assert "min_days_past_due" not in call.arguments and dso.error is None
+
+    biggest = ask(ibm_url, "morgan", "biggest past-due customer at September 2013 month end")
+    call = last_call(biggest, "get_portfolio_summary")
+    assert call.arguments["as_of"] == "2013-09-30" and call.arguments["rank_by"] == "overdue"
+    assert call.arguments["top_n"] == 1
+    overdue: dict[str, Decimal] = {}
+    for row in rows:
+        if _open_at(row, quarter_end) and _day(row["DueDate"]) < quarter_end:
+            overdue[row["customerID"]] = overdue.get(row["customerID"], Decimal(0)) + Decimal(row["InvoiceAmount"])
+    top = max(overdue, key=lambda customer: overdue[customer])
+    assert call.result["top_exposures"][0]["external_id"] == top
+    assert top in biggest.text

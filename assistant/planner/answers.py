@@ -454,10 +454,12 @@ FOCUS_KPIS = {
     "current": ["pct_current", "pct_over_90"],
     "promises": ["promise_kept_rate_count", "promise_kept_rate_amount", "promises_evaluated"],
     "disputes": ["disputed", "dispute_cycle_time", "disputes_resolved"],
+    "invoices": ["open_invoices", "open_receivables"],
     "default": ["open_receivables", "overdue", "total_exposure", "pct_over_90", "dso", "cei"],
 }
 KPI_LABELS = {
     "open_receivables": "Open receivables",
+    "open_invoices": "Open invoices",
     "not_yet_due": "Not yet due",
     "overdue": "Overdue",
     "disputed": "Disputed",
@@ -477,6 +479,7 @@ KPI_LABELS = {
     "disputes_resolved": "Disputes resolved",
 }
 DEFINITION_KEYS = {
+    "open_invoices": "open_invoices",
     "dso": "dso",
     "dso_count_back": "dso_count_back",
     "best_possible_dso": "best_possible_dso",
@@ -554,12 +557,18 @@ def portfolio(result: J, *, focus: list[str], whole_book_asked: bool = False) ->
         used_definitions.append("ageing")
     if "top" in focus or "concentration" in focus:
         if "top" in focus:
+            currency = result["reporting_currency"]
+            ranked_by = result.get("rank_by") or "exposure"
+            extra = {"open_receivables": "receivables", "disputed": "disputed"}.get(ranked_by)
             rows = [
-                [plain(t["rank"]), t["name"], money(t["exposure"], result["reporting_currency"]),
-                 money(t["overdue"], result["reporting_currency"]), pct(t["share_pct"]), t["risk_class"] or "n/a"]
+                [plain(t["rank"]), t["name"], money(t["exposure"], currency), money(t["overdue"], currency),
+                 *([money(t[extra], currency)] if extra else []), pct(t["share_pct"]), t["risk_class"] or "n/a"]
                 for t in result["top_exposures"]
             ]  # fmt: skip
-            lines.append(table(["rank", "customer", "exposure", "overdue", "share", "class"], rows))
+            if ranked_by != "exposure":
+                lines.append(f"Ranked by {ranked_by.replace('_', ' ')}, largest first.")
+            headers = ["rank", "customer", "exposure", "overdue", *([extra] if extra else []), "share", "class"]
+            lines.append(table(headers, rows))
         lines.append(f"Concentration: **{kpi_text(result['concentration'])}** ({result['concentration']['formula']}).")
         used_definitions.append("concentration")
     if "trend" in focus and result.get("trend"):

@@ -75,7 +75,17 @@ from .entities import (
 from .intents import CUSTOMER_INTENTS, THRESHOLD, Intent
 from .limit_change import limit_change_kind, sounds_like_a_decrease, stated_direction
 from .periods import period_mentions, period_problem, unreadable_dates
-from .portfolio_query import comparison, earlier_arguments, lists_customers, over_limit, period_length
+from .portfolio_query import (
+    asks_for_one,
+    comparison,
+    counts_invoices,
+    earlier_arguments,
+    lists_customers,
+    over_limit,
+    period_length,
+    rank_measure,
+    sales_window_months,
+)
 
 log = get_logger(__name__)
 
@@ -1162,6 +1172,14 @@ class _Turn:
         if top:
             args["top_n"] = max(1, min(top, 50))
         compared = comparison(text, self.spans)  # before dates: "since last week" is the earlier date, not as-of
+        measure = rank_measure(text)
+        if measure is not None:
+            args["rank_by"] = measure
+        if asks_for_one(text) and "top_n" not in args:
+            args["top_n"] = 1
+        if counts_invoices(text):
+            args["count_open_invoices"] = True
+        window = sales_window_months(text, self.spans)  # before day ranges: "90 days of sales" is no age filter
         if over_limit(text, self.spans):
             args["over_limit"] = True
         found = self.reporting_dates()  # before day ranges: "2035-01" is no bucket
@@ -1173,6 +1191,8 @@ class _Turn:
                 args["period_start"] = mention.period_start
             elif mention.period_months is not None:
                 args["period_months"] = max(1, min(mention.period_months, 6))
+        if window is not None and "period_start" not in args:
+            args["period_months"] = window
         share_over = re.search(r"(?:%|\b(?:percent\w*|share|proportion)\b).{0,40}"
                                r"\b(?:over|above|more than)\s+90\b|\b(?:over|above) 90\b.{0,20}(?:%|percent)",
                                text, re.I)  # fmt: skip
@@ -1272,6 +1292,10 @@ class _Turn:
             focus.append("ageing")
         if args.get("min_days_past_due") is not None or "exposure" in lowered:
             focus.insert(0, "exposure")
+        if args.get("count_open_invoices"):
+            focus.insert(0, "invoices")
+        if args.get("rank_by") or (args.get("top_n") == 1 and "top" not in focus):
+            focus.append("top")
         return focus
 
     # --- intents: proposals ----------------------------------------------------------------------------------------

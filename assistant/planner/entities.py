@@ -602,6 +602,10 @@ _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:last|previous|prior)\s+month\b", re.I), "last_month"),
     (re.compile(r"\b(?:this|current)\s+month\b|\bmonth[- ]to[- ]date\b|\bmtd\b", re.I), "this_month"),
     (re.compile(r"\b(?:at\s+)?(?:the\s+)?end\s+of\s+next\s+month\b", re.I), "end_next_month"),
+    (  # "September 2013 month end", "june EOM": that month's end
+        re.compile(rf"\b({_MONTH_NAMES})\.?(?:\s+(\d{{4}}))?\s+(?:month[- ]end|eom|close)\b", re.I),
+        "end_of_named_month",
+    ),
     (
         re.compile(r"\b(?:at\s+|by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?month\b|\bmonth[- ]end\b", re.I),
         "end_month",

@@ -130,3 +130,64 @@ def over_limit(text: str, spans: Spans) -> bool:
         return False
     spans.add(*match.span())
     return True
+
+
+# "biggest past-due customer", "most overdue accounts", "top 5 by disputed balance", "ranked by open AR"
+_RANK_RE = re.compile(
+    r"\b(?:top|largest|biggest|highest|most|worst|rank\w*|order\w*|sort\w*)\b.{0,40}?"
+    r"\b(overdue|past[- ]due|late|delinquen\w*|disput\w*|open (?:ar|balance|receivables?)|receivables?|balances?|ar)\b"
+    r"|\b(overdue|past[- ]due|disputed)\s+(?:customers?|accounts?|clients?)\b.{0,20}\b(?:top|largest|biggest|most)\b",
+    IC,
+)
+_RANK_MEASURES = {"overdue": "overdue", "past": "overdue", "late": "overdue", "delinquen": "overdue",
+                  "disput": "disputed", "open": "open_receivables", "receivable": "open_receivables",
+                  "balance": "open_receivables", "ar": "open_receivables"}  # fmt: skip
+_ONE_RE = re.compile(
+    r"\b(?:the\s+)?(?:largest|biggest|highest|worst|top)\s+(?:[\w-]+\s+){0,2}?(?:customer|account|client|debtor)\b"
+    r"(?!s)|\bwho\s+(?:is|'s)\s+(?:the\s+)?(?:largest|biggest|highest|worst)\b",
+    IC,
+)
+COUNT_INVOICES_RE = re.compile(
+    r"\b(?:how many|number of|count of|count|no\.? of|#)\s+(?:the\s+)?(?:open\s+|unpaid\s+|outstanding\s+)?"
+    r"(?:invoices?|bills?|items?)\b|\b(?:invoices?|items?)\s+(?:still\s+)?(?:open|outstanding|unpaid)\b.{0,20}\bcount\b",
+    IC,
+)
+
+
+def rank_measure(text: str) -> str | None:
+    """The measure a ranking question ranks by, if it names one besides exposure."""
+    match = _RANK_RE.search(text)
+    if match is None:
+        return None
+    word = (match.group(1) or match.group(2) or "").lower()
+    return next((measure for stem, measure in _RANK_MEASURES.items() if word.startswith(stem)), None)
+
+
+def asks_for_one(text: str) -> bool:
+    """ "the biggest past-due customer", "who is the largest debtor": one customer, not a list."""
+    return bool(_ONE_RE.search(text))
+
+
+def counts_invoices(text: str) -> bool:
+    return bool(COUNT_INVOICES_RE.search(text))
+
+
+# "DSO using the trailing 90 days of sales", "sales over the last 2 months": the period of sales, not an age filter
+_SALES_WINDOW_RE = re.compile(
+    r"\b(?:trailing|last|past|previous|prior)\s+(\d{1,3})\s+(days?|months?)(?:'|'s)?\s+(?:of\s+)?(?:sales|revenue|billings?)\b"
+    r"|\b(?:sales|revenue|billings?)\s+(?:window\s+)?(?:of|over|for)\s+(?:the\s+)?(?:trailing|last|past)\s+(\d{1,3})\s+"
+    r"(days?|months?)\b",
+    IC,
+)
+
+
+def sales_window_months(text: str, spans: Spans) -> int | None:
+    """The months of sales a DSO question asks for (90 days → 3 months; the tool's periods are whole months)."""
+    match = _SALES_WINDOW_RE.search(text)
+    if match is None:
+        return None
+    spans.add(*match.span())
+    number = int(match.group(1) or match.group(3))
+    unit = (match.group(2) or match.group(4)).lower()
+    months = number if unit.startswith("month") else round(number / 30)
+    return max(1, min(months, 6))
