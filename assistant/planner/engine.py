@@ -248,7 +248,7 @@ SURE_ENOUGH_TO_PROPOSE = 0.8
 def is_filler_run(words: str) -> bool:
     """Only common English words, legal forms and connectors: no customer's distinctive name ("track record")."""
     cleaned = [word.strip(".,'").lower().removesuffix("'s") for word in words.split()]
-    return all(not word or is_common_word(word) or is_filler(word) for word in cleaned)
+    return all(not word or word.isdigit() or is_common_word(word) or is_filler(word) for word in cleaned)
 
 
 class _Stop(Exception):
@@ -840,6 +840,7 @@ class _Turn:
             queries.append((candidate.text, candidate.name_like))
         not_found: str | None = None
         weak_not_found: str | None = None
+        suggestion: _Resolution | None = None
         for position, (query, name_like) in enumerate(queries[:5]):
             result = self.call("resolve_customer", {"query": query[:200]})
             if result["status"] == "resolved":
@@ -858,6 +859,11 @@ class _Turn:
                     return _Resolution(customer=customer_ref(group_head))
                 if group_word and re.search(r"\bgroup\b", query, re.IGNORECASE):
                     continue  # try the name without "group"
+                if len(matches) == 1:
+                    # one suggestion for words that are no name ("hooli's line", "recomended"): the other runs,
+                    # or a shorter run of these words, may name the customer exactly; else the suggestion is asked
+                    suggestion = suggestion or _Resolution(ambiguous=[customer_ref(matches[0])], query=query)
+                    continue
                 return _Resolution(ambiguous=[customer_ref(c) for c in matches], query=query)
             if "in your book" in result.get("message", ""):
                 # Someone else's customer: the domain tool gives the refusal (and audits it).
@@ -869,6 +875,8 @@ class _Turn:
         part = self.resolve_part([query for query, _ in queries[:5]])
         if part is not None:
             return _Resolution(customer=part)
+        if suggestion is not None:
+            return suggestion
         if not_found:
             return _Resolution(not_found=not_found)
         if use_history:
