@@ -136,3 +136,17 @@ def pending_approvals(result: J) -> str:
         "Approve or reject with the buttons on each proposal card, or `creditdesk proposals approve <id>`.",
     ]
     return paragraphs(blocks)
+
+
+def customer_card(customer: J) -> str:
+    parts = [
+        f"{customer_label(customer)}: customer id {customer['id']}, external id {customer['external_id']}",
+        f"currency {customer['currency']}, terms {customer['payment_terms_days']} days",
+    ]
+    where = ", ".join(str(customer[key]) for key in ("region", "country", "segment") if customer.get(key))
+    if where:
+        parts.append(where)
+    parts.append(f"collector {customer.get('collector') or 'none'}")
+    if customer.get("parent_name"):
+        parts.append(f"part of {customer['parent_name']}")
+    return "; ".join(parts) + "."

@@ -663,6 +663,7 @@ class _Turn:
             Intent.PAYMENT_BEHAVIOUR: lambda: self.customer_lookup("get_payment_behaviour"),
             Intent.PROMISE_HISTORY: lambda: self.customer_lookup("get_promise_history"),
             Intent.PENDING_APPROVALS: self.pending_approvals,
+            Intent.FIND_CUSTOMER: self.find_customer,
             Intent.OUT_OF_SCOPE: self.out_of_scope,
         }
         return handlers[intent]()
@@ -984,6 +985,20 @@ class _Turn:
         if tool_name == "get_payment_behaviour":
             return answers_lookup.payment_behaviour(result)
         return answers_lookup.promise_history(result)
+
+    def find_customer(self) -> str:
+        customer = self.customer()
+        found = next(
+            (
+                call.result["customer"]
+                for call in reversed(self.calls)
+                if call.name == "resolve_customer" and call.result and call.result.get("customer")
+            ),
+            None,
+        )
+        if found is None:  # named by the thread or a list: look it up by its id
+            found = self.call("resolve_customer", {"query": customer.reference})["customer"]
+        return answers_lookup.customer_card(found)
 
     def pending_approvals(self) -> str:
         return answers_lookup.pending_approvals(self.call("list_pending_approvals", {}))

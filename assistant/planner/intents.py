@@ -33,6 +33,7 @@ class Intent(StrEnum):
     PAYMENT_BEHAVIOUR = "payment_behaviour"
     PROMISE_HISTORY = "promise_history"
     PENDING_APPROVALS = "pending_approvals"
+    FIND_CUSTOMER = "find_customer"
     OUT_OF_SCOPE = "out_of_scope"
     UNKNOWN = "unknown"
 
@@ -53,6 +54,7 @@ CUSTOMER_INTENTS = frozenset(
         Intent.NOTE,
         Intent.PAYMENT_BEHAVIOUR,
         Intent.PROMISE_HISTORY,
+        Intent.FIND_CUSTOMER,
     }
 )
 
@@ -473,6 +475,7 @@ _PRIORITY = [
     Intent.PAYMENT_BEHAVIOUR,
     Intent.PROMISE_HISTORY,
     Intent.PENDING_APPROVALS,
+    Intent.FIND_CUSTOMER,
     Intent.OUT_OF_SCOPE,
     Intent.UNKNOWN,
 ]
