@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 from core.settings import Settings
 
 if TYPE_CHECKING:
-    from assistant.types import AskRequest, AssistantReply
+    from assistant.types import AskRequest, AssistantReply, Choice
     from tools.actions.proposals import ProposalView
     from tools.context import Actor
 
@@ -74,6 +74,15 @@ def actor_for_slack_user(database_url: str, slack_user_id: str) -> Actor | None:
     with read_session(database_url) as session:
         user = find_staff_user_by_slack_id(session, slack_user_id)
         return Actor.from_user(user) if user is not None else None
+
+
+def offered_choices(database_url: str | None, thread_id: str) -> list[Choice]:
+    """The readings the thread's last reply offers (a clarifying question), or none: a button that picks one is
+    only worth sending while its question is still the last word in the conversation."""
+    from assistant.memory import load_history
+
+    history = load_history(database_url, thread_id, limit=1)
+    return list(history[-1].choices) if history else []
 
 
 def can_decide(view: ProposalView, actor: Actor) -> bool:

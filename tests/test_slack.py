@@ -19,12 +19,13 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import func, select
 
 from assistant.service import AssistantService
-from assistant.types import AssistantReply, Citation, ProposalRef
+from assistant.types import AssistantReply, Choice, Citation, ProposalRef
 from core.settings import get_settings
 from db.engine import read_session
 from db.models import ConversationTurn
 from integrations.api.app import create_app
 from integrations.slack import blocks
+from tests.support.clarifying import two_close_readings as force_two_close_readings
 from tests.support.slack_mock import BOT_USER_ID, TEAM_ID, MockSlack
 from tests.support.surfaces import executed_events, manager_sized_limit, proposal_decision, worklist_names
 
@@ -87,27 +88,45 @@ class Slack:
         }
         return self.post(urlencode(form).encode(), "application/x-www-form-urlencoded", **kwargs)
 
-    def click(self, action_id: str, value: str, user: str, message: dict[str, Any], **kwargs: Any):
-        payload = {
+    def click(
+        self,
+        action_id: str,
+        value: str,
+        user: str,
+        message: dict[str, Any],
+        *,
+        block_id: str | None = None,
+        text: str | None = None,
+        ephemeral: bool = False,
+        **kwargs: Any,
+    ):
+        container = {"type": "message", "channel_id": CHANNEL, "message_ts": message["ts"]}
+        if message.get("thread_ts"):
+            container["thread_ts"] = message["thread_ts"]
+        action: dict[str, Any] = {
+            "type": "button",
+            "action_id": action_id,
+            "block_id": block_id or f"proposal:{value}",
+            "value": value,
+            "action_ts": str(time.time()),
+        }
+        if text is not None:
+            action["text"] = {"type": "plain_text", "text": text, "emoji": False}
+        payload: dict[str, Any] = {
             "type": "block_actions",
             "team": {"id": TEAM_ID},
             "user": {"id": user},
             "api_app_id": "A0CREDIT0",
-            "container": {"type": "message", "channel_id": CHANNEL, "message_ts": message["ts"]},
+            "container": container,
             "channel": {"id": CHANNEL},
             "message": message,
             "response_url": self.mock.response_url,
             "trigger_id": "1.2.3",
-            "actions": [
-                {
-                    "type": "button",
-                    "action_id": action_id,
-                    "block_id": f"proposal:{value}",
-                    "value": value,
-                    "action_ts": str(time.time()),
-                }
-            ],
+            "actions": [action],
         }
+        if ephemeral:  # Slack sends no message with a click on an ephemeral one (a /credit answer)
+            container["is_ephemeral"] = True
+            del payload["message"]
         body = urlencode({"payload": json.dumps(payload)}).encode()
         return self.post(body, "application/x-www-form-urlencoded", **kwargs)
 
@@ -338,6 +357,94 @@ def test_reject_button(slack: Slack) -> None:
     slack.mock.wait_for(lambda: any("not valid" in c.args["text"] for c in slack.mock.of("chat.postEphemeral")))
 
 
+# --- clarifying questions ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_close_readings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every message reads as exposure or score, too close to tell: the planner asks which (no classifier needed)."""
+    force_two_close_readings(monkeypatch)
+
+
+def _choice_buttons(posted: dict[str, Any]) -> list[dict[str, Any]]:
+    actions = [b for b in posted["blocks"] if b["type"] == "actions"]
+    assert len(actions) == 1 and actions[0]["block_id"] == blocks.CHOICE_BLOCK_ID
+    return list(actions[0]["elements"])
+
+
+def test_clarifying_question_buttons_answer_the_picked_reading_once(slack: Slack, two_close_readings: None) -> None:
+    ts = "1700004000.000100"
+    slack.event(mention("acme please", AVERY, ts), "Ev0601")
+    slack.mock.wait_for(lambda: len(slack.mock.of("chat.postMessage")) == 1)
+    question = slack.mock.of("chat.postMessage")[0].args
+    assert question["thread_ts"] == ts and "Which do you mean?" in json.dumps(question["blocks"])
+    buttons = _choice_buttons(question)
+    assert [b["value"] for b in buttons] == ["1", "2"]  # the buttons carry only the number the user would type
+    assert [b["action_id"] for b in buttons] == ["choice_pick_1", "choice_pick_2"]
+    assert buttons[1]["text"]["text"].startswith("2. ") and "score" in buttons[1]["text"]["text"]
+    msg = {"ts": "1700004000.000900", "thread_ts": ts, "blocks": question["blocks"], "text": question["text"]}
+    second = buttons[1]["text"]["text"]
+
+    def pick(user: str) -> Any:
+        return slack.click("choice_pick_2", "2", user, msg, block_id=blocks.CHOICE_BLOCK_ID, text=second)
+
+    before = turns(slack.url)
+    pick(STRANGER)  # an unknown Slack user answers nothing
+    slack.mock.wait_for(lambda: len(slack.mock.of("chat.postEphemeral")) == 1)
+    assert "don't recognise" in slack.mock.of("chat.postEphemeral")[0].args["text"]
+    assert turns(slack.url) == before and not slack.mock.of("chat.update")
+
+    with ThreadPoolExecutor(2) as pool:  # a double click: one answer
+        responses = list(pool.map(lambda _: pick(AVERY), [1, 2]))
+    assert [r.status_code for r in responses] == [200, 200] and max(slack.acks) < 2.5
+    slack.mock.wait_for(lambda: len(slack.mock.of("chat.postMessage")) == 2)
+    slack.mock.wait_for(lambda: len(slack.mock.of("chat.postEphemeral")) == 2)
+    slack.mock.settle()
+    answer = slack.mock.of("chat.postMessage")[1].args
+    assert answer["channel"] == CHANNEL and answer["thread_ts"] == ts  # in the same thread
+    rendered = json.dumps(answer["blocks"])
+    assert "Acme Corporation" in rendered and "risk class" in rendered  # the score reading, for the same message
+    assert not any(b["type"] == "actions" for b in answer["blocks"])
+    assert turns(slack.url) == before + 1
+    assert len(slack.mock.of("chat.update")) == 1
+    update = slack.mock.of("chat.update")[0].args
+    assert update["channel"] == CHANNEL and update["ts"] == msg["ts"]
+    assert not any(b["type"] == "actions" for b in update["blocks"])  # the buttons are gone
+    assert "avery chose" in json.dumps(update["blocks"]) and "Which do you mean?" in json.dumps(update["blocks"])
+    loser = slack.mock.of("chat.postEphemeral")[1].args["text"]  # lost the claim, or came after the answer
+    assert "answered already" in loser or "not open any more" in loser
+
+    pick(MORGAN)  # a stale copy of the buttons, after the question was answered: nothing more is answered
+    slack.mock.wait_for(lambda: len(slack.mock.of("chat.postEphemeral")) == 3)
+    slack.mock.settle()
+    assert "not open any more" in slack.mock.of("chat.postEphemeral")[2].args["text"]
+    assert len(slack.mock.of("chat.postMessage")) == 2 and turns(slack.url) == before + 1
+
+
+def test_typed_number_still_answers_a_clarifying_question(slack: Slack, two_close_readings: None) -> None:
+    ts = "1700004100.000100"
+    slack.event(mention("acme please", AVERY, ts), "Ev0701")
+    slack.mock.wait_for(lambda: len(slack.mock.of("chat.postMessage")) == 1)
+    slack.event(message("1", AVERY, "1700004100.000200", thread_ts=ts), "Ev0702")
+    slack.mock.wait_for(lambda: len(slack.mock.of("chat.postMessage")) == 2)
+    answer = json.dumps(slack.mock.of("chat.postMessage")[1].args["blocks"])
+    assert "Acme Corporation" in answer and "Total exposure" in answer
+
+
+def test_credit_command_choice_buttons_answer_ephemerally(slack: Slack, two_close_readings: None) -> None:
+    slack.command("acme please", AVERY)
+    slack.mock.wait_for(lambda: len(slack.mock.of("response_url")) == 1)
+    question = slack.mock.of("response_url")[0].args
+    first = _choice_buttons(question)[0]["text"]["text"]
+    msg = {"ts": "1700004200.000900"}
+    slack.click("choice_pick_1", "1", AVERY, msg, block_id=blocks.CHOICE_BLOCK_ID, text=first, ephemeral=True)
+    slack.mock.wait_for(lambda: len(slack.mock.of("response_url")) == 3)
+    replaced, answer = (call.args for call in slack.mock.of("response_url")[1:])
+    assert replaced["replace_original"] is True and "avery chose" in json.dumps(replaced["blocks"])
+    assert answer["replace_original"] is False and answer["response_type"] == "ephemeral"
+    assert "Total exposure" in json.dumps(answer["blocks"])
+
+
 # --- Block Kit rendering (pure) ------------------------------------------------------------------------------------
 
 
@@ -376,6 +483,32 @@ def test_blocks_render_tables_drafts_proposals_and_errors() -> None:
     assert all(b["text"]["text"].count("```") % 2 == 0 for b in long if b["type"] == "section")
     decided = blocks.after_decision(rendered, 7, "done")
     assert not any(b["type"] == "actions" for b in decided) and decided[-2]["elements"][0]["text"] == "done"
+
+
+def test_choice_buttons_are_cut_to_slacks_limits_and_replaced_after_a_pick() -> None:
+    long = "a reading with a label far longer than the seventy-five characters Slack allows on a button"
+    reply = AssistantReply(
+        text="Which do you mean?\n1. short\n2. long\nReply with the number.",
+        thread_id="t",
+        engine="planner",
+        choices=[
+            Choice(number=1, label="short", capability="score_customer", text="x"),
+            Choice(number=2, label=long, capability="get_customer_exposure", text="x"),
+        ],
+    )
+    rendered = blocks.reply_blocks(reply)
+    actions = rendered[-1]
+    assert actions["type"] == "actions" and actions["block_id"] == blocks.CHOICE_BLOCK_ID
+    texts = [e["text"]["text"] for e in actions["elements"]]
+    assert texts[0] == "1. short" and len(texts[1]) == blocks.BUTTON_TEXT_LIMIT and texts[1].endswith("…")
+    assert [e["value"] for e in actions["elements"]] == ["1", "2"]
+    assert len({e["action_id"] for e in actions["elements"]}) == 2  # unique within the block, as Slack requires
+    assert all(blocks.CHOICE_ACTION_PATTERN.match(e["action_id"]) for e in actions["elements"])
+    picked = blocks.after_choice(rendered, blocks.choice_line(chosen_by="<!channel>", button_text=texts[0]))
+    assert not any(b["type"] == "actions" for b in picked) and "&lt;!channel&gt; chose *1. short*" in json.dumps(picked)
+    many = reply.model_copy(update={"text": "\n".join(["x" * 2800] * 60)})
+    kept = blocks.reply_blocks(many)
+    assert len(kept) <= blocks.MAX_BLOCKS and kept[-1]["block_id"] == blocks.CHOICE_BLOCK_ID
 
 
 def test_manifest_matches_the_handlers() -> None:

@@ -1,8 +1,10 @@
 """The web chat in a real browser: Debian's Chromium driven headless by Playwright, against the app under uvicorn.
-It answers an exposure question, and offers Approve only to a user who may approve (on SQLite and PostgreSQL)."""
+It answers an exposure question, offers Approve only to a user who may approve, and turns a clarifying question into
+buttons that answer it (on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ import pytest
 from assistant.service import AssistantService
 from core.settings import get_settings
 from integrations.api.app import create_app
+from tests.support.clarifying import two_close_readings
 from tests.support.servers import ServerThread
 from tests.support.surfaces import executed_events, issue_keys, manager_sized_limit
 
@@ -111,3 +114,46 @@ def test_web_chat_answers_and_offers_approve_only_to_permitted_users(
 
     analyst.close()
     manager.close()
+
+
+def test_web_chat_clarifying_question_buttons_send_the_number(
+    browser: object, server: ServerThread, seeded_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(browser, Browser)
+    two_close_readings(monkeypatch)  # the server runs in this process (a uvicorn thread): the planner asks which
+    keys = issue_keys(seeded_db_url, ("avery",))
+    page = browser.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(server.url + "/")
+    page.fill("#key-input", keys["avery"])
+    page.click("#login-key")
+    expect(page.locator("#who")).to_have_text("avery (credit analyst)")
+
+    with page.expect_response(lambda r: r.url.endswith("/v1/chat")) as asked:
+        page.fill("#message", "acme please")
+        page.click("#send")
+    conversation = asked.value.json()["conversation_id"]
+    assert [c["number"] for c in asked.value.json()["choices"]] == [1, 2]
+    question = page.locator(".msg.assistant").nth(0)  # locators are lazy: `.last` would follow the newest reply
+    expect(question).to_contain_text("Which do you mean?")
+    buttons = question.locator(".choices button.choice")
+    expect(buttons).to_have_count(2)
+    expect(buttons.nth(0)).to_have_attribute("data-number", "1")
+    expect(buttons.nth(1)).to_contain_text("2. a customer's credit score")
+
+    with page.expect_request(lambda r: r.url.endswith("/v1/chat")) as picked:
+        buttons.nth(1).click()
+    assert json.loads(picked.value.post_data or "{}") == {"message": "2", "conversation_id": conversation}
+    expect(page.locator(".msg.assistant")).to_have_count(2)
+    answer = page.locator(".msg.assistant").last
+    expect(answer).to_contain_text("Acme Corporation")
+    expect(answer).to_contain_text("risk class")  # the score reading of the same message
+    expect(answer.locator(".choices")).to_have_count(0)
+    expect(page.locator(".msg.user").last).to_contain_text("2. a customer's credit score")
+    expect(buttons.nth(1)).to_have_class("choice chosen")
+    expect(buttons.nth(0)).to_be_disabled()  # answered: the question can't be answered twice
+    expect(buttons.nth(1)).to_be_disabled()
+
+    page.close()

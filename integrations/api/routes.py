@@ -19,7 +19,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
-from assistant.types import AskRequest, AssistantReply, Citation, ProposalRef
+from assistant.types import AskRequest, AssistantReply, Choice, Citation, ProposalRef
 from core.errors import CreditDeskError, ErrorCode, forbidden, invalid_input, not_found
 from core.logging import get_logger
 from db.models import Role
@@ -94,6 +94,11 @@ class ChatResponse(BaseModel):
     citations: list[Citation] = Field(default_factory=list)
     charts: list[ChartRef] = Field(default_factory=list)
     tools: list[ToolUse] = Field(default_factory=list)
+    choices: list[Choice] = Field(
+        default_factory=list,
+        description="When the answer is a clarifying question: the readings it offers. Answer with a reading's "
+        "`number` as the next message of the same conversation.",
+    )
 
 
 def api_thread_id(actor: Actor, conversation_id: str) -> str:
@@ -127,6 +132,7 @@ async def chat(body: ChatRequest, actor: CurrentActor, state: State) -> ChatResp
         citations=reply.citations,
         charts=charts,
         tools=[ToolUse(name=c.name, kind=c.kind, error_code=c.error_code) for c in reply.tool_calls],
+        choices=reply.choices,
     )
 
 

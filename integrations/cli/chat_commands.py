@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.table import Table
 
 from core.errors import CreditDeskError
@@ -40,14 +41,34 @@ def _actor(handle: str) -> Actor:
         return Actor.from_user(get_staff_user(session, handle))
 
 
+def _print_text(reply: AssistantReply) -> None:
+    """The answer as Markdown; a clarifying question's readings as numbered lines of their own (Markdown would run
+    the line after the list into the last reading, and drop the numbers' dots)."""
+    if not reply.choices:
+        console.print(Markdown(reply.text))
+        return
+    numbered = {f"{choice.number}. {choice.label}" for choice in reply.choices}
+    lines = reply.text.splitlines()
+    listed = [index for index, line in enumerate(lines) if line.strip() in numbered]
+    before = lines[: listed[0]] if listed else lines
+    after = lines[listed[-1] + 1 :] if listed else []
+    if "\n".join(before).strip():
+        console.print(Markdown("\n".join(before)))
+    for choice in reply.choices:
+        console.print(f"  [bold]{choice.number}.[/] {escape(choice.label)}", highlight=False)
+    if "\n".join(after).strip():
+        console.print(Markdown("\n".join(after)))
+
+
 def render_reply(reply: AssistantReply) -> None:
-    """The reply as rich text: the answer, proposals with how to decide them, citations, charts, errors."""
+    """The reply as rich text: the answer (a clarifying question's readings numbered), proposals with how to decide
+    them, citations, charts, errors."""
     if reply.error:
         err_console.print(f"[bold red]error[/]: {reply.error}")
         if reply.text and reply.text != reply.error:
-            console.print(Markdown(reply.text))
+            _print_text(reply)
     else:
-        console.print(Markdown(reply.text))
+        _print_text(reply)
     if reply.proposals:
         table = Table("id", "action", "summary", "status", "approver", title="Proposals")
         for ref in reply.proposals:
@@ -99,6 +120,8 @@ def ask_command(
     with make_service() as service:
         reply = _ask_once(service, actor, text, thread_id)
     render_reply(reply)
+    if reply.choices:
+        console.print(f"[dim]pick one with: creditdesk ask NUMBER --as {escape(as_user)} --thread {thread_id}[/]")
     console.print(f"[dim]continue this conversation with --thread {thread_id}[/]")
     if reply.error:
         raise typer.Exit(1)
@@ -127,6 +150,7 @@ def chat_command(as_user: AsUser, thread: Thread = None) -> None:
                 continue
             if text.lower() in EXIT_WORDS:
                 break
+            # a clarifying question is answered by typing a reading's number, as on every other surface
             render_reply(_ask_once(service, actor, text, thread_id))
     console.print(f"[dim]resume with: creditdesk chat --as {as_user} --thread {thread_id}[/]")
 

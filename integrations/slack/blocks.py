@@ -3,6 +3,7 @@
 - Answer text (Markdown from the assistant) becomes mrkdwn sections; pipe tables become aligned monospace tables.
 - Dunning drafts and other fenced text stay code blocks, so they can be copied as they are.
 - A pending proposal gets Approve / Reject buttons whose value is only the proposal id.
+- A clarifying question gets one button per reading it offers, whose value is only the reading's number.
 - Errors are one short friendly line, never a stack trace.
 """
 
@@ -11,11 +12,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from assistant.types import AssistantReply, ProposalRef
+from assistant.types import AssistantReply, Choice, ProposalRef
 
 APPROVE_ACTION = "proposal_approve"
 REJECT_ACTION = "proposal_reject"
 PROPOSAL_BLOCK_PREFIX = "proposal:"
+# One action id per button (Slack wants them unique within a block); the listener matches them all.
+CHOICE_ACTION_PREFIX = "choice_pick_"
+CHOICE_ACTION_PATTERN = re.compile(r"^choice_pick_\d{1,2}$")
+CHOICE_BLOCK_ID = "choices"
+BUTTON_TEXT_LIMIT = 75  # Slack's limit for a button's plain_text
+MAX_BUTTONS = 25  # Slack's limit for the elements of one actions block
 SECTION_LIMIT = 2900  # Slack's section text limit is 3000 characters
 MAX_BLOCKS = 48  # Slack allows 50 per message
 FALLBACK_LIMIT = 300
@@ -165,6 +172,43 @@ def proposal_blocks(ref: ProposalRef) -> list[Block]:
     return blocks
 
 
+def choice_button_text(choice: Choice) -> str:
+    """What a reading's button says: its number and label, cut to Slack's limit."""
+    text = f"{choice.number}. {' '.join(choice.label.split())}"
+    return text if len(text) <= BUTTON_TEXT_LIMIT else text[: BUTTON_TEXT_LIMIT - 1].rstrip() + "…"
+
+
+def choice_blocks(choices: list[Choice]) -> list[Block]:
+    """One button per reading a clarifying question offers; the value is only the number the user would type."""
+    if not choices:
+        return []
+    return [
+        {
+            "type": "actions",
+            "block_id": CHOICE_BLOCK_ID,
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": f"{CHOICE_ACTION_PREFIX}{choice.number}",
+                    "text": {"type": "plain_text", "text": choice_button_text(choice), "emoji": False},
+                    "value": str(choice.number),
+                }
+                for choice in choices[:MAX_BUTTONS]
+            ],
+        }
+    ]
+
+
+def choice_line(*, chosen_by: str, button_text: str) -> str:
+    return f":point_right: {escape(chosen_by)} chose *{escape(button_text)}*"
+
+
+def after_choice(blocks: list[Block], line: str) -> list[Block]:
+    """The clarifying question with its buttons replaced by who chose which reading (so nobody answers twice)."""
+    updated = [context(line) if b.get("block_id") == CHOICE_BLOCK_ID else b for b in blocks]
+    return updated if any(b.get("block_id") == CHOICE_BLOCK_ID for b in blocks) else [*blocks, context(line)]
+
+
 def reply_blocks(reply: AssistantReply) -> list[Block]:
     blocks: list[Block] = []
     if reply.error and (not reply.text or reply.text == reply.error):
@@ -172,6 +216,8 @@ def reply_blocks(reply: AssistantReply) -> list[Block]:
     blocks.extend(section(chunk) for chunk in split_text(markdown_to_mrkdwn(reply.text)))
     if reply.error:
         blocks.extend(error_blocks(reply.error))
+    choices = choice_blocks(reply.choices)
+    blocks.extend(choices)
     for ref in reply.proposals:
         blocks.extend(proposal_blocks(ref))
     if reply.citations:
@@ -179,8 +225,9 @@ def reply_blocks(reply: AssistantReply) -> list[Block]:
             f"{c.document} § {c.section}" + (f" p. {c.page}" if c.page else "") for c in reply.citations[:8]
         )
         blocks.append(context(f"Sources: {escape(sources)}"))
-    if len(blocks) > MAX_BLOCKS:
-        blocks = [*blocks[: MAX_BLOCKS - 1], context("(answer shortened; ask for less at a time)")]
+    if len(blocks) > MAX_BLOCKS:  # a clarifying question keeps its buttons: they are the point of it
+        kept = [b for b in blocks[: MAX_BLOCKS - 1 - len(choices)] if b.get("block_id") != CHOICE_BLOCK_ID]
+        blocks = [*kept, context("(answer shortened; ask for less at a time)"), *choices]
     return blocks
 
 

@@ -1,20 +1,21 @@
-"""Slack listeners: mentions, direct messages, thread replies, `/credit`, the Assistant side panel, App Home and
-the Approve / Reject buttons. All of them are thin: map the Slack user to a staff user, call the assistant service
-(or decide the proposal), render blocks.
+"""Slack listeners: mentions, direct messages, thread replies, `/credit`, the Assistant side panel, App Home,
+the Approve / Reject buttons and the buttons of a clarifying question. All of them are thin: map the Slack user to a
+staff user, call the assistant service (or decide the proposal), render blocks.
 
 Logs carry ids and outcomes only: never message text, never customer data.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from typing import TYPE_CHECKING, Any, Literal
 
-from assistant.types import AskRequest, AssistantReply
+from assistant.types import AskRequest, AssistantReply, Choice
 from core.errors import CreditDeskError
 from core.logging import get_logger
 from integrations.slack import blocks
-from integrations.surface import actor_for_slack_user, chart_file, chart_name
+from integrations.surface import actor_for_slack_user, chart_file, chart_name, offered_choices
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
@@ -30,6 +31,7 @@ DecisionKind = Literal["approve", "reject"]
 PURGE_EVERY = 1000  # claims between purges of old dedupe keys
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 FRIENDLY_FAILURE = "Sorry, something went wrong on my side; nothing was changed. Please try again in a moment."
+CHOICE_GONE = "That question is not open any more (it was answered, or the conversation moved on): ask me again."
 SUGGESTED_PROMPTS = [
     {"title": "My worklist", "message": "Show my worklist"},
     {"title": "Exposure", "message": "What is the exposure of Acme?"},
@@ -65,6 +67,16 @@ def _claim(database_url: str, keys: list[str], purge: bool) -> bool:
         if purge:
             purge_slack_events_seen(session)
         return mark_slack_events_seen(session, keys)
+
+
+def _open_choice(database_url: str, thread_id: str, value: str, button_text: str) -> Choice | None:
+    """The reading a clicked button picks, if the thread's last reply still offers it (as this button shows it):
+    a button on an older question, or one the conversation has moved past, answers nothing."""
+    shown = html.unescape(button_text).strip()  # Slack may hand text back with its three escapes
+    for choice in offered_choices(database_url, thread_id):
+        if str(choice.number) == value and (not shown or blocks.choice_button_text(choice) == shown):
+            return choice
+    return None
 
 
 def _thread_is_engaged(database_url: str, thread_id: str) -> bool:
@@ -269,6 +281,95 @@ def register(app: AsyncApp, surface: SlackSurface) -> None:
             )
         metrics.slack_events.labels(kind="decision", outcome="executed" if outcome.executed else "noop").inc()
         log.info("slack.decided", proposal_id=proposal_id, executed=outcome.executed, status=outcome.proposal.status)
+
+    # --- the readings of a clarifying question ---------------------------------------------------------------------
+
+    async def on_choice(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, respond: Any
+    ) -> None:
+        """A reading's button: answer the question with its number, as the clicking user, like a typed reply."""
+        await ack()
+        user = str((body.get("user") or {}).get("id") or "")
+        container = body.get("container") or {}
+        channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or "")
+        message = body.get("message") or {}
+        message_ts = str(container.get("message_ts") or message.get("ts") or "")
+        # /credit answers are ephemeral: Slack sends no message with the click, and the thread is the user's own
+        ephemeral = bool(container.get("is_ephemeral")) or not message
+        value = str(action.get("value") or "")
+        if not value.isdigit() or len(value) > 2 or not channel or not message_ts:
+            await client.chat_postEphemeral(channel=channel, user=user, text="That button is not valid any more.")
+            return
+        actor = await surface.run_blocking(actor_for_slack_user, surface.database_url, user)
+        if actor is None:
+            metrics.slack_events.labels(kind="choice", outcome="unknown_user").inc()
+            await client.chat_postEphemeral(channel=channel, user=user, text=blocks.refusal_text())
+            return
+        team = _team(body)
+        if ephemeral:
+            thread_ts = None
+            thread_id = thread_id_for(team, channel, f"credit-{user}")
+        else:
+            thread_ts = str(message.get("thread_ts") or container.get("thread_ts") or message_ts)
+            thread_id = thread_id_for(team, channel, thread_ts)
+        button_text = str((action.get("text") or {}).get("text") or "")
+        choice = await surface.run_blocking(_open_choice, surface.database_url, thread_id, value, button_text)
+        if choice is None:
+            metrics.slack_events.labels(kind="choice", outcome="stale").inc()
+            await client.chat_postEphemeral(channel=channel, user=user, text=CHOICE_GONE)
+            return
+        # one answer per question, however many clicks (double clicks, two people): the first claim wins
+        claim = [f"choice:{team}:{channel}:{message_ts}"]
+        if not await surface.run_blocking(_claim, surface.database_url, claim, False):
+            metrics.slack_events.labels(kind="choice", outcome="duplicate").inc()
+            await client.chat_postEphemeral(channel=channel, user=user, text="That question was answered already.")
+            return
+        line = blocks.choice_line(chosen_by=actor.name, button_text=blocks.choice_button_text(choice))
+        if ephemeral:
+            await respond(replace_original=True, text=blocks.fallback_text(line), blocks=[blocks.context(line)])
+            reply = await ask(actor, value, thread_id)
+            await respond(
+                replace_original=False,
+                response_type="ephemeral",
+                text=blocks.fallback_text(reply.error or reply.text),
+                blocks=blocks.reply_blocks(reply),
+            )
+        else:
+            updated = blocks.after_choice(list(message.get("blocks") or []), line)
+            await client.chat_update(
+                channel=channel,
+                ts=message_ts,
+                blocks=updated,
+                text=blocks.fallback_text(str(message.get("text") or line)),
+            )
+            reply = await ask(actor, value, thread_id)
+            await post_reply(client, channel, thread_ts, reply)
+        metrics.slack_events.labels(kind="choice", outcome="answered").inc()
+        log.info("slack.choice_answered", number=choice.number, capability=choice.capability, role=actor.role.value)
+
+    @app.action(blocks.CHOICE_ACTION_PATTERN)
+    async def on_choice_click(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, respond: Any
+    ) -> None:
+        try:
+            await on_choice(ack, body, action, client, respond)
+        except Exception as error:  # one friendly line, never a stack trace
+            log.error("slack.choice_failed", error=type(error).__name__)
+            await ack()  # a second ack is ignored by Bolt; a missing one would make Slack show an error
+            container = body.get("container") or {}
+            message = body.get("message") or {}
+            try:
+                if container.get("is_ephemeral") or not message:
+                    await respond(text=FRIENDLY_FAILURE, response_type="ephemeral", replace_original=False)
+                else:
+                    thread_ts = message.get("thread_ts") or container.get("thread_ts") or container.get("message_ts")
+                    await client.chat_postMessage(
+                        channel=str(container.get("channel_id") or (body.get("channel") or {}).get("id") or ""),
+                        thread_ts=thread_ts,
+                        text=FRIENDLY_FAILURE,
+                    )
+            except Exception as post_error:
+                log.error("slack.post_failed", error=type(post_error).__name__)
 
     @app.action(blocks.APPROVE_ACTION)
     async def on_approve(ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:

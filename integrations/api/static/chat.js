@@ -1,6 +1,7 @@
 // creditdesk web chat: plain JavaScript, no build step. Talks to the /v1 API with an API key (or, in demo mode
 // only, a demo user header). Renders the assistant's Markdown (paragraphs, bold, lists, tables, code), charts
-// and proposals; Approve / Reject appear only when the server says the current user may decide.
+// and proposals; Approve / Reject appear only when the server says the current user may decide. A clarifying
+// question's readings become buttons: a click sends the reading's number as the next message.
 "use strict";
 
 const state = { key: null, demoUser: null, conversation: null };
@@ -147,8 +148,38 @@ async function showProposal(container, ref) {
   box.appendChild(actions);
 }
 
-async function send(text) {
-  addMessage("user", escapeHtml(text));
+// Buttons of a question the conversation has moved past answer nothing: close them all before the next message.
+function closeChoices() {
+  document.querySelectorAll("#messages .choices:not(.closed)").forEach((box) => {
+    box.classList.add("closed");
+    box.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+  });
+}
+
+function showChoices(container, choices) {
+  const box = document.createElement("div");
+  box.className = "choices";
+  box.setAttribute("role", "group");
+  box.setAttribute("aria-label", "Which do you mean?");
+  for (const choice of choices) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "choice";
+    button.dataset.number = String(choice.number);
+    button.textContent = choice.number + ". " + choice.label;
+    button.addEventListener("click", () => {
+      if (box.classList.contains("closed")) return;
+      button.classList.add("chosen");
+      send(String(choice.number), button.textContent);
+    });
+    box.appendChild(button);
+  }
+  container.appendChild(box);
+}
+
+async function send(text, shown) {
+  closeChoices();
+  addMessage("user", escapeHtml(shown || text));
   const pending = addMessage("assistant", "<span class=\"meta\">thinking…</span>");
   try {
     const reply = await api("/v1/chat", {
@@ -163,6 +194,7 @@ async function send(text) {
       pending.insertAdjacentHTML("beforeend", "<div class=\"meta\">Sources: " +
         reply.citations.map((c) => escapeHtml(c.document + " § " + c.section)).join("; ") + "</div>");
     }
+    if (reply.choices && reply.choices.length) showChoices(pending, reply.choices);
     for (const chart of reply.charts || []) await showChart(pending, chart);
     for (const ref of reply.proposals || []) await showProposal(pending, ref);
   } catch (error) {
