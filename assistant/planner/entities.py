@@ -782,9 +782,10 @@ STOPWORDS = frozenset(
     assigned reassign move transfer hand note notes log record add comment policy policies rule rules handbook
     procedure approve approves approval approvals approver reject decline who when happens allowed help commands
     menu thing things stuff guy guys one ones first second third last previous same this that those these them they
-    their it its him her he she customer's their's excluding exclude excl without except undisputed broken kept
+    their it its him her he she customer's their's excluding exclude excl without except undisputed broken kept incl
     per grouped group-by quarter month week day days year q1 q2 q3 q4 end start since as-of asof as date period
     between past due dpd usd eur gbp cad aud mxn sgd k m bn thousand million dollars euros pounds bucks level
+    including inclusive
     lvl again. reason because due. regarding re: about? exposure? balance? status? score? disputes? worklist?
     currently? again? morning afternoon evening everyone everybody anyone someone every everything anyway else
     wants wanted more worth pending mean means meaning o s says said told tells us vs versus hw hou sales chaser

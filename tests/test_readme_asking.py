@@ -1,0 +1,71 @@
+"""The README's "Asking the desk" table does what it says: each phrasing it shows reaches the capability it names, on
+the demo portfolio, with nothing asked back (the table shows answers, not questions)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.test_planner import ask, conversation, last_call, shared_url  # noqa: F401 - the fixture is used by name
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+TABLE = README[README.index("| you write | it does |") :].split("\n\n", 1)[0]
+
+# (who asks, the phrasing as the README writes it, the tool that answers; None: no tool runs)
+PHRASINGS = [
+    ("sam", "sorry to bother you, the buyer is on the phone — are we ok to release 25k for Hooli?",
+     "check_order_release"),
+    ("avery", "how exposed are we on Umbrella Health?", "get_customer_exposure"),
+    ("avery", "what line would you give Vandelay?", "recommend_credit_limit"),
+    ("avery", "bump Hooli's line by 15k", "propose_credit_limit_change"),
+    ("avery", "was Globex's last promise kept?", "get_promise_history"),
+    ("avery", "average days late for Globex", "get_payment_behaviour"),
+    ("avery", "what's the status of INV-2024-0000001?", "get_invoice"),
+    ("morgan", "what's waiting for my approval?", "list_pending_approvals"),
+    ("avery", "what's the customer id for Initech?", "resolve_customer"),
+    ("morgan", "60+ days overdue for UK customers, disputes excluded", "get_portfolio_summary"),
+    ("morgan", "customers above their limit", "get_portfolio_summary"),
+    ("morgan", "who owes us more than 750k?", "get_portfolio_summary"),
+    ("morgan", "the 5 customers with the most overdue in EMEA", "get_portfolio_summary"),
+    ("morgan", "biggest past-due customer at September month end", "get_portfolio_summary"),
+    ("morgan", "top 10 exposures by region", "get_portfolio_summary"),
+    ("morgan", "count of invoices open at the end of last year", "get_portfolio_summary"),
+    ("morgan", "DSO using the trailing 90 days of sales", "get_portfolio_summary"),
+    ("morgan", "DSO this quarter compared with last", "get_portfolio_summary"),
+    ("morgan", "what changed in the book since last week", "get_portfolio_summary"),
+    ("avery", "book me a flight", None),
+]  # fmt: skip
+
+
+def test_the_table_lists_every_phrasing_tested_here() -> None:
+    quoted = set(re.findall(r"“([^”]+)”|\"([^\"]+)\"", TABLE))
+    shown = {a or b for a, b in quoted}
+    for _, text, _ in PHRASINGS:
+        assert text in shown, text
+
+
+@pytest.mark.parametrize(("who", "text", "tool"), PHRASINGS, ids=[p[1][:40] for p in PHRASINGS])
+def test_each_phrasing_reaches_its_capability(
+    shared_url: str,  # noqa: F811 - the imported fixture
+    who: str,
+    text: str,
+    tool: str | None,
+) -> None:
+    reply = ask(shared_url, who, text)
+    assert not reply.choices, reply.text
+    if tool is None:
+        assert not reply.tool_calls and "I can't do that" in reply.text
+        return
+    call = last_call(reply, tool)
+    assert call.error is None, call.error
+    assert reply.error is None, reply.text
+
+
+def test_the_follow_ups_bind_to_the_thread(shared_url: str) -> None:  # noqa: F811
+    owed = conversation(shared_url, "avery", "how exposed are we on Umbrella Health?", "what do they owe incl orders")
+    first = last_call(owed[0], "get_customer_exposure").arguments["customer"]
+    assert last_call(owed[1], "get_customer_exposure").arguments["customer"] == first
+    scored = conversation(shared_url, "avery", "how exposed are we on Umbrella Health?", "and their score?")
+    assert last_call(scored[1], "score_customer").arguments["customer"] == first
