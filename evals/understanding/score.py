@@ -87,6 +87,8 @@ class Judgement:
     answering_tool: str | None
     tools: list[str]
     slots: dict[str, bool] = field(default_factory=dict)  # slot key -> right (only the slots scored)
+    predicted_slots: int = 0  # scored-kind slots the answering call filled
+    predicted_right: int = 0  # of those, the ones the label states with that value
     reply_text: str = ""
     error: str | None = None
 
@@ -170,7 +172,30 @@ def judge(item: Item, reply: AssistantReply) -> Judgement:
     )
     if label not in ("clarify", "out_of_scope"):
         judgement.slots = score_slots(item, reply if right else None)
+    judgement.predicted_slots, judgement.predicted_right = predicted_slots(item, reply)
     return judgement
+
+
+def predicted_slots(item: Item, reply: AssistantReply) -> tuple[int, int]:
+    """Slots of the scored kinds that the answering call filled, and how many of them the label states with that
+    value (slot precision: an as-of date the text never gave, or the wrong customer, counts against it)."""
+    call = answering_call(reply)
+    if call is None:
+        return 0, 0
+    predicted = right = 0
+    if resolved_customers(reply) and call.name != "get_portfolio_summary":
+        predicted += 1
+        right += "customer" in item.slots and _customer_matches(item.slots["customer"], reply)
+    for key in (*AMOUNT_SLOTS, *DATE_SLOTS):
+        value = call.arguments.get(key)
+        if value is None:
+            continue
+        predicted += 1
+        if key in AMOUNT_SLOTS:
+            right += key in item.slots and _decimal(value) == _decimal(item.slots[key])
+        else:
+            right += key in item.slots and str(value)[:10] == str(item.slots[key])
+    return predicted, right
 
 
 def score_slots(item: Item, reply: AssistantReply | None) -> dict[str, bool]:
@@ -234,8 +259,14 @@ class Figures:
     failed: int = 0
     slots: int = 0
     slots_right: int = 0
+    predicted: int = 0
+    predicted_right: int = 0
+    understood: int = 0  # the right capability with every labelled slot right (or the right question / refusal)
 
     def add(self, judgement: Judgement) -> None:
+        self.understood += judgement.outcome == "right" and all(judgement.slots.values())
+        self.predicted += judgement.predicted_slots
+        self.predicted_right += judgement.predicted_right
         self.items += 1
         self.right += judgement.outcome == "right"
         self.asked += judgement.outcome == "asked"
@@ -255,6 +286,14 @@ class Figures:
     @property
     def slot_accuracy(self) -> float | None:
         return self.slots_right / self.slots if self.slots else None
+
+    @property
+    def slot_f1(self) -> float | None:
+        """F1 of slot recall (labelled slots filled right) and precision (filled slots that are right)."""
+        if not self.slots or not self.predicted:
+            return None
+        recall, precision = self.slots_right / self.slots, self.predicted_right / self.predicted
+        return 2 * recall * precision / (recall + precision) if recall + precision else 0.0
 
 
 @dataclass
@@ -345,6 +384,9 @@ def render_markdown(judgements: Sequence[Judgement], *, examples: int = 15, head
         f"| confidently wrong | {o.confidently_wrong} |",
         f"| failed (no answer, a failed tool call, or not understood) | {o.failed} |",
         f"| slot accuracy, all labelled slots | {_pct(o.slots_right, o.slots)} |",
+        f"| slot precision (filled slots that are right) | {_pct(o.predicted_right, o.predicted)} |",
+        f"| slot F1 | {'n/a' if o.slot_f1 is None else f'{o.slot_f1:.3f}'} |",
+        f"| understood: right capability and every labelled slot right | {_pct(o.understood, o.items)} |",
     ]
     for kind in SLOT_KINDS:
         right, total = s.slot_kinds[kind]
