@@ -193,3 +193,13 @@ def test_ibm_questions_with_their_dates(ibm_url: str) -> None:
     top = max(overdue, key=lambda customer: overdue[customer])
     assert call.result["top_exposures"][0]["external_id"] == top
     assert top in biggest.text
+
+
+@pytest.mark.parametrize("text", ["number of customers on Hold or Stop right now", "5 worst payers in EMEA"])
+def test_a_part_the_book_cannot_be_filtered_by_is_said(shared_url: str, text: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", text)
+    if reply.tool_calls:
+        assert last_call(reply, "get_portfolio_summary").error is None
+        assert reply.text.startswith("**Not applied**")
+    else:  # or it asks which reading was meant; never a silent whole-book answer
+        assert reply.choices

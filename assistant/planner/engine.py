@@ -81,6 +81,7 @@ from .portfolio_query import (
     counts_invoices,
     earlier_arguments,
     lists_customers,
+    not_applied,
     over_limit,
     period_length,
     rank_measure,
@@ -1273,6 +1274,9 @@ class _Turn:
             self.charts.append(result["chart"]["path"])
         whole = bool(BOOK_WORDS_RE.search(text) or re.search(r"\bportfolio\b|\bcompany\b|\bour\b", text, re.I))
         answer = answers.portfolio(result, focus=focus, whole_book_asked=whole)
+        missing = not_applied(text)
+        if missing:
+            answer = "**Not applied** — " + "; ".join(missing) + ".\n\n" + answer
         if compared is None:
             return answer
         asked_months = (found[0].period_months or period_length(found[0].label)) if found else None

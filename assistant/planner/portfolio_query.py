@@ -191,3 +191,20 @@ def sales_window_months(text: str, spans: Spans) -> int | None:
     unit = (match.group(2) or match.group(4)).lower()
     months = number if unit.startswith("month") else round(number / 30)
     return max(1, min(months, 6))
+
+
+# Parts of a portfolio question the tool cannot apply: said in the answer, never silently dropped.
+_NOT_APPLIED = [
+    (re.compile(r"\bon\s+(?:credit\s+)?(?:hold|stop)\b|\bblocked\b|\bcredit\s+status\b", IC),
+     "credit status (Hold/Stop): the book is not filtered by it"),
+    (re.compile(r"\blimit\s+reviews?\b|\breviews?\s+(?:is\s+|are\s+)?due\b", IC),
+     "limit review dates: the book is not filtered by them"),
+    (re.compile(r"\b(?:worst|slowest|fastest|best|latest)\s+pay\w*\b|\bpays?\s+(?:us\s+)?(?:the\s+)?(?:slowest|fastest)\b"
+                r"|\b(?:most|average)\s+days\s+late\b", IC),
+     "payment behaviour (days late): customers are not ranked by it here; ask about one customer's payment "
+     "behaviour"),
+]  # fmt: skip
+
+
+def not_applied(text: str) -> list[str]:
+    return [reason for pattern, reason in _NOT_APPLIED if pattern.search(text)]
