@@ -203,16 +203,24 @@ async function send(text, shown) {
   }
 }
 
+let approvalsLoad = 0;
+
 async function loadApprovals() {
+  // Two loads may overlap (sign-in and the refresh button): only the latest one fills the list, once.
+  const generation = ++approvalsLoad;
   const list = $("approval-list");
-  list.textContent = "";
   let pending = [];
   try { pending = await api("/v1/proposals?status=pending&limit=20"); } catch (error) {
-    list.textContent = error.message;
+    if (generation === approvalsLoad) list.textContent = error.message;
     return;
   }
+  if (generation !== approvalsLoad) return;
+  list.textContent = "";
   if (!pending.length) { list.innerHTML = "<p class=\"meta\">Nothing is waiting for a decision.</p>"; return; }
-  for (const view of pending) await showProposal(list, view);
+  const shown = document.createElement("div");
+  for (const view of pending) await showProposal(shown, view);
+  if (generation !== approvalsLoad) return;
+  list.replaceChildren(...shown.childNodes);
 }
 
 async function signedIn() {
