@@ -123,6 +123,11 @@ def encode_query_local(text: str) -> np.ndarray:
     return _encode_query_cached(text)
 
 
+def forget_query_vectors() -> None:
+    """Drop the remembered query vectors (benchmarks time the model, not the cache)."""
+    _encode_query_cached.cache_clear()
+
+
 @lru_cache(maxsize=QUERY_CACHE_SIZE)
 def _encode_query_cached(text: str) -> np.ndarray:
     vector = _encode_query(text)
