@@ -46,7 +46,7 @@ test: lint typecheck pytest
 # run (it runs in every other one): under libfaketime its approval is refused as stale, not yet explained.
 CLOCK_DATES := 2026-11-30 2028-02-29 2026-12-31
 DATE_SUITES := tests/test_api.py tests/test_slack.py tests/test_webchat.py tests/test_evals.py tests/test_actions.py \
-	tests/test_planner.py
+	tests/test_planner.py tests/test_understanding.py tests/test_readme_asking.py
 FAKETIME_AT := @2027-06-15 08:00:00
 
 test-clock: test-dates test-faketime

@@ -7,7 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from db.engine import read_session
+from db.models.receivables import Invoice
 from tests.test_planner import ask, conversation, last_call, shared_url  # noqa: F401 - the fixture is used by name
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
@@ -22,7 +25,7 @@ PHRASINGS = [
     ("avery", "bump Hooli's line by 15k", "propose_credit_limit_change"),
     ("avery", "was Globex's last promise kept?", "get_promise_history"),
     ("avery", "average days late for Globex", "get_payment_behaviour"),
-    ("avery", "what's the status of INV-2024-0000001?", "get_invoice"),
+    ("avery", "what's the status of inv-2026-0000123?", "get_invoice"),  # the number: one of the demo's
     ("morgan", "what's waiting for my approval?", "list_pending_approvals"),
     ("avery", "what's the customer id for Initech?", "resolve_customer"),
     ("morgan", "60+ days overdue for UK customers, disputes excluded", "get_portfolio_summary"),
@@ -53,6 +56,11 @@ def test_each_phrasing_reaches_its_capability(
     text: str,
     tool: str | None,
 ) -> None:
+    if tool == "get_invoice":  # invoice numbers carry the year the demo's history starts
+        with read_session(shared_url) as session:
+            number = session.scalars(select(Invoice.number).order_by(Invoice.id)).first()
+        assert number is not None
+        text = re.sub(r"inv-\d{4}-\d+", number.lower(), text)
     reply = ask(shared_url, who, text)
     assert not reply.choices, reply.text
     if tool is None:
