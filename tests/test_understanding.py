@@ -127,8 +127,8 @@ def test_a_numeric_date_follows_the_configured_order(
     assert unambiguous.day == date(2026, 12, 15) and unambiguous.problem is None
 
 
-@pytest.mark.parametrize("text", ["stark 60k", "hooli 25k"])
-def test_a_customer_and_an_amount_alone_propose_nothing(shared_url: str, text: str) -> None:  # noqa: F811
+@pytest.mark.parametrize("text", ["stark 60k", "hooli 25k", "globex promise", "initech limit?"])
+def test_a_terse_message_proposes_nothing_and_asks(shared_url: str, text: str) -> None:  # noqa: F811
     reply = ask(shared_url, "avery", text)
     assert not reply.proposals
     assert not [c for c in reply.tool_calls if c.kind == "write"]

@@ -223,7 +223,10 @@ _SMALL_WORDS = frozenset(
         "about",
     ]
 )
-# A terse message ("globex promise") is answered only when the classifier is this sure; else the desk asks.
+# A terse message naming a customer and one of these ("globex promise", "initech limit?") is always asked: the
+# noun is as much the object of a change as of a question.
+_ALWAYS_ASK_TERSE = _PROPOSING | {Intent.LIMIT_RECOMMEND, Intent.PROMISE_HISTORY}
+# Other terse messages ("hooli disputes") are answered when the classifier is this sure; else the desk asks.
 SURE_ENOUGH_FOR_TERSE = 0.75
 # The words that ask for each change; a message without one of them ("stark 60k") proposes nothing unasked.
 _ACTION_WORDS = {
@@ -450,10 +453,8 @@ class _Turn:
         if len(close) > 1 and intent not in CERTAIN_RULES:
             self.ask_between(close)
         if (
-            understood.score < SURE_ENOUGH_FOR_TERSE
-            and (intent in _WRITE_COUNTERPART or intent in _PROPOSING)
-            and self.terse()
-        ):
+            intent in _ALWAYS_ASK_TERSE or (understood.score < SURE_ENOUGH_FOR_TERSE and intent in _WRITE_COUNTERPART)
+        ) and self.terse():
             # "globex promise", "limit for initech?": one word beside the name fits a question and a change alike
             others = [reading for reading, _ in understood.readings[1:3]]
             self.ask_between([intent, *([_WRITE_COUNTERPART[intent]] if intent in _WRITE_COUNTERPART else []), *others])
