@@ -72,3 +72,21 @@ def test_no_training_example_is_a_text_of_the_evaluation_sets(labelled: str) -> 
     held_out = {_normal(json.loads(line)["text"]) for line in path.read_text(encoding="utf-8").splitlines() if line}
     leaked = [example.text for example in examples() if _normal(example.text) in held_out]
     assert not leaked, leaked
+
+
+def test_example_vectors_are_embedded_once_per_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from assistant.planner import semantic
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    rows = examples()[:5]
+    first = semantic._vectors(rows)
+    assert first.shape == (5, 384)
+    assert len(list((tmp_path / "creditdesk").glob("intent-examples-*.npy"))) == 1
+
+    def embedded_again(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the cached vectors were not used")
+
+    monkeypatch.setattr(semantic, "encode_local", embedded_again)
+    assert np.array_equal(semantic._vectors(rows), first)
