@@ -203,3 +203,13 @@ def test_a_part_the_book_cannot_be_filtered_by_is_said(shared_url: str, text: st
         assert reply.text.startswith("**Not applied**")
     else:  # or it asks which reading was meant; never a silent whole-book answer
         assert reply.choices
+
+
+@pytest.mark.parametrize("text", ["broken promises this quarter?", "average days late across everyone"])
+def test_a_promise_or_payment_question_naming_no_customer_is_about_the_book(
+    shared_url: str,  # noqa: F811
+    text: str,
+) -> None:
+    reply = ask(shared_url, "morgan", text)
+    assert last_call(reply, "get_portfolio_summary").error is None
+    assert not [c for c in reply.tool_calls if c.name == "resolve_customer"]

@@ -156,6 +156,8 @@ FOLLOW_UP_SCORE = 0.9
 # "Out of scope" this sure stands even when the message names a customer ("send 50k to Globex").
 OUT_OF_SCOPE_SURE = 0.7
 PLAUSIBLE = 0.25
+# A promise or payment question that names no customer is about the book when that reading has at least this much.
+BOOK_READING = 0.1
 EXCLUDE_DISPUTED_RE = re.compile(
     r"\b(?:excl\w*|without|except|ex|not|non)[-\s.]*(?:the\s+|any\s+)?disput\w*|\bundisputed\b"
     r"|\bdisput\w*(?:\s+(?:items?|ones|invoices|stuff|balances?))?\s+(?:excluded|removed|out|left out|aside)\b"
@@ -440,6 +442,12 @@ class _Turn:
             return Intent.WORKLIST  # "top 10 for region EMEA": the accounts to work, as the worklist ranks them
         if intent in (Intent.EXPOSURE, Intent.STATUS) and self.about_the_book():
             return Intent.PORTFOLIO
+        if (
+            intent in (Intent.PROMISE_HISTORY, Intent.PAYMENT_BEHAVIOUR)
+            and dict(understood.readings).get(Intent.PORTFOLIO, 0) >= BOOK_READING
+            and self.about_the_book()
+        ):
+            return Intent.PORTFOLIO  # "how many broken ptps YTD": no customer named, none in the thread
         close = understood.close_readings
         if (
             intent in _PROPOSING
