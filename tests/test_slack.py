@@ -396,7 +396,7 @@ def test_clarifying_question_buttons_answer_the_picked_reading_once(slack: Slack
 
     with ThreadPoolExecutor(2) as pool:  # a double click: one answer
         responses = list(pool.map(lambda _: pick(AVERY), [1, 2]))
-    assert [r.status_code for r in responses] == [200, 200] and max(slack.acks) < 2.5
+    assert [r.status_code for r in responses] == [200, 200]  # acked (ack-first is timed in the tests above)
     slack.mock.wait_for(lambda: len(slack.mock.of("chat.postMessage")) == 2)
     slack.mock.wait_for(lambda: len(slack.mock.of("chat.postEphemeral")) == 2)
     slack.mock.settle()
