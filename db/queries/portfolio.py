@@ -283,19 +283,23 @@ def _sqlite_items(t: int, by_customer: Sequence[ColumnElement[bool]]) -> list[An
     ]
 
 
+def _allocations_around(t: int) -> tuple[Any, Any]:
+    """Per invoice (correlated): the sum of its allocations applied after day t, and by day t."""
+
+    def summed(condition: ColumnElement[bool]) -> Any:
+        return (
+            select(func.coalesce(func.sum(PaymentAllocation.amount), 0))
+            .where(PaymentAllocation.invoice_id == Invoice.id, condition)
+            .scalar_subquery()
+        )
+
+    return summed(PaymentAllocation.applied_dn > t), summed(PaymentAllocation.applied_dn <= t)
+
+
 def _postgres_items(t: int, by_customer: Sequence[ColumnElement[bool]]) -> list[AnySelect]:
     """One pass over the candidate rows (both partial indexes); allocations are looked up, per item, only for items
     paid in part (first_paid_dn), which the planner cannot foresee when it estimates a join."""
-    allocated_after = (
-        select(func.coalesce(func.sum(PaymentAllocation.amount), 0))
-        .where(PaymentAllocation.invoice_id == Invoice.id, PaymentAllocation.applied_dn > t)
-        .scalar_subquery()
-    )
-    allocated_by = (
-        select(func.coalesce(func.sum(PaymentAllocation.amount), 0))
-        .where(PaymentAllocation.invoice_id == Invoice.id, PaymentAllocation.applied_dn <= t)
-        .scalar_subquery()
-    )
+    allocated_after, allocated_by = _allocations_around(t)
     open_amount = case(
         (
             Invoice.settled_dn.is_(None),
@@ -887,16 +891,7 @@ def _open_invoice_rows(session: Session, as_of: date, params: SnapshotParameters
             *conditions,
         )
     else:
-        allocated_after = (
-            select(func.coalesce(func.sum(PaymentAllocation.amount), 0))
-            .where(PaymentAllocation.invoice_id == Invoice.id, PaymentAllocation.applied_dn > t)
-            .scalar_subquery()
-        )
-        allocated_by = (
-            select(func.coalesce(func.sum(PaymentAllocation.amount), 0))
-            .where(PaymentAllocation.invoice_id == Invoice.id, PaymentAllocation.applied_dn <= t)
-            .scalar_subquery()
-        )
+        allocated_after, allocated_by = _allocations_around(t)
         # Open now: today's open amount plus what was allocated after t (only items paid at all have any).
         open_now = select(*columns).where(
             Invoice.settled_dn.is_(None),
