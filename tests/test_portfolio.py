@@ -7,7 +7,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -591,6 +591,18 @@ def test_minimum_balance(demo_db_url: str, raw_demo: Raw) -> None:
     members = {c for c, v in balance.items() if v >= 100000}
     assert 0 < len(members) < len(balance)
     assert_matches(result.totals, reference(raw_demo, DEMO_AS_OF, customers=members, exclude_disputed=True))
+
+
+def test_compare_to_is_the_same_query_at_the_earlier_date(demo_db_url: str, raw_demo: Raw) -> None:
+    earlier_day = date(DEMO_AS_OF.year, DEMO_AS_OF.month, 1) - timedelta(days=1)
+    result = summary(demo_db_url, regions=["EMEA"], period_months=2, compare_to=earlier_day.isoformat())
+    assert result.compared is not None and result.compared.as_of == earlier_day
+    alone = summary(demo_db_url, regions=["EMEA"], period_months=2, as_of=earlier_day.isoformat())
+    assert result.compared.totals == alone.totals and result.compared.period == alone.period
+    members = set(raw_demo.customers.id[raw_demo.customers.region == "EMEA"])
+    assert_matches(result.compared.totals, reference(raw_demo, earlier_day, months=2, customers=members))
+    with pytest.raises(CreditDeskError, match="must be before the as-of date"):
+        summary(demo_db_url, compare_to=DEMO_AS_OF.isoformat())
 
 
 # --- snapshot and live give the same figures ------------------------------------------------------------------------

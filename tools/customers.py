@@ -64,6 +64,12 @@ def ordinary_customer_names(session: Session) -> frozenset[str]:
     return _name_index(session).ordinary_names()
 
 
+def customer_name_words(session: Session, words: list[str]) -> set[str]:
+    """Those of `words` (lower case) that are a word of some customer's name ("stark" of Stark Industries)."""
+    index = _name_index(session)
+    return {word for word in words if word in index.by_token}
+
+
 def _match(session: Session, query: str, limit: int) -> tuple[list[tuple[Customer, float, str]], bool]:
     """Ranked (customer, score, how) and whether the first one is a decisive match."""
     text = " ".join(query.split())  # any run of whitespace (tabs, no-break spaces) reads as one space

@@ -29,7 +29,7 @@ SIMILAR_MIN_LENGTH = 6  # letters in the query (shorter typos only suggest)
 CANDIDATE_MIN_SCORE = 65.0
 CANDIDATE_BAND = 25.0
 MIN_DISTINCTIVE_CHARS = 2
-_POSSESSIVE = re.compile(r"(?:'s|s')(?=\s|$)", re.IGNORECASE)
+_POSSESSIVE = re.compile(r"'s(?=\s|$)|(?<=s)'(?=\s|$)", re.IGNORECASE)  # "acme's", "ventures'" (keeps the s)
 
 Ranked = list[tuple[int, float, str]]  # (position in the index, score, how)
 
@@ -132,7 +132,17 @@ def _whole_words(index: NameIndex, words: list[str], has_strong: bool, limit: in
         return ranked, len(ranked) == 1
     if inside:
         return [(position, 85.0, "words in name") for position in inside[:limit]], len(inside) == 1
+    if n > 1 and has_strong:
+        # "starway distribution" for Starway Diagnostics Distribution LLC: every word whole, in order, with gaps
+        spread = [p for p in index.by_token.get(words[0], []) if _in_order(words, index.tokens[p])]
+        if spread:
+            return [(position, 80.0, "words in name") for position in spread[:limit]], len(spread) == 1
     return None
+
+
+def _in_order(words: list[str], tokens: tuple[str, ...]) -> bool:
+    rest = iter(tokens)
+    return all(word in rest for word in words)
 
 
 def _whole_word_inside(index: NameIndex, word: str, leading: list[int]) -> list[int]:

@@ -192,6 +192,18 @@ class PortfolioSummaryInput(BaseModel):
         ),
     )
     trend_months: int = Field(default=6, ge=0, le=12, description="Month ends before the as-of month in the trend.")
+    compare_to: date | None = Field(
+        default=None,
+        description=(
+            "Also answer the same query at this earlier date, same filters, over a period of the same length ending "
+            "then (result 'compared'): 'this quarter vs last' → the previous quarter's end; 'since last week' → a "
+            "week before the as-of date; 'vs the same day last year' → a year before it."
+        ),
+    )
+    compare_period_start: date | None = Field(
+        default=None,
+        description="With compare_to: the first day (a month's first) of the earlier period; default as many months.",
+    )
     chart: ChartKind = Field(default="none", description="Render a PNG chart: ageing, trend or group.")
 
     @field_validator("risk_classes", mode="before")
@@ -349,6 +361,14 @@ class ChartInfo(BaseModel):
     alt_text: str
 
 
+class ComparedFigures(BaseModel):
+    as_of: date
+    period: PeriodInfo
+    totals: PortfolioFigures
+    data_source: Literal["snapshot", "live"]
+    notes: list[str]
+
+
 class PortfolioSummary(BaseModel):
     as_of: date
     period: PeriodInfo
@@ -370,6 +390,9 @@ class PortfolioSummary(BaseModel):
     notes: list[str]
     definitions: dict[str, str]
     policy_version: str
+    compared: ComparedFigures | None = Field(
+        default=None, description="The same query at compare_to: its period, totals and data source"
+    )
 
 
 # --- request resolution ---------------------------------------------------------------------------------------------
@@ -1891,6 +1914,33 @@ def get_portfolio_summary(session: Session, ctx: ToolContext, args: PortfolioSum
     % current, % over 90 days, promise kept rate, dispute cycle time, top customers ranked by exposure, open
     receivables, overdue or disputed amount (rank_by), concentration, month-end trend and the DSO change split into
     terms/mix and collections. Reporting currency with the FX rates used; every definition stated."""
+    summary = _summary(session, ctx, args)
+    if args.compare_to is not None:
+        if args.compare_to >= summary.as_of:
+            raise invalid_input(f"compare_to {args.compare_to} must be before the as-of date {summary.as_of}")
+        earlier = args.model_copy(
+            update={
+                "as_of": args.compare_to,
+                "period_end": None,
+                "period_start": args.compare_period_start,
+                "period_months": None if args.compare_period_start else summary.period.months,
+                "compare_to": None,
+                "compare_period_start": None,
+                "trend_months": 0,
+                "chart": "none",
+            }
+        )
+        then = _summary(session, ctx, earlier)
+        summary.compared = ComparedFigures(
+            as_of=then.as_of, period=then.period, totals=then.totals, data_source=then.data_source, notes=then.notes
+        )
+        summary.definitions["compared"] = (
+            "The same query (same filters and measures) at compare_to, over a period of as many months ending then."
+        )
+    return summary
+
+
+def _summary(session: Session, ctx: ToolContext, args: PortfolioSummaryInput) -> PortfolioSummary:
     policy = load_policy()
     as_of = ctx.resolve_as_of(args.as_of or args.period_end)
     tune_session(session)

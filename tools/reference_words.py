@@ -57,6 +57,20 @@ _PLACE_ALIASES = {
     "hong kong": "HK", "south korea": "KR", "korea": "KR", "uae": "AE", "russia": "RU", "vietnam": "VN",
     "turkey": "TR", "ivory coast": "CI",
 }  # fmt: skip
+# How people name a country's customers ("the germans", "british accounts", "our canadian clients"): CLDR has no
+# demonyms, so the common ones of the trade, each also with a plural -s where English has one.
+_DEMONYMS = {
+    "british": "GB", "brits": "GB", "english": "GB", "scottish": "GB", "welsh": "GB", "american": "US",
+    "german": "DE", "french": "FR", "canadian": "CA", "mexican": "MX", "spanish": "ES", "italian": "IT",
+    "dutch": "NL", "belgian": "BE", "swiss": "CH", "austrian": "AT", "irish": "IE", "swedish": "SE",
+    "danish": "DK", "norwegian": "NO", "finnish": "FI", "polish": "PL", "portuguese": "PT", "czech": "CZ",
+    "japanese": "JP", "chinese": "CN", "indian": "IN", "singaporean": "SG", "australian": "AU",
+    "brazilian": "BR", "argentinian": "AR", "chilean": "CL", "colombian": "CO", "korean": "KR",
+    "emirati": "AE", "turkish": "TR", "south african": "ZA", "new zealand": "NZ", "kiwi": "NZ",
+}  # fmt: skip
+_PLACE_ALIASES |= _DEMONYMS | {
+    f"{name}s": code for name, code in _DEMONYMS.items() if name.endswith(("an", "ian", "i")) or name == "kiwi"
+}
 # Regions and trading blocs people filter by (region names of the data itself are added by the planner).
 _AREA_NAMES = frozenset(
     """

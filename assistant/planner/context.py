@@ -98,12 +98,19 @@ def match_staff(text: str, vocab: Vocabulary, spans: Spans, roles: frozenset[str
         for phrase in [p for p in phrases if p and len(p) >= 3]:
             pattern = re.compile(r"(?<![\w-])" + re.escape(phrase) + r"(?:'s)?(?![\w-])", re.IGNORECASE)
             match = pattern.search(text)
+            if match and _leads_customer_name(text, match, vocab):
+                continue  # "ash haven's balance": the customer Ash Haven Brewing, not the analyst ash
             if match and not spans.covers(*match.span()):
                 spans.add(*match.span())
                 if person.name not in found:
                     found.append(person.name)
                 break
     return found
+
+
+def _leads_customer_name(text: str, match: re.Match[str], vocab: Vocabulary) -> bool:
+    following = re.match(r"\s+([\w&-]+)", text[match.end() :])
+    return following is not None and f"{match.group(0).lower()} {following.group(1).lower()}" in vocab.staff_led_names
 
 
 # --- the thread so far -------------------------------------------------------------------------------------------

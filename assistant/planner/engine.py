@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -23,7 +23,7 @@ from core.logging import get_logger
 from db.engine import read_session
 from db.models import Role
 from tools.context import ToolContext
-from tools.customers import ordinary_customer_names
+from tools.customers import customer_name_words, ordinary_customer_names
 from tools.name_matching import query_key
 from tools.reference_words import area_names, is_common_word, is_filler, place_names
 from tools.registry import call_tool, get_tool, parse_arguments
@@ -48,6 +48,7 @@ from .context import (
     vocabulary,
 )
 from .entities import (
+    BARE_INVOICE_RE,
     CUSTOMER_ID_RE,
     DISPUTE_ID_RE,
     EXTERNAL_ID_RE,
@@ -63,9 +64,11 @@ from .entities import (
     bare_invoice_numbers,
     data_source_mentions,
     date_mentions,
+    distinctive_word,
     dpd_range,
     first_int,
     invoice_numbers,
+    mistyped_request_words,
     money_mentions,
     name_candidates,
     normalise,
@@ -76,7 +79,9 @@ from .intents import CUSTOMER_INTENTS, THRESHOLD, Intent
 from .limit_change import limit_change_kind, sounds_like_a_decrease, stated_direction
 from .periods import period_mentions, period_problem, unreadable_dates
 from .portfolio_query import (
+    Comparison,
     asks_for_one,
+    compared_date,
     comparison,
     counts_invoices,
     earlier_arguments,
@@ -170,7 +175,8 @@ DISPUTE_CHANGE_RE = re.compile(
     re.IGNORECASE,
 )
 # Shorter runs of an unmatched name tried at most (each a look-up).
-MAX_PART_LOOKUPS = 4
+MAX_PART_LOOKUPS = 6
+_WHOLE_WORD_MATCHES = frozenset({"id", "external id", "name", "name words", "words in name"})
 NEXT_PAGE_RE = re.compile(r"^\W*(?:next(?: page)?|more|show more|the rest|continue|page \d+)\W*$", re.IGNORECASE)
 TONES = {"friendly": "friendly", "gentle": "friendly", "polite": "friendly", "soft": "friendly", "firm": "firm",
          "stern": "firm", "strong": "firm", "final": "final", "last": "final"}  # fmt: skip
@@ -328,6 +334,18 @@ class _Turn:
         self.understood: Understood | None = None
         self._ordinary_names: frozenset[str] | None = None
         self._name_statuses: list[tuple[NameCandidate, str]] | None = None
+        self.mask_mistyped_request_words(self.spans)
+
+    def mask_mistyped_request_words(self, spans: Spans) -> None:
+        """ "outstandng", "remidner": a request word mistyped is no customer's name, unless a name has that word."""
+        typos = mistyped_request_words(self.text, spans)
+        if not typos:
+            return
+        with read_session(self.request.database_url) as session:
+            names = customer_name_words(session, [word for word, _, _ in typos])
+        for word, start, end in typos:
+            if word not in names:
+                spans.add(start, end)
 
     # --- tools ---------------------------------------------------------------------------------------------------
 
@@ -417,7 +435,7 @@ class _Turn:
                     ORDER_RE.search(self.text)
                     or INVOICE_RE.search(self.text)
                     or CUSTOMER_ID_RE.search(self.text)
-                    or self.names_something()
+                    or any(status != "not_found" or c.name_like for c, status in self.name_statuses())
                 )
             ):
                 intent = second
@@ -457,15 +475,23 @@ class _Turn:
         ):
             # No word asks for the change ("stark 60k"): a proposal is never made on the classifier's hunch
             others = [reading for reading, _ in understood.readings[1:3] if reading is not intent]
-            self.ask_between([intent, _READ_COUNTERPART[intent], *others])
+            decided = self.ask_between([intent, _READ_COUNTERPART[intent], *others])
+            if decided is not None:
+                return decided
         if len(close) > 1 and intent not in CERTAIN_RULES:
-            self.ask_between(close)
+            decided = self.ask_between(close)
+            if decided is not None:
+                return decided
         if (
             intent in _ALWAYS_ASK_TERSE or (understood.score < SURE_ENOUGH_FOR_TERSE and intent in _WRITE_COUNTERPART)
         ) and self.terse():
             # "globex promise", "limit for initech?": one word beside the name fits a question and a change alike
             others = [reading for reading, _ in understood.readings[1:3]]
-            self.ask_between([intent, *([_WRITE_COUNTERPART[intent]] if intent in _WRITE_COUNTERPART else []), *others])
+            decided = self.ask_between(
+                [intent, *([_WRITE_COUNTERPART[intent]] if intent in _WRITE_COUNTERPART else []), *others]
+            )
+            if decided is not None:
+                return decided
         return intent
 
     def terse(self) -> bool:
@@ -491,8 +517,10 @@ class _Turn:
         self.text = normalise(choice.text)
         return intent_of(choice.capability)
 
-    def ask_between(self, readings: list[Intent]) -> None:
-        """Ask which of the close readings was meant, as numbered choices (buttons on Slack and the web chat)."""
+    def ask_between(self, readings: list[Intent]) -> Intent | None:
+        """Ask which of the close readings was meant, as numbered choices (buttons on Slack and the web chat). The
+        readings the message cannot fill are left out ("D and E risk classes" names no customer, so not a score);
+        when that leaves one reading that only reads, it is the answer (a change is never chosen this way)."""
         offered: list[Capability] = []
         for intent in readings:
             if intent in (Intent.OUT_OF_SCOPE, Intent.UNKNOWN, Intent.HELP) or any(
@@ -502,8 +530,14 @@ class _Turn:
             capability = by_intent(intent.value)
             if capability is not None and capability.people and capability not in offered:
                 offered.append(capability)
+        fillable = [c for c in offered if self.can_fill(intent_of(c.name))]
+        only = intent_of(fillable[0].name) if len(fillable) == 1 and len(offered) > 1 else None
+        if only is not None and (only not in _PROPOSING or _ACTION_WORDS[only].search(self.text)):
+            return only
+        if len(fillable) >= 2:
+            offered = fillable
         if len(offered) < 2:
-            return
+            return None
         self.choices = [
             Choice(
                 number=number, label=capability.people or capability.name, capability=capability.name, text=self.text
@@ -512,6 +546,17 @@ class _Turn:
         ]
         lines = "\n".join(f"{c.number}. {c.label}" for c in self.choices)
         raise _Stop(f"Which do you mean?\n{lines}\nReply with the number. Nothing was done.", None)
+
+    def can_fill(self, intent: Intent) -> bool:
+        """Whether the message (with the thread) gives what the reading needs: a customer for a customer's
+        question, none for a question about the book, an invoice number for an invoice."""
+        if intent is Intent.PORTFOLIO:
+            return not self.names_a_customer() or bool(BOOK_WORDS_RE.search(self.text))
+        if intent is Intent.INVOICE:
+            return bool(INVOICE_RE.search(self.text) or BARE_INVOICE_RE.search(self.text))
+        if intent in CUSTOMER_INTENTS:
+            return not self.about_the_book()
+        return True
 
     def customer_group(self) -> str | None:
         """The customer a "… group" phrase names ("Acme group", "group of Initech"), if any."""
@@ -536,7 +581,10 @@ class _Turn:
     def names_something(self) -> bool:
         """Words left that may name a customer once dates, amounts, regions, segments and staff are explained, and
         that the customer index matches at least loosely ("globx" does; "atm", "overall picture" don't)."""
-        return any(status != "not_found" or candidate.name_like for candidate, status in self.name_statuses())
+        return any(
+            status != "not_found" or candidate.name_like or any(map(distinctive_word, candidate.text.split()))
+            for candidate, status in self.name_statuses()
+        )
 
     def names_a_customer(self) -> bool:
         """Words left that name exactly one customer."""
@@ -549,9 +597,11 @@ class _Turn:
         if self._name_statuses is None:
             probe = Spans()
             data_source_mentions(self.text, probe)
+            self.mask_mistyped_request_words(probe)
             date_mentions(self.text, self.today, probe)
             money_mentions(self.text, probe)
             dpd_range(self.text, probe)
+            risk_classes(self.text, probe)
             vocab = vocabulary(self.request.database_url)
             match_values(self.text, vocab.regions, REGION_ALIASES, probe)
             match_values(self.text, vocab.segments, SEGMENT_ALIASES, probe)
@@ -566,10 +616,11 @@ class _Turn:
                 except CreditDeskError:
                     statuses.append((candidate, "not_found"))
                     continue
-                data = found.model_dump()
-                status = str(data.get("status", "not_found"))
-                if status == "not_found" and "in your book" in str(data.get("message") or ""):
-                    status = "resolved"  # someone else's customer: named all the same (the tool refuses it later)
+                # A collector's words that match nobody in their book read as matching nobody at all, whether
+                # they name someone else's customer or no one: the planner cannot tell, by design.
+                status = str(found.model_dump().get("status", "not_found"))
+                if status != "resolved" and self.resolve_part([candidate.text], self.look_up) is not None:
+                    status = "resolved"  # "ash haven's outstandng": a name among words no rule explained
                 statuses.append((candidate, status))
             self._name_statuses = statuses
         return self._name_statuses
@@ -876,9 +927,6 @@ class _Turn:
                     suggestion = suggestion or _Resolution(ambiguous=[customer_ref(matches[0])], query=query)
                     continue
                 return _Resolution(ambiguous=[customer_ref(c) for c in matches], query=query)
-            if "in your book" in result.get("message", ""):
-                # Someone else's customer: the domain tool gives the refusal (and audits it).
-                return _Resolution(customer=CustomerRef(query))
             if name_like and not_found is None:
                 not_found = query
             elif weak_not_found is None:
@@ -896,7 +944,17 @@ class _Turn:
                 return _Resolution(customer=previous)
         return _Resolution(not_found=weak_not_found)
 
-    def resolve_part(self, queries: list[str]) -> CustomerRef | None:
+    def look_up(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        """A tool's answer without recording it as part of the reply (probing what the words may mean)."""
+        try:
+            result = call_tool(name, arguments, self.ctx)
+        except CreditDeskError:
+            return {"status": "not_found"}
+        return result.model_dump(mode="json") if isinstance(result, BaseModel) else dict(result)
+
+    def resolve_part(
+        self, queries: list[str], lookup: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
+    ) -> CustomerRef | None:
         """A run of words that named nobody may hold a name among words no rule explained ("deepstar's track
         record", "share of Soylent's"): its shorter runs, those keeping the first word first, are looked up too;
         only a clear match counts."""
@@ -905,15 +963,20 @@ class _Turn:
             words = query.split()
             parts = [" ".join(words[:n]) for n in range(len(words) - 1, 0, -1)]
             parts += [" ".join(words[n:]) for n in range(1, len(words))]
-            for part in parts:
+            for part in sorted(parts, key=lambda p: -len(p.split())):
                 if tried >= MAX_PART_LOOKUPS:
                     return None
-                rest = query.replace(part, " ", 1)
-                if is_filler_run(part) or not is_filler_run(rest):
-                    continue  # only words no name needs may be left out ("track record", not "Zorblax")
+                if len(part.split()) == 1 and is_filler_run(part):
+                    continue  # one common word ("still") names no one; two may lead a name ("ash haven")
                 tried += 1
-                result = self.call("resolve_customer", {"query": part[:200]})
-                if result["status"] == "resolved":
+                result = (lookup or self.call)("resolve_customer", {"query": part[:200]})
+                if result["status"] != "resolved":
+                    continue
+                # Words left out that no name needs ("track record"), or a part that is a name's own whole words
+                # ("rescore vandelay imports", "initech usually settle"); a near spelling of a part is not enough.
+                rest = query.replace(part, " ", 1)
+                how = result["candidates"][0]["matched_on"] if result.get("candidates") else ""
+                if is_filler_run(rest) or how in _WHOLE_WORD_MATCHES:
                     return customer_ref(result["customer"])
         return None
 
@@ -1205,6 +1268,7 @@ class _Turn:
         if top:
             args["top_n"] = max(1, min(top, 50))
         compared = comparison(text, self.spans)  # before dates: "since last week" is the earlier date, not as-of
+        compared_on = None if compared is not None else compared_date(text, self.today, self.spans)
         measure = rank_measure(text)
         if measure is not None:
             args["rank_by"] = measure
@@ -1278,6 +1342,15 @@ class _Turn:
         if re.search(r"\bchart\b|\bgraph\b|\bplot\b|\bvisual\w*\b|\bpicture\b", lowered):
             args["chart"] = "trend" if trend else "group" if args.get("group_by") else "ageing"
         focus = self.portfolio_focus(lowered, args)
+        if compared is not None:
+            asked_months = (found[0].period_months or period_length(found[0].label)) if found else None
+            earlier = earlier_arguments(args, compared, self.today, asked_months)
+            args["compare_to"] = earlier["as_of"]
+            if earlier.get("period_start"):
+                args["compare_period_start"] = earlier["period_start"]
+        if compared_on is not None and compared_on[0] < (args.get("as_of") or self.today):
+            args["compare_to"] = compared_on[0]
+            compared = Comparison(unit=None, label=compared_on[1])
         result = self.call("get_portfolio_summary", args)
         if result.get("chart"):
             self.charts.append(result["chart"]["path"])
@@ -1286,11 +1359,9 @@ class _Turn:
         missing = not_applied(text)
         if missing:
             answer = "**Not applied** — " + "; ".join(missing) + ".\n\n" + answer
-        if compared is None:
+        if compared is None or not result.get("compared"):
             return answer
-        asked_months = (found[0].period_months or period_length(found[0].label)) if found else None
-        earlier = self.call("get_portfolio_summary", earlier_arguments(args, compared, self.today, asked_months))
-        return answer + "\n\n" + answers_compare.comparison(result, earlier, focus, compared.label)
+        return answer + "\n\n" + answers_compare.comparison(result, result["compared"], focus, compared.label)
 
     def countries(self, vocab: Any) -> list[str]:
         """Countries named in the text as the book stores them ("UK customers" -> GB); a country the book has no
@@ -1587,6 +1658,12 @@ class _Turn:
         vocab = vocabulary(self.request.database_url)
         collectors = match_staff(self.text, vocab, self.spans, roles=frozenset({"collector"}))
         customer = self.customer(extra_stop=frozenset({"book", "portfolio"}), single="Nothing was proposed.")
+        if len(collectors) > 1:  # "cameron to take over initech from charlie": charlie is the one it moves from
+            collectors = [
+                name
+                for name in collectors
+                if not re.search(rf"\b(?:from|instead\s+of|replacing|off)\s+{re.escape(name)}\b", self.text, re.I)
+            ] or collectors
         if len(collectors) > 1:
             raise _Stop(f"To which collector: {' or '.join(collectors)}? Nothing was proposed.", "several collectors")
         if not collectors:

@@ -10,6 +10,8 @@ from decimal import Decimal
 from functools import cache, partial
 
 from babel.numbers import get_currency_name
+from rapidfuzz import distance, process
+from text_to_num import text2num
 
 from core.amounts import MULTIPLIERS as AMOUNT_MULTIPLIERS
 from core.amounts import NumberFormat, currency_symbols, parse_amount
@@ -17,7 +19,7 @@ from core.dates import add_months, month_end, month_start, quarter_end, quarter_
 from core.errors import CreditDeskError
 from core.money import ISO_4217
 from core.settings import get_settings
-from tools.reference_words import DOMAIN_WORDS, is_filler, is_ordinary
+from tools.reference_words import DOMAIN_WORDS, is_common_word, is_filler, is_ordinary
 
 # --- spans -----------------------------------------------------------------------------------------------------------
 
@@ -51,8 +53,14 @@ _UNIT_ABBREVIATIONS = [
 ]
 
 
+# "over the last 12m": after "last"/"past", a small number with "m" is months, not millions.
+_MONTHS_AFTER_LAST = re.compile(r"\b(last|past|previous|prior|trailing)\s+(\d{1,2})\s*m\b", re.IGNORECASE)
+
+
 def normalise(text: str) -> str:
     text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"').replace("\u00a0", " ")
+    text = _MONTHS_AFTER_LAST.sub(r"\1 \2 months", text)
+    text = amounts_in_words_as_figures(text)
     for pattern, unit in _UNIT_ABBREVIATIONS:
         text = pattern.sub(partial(_unit, unit), text)
     return " ".join(text.split())
@@ -140,7 +148,9 @@ def first_int(pattern: re.Pattern[str], text: str, spans: Spans) -> int | None:
 
 _CLASS_LIST = r"([a-e](?:\s*(?:,|/|&|and|or)\s*[a-e])*)"
 CLASS_RE = re.compile(rf"\b(?:risk\s*)?(?:class(?:es)?|rated|grade)\s+{_CLASS_LIST}\b", re.IGNORECASE)
-CLASS_SUFFIX_RE = re.compile(r"\b([A-E](?:\s*(?:,|/|&|and|or)\s*[A-E])*)\s*(?:-|\s)?(?:class|rated)\b")
+CLASS_SUFFIX_RE = re.compile(
+    r"\b([A-E](?:\s*(?:,|/|&|and|or)\s*[A-E])*)\s*(?:-|\s)?(?:risk\s+)?(?:class(?:es)?|rated)\b"
+)
 
 
 def risk_classes(text: str, spans: Spans) -> list[str]:
@@ -318,6 +328,33 @@ def _starts_number(word: str) -> bool:
     return bool(rest) and rest[0].isnumeric()
 
 
+_HALF_RE = re.compile(r"\bhalf\s+(?:a|an)\s+(million|thousand|grand|mil|mn|m|k)\b", re.IGNORECASE)
+
+
+def amounts_in_words_as_figures(text: str) -> str:
+    """ "twenty thousand dollars" → "20000 dollars", "half a million" → "500000", "20 grand" stays: amounts staff
+    write in words, read by text2num. A phrase it cannot read whole is left as written (and refused later)."""
+    text = _HALF_RE.sub(lambda m: str(int(MULTIPLIERS[m.group(1).lower()] / 2)), text)
+    return _WORDS_RE.sub(_as_figures, text)
+
+
+def _as_figures(match: re.Match[str]) -> str:
+    words = [word for word in re.split(r"[\s-]+", match.group(0)) if word.lower() != "and"]
+    unit = words[-1].lower()
+    numbers = ["one" if word.lower() in ("a", "an") else word.lower() for word in words[:-1]]
+    multiplier = MULTIPLIERS.get(unit)
+    if multiplier is None or unit == "hundred":  # "twenty dollars", "five hundred": the words are the number
+        numbers, tail = ([*numbers, unit], "") if unit == "hundred" else (numbers, " " + words[-1])
+        multiplier = Decimal(1)
+    else:
+        tail = ""
+    try:
+        value = text2num(" ".join(numbers), "en")
+    except ValueError:
+        return match.group(0)
+    return f"{Decimal(value) * multiplier:f}{tail}"
+
+
 def money_mentions(text: str, spans: Spans, *, number_format: NumberFormat | None = None) -> list[MoneyMention]:
     """Every amount in the text not already explained by another entity, read under `number_format` (the user's
     locale; English grouping by default). Never raises: a malformed, negative or absurd amount comes back with `error`
@@ -350,7 +387,7 @@ def money_mentions(text: str, spans: Spans, *, number_format: NumberFormat | Non
             last += 1
             end = words[last].end
             mention = _with_currency_word(mention, words[last].text, word_codes, end)
-        if mention is not None and mention.error is None and _bracketed(text, start, end):
+        if mention is not None and mention.error is None and _bracketed(text, start, end) and not _labels(text, start):
             # "(5000)": an accounting negative, refused like "-5000" rather than read as 5000
             start, end = start - 1, end + 1
             why = f"amount {text[start:end]!r} is in brackets, which means negative"
@@ -384,6 +421,14 @@ def _with_currency_word(mention: MoneyMention, word: str, codes: frozenset[str],
 
 def _bracketed(text: str, start: int, end: int) -> bool:
     return start > 0 and text[start - 1] == "(" and text[end : end + 1] == ")"
+
+
+_DOCUMENT_NUMBER_BEFORE = re.compile(r"\b(?:INV|CN|SO)[-\s]?[\w-]*\d\s*\($", re.IGNORECASE)
+
+
+def _labels(text: str, start: int) -> bool:
+    """ "INV-2026-0221 ($24,524.63)": brackets after a document number give its amount, not a negative one."""
+    return _DOCUMENT_NUMBER_BEFORE.search(text[:start]) is not None
 
 
 def _extend(words: list[_Word], last: int, spans: Spans) -> int:
@@ -597,9 +642,12 @@ _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"\b(?:in\s+|for\s+|during\s+)?q([1-4])(?:\s*(?:of\s+)?(\d{4}))?\b", re.I), "quarter"),
     (re.compile(r"\b(?:this|current)\s+quarter\b|\bquarter[- ]to[- ]date\b|\bqtd\b", re.I), "this_quarter"),
-    (re.compile(r"\b(?:last|previous|prior)\s+quarter\b", re.I), "last_quarter"),
+    (
+        re.compile(r"\b(?:at\s+)?(?:the\s+)?(?:end\s+of\s+(?:the\s+)?)?(?:last|previous|prior)\s+quarter\b", re.I),
+        "last_quarter",
+    ),
     (re.compile(r"\b(?:at\s+)?(?:the\s+)?end\s+of\s+(?:the\s+)?(?:last|previous|prior)\s+month\b", re.I), "last_month"),
-    (re.compile(r"\b(?:last|previous|prior)\s+month\b", re.I), "last_month"),
+    (re.compile(r"\b(?:last|previous|prior)\s+(?:month\b|eom\b)", re.I), "last_month"),
     (re.compile(r"\b(?:this|current)\s+month\b|\bmonth[- ]to[- ]date\b|\bmtd\b", re.I), "this_month"),
     (re.compile(r"\b(?:at\s+)?(?:the\s+)?end\s+of\s+next\s+month\b", re.I), "end_next_month"),
     (  # "September 2013 month end", "june EOM": that month's end
@@ -607,7 +655,11 @@ _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
         "end_of_named_month",
     ),
     (
-        re.compile(r"\b(?:at\s+|by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?month\b|\bmonth[- ]end\b", re.I),
+        re.compile(
+            r"\b(?:at\s+|by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?month\b|\bmonth[- ]end\b"
+            r"|\b(?:by|at|before|until|till)\s+eom\b",
+            re.I,
+        ),
         "end_month",
     ),
     (re.compile(rf"\b(?:at\s+)?(?:the\s+)?end\s+of\s+({_MONTH_NAMES})\b(?:\s+(\d{{4}}))?", re.I), "end_of_named_month"),
@@ -638,6 +690,20 @@ def date_mentions(text: str, today: date, spans: Spans, *, future: bool = False)
             spans.add(*match.span())
             found.append((match.start(), mention))
     return [mention for _, mention in sorted(found, key=lambda pair: pair[0])]
+
+
+def date_at(text: str, position: int, today: date) -> tuple[DateMention, int] | None:
+    """The reporting date that starts at `position` ("the end of Q3", "30 Sep 2013"), the longest reading, and where
+    it ends; None when the text there is no date."""
+    best: tuple[DateMention, int] | None = None
+    for pattern, kind in _DATE_RULES:
+        match = pattern.match(text, position)
+        if match is None or (best is not None and match.end() <= best[1]):
+            continue
+        mention = _date_from(kind, match, today, False)
+        if mention is not None and mention.problem is None:
+            best = (mention, match.end())
+    return best
 
 
 def _date_from(kind: str, match: re.Match[str], today: date, future: bool) -> DateMention | None:
@@ -742,7 +808,10 @@ def _date_from(kind: str, match: re.Match[str], today: date, future: bool) -> Da
         modifier = (g[0] or "").lower()
         if len(g[1]) <= 4 and not modifier:
             return None  # "sun", "sat", "wed" alone are too often parts of names
-        return DateMention(_weekday(g[1].lower(), modifier, today))
+        day = _weekday(g[1].lower(), modifier, today)
+        if not future and day > today and match.string[match.end() : match.end() + 2] == "'s":
+            return None  # "the slides for Thursday's review": an event that day, not a date the figures are wanted at
+        return DateMention(day)
     if kind == "today":
         return DateMention(today, label="today")
     if kind == "yesterday":
@@ -785,7 +854,7 @@ STOPWORDS = frozenset(
     their it its him her he she customer's their's excluding exclude excl without except undisputed broken kept incl
     per grouped group-by quarter month week day days year q1 q2 q3 q4 end start since as-of asof as date period
     between past due dpd usd eur gbp cad aud mxn sgd k m bn thousand million dollars euros pounds bucks level
-    including inclusive
+    including inclusive avg average typically typical usually normally generally settle settles settling
     lvl again. reason because due. regarding re: about? exposure? balance? status? score? disputes? worklist?
     currently? again? morning afternoon evening everyone everybody anyone someone every everything anyway else
     wants wanted more worth pending mean means meaning o s says said told tells us vs versus hw hou sales chaser
@@ -818,7 +887,7 @@ def _candidate(words: str) -> NameCandidate:
 
 def _clean_token(token: str) -> str:
     token = token.strip(".'-")
-    return re.sub(r"'s$|s'$", "", token, flags=re.IGNORECASE) if len(token) > 3 else token
+    return re.sub(r"'s$|(?<=s)'$", "", token, flags=re.IGNORECASE) if len(token) > 3 else token
 
 
 def _verb_form_of_stopword(token: str) -> bool:
@@ -861,6 +930,7 @@ def name_candidates(text: str, spans: Spans, extra_stop: frozenset[str] = frozen
         if (
             lower in NOT_NAME_WORDS
             or cleaned in NOT_NAME_WORDS
+            or (len(cleaned) > 3 and cleaned.endswith("s") and cleaned[:-1] in NOT_NAME_WORDS)  # "ptps"
             or lower in extra_stop
             or cleaned in extra_stop
             or _verb_form_of_stopword(cleaned)
@@ -889,3 +959,35 @@ def name_candidates(text: str, spans: Spans, extra_stop: frozenset[str] = frozen
         if len(parts) > 1:
             out.extend(_candidate(p) for p in parts)
     return sorted(out, key=lambda c: (c.ordinary, not c.name_like, -len(c.text.split())))
+
+
+# --- request words mistyped ("outstandng", "remidner"): not names --------------------------------------------------
+
+_LONG_REQUEST_WORDS = tuple(sorted(word for word in NOT_NAME_WORDS if len(word) >= 5 and word.isalpha()))
+_LONG_WORD_RE = re.compile(r"[A-Za-z]{5,}")
+
+
+@cache
+def _near_request_word(word: str) -> bool:
+    if word in NOT_NAME_WORDS or is_common_word(word):
+        return False
+    allowed = 1 if len(word) < 9 else 2  # edits, a swap of two letters counting one
+    return process.extractOne(word, _LONG_REQUEST_WORDS, scorer=distance.OSA.distance, score_cutoff=allowed) is not None
+
+
+def mistyped_request_words(text: str, spans: Spans) -> list[tuple[str, int, int]]:
+    """Words one or two keystrokes from a request word ("overdeu", "disptues") and free in `spans`: (word, start,
+    end). The caller masks those that are no customer's name word ("stark" stays a name, not "start")."""
+    return [
+        (m.group(0).lower(), m.start(), m.end())
+        for m in _LONG_WORD_RE.finditer(text)
+        if not spans.covers(m.start(), m.end()) and _near_request_word(m.group(0).lower())
+    ]
+
+
+def distinctive_word(word: str) -> bool:
+    """A word that can only be a name: four letters or more, in no dictionary, not a trade or place word."""
+    word = _clean_token(word.lower())
+    if word in NOT_NAME_WORDS or word.removesuffix("s") in NOT_NAME_WORDS:
+        return False
+    return len(word) >= 4 and word.isalpha() and not is_common_word(word) and not is_ordinary(word)

@@ -17,7 +17,7 @@ _RELATIVE_BEFORE = re.compile(
     IC,
 )
 _RELATIVE_AFTER = re.compile(r"^\s*(?:more|extra|additional|on\s+top|higher|lower|less)\b", IC)
-_ABSOLUTE_BEFORE = re.compile(r"(?:\b(?:to|at|of|is|be)|=|:)\s*$", IC)
+_ABSOLUTE_BEFORE = re.compile(r"(?:\b(?:to|at|of|is|be)|=|:|->|=>|→)\s*$", IC)
 _DECREASE = re.compile(r"\b(?:decrease|reduc\w*|cut\w*|lower\w*|less|drop\w*|trim\w*|shrink\w*)\b", IC)
 _DIRECTION = re.compile(r"\b(?:rais\w*|increas\w*|bump\w*|extend\w*|up|top[- ]?up)\b", IC)
 _INCREASE = re.compile(r"\b(?:rais\w*|increas\w*|bump\w*|lift\w*|extend\w*|boost\w*|top[- ]?up)\b", IC)

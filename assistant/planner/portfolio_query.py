@@ -12,13 +12,14 @@ from typing import Any
 
 from core.dates import add_months, month_start
 
-from .entities import Spans
+from .entities import Spans, date_at
 
 IC = re.IGNORECASE
 _UNIT = r"(week|wk|month|mth|quarter|qtr|year|yr)"
 COMPARE_RE = re.compile(
     rf"\b(?:vs\.?|versus|compared?\s+(?:with|to)|against|relative\s+to)\s+(?:the\s+)?"
-    rf"(?:(?:last|previous|prior|the\s+previous)\s+{_UNIT}|(last|previous|prior)\b(?!\s+\d)|(same)\s+{_UNIT}\s+last\s+year)"
+    rf"(?:(?:last|previous|prior|the\s+previous)\s+{_UNIT}|(last|previous|prior)\b(?!\s+\d)"
+    rf"|(same)\s+(?:{_UNIT}|day|date|time)\s+last\s+year)"
     rf"|\bsince\s+(?:last|the\s+previous|a)\s+{_UNIT}\b(?:\s+ago)?|\b(?:a|one)\s+{_UNIT}\s+ago\b"
     rf"|\b(?:{_UNIT}[- ]on[- ]{_UNIT}|(?:w|m|q|y)o(?:w|m|q|y))\b",
     IC,
@@ -60,6 +61,29 @@ def comparison(text: str, spans: Spans) -> Comparison | None:
         short = re.fullmatch(r"([wmqy])o[wmqy]", match.group(0), IC)
         unit = _UNITS[short.group(1).lower()] if short else None
     return Comparison(unit=unit, same_last_year=same, label=match.group(0).strip())
+
+
+# "vs end of last quarter", "since the end of Q3", "compared with 30 Sep 2013": the earlier point is a date
+COMPARE_DATE_RE = re.compile(
+    r"\b(?:vs\.?|versus|compared?\s+(?:with|to)|against|relative\s+to|since)\s+(?:the\s+)?", IC
+)
+
+
+def compared_date(text: str, today: date, spans: Spans) -> tuple[date, str] | None:
+    """The date a comparison names ("vs end of last month" → its last day), marked in `spans` so it is not read as
+    the as-of date, with the words that named it."""
+    for match in COMPARE_DATE_RE.finditer(text):
+        if spans.covers(*match.span()):
+            continue
+        found = date_at(text, match.end(), today)
+        if found is None:
+            continue
+        mention, end = found
+        if mention.day >= today:
+            continue  # "since yesterday" is a point; "vs today" compares nothing
+        spans.add(match.start(), end)
+        return mention.day, text[match.start() : end].strip()
+    return None
 
 
 def _quarter_start(day: date) -> date:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from db.models import Customer, Invoice, SalesOrder, StaffUser
@@ -30,6 +30,8 @@ class Vocabulary:
     countries: tuple[str, ...] = ()  # ISO 3166 codes of the customers
     country_regions: tuple[tuple[str, str], ...] = ()  # (country, region) pairs present in the book
     first_day: date | None = None  # the earliest invoice date: no figures exist before it
+    # the first two words (lower case) of customer names that start with a staff member's name ("ash haven")
+    staff_led_names: frozenset[str] = frozenset()
 
 
 def _distinct(session: Session, column: Any) -> tuple[str, ...]:
@@ -45,6 +47,7 @@ def load_vocabulary(session: Session) -> Vocabulary:
         .where(StaffUser.active.is_(True))
         .order_by(StaffUser.name)
     ).all()
+    staff_words = {word.lower() for row in staff for word in (row[0], *(row[1] or "").split()[:1]) if word}
     return Vocabulary(
         regions=_distinct(session, Customer.region),
         segments=_distinct(session, Customer.segment),
@@ -59,7 +62,21 @@ def load_vocabulary(session: Session) -> Vocabulary:
             )
         ),
         first_day=session.scalar(select(func.min(Invoice.issue_date))),
+        staff_led_names=_names_led_by(session, staff_words),
     )
+
+
+def _escape_like(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _names_led_by(session: Session, words: set[str]) -> frozenset[str]:
+    if not words:
+        return frozenset()
+    led = select(Customer.name).where(
+        or_(*(func.lower(Customer.name).like(f"{word} %", escape="\\") for word in sorted(map(_escape_like, words))))
+    )
+    return frozenset(" ".join(name.lower().split()[:2]) for name in session.scalars(led) if len(name.split()) > 1)
 
 
 def customer_id_for_order(session: Session, number: str) -> int | None:
