@@ -108,3 +108,23 @@ def test_the_tool_applies_change_by_to_the_limit_it_reads(seeded_db_url: str) ->
     assert before is not None
     _propose(seeded_db_url, change_by="-500")
     assert _proposed_limits(seeded_db_url) == [before - 500]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason", "review"),
+    [
+        ("set Stark's limit to 40k, review in 6 months. Reason: two big new contracts", "two big new contracts", True),
+        ("cut Stark's limit by 5k given how late they pay", "given how late they pay", False),
+        ("Stark limit -> 45k pls, review 31/03/2099", None, True),
+    ],
+)
+def test_the_users_reason_and_review_date_go_with_the_proposal(
+    seeded_db_url: str, text: str, reason: str | None, review: bool
+) -> None:
+    _ask(seeded_db_url, text)
+    with read_session(seeded_db_url) as session:
+        latest = session.scalars(select(Proposal).order_by(Proposal.id.desc())).first()
+        assert latest is not None
+        payload = latest.payload
+    assert (reason or "Requested by avery") in payload["reason"]
+    assert ("review_date" in payload and payload["review_date"] is not None) == review

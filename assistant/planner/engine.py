@@ -63,6 +63,7 @@ from .entities import (
     Spans,
     bare_invoice_numbers,
     data_source_mentions,
+    date_at,
     date_mentions,
     distinctive_word,
     dpd_range,
@@ -261,6 +262,23 @@ def is_filler_run(words: str) -> bool:
     """Only common English words, legal forms and connectors: no customer's distinctive name ("track record")."""
     cleaned = [word.strip(".,'").lower().removesuffix("'s") for word in words.split()]
     return all(not word or word.isdigit() or is_common_word(word) or is_filler(word) for word in cleaned)
+
+
+_REVIEW_RE = re.compile(r"\breview(?:ed)?\s+(?:date\s+)?(?:on\s+|by\s+|at\s+|for\s+|:\s*)?(?:the\s+)?", re.I)
+_REASON_RE = re.compile(
+    r"\b(?:reason|why|rationale)\s*(?:is\s*)?[:\-–]\s*(?P<said>.+)$"
+    r"|\b(?:because|due\s+to|given|as\s+(?:they|their|the|we|it)|following)\b\s*(?P<after>.+)$",
+    re.I,
+)
+
+
+def stated_reason(text: str) -> str | None:
+    """The user's own reason for a change ("reason: strong payment record", "given how late they pay")."""
+    match = _REASON_RE.search(text)
+    if match is None:
+        return None
+    said = (match.group("said") or match.group(0)).strip(" .;,")
+    return said[:300] or None
 
 
 class _Stop(Exception):
@@ -1429,6 +1447,9 @@ class _Turn:
                 )
             target = self._stated_limit(amount, recommendation)
             reason = f"Requested by {self.request.actor.name} via the assistant (recommendation reviewed)."
+            stated = stated_reason(self.text)
+            if stated:
+                reason = f"{stated} (requested by {self.request.actor.name} via the assistant)"
         elif recommendation.get("recommended_limit") is not None:
             target = {"new_limit": str(recommendation["recommended_limit"])}
             reason = (
@@ -1449,9 +1470,10 @@ class _Turn:
                 f"The limit of {answers.customer_label(recommendation['customer'])} is already "
                 f"{answers.money(recommendation['current_limit'], currency)}; nothing to propose."
             )
+        review = self.review_date()
         result = self.call(
             "propose_credit_limit_change",
-            {"customer": customer.reference, **target, "reason": reason},
+            {"customer": customer.reference, **target, "reason": reason, **({"review_date": review} if review else {})},
         )
         if recommendation.get("recommended_limit") is None:
             head = "No policy recommendation.\n"
@@ -1464,6 +1486,14 @@ class _Turn:
                 f"{recommendation['authority_explanation']}.\n"
             )
         return head + answers.proposal(result, currency=currency)
+
+    def review_date(self) -> date | None:
+        """ "review in 6 months", "review 31/03/2027": the next review the user asks for (a day after today)."""
+        for match in _REVIEW_RE.finditer(self.text):
+            found = date_at(self.text, match.end(), self.today, future=True)
+            if found is not None and found[0].day > self.today:
+                return found[0].day
+        return None
 
     def _stated_limit(self, amount: MoneyMention, recommendation: dict[str, Any]) -> dict[str, str]:
         """The change the user asked for, as the limit tool's arguments: a new limit (`new_limit`) or a move of the

@@ -692,7 +692,7 @@ def date_mentions(text: str, today: date, spans: Spans, *, future: bool = False)
     return [mention for _, mention in sorted(found, key=lambda pair: pair[0])]
 
 
-def date_at(text: str, position: int, today: date) -> tuple[DateMention, int] | None:
+def date_at(text: str, position: int, today: date, *, future: bool = False) -> tuple[DateMention, int] | None:
     """The reporting date that starts at `position` ("the end of Q3", "30 Sep 2013"), the longest reading, and where
     it ends; None when the text there is no date."""
     best: tuple[DateMention, int] | None = None
@@ -700,7 +700,7 @@ def date_at(text: str, position: int, today: date) -> tuple[DateMention, int] | 
         match = pattern.match(text, position)
         if match is None or (best is not None and match.end() <= best[1]):
             continue
-        mention = _date_from(kind, match, today, False)
+        mention = _date_from(kind, match, today, future)
         if mention is not None and mention.problem is None:
             best = (mention, match.end())
     return best

@@ -204,7 +204,9 @@ _RULES: list[tuple[Intent, re.Pattern[str], int]] = [
     (
         Intent.WORKLIST,
         re.compile(
-            r"\bwork\s*-?\s*list\b|\bworklsit\b|\bwrklist\b|\bworklist\b|\bqueue\b|\bto-?do\b|\bmy (?:call )?list\b", IC
+            r"\bwork\s*-?\s*list\b|\bworklsit\b|\bwrklist\b|\bworklist\b|\bqueue\b(?!\s+(?:up\s+)?(?:the|a|an|that|this)\b)"
+            r"|\bto-?do\b|\bmy (?:call )?list\b",
+            IC,
         ),
         6,
     ),
@@ -237,7 +239,15 @@ _RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         4,
     ),
     (Intent.DUNNING_DRAFT, re.compile(r"\bdraft\b|\bwrite\b|\bprepare\b|\bcompose\b", IC), 2),
-    (Intent.DUNNING_SEND, re.compile(r"\bsend\b.*\b(?:dunn?ing|reminder|letter|e-?mail|notice|chaser)\b", IC), 7),
+    (
+        Intent.DUNNING_SEND,
+        re.compile(
+            r"\b(?:send|queue|dispatch|issue|fire\s+off|post|mail\s+out|get)\b.{0,40}?"
+            r"\b(?:dunn?ing|reminder|letter|e-?mail|notice|chaser)\b(?!\s+(?:for|to)\s+me\b)",
+            IC,
+        ),
+        7,
+    ),
     # disputes
     (
         Intent.DISPUTE,
