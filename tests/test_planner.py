@@ -904,3 +904,13 @@ def test_a_past_year_or_month_is_answered_for_that_period(shared_url: str) -> No
     assert last_call(reply, "get_customer_exposure").arguments["as_of"] == f"{last_year}-03-31"
     reply = ask(shared_url, "morgan", f"ageing as of {last_year}-06")
     assert last_call(reply, "get_portfolio_summary").arguments["as_of"] == f"{last_year}-06-30"
+
+
+def test_one_figure_with_no_measure_named_asks_which_and_the_pick_answers_it(shared_url: str) -> None:
+    history = conversation(shared_url, "morgan", "what's the number for EMEA?")
+    question = history[-1]
+    assert not question.tool_calls and question.text.startswith("Which figure do you mean?")
+    assert [c.label for c in question.choices] == ["open receivables", "overdue", "DSO"]
+    picked = ask(shared_url, "morgan", "2", history)
+    call = last_call(picked, "get_portfolio_summary")
+    assert call.arguments["regions"] == ["EMEA"] and "Overdue" in picked.text

@@ -87,6 +87,7 @@ from .portfolio_query import (
     counts_invoices,
     earlier_arguments,
     lists_customers,
+    measure_unnamed,
     not_applied,
     over_limit,
     period_length,
@@ -479,7 +480,7 @@ class _Turn:
         if intent in (Intent.EXPOSURE, Intent.STATUS) and self.about_the_book():
             return Intent.PORTFOLIO
         if (
-            intent in (Intent.PROMISE_HISTORY, Intent.PAYMENT_BEHAVIOUR)
+            intent in (Intent.PROMISE_HISTORY, Intent.PAYMENT_BEHAVIOUR, Intent.FIND_CUSTOMER, Intent.DISPUTE)
             and dict(understood.readings).get(Intent.PORTFOLIO, 0) >= BOOK_READING
             and self.about_the_book()
         ):
@@ -1270,6 +1271,8 @@ class _Turn:
         lowered = text.lower()
         args: dict[str, Any] = {}
         previous = last_call(self.history, "get_portfolio_summary")
+        if measure_unnamed(text) and previous is None:
+            self.ask_measure()
         if previous is not None and FOLLOW_UP_RE.match(text):
             args = {k: v for k, v in previous.arguments.items() if k not in ("chart",)}
         group = re.search(r"\b(?:by|per|split by|grouped by|broken down by|for each)\s+(region|segment|collector|"
@@ -1380,6 +1383,18 @@ class _Turn:
         if compared is None or not result.get("compared"):
             return answer
         return answer + "\n\n" + answers_compare.comparison(result, result["compared"], focus, compared.label)
+
+    def ask_measure(self) -> None:
+        """Which figure, as choices: each re-asks the question with its measure named."""
+        capability = by_intent(Intent.PORTFOLIO.value)
+        assert capability is not None
+        readings = [("open receivables", "open AR"), ("overdue", "overdue"), ("DSO", "DSO")]
+        self.choices = [
+            Choice(number=n, label=label, capability=capability.name, text=f"{self.text} ({word})")
+            for n, (label, word) in enumerate(readings, start=1)
+        ]
+        lines = "\n".join(f"{c.number}. {c.label}" for c in self.choices)
+        raise _Stop(f"Which figure do you mean?\n{lines}\nReply with the number. Nothing was answered.", None)
 
     def countries(self, vocab: Any) -> list[str]:
         """Countries named in the text as the book stores them ("UK customers" -> GB); a country the book has no

@@ -616,14 +616,19 @@ def _weekday(name: str, modifier: str, today: date) -> date:
 
 
 _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b"), "iso"),
+    (re.compile(r"\b(\d{4})([-/.])(\d{1,2})\2(\d{1,2})\b"), "iso"),
     (re.compile(r"\b(\d{1,2})([/.])(\d{1,2})\2(\d{4})\b"), "dmy"),
     (re.compile(r"(?<![\d/.,$€£])\b(\d{1,2})/(\d{1,2})\b(?![/.,]?\d)"), "dm"),
     (
-        re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH_NAMES})\.?,?(?:\s+(\d{{4}}))?\b", re.I),
+        re.compile(
+            rf"\b(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+|-)(?:of\s+)?({_MONTH_NAMES})\.?,?(?:[\s-]+(\d{{4}}))?\b", re.I
+        ),
         "d_month",
     ),
-    (re.compile(rf"\b({_MONTH_NAMES})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}}))?", re.I), "month_d"),
+    (
+        re.compile(rf"\b({_MONTH_NAMES})\.?(?:\s+|-)(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?[\s-]+(\d{{4}}))?", re.I),
+        "month_d",
+    ),
     (re.compile(rf"\b(?:mid|the middle of)[-\s]+({_MONTH_NAMES})\b(?:\s+(\d{{4}}))?", re.I), "mid_month"),
     (
         re.compile(r"\b(?:beginning|start)\s+of\s+next\s+month\b|\bfirst\s+of\s+next\s+month\b", re.I),
@@ -656,7 +661,7 @@ _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
     ),
     (
         re.compile(
-            r"\b(?:at\s+|by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?month\b|\bmonth[- ]end\b"
+            r"\b(?:at\s+|by\s+|on\s+)?(?:the\s+)?(?:end|last\s+day)\s+of\s+(?:the\s+|this\s+)?month\b|\bmonth[- ]end\b"
             r"|\b(?:by|at|before|until|till)\s+eom\b",
             re.I,
         ),
@@ -665,7 +670,7 @@ _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"\b(?:at\s+)?(?:the\s+)?end\s+of\s+({_MONTH_NAMES})\b(?:\s+(\d{{4}}))?", re.I), "end_of_named_month"),
     (re.compile(r"\b(?:at\s+)?(?:the\s+)?end\s+of\s+(?:the\s+|last\s+)?year\b|\byear[- ]end\b", re.I), "year_end"),
     (re.compile(r"\b(?:last|past|previous)\s+(\d{1,2}|two|three|four|five|six)\s+months\b", re.I), "last_n_months"),
-    (re.compile(r"\bin\s+(\d{1,3}|a|an|one|two|three|four|five|six)\s+(day|week|month)s?\b", re.I), "in_n"),
+    (re.compile(r"\b(?:in|within)\s+(\d{1,3}|a|an|one|two|three|four|five|six)\s+(day|week|month)s?\b", re.I), "in_n"),
     (re.compile(r"\bin\s+a\s+fortnight\b", re.I), "fortnight"),
     (re.compile(r"\bnext\s+week\b", re.I), "next_week"),
     (re.compile(rf"\b(next|this|coming|on|by|last)?\s*({_WEEKDAY_NAMES})\b", re.I), "weekday"),
@@ -709,7 +714,7 @@ def date_at(text: str, position: int, today: date, *, future: bool = False) -> t
 def _date_from(kind: str, match: re.Match[str], today: date, future: bool) -> DateMention | None:
     g = match.groups()
     if kind == "iso":
-        day = _safe_date(int(g[0]), int(g[1]), int(g[2]))
+        day = _safe_date(int(g[0]), int(g[2]), int(g[3]))
         return DateMention(day, label=str(day)) if day else None
     if kind == "dmy":
         first, second, year = int(g[0]), int(g[2]), int(g[3])

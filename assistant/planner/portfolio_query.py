@@ -232,3 +232,18 @@ _NOT_APPLIED = [
 
 def not_applied(text: str) -> list[str]:
     return [reason for pattern, reason in _NOT_APPLIED if pattern.search(text)]
+
+
+# "what's the number for EMEA?", "just the one figure pls": one figure wanted, but the words name no measure
+_ONE_FIGURE_RE = re.compile(r"\b(?:the|one|a|single|that)\s+(?:one\s+)?(?:number|figure|metric|kpi|stat)\b", IC)
+_MEASURE_WORDS_RE = re.compile(
+    r"\b(?:ar|a/r|receivables?|owe[ds]?|owing|outstanding|balances?|exposure|exposed|overdue|past[- ]due|late|dso"
+    r"|dpd|cei|add|ag(?:e)?ing|aged|buckets?|disput\w*|promises?|ptps?|limits?|utili[sz]ation|concentration|current"
+    r"|collect\w*|cash|sales|invoices?|how many|count|trend|days|total|share|percent\w*|%)",
+    IC,
+)
+
+
+def measure_unnamed(text: str) -> bool:
+    """One figure asked for ("the number for EMEA") and no word says which."""
+    return bool(_ONE_FIGURE_RE.search(text)) and not _MEASURE_WORDS_RE.search(text)
