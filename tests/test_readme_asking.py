@@ -4,6 +4,7 @@ the demo portfolio, with nothing asked back (the table shows answers, not questi
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,11 @@ PHRASINGS = [
     ("morgan", "DSO using the trailing 90 days of sales", "get_portfolio_summary"),
     ("morgan", "DSO this quarter compared with last", "get_portfolio_summary"),
     ("morgan", "what changed in the book since last week", "get_portfolio_summary"),
+    ("morgan", "open AR vs the end of Q3", "get_portfolio_summary"),
+    ("sam", "Hooli wants to order twenty thousand dollars worth, ok?", "check_order_release"),
+    ("avery", "umbrella avg days to pay over the last 12m", "get_payment_behaviour"),
+    ("avery", "raise Stark's limit by half a million given the new contract, review in 6 months",
+     "propose_credit_limit_change"),
     ("avery", "book me a flight", None),
 ]  # fmt: skip
 
@@ -69,6 +75,23 @@ def test_each_phrasing_reaches_its_capability(
     call = last_call(reply, tool)
     assert call.error is None, call.error
     assert reply.error is None, reply.text
+
+
+def test_the_slots_the_table_promises(shared_url: str) -> None:  # noqa: F811
+    order = last_call(ask(shared_url, "sam", "Hooli wants to order twenty thousand dollars worth, ok?"),
+                      "check_order_release")  # fmt: skip
+    assert Decimal(order.arguments["order_amount"]) == 20000
+    raised = last_call(
+        ask(shared_url, "avery", "raise Stark's limit by half a million given the new contract, review in 6 months"),
+        "propose_credit_limit_change",
+    )
+    assert Decimal(raised.arguments["change_by"]) == 500000 and "the new contract" in raised.arguments["reason"]
+    assert raised.arguments["review_date"] is not None
+    months = last_call(ask(shared_url, "avery", "umbrella avg days to pay over the last 12m"), "get_payment_behaviour")
+    assert months.result is not None and months.result["customer"]["name"].startswith("Umbrella")
+    compared = last_call(ask(shared_url, "morgan", "open AR vs the end of Q3"), "get_portfolio_summary")
+    assert compared.arguments["compare_to"] == compared.result["compared"]["as_of"]
+    assert compared.arguments["compare_to"].endswith("-09-30")
 
 
 def test_the_follow_ups_bind_to_the_thread(shared_url: str) -> None:  # noqa: F811

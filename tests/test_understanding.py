@@ -11,12 +11,14 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from assistant.planner.context import match_staff
 from assistant.planner.entities import Spans, date_mentions
 from assistant.planner.intents import Intent, recognise
 from assistant.planner.understand import Understood
 from core.settings import reset_settings
 from db.engine import read_session
 from db.models.receivables import Invoice
+from db.queries.vocabulary import StaffName, Vocabulary
 from evals.understanding.score import seed_ibm
 from tests.support.paths import IBM_SAMPLE
 from tests.test_planner import ask, conversation, last_call, shared_url  # noqa: F401 - the fixture is used by name
@@ -213,3 +215,10 @@ def test_a_promise_or_payment_question_naming_no_customer_is_about_the_book(
     reply = ask(shared_url, "morgan", text)
     assert last_call(reply, "get_portfolio_summary").error is None
     assert not [c for c in reply.tool_calls if c.name == "resolve_customer"]
+
+
+def test_a_staff_name_that_starts_a_customer_name_is_the_customer() -> None:
+    staff = (StaffName(name="ash", full_name="Ash Patel", role="credit_analyst"),)
+    vocab = Vocabulary(regions=(), segments=(), currencies=(), staff=staff, staff_led_names=frozenset({"ash haven"}))
+    assert match_staff("whats ash haven's balance", vocab, Spans()) == []
+    assert match_staff("what did ash say about hooli", vocab, Spans()) == ["ash"]
