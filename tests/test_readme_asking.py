@@ -42,6 +42,7 @@ PHRASINGS = [
     ("morgan", "open AR vs the end of Q3", "get_portfolio_summary"),
     ("sam", "Hooli wants to order twenty thousand dollars worth, ok?", "check_order_release"),
     ("avery", "umbrella avg days to pay over the last 12m", "get_payment_behaviour"),
+    ("avery", "whats initech's outstandng", "get_customer_exposure"),
     ("avery", "raise Stark's limit by half a million given the new contract, review in 6 months",
      "propose_credit_limit_change"),
     ("avery", "book me a flight", None),

@@ -74,6 +74,7 @@ from .entities import (
     name_candidates,
     normalise,
     order_numbers,
+    request_word_for,
     risk_classes,
 )
 from .intents import CUSTOMER_INTENTS, THRESHOLD, Intent
@@ -353,6 +354,7 @@ class _Turn:
         self.understood: Understood | None = None
         self._ordinary_names: frozenset[str] | None = None
         self._name_statuses: list[tuple[NameCandidate, str]] | None = None
+        self.typos: dict[str, str] = {}
         self.mask_mistyped_request_words(self.spans)
 
     def mask_mistyped_request_words(self, spans: Spans) -> None:
@@ -365,6 +367,15 @@ class _Turn:
         for word, start, end in typos:
             if word not in names:
                 spans.add(start, end)
+                self.typos[word] = request_word_for(word) or word
+
+    def spelled_out(self) -> str:
+        """The text with mistyped request words spelled right, for reading what is asked ("whats initech's
+        outstandng" reads as "outstanding"); names, amounts and dates are still read from the text as typed."""
+        if not self.typos:
+            return self.text
+        pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, self.typos)) + r")\b", re.IGNORECASE)
+        return pattern.sub(lambda m: self.typos.get(m.group(0).lower(), m.group(0)), self.text)
 
     # --- tools ---------------------------------------------------------------------------------------------------
 
@@ -426,7 +437,7 @@ class _Turn:
         picked = self.picked_choice()
         if picked is not None:
             return picked
-        understood = self.understood = understand(self.text)
+        understood = self.understood = understand(self.spelled_out())
         recognised = understood.recognised
         assert recognised is not None
         intent = understood.intent

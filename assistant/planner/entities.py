@@ -980,6 +980,16 @@ def _near_request_word(word: str) -> bool:
     return process.extractOne(word, _LONG_REQUEST_WORDS, scorer=distance.OSA.distance, score_cutoff=allowed) is not None
 
 
+@cache
+def request_word_for(word: str) -> str | None:
+    """The request word a mistyped one stands for ("outstandng" → "outstanding"), or None."""
+    if not _near_request_word(word):
+        return None
+    allowed = 1 if len(word) < 9 else 2
+    found = process.extractOne(word, _LONG_REQUEST_WORDS, scorer=distance.OSA.distance, score_cutoff=allowed)
+    return None if found is None else str(found[0])
+
+
 def mistyped_request_words(text: str, spans: Spans) -> list[tuple[str, int, int]]:
     """Words one or two keystrokes from a request word ("overdeu", "disptues") and free in `spans`: (word, start,
     end). The caller masks those that are no customer's name word ("stark" stays a name, not "start")."""
