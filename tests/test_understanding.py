@@ -222,3 +222,54 @@ def test_a_staff_name_that_starts_a_customer_name_is_the_customer() -> None:
     vocab = Vocabulary(regions=(), segments=(), currencies=(), staff=staff, staff_led_names=frozenset({"ash haven"}))
     assert match_staff("whats ash haven's balance", vocab, Spans()) == []
     assert match_staff("what did ash say about hooli", vocab, Spans()) == ["ash"]
+
+
+@pytest.mark.parametrize(
+    ("who", "text", "tool"),
+    [
+        ("morgan", "exposure by risk class pls", "get_portfolio_summary"),  # a split of the book, not a customer
+        ("morgan", "scores by region", "get_portfolio_summary"),
+        ("morgan", "which customers have a limit review due by the end of the month?", "get_portfolio_summary"),
+        ("casey", "customer swears inv 2026-0000123 is paid, can you check", "get_invoice"),
+    ],
+)
+def test_book_questions_and_loose_forms(shared_url: str, who: str, text: str, tool: str) -> None:  # noqa: F811
+    if tool == "get_invoice":
+        with read_session(shared_url) as session:
+            number = session.scalars(select(Invoice.number).order_by(Invoice.id)).first()
+        assert number is not None
+        text = text.replace("inv 2026-0000123", number.lower().replace("-", " ", 1))
+    reply = ask(shared_url, who, text)
+    call = last_call(reply, tool)
+    assert call.error is None and not reply.choices, reply.text
+    if "review due" in text:
+        assert "**Not applied**" in reply.text and "as_of" not in call.arguments
+
+
+def test_a_weekday_ahead_in_a_reporting_question_is_an_event_not_the_as_of_date(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", "does hooli still owe us a lot? seeing them thursday and dont want surprises")
+    call = last_call(reply, "get_customer_exposure")
+    assert call.error is None and "as_of" not in call.arguments
+    friday = last_call(ask(shared_url, "morgan", "overdue as of friday"), "get_portfolio_summary")
+    as_of = date.fromisoformat(friday.arguments["as_of"])
+    assert friday.error is None and as_of.weekday() == 4  # the Friday just gone, never one ahead
+
+
+def test_follow_ups_that_narrow_or_list(shared_url: str) -> None:  # noqa: F811
+    listed = conversation(shared_url, "morgan", "how many customers are over their limit?", "list them")
+    call = last_call(listed[1], "get_portfolio_summary")
+    assert call.arguments["over_limit"] is True and call.arguments["group_by"] == "customer"
+    narrowed = conversation(shared_url, "avery", "what's on charlie's worklist?", "only the ones over 50k")
+    worklist = last_call(narrowed[1], "build_worklist")
+    assert worklist.arguments["collector"] == "charlie" and Decimal(worklist.arguments["min_amount"]) == 50000
+
+
+def test_a_dispute_is_rejected_by_a_dispute_update_not_an_approval(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "reject dispute #1, the charge was correct as invoiced")
+    assert any(c.name in ("propose_dispute_update", "summarize_dispute") for c in reply.tool_calls), reply.text
+    assert "I can't approve or reject proposals" not in reply.text
+
+
+def test_the_collector_a_customer_moves_from_is_not_the_one_it_moves_to(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "please reassign hooli to cameron, casey's book is overloaded")
+    assert last_call(reply, "propose_collector_assignment").arguments["collector"] == "cameron"

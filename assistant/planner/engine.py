@@ -136,6 +136,21 @@ BOOK_WORDS_RE = re.compile(
     r"(?:'s)?\b|\ball (?:of )?(?:our |the |my )?(?:customers|accounts|clients|debtors)\b",
     re.IGNORECASE,
 )
+_REVIEW_DUE_RE = re.compile(
+    r"\breviews?\s+(?:is\s+|are\s+)?(?:due|scheduled)\s+(?:by|before|on|in|for)?\s*(?:the\s+)?", re.I
+)
+# a weekday with nothing that makes it the date of the figures ("seeing them thursday"; not "as of friday")
+_BARE_WEEKDAY_RE = re.compile(r"\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b(?!'s)", re.I)
+_AS_OF_BEFORE_RE = re.compile(
+    r"\b(?:as\s+(?:of|at)|at|on|by|for|until|till|since|from|before|after|last|this|next|close\s+of\s+business)\s+$",
+    re.I,
+)
+# "exposure by risk class", "overdue per region": the book split by something
+GROUP_BY_RE = re.compile(
+    r"\b(?:by|per|split by|grouped by|broken down by|for each)\s+(?:region|segment|collector|risk[ _]class|class"
+    r"|currency|country|countries)(?:es|s)?\b",
+    re.IGNORECASE,
+)
 BOOK_STOP = frozenset({"company", "business", "firm", "organisation", "organization", "everyone", "everybody", "whole",
                        "entire", "every", "everyone's", "everybody's", "single"})  # fmt: skip
 # Countries and areas as written in a question; two-letter codes are checked against the book's countries.
@@ -149,6 +164,14 @@ _PLACE_RE = re.compile(
 )
 _NOT_COUNTRY_CODES = frozenset(
     {"IN", "IT", "NO", "BE", "TO", "AM", "IS", "ME", "MY", "SO", "AT", "BY", "OR", "ON", "AS"}
+)
+_LIST_THEM_RE = re.compile(
+    r"^\W*(?:(?:ok|and|so|pls|please)\W+)*(?:list|show|name|give me)\s+(?:me\s+)?(?:them|those|the names|which ones)\b"
+    r"|^\W*(?:which|who)\s+(?:ones|are they)\b",
+    re.IGNORECASE,
+)
+_NARROW_RE = re.compile(
+    r"^\W*(?:(?:ok|and|now)\W+)?(?:only|just)\s+(?:the\s+)?(?:ones|those|accounts|customers)\b", re.I
 )
 FOLLOW_UP_RE = re.compile(
     r"^\W*(?:and|what about|how about|what of|same for|now|also|ok,? and|and for)\b", re.IGNORECASE
@@ -466,6 +489,7 @@ class _Turn:
                     or INVOICE_RE.search(self.text)
                     or CUSTOMER_ID_RE.search(self.text)
                     or any(status != "not_found" or c.name_like for c, status in self.name_statuses())
+                    or (second is Intent.PORTFOLIO and self.names_a_place())
                 )
             ):
                 intent = second
@@ -491,12 +515,19 @@ class _Turn:
         if intent in (Intent.EXPOSURE, Intent.STATUS) and self.about_the_book():
             return Intent.PORTFOLIO
         if (
-            intent in (Intent.PROMISE_HISTORY, Intent.PAYMENT_BEHAVIOUR, Intent.FIND_CUSTOMER, Intent.DISPUTE)
+            intent in CUSTOMER_INTENTS
+            and intent not in _PROPOSING
             and dict(understood.readings).get(Intent.PORTFOLIO, 0) >= BOOK_READING
             and self.about_the_book()
         ):
             return Intent.PORTFOLIO  # "how many broken ptps YTD": no customer named, none in the thread
         close = understood.close_readings
+        if intent in _PROPOSING:
+            read = _READ_COUNTERPART[intent]
+            if intent in (Intent.ORDER_RELEASE, Intent.ORDER_HOLD) and recognised.scores.get(read, 0) > max(
+                recognised.scores.get(intent, 0), 0
+            ):
+                return read  # "check release for SO-41": the words ask to look, the classifier leant to the change
         if (
             intent in _PROPOSING
             and recognised.scores.get(intent, 0) < THRESHOLD
@@ -604,7 +635,7 @@ class _Turn:
             return False
         if self.request.actor.role == Role.SALES or self.customer_group():
             return False
-        if BOOK_WORDS_RE.search(self.text):
+        if BOOK_WORDS_RE.search(self.text) or GROUP_BY_RE.search(self.text):
             return True
         return not self.names_something()
 
@@ -665,6 +696,11 @@ class _Turn:
                 self._ordinary_names = ordinary_customer_names(session)
         return [c for c in candidates if not c.ordinary or query_key(c.text) in self._ordinary_names]
 
+    def names_a_place(self) -> bool:
+        known = place_names()
+        return any(m.group(0).casefold() in known or m.group(0).casefold() in area_names()
+                   for m in _PLACE_RE.finditer(self.text) if len(m.group(0)) > 2)  # fmt: skip
+
     def places(self) -> list[str]:
         """Countries and areas named in the text that no region or other entity explains ("UK customers")."""
         found: list[str] = []
@@ -710,6 +746,10 @@ class _Turn:
             return Intent.DUNNING_SEND
         if previous == Intent.DISPUTE and DISPUTE_CHANGE_RE.search(text) and not DISPUTE_ID_RE.search(text):
             return Intent.DISPUTE_UPDATE  # "set it to resolved", "reassign it to cleo" after a dispute summary
+        if previous == Intent.PORTFOLIO and _LIST_THEM_RE.match(text):
+            return Intent.PORTFOLIO  # "list them" after "how many customers are over their limit?"
+        if previous == Intent.WORKLIST and _NARROW_RE.match(text):
+            return Intent.WORKLIST  # "only the ones over 50k" after a worklist
         if recognised is Intent.UNKNOWN and (pending_candidates(self.history) and PICK_RE.match(text)):
             return Intent(previous)
         if recognised is Intent.UNKNOWN and PICK_RE.match(text) and list_call(self.history) is not None:
@@ -780,6 +820,7 @@ class _Turn:
     def reporting_dates(self) -> list[DateMention]:
         """The dates and periods of a reporting question. A period without figures (after today, before the book's
         first data) or date-like text that is no date ends the turn with the reason, never an answer for today."""
+        self.mask_dates_that_are_no_as_of()
         found = self.dates()
         unreadable = unreadable_dates(self.text, self.spans)
         found += [mention for _, mention in period_mentions(self.text, self.today, self.spans)]
@@ -798,6 +839,18 @@ class _Turn:
                     "impossible period",
                 )
         return found
+
+    def mask_dates_that_are_no_as_of(self) -> None:
+        """ "review due by the end of the month" (a filter the book cannot apply, said as such) and "seeing them
+        thursday" (an event ahead): dates in a reporting question that are not the date figures are wanted at."""
+        for match in _REVIEW_DUE_RE.finditer(self.text):
+            found = date_at(self.text, match.end(), self.today, future=True)
+            if found is not None:
+                self.spans.add(match.start(), found[1])
+        for match in _BARE_WEEKDAY_RE.finditer(self.text):
+            before = self.text[: match.start()]
+            if not _AS_OF_BEFORE_RE.search(before) and not self.spans.covers(*match.span()):
+                self.spans.add(*match.span())
 
     def as_of(self) -> date | None:
         found = self.reporting_dates()
@@ -1197,6 +1250,8 @@ class _Turn:
             page = first_int(PAGE_RE, self.text, self.spans)
             args["page"] = page or int(args.get("page", 1)) + 1
             return answers.worklist(self.call("build_worklist", args))
+        if previous is not None and _NARROW_RE.match(self.text):
+            args = {k: v for k, v in previous.arguments.items() if k != "page"}
         collectors = match_staff(self.text, vocab, self.spans, roles=frozenset({"collector"}))
         if self.request.actor.role == Role.COLLECTOR:
             collectors = [c for c in collectors if c != self.request.actor.name]
@@ -1217,7 +1272,9 @@ class _Turn:
         classes = risk_classes(self.text, self.spans)
         if classes:
             args["risk_classes"] = classes
-        self.dates(used=False)
+        found = self.dates(used=False)
+        if len(found) == 1 and found[0].problem is None and found[0].day < self.today:
+            args["as_of"] = found[0].day  # "my list as it stood last friday"
         minimum = self.amount()
         if minimum is not None:
             args["min_amount"] = str(minimum.amount)
@@ -1284,8 +1341,10 @@ class _Turn:
         previous = last_call(self.history, "get_portfolio_summary")
         if measure_unnamed(text) and previous is None:
             self.ask_measure()
-        if previous is not None and FOLLOW_UP_RE.match(text):
+        if previous is not None and (FOLLOW_UP_RE.match(text) or _LIST_THEM_RE.match(text)):
             args = {k: v for k, v in previous.arguments.items() if k not in ("chart",)}
+        if previous is not None and _LIST_THEM_RE.match(text):
+            args.update(group_by="customer", top_n=max(int(args.get("top_n", 0) or 0), 50))
         group = re.search(r"\b(?:by|per|split by|grouped by|broken down by|for each)\s+(region|segment|collector|"
                           r"risk[ _]class|class|currency|customer)s?\b", text, re.I)  # fmt: skip
         if group:
@@ -1719,6 +1778,7 @@ class _Turn:
                 name
                 for name in collectors
                 if not re.search(rf"\b(?:from|instead\s+of|replacing|off)\s+{re.escape(name)}\b", self.text, re.I)
+                and not re.search(rf"\b{re.escape(name)}'s\b", self.text, re.I)
             ] or collectors
         if len(collectors) > 1:
             raise _Stop(f"To which collector: {' or '.join(collectors)}? Nothing was proposed.", "several collectors")
@@ -1737,8 +1797,11 @@ class _Turn:
         head, body = text[: split.start()], text[split.end() :].strip()
         if not body:
             raise _Stop("The note is empty; nothing was added.", "note empty")
-        if name_candidates(head, Spans(), BOOK_STOP):
-            self.spans.add(split.start(), len(text))  # "note for Acme: …": the body is not searched for names
+        if name_candidates(head, Spans(), BOOK_STOP) or (
+            re.search(r"\b(?:it|them|they|this|that|the account)\b", head, re.I) and last_customer(self.history)
+        ):
+            # "note for Acme: …", "put a note on it: …": the body is not searched for names
+            self.spans.add(split.start(), len(text))
         customer = self.customer(single="Nothing was added.")
         return answers.proposal(self.call("add_note", {"customer": customer.reference, "text": body[:2000]}))
 

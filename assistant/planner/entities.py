@@ -73,7 +73,7 @@ def _unit(unit: str, match: re.Match[str]) -> str:
 # --- identifiers -----------------------------------------------------------------------------------------------------
 
 ORDER_RE = re.compile(r"\bSO[-\s]?(\d{1,12})\b", re.IGNORECASE)
-INVOICE_RE = re.compile(r"\b(?:INV|CN)-\d{4}-\d+\b", re.IGNORECASE)
+INVOICE_RE = re.compile(r"\b(?:INV|CN)[-\s]?\d{4}-\d+\b", re.IGNORECASE)
 EXTERNAL_ID_RE = re.compile(r"\bC\d{5,}\b")
 CUSTOMER_ID_RE = re.compile(
     r"\b(?:customer|cust|account|acct)\s*(?:id\s*)?(?:no\.?\s*|number\s*)?#\s*(\d+)\b|"
@@ -99,7 +99,7 @@ def invoice_numbers(text: str, spans: Spans) -> list[str]:
     found = []
     for match in INVOICE_RE.finditer(text):
         spans.add(*match.span())
-        found.append(match.group(0).upper())
+        found.append(re.sub(r"^(INV|CN)[-\s]?", r"\1-", match.group(0).upper()))  # "inv 2026-0002526"
     return found
 
 
@@ -653,6 +653,7 @@ _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"\b(?:at\s+)?(?:the\s+)?end\s+of\s+(?:the\s+)?(?:last|previous|prior)\s+month\b", re.I), "last_month"),
     (re.compile(r"\b(?:last|previous|prior)\s+(?:month\b|eom\b)", re.I), "last_month"),
+    (re.compile(r"\beom\b(?![- ]?(?:report|statement|figures?|numbers?|balances?|close))", re.I), "eom"),
     (re.compile(r"\b(?:this|current)\s+month\b|\bmonth[- ]to[- ]date\b|\bmtd\b", re.I), "this_month"),
     (re.compile(r"\b(?:at\s+)?(?:the\s+)?end\s+of\s+next\s+month\b", re.I), "end_next_month"),
     (  # "September 2013 month end", "june EOM": that month's end
@@ -713,6 +714,11 @@ def date_at(text: str, position: int, today: date, *, future: bool = False) -> t
 
 def _date_from(kind: str, match: re.Match[str], today: date, future: bool) -> DateMention | None:
     g = match.groups()
+    adjective = re.match(r"\s+[a-z]", match.string[match.end() :], re.I) is not None
+    if kind == "end_month" and not future and adjective and re.fullmatch(r"month[- ]end", match.group(0), re.I):
+        return None  # "month-end DSO trend": what kind of figure, not a date
+    if kind == "eom" and not future:
+        return None
     if kind == "iso":
         day = _safe_date(int(g[0]), int(g[2]), int(g[3]))
         return DateMention(day, label=str(day)) if day else None
@@ -782,7 +788,7 @@ def _date_from(kind: str, match: re.Match[str], today: date, future: bool) -> Da
         return DateMention(today, month_start(today), 1, "this month")
     if kind == "end_next_month":
         return DateMention(month_end(add_months(month_start(today), 1)), label="end of next month")
-    if kind == "end_month":
+    if kind in ("end_month", "eom"):
         return DateMention(month_end(today), label="end of the month")
     if kind == "end_of_named_month":
         month = MONTHS[g[0].lower()]
@@ -814,6 +820,8 @@ def _date_from(kind: str, match: re.Match[str], today: date, future: bool) -> Da
         if len(g[1]) <= 4 and not modifier:
             return None  # "sun", "sat", "wed" alone are too often parts of names
         day = _weekday(g[1].lower(), modifier, today)
+        if not future and modifier in ("", "on", "by") and day > today:
+            day -= timedelta(days=7)  # "overdue as of friday" on a Monday: the Friday just gone
         if not future and day > today and match.string[match.end() : match.end() + 2] == "'s":
             return None  # "the slides for Thursday's review": an event that day, not a date the figures are wanted at
         return DateMention(day)
@@ -859,7 +867,10 @@ STOPWORDS = frozenset(
     their it its him her he she customer's their's excluding exclude excl without except undisputed broken kept incl
     per grouped group-by quarter month week day days year q1 q2 q3 q4 end start since as-of asof as date period
     between past due dpd usd eur gbp cad aud mxn sgd k m bn thousand million dollars euros pounds bucks level
-    including inclusive avg average typically typical usually normally generally settle settles settling
+    including inclusive another already really gonna wanna combined together overall altogether avg average
+    typically typical usually normally generally settle settles settling good morning cheers sec cfo ceo coo cfo's
+    ceo's fd vp md hr board deck slides remittance dont don't wont won't cant didnt didn't doesnt doesn't isnt
+    isn't arent aren't wasnt wasn't surprises surprise
     lvl again. reason because due. regarding re: about? exposure? balance? status? score? disputes? worklist?
     currently? again? morning afternoon evening everyone everybody anyone someone every everything anyway else
     wants wanted more worth pending mean means meaning o s says said told tells us vs versus hw hou sales chaser

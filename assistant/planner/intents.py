@@ -75,7 +75,7 @@ _RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         Intent.APPROVE,
         re.compile(
             r"^\W*(?:ok\W+|yes\W+|pls\W+|please\W+|can you\W+|could you\W+|just\W+)?"
-            r"(?:approve|reject|decline|sign off)\b",
+            r"(?:approve|reject|decline|sign off)\b(?!\s+(?:the\s+|this\s+|that\s+)?(?:dispute|claim)\b)",
             IC,
         ),
         10,
@@ -347,7 +347,8 @@ _RULES: list[tuple[Intent, re.Pattern[str], int]] = [
     (
         Intent.NOTE,
         re.compile(
-            r"\b(?:add|log|record|make|put|leave|write)\b.{0,20}\bnote\b|\bnote\s+(?:to|for|on)\b"
+            r"\b(?:add|log|record|make|put|leave|write)\b.{0,20}\bnote\b"
+            r"|(?<!\bthe\s)(?<!\bquarterly\s)(?<!\bmonthly\s)\bnote\s+(?:to|for|on)\b(?!\s+the\s+(?:cfo|ceo|board)\b)"
             r"|^\W*note\b|\bnote:",
             IC,
         ),
