@@ -273,3 +273,18 @@ def test_a_dispute_is_rejected_by_a_dispute_update_not_an_approval(shared_url: s
 def test_the_collector_a_customer_moves_from_is_not_the_one_it_moves_to(shared_url: str) -> None:  # noqa: F811
     reply = ask(shared_url, "morgan", "please reassign hooli to cameron, casey's book is overloaded")
     assert last_call(reply, "propose_collector_assignment").arguments["collector"] == "cameron"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Delete all the test customers we created last week", "pls refund hooli the 5k", "export the ageing to excel"],
+)
+def test_what_no_capability_does_is_refused_whatever_it_names(shared_url: str, text: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", text)
+    assert not reply.tool_calls and "I can't do that" in reply.text
+
+
+def test_a_risk_class_question_is_never_answered_with_balances(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", "is hooli still an E?")
+    assert reply.choices or last_call(reply, "score_customer").error is None
+    assert not any(c.name == "get_customer_exposure" for c in reply.tool_calls)

@@ -136,6 +136,12 @@ BOOK_WORDS_RE = re.compile(
     r"(?:'s)?\b|\ball (?:of )?(?:our |the |my )?(?:customers|accounts|clients|debtors)\b",
     re.IGNORECASE,
 )
+# Requests for things no capability does, whatever else the message names (the desk deletes, pays and exports nothing)
+_NEVER_DONE_RE = re.compile(
+    r"^\W*(?:(?:hi|hey|ok|so|pls|please|can you|could you|would you|kindly|just|quickly)\W+)*"
+    r"(?:delete|erase|wipe|purge|refund|wire|translate|print|upload|download|export)\b",
+    re.I,
+)
 _REVIEW_DUE_RE = re.compile(
     r"\breviews?\s+(?:is\s+|are\s+)?(?:due|scheduled)\s+(?:by|before|on|in|for)?\s*(?:the\s+)?", re.I
 )
@@ -460,6 +466,8 @@ class _Turn:
         picked = self.picked_choice()
         if picked is not None:
             return picked
+        if _NEVER_DONE_RE.match(self.text):
+            return Intent.OUT_OF_SCOPE  # "delete all the test customers", "refund hooli 5k": nothing here does that
         understood = self.understood = understand(self.spelled_out())
         recognised = understood.recognised
         assert recognised is not None

@@ -173,6 +173,13 @@ _RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         3,
     ),
     (Intent.SCORE, re.compile(r"\bwhy (?:is|are)\b.*\b(?:an?|the|class|rated)\s+[a-e]\b", IC), 5),
+    (  # "is Longcore still an E?", "is hooli rated B now?": the risk class
+        Intent.SCORE,
+        re.compile(
+            r"\b(?:is|are)\b.{0,50}\b(?:an?|class|rated|in\s+class)\s+[a-e]\b\s*(?:now|still|today)?\s*(?:\?|$)", IC
+        ),
+        6,
+    ),
     (
         Intent.SCORE,
         re.compile(r"\bpay late\b|\blate[- ]payment probability\b|\blikely to (?:pay late|default)\b", IC),
