@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from assistant.memory import reply_for_storage
 from assistant.planner import OfflinePlanner
-from assistant.planner.entities import Spans, date_mentions, money_mentions, name_candidates
+from assistant.planner.dates import date_mentions
+from assistant.planner.entities import Spans, money_mentions, name_candidates
 from assistant.planner.intents import Intent, recognise
 from assistant.types import AskRequest, AssistantReply
 from core.dates import add_months, month_start, quarter_end

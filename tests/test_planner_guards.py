@@ -12,7 +12,8 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from assistant.planner.entities import Spans, date_mentions, money_mentions
+from assistant.planner.dates import date_mentions
+from assistant.planner.entities import Spans, money_mentions
 from assistant.types import AssistantReply
 from db.engine import read_session
 from db.models import Proposal

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from assistant.planner.context import match_staff
-from assistant.planner.entities import Spans, date_mentions
+from assistant.planner.dates import date_mentions
+from assistant.planner.entities import Spans
 from assistant.planner.intents import Intent, recognise
 from assistant.planner.understand import Understood
 from core.settings import reset_settings

@@ -47,6 +47,7 @@ from .context import (
     pending_candidates,
     vocabulary,
 )
+from .dates import DateMention, date_at, date_mentions
 from .entities import (
     BARE_INVOICE_RE,
     CUSTOMER_ID_RE,
@@ -57,14 +58,11 @@ from .entities import (
     ORDER_RE,
     PAGE_RE,
     TOP_N_RE,
-    DateMention,
     MoneyMention,
     NameCandidate,
     Spans,
     bare_invoice_numbers,
     data_source_mentions,
-    date_at,
-    date_mentions,
     distinctive_word,
     dpd_range,
     first_int,

@@ -10,7 +10,8 @@ from datetime import date
 
 from core.dates import month_end, month_start
 
-from .entities import MONTHS, DateMention, Spans
+from .dates import MONTHS, DateMention
+from .entities import Spans
 
 _MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
 _YEAR = r"(1\d{3}|2\d{3})"

@@ -12,7 +12,8 @@ from typing import Any
 
 from core.dates import add_months, month_start
 
-from .entities import Spans, date_at
+from .dates import date_at
+from .entities import Spans
 
 IC = re.IGNORECASE
 _UNIT = r"(week|wk|month|mth|quarter|qtr|year|yr)"
