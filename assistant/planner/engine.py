@@ -151,8 +151,8 @@ _AS_OF_BEFORE_RE = re.compile(
 )
 # "exposure by risk class", "overdue per region": the book split by something
 GROUP_BY_RE = re.compile(
-    r"\b(?:by|per|split by|grouped by|broken down by|for each)\s+(?:region|segment|collector|risk[ _]class|class"
-    r"|currency|country|countries)(?:es|s)?\b",
+    r"\b(?:by|per|split by|grouped by|broken down by|for each)\s+(region|segment|collector|risk[ _]class|class"
+    r"|currency|customer|country|countries)(?:es|s)?\b",
     re.IGNORECASE,
 )
 BOOK_STOP = frozenset({"company", "business", "firm", "organisation", "organization", "everyone", "everybody", "whole",
@@ -382,19 +382,24 @@ class _Turn:
         self._ordinary_names: frozenset[str] | None = None
         self._name_statuses: list[tuple[NameCandidate, str]] | None = None
         self.typos: dict[str, str] = {}
-        self.mask_mistyped_request_words(self.spans)
+        self.typo_spans = self.find_mistyped_request_words()
+        for start, end in self.typo_spans:
+            self.spans.add(start, end)
 
-    def mask_mistyped_request_words(self, spans: Spans) -> None:
-        """ "outstandng", "remidner": a request word mistyped is no customer's name, unless a name has that word."""
-        typos = mistyped_request_words(self.text, spans)
+    def find_mistyped_request_words(self) -> list[tuple[int, int]]:
+        """ "outstandng", "remidner": a request word mistyped is no customer's name, unless a name has that word.
+        Their spans, found once per turn; `self.typos` maps each to the word it stands for."""
+        typos = mistyped_request_words(self.text, self.spans)
         if not typos:
-            return
+            return []
         with read_session(self.request.database_url) as session:
             names = customer_name_words(session, [word for word, _, _ in typos])
+        found = []
         for word, start, end in typos:
             if word not in names:
-                spans.add(start, end)
+                found.append((start, end))
                 self.typos[word] = request_word_for(word) or word
+        return found
 
     def spelled_out(self) -> str:
         """The text with mistyped request words spelled right, for reading what is asked ("whats initech's
@@ -664,7 +669,8 @@ class _Turn:
         if self._name_statuses is None:
             probe = Spans()
             data_source_mentions(self.text, probe)
-            self.mask_mistyped_request_words(probe)
+            for start, end in self.typo_spans:
+                probe.add(start, end)
             date_mentions(self.text, self.today, probe)
             money_mentions(self.text, probe)
             dpd_range(self.text, probe)
@@ -1351,9 +1357,8 @@ class _Turn:
             args = {k: v for k, v in previous.arguments.items() if k not in ("chart",)}
         if previous is not None and _LIST_THEM_RE.match(text):
             args.update(group_by="customer", top_n=max(int(args.get("top_n", 0) or 0), 50))
-        group = re.search(r"\b(?:by|per|split by|grouped by|broken down by|for each)\s+(region|segment|collector|"
-                          r"risk[ _]class|class|currency|customer)s?\b", text, re.I)  # fmt: skip
-        if group:
+        group = GROUP_BY_RE.search(text)
+        if group and group.group(1).lower() not in ("country", "countries"):  # no country split: a filter only
             self.spans.add(*group.span())
             key = group.group(1).lower().replace(" ", "_")
             args["group_by"] = "risk_class" if key in ("class", "risk_class") else key

@@ -643,19 +643,11 @@ _LONG_WORD_RE = re.compile(r"[A-Za-z]{5,}")
 
 
 @cache
-def _near_request_word(word: str) -> bool:
-    if word in NOT_NAME_WORDS or is_common_word(word):
-        return False
-    allowed = 1 if len(word) < 9 else 2  # edits, a swap of two letters counting one
-    return process.extractOne(word, _LONG_REQUEST_WORDS, scorer=distance.OSA.distance, score_cutoff=allowed) is not None
-
-
-@cache
 def request_word_for(word: str) -> str | None:
     """The request word a mistyped one stands for ("outstandng" → "outstanding"), or None."""
-    if not _near_request_word(word):
+    if word in NOT_NAME_WORDS or is_common_word(word):
         return None
-    allowed = 1 if len(word) < 9 else 2
+    allowed = 1 if len(word) < 9 else 2  # edits, a swap of two letters counting one
     found = process.extractOne(word, _LONG_REQUEST_WORDS, scorer=distance.OSA.distance, score_cutoff=allowed)
     return None if found is None else str(found[0])
 
@@ -666,7 +658,7 @@ def mistyped_request_words(text: str, spans: Spans) -> list[tuple[str, int, int]
     return [
         (m.group(0).lower(), m.start(), m.end())
         for m in _LONG_WORD_RE.finditer(text)
-        if not spans.covers(m.start(), m.end()) and _near_request_word(m.group(0).lower())
+        if not spans.covers(m.start(), m.end()) and request_word_for(m.group(0).lower()) is not None
     ]
 
 
