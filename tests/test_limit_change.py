@@ -73,6 +73,21 @@ def test_a_decrease_by_lowers_it(seeded_db_url: str) -> None:
     assert _proposed_limits(seeded_db_url) == [before - 1000]
 
 
+@pytest.mark.parametrize(
+    "text", ["Stark limit change: (1,000) - 3 broken promises", "stark's limit -1k pls, deteriorating"]
+)
+def test_a_negative_figure_for_a_limit_lowers_it_by_that_much(seeded_db_url: str, text: str) -> None:
+    before = current_limit(seeded_db_url, "Stark")
+    assert before is not None and before > 1000
+    _ask(seeded_db_url, text)
+    assert _proposed_limits(seeded_db_url) == [before - 1000]
+
+
+def test_a_negative_new_limit_is_refused(seeded_db_url: str) -> None:
+    answer = _ask(seeded_db_url, "set Stark's limit to -15k")
+    assert "must be positive" in answer and _proposed_limits(seeded_db_url) == []
+
+
 @pytest.mark.parametrize("text", ["increase Stark's limit 50,000", "lower Stark's credit limit 2k"])
 def test_unclear_wording_asks_and_proposes_nothing(seeded_db_url: str, text: str) -> None:
     answer = _ask(seeded_db_url, text)

@@ -471,6 +471,35 @@ def test_point_in_time(db_url: str) -> None:
     assert later.score < before.score
 
 
+def test_compare_to_scores_the_earlier_date_as_a_score_at_that_date_would(demo_db_url: str) -> None:
+    """"How has X's score moved since 30 June?": the comparison is the customer scored at that date, point in time,
+    and what moved is each factor's contribution then and now."""
+    customers = [1, 2, 6]
+    for customer in customers:
+        now = score(demo_db_url, customer, compare_to=date(2026, 6, 30))
+        then = score(demo_db_url, customer, as_of=date(2026, 6, 30))
+        compared = now.compared
+        assert compared is not None
+        assert (compared.score, compared.risk_class) == (then.score, then.risk_class)
+        assert compared.change_points == now.score - then.score
+        assert compared.class_changed == (now.risk_class != then.risk_class)
+        then_by_code = {factor.code: factor.contribution for factor in then.factors}
+        moved = {m.code: (m.contribution_then, m.contribution_now) for m in compared.moves}
+        for factor in now.factors:
+            if factor.contribution != then_by_code[factor.code]:
+                assert moved[factor.code] == (then_by_code[factor.code], factor.contribution)
+            else:
+                assert factor.code not in moved
+    assert score(demo_db_url, 1).compared is None
+
+
+def test_compare_to_must_be_before_the_as_of_date(demo_db_url: str) -> None:
+    for bad in ({"as_of": "2026-06-30", "compare_to": "2026-06-30"}, {"compare_to": "2026-12-01"}):
+        with pytest.raises(CreditDeskError) as raised:
+            score(demo_db_url, 1, **bad)
+        assert raised.value.code == ErrorCode.INVALID_INPUT
+
+
 def test_refresh_writes_history_and_customer_columns(db_url: str) -> None:
     with write_session(db_url) as s:
         _steady_customer(s, "Steady Trading")

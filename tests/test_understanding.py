@@ -289,3 +289,18 @@ def test_a_risk_class_question_is_never_answered_with_balances(shared_url: str) 
     reply = ask(shared_url, "avery", "is hooli still an E?")
     assert reply.choices or last_call(reply, "score_customer").error is None
     assert not any(c.name == "get_customer_exposure" for c in reply.tool_calls)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how has umbrella's score moved since the end of june?",
+        "what risk class is umbrella now, and what was it at the end of june?",
+        "umbrella's rating vs end of june",
+    ],
+)
+def test_a_score_compared_with_an_earlier_date_is_scored_at_both(shared_url: str, text: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", text)
+    call = last_call(reply, "score_customer")
+    assert call.error is None and call.arguments["compare_to"] == "2026-06-30" and "as_of" not in call.arguments
+    assert "Compared with 2026-06-30" in reply.text

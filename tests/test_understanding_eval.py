@@ -113,6 +113,15 @@ def test_amount_and_date_slots_compare_values_not_spelling() -> None:
     }
 
 
+def test_a_follow_up_proposal_is_judged_by_the_customer_it_names() -> None:
+    """A follow-up ("log a promise from them …") resolves no customer in its own turn; the proposal it makes names
+    the customer, and that is what the desk understood."""
+    proposal = {"id": 9, "action": "log_promise_to_pay", "customer_id": 2, "customer_name": "Globex Industries"}
+    logged = reply("Proposal #9 created …", call("log_promise_to_pay", {"customer": "2", "amount": "35000"}, proposal))
+    assert judge(item("log_promise_to_pay", {"customer": "Globex Industries"}), logged).slots == {"customer": True}
+    assert judge(item("log_promise_to_pay", {"customer": "Initech Ltd"}), logged).slots == {"customer": False}
+
+
 def test_figures_and_report_add_up_per_capability_and_persona() -> None:
     exposure = reply("Globex owes …", call("get_customer_exposure", {"customer": "globex"}, GLOBEX))
     judgements = [

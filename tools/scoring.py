@@ -22,7 +22,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy.orm import Session
 
 from core.dates import add_months, business_today, end_of_day_utc, utcnow
@@ -554,6 +554,16 @@ class ScoreCustomerInput(BaseModel):
     customer: CustomerReference
     as_of: AsOfDate = None
     history_points: int = Field(default=12, ge=0, le=60, description="How many stored past scores to show.")
+    compare_to: date | None = Field(
+        default=None,
+        description="An earlier date to score the customer at as well, point in time, e.g. 'since last month end'",
+    )
+
+    @model_validator(mode="after")
+    def _compare_before_as_of(self) -> ScoreCustomerInput:
+        if self.compare_to is not None and self.as_of is not None and self.compare_to >= self.as_of:
+            raise ValueError("compare_to must be before as_of")
+        return self
 
 
 class ScoreFactor(BaseModel):
@@ -609,6 +619,24 @@ class ScoreTrend(BaseModel):
     explanation: str
 
 
+class FactorMove(BaseModel):
+    code: str
+    label: str
+    contribution_then: Decimal
+    contribution_now: Decimal
+    change: Decimal = Field(description="contribution now − then, in score points")
+
+
+class ScoreComparison(BaseModel):
+    as_of: date = Field(description="The earlier date, scored with the rows dated on or before it")
+    score: int
+    risk_class: str
+    risk_class_label: str
+    change_points: int = Field(description="score at as_of − score at this earlier date")
+    class_changed: bool
+    moves: list[FactorMove] = Field(description="Factors whose contribution changed, largest change first")
+
+
 class ScoreWindow(BaseModel):
     paid_from: date = Field(description="Invoices settled after this date and on or before as_of count")
     recent_from: date = Field(description="Start (exclusive) of the recent period of the lateness trend")
@@ -638,6 +666,7 @@ class CustomerScore(BaseModel):
     window: ScoreWindow
     utilisation_basis: UtilisationBasis
     trend: ScoreTrend
+    compared: ScoreComparison | None = Field(default=None, description="The score at compare_to, when asked")
     history: list[ScoreHistoryPoint] = Field(description="Stored scores (credit_score), newest first")
     fx_rates: list[FxRateUsed] = Field(description="Rates used to bring other-currency amounts into the customer's")
     definitions: list[str]
@@ -693,6 +722,38 @@ def _prediction(result: LateProbabilities, customer_id: int) -> LatePaymentPredi
         "average invoice amount, on its payment terms"
     )
     return LatePaymentPrediction(available=True, probability=probability, note=note, **common)
+
+
+def _compared(
+    session: Session, ctx: ToolContext, customer: Customer, card: Scorecard, earlier: date | None, as_of: date
+) -> ScoreComparison | None:
+    if earlier is None:
+        return None
+    if earlier >= as_of:
+        raise invalid_input("compare_to must be before the as-of date")
+    fx = FxConverter(session, ctx.reporting_currency, earlier)
+    then = compute_scorecard(load_policy(), earlier, customer_score_inputs(session, ctx, customer, earlier, fx)[0])
+    before = {f.code: f.contribution for f in then.factors}
+    moves = [
+        FactorMove(
+            code=f.code,
+            label=FACTOR_TEXTS[f.code].label,
+            contribution_then=before.get(f.code, Decimal(0)),
+            contribution_now=f.contribution,
+            change=f.contribution - before.get(f.code, Decimal(0)),
+        )
+        for f in card.factors
+        if f.contribution != before.get(f.code, Decimal(0))
+    ]
+    return ScoreComparison(
+        as_of=earlier,
+        score=then.score,
+        risk_class=then.band.risk_class,
+        risk_class_label=then.band.label,
+        change_points=card.score - then.score,
+        class_changed=card.band.risk_class != then.band.risk_class,
+        moves=sorted(moves, key=lambda m: (-abs(m.change), m.code)),
+    )
 
 
 def _trend(card: Scorecard, as_of: date, history: list[ScoreHistoryPoint]) -> ScoreTrend:
@@ -796,6 +857,7 @@ def score_customer(session: Session, ctx: ToolContext, args: ScoreCustomerInput)
             utilisation_pct=utilisation.utilisation_pct,
         ),
         trend=_trend(card, as_of, history),
+        compared=_compared(session, ctx, customer, card, args.compare_to, as_of),
         history=history,
         fx_rates=fx.rates_used(),
         definitions=scoring_definitions(policy),

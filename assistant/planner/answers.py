@@ -253,11 +253,33 @@ def score(result: J, *, explain: bool) -> str:
             f"Payment model: probability {plain(late['probability'])} that the next invoice is paid more than "
             f"{plain(late['late_threshold_days'])} days late."
         )
-    trend = result.get("trend") or {}
-    if trend.get("explanation"):
-        lines.append(f"Trend: {trend['direction'].replace('_', ' ')} — {trend['explanation']}.")
+    compared = result.get("compared")
+    if compared:
+        lines.append(score_comparison(result, compared))
+    else:
+        trend = result.get("trend") or {}
+        if trend.get("explanation"):
+            lines.append(f"Trend: {trend['direction'].replace('_', ' ')} — {trend['explanation']}.")
     lines.append(definitions_line(result["definitions"][:1]))
     return paragraphs(lines)
+
+
+def score_comparison(result: J, compared: J) -> str:
+    change = compared["change_points"]
+    moved = "unchanged" if change == 0 else f"{'up' if change > 0 else 'down'} {abs(change)} point(s)"
+    klass = (
+        f"risk class {compared['risk_class']} → {result['risk_class']}"
+        if compared["class_changed"]
+        else f"risk class {result['risk_class']} both times"
+    )
+    line = (
+        f"Compared with {compared['as_of']}: score {compared['score']} → {result['score']} ({moved}); {klass}."
+    )
+    moves = [
+        f"{m['label']}: {plain(m['contribution_then'])} → {plain(m['contribution_now'])} points"
+        for m in compared["moves"][:3]
+    ]
+    return line + ("\nWhat moved it:\n" + bullets(moves) if moves else "")
 
 
 def limit_recommendation(result: J) -> str:

@@ -76,7 +76,7 @@ from .entities import (
     risk_classes,
 )
 from .intents import CUSTOMER_INTENTS, THRESHOLD, Intent
-from .limit_change import limit_change_kind, sounds_like_a_decrease, stated_direction
+from .limit_change import limit_change_kind, signed_decrease, sounds_like_a_decrease, stated_direction
 from .periods import period_mentions, period_problem, unreadable_dates
 from .portfolio_query import (
     Comparison,
@@ -134,6 +134,8 @@ BOOK_WORDS_RE = re.compile(
     r"(?:'s)?\b|\ball (?:of )?(?:our |the |my )?(?:customers|accounts|clients|debtors)\b",
     re.IGNORECASE,
 )
+# "what class is X now, and what was it at the end of june?": a past date beside "now" is the comparison
+NOW_RE = re.compile(r"\b(?:now|today|currently|current(?:ly)?|at the moment|right now)\b", re.I)
 # Requests for things no capability does, whatever else the message names (the desk deletes, pays and exports nothing)
 _NEVER_DONE_RE = re.compile(
     r"^\W*(?:(?:hi|hey|ok|so|pls|please|can you|could you|would you|kindly|just|quickly)\W+)*"
@@ -868,11 +870,15 @@ class _Turn:
         found = self.reporting_dates()
         return found[0].day if found else None
 
-    def amounts(self) -> list[MoneyMention]:
+    def amounts(self, *, decrease: Callable[[MoneyMention], bool] | None = None) -> list[MoneyMention]:
+        """The message's amounts, refusing a malformed one, or a negative one unless `decrease` says it is a
+        decrease the request may make."""
         for match in CUSTOMER_ID_RE.finditer(self.text):  # "customer 12 promised 5k": 12 is no amount
             self.spans.add(*match.span())
         mentions = money_mentions(self.text, self.spans)
         for mention in mentions:
+            if mention.error == "negative" and decrease is not None and decrease(mention):
+                continue
             if mention.error == "negative":
                 raise _Stop("Amounts must be positive; nothing was done.", "negative amount")
             if mention.error == "too_large":
@@ -1236,14 +1242,28 @@ class _Turn:
         return answers.release(self.call("check_order_release", args))
 
     def score(self) -> str:
+        earlier = self.score_compared_with()
         as_of = self.as_of()
+        if earlier is None and as_of is not None and NOW_RE.search(self.text):
+            earlier, as_of = as_of, None  # "what class is X now, and what was it at the end of june?"
         risk_classes(self.text, self.spans)  # "why is X a D": the class letter is not part of the name
         customer = self.customer(extra_stop=frozenset({"a", "b", "c", "d", "e"}))
         args: dict[str, Any] = {"customer": customer.reference, "history_points": 3}
         if as_of:
             args["as_of"] = as_of
+        if earlier is not None and earlier < (as_of or self.today):
+            args["compare_to"] = earlier
         explain = bool(re.search(r"\bwhy\b|\bexplain\b|\bfactors?\b|\bbreakdown\b|\bhow come\b", self.text, re.I))
         return answers.score(self.call("score_customer", args), explain=explain)
+
+    def score_compared_with(self) -> date | None:
+        """The earlier date a score question compares with: "since last month", "vs end of Q3", "moved since
+        31/10"."""
+        compared = comparison(self.text, self.spans)
+        if compared is not None:
+            return earlier_arguments({}, compared, self.today)["as_of"]  # type: ignore[no-any-return]
+        named = compared_date(self.text, self.today, self.spans)
+        return named[0] if named else None
 
     def limit_recommend(self) -> str:
         as_of = self.as_of()
@@ -1528,7 +1548,7 @@ class _Turn:
     def limit_propose(self) -> str:
         nothing = "Nothing was proposed."
         found = self.dates()
-        amounts = self.amounts()
+        amounts = self.amounts(decrease=lambda mention: signed_decrease(self.text, mention))
         self.one_of_each(amounts, found, what="a limit change is one amount", nothing=nothing)
         amount = self.only_amount(amounts)
         customer = self.customer(single=nothing)
@@ -1541,7 +1561,9 @@ class _Turn:
                     f"“{amount.stated_currency}”; give the amount in {currency}. {nothing}",
                     "currency mismatch",
                 )
-            target = self._stated_limit(amount, recommendation)
+            target = (
+                {"change_by": str(-amount.amount)} if amount.negative else self._stated_limit(amount, recommendation)
+            )
             reason = f"Requested by {self.request.actor.name} via the assistant (recommendation reviewed)."
             stated = stated_reason(self.text)
             if stated:
@@ -1835,9 +1857,13 @@ class _Turn:
 
 # --- helpers -----------------------------------------------------------------------------------------------------
 
-# A bare number followed by one of these counts things ("for 90 days", "3 invoices"); it is not a second amount.
+# A bare number followed by one of these, maybe after one describing word, counts things ("for 90 days", "3 invoices",
+# "3 broken promises"); it is not a second amount.
 _COUNTED_RE = re.compile(
-    r"\s*(?:days?|weeks?|months?|years?|invoices?|orders?|items?|times?|percent|%|dpd|calls?|reminders?)\b", re.I
+    r"\s*(?:(?:open|broken|late|missed|unpaid|overdue|bounced|failed|disputed|new|more)\s+)?"
+    r"(?:days?|weeks?|months?|years?|invoices?|orders?|items?|times?|percent|%|dpd|calls?|reminders?|promises?"
+    r"|payments?|disputes?|letters?|notices?|emails?|accounts?|customers?)\b",
+    re.I,
 )
 _COUNT_WORDS = {2: "two", 3: "three", 4: "four", 5: "five"}
 

@@ -271,7 +271,7 @@ class MoneyMention:
     amount: Decimal
     currency: str | None
     explicit: bool  # a currency, a multiplier or separators: clearly meant as money
-    negative: bool
+    negative: bool  # then `amount` is the size and `error` is "negative": refused unless a change may go down
     start: int
     end: int
     error: str | None = None  # negative, too_large or invalid
@@ -388,13 +388,13 @@ def money_mentions(text: str, spans: Spans, *, number_format: NumberFormat | Non
             # "(5000)": an accounting negative, refused like "-5000" rather than read as 5000
             start, end = start - 1, end + 1
             why = f"amount {text[start:end]!r} is in brackets, which means negative"
-            mention = MoneyMention(Decimal(0), mention.currency, True, True, start, end, "negative", why)
+            mention = MoneyMention(mention.amount, mention.currency, True, True, start, end, "negative", why)
         if mention is not None:
             minus = first > 0 and words[first - 1].text.lower() == "minus" and not words[first - 1].closed
             if minus and mention.error is None:
                 start = words[first - 1].start
                 why = f"amount {text[start:end]!r} must not be negative"
-                mention = MoneyMention(Decimal(0), mention.currency, True, True, start, end, "negative", why)
+                mention = MoneyMention(mention.amount, mention.currency, True, True, start, end, "negative", why)
             compound = _compound(words, last, spans)
             if compound is not None and mention.error is None:
                 end = compound
@@ -475,7 +475,7 @@ def _mention(token: str, start: int, end: int, joined: bool, number_format: Numb
     explicit = parsed.currency is not None or bool(re.search(r"[^\d\-\u2212]", token))
     if parsed.amount < 0:
         why = f"amount {token!r} must not be negative"
-        return MoneyMention(Decimal(0), parsed.currency, True, True, start, end, "negative", why)
+        return MoneyMention(-parsed.amount, parsed.currency, True, True, start, end, "negative", why)
     return MoneyMention(parsed.amount, parsed.currency, explicit, False, start, end)
 
 

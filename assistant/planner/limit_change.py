@@ -23,6 +23,15 @@ _DIRECTION = re.compile(r"\b(?:rais\w*|increas\w*|bump\w*|extend\w*|up|top[- ]?u
 _INCREASE = re.compile(r"\b(?:rais\w*|increas\w*|bump\w*|lift\w*|extend\w*|boost\w*|top[- ]?up)\b", IC)
 
 
+_NEW_VALUE_BEFORE = re.compile(r"(?:\b(?:to|at|be)|=|->|=>|→)\s*$", IC)
+
+
+def signed_decrease(text: str, mention: MoneyMention) -> bool:
+    """ "limit change: (15,000)", "umbrella -15k": a negative figure for a limit moves it down by that much; as a
+    new value ("to -15k") it is refused like any negative amount."""
+    return mention.negative and not _NEW_VALUE_BEFORE.search(text[: mention.start])
+
+
 def sounds_like_a_decrease(text: str) -> bool:
     return bool(_DECREASE.search(text))
 

@@ -244,6 +244,8 @@ def resolved_customers(reply: AssistantReply) -> set[str]:
         customer = call.result.get("customer")
         if isinstance(customer, dict):
             found.update(str(customer[k]) for k in ("name", "external_id") if customer.get(k))
+        if isinstance(call.result.get("customer_name"), str):  # a proposal names the customer it changes
+            found.add(call.result["customer_name"])
     return found
 
 
