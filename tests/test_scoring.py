@@ -472,7 +472,7 @@ def test_point_in_time(db_url: str) -> None:
 
 
 def test_compare_to_scores_the_earlier_date_as_a_score_at_that_date_would(demo_db_url: str) -> None:
-    """"How has X's score moved since 30 June?": the comparison is the customer scored at that date, point in time,
+    """ "How has X's score moved since 30 June?": the comparison is the customer scored at that date, point in time,
     and what moved is each factor's contribution then and now."""
     customers = [1, 2, 6]
     for customer in customers:

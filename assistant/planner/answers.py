@@ -272,9 +272,7 @@ def score_comparison(result: J, compared: J) -> str:
         if compared["class_changed"]
         else f"risk class {result['risk_class']} both times"
     )
-    line = (
-        f"Compared with {compared['as_of']}: score {compared['score']} → {result['score']} ({moved}); {klass}."
-    )
+    line = f"Compared with {compared['as_of']}: score {compared['score']} → {result['score']} ({moved}); {klass}."
     moves = [
         f"{m['label']}: {plain(m['contribution_then'])} → {plain(m['contribution_now'])} points"
         for m in compared["moves"][:3]
