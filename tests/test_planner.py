@@ -691,7 +691,11 @@ def test_dates(text: str, day: date, future: bool) -> None:
     assert date_mentions(text, TODAY, Spans(), future=future)[0].day == day
 
 
-@pytest.mark.parametrize("text", ["the first one", "the 2nd one", "1st reminder", "top 5", "ship 20k", "30-60 days"])
+@pytest.mark.parametrize(
+    "text",
+    ["the first one", "the 2nd one", "1st reminder", "top 5", "ship 20k", "30-60 days", "the two that fell due "
+     "earlier this month", "the call earlier today", "invoices raised later that week"],
+)  # fmt: skip
 def test_not_dates(text: str) -> None:
     assert date_mentions(text, TODAY, Spans(), future=True) == []
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from assistant.planner.intents import Intent, recognise
 from assistant.planner.understand import Understood
 from core.settings import reset_settings
 from db.engine import read_session
+from db.models import Customer, Dispute, DisputeStatus, OrderStatus, SalesOrder
 from db.models.receivables import Invoice
 from db.queries.vocabulary import StaffName, Vocabulary
 from evals.understanding.score import seed_ibm
@@ -304,3 +306,56 @@ def test_a_score_compared_with_an_earlier_date_is_scored_at_both(shared_url: str
     call = last_call(reply, "score_customer")
     assert call.error is None and call.arguments["compare_to"] == "2026-06-30" and "as_of" not in call.arguments
     assert "Compared with 2026-06-30" in reply.text
+
+
+def _customer_with_one(url: str, query: Any) -> tuple[str, str]:
+    """A customer (its name) with exactly one row of `query` (customer_id, id-ish) and that row's key."""
+    with read_session(url) as session:
+        rows = session.execute(query).all()
+    per_customer: dict[int, list[Any]] = {}
+    for customer_id, key in rows:
+        per_customer.setdefault(customer_id, []).append(key)
+    customer_id, keys = next((c, k) for c, k in sorted(per_customer.items()) if len(k) == 1)
+    with read_session(url) as session:
+        return session.get_one(Customer, customer_id).name, str(keys[0])
+
+
+def test_a_change_to_the_order_of_the_thread_customer(shared_url: str) -> None:  # noqa: F811
+    held = select(SalesOrder.customer_id, SalesOrder.number).where(
+        SalesOrder.on_hold.is_(True), SalesOrder.status == OrderStatus.OPEN
+    )
+    name, number = _customer_with_one(shared_url, held)
+    replies = conversation(
+        shared_url, "morgan", f"is anything on hold for {name}?", "pls request a release on it, they've prepaid"
+    )
+    assert last_call(replies[1], "propose_order_release").arguments["order_number"] == number
+
+
+def test_a_dispute_change_binds_to_the_one_dispute_of_the_thread(shared_url: str) -> None:  # noqa: F811
+    active = select(Dispute.customer_id, Dispute.id).where(Dispute.status.in_([DisputeStatus.OPEN]))
+    name, dispute_id = _customer_with_one(shared_url, active)
+    replies = conversation(shared_url, "morgan", f"summarize the {name} dispute", "mark it in review and give it to me")
+    call = last_call(replies[1], "propose_dispute_update")
+    assert call.arguments == {"dispute_id": int(dispute_id), "status": "in_review", "owner": "morgan"}
+
+
+def test_and_about_a_customer_answer_stays_with_that_answer(shared_url: str) -> None:  # noqa: F811
+    replies = conversation(shared_url, "avery", "globex's payment behaviour", "and the trend by quarter?")
+    assert last_call(replies[1], "get_payment_behaviour").arguments["customer"] == CUSTOMER_IDS["Globex"]
+    other = conversation(shared_url, "avery", "what does globex owe us", "any promises from them still open?")
+    assert last_call(other[1], "get_promise_history").arguments["customer"] == CUSTOMER_IDS["Globex"]
+
+
+@pytest.mark.parametrize(
+    ("text", "tool"),
+    [
+        ("DTP for globex", "get_payment_behaviour"),
+        ("globex SO-0000001 -- release or hold?", "check_order_release"),
+        ("could you pull open receivables against the same day last year? It's for the note to the CFO. Thanks!",
+         "get_portfolio_summary"),
+    ],
+)  # fmt: skip
+def test_jargon_either_way_questions_and_titles(shared_url: str, text: str, tool: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", text)
+    assert last_call(reply, tool) and not reply.choices and not reply.proposals, reply.text  # the order need not exist
+    assert not any(c.name == "resolve_customer" and "CFO" in str(c.arguments) for c in reply.tool_calls)

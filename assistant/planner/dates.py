@@ -197,9 +197,19 @@ _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+# "the two that fell due earlier this month": when something happened, not a date asked for
+_NOT_A_POINT_RE = re.compile(
+    r"\b(?:earlier|later|previously)\s+(?:this|last|that|in\s+the)\s+(?:week|month|quarter|year)\b"
+    r"|\bearlier\s+today\b",
+    re.I,
+)
+
+
 def date_mentions(text: str, today: date, spans: Spans, *, future: bool = False) -> list[DateMention]:
     """Dates in the text, resolved against `today`. `future`: bare month/day or quarter names mean the next one
     (promises), otherwise the latest one not after today (reporting)."""
+    for match in _NOT_A_POINT_RE.finditer(text):
+        spans.add(*match.span())
     found: list[tuple[int, DateMention]] = []
     for pattern, kind in _DATE_RULES:
         for match in pattern.finditer(text):

@@ -75,7 +75,7 @@ from .entities import (
     request_word_for,
     risk_classes,
 )
-from .intents import CUSTOMER_INTENTS, THRESHOLD, Intent
+from .intents import CUSTOMER_INTENTS, EITHER_WAY_RE, THRESHOLD, Intent
 from .limit_change import limit_change_kind, signed_decrease, sounds_like_a_decrease, stated_direction
 from .periods import period_mentions, period_problem, unreadable_dates
 from .portfolio_query import (
@@ -134,6 +134,9 @@ BOOK_WORDS_RE = re.compile(
     r"(?:'s)?\b|\ball (?:of )?(?:our |the |my )?(?:customers|accounts|clients|debtors)\b",
     re.IGNORECASE,
 )
+# Credit jargon read in full when working out what is asked ("DTP for eaglelight" asks for the days to pay)
+_JARGON = {"dtp": "days to pay", "dbt": "days beyond terms", "p2p": "promise to pay", "p2ps": "promises to pay"}
+_JARGON_RE = re.compile(r"\b(?:" + "|".join(_JARGON) + r")\b", re.I)
 # "what class is X now, and what was it at the end of june?": a past date beside "now" is the comparison
 NOW_RE = re.compile(r"\b(?:now|today|currently|current(?:ly)?|at the moment|right now)\b", re.I)
 # Requests for things no capability does, whatever else the message names (the desk deletes, pays and exports nothing)
@@ -188,6 +191,19 @@ GO_AHEAD_RE = re.compile(
     r"|send this|send the (?:letter|reminder|e-?mail)|yes|yep|ok|okay|please do)\b",
     re.IGNORECASE,
 )
+# "pls request a release on it", "put that on hold": a change to the order of the customer the thread is about
+_RELEASE_IT_RE = re.compile(
+    r"\b(?:release|unblock|unhold|free)\w*\b(?:\s+(?:on|of|for))?\s+(?:it|that|this|them|their order)\b"
+    r"|\b(?:lift|remove)\s+(?:the\s+)?hold\b(?!\s+on\s+(?:SO|order))|\btake\s+(?:it|that|them)\s+off\s+hold\b",
+    re.IGNORECASE,
+)
+_HOLD_IT_RE = re.compile(r"\b(?:put|place)\s+(?:it|that|this|them|their order)\s+on\s+hold\b", re.IGNORECASE)
+_ORDER_CHANGES = (Intent.ORDER_RELEASE, Intent.ORDER_HOLD)
+_CUSTOMER_READS = frozenset(
+    i.value
+    for i in (Intent.EXPOSURE, Intent.STATUS, Intent.SCORE, Intent.PAYMENT_BEHAVIOUR, Intent.PROMISE_HISTORY,
+              Intent.DISPUTE, Intent.LIMIT_RECOMMEND, Intent.RELEASE_CHECK)
+)  # fmt: skip
 # A message the semantic reading is no surer of than this may be a follow-up ("and their score?").
 FOLLOW_UP_SCORE = 0.9
 # "Out of scope" this sure stands even when the message names a customer ("send 50k to Globex").
@@ -387,6 +403,8 @@ class _Turn:
         self.typo_spans = self.find_mistyped_request_words()
         for start, end in self.typo_spans:
             self.spans.add(start, end)
+        for match in _JARGON_RE.finditer(self.text):
+            self.spans.add(*match.span())
 
     def find_mistyped_request_words(self) -> list[tuple[int, int]]:
         """ "outstandng", "remidner": a request word mistyped is no customer's name, unless a name has that word.
@@ -406,10 +424,11 @@ class _Turn:
     def spelled_out(self) -> str:
         """The text with mistyped request words spelled right, for reading what is asked ("whats initech's
         outstandng" reads as "outstanding"); names, amounts and dates are still read from the text as typed."""
+        text = _JARGON_RE.sub(lambda m: _JARGON[m.group(0).lower()], self.text)
         if not self.typos:
-            return self.text
+            return text
         pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, self.typos)) + r")\b", re.IGNORECASE)
-        return pattern.sub(lambda m: self.typos.get(m.group(0).lower(), m.group(0)), self.text)
+        return pattern.sub(lambda m: self.typos.get(m.group(0).lower(), m.group(0)), text)
 
     # --- tools ---------------------------------------------------------------------------------------------------
 
@@ -486,6 +505,12 @@ class _Turn:
                 follow == intent
                 or understood.score < FOLLOW_UP_SCORE
                 or any(p.match(self.text) for p in (GO_AHEAD_RE, PICK_RE, NEXT_PAGE_RE))
+                or (follow in _ORDER_CHANGES and previous in _CUSTOMER_READS)
+                or (
+                    FOLLOW_UP_RE.match(self.text)
+                    and follow == Intent(previous)
+                    and intent in (Intent.UNKNOWN, Intent.PORTFOLIO, follow)
+                )
             ):
                 return follow
         if intent is Intent.UNKNOWN and not self.text.strip(" ?!."):
@@ -535,6 +560,8 @@ class _Turn:
         ):
             return Intent.PORTFOLIO  # "how many broken ptps YTD": no customer named, none in the thread
         close = understood.close_readings
+        if EITHER_WAY_RE.search(self.text) and Intent.RELEASE_CHECK in close:
+            return Intent.RELEASE_CHECK  # "SO-15 -- release or hold?": which way is what the check answers
         if intent in _PROPOSING:
             read = _READ_COUNTERPART[intent]
             if intent in (Intent.ORDER_RELEASE, Intent.ORDER_HOLD) and recognised.scores.get(read, 0) > max(
@@ -764,6 +791,17 @@ class _Turn:
             return Intent.PORTFOLIO  # "list them" after "how many customers are over their limit?"
         if previous == Intent.WORKLIST and _NARROW_RE.match(text):
             return Intent.WORKLIST  # "only the ones over 50k" after a worklist
+        if previous in _CUSTOMER_READS and not ORDER_RE.search(text) and not self.names_a_customer():
+            if _RELEASE_IT_RE.search(text):
+                return Intent.ORDER_RELEASE  # "pls request a release on it" after "anything on hold for deepcore?"
+            if _HOLD_IT_RE.search(text):
+                return Intent.ORDER_HOLD
+            if (
+                FOLLOW_UP_RE.match(text)
+                and recognised in (Intent.UNKNOWN, Intent.PORTFOLIO, Intent(previous))
+                and not BOOK_WORDS_RE.search(text)
+            ):
+                return Intent(previous)  # "and the trend by quarter?" after a customer's payment behaviour
         if recognised is Intent.UNKNOWN and (pending_candidates(self.history) and PICK_RE.match(text)):
             return Intent(previous)
         if recognised is Intent.UNKNOWN and PICK_RE.match(text) and list_call(self.history) is not None:
@@ -1691,6 +1729,10 @@ class _Turn:
         owners = match_staff(self.text, vocabulary(self.request.database_url), self.spans)
         if owners and re.search(r"\b(?:owner|assign|reassign|to)\b", lowered):
             args["owner"] = owners[0]
+        elif re.search(
+            r"\b(?:give|assign|reassign|hand|pass|move)\b.{0,20}\bto me\b|\bi'?ll (?:take|own) it\b", lowered
+        ):
+            args["owner"] = self.request.actor.name  # "give it to me"
         if len(args) == 1:
             raise _Stop("What should change on that dispute: status, owner or resolution?", "nothing to change")
         return answers.proposal(self.call("propose_dispute_update", args))
@@ -1702,8 +1744,8 @@ class _Turn:
             return None
         if previous.arguments.get("dispute_id"):
             return int(previous.arguments["dispute_id"])
-        disputes = (previous.result or {}).get("disputes") or []
-        return int(disputes[0]["id"]) if len(disputes) == 1 and "id" in disputes[0] else None
+        briefs = (previous.result or {}).get("briefs") or []
+        return int(briefs[0]["dispute_id"]) if len(briefs) == 1 and "dispute_id" in briefs[0] else None
 
     def promise(self) -> str:
         nothing = "Nothing was logged."
@@ -1733,7 +1775,11 @@ class _Turn:
 
     def order_action(self, tool_name: str) -> str:
         orders = order_numbers(self.text, self.spans)
-        if not orders and re.search(r"\b(?:orders?|po|so)\b", self.text, re.IGNORECASE) and self.names_something():
+        of_the_thread = (_RELEASE_IT_RE if tool_name == "propose_order_release" else _HOLD_IT_RE).search(self.text)
+        if not orders and (
+            (re.search(r"\b(?:orders?|po|so)\b", self.text, re.IGNORECASE) and self.names_something())
+            or (of_the_thread and last_customer(self.history) is not None)
+        ):
             # "hold the Umbrella order": the one open order that fits, looked up rather than asked for ("put
             # Globex on hold" names no order: the account's status is explained below instead)
             customer = self.customer()

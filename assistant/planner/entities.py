@@ -593,13 +593,10 @@ def name_candidates(text: str, spans: Spans, extra_stop: frozenset[str] = frozen
         last_end = match.end()
         raw = match.group(0)
         token = raw.rstrip(".")  # sentence end, but keep "B.V." style inner dots
-        if raw.endswith(".") and raw.count(".") == 1 and current:
-            runs.append([*current, token])
-            current = []
-            continue
+        sentence_end = raw.endswith(".") and raw.count(".") == 1
         lower = token.lower()
         cleaned = _clean_token(lower)
-        if lower in BRIDGES:
+        if lower in BRIDGES and not sentence_end:
             current.append(token)
             continue
         if (
@@ -613,6 +610,10 @@ def name_candidates(text: str, spans: Spans, extra_stop: frozenset[str] = frozen
             if current:
                 runs.append(current)
                 current = []
+            continue
+        if sentence_end and current:
+            runs.append([*current, token])
+            current = []
             continue
         current.append(token)
     if current:

@@ -340,6 +340,15 @@ _RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         8,
     ),
     (Intent.ORDER_HOLD, re.compile(r"\b(?:hold|block|freeze)\b.*\b(?:order|so-?\s?\d+)\b|\bput\b.*\bon hold\b", IC), 5),
+    (  # "stop greenway's order shipping", "don't ship SO-12 yet"
+        Intent.ORDER_HOLD,
+        re.compile(
+            r"\bstop\b.{0,40}\b(?:orders?|so-?\s?\d+|shipp\w*|shipments?|deliver\w*)\b"
+            r"|\b(?:don'?t|do not|no more)\s+(?:ship|release|deliver)\w*\b",
+            IC,
+        ),
+        5,
+    ),
     (
         Intent.ORDER_RELEASE,
         re.compile(
@@ -447,6 +456,15 @@ def recognise(text: str) -> Recognised:
     return Recognised(ranked[0][0], ranked[0][1], scores, question)
 
 
+EITHER_WAY_RE = re.compile(r"\b(?:release|ship)\s+or\s+hold\b|\bhold\s+or\s+(?:release|ship)\b", IC)
+# A request put to the desk as a question: "can you release …", "could you please lift the hold …"
+_ASKS_YOU_RE = re.compile(
+    r"\b(?:can|could|would|will)\s+you\s+(?:please\s+|pls\s+|kindly\s+|just\s+)?"
+    r"(?:release|unblock|unhold|lift|take|get|request|raise)\b|\b(?:please|pls|plz)\b",
+    IC,
+)
+
+
 def _adjust(text: str, scores: dict[Intent, int], question: bool) -> None:
     """Combinations the single patterns cannot express."""
     if Intent.DUNNING_SEND in scores and Intent.DUNNING_DRAFT in scores and re.search(r"\bdraft\b", text, IC):
@@ -454,8 +472,13 @@ def _adjust(text: str, scores: dict[Intent, int], question: bool) -> None:
     if Intent.ORDER_RELEASE in scores and re.search(r"\b(?:check|test|run)\b", text, IC):
         scores[Intent.RELEASE_CHECK] = scores.get(Intent.RELEASE_CHECK, 0) + 4  # "check release for SO-41"
         scores[Intent.ORDER_RELEASE] -= 4
-    if question and Intent.ORDER_RELEASE in scores:
-        # "can we release SO-123?" is the release check; "release SO-123" is a proposal
+    if EITHER_WAY_RE.search(text):  # "SO-15 -- release or hold?": which way is the check's answer
+        scores[Intent.RELEASE_CHECK] = scores.get(Intent.RELEASE_CHECK, 0) + 8
+        for change in (Intent.ORDER_RELEASE, Intent.ORDER_HOLD):
+            if change in scores:
+                scores[change] -= 5
+    if question and Intent.ORDER_RELEASE in scores and not _ASKS_YOU_RE.search(text):
+        # "can we release SO-123?" is the release check; "release SO-123" and "can you release it?" are proposals
         scores[Intent.RELEASE_CHECK] = scores.get(Intent.RELEASE_CHECK, 0) + 4
         scores[Intent.ORDER_RELEASE] -= 4
     if question and Intent.ORDER_HOLD in scores and not re.search(r"\b(?:please|pls)\b", text, IC):
