@@ -199,6 +199,7 @@ _RELEASE_IT_RE = re.compile(
 )
 _HOLD_IT_RE = re.compile(r"\b(?:put|place)\s+(?:it|that|this|them|their order)\s+on\s+hold\b", re.IGNORECASE)
 _ORDER_CHANGES = (Intent.ORDER_RELEASE, Intent.ORDER_HOLD)
+_TO_ME_RE = re.compile(r"\b(?:give|assign|reassign|hand|pass|move)\b.{0,20}\bto me\b|\bi'?ll (?:take|own) it\b")
 _CUSTOMER_READS = frozenset(
     i.value
     for i in (Intent.EXPOSURE, Intent.STATUS, Intent.SCORE, Intent.PAYMENT_BEHAVIOUR, Intent.PROMISE_HISTORY,
@@ -1299,7 +1300,8 @@ class _Turn:
         31/10"."""
         compared = comparison(self.text, self.spans)
         if compared is not None:
-            return earlier_arguments({}, compared, self.today)["as_of"]  # type: ignore[no-any-return]
+            earlier: date = earlier_arguments({}, compared, self.today)["as_of"]
+            return earlier
         named = compared_date(self.text, self.today, self.spans)
         return named[0] if named else None
 
