@@ -45,6 +45,8 @@ PHRASINGS = [
     ("avery", "whats initech's outstandng", "get_customer_exposure"),
     ("avery", "raise Stark's limit by half a million given the new contract, review in 6 months",
      "propose_credit_limit_change"),
+    ("avery", "how has Umbrella's score moved since the end of June?", "score_customer"),
+    ("avery", "Stark limit change: (1,000) - 3 broken promises", "propose_credit_limit_change"),
     ("avery", "book me a flight", None),
 ]  # fmt: skip
 
