@@ -495,6 +495,12 @@ def test_eval_understanding_with_a_model_but_no_provider_says_what_to_set(tmp_pa
     assert not (tmp_path / "r.md").exists()
 
 
+def test_eval_understanding_names_the_sets_it_knows(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["eval-understanding", "--set", "dev9", "--output", str(tmp_path / "r.md")])
+    assert result.exit_code != 0 and "test, dev, dev2, dev3" in result.output
+    assert not (tmp_path / "r.md").exists()
+
+
 def test_eval_with_a_model_but_no_provider_says_what_to_set(tmp_path: Path) -> None:
     reset_settings()
     result = CliRunner().invoke(app, ["eval", "--model", "their-model", "--output", str(tmp_path / "out")])

@@ -173,7 +173,7 @@ PHRASINGS: list[tuple[str, str, Intent, str, dict[str, Any]]] = [
      {"customer": "7"}),
     ("morgan", "what should I work on next?", Intent.WORKLIST, "build_worklist", {"page_size": 10}),
     ("casey", "my worklist", Intent.WORKLIST, "build_worklist", {}),
-    ("morgan", "top 10 for region EMEA", Intent.WORKLIST, "build_worklist", {"region": "EMEA", "page_size": 10}),
+    ("cleo", "top 10 for region EMEA", Intent.WORKLIST, "build_worklist", {"region": "EMEA", "page_size": 10}),
     ("morgan", "team worklist over 10k", Intent.WORKLIST, "build_worklist", {"min_amount": "10000.00"}),
     ("morgan", "who should cleo call, class D or E", Intent.WORKLIST, "build_worklist",
      {"collector": "cleo", "risk_classes": ["D", "E"]}),
@@ -262,6 +262,14 @@ def test_phrasing_calls_the_right_tool(
     assert reply.error is None
     assert not reply.proposals
     assert_figures_from_tools(reply)
+
+
+def test_a_top_n_naming_no_figure_asks_a_manager_between_the_worklist_and_the_biggest(shared_url: str) -> None:
+    reply = ask(shared_url, "morgan", "top 10 for region EMEA")
+    assert [choice.capability for choice in reply.choices] == ["build_worklist", "get_portfolio_summary"]
+    assert not reply.tool_calls
+    ranked = last_call(ask(shared_url, "morgan", "top 5 exposures in EMEA"), "get_portfolio_summary")
+    assert ranked.arguments["regions"] == ["EMEA"] and ranked.arguments["top_n"] == 5
 
 
 def test_share_over_90_is_a_kpi_not_a_filter(shared_url: str) -> None:

@@ -87,6 +87,7 @@ from .portfolio_query import (
     earlier_arguments,
     lists_customers,
     measure_unnamed,
+    names_a_measure,
     not_applied,
     over_limit,
     period_length,
@@ -541,16 +542,18 @@ class _Turn:
             return Intent.EXPOSURE
         if intent is Intent.PORTFOLIO and (CUSTOMER_ID_RE.search(self.text) or EXTERNAL_ID_RE.search(self.text)):
             return Intent.EXPOSURE  # "AR for C000008 as of yesterday"
-        if (
-            intent is Intent.PORTFOLIO
-            and recognised.intent is Intent.WORKLIST
-            and TOP_N_RE.search(self.text)
-            and (
+        if intent is Intent.PORTFOLIO and recognised.intent is Intent.WORKLIST and TOP_N_RE.search(self.text):
+            # "top 10 for region EMEA": the accounts to work, as the worklist ranks them — for a collector, or when
+            # the classifier finds it plausible; with no figure named, the biggest customers are as likely: ask
+            if (
                 self.request.actor.role == Role.COLLECTOR
                 or dict(understood.readings).get(Intent.WORKLIST, 0) >= PLAUSIBLE
-            )
-        ):
-            return Intent.WORKLIST  # "top 10 for region EMEA": the accounts to work, as the worklist ranks them
+            ):
+                return Intent.WORKLIST
+            if not names_a_measure(self.text):
+                decided = self.ask_between([Intent.WORKLIST, Intent.PORTFOLIO])
+                if decided is not None:
+                    return decided
         if intent in (Intent.EXPOSURE, Intent.STATUS) and self.about_the_book():
             return Intent.PORTFOLIO
         if (

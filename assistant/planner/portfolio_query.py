@@ -245,6 +245,10 @@ _MEASURE_WORDS_RE = re.compile(
 )
 
 
+def names_a_measure(text: str) -> bool:
+    return bool(_MEASURE_WORDS_RE.search(text))
+
+
 def measure_unnamed(text: str) -> bool:
     """One figure asked for ("the number for EMEA") and no word says which."""
     return bool(_ONE_FIGURE_RE.search(text)) and not _MEASURE_WORDS_RE.search(text)

@@ -96,7 +96,7 @@ def understanding_command(
         typer.Option(help="The report's heading (default: the offline desk, or the model named with --model)."),
     ] = None,
     labelled_set: Annotated[
-        str, typer.Option("--set", help="test (frozen, report only) or dev (for tuning).")
+        str, typer.Option("--set", help="test (frozen, report only), or dev, dev2, dev3 (for tuning).")
     ] = "test",
     model: Annotated[
         str | None,
@@ -111,8 +111,7 @@ def understanding_command(
     test set (evals/understanding/test.jsonl) or the dev set: intent accuracy, slot accuracy, clarification rate and
     confidently wrong answers."""
     from evals.understanding.score import (
-        DEV_SET,
-        TEST_SET,
+        LABELLED_SETS,
         load_items,
         model_settings,
         render_markdown,
@@ -120,11 +119,11 @@ def understanding_command(
         summarise,
     )
 
-    if labelled_set not in ("test", "dev"):
-        raise typer.BadParameter("--set is test or dev")
+    if labelled_set not in LABELLED_SETS:
+        raise typer.BadParameter("--set is one of " + ", ".join(LABELLED_SETS))
     if model is not None:
         model_settings(model)  # no provider configured: one clear line before anything is seeded
-    everything = load_items(TEST_SET if labelled_set == "test" else DEV_SET)
+    everything = load_items(LABELLED_SETS[labelled_set])
     items = everything[:limit] if limit else everything
     if title is None:
         title = "Understanding test set: " + ("offline desk" if model is None else f"model {model}")
