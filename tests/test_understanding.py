@@ -359,3 +359,28 @@ def test_jargon_either_way_questions_and_titles(shared_url: str, text: str, tool
     reply = ask(shared_url, "avery", text)
     assert last_call(reply, tool) and not reply.choices and not reply.proposals, reply.text  # the order need not exist
     assert not any(c.name == "resolve_customer" and "CFO" in str(c.arguments) for c in reply.tool_calls)
+
+
+def test_refinements_of_the_last_answer(shared_url: str) -> None:  # noqa: F811
+    ranked = conversation(shared_url, "morgan", "top 5 customers by exposure", "make it top 8")
+    assert last_call(ranked[1], "get_portfolio_summary").arguments["top_n"] == 8
+    disputes = conversation(shared_url, "morgan", "dispute 1 summary", "assign it to cleo")
+    assert last_call(disputes[1], "propose_dispute_update").arguments == {"dispute_id": 1, "owner": "cleo"}
+
+
+@pytest.mark.parametrize(
+    ("who", "text", "tool", "expected"),
+    [
+        ("avery", "worklist for EMEA accounts with 10k+ overdue", "build_worklist", {"min_amount": "10000.00"}),
+        ("morgan", "open AR at end of Q3 vs now", "get_portfolio_summary", {"compare_to": "2026-09-30"}),
+        ("avery", "reduce Stark's line to 5,000 given how they've deteriorated", "propose_credit_limit_change",
+         {"new_limit": "5000.00"}),
+        ("avery", "set Stark's limit to 40k, review again in 6 months", "propose_credit_limit_change",
+         {"review_date": "2027-05-16"}),
+        ("cleo", "show me my colections queue", "build_worklist", {}),
+    ],
+)  # fmt: skip
+def test_forms_from_the_third_dev_set(shared_url: str, who: str, text: str, tool: str, expected: dict) -> None:  # noqa: F811
+    call = last_call(ask(shared_url, who, text), tool)
+    for key, value in expected.items():
+        assert call.arguments.get(key) == value, (key, call.arguments)

@@ -138,6 +138,7 @@ BOOK_WORDS_RE = re.compile(
 # Credit jargon read in full when working out what is asked ("DTP for eaglelight" asks for the days to pay)
 _JARGON = {"dtp": "days to pay", "dbt": "days beyond terms", "p2p": "promise to pay", "p2ps": "promises to pay"}
 _JARGON_RE = re.compile(r"\b(?:" + "|".join(_JARGON) + r")\b", re.I)
+_VS_NOW_RE = re.compile(r"\b(?:vs\.?|versus|compared\s+(?:with|to)|against|and)\s+(?:now|today|currently)\b", re.I)
 # "what class is X now, and what was it at the end of june?": a past date beside "now" is the comparison
 NOW_RE = re.compile(r"\b(?:now|today|currently|current(?:ly)?|at the moment|right now)\b", re.I)
 # Requests for things no capability does, whatever else the message names (the desk deletes, pays and exports nothing)
@@ -180,6 +181,13 @@ _LIST_THEM_RE = re.compile(
     r"|^\W*(?:which|who)\s+(?:ones|are they)\b",
     re.IGNORECASE,
 )
+# "split it by country", "make it top 10", "by segment instead": the last portfolio query, changed
+_REFINE_RE = re.compile(
+    r"^\W*(?:(?:ok|and|now|then|pls|please|can you)\W+)*(?:(?:split|break|group|cut)\s+(?:it|that|this|them|those)"
+    r"\s+(?:down\s+|up\s+)?by\b|make\s+it\s+(?:the\s+)?(?:top|bottom)\s*\d+|(?:just\s+)?(?:the\s+)?top\s*\d+\s+(?:then|instead)"
+    r"|by\s+(?:region|country|segment|collector|currency|risk\s+class)\s+(?:instead|then)\b)",
+    re.IGNORECASE,
+)
 _NARROW_RE = re.compile(
     r"^\W*(?:(?:ok|and|now)\W+)?(?:only|just)\s+(?:the\s+)?(?:ones|those|accounts|customers)\b", re.I
 )
@@ -194,7 +202,8 @@ GO_AHEAD_RE = re.compile(
 )
 # "pls request a release on it", "put that on hold": a change to the order of the customer the thread is about
 _RELEASE_IT_RE = re.compile(
-    r"\b(?:release|unblock|unhold|free)\w*\b(?:\s+(?:on|of|for))?\s+(?:it|that|this|them|their order)\b"
+    r"\b(?:release|unblock|unhold|free)\w*\b(?:\s+(?:on|of|for))?\s+"
+    r"(?:it|that|this|them|their order|the held (?:one|order)|the one on hold)\b"
     r"|\b(?:lift|remove)\s+(?:the\s+)?hold\b(?!\s+on\s+(?:SO|order))|\btake\s+(?:it|that|them)\s+off\s+hold\b",
     re.IGNORECASE,
 )
@@ -313,7 +322,9 @@ def is_filler_run(words: str) -> bool:
     return all(not word or word.isdigit() or is_common_word(word) or is_filler(word) for word in cleaned)
 
 
-_REVIEW_RE = re.compile(r"\breview(?:ed)?\s+(?:date\s+)?(?:on\s+|by\s+|at\s+|for\s+|:\s*)?(?:the\s+)?", re.I)
+_REVIEW_RE = re.compile(
+    r"\breview(?:ed)?\s+(?:it\s+|them\s+)?(?:again\s+)?(?:date\s+)?(?:on\s+|by\s+|at\s+|for\s+|:\s*)?(?:the\s+)?", re.I
+)
 _REASON_RE = re.compile(
     r"\b(?:reason|why|rationale)\s*(?:is\s*)?[:\-–]\s*(?P<said>.+)$"
     r"|\b(?:because|due\s+to|given|as\s+(?:they|their|the|we|it)|following)\b\s*(?P<after>.+)$",
@@ -508,6 +519,8 @@ class _Turn:
                 or understood.score < FOLLOW_UP_SCORE
                 or any(p.match(self.text) for p in (GO_AHEAD_RE, PICK_RE, NEXT_PAGE_RE))
                 or (follow in _ORDER_CHANGES and previous in _CUSTOMER_READS)
+                or (previous == Intent.PORTFOLIO and _REFINE_RE.match(self.text) is not None)
+                or (previous == Intent.DISPUTE and follow in (Intent.DISPUTE, Intent.DISPUTE_UPDATE))
                 or (
                     FOLLOW_UP_RE.match(self.text)
                     and follow == Intent(previous)
@@ -791,8 +804,10 @@ class _Turn:
             return Intent.DUNNING_SEND
         if previous == Intent.DISPUTE and DISPUTE_CHANGE_RE.search(text) and not DISPUTE_ID_RE.search(text):
             return Intent.DISPUTE_UPDATE  # "set it to resolved", "reassign it to cleo" after a dispute summary
-        if previous == Intent.PORTFOLIO and _LIST_THEM_RE.match(text):
-            return Intent.PORTFOLIO  # "list them" after "how many customers are over their limit?"
+        if previous == Intent.PORTFOLIO and (_LIST_THEM_RE.match(text) or _REFINE_RE.match(text)):
+            return Intent.PORTFOLIO  # "list them" after "how many customers are over their limit?", "split it by …"
+        if previous == Intent.DISPUTE and INVOICE_RE.search(text) and FOLLOW_UP_RE.match(text):
+            return Intent.DISPUTE  # "and the one on INV-…?" after a customer's disputes
         if previous == Intent.WORKLIST and _NARROW_RE.match(text):
             return Intent.WORKLIST  # "only the ones over 50k" after a worklist
         if previous in _CUSTOMER_READS and not ORDER_RE.search(text) and not self.names_a_customer():
@@ -1416,7 +1431,7 @@ class _Turn:
         previous = last_call(self.history, "get_portfolio_summary")
         if measure_unnamed(text) and previous is None:
             self.ask_measure()
-        if previous is not None and (FOLLOW_UP_RE.match(text) or _LIST_THEM_RE.match(text)):
+        if previous is not None and (FOLLOW_UP_RE.match(text) or _LIST_THEM_RE.match(text) or _REFINE_RE.match(text)):
             args = {k: v for k, v in previous.arguments.items() if k not in ("chart",)}
         if previous is not None and _LIST_THEM_RE.match(text):
             args.update(group_by="customer", top_n=max(int(args.get("top_n", 0) or 0), 50))
@@ -1513,6 +1528,8 @@ class _Turn:
             args["compare_to"] = earlier["as_of"]
             if earlier.get("period_start"):
                 args["compare_period_start"] = earlier["period_start"]
+        if compared is None and compared_on is None and args.get("as_of") and _VS_NOW_RE.search(text):
+            compared_on = (args.pop("as_of"), "vs now")  # "open AR at end of Q3 vs now": now, and then
         if compared_on is not None and compared_on[0] < (args.get("as_of") or self.today):
             args["compare_to"] = compared_on[0]
             compared = Comparison(unit=None, label=compared_on[1])

@@ -214,7 +214,7 @@ _WORDS_RE = re.compile(
 )
 _WORD_RE = re.compile(r"\S+")
 _LEAD = "([{\"'“‘«"
-_TRAIL = ".,;:!?)]}\"'”’»"
+_TRAIL = ".,;:!?)]}\"'”’»+"  # "10k+": at least 10k, the plus is no part of the figure
 # Digits that are not amounts: dates, ranges, days past due, ordinals, percentages, times, counts with a unit.
 _NOT_AMOUNT_RE = re.compile(
     r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|\d{1,2}/\d{1,2}|\d+[-–]\d+(?:days?|d|dpd)?"
@@ -566,7 +566,9 @@ def _clean_token(token: str) -> str:
 
 
 def _verb_form_of_stopword(token: str) -> bool:
-    """ "raising", "increasing", "setting", "lowered": inflections of request verbs are not names."""
+    """ "raising", "increasing", "setting", "lowered", "lookin": inflections of request verbs are not names."""
+    if token.endswith(("in", "in'")) and len(token) > 5:
+        token = token.rstrip("'") + "g"
     for suffix in ("ing", "ed"):
         if len(token) > len(suffix) + 2 and token.endswith(suffix):
             stem = token[: -len(suffix)]

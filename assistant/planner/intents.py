@@ -460,7 +460,8 @@ EITHER_WAY_RE = re.compile(r"\b(?:release|ship)\s+or\s+hold\b|\bhold\s+or\s+(?:r
 # A request put to the desk as a question: "can you release …", "could you please lift the hold …"
 _ASKS_YOU_RE = re.compile(
     r"\b(?:can|could|would|will)\s+you\s+(?:please\s+|pls\s+|kindly\s+|just\s+)?"
-    r"(?:release|unblock|unhold|lift|take|get|request|raise)\b|\b(?:please|pls|plz)\b",
+    r"(?:release|unblock|unhold|lift|take|get|request|raise)\b|\b(?:please|pls|plz)\b"
+    r"|\b(?:can|could)\s+(?:we|you|i)\s+get\b.{0,60}\breleased\b",
     IC,
 )
 
