@@ -384,3 +384,11 @@ def test_forms_from_the_third_dev_set(shared_url: str, who: str, text: str, tool
     call = last_call(ask(shared_url, who, text), tool)
     for key, value in expected.items():
         assert call.arguments.get(key) == value, (key, call.arguments)
+
+
+def test_an_unnamed_figure_for_an_area_asks_which_and_my_book_is_the_collectors(shared_url: str) -> None:  # noqa: F811
+    for text in ("give me the APAC number", "need the mexico figure for the board deck"):
+        reply = ask(shared_url, "morgan", text)
+        assert [c.label for c in reply.choices] == ["open receivables", "overdue", "DSO"] and not reply.tool_calls
+    mine = ask(shared_url, "casey", "whats my dispute balance lookin like")
+    assert last_call(mine, "get_portfolio_summary").result["filters_applied"]["restricted_to_own_book"]

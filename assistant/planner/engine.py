@@ -138,6 +138,7 @@ BOOK_WORDS_RE = re.compile(
 # Credit jargon read in full when working out what is asked ("DTP for eaglelight" asks for the days to pay)
 _JARGON = {"dtp": "days to pay", "dbt": "days beyond terms", "p2p": "promise to pay", "p2ps": "promises to pay"}
 _JARGON_RE = re.compile(r"\b(?:" + "|".join(_JARGON) + r")\b", re.I)
+_MY_RE = re.compile(r"\bmy\b", re.I)
 _VS_NOW_RE = re.compile(r"\b(?:vs\.?|versus|compared\s+(?:with|to)|against|and)\s+(?:now|today|currently)\b", re.I)
 # "what class is X now, and what was it at the end of june?": a past date beside "now" is the comparison
 NOW_RE = re.compile(r"\b(?:now|today|currently|current(?:ly)?|at the moment|right now)\b", re.I)
@@ -572,10 +573,23 @@ class _Turn:
         if (
             intent in CUSTOMER_INTENTS
             and intent not in _PROPOSING
-            and dict(understood.readings).get(Intent.PORTFOLIO, 0) >= BOOK_READING
+            and (
+                dict(understood.readings).get(Intent.PORTFOLIO, 0) >= BOOK_READING
+                or (self.request.actor.role == Role.COLLECTOR and _MY_RE.search(self.text))
+            )
             and self.about_the_book()
         ):
-            return Intent.PORTFOLIO  # "how many broken ptps YTD": no customer named, none in the thread
+            # "how many broken ptps YTD", a collector's "my dispute balance": no customer named, none in the thread
+            return Intent.PORTFOLIO
+        if (
+            intent is Intent.OUT_OF_SCOPE
+            and measure_unnamed(self.text)
+            and (
+                self.names_a_place()
+                or match_values(self.text, vocabulary(self.request.database_url).regions, REGION_ALIASES, Spans())
+            )
+        ):
+            return Intent.PORTFOLIO  # "give me the APAC number": which figure is asked next
         close = understood.close_readings
         if EITHER_WAY_RE.search(self.text) and Intent.RELEASE_CHECK in close:
             return Intent.RELEASE_CHECK  # "SO-15 -- release or hold?": which way is what the check answers

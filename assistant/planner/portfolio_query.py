@@ -236,7 +236,10 @@ def not_applied(text: str) -> list[str]:
 
 
 # "what's the number for EMEA?", "just the one figure pls": one figure wanted, but the words name no measure
-_ONE_FIGURE_RE = re.compile(r"\b(?:the|one|a|single|that)\s+(?:one\s+)?(?:number|figure|metric|kpi|stat)\b", IC)
+# "the number for EMEA", "the APAC number", "the mexico figure"
+_ONE_FIGURE_RE = re.compile(
+    r"\b(?:the|one|a|single|that)\s+(?:one\s+)?(?:[a-z]+\s+)?(?:number|figure|metric|kpi|stat)\b", IC
+)
 _MEASURE_WORDS_RE = re.compile(
     r"\b(?:ar|a/r|receivables?|owe[ds]?|owing|outstanding|balances?|exposure|exposed|overdue|past[- ]due|late|dso"
     r"|dpd|cei|add|ag(?:e)?ing|aged|buckets?|disput\w*|promises?|ptps?|limits?|utili[sz]ation|concentration|current"
