@@ -66,10 +66,13 @@ def test_to_sets_the_limit(seeded_db_url: str, text: str, new_limit: Decimal) ->
     assert _proposed_limits(seeded_db_url) == [new_limit]
 
 
-def test_a_decrease_by_lowers_it(seeded_db_url: str) -> None:
+@pytest.mark.parametrize(
+    "text", ["cut Stark's limit by 1,000", "cut stark's line by 1k - they're over limit and paying 30+ days late"]
+)
+def test_a_decrease_by_lowers_it(seeded_db_url: str, text: str) -> None:
     before = current_limit(seeded_db_url, "Stark")
     assert before is not None and before > 1000
-    _ask(seeded_db_url, "cut Stark's limit by 1,000")
+    _ask(seeded_db_url, text)
     assert _proposed_limits(seeded_db_url) == [before - 1000]
 
 

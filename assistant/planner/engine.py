@@ -1942,7 +1942,7 @@ class _Turn:
 # A bare number followed by one of these, maybe after one describing word, counts things ("for 90 days", "3 invoices",
 # "3 broken promises"); it is not a second amount.
 _COUNTED_RE = re.compile(
-    r"\s*(?:(?:open|broken|late|missed|unpaid|overdue|bounced|failed|disputed|new|more)\s+)?"
+    r"\+?\s*(?:(?:open|broken|late|missed|unpaid|overdue|bounced|failed|disputed|new|more)\s+)?"
     r"(?:days?|weeks?|months?|years?|invoices?|orders?|items?|times?|percent|%|dpd|calls?|reminders?|promises?"
     r"|payments?|disputes?|letters?|notices?|emails?|accounts?|customers?)\b",
     re.I,
