@@ -92,6 +92,19 @@ def test_pending_approvals_for_a_manager_newest_first_and_decidable(approvals: A
     assert approvals.limit_change not in [a.id for a in after.approvals] and after.total == r.total - 1
 
 
+def test_pending_approvals_by_kind_and_proposer(approvals: Approvals) -> None:
+    limits = call(approvals.url, "list_pending_approvals", "morgan", kind="set_credit_limit")
+    assert {a.id for a in limits.approvals} == {approvals.limit_change, approvals.newer_limit_change}
+    assert all(a.action == "set_credit_limit" for a in limits.approvals) and limits.total == 2
+    by_ash = call(approvals.url, "list_pending_approvals", "morgan", proposed_by="ash")
+    assert [a.id for a in by_ash.approvals] == [approvals.newer_limit_change]
+    both = call(approvals.url, "list_pending_approvals", "morgan", kind="release_order_hold", proposed_by="ash")
+    assert both.approvals == [] and both.total == 0
+    assert refused(approvals.url, "list_pending_approvals", "morgan", kind="delete_everything").code == (
+        ErrorCode.INVALID_INPUT
+    )
+
+
 def test_pending_approvals_own_proposals_personal_limit_and_collector(approvals: Approvals) -> None:
     mine = call(approvals.url, "list_pending_approvals", "avery")
     own = next(a for a in mine.approvals if a.id == approvals.limit_change)

@@ -392,3 +392,26 @@ def test_an_unnamed_figure_for_an_area_asks_which_and_my_book_is_the_collectors(
         assert [c.label for c in reply.choices] == ["open receivables", "overdue", "DSO"] and not reply.tool_calls
     mine = ask(shared_url, "casey", "whats my dispute balance lookin like")
     assert last_call(mine, "get_portfolio_summary").result["filters_applied"]["restricted_to_own_book"]
+
+
+def test_pending_approvals_narrowed_by_kind_and_proposer(shared_url: str) -> None:  # noqa: F811
+    replies = conversation(shared_url, "morgan", "pending approvals", "just the limit ones")
+    assert last_call(replies[1], "list_pending_approvals").arguments == {"kind": "set_credit_limit"}
+    reply = ask(shared_url, "morgan", "any limit changes from avery waiting for me?")
+    call = last_call(reply, "list_pending_approvals")
+    assert call.arguments == {"kind": "set_credit_limit", "proposed_by": "avery"} and call.error is None
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("what's the status of invoice 61136", "61136"),
+        ("inv no. 4512 paid?", "4512"),
+        ("is 0000611365 open", "0000611365"),
+    ],
+)
+def test_a_bare_invoice_number_is_read_after_the_word_invoice(text: str, number: str) -> None:
+    from assistant.planner.entities import BARE_INVOICE_RE
+
+    match = BARE_INVOICE_RE.search(text)
+    assert match is not None and next(group for group in match.groups() if group) == number

@@ -9,14 +9,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.orm import Session
 
 from core.dates import utcnow
 from core.errors import CreditDeskError
 from db.models import Role
 from db.models.governance import Proposal
-from tools.actions.definitions import action_named
+from tools.actions.definitions import ACTIONS, action_named
 from tools.actions.proposals import ProposalView, list_proposals
 from tools.context import Actor, ToolContext
 from tools.policy import load_policy, role_phrase
@@ -60,6 +60,19 @@ def can_decide(view: ProposalView, actor: Actor) -> bool:
 
 class PendingApprovalsInput(BaseModel):
     limit: int = Field(default=20, ge=1, le=100, description="At most this many, newest first.")
+    kind: str | None = Field(
+        default=None,
+        description="Only proposals of this action, e.g. set_credit_limit, place_order_hold, release_order_hold, "
+        "log_promise_to_pay, update_dispute, send_dunning, assign_collector, add_note",
+    )
+    proposed_by: str | None = Field(default=None, description="Only proposals made by this staff user (handle)")
+
+    @field_validator("kind")
+    @classmethod
+    def _known_action(cls, value: str | None) -> str | None:
+        if value is not None and value not in ACTIONS:
+            raise ValueError(f"unknown proposal kind {value!r}; one of {', '.join(sorted(ACTIONS))}")
+        return value
 
 
 class PendingApproval(BaseModel):
@@ -124,6 +137,10 @@ def pending_approvals(session: Session, ctx: ToolContext, args: PendingApprovals
         blockers = decision_blockers(view, ctx.actor)
         if warning is not None:
             blockers = [*blockers, warning]
+        if (args.kind is not None and view.action != args.kind) or (
+            args.proposed_by is not None and view.proposed_by.casefold() != args.proposed_by.casefold()
+        ):
+            continue
         own = ctx.actor.id is not None and proposer_id == ctx.actor.id
         may_approve = not blockers
         if not (may_approve or own):
@@ -170,6 +187,8 @@ def pending_approvals(session: Session, ctx: ToolContext, args: PendingApprovals
             "Approver role and authority amount are re-derived from the data as it is now, as approval does; every "
             "check runs again when you decide.",
             f"Authority amount = the size of the change in the reporting currency ({ctx.reporting_currency}).",
+            *([f"Only proposals of kind {args.kind}."] if args.kind else []),
+            *([f"Only proposals made by {args.proposed_by}."] if args.proposed_by else []),
         ],
     )
 

@@ -190,8 +190,19 @@ _REFINE_RE = re.compile(
     re.IGNORECASE,
 )
 _NARROW_RE = re.compile(
-    r"^\W*(?:(?:ok|and|now)\W+)?(?:only|just)\s+(?:the\s+)?(?:ones|those|accounts|customers)\b", re.I
+    r"^\W*(?:(?:ok|and|now)\W+)?(?:only|just)\s+(?:the\s+)?(?:\w+\s+)?(?:ones|those|accounts|customers)\b", re.I
 )
+# The kinds of proposal people name ("the limit ones", "any order releases"), as the proposal actions
+_PROPOSAL_KINDS = [
+    (re.compile(r"\blimits?\b", re.I), "set_credit_limit"),
+    (re.compile(r"\breleas\w*\b", re.I), "release_order_hold"),
+    (re.compile(r"\bholds?\b(?!\s+on\b)", re.I), "place_order_hold"),
+    (re.compile(r"\bpromis\w*|\bptps?\b", re.I), "log_promise_to_pay"),
+    (re.compile(r"\bdisput\w*", re.I), "update_dispute"),
+    (re.compile(r"\bdunning\b|\bletters?\b|\breminders?\b", re.I), "send_dunning"),
+    (re.compile(r"\b(?:re)?assign\w*|\bcollector\b", re.I), "assign_collector"),
+    (re.compile(r"\bnotes?\b", re.I), "add_note"),
+]
 FOLLOW_UP_RE = re.compile(
     r"^\W*(?:and|what about|how about|what of|same for|now|also|ok,? and|and for)\b", re.IGNORECASE
 )
@@ -521,6 +532,7 @@ class _Turn:
                 or any(p.match(self.text) for p in (GO_AHEAD_RE, PICK_RE, NEXT_PAGE_RE))
                 or (follow in _ORDER_CHANGES and previous in _CUSTOMER_READS)
                 or (previous == Intent.PORTFOLIO and _REFINE_RE.match(self.text) is not None)
+                or (previous in (Intent.WORKLIST, Intent.PENDING_APPROVALS) and _NARROW_RE.match(self.text) is not None)
                 or (previous == Intent.DISPUTE and follow in (Intent.DISPUTE, Intent.DISPUTE_UPDATE))
                 or (
                     FOLLOW_UP_RE.match(self.text)
@@ -824,6 +836,8 @@ class _Turn:
             return Intent.DISPUTE  # "and the one on INV-…?" after a customer's disputes
         if previous == Intent.WORKLIST and _NARROW_RE.match(text):
             return Intent.WORKLIST  # "only the ones over 50k" after a worklist
+        if previous == Intent.PENDING_APPROVALS and _NARROW_RE.match(text):
+            return Intent.PENDING_APPROVALS  # "just the limit ones" after the pending approvals
         if previous in _CUSTOMER_READS and not ORDER_RE.search(text) and not self.names_a_customer():
             if _RELEASE_IT_RE.search(text):
                 return Intent.ORDER_RELEASE  # "pls request a release on it" after "anything on hold for deepcore?"
@@ -1246,7 +1260,20 @@ class _Turn:
         return answers_lookup.customer_card(found)
 
     def pending_approvals(self) -> str:
-        return answers_lookup.pending_approvals(self.call("list_pending_approvals", {}))
+        """ "what's waiting for my approval?", "any limit changes from ash to sign off?", "just the limit ones"."""
+        args: dict[str, Any] = {}
+        previous = last_call(self.history, "list_pending_approvals", only_last_reply=True)
+        if previous is not None and _NARROW_RE.match(self.text):
+            args = dict(previous.arguments)
+        kinds = [action for pattern, action in _PROPOSAL_KINDS if pattern.search(self.text)]
+        if len(kinds) == 1:
+            args["kind"] = kinds[0]
+        proposer = re.search(r"\b(?:from|by)\s+(\w+)", self.text, re.I)
+        if proposer:
+            staff = match_staff(proposer.group(1), vocabulary(self.request.database_url), Spans())
+            if staff:
+                args["proposed_by"] = staff[0]
+        return answers_lookup.pending_approvals(self.call("list_pending_approvals", args))
 
     def unknown(self) -> str:
         return "I didn't understand that request, so I did nothing.\n\n" + answers.HELP

@@ -116,7 +116,7 @@ def data_source_mentions(text: str, spans: Spans) -> None:
 # Imported ledgers number invoices with bare digits ("invoice 0104358967"): read only after the word invoice, or
 # as a long run of digits that no amount or date is written as.
 BARE_INVOICE_RE = re.compile(
-    r"(?:invoice|inv)\s*(?:no\.?|number|nr\.?|#)?\s*#?\s*(\d{4,12})\b|(?<![\d.,])\b(\d{8,12})\b(?![.,]\d)",
+    r"\b(?:invoice|inv)\s*(?:no\.?|number|nr\.?|#)?\s*#?\s*(\d{4,12})\b|(?<![\d.,])\b(\d{8,12})\b(?![.,]\d)",
     re.IGNORECASE,
 )
 
