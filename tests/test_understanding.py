@@ -415,3 +415,24 @@ def test_a_bare_invoice_number_is_read_after_the_word_invoice(text: str, number:
 
     match = BARE_INVOICE_RE.search(text)
     assert match is not None and next(group for group in match.groups() if group) == number
+
+
+def test_score_history_points_off_topic_words_and_the_held_order_checked(shared_url: str) -> None:  # noqa: F811
+    scored = last_call(
+        ask(shared_url, "avery", "soylent's credit score + the last 6 points of history"), "score_customer"
+    )
+    assert scored.arguments["history_points"] == 6 and scored.arguments["customer"] == "9"
+    off_topic = ask(shared_url, "admin", "When does payroll run this month?")
+    assert not off_topic.tool_calls and "I can't do that" in off_topic.text
+    held = select(SalesOrder.customer_id, SalesOrder.number).where(
+        SalesOrder.on_hold.is_(True), SalesOrder.status == OrderStatus.OPEN
+    )
+    name, number = _customer_with_one(shared_url, held)
+    reply = ask(shared_url, "morgan", f"is {name}'s order that's on hold ok to ship now?")
+    assert last_call(reply, "check_order_release").arguments["order_number"] == number
+
+
+def test_asking_to_get_a_held_order_released_offers_the_release_and_the_check(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "sam", "can we get globex's held order released? they paid")
+    capabilities = [choice.capability for choice in reply.choices]
+    assert "propose_order_release" in capabilities and "check_order_release" in capabilities and not reply.proposals

@@ -139,10 +139,22 @@ BOOK_WORDS_RE = re.compile(
 _JARGON = {"dtp": "days to pay", "dbt": "days beyond terms", "p2p": "promise to pay", "p2ps": "promises to pay"}
 _JARGON_RE = re.compile(r"\b(?:" + "|".join(_JARGON) + r")\b", re.I)
 _MY_RE = re.compile(r"\bmy\b", re.I)
+# "the last 6 points of history", "with 12 scores of history"
+_HISTORY_POINTS_RE = re.compile(r"\b(?:last\s+)?(\d{1,2})\s+(?:points?|scores?)\s+(?:of\s+)?(?:history|trend)\b", re.I)
+_ASKS_FOR_RELEASE_RE = re.compile(
+    r"\b(?:can|could|would)\s+you\s+(?:please\s+|pls\s+)?(?:release|unblock|lift)\b"
+    r"|\b(?:can|could)\s+(?:we|you|i)\s+(?:please\s+)?get\b.{0,60}\b(?:released|unblocked|off hold)\b",
+    re.I,
+)
+_HELD_RE = re.compile(r"\bheld\b|\bon hold\b|\bblocked\b", re.I)
 _VS_NOW_RE = re.compile(r"\b(?:vs\.?|versus|compared\s+(?:with|to)|against|and)\s+(?:now|today|currently)\b", re.I)
 # "what class is X now, and what was it at the end of june?": a past date beside "now" is the comparison
 NOW_RE = re.compile(r"\b(?:now|today|currently|current(?:ly)?|at the moment|right now)\b", re.I)
 # Requests for things no capability does, whatever else the message names (the desk deletes, pays and exports nothing)
+# Topics no capability covers, whatever is asked about them ("when does payroll run?")
+_OFF_TOPIC_RE = re.compile(
+    r"\b(?:payroll|salar(?:y|ies)|wages|timesheets?|vacation|weather|lunch|stock levels?|in stock|inventory)\b", re.I
+)
 _NEVER_DONE_RE = re.compile(
     r"^\W*(?:(?:hi|hey|ok|so|pls|please|can you|could you|would you|kindly|just|quickly)\W+)*"
     r"(?:delete|erase|wipe|purge|refund|wire|translate|print|upload|download|export)\b",
@@ -515,7 +527,7 @@ class _Turn:
         picked = self.picked_choice()
         if picked is not None:
             return picked
-        if _NEVER_DONE_RE.match(self.text):
+        if _NEVER_DONE_RE.match(self.text) or (_OFF_TOPIC_RE.search(self.text) and not self.names_a_customer()):
             return Intent.OUT_OF_SCOPE  # "delete all the test customers", "refund hooli 5k": nothing here does that
         understood = self.understood = understand(self.spelled_out())
         recognised = understood.recognised
@@ -605,6 +617,11 @@ class _Turn:
         close = understood.close_readings
         if EITHER_WAY_RE.search(self.text) and Intent.RELEASE_CHECK in close:
             return Intent.RELEASE_CHECK  # "SO-15 -- release or hold?": which way is what the check answers
+        if intent in (Intent.RELEASE_CHECK, Intent.ORDER_RELEASE) and _ASKS_FOR_RELEASE_RE.search(self.text):
+            # "can we get X's held order released?" asks for the release as much as whether it may ship
+            decided = self.ask_between([Intent.ORDER_RELEASE, Intent.RELEASE_CHECK])
+            if decided is not None:
+                return decided
         if intent in _PROPOSING:
             read = _READ_COUNTERPART[intent]
             if intent in (Intent.ORDER_RELEASE, Intent.ORDER_HOLD) and recognised.scores.get(read, 0) > max(
@@ -1326,7 +1343,7 @@ class _Turn:
                 args["order_amount"] = previous.arguments["order_amount"]
                 if previous.arguments.get("currency"):
                     args["currency"] = previous.arguments["currency"]
-            elif (only := self.the_open_order(customer, "check")) is not None:
+            elif (only := self.the_held_or_open_order(customer)) is not None:
                 args["order_number"] = only
             else:
                 result = self.call("get_customer_exposure", {"customer": customer.reference, "include_group": False})
@@ -1340,13 +1357,16 @@ class _Turn:
         return answers.release(self.call("check_order_release", args))
 
     def score(self) -> str:
+        for match in _HISTORY_POINTS_RE.finditer(self.text):
+            self.spans.add(*match.span())
         earlier = self.score_compared_with()
         as_of = self.as_of()
         if earlier is None and as_of is not None and NOW_RE.search(self.text):
             earlier, as_of = as_of, None  # "what class is X now, and what was it at the end of june?"
         risk_classes(self.text, self.spans)  # "why is X a D": the class letter is not part of the name
         customer = self.customer(extra_stop=frozenset({"a", "b", "c", "d", "e"}))
-        args: dict[str, Any] = {"customer": customer.reference, "history_points": 3}
+        points = _HISTORY_POINTS_RE.search(self.text)
+        args: dict[str, Any] = {"customer": customer.reference, "history_points": int(points.group(1)) if points else 3}
         if as_of:
             args["as_of"] = as_of
         if earlier is not None and earlier < (as_of or self.today):
@@ -1887,15 +1907,23 @@ class _Turn:
         )
         return answers.proposal(self.call(tool_name, {"order_number": orders[0], "reason": reason}))
 
+    def the_held_or_open_order(self, customer: CustomerRef) -> str | None:
+        """For a check: the held order when the message says "held" and one is, else the one open order."""
+        if _HELD_RE.search(self.text):
+            held = self.the_open_order(customer, "held")
+            if held is not None:
+                return held
+        return self.the_open_order(customer, "check")
+
     def the_open_order(self, customer: CustomerRef, purpose: str) -> str | None:
         """The customer's one open order that fits `purpose` (any for a check, not held for a hold, held for a
-        release); several end the turn with the question which one, none gives None."""
+        release or a check that says "held"); several end the turn with the question which one, none gives None."""
         if customer.id is None and not customer.reference.isdigit():
             return None
         fitting = [
             order
             for order in customer_open_orders(self.request.database_url, customer.id or int(customer.reference))
-            if purpose == "check" or order.on_hold == (purpose == "release")
+            if purpose == "check" or order.on_hold == (purpose in ("release", "held"))
         ]
         if len(fitting) == 1:
             return fitting[0].number
@@ -1904,7 +1932,7 @@ class _Turn:
         listed = answers.bullets(
             [f"{o.number} of {o.order_date}: {answers.money(o.open_amount, o.currency)}" for o in fitting[:10]]
         )
-        kind = {"check": "open", "hold": "open, not held,", "release": "held"}[purpose]
+        kind = {"check": "open", "hold": "open, not held,", "release": "held", "held": "held"}[purpose]
         raise _Stop(
             f"{customer.name or 'The customer'} has {_count(len(fitting))} {kind} orders:\n{listed}\nWhich one? Reply "
             "with its number (SO-…). Nothing was done.",
