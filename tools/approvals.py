@@ -59,13 +59,9 @@ def can_decide(view: ProposalView, actor: Actor) -> bool:
 
 
 class PendingApprovalsInput(BaseModel):
-    limit: int = Field(default=20, ge=1, le=100, description="At most this many, newest first.")
-    kind: str | None = Field(
-        default=None,
-        description="Only proposals of this action, e.g. set_credit_limit, place_order_hold, release_order_hold, "
-        "log_promise_to_pay, update_dispute, send_dunning, assign_collector, add_note",
-    )
-    proposed_by: str | None = Field(default=None, description="Only proposals made by this staff user (handle)")
+    limit: int = Field(default=20, ge=1, le=100)  # at most this many, newest first
+    kind: str | None = Field(default=None, description="e.g. set_credit_limit")  # a proposal action (ACTIONS)
+    proposed_by: str | None = None  # a staff handle: only the proposals that user made
 
     @field_validator("kind")
     @classmethod

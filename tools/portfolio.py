@@ -154,7 +154,7 @@ class PortfolioSummaryInput(BaseModel):
         ),
     )
     count_open_invoices: bool = Field(
-        default=False, description="Also count the open invoices (a ledger query; asked for only when wanted)."
+        default=False, description="Also count open invoices (a ledger query, so only when asked)."
     )
     regions: list[str] | None = Field(default=None, description="Customer regions, e.g. ['EMEA'].")
     countries: list[str] | None = Field(
@@ -173,10 +173,10 @@ class PortfolioSummaryInput(BaseModel):
     )
     exclude_disputed: bool = Field(default=False, description="Leave out items under an active dispute.")
     min_days_past_due: int | None = Field(
-        default=None, ge=0, le=3650, description="Lower end of the days-past-due range; must be a bucket boundary."
+        default=None, ge=0, le=3650, description="Days past due, from (a bucket boundary)."
     )
     max_days_past_due: int | None = Field(
-        default=None, ge=0, le=3650, description="Upper end of the days-past-due range; must be a bucket boundary."
+        default=None, ge=0, le=3650, description="Days past due, up to (a bucket boundary)."
     )
     min_balance: PositiveMoneyField | None = Field(
         default=None, description="Only customers owing at least this much (reporting currency)."

@@ -553,11 +553,8 @@ def late_probabilities(session: Session, as_of: date, customer_ids: list[int] | 
 class ScoreCustomerInput(BaseModel):
     customer: CustomerReference
     as_of: AsOfDate = None
-    history_points: int = Field(default=12, ge=0, le=60, description="How many stored past scores to show.")
-    compare_to: date | None = Field(
-        default=None,
-        description="An earlier date to score the customer at as well, point in time, e.g. 'since last month end'",
-    )
+    history_points: int = Field(default=12, ge=0, le=60, description="Stored past scores to show.")
+    compare_to: date | None = None  # also scored at this earlier date, point in time, to compare
 
     @model_validator(mode="after")
     def _compare_before_as_of(self) -> ScoreCustomerInput:
