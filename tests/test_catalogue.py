@@ -90,3 +90,32 @@ def test_example_vectors_are_embedded_once_per_machine(tmp_path: Path, monkeypat
 
     monkeypatch.setattr(semantic, "encode_local", embedded_again)
     assert np.array_equal(semantic._vectors(rows), first)
+
+
+def test_the_hand_evaluated_head_gives_the_trained_heads_probabilities() -> None:
+    import numpy as np
+
+    from assistant.planner.semantic import semantic_intents
+    from knowledge.embeddings import encode_query_local
+
+    classifier = semantic_intents()
+    assert classifier is not None
+    for text in ("what does globex owe us", "pls raise hooli to 60k", "weather in paris?", "dso by region q3"):
+        vector = encode_query_local(text)
+        expected = classifier.head.predict_proba(classifier._features(classifier.words.transform([text]),
+                                                                       vector.reshape(1, -1)))[0]  # fmt: skip
+        assert np.allclose(classifier.probabilities(text, vector), expected, atol=1e-12)
+
+
+def test_a_query_vector_is_the_vector_the_batch_encoder_gives() -> None:
+    import numpy as np
+
+    from knowledge.embeddings import encode_local, encode_query_local, forget_query_vectors
+
+    forget_query_vectors()
+    texts = ["what does globex owe us", "Sorry to bother you — are we ok to release 25k for Hooli?"]
+    for text, batch_vector in zip(texts, encode_local(texts), strict=True):
+        query_vector = encode_query_local(text)
+        assert query_vector.dtype == np.float32
+        assert abs(float(np.linalg.norm(query_vector)) - 1) < 1e-5
+        assert float(query_vector @ batch_vector) > 0.99999

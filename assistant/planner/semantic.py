@@ -45,6 +45,7 @@ class Classified:
 
 class SemanticIntents:
     def __init__(self, rows: tuple[Example, ...], vectors: np.ndarray) -> None:
+        from scipy.sparse import csr_matrix
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
@@ -54,6 +55,14 @@ class SemanticIntents:
         self.head = LogisticRegression(C=REGULARISATION_C, max_iter=2000)
         self.head.fit(features, [row.capability for row in rows])
         self.labels: list[str] = [str(label) for label in self.head.classes_]
+        # The head's softmax, evaluated by hand: its weights split into the sparse word part and the dense vector
+        # part, so a message costs one sparse and one dense product instead of stacking a feature matrix (~1 ms)
+        words_count = len(self.words.vocabulary_)
+        coef = self.head.coef_
+        assert coef.shape[0] == len(self.labels), "multinomial head over three or more capabilities"
+        self._word_weights = csr_matrix(coef[:, :words_count].T)
+        self._vector_weights = np.ascontiguousarray(coef[:, words_count:])
+        self._intercepts = self.head.intercept_
 
     @staticmethod
     def _features(words: Any, vectors: np.ndarray) -> Any:
@@ -61,9 +70,15 @@ class SemanticIntents:
 
         return hstack([words, csr_matrix(vectors)]).tocsr()
 
+    def probabilities(self, text: str, vector: np.ndarray) -> np.ndarray:
+        """The same probabilities as `self.head.predict_proba` on the stacked features."""
+        logits = (self.words.transform([text]) @ self._word_weights).toarray()[0]
+        logits += self._vector_weights @ vector + self._intercepts
+        exp = np.exp(logits - logits.max())
+        return exp / exp.sum()
+
     def classify_vector(self, text: str, vector: np.ndarray) -> Classified:
-        features = self._features(self.words.transform([text]), vector.reshape(1, -1))
-        probabilities = self.head.predict_proba(features)[0]
+        probabilities = self.probabilities(text, vector)
         order = np.argsort(-probabilities)
         return Classified(
             readings=[Reading(self.labels[i], float(probabilities[i])) for i in order],
