@@ -458,3 +458,40 @@ def test_asking_to_get_a_held_order_released_offers_the_release_and_the_check(sh
     reply = ask(shared_url, "sam", "can we get globex's held order released? they paid")
     capabilities = [choice.capability for choice in reply.choices]
     assert "propose_order_release" in capabilities and "check_order_release" in capabilities and not reply.proposals
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "tool"),
+    [
+        ("New Worth Systems SAS", "exposure for new worth systems", "get_customer_exposure"),
+        ("Okafor Data Inc.", "how quickly does okafor data usualy settle", "get_payment_behaviour"),
+        ("Okafor Data Inc.", "what does okafor data owe", "get_customer_exposure"),
+    ],
+)
+def test_a_name_holding_request_or_data_words_is_the_customer(
+    seeded_db_url: str, name: str, text: str, tool: str
+) -> None:
+    from db.engine import write_session
+    from db.models.party import customer_name_key
+
+    with write_session(seeded_db_url) as session:
+        renamed = session.scalars(select(Customer).order_by(Customer.id)).first()
+        assert renamed is not None
+        renamed.name, renamed.name_key = name, customer_name_key(name)
+        renamed_id = renamed.id
+    reply = ask(seeded_db_url, "avery", text)
+    assert last_call(reply, tool).arguments["customer"] == str(renamed_id)
+
+
+def test_a_source_word_after_a_name_is_not_a_data_set() -> None:
+    from assistant.planner.entities import data_source_mentions
+
+    for text, masked in [
+        ("how quickly does okafor data settle", []),
+        ("DSO for the ibm dataset as of 2013-06-30", ["for the ibm dataset"]),
+        ("open invoices in the IBM sample", ["in the IBM sample"]),
+        ("ibm data as of 2013", ["ibm data"]),
+    ]:
+        spans = Spans()
+        data_source_mentions(text, spans)
+        assert [text[start:end] for start, end in spans.ranges] == masked

@@ -74,6 +74,7 @@ from .entities import (
     order_numbers,
     request_word_for,
     risk_classes,
+    widened_runs,
 )
 from .intents import CUSTOMER_INTENTS, EITHER_WAY_RE, THRESHOLD, Intent
 from .limit_change import limit_change_kind, signed_decrease, sounds_like_a_decrease, stated_direction
@@ -259,6 +260,7 @@ DISPUTE_CHANGE_RE = re.compile(
 )
 # Shorter runs of an unmatched name tried at most (each a look-up).
 MAX_PART_LOOKUPS = 6
+MAX_WIDENED_LOOKUPS = 4
 _WHOLE_WORD_MATCHES = frozenset({"id", "external id", "name", "name words", "words in name"})
 NEXT_PAGE_RE = re.compile(r"^\W*(?:next(?: page)?|more|show more|the rest|continue|page \d+)\W*$", re.IGNORECASE)
 TONES = {"friendly": "friendly", "gentle": "friendly", "polite": "friendly", "soft": "friendly", "firm": "firm",
@@ -643,9 +645,7 @@ class _Turn:
             decided = self.ask_between(close)
             if decided is not None:
                 return decided
-        if (
-            intent in _ALWAYS_ASK_TERSE or (understood.score < SURE_ENOUGH_FOR_TERSE and intent in _WRITE_COUNTERPART)
-        ) and self.terse():
+        if (intent in _ALWAYS_ASK_TERSE or understood.score < SURE_ENOUGH_FOR_TERSE) and self.terse():
             # "globex promise", "limit for initech?": one word beside the name fits a question and a change alike
             others = [reading for reading, _ in understood.readings[1:3]]
             decided = self.ask_between(
@@ -781,8 +781,11 @@ class _Turn:
                 # A collector's words that match nobody in their book read as matching nobody at all, whether
                 # they name someone else's customer or no one: the planner cannot tell, by design.
                 status = str(found.model_dump().get("status", "not_found"))
-                if status != "resolved" and self.resolve_part([candidate.text], self.look_up) is not None:
-                    status = "resolved"  # "ash haven's outstandng": a name among words no rule explained
+                if status != "resolved" and (
+                    self.resolve_part([candidate.text], self.look_up) is not None
+                    or self.resolve_widened([candidate.text], self.look_up, probe) is not None
+                ):
+                    status = "resolved"  # "ash haven's outstandng", "new worth systems": a name among other words
                 statuses.append((candidate, status))
             self._name_statuses = statuses
         return self._name_statuses
@@ -1134,7 +1137,9 @@ class _Turn:
                 not_found = query
             elif weak_not_found is None:
                 weak_not_found = query
-        part = self.resolve_part([query for query, _ in queries[:5]])
+        part = self.resolve_part([query for query, _ in queries[:5]]) or self.resolve_widened(
+            [query for query, _ in queries[:3]]
+        )
         if part is not None:
             return _Resolution(customer=part)
         if suggestion is not None:
@@ -1181,6 +1186,31 @@ class _Turn:
                 how = result["candidates"][0]["matched_on"] if result.get("candidates") else ""
                 if is_filler_run(rest) or how in _WHOLE_WORD_MATCHES:
                     return customer_ref(result["customer"])
+        return None
+
+    def resolve_widened(
+        self,
+        runs: list[str],
+        lookup: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None,
+        spans: Spans | None = None,
+    ) -> CustomerRef | None:
+        """A name holding request words ("New Worth Systems": "new" and "worth" end a run): the run grown over the
+        words around it, kept only when every word of it is the customer's own. The tries are not recorded; with no
+        `lookup` given, the one that found the customer is."""
+        tried = 0
+        for run in runs:
+            for grown in widened_runs(self.text, spans or self.spans, run):
+                if tried >= MAX_WIDENED_LOOKUPS:
+                    return None
+                tried += 1
+                result = self.look_up("resolve_customer", {"query": grown[:200]})
+                if result["status"] != "resolved":
+                    continue
+                found = result["customer"]
+                if set(query_key(grown).split()) <= set(query_key(str(found.get("name") or "")).split()):
+                    if lookup is None:  # the lookup that found the customer is part of the answer's record
+                        found = self.call("resolve_customer", {"query": grown[:200]})["customer"]
+                    return customer_ref(found)
         return None
 
     def also_named(self, query: str, found: CustomerRef, rest: list[str]) -> list[CustomerRef]:

@@ -101,9 +101,12 @@ def invoice_numbers(text: str, spans: Spans) -> list[str]:
 
 
 # "in the IBM sample", "for the imported ledger", "ibm data": the data set the question is about, not a customer.
+# A preposition, an article or a source's name must lead: "Okafor Data", "Data Systems Ltd" are customers' names.
+_SOURCE_NAMES = r"ibm|demo|erp|sap|oracle|odoo|netsuite|test|csv|excel|ar|ledger|uploaded|imported|new|old|latest"
+_SOURCE_NOUN = r"(?:sample|data\s*set|data|import|imported\s+\w+)\b(?:\s+(?:data|set|file)\b)?"
 DATA_SOURCE_RE = re.compile(
-    r"\b(?:(?:in|for|from|on|using)\s+)?(?:the\s+)?(?:[\w-]+\s+)?(?:sample|data\s*set|data|import|imported\s+\w+)\b"
-    r"(?:\s+(?:data|set|file))?",
+    rf"\b(?:(?:in|for|from|on|using|the|this|that|our)\s+)+(?:(?:{_SOURCE_NAMES})\s+)?{_SOURCE_NOUN}"
+    rf"|\b(?:{_SOURCE_NAMES})\s+{_SOURCE_NOUN}",
     re.IGNORECASE,
 )
 
@@ -637,6 +640,38 @@ def name_candidates(text: str, spans: Spans, extra_stop: frozenset[str] = frozen
         if len(parts) > 1:
             out.extend(_candidate(p) for p in parts)
     return sorted(out, key=lambda c: (c.ordinary, not c.name_like, -len(c.text.split())))
+
+
+def widened_runs(text: str, spans: Spans, run: str, reach: int = 2) -> list[str]:
+    """`run` grown over up to `reach` words either side that ended it ("New Worth Systems" when "new" and "worth"
+    are request words), never across punctuation or an entity; the longest first. The caller keeps a widened run
+    only when all its words are the customer's."""
+    masked = spans.masked(text)
+    tokens = list(TOKEN_RE.finditer(masked))
+    wanted = [word.lower().rstrip(".") for word in run.split()]
+    lowered = [token.group(0).lower().rstrip(".") for token in tokens]
+    width = len(wanted)
+    starts = [i for i in range(len(tokens) - width + 1) if lowered[i : i + width] == wanted]
+    if not starts:
+        return []
+    first = starts[0]
+
+    def joined(a: int, b: int) -> bool:
+        return re.search(r"[|,;:?!()\"]", masked[tokens[a].end() : tokens[b].start()]) is None
+
+    left = first
+    while left > 0 and first - left < reach and joined(left - 1, left):
+        left -= 1
+    right = first + width - 1
+    while right < len(tokens) - 1 and right - (first + width - 1) < reach and joined(right, right + 1):
+        right += 1
+    grown = [
+        " ".join(token.group(0) for token in tokens[a : b + 1])
+        for a in range(left, first + 1)
+        for b in range(first + width - 1, right + 1)
+        if (a, b) != (first, first + width - 1)
+    ]
+    return sorted(grown, key=lambda words: -len(words.split()))
 
 
 # --- request words mistyped ("outstandng", "remidner"): not names --------------------------------------------------
