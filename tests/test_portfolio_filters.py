@@ -440,3 +440,39 @@ def test_limit_edges_on_a_hand_made_ledger(db_url: str) -> None:
         None,
     ]
     assert german_over.totals.total_exposure.value == D("1325.00") + D("1100.00")
+
+
+# --- limit reviews due ----------------------------------------------------------------------------------------------
+
+
+def reviews_due(url: str, as_of: date, by: date) -> set[int]:
+    """Customers whose limit in force at the end of `as_of` (the latest valid_from) has a review date <= `by`."""
+    moment = end_of(as_of)
+    with read_session(url) as s:
+        rows = s.execute(
+            select(CreditLimit.customer_id, CreditLimit.valid_from, CreditLimit.valid_to, CreditLimit.review_date)
+        ).all()
+    chosen: dict[int, tuple[object, date | None]] = {}
+    for customer_id, valid_from, valid_to, review in rows:
+        in_force = valid_from <= moment and (valid_to is None or valid_to > moment)
+        if in_force and (customer_id not in chosen or valid_from > chosen[customer_id][0]):  # type: ignore[operator]
+            chosen[customer_id] = (valid_from, review)
+    return {c for c, (_, review) in chosen.items() if review is not None and review <= by}
+
+
+def test_customers_with_a_limit_review_due_by_a_date_ahead(demo_db_url: str, book: Book) -> None:
+    """ "Which accounts are due for a limit review by the end of the month?": a date after the as-of date."""
+    by = date(DEMO_AS_OF.year + (DEMO_AS_OF.month == 12), DEMO_AS_OF.month % 12 + 1, 1)
+    due = reviews_due(demo_db_url, DEMO_AS_OF, by)
+    assert 3 <= len(due) < len(book.countries), "the demo has some reviews due, not all"
+    result = summary(demo_db_url, review_due_by=by, group_by="customer", top_n=50)
+    assert_matches(result.totals, reference(book.raw, DEMO_AS_OF, customers=due, today=DEMO_AS_OF))
+    listed = {int(g.key) for g in result.groups if g.key is not None}
+    owing = {c for c, v in balances(book, DEMO_AS_OF, exclude_disputed=False).items() if v != 0}
+    assert due & owing <= listed <= due
+    assert result.filters_applied.review_due_by == by
+    assert any(f"on or before {by}" in text for text in result.filters_applied.descriptions)
+    assert any("nothing open" in note for note in result.notes)
+    # With a region too: the review rule and the other customer filters both hold.
+    emea = summary(demo_db_url, review_due_by=by, regions=["EMEA"], group_by="customer", top_n=50)
+    assert {int(g.key) for g in emea.groups if g.key is not None} <= listed

@@ -248,7 +248,8 @@ def test_book_questions_and_loose_forms(shared_url: str, who: str, text: str, to
     call = last_call(reply, tool)
     assert call.error is None and not reply.choices, reply.text
     if "review due" in text:
-        assert "**Not applied**" in reply.text and "as_of" not in call.arguments
+        assert "**Not applied**" not in reply.text and "as_of" not in call.arguments
+        assert call.arguments["review_due_by"] and call.arguments["group_by"] == "customer"
 
 
 def test_a_weekday_ahead_in_a_reporting_question_is_an_event_not_the_as_of_date(shared_url: str) -> None:  # noqa: F811
@@ -495,3 +496,22 @@ def test_a_source_word_after_a_name_is_not_a_data_set() -> None:
         spans = Spans()
         data_source_mentions(text, spans)
         assert [text[start:end] for start, end in spans.ranges] == masked
+
+
+@pytest.mark.parametrize(
+    ("text", "month_end"),
+    [
+        ("limit reviews coming due by eom - which accounts?", True),
+        ("which customers are due for a limit review before the end of the month", True),
+        ("which limit reviews are overdue?", False),
+    ],
+)
+def test_limit_reviews_due_list_the_customers(shared_url: str, text: str, month_end: bool) -> None:  # noqa: F811
+    from core.dates import month_end as end_of_month
+
+    today = clock.today()
+    reply = ask(shared_url, "morgan", text)
+    call = last_call(reply, "get_portfolio_summary")
+    assert call.arguments["review_due_by"] == (end_of_month(today) if month_end else today).isoformat()
+    assert call.arguments["group_by"] == "customer" and "as_of" not in call.arguments
+    assert "Not applied" not in reply.text

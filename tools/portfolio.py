@@ -156,7 +156,7 @@ class PortfolioSummaryInput(BaseModel):
     count_open_invoices: bool = Field(
         default=False, description="Also count open invoices (a ledger query, so only when asked)."
     )
-    regions: list[str] | None = Field(default=None, description="Customer regions, e.g. ['EMEA'].")
+    regions: list[str] | None = Field(default=None, description="e.g. ['EMEA'].")
     countries: list[str] | None = Field(
         default=None,
         description=(
@@ -164,7 +164,7 @@ class PortfolioSummaryInput(BaseModel):
             "case-insensitively; a code no customer has matches nothing (and is said so)."
         ),
     )
-    segments: list[str] | None = Field(default=None, description="Customer segments, e.g. ['Enterprise'].")
+    segments: list[str] | None = Field(default=None, description="e.g. ['Enterprise'].")
     collectors: list[str] | None = Field(default=None, description="Collectors by staff user name.")
     risk_classes: list[RiskClassName] | None = Field(default=None, description="Risk classes A–E.")
     currencies: list[str] | None = Field(default=None, description="Item currencies (ISO 4217).")
@@ -191,7 +191,8 @@ class PortfolioSummaryInput(BaseModel):
             "without a limit are not over. For 'customers above their limit' use group_by='customer'."
         ),
     )
-    trend_months: int = Field(default=6, ge=0, le=12, description="Month ends before the as-of month in the trend.")
+    review_due_by: date | None = None  # customers whose limit in force is due for review by then (may be ahead)
+    trend_months: int = Field(default=6, ge=0, le=12, description="Month ends before the as-of month.")
     compare_to: date | None = Field(
         default=None,
         description=(
@@ -351,6 +352,7 @@ class FiltersApplied(BaseModel):
     buckets_selected: list[str] = Field(description="Ageing buckets the days-past-due range maps onto")
     min_balance: Decimal | None
     over_limit: bool = Field(description="Only customers whose exposure exceeds their credit limit")
+    review_due_by: date | None = Field(default=None, description="Only customers with a limit review due by then")
     restricted_to_own_book: bool
     descriptions: list[str] = Field(description="Each active filter with the definition used")
 
@@ -607,6 +609,7 @@ def resolve_request(
         buckets=buckets,
         min_balance_cents=args.min_balance * HUNDRED if args.min_balance is not None else None,
         over_limit=over_limit,
+        review_due=q.ReviewDueRule(end_of_day_utc(as_of), args.review_due_by) if args.review_due_by else None,
     )
     include_orders = is_today and policy.exposure.include_open_orders and buckets[0] == 0
     if args.chart == "group" and args.group_by is None:
@@ -626,6 +629,7 @@ def resolve_request(
         buckets_selected=[labels[i] for i in buckets],
         min_balance=args.min_balance,
         over_limit=args.over_limit,
+        review_due_by=args.review_due_by,
         restricted_to_own_book=own_book,
         descriptions=_filter_descriptions(args, selection, period, labels, own_book, ctx, policy, unknown_countries),
     )
@@ -635,6 +639,8 @@ def resolve_request(
         notes.append(
             f"No customer has country {', '.join(unknown_countries)}: that part of the country filter matches nothing."
         )
+    if args.review_due_by is not None and args.group_by == "customer":
+        notes.append("Customers with a review due but nothing open at the as-of date have no row in the list.")
     if args.rank_by == "overdue" and not any(b > 0 for b in buckets):
         notes.append("Nothing in the days-past-due range is past due: no customer is ranked by overdue.")
     extra_definitions: dict[str, str] = {}
@@ -715,6 +721,11 @@ def _filter_descriptions(
         )
     if selection.over_limit is not None:
         out.append(over_limit_definition(selection.over_limit, period.end, ctx.reporting_currency))
+    if selection.review_due is not None:
+        out.append(
+            f"Customers whose credit limit in force on {period.end} has its next review date on or before "
+            f"{selection.review_due.by}."
+        )
     return out
 
 
@@ -856,7 +867,12 @@ def trend_job(request: Request, sources: Sources, min_balance: Any, over_90: lis
         )
 
     def run(session: Session) -> list[q.TrendCell]:
-        if selection.broken_promise is not None or selection.over_limit is not None or sources.fingerprint is None:
+        if (
+            selection.broken_promise is not None
+            or selection.over_limit is not None
+            or selection.review_due is not None
+            or sources.fingerprint is None
+        ):
             return compute(session)
         key = (
             session.get_bind().engine.url.render_as_string(hide_password=True),

@@ -162,7 +162,16 @@ _NEVER_DONE_RE = re.compile(
     re.I,
 )
 _REVIEW_DUE_RE = re.compile(
-    r"\breviews?\s+(?:is\s+|are\s+)?(?:due|scheduled)\s+(?:by|before|on|in|for)?\s*(?:the\s+)?", re.I
+    r"\b(?:reviews?\s+(?:is\s+|are\s+)?(?:coming\s+(?:up\s+)?|falling\s+)?(?:due|scheduled|up)"
+    r"|due\s+(?:for\s+)?(?:an?\s+|the(?:ir)?\s+)?(?:limit\s+|credit\s+)?review)"
+    r"\s+(?:by|before|on|in|for|within)?\s*(?:the\s+)?",
+    re.I,
+)
+# "which limit reviews are due?", "overdue reviews": due by today
+_REVIEWS_DUE_NOW_RE = re.compile(
+    r"\b(?:limit\s+|credit\s+)?reviews?\s+(?:are\s+|is\s+)?(?:over)?due\b(?!\s+(?:by|before|on|in|for|within)\b)"
+    r"|\b(?:overdue|late|missed)\s+(?:limit\s+|credit\s+)?reviews?\b|\bdue\s+(?:for\s+)?(?:an?\s+)?(?:limit\s+)?review\b",
+    re.I,
 )
 # a weekday with nothing that makes it the date of the figures ("seeing them thursday"; not "as of friday")
 _BARE_WEEKDAY_RE = re.compile(r"\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b(?!'s)", re.I)
@@ -438,6 +447,7 @@ class _Turn:
         self.understood: Understood | None = None
         self._ordinary_names: frozenset[str] | None = None
         self._name_statuses: list[tuple[NameCandidate, str]] | None = None
+        self.review_due_by: date | None = None  # "reviews due by the end of the month": a filter, not the as-of date
         self.typos: dict[str, str] = {}
         self.typo_spans = self.find_mistyped_request_words()
         for start, end in self.typo_spans:
@@ -966,6 +976,7 @@ class _Turn:
             found = date_at(self.text, match.end(), self.today, future=True)
             if found is not None:
                 self.spans.add(match.start(), found[1])
+                self.review_due_by = found[0].day
         for match in _BARE_WEEKDAY_RE.finditer(self.text):
             before = self.text[: match.start()]
             if not _AS_OF_BEFORE_RE.search(before) and not self.spans.covers(*match.span()):
@@ -1603,7 +1614,12 @@ class _Turn:
             amount = self.amount()
             if amount is not None:
                 args["min_balance"] = str(amount.amount)
-        if "group_by" not in args and lists_customers(text) and (args.get("over_limit") or args.get("min_balance")):
+        review_due_by = self.review_due_by or (self.today if _REVIEWS_DUE_NOW_RE.search(text) else None)
+        if review_due_by is not None:
+            args["review_due_by"] = review_due_by
+        if "group_by" not in args and (
+            (lists_customers(text) and (args.get("over_limit") or args.get("min_balance"))) or review_due_by
+        ):
             args["group_by"] = "customer"  # "who owes us more than 750k": the customers, largest first
             args.setdefault("top_n", 50)
         trend = re.search(r"\btrend\w*\b|\bover time\b|\bhistory\b|\bmonth by month\b", lowered)
@@ -1629,7 +1645,7 @@ class _Turn:
             self.charts.append(result["chart"]["path"])
         whole = bool(BOOK_WORDS_RE.search(text) or re.search(r"\bportfolio\b|\bcompany\b|\bour\b", text, re.I))
         answer = answers.portfolio(result, focus=focus, whole_book_asked=whole)
-        missing = not_applied(text)
+        missing = [part for part in not_applied(text) if not (args.get("review_due_by") and "review" in part)]
         if missing:
             answer = "**Not applied** — " + "; ".join(missing) + ".\n\n" + answer
         if compared is None or not result.get("compared"):

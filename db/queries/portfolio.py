@@ -113,6 +113,15 @@ class OverLimitRule:
 
 
 @dataclass(frozen=True)
+class ReviewDueRule:
+    """Customers whose credit limit in force at `moment` has its next review on or before `by` (which may lie after
+    the as-of date: "reviews due by the end of the month")."""
+
+    moment: datetime
+    by: date
+
+
+@dataclass(frozen=True)
 class Selection:
     """Which customers and which of their receivables a summary covers. `None` means "no restriction".
 
@@ -138,6 +147,8 @@ class Selection:
     min_balance_cents: Decimal | None = None
     # Only customers whose exposure exceeds their credit limit at the as-of date.
     over_limit: OverLimitRule | None = None
+    # Only customers whose limit in force is due for review by a date.
+    review_due: ReviewDueRule | None = None
 
     @property
     def needs_customer_table(self) -> bool:
@@ -474,14 +485,52 @@ def frame(
 
 
 def customer_restriction(session: Session, ar: ArRows, selection: Selection, rates: Rates) -> AnySelect | None:
-    """Customer ids passing the selection's balance-based filters (minimum balance, exposure over the limit),
-    computed from the receivables at the as-of date `ar`; None when the selection has neither. Callers pass it as
-    `min_balance` to the aggregates: every statement of a summary then covers the same customers."""
+    """Customer ids passing the selection's customer-level conditions (minimum balance, exposure over the limit,
+    limit review due), the first two computed from the receivables at the as-of date `ar`; None when it has none.
+    Callers pass it as `min_balance` to the aggregates: every statement of a summary then covers the same
+    customers."""
     minimum = min_balance_customers(ar, selection, rates)
     over = over_limit_customers(session, ar, selection, rates)
     if minimum is None or over is None:
-        return minimum if over is None else over
-    return minimum.where(ar.rows.c.customer_id.in_(over))
+        restriction = minimum if over is None else over
+    else:
+        restriction = minimum.where(ar.rows.c.customer_id.in_(over))
+    return review_due_customers(selection, restriction)
+
+
+def review_due_customers(selection: Selection, within: AnySelect | None = None) -> AnySelect | None:
+    """Customer ids (of `within`, when given) whose limit in force at the rule's moment has a review date on or
+    before the rule's date; `within` unchanged when the selection has no such rule."""
+    rule = selection.review_due
+    if rule is None:
+        return within
+    due = select(CreditLimit.customer_id).where(
+        *_in_force(rule.moment), CreditLimit.review_date.is_not(None), CreditLimit.review_date <= rule.by
+    )
+    return due if within is None else due.where(CreditLimit.customer_id.in_(within))
+
+
+def _in_force(moment: datetime) -> tuple[Any, Any]:
+    """The conditions on `CreditLimit` for the one limit in force at `moment` per customer: valid_from <= moment <
+    valid_to, the latest valid_from, then the highest id, should periods overlap."""
+    later = CreditLimit.__table__.alias("later_limit")
+    in_force = and_(
+        CreditLimit.valid_from <= moment, or_(CreditLimit.valid_to.is_(None), CreditLimit.valid_to > moment)
+    )
+    superseded = (
+        select(later.c.id)
+        .where(
+            later.c.customer_id == CreditLimit.customer_id,
+            later.c.valid_from <= moment,
+            or_(later.c.valid_to.is_(None), later.c.valid_to > moment),
+            or_(
+                later.c.valid_from > CreditLimit.valid_from,
+                and_(later.c.valid_from == CreditLimit.valid_from, later.c.id > CreditLimit.id),
+            ),
+        )
+        .exists()
+    )
+    return in_force, ~superseded
 
 
 def min_balance_customers(ar: ArRows, selection: Selection, rates: Rates) -> AnySelect | None:
@@ -508,27 +557,10 @@ def limits_in_force(session: Session, moment: datetime, rates: Rates) -> Subquer
     """One row per customer with a credit limit in force at `moment` (valid_from <= moment < valid_to; the latest
     valid_from, then the highest id, should periods overlap): the limit in reporting-currency cents at `rates`."""
     dialect = session.get_bind().dialect.name
-    later = CreditLimit.__table__.alias("later_limit")
-    in_force = and_(
-        CreditLimit.valid_from <= moment, or_(CreditLimit.valid_to.is_(None), CreditLimit.valid_to > moment)
-    )
-    superseded = (
-        select(later.c.id)
-        .where(
-            later.c.customer_id == CreditLimit.customer_id,
-            later.c.valid_from <= moment,
-            or_(later.c.valid_to.is_(None), later.c.valid_to > moment),
-            or_(
-                later.c.valid_from > CreditLimit.valid_from,
-                and_(later.c.valid_from == CreditLimit.valid_from, later.c.id > CreditLimit.id),
-            ),
-        )
-        .exists()
-    )
     limit_cents = type_coerce(_cents(CreditLimit.amount, dialect) * rates.expression(CreditLimit.currency), Float)
     return (
         select(CreditLimit.customer_id, limit_cents.label("limit_cents"))
-        .where(in_force, ~superseded)
+        .where(*_in_force(moment))
         .subquery("limits_in_force")
     )
 
@@ -664,7 +696,8 @@ def rollup_compatible(selection: Selection, group_by: GroupBy | None, min_balanc
     """Whether `snapshot_totals` for this selection and grouping can be read from the date's rollup: filters and
     grouping on the rollup's dimensions (region, segment, collector, risk class, currency) only, every bucket, and
     disputed items included or excluded (the rollup carries both balances' counts). Any other filter (countries,
-    over the limit, a minimum balance, a broken promise, explicit customers) is answered from the snapshot rows."""
+    over the limit, a review due, a minimum balance, a broken promise, explicit customers) is answered from the
+    snapshot rows."""
     return (
         group_by != "customer"
         and selection.customer_ids is None
@@ -672,6 +705,7 @@ def rollup_compatible(selection: Selection, group_by: GroupBy | None, min_balanc
         and selection.broken_promise is None
         and selection.min_balance_cents is None
         and selection.over_limit is None
+        and selection.review_due is None
         and min_balance is None
         and tuple(sorted(set(selection.buckets))) == ALL_BUCKETS
     )
