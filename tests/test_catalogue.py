@@ -66,7 +66,7 @@ def test_training_examples_cover_every_capability_the_planner_answers() -> None:
     assert len(texts) == len(set(texts)), "duplicate training examples"
 
 
-@pytest.mark.parametrize("labelled", ["test.jsonl", "dev.jsonl", "dev2.jsonl", "dev3.jsonl"])
+@pytest.mark.parametrize("labelled", ["test.jsonl", "dev.jsonl", "dev2.jsonl", "dev3.jsonl", "dev4.jsonl"])
 def test_no_training_example_is_a_text_of_the_evaluation_sets(labelled: str) -> None:
     path = ROOT / "evals" / "understanding" / labelled
     held_out = {_normal(json.loads(line)["text"]) for line in path.read_text(encoding="utf-8").splitlines() if line}
