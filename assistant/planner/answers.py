@@ -280,7 +280,7 @@ def score_comparison(result: J, compared: J) -> str:
     return line + ("\nWhat moved it:\n" + bullets(moves) if moves else "")
 
 
-def limit_recommendation(result: J) -> str:
+def limit_recommendation(result: J, *, what_if: list[int] | None = None) -> str:
     ccy = result["currency"]
     name = customer_label(result["customer"])
     if result.get("recommended_limit") is None:
@@ -306,11 +306,28 @@ def limit_recommendation(result: J) -> str:
             f"Recommended credit limit for {name}: **{money(result['recommended_limit'], ccy)}** (current {current}"
             f"{change}); risk class {result['risk_class']}, score {result['score']}.",
             table(["method", "value", "kind", "used", ""], rows),
+            *([terms_what_if(result, what_if, ccy)] if what_if else []),
             f"Approval: {result['authority_explanation']}.",
             "A recommendation changes nothing. Say **propose it** to create a proposal for this limit.",
             definitions_line(result["definitions"][3:4]),
         ]
     )
+
+
+def terms_what_if(result: J, asked: list[int], ccy: str) -> str:
+    """The recommendation under the payment terms asked about, beside the customer's own terms."""
+    rows = [
+        [
+            f"{row['terms_days']} days" + (" (their terms)" if row["customer_terms"] else ""),
+            money(row["needs_based"], ccy) if row.get("needs_based") is not None else "n/a",
+            money(row["recommended_limit"], ccy) if row.get("recommended_limit") is not None else "n/a",
+            row.get("binding") or "",
+            row.get("approver_role") or "",
+        ]
+        for row in result.get("what_if", [])
+        if row["terms_days"] in asked or row["customer_terms"]
+    ]
+    return "What if the terms changed:\n" + table(["terms", "needs-based", "recommended", "binding", "approver"], rows)
 
 
 # --- proposals ------------------------------------------------------------------------------------------------------

@@ -77,7 +77,7 @@ from .entities import (
     widened_runs,
 )
 from .intents import CUSTOMER_INTENTS, EITHER_WAY_RE, THRESHOLD, Intent
-from .limit_change import limit_change_kind, signed_decrease, sounds_like_a_decrease, stated_direction
+from .limit_change import limit_change_kind, signed_decrease, sounds_like_a_decrease, stated_direction, terms_days
 from .periods import period_mentions, period_problem, unreadable_dates
 from .portfolio_query import (
     Comparison,
@@ -238,7 +238,8 @@ GO_AHEAD_RE = re.compile(
 _RELEASE_IT_RE = re.compile(
     r"\b(?:release|unblock|unhold|free)\w*\b(?:\s+(?:on|of|for))?\s+"
     r"(?:it|that|this|them|their order|the held (?:one|order)|the one on hold)\b"
-    r"|\b(?:lift|remove)\s+(?:the\s+)?hold\b(?!\s+on\s+(?:SO|order))|\btake\s+(?:it|that|them)\s+off\s+hold\b",
+    r"|\b(?:lift|remove)\s+(?:the\s+)?hold\b(?!\s+on\s+(?:SO|order))|\btake\s+(?:it|that|them)\s+off\s+hold\b"
+    r"|\b(?:request|raise|submit|propose|put\s+in(?:\s+for)?|go\s+ahead\s+with)\s+(?:a|the)\s+release\b",
     re.IGNORECASE,
 )
 _HOLD_IT_RE = re.compile(r"\b(?:put|place)\s+(?:it|that|this|them|their order)\s+on\s+hold\b", re.IGNORECASE)
@@ -270,6 +271,16 @@ DISPUTE_CHANGE_RE = re.compile(
 # Shorter runs of an unmatched name tried at most (each a look-up).
 MAX_PART_LOOKUPS = 6
 MAX_WIDENED_LOOKUPS = 4
+# Who at the customer made a promise: a capitalised name after "spoke to", "contact was", or a role ("per their
+# controller Mark", "Petra in AP" is read as far as "Petra")
+_CONTACT_RE = re.compile(
+    r"(?i:\b(?:spoke|talked|chatted)\s+(?:to|with)|\bcontact(?:\s+(?:was|is|person))?\s*:?|\b(?:per|from|via|according\s+to)"
+    r"\s+(?:their|the)\s+(?=(?:ap|ar|cfo|controller|treasurer|accountant|finance|payables|bookkeeper)\b))"
+    r"\s*(?:(?i:their|the)\s+)?(?:(?i:ap|ar|cfo|controller|treasurer|accountant|finance|payables|bookkeeper)\s+)?"
+    r"(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)"
+)
+# The rules' score of a question about approval authority ("who has to sign that off?")
+APPROVAL_QUESTION_SCORE = 8
 _WHOLE_WORD_MATCHES = frozenset({"id", "external id", "name", "name words", "words in name"})
 NEXT_PAGE_RE = re.compile(r"^\W*(?:next(?: page)?|more|show more|the rest|continue|page \d+)\W*$", re.IGNORECASE)
 TONES = {"friendly": "friendly", "gentle": "friendly", "polite": "friendly", "soft": "friendly", "firm": "firm",
@@ -337,7 +348,9 @@ _ACTION_WORDS = {
         Intent.LIMIT_PROPOSE: r"\b(?:increase|raise|bump|lift|up|upp?ed|reduce|decrease|lower|cut|drop"
         r"|set|change|adjust|propos\w*|extend|give|more|extra|take\s+\w+\s+down|down\s+to|top\s+up|boost|double|halve)\b|->|→",
         Intent.PROMISE: r"\bpromis\w*|\bcommit\w*|\bptp\b|\bwill\s+(?:pay|send|settle|clear)|'ll\s+(?:pay|send|settle)"
-        r"|\bgoing to (?:pay|send|settle)|\bagreed to (?:pay|settle)|\bpay(?:ing|ment)?\s+(?:by|on|next)\b",
+        r"|\bgoing to (?:pay|send|settle)|\bagreed to (?:pay|settle)|\bpay(?:ing|ment)?\s+(?:by|on|next)\b"
+        r"|\b(?:says?|said|told (?:us|me)|confirm\w*)\b[^.?!]{0,30}?\d[\d.,]*\s*[km]?\b[^.?!]{0,15}?"
+        r"\b(?:by|on|before|next|this|tomorrow|eom|end)\b",  # "Globex says 50k by EOM"
         Intent.ORDER_HOLD: r"\bhold\b|\bblock\w*|\bstop\b|\bfreeze\b|\bpause\b",
         Intent.ORDER_RELEASE: r"\brelease\w*|\bunblock\w*|\blift\b|\blet\b.*\bthrough\b|\bfree\s+up\b",
         Intent.DUNNING_SEND: r"\bsend\b|\bqueue\b|\bfire\s+off\b|\bdispatch\b|\be-?mail\b|\bmail\b|\bget\b.*\bout\b",
@@ -634,6 +647,8 @@ class _Turn:
             decided = self.ask_between([Intent.ORDER_RELEASE, Intent.RELEASE_CHECK])
             if decided is not None:
                 return decided
+        if intent in _PROPOSING and recognised.intent is Intent.POLICY and recognised.score >= APPROVAL_QUESTION_SCORE:
+            return Intent.POLICY  # "what approval do I need to lift a limit by 80k": asks who signs, changes nothing
         if intent in _PROPOSING:
             read = _READ_COUNTERPART[intent]
             if intent in (Intent.ORDER_RELEASE, Intent.ORDER_HOLD) and recognised.scores.get(read, 0) > max(
@@ -691,8 +706,11 @@ class _Turn:
     def ask_between(self, readings: list[Intent]) -> Intent | None:
         """Ask which of the close readings was meant, as numbered choices (buttons on Slack and the web chat). The
         readings the message cannot fill are left out ("D and E risk classes" names no customer, so not a score);
-        when that leaves one reading that only reads, it is the answer (a change is never chosen this way)."""
+        when that leaves one reading that only reads, it is the answer (a change is never chosen this way). A
+        customer's figures with no customer named or in the thread are the book's."""
         offered: list[Capability] = []
+        if any(r in (Intent.EXPOSURE, Intent.STATUS) for r in readings) and self.about_the_book():
+            readings = [Intent.PORTFOLIO if r in (Intent.EXPOSURE, Intent.STATUS) else r for r in readings]
         for intent in readings:
             if intent in (Intent.OUT_OF_SCOPE, Intent.UNKNOWN, Intent.HELP) or any(
                 intent in group and any(c.intent in group for c in offered) for group in SAME_ANSWER
@@ -768,6 +786,8 @@ class _Turn:
         if self._name_statuses is None:
             probe = Spans()
             data_source_mentions(self.text, probe)
+            order_numbers(self.text, probe)
+            invoice_numbers(self.text, probe)
             for start, end in self.typo_spans:
                 probe.add(start, end)
             date_mentions(self.text, self.today, probe)
@@ -1138,10 +1158,11 @@ class _Turn:
                     return _Resolution(customer=customer_ref(group_head))
                 if group_word and re.search(r"\bgroup\b", query, re.IGNORECASE):
                     continue  # try the name without "group"
-                if len(matches) == 1:
-                    # one suggestion for words that are no name ("hooli's line", "recomended"): the other runs,
-                    # or a shorter run of these words, may name the customer exactly; else the suggestion is asked
-                    suggestion = suggestion or _Resolution(ambiguous=[customer_ref(matches[0])], query=query)
+                if len(matches) == 1 or not any(c["matched_on"] in _WHOLE_WORD_MATCHES for c in result["candidates"]):
+                    # near spellings only, for words that are no name ("hooli's line", "recomended", "limit reco
+                    # for peakworth"): the other runs, or a shorter run of these words, may name the customer
+                    # exactly; else the suggestions are asked
+                    suggestion = suggestion or _Resolution(ambiguous=[customer_ref(c) for c in matches], query=query)
                     continue
                 return _Resolution(ambiguous=[customer_ref(c) for c in matches], query=query)
             if name_like and not_found is None:
@@ -1182,7 +1203,8 @@ class _Turn:
             words = query.split()
             parts = [" ".join(words[:n]) for n in range(len(words) - 1, 0, -1)]
             parts += [" ".join(words[n:]) for n in range(1, len(words))]
-            for part in sorted(parts, key=lambda p: -len(p.split())):
+            inner = [run for run in self.name_word_runs(words) if run not in parts]
+            for part in inner + sorted(parts, key=lambda p: -len(p.split())):
                 if tried >= MAX_PART_LOOKUPS:
                     return None
                 if len(part.split()) == 1 and is_filler_run(part):
@@ -1198,6 +1220,29 @@ class _Turn:
                 if is_filler_run(rest) or how in _WHOLE_WORD_MATCHES:
                     return customer_ref(result["customer"])
         return None
+
+    def name_word_runs(self, words: list[str]) -> list[str]:
+        """The runs of `words` that are all words of some customer's name, one of them distinctive, inside a longer
+        run ("gave Jansen Brands net 60 instead" → "Jansen Brands"), longest first."""
+        if len(words) < 3:
+            return []
+        keys = [word.strip(".,'\"").lower().removesuffix("'s") for word in words]
+        with read_session(self.request.database_url) as session:
+            known = customer_name_words(session, [key for key in keys if key])
+        runs: list[list[int]] = []
+        for index, key in enumerate(keys):
+            if key not in known:
+                continue
+            if runs and runs[-1][-1] == index - 1:
+                runs[-1].append(index)
+            else:
+                runs.append([index])
+        found = [
+            " ".join(words[i] for i in run)
+            for run in runs
+            if len(run) < len(words) and any(distinctive_word(keys[i]) for i in run)
+        ]
+        return sorted(found, key=lambda run: -len(run.split()))
 
     def resolve_widened(
         self,
@@ -1364,7 +1409,9 @@ class _Turn:
         self.dates(used=False)  # "today", "on Friday": the check is always for today; keep them out of names/amounts
         amount = None if orders else self.amount()
         reference: CustomerRef | None = None
-        if orders and not self.usable(name_candidates(self.text, self.spans)):
+        if orders and not any(
+            status == "resolved" or candidate.name_like for candidate, status in self.name_statuses()
+        ):  # "does so-0000054 pass credit?", "SO-14 ship y/n": the order names its customer; "pass" names no one
             owner = order_customer(self.request.database_url, orders[0])
             if owner is None:
                 raise _Stop(f"I couldn't find order {orders[0]}.", "order not found")
@@ -1426,12 +1473,15 @@ class _Turn:
         return named[0] if named else None
 
     def limit_recommend(self) -> str:
+        terms = terms_days(self.text, self.spans)  # "net 60 instead": no amount, no name
         as_of = self.as_of()
         customer = self.customer()
         args: dict[str, Any] = {"customer": customer.reference}
         if as_of:
             args["as_of"] = as_of
-        return answers.limit_recommendation(self.call("recommend_credit_limit", args))
+        if terms:
+            args["what_if_terms_days"] = terms
+        return answers.limit_recommendation(self.call("recommend_credit_limit", args), what_if=terms)
 
     def worklist(self) -> str:
         vocab = vocabulary(self.request.database_url)
@@ -1879,6 +1929,9 @@ class _Turn:
     def promise(self) -> str:
         nothing = "Nothing was logged."
         invoices = invoice_numbers(self.text, self.spans)
+        contact = _CONTACT_RE.search(self.text)
+        if contact is not None:  # "per their controller Mark", "spoke to Petra in AP": a person, not a customer
+            self.spans.add(*contact.span())
         found = self.dates(future=True)
         amounts = self.amounts()
         self.one_of_each(amounts, found, what="a promise is one amount by one date", nothing=nothing)
@@ -1900,6 +1953,8 @@ class _Turn:
             args["currency"] = currency
         if invoices:
             args["invoice_numbers"] = invoices
+        if contact is not None:
+            args["contact"] = contact.group("name")
         return answers.proposal(self.call("log_promise_to_pay", args))
 
     def order_action(self, tool_name: str) -> str:

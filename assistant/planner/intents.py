@@ -395,6 +395,9 @@ _RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         re.compile(
             r"\bwho (?:approves|can approve|may approve|must approve|should approve|signs off|needs to"
             r" approve|has to approve|approve|is allowed)\b|\bapproval (?:authority|matrix|limits?)\b"
+            r"|\bwho (?:has|needs|must|should|would|can|will) (?:to )?sign\b"
+            r"|\bwhat (?:level of |kind of )?(?:approvals?|sign-?offs?|authori[sz]ation) (?:do|does|would|will)"
+            r" (?:i|we|you|they|it)\b"
             r"|\bauthority matrix\b|\bfour[- ]eyes\b",
             IC,
         ),

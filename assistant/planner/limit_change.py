@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from .entities import MoneyMention
+from .entities import MoneyMention, Spans
 
 ChangeKind = Literal["absolute", "increase", "decrease", "unclear"]
 
@@ -53,3 +53,24 @@ def limit_change_kind(text: str, mention: MoneyMention) -> ChangeKind:
     if _DECREASE.search(text) or _DIRECTION.search(text):
         return "unclear"
     return "absolute"
+
+
+# "net 60", "30-day terms", "with 45 and 60 day terms", "on terms of 90 days": payment terms for a limit what-if
+_NET_TERMS_RE = re.compile(r"\bnet[\s-]*(\d{1,3})\b", IC)
+_DAY_TERMS_RE = re.compile(
+    r"\b(\d{1,3}(?:\s*(?:,|and|&|/|or)\s*\d{1,3})*)[\s-]*(?:days?|d)\s+(?:payment\s+)?terms\b"
+    r"|\bterms\s+of\s+(\d{1,3})\s+days\b",
+    IC,
+)
+MAX_TERMS_DAYS = 365
+
+
+def terms_days(text: str, spans: Spans) -> list[int]:
+    """The payment terms (days) a limit question asks about, in the order given; their text is masked."""
+    found: list[int] = []
+    for pattern in (_NET_TERMS_RE, _DAY_TERMS_RE):
+        for match in pattern.finditer(text):
+            spans.add(*match.span())
+            numbers = " ".join(group for group in match.groups() if group)
+            found += [int(n) for n in re.findall(r"\d+", numbers) if 0 < int(n) <= MAX_TERMS_DAYS]
+    return list(dict.fromkeys(found))

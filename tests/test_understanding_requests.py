@@ -1,0 +1,85 @@
+"""What the offline desk reads from a request beyond its capability (issue 12): the customer an order number names,
+a promise's contact, payment terms for a limit what-if, an approval-authority question, a release asked for after a
+check, and a customer's name among other words. On SQLite and PostgreSQL (the `shared_url` demo portfolio)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from core.dates import month_end
+from db.engine import read_session, write_session
+from db.models import Customer, OrderStatus, SalesOrder
+from db.models.party import customer_name_key
+from tests.support import clock
+from tests.test_planner import ask, conversation, last_call, shared_url  # noqa: F401 - the fixture is used by name
+from tests.test_understanding import CUSTOMER_IDS, _customer_with_one
+
+
+def _an_open_order(url: str) -> tuple[str, str]:
+    with read_session(url) as session:
+        order = session.scalars(
+            select(SalesOrder).where(SalesOrder.status == OrderStatus.OPEN).order_by(SalesOrder.id)
+        ).first()
+        assert order is not None
+        return order.number, str(order.customer_id)
+
+
+@pytest.mark.parametrize("template", ["does {lower} pass credit?", "{number} ship y/n"])
+def test_an_order_number_names_its_customer_whatever_words_are_around_it(
+    shared_url: str,  # noqa: F811
+    template: str,
+) -> None:
+    number, owner = _an_open_order(shared_url)
+    reply = ask(shared_url, "morgan", template.format(number=number, lower=number.lower()))
+    assert last_call(reply, "check_order_release").arguments == {"customer": owner, "order_number": number}
+    assert not [c for c in reply.tool_calls if c.name == "resolve_customer"]
+
+
+def test_a_promise_keeps_its_contact_apart_from_the_customer(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "Globex says 50k by EOM, per their controller Mark")
+    assert last_call(reply, "log_promise_to_pay").arguments == {
+        "customer": CUSTOMER_IDS["Globex"],
+        "amount": "50000.00",
+        "promised_date": month_end(clock.today()).isoformat(),
+        "contact": "Mark",
+    }
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["what approval do i need to lift a limit by 80k", "if I raise Vandelay's limit by 60k, who has to sign that off?"],
+)
+def test_a_question_about_who_approves_is_a_policy_question(shared_url: str, text: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", text)
+    assert last_call(reply, "search_policy") and not reply.proposals
+
+
+def test_payment_terms_in_a_limit_question_run_the_what_if(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", "if we gave Vandelay net 60 instead, what limit would that support?")
+    call = last_call(reply, "recommend_credit_limit")
+    assert call.arguments == {"customer": CUSTOMER_IDS["Vandelay"], "what_if_terms_days": [60]}
+    assert "What if the terms changed" in reply.text and "| 60 days |" in reply.text
+    both = ask(shared_url, "avery", "limit reco for vandelay with 45 and 60 day terms")
+    assert last_call(both, "recommend_credit_limit").arguments["what_if_terms_days"] == [45, 60]
+
+
+def test_a_release_asked_for_after_a_check_is_proposed(shared_url: str) -> None:  # noqa: F811
+    held = select(SalesOrder.customer_id, SalesOrder.number).where(
+        SalesOrder.on_hold.is_(True), SalesOrder.status == OrderStatus.OPEN
+    )
+    name, number = _customer_with_one(shared_url, held)
+    replies = conversation(
+        shared_url, "morgan", f"can {name}'s held order ship?", "their cheque has cleared - pls request the release"
+    )
+    assert last_call(replies[1], "propose_order_release").arguments["order_number"] == number
+
+
+def test_a_name_inside_a_run_of_other_words_is_found(seeded_db_url: str) -> None:
+    with write_session(seeded_db_url) as session:
+        renamed = session.scalars(select(Customer).order_by(Customer.id)).first()
+        assert renamed is not None
+        renamed.name, renamed.name_key = "Jansen Brands GmbH", customer_name_key("Jansen Brands GmbH")
+        renamed_id = str(renamed.id)
+    reply = ask(seeded_db_url, "avery", "so we gave Jansen Brands ample room lately, what do they owe?")
+    assert last_call(reply, "get_customer_exposure").arguments["customer"] == renamed_id
