@@ -364,6 +364,10 @@ _ACTION_WORDS = {
 SURE_ENOUGH_TO_PROPOSE = 0.8
 
 
+def _name_word_key(word: str) -> str:
+    return word.strip(".,'\"").lower().removesuffix("'s")
+
+
 def is_filler_run(words: str) -> bool:
     """Only common English words, legal forms and connectors: no customer's distinctive name ("track record")."""
     cleaned = [word.strip(".,'").lower().removesuffix("'s") for word in words.split()]
@@ -460,6 +464,7 @@ class _Turn:
         self.understood: Understood | None = None
         self._ordinary_names: frozenset[str] | None = None
         self._name_statuses: list[tuple[NameCandidate, str]] | None = None
+        self._name_words: dict[str, bool] = {}
         self.review_due_by: date | None = None  # "reviews due by the end of the month": a filter, not the as-of date
         self.typos: dict[str, str] = {}
         self.typo_spans = self.find_mistyped_request_words()
@@ -1226,9 +1231,8 @@ class _Turn:
         run ("gave Jansen Brands net 60 instead" → "Jansen Brands"), longest first."""
         if len(words) < 3:
             return []
-        keys = [word.strip(".,'\"").lower().removesuffix("'s") for word in words]
-        with read_session(self.request.database_url) as session:
-            known = customer_name_words(session, [key for key in keys if key])
+        keys = [_name_word_key(word) for word in words]
+        known = self.name_words(words)
         runs: list[list[int]] = []
         for index, key in enumerate(keys):
             if key not in known:
@@ -1244,6 +1248,16 @@ class _Turn:
         ]
         return sorted(found, key=lambda run: -len(run.split()))
 
+    def name_words(self, words: list[str]) -> set[str]:
+        """Those of the words (as keys) that are a word of some customer's name, remembered for the turn."""
+        keys = [_name_word_key(word) for word in words]
+        missing = [key for key in dict.fromkeys(keys) if key and key not in self._name_words]
+        if missing:
+            with read_session(self.request.database_url) as session:
+                known = customer_name_words(session, missing)
+            self._name_words.update({key: key in known for key in missing})
+        return {key for key in keys if self._name_words.get(key)}
+
     def resolve_widened(
         self,
         runs: list[str],
@@ -1256,6 +1270,8 @@ class _Turn:
         tried = 0
         for run in runs:
             for grown in widened_runs(self.text, spans or self.spans, run):
+                if len(self.name_words(grown.split())) < len({_name_word_key(w) for w in grown.split()}):
+                    continue  # a word around the run that is in no customer's name: no name holds it
                 if tried >= MAX_WIDENED_LOOKUPS:
                     return None
                 tried += 1
