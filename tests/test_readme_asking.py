@@ -24,6 +24,7 @@ PHRASINGS = [
     ("avery", "how exposed are we on Umbrella Health?", "get_customer_exposure"),
     ("avery", "what line would you give Vandelay?", "recommend_credit_limit"),
     ("avery", "bump Hooli's line by 15k", "propose_credit_limit_change"),
+    ("avery", "if we gave Vandelay net 60 instead, what limit would that support?", "recommend_credit_limit"),
     ("avery", "was Globex's last promise kept?", "get_promise_history"),
     ("avery", "average days late for Globex", "get_payment_behaviour"),
     ("avery", "what's the status of inv-2026-0000123?", "get_invoice"),  # the number: one of the demo's
@@ -32,6 +33,7 @@ PHRASINGS = [
     ("morgan", "60+ days overdue for UK customers, disputes excluded", "get_portfolio_summary"),
     ("morgan", "customers above their limit", "get_portfolio_summary"),
     ("morgan", "who owes us more than 750k?", "get_portfolio_summary"),
+    ("morgan", "limit reviews coming due by EOM - which accounts?", "get_portfolio_summary"),
     ("morgan", "the 5 customers with the most overdue in EMEA", "get_portfolio_summary"),
     ("morgan", "biggest past-due customer at September month end", "get_portfolio_summary"),
     ("morgan", "top 10 exposures by region", "get_portfolio_summary"),
