@@ -330,14 +330,19 @@ def _customer_with_one(url: str, query: Any) -> tuple[str, str]:
         return session.get_one(Customer, customer_id).name, str(keys[0])
 
 
-def test_a_change_to_the_order_of_the_thread_customer(shared_url: str) -> None:  # noqa: F811
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        ("is anything on hold for {name}?", "pls request a release on it, they've prepaid"),
+        ("can {name}'s held order ship?", "their cheque has cleared - pls request the release"),
+    ],
+)
+def test_a_change_to_the_order_of_the_thread_customer(shared_url: str, first: str, then: str) -> None:  # noqa: F811
     held = select(SalesOrder.customer_id, SalesOrder.number).where(
         SalesOrder.on_hold.is_(True), SalesOrder.status == OrderStatus.OPEN
     )
     name, number = _customer_with_one(shared_url, held)
-    replies = conversation(
-        shared_url, "morgan", f"is anything on hold for {name}?", "pls request a release on it, they've prepaid"
-    )
+    replies = conversation(shared_url, "morgan", first.format(name=name), then)
     assert last_call(replies[1], "propose_order_release").arguments["order_number"] == number
 
 

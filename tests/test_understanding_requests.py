@@ -1,6 +1,6 @@
 """What the offline desk reads from a request beyond its capability (issue 12): the customer an order number names,
-a promise's contact, payment terms for a limit what-if, an approval-authority question, a release asked for after a
-check, and a customer's name among other words. On SQLite and PostgreSQL (the `shared_url` demo portfolio)."""
+a promise's contact, payment terms for a limit what-if, an approval-authority question, and a customer's name among
+other words. On SQLite and PostgreSQL (the `shared_url` demo portfolio)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from db.models import Customer, OrderStatus, SalesOrder
 from db.models.party import customer_name_key
 from tests.support import clock
 from tests.test_planner import ask, conversation, last_call, shared_url  # noqa: F401 - the fixture is used by name
-from tests.test_understanding import CUSTOMER_IDS, _customer_with_one
+from tests.test_understanding import CUSTOMER_IDS
 
 
 def _an_open_order(url: str) -> tuple[str, str]:
@@ -62,17 +62,6 @@ def test_payment_terms_in_a_limit_question_run_the_what_if(shared_url: str) -> N
     assert "What if the terms changed" in reply.text and "| 60 days |" in reply.text
     both = ask(shared_url, "avery", "limit reco for vandelay with 45 and 60 day terms")
     assert last_call(both, "recommend_credit_limit").arguments["what_if_terms_days"] == [45, 60]
-
-
-def test_a_release_asked_for_after_a_check_is_proposed(shared_url: str) -> None:  # noqa: F811
-    held = select(SalesOrder.customer_id, SalesOrder.number).where(
-        SalesOrder.on_hold.is_(True), SalesOrder.status == OrderStatus.OPEN
-    )
-    name, number = _customer_with_one(shared_url, held)
-    replies = conversation(
-        shared_url, "morgan", f"can {name}'s held order ship?", "their cheque has cleared - pls request the release"
-    )
-    assert last_call(replies[1], "propose_order_release").arguments["order_number"] == number
 
 
 def test_a_name_inside_a_run_of_other_words_is_found(seeded_db_url: str) -> None:
