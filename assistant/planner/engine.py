@@ -25,7 +25,7 @@ from db.models import Role
 from tools.context import ToolContext
 from tools.customers import customer_name_words, ordinary_customer_names
 from tools.name_matching import query_key
-from tools.reference_words import area_names, is_common_word, is_filler, place_names
+from tools.reference_words import area_names, place_names
 from tools.registry import call_tool, get_tool, parse_arguments
 
 from . import answers, answers_compare, answers_lookup
@@ -79,6 +79,70 @@ from .entities import (
 from .intents import CUSTOMER_INTENTS, EITHER_WAY_RE, THRESHOLD, Intent
 from .limit_change import limit_change_kind, signed_decrease, sounds_like_a_decrease, stated_direction, terms_days
 from .periods import period_mentions, period_problem, unreadable_dates
+from .phrases import (
+    _ACTION_WORDS,
+    _ALWAYS_ASK_TERSE,
+    _AS_OF_BEFORE_RE,
+    _ASKS_FOR_RELEASE_RE,
+    _BARE_WEEKDAY_RE,
+    _CONTACT_RE,
+    _CUSTOMER_READS,
+    _HELD_RE,
+    _HISTORY_POINTS_RE,
+    _HOLD_IT_RE,
+    _JARGON,
+    _JARGON_RE,
+    _LIST_THEM_RE,
+    _MY_RE,
+    _NARROW_RE,
+    _NEVER_DONE_RE,
+    _NOT_A_GROUP_NAME,
+    _NOT_COUNTRY_CODES,
+    _OFF_TOPIC_RE,
+    _ORDER_CHANGES,
+    _PLACE_RE,
+    _PROPOSAL_KINDS,
+    _PROPOSING,
+    _READ_COUNTERPART,
+    _REFINE_RE,
+    _RELEASE_IT_RE,
+    _REVIEW_DUE_RE,
+    _REVIEW_RE,
+    _REVIEWS_DUE_NOW_RE,
+    _SMALL_WORDS,
+    _VS_NOW_RE,
+    _WHOLE_WORD_MATCHES,
+    _WRITE_COUNTERPART,
+    _WRITE_INTENTS,
+    APPROVAL_QUESTION_SCORE,
+    BOOK_READING,
+    BOOK_STOP,
+    BOOK_WORDS_RE,
+    CREDIT_ROLES,
+    CUSTOMER_GROUP_RE,
+    DISPUTE_CHANGE_RE,
+    EXCLUDE_DISPUTED_RE,
+    FOLLOW_UP_RE,
+    FOLLOW_UP_SCORE,
+    GO_AHEAD_RE,
+    GROUP_BY_RE,
+    LEVEL_WORDS,
+    MAX_PART_LOOKUPS,
+    MAX_WIDENED_LOOKUPS,
+    NEXT_PAGE_RE,
+    NOW_RE,
+    ORDINAL_PICK,
+    ORDINAL_RE,
+    OUT_OF_SCOPE_SURE,
+    PICK_RE,
+    PLAUSIBLE,
+    SURE_ENOUGH_FOR_TERSE,
+    SURE_ENOUGH_TO_PROPOSE,
+    TONES,
+    _name_word_key,
+    is_filler_run,
+    stated_reason,
+)
 from .portfolio_query import (
     Comparison,
     asks_for_one,
@@ -97,300 +161,6 @@ from .portfolio_query import (
 )
 
 log = get_logger(__name__)
-
-PRONOUN_RE = re.compile(
-    r"\b(?:them|they|their|theirs|it|its|this (?:customer|account|one|client)|that (?:customer|account|one|client)|"
-    r"same (?:customer|account|one)|him|her|the customer|the account)\b",
-    re.IGNORECASE,
-)
-ORDINAL_PICK = {"first": 0, "1st": 0, "top": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
-                "fifth": 4, "5th": 4, "sixth": 5, "6th": 5, "seventh": 6, "7th": 6, "eighth": 7, "8th": 7,
-                "ninth": 8, "9th": 8, "tenth": 9, "10th": 9, "last": -1, "bottom": -1}  # fmt: skip
-_PICK_WORDS = "|".join(sorted(ORDINAL_PICK, key=len, reverse=True))
-_PICK_NOUNS = r"(?:one|account|customer|client|company|row|line|entry|item|name)"
-# The whole message is a pick from the list just shown: "the first one", "#3", "what about the second?"
-PICK_RE = re.compile(
-    r"^\W*(?:and\s+|ok\W+|so\W+|then\s+)?(?:(?:what|how) about|tell me(?: more)? about|show(?: me)?|more on|more about"
-    r"|details (?:on|for|of)|open|look at|drill (?:into|down on|down into)|go with|pick|select|take|i mean|i meant"
-    rf"|let'?s (?:do|see|look at))?\s*(?:the\s+)?(?:({_PICK_WORDS})(?:\s+{_PICK_NOUNS})?(?:\s+on the list)?"
-    r"|(?:number|no\.?|#|row|line)?\s*(\d{1,2}))\W*$",
-    re.IGNORECASE,
-)
-# A pick inside a request: "score the third one", "draft a reminder for #2", "how much does the 2nd account owe"
-ORDINAL_RE = re.compile(
-    rf"\b(?:the\s+)?({_PICK_WORDS})\s+{_PICK_NOUNS}\b|\bthe\s+({_PICK_WORDS})(?=\s*(?:[?.!,]|$))"
-    r"|(?:\b(?:number|no\.?|row|line)\s*|#\s*)(\d{1,2})\b(?!\d)",
-    re.IGNORECASE,
-)
-# "Acme group", "the Initech group": the family of a customer, reported at its head
-CUSTOMER_GROUP_RE = re.compile(
-    r"\b([A-Za-z][\w&.'-]*)\s+group\b(?!\s*by\b)|\bgroup\s+(?:of|for)\s+(?!the\b)([A-Za-z][\w&.'-]*)", re.IGNORECASE
-)
-_NOT_A_GROUP_NAME = frozenset({"by", "per", "risk", "customer", "peer", "age", "each", "a", "the", "this", "that",
-                               "same", "whole", "our", "my", "your", "their", "which", "what", "debtor",
-                               "client"})  # fmt: skip
-# "the whole company", "every customer": the book, not a customer named "company"
-BOOK_WORDS_RE = re.compile(
-    r"\b(?:whole|entire|all of the|across the)\s+(?:company|business|firm|organi[sz]ation|group|book|portfolio)\b"
-    r"|\bcompany[- ]wide\b|\bevery\s?(?:one|body)(?:'s)?\b|\bevery (?:single )?(?:customer|account|client|debtor)s?"
-    r"(?:'s)?\b|\ball (?:of )?(?:our |the |my )?(?:customers|accounts|clients|debtors)\b",
-    re.IGNORECASE,
-)
-# Credit jargon read in full when working out what is asked ("DTP for eaglelight" asks for the days to pay)
-_JARGON = {"dtp": "days to pay", "dbt": "days beyond terms", "p2p": "promise to pay", "p2ps": "promises to pay"}
-_JARGON_RE = re.compile(r"\b(?:" + "|".join(_JARGON) + r")\b", re.I)
-_MY_RE = re.compile(r"\bmy\b", re.I)
-# "the last 6 points of history", "with 12 scores of history"
-_HISTORY_POINTS_RE = re.compile(r"\b(?:last\s+)?(\d{1,2})\s+(?:points?|scores?)\s+(?:of\s+)?(?:history|trend)\b", re.I)
-_ASKS_FOR_RELEASE_RE = re.compile(
-    r"\b(?:can|could|would)\s+you\s+(?:please\s+|pls\s+)?(?:release|unblock|lift)\b"
-    r"|\b(?:can|could)\s+(?:we|you|i)\s+(?:please\s+)?get\b.{0,60}\b(?:released|unblocked|off hold)\b",
-    re.I,
-)
-_HELD_RE = re.compile(r"\bheld\b|\bon hold\b|\bblocked\b", re.I)
-_VS_NOW_RE = re.compile(r"\b(?:vs\.?|versus|compared\s+(?:with|to)|against|and)\s+(?:now|today|currently)\b", re.I)
-# "what class is X now, and what was it at the end of june?": a past date beside "now" is the comparison
-NOW_RE = re.compile(r"\b(?:now|today|currently|current(?:ly)?|at the moment|right now)\b", re.I)
-# Requests for things no capability does, whatever else the message names (the desk deletes, pays and exports nothing)
-# Topics no capability covers, whatever is asked about them ("when does payroll run?")
-_OFF_TOPIC_RE = re.compile(
-    r"\b(?:payroll|salar(?:y|ies)|wages|timesheets?|vacation|weather|lunch|stock levels?|in stock|inventory)\b", re.I
-)
-_NEVER_DONE_RE = re.compile(
-    r"^\W*(?:(?:hi|hey|ok|so|pls|please|can you|could you|would you|kindly|just|quickly)\W+)*"
-    r"(?:delete|erase|wipe|purge|refund|wire|translate|print|upload|download|export)\b",
-    re.I,
-)
-_REVIEW_DUE_RE = re.compile(
-    r"\b(?:reviews?\s+(?:is\s+|are\s+)?(?:coming\s+(?:up\s+)?|falling\s+)?(?:due|scheduled|up)"
-    r"|due\s+(?:for\s+)?(?:an?\s+|the(?:ir)?\s+)?(?:limit\s+|credit\s+)?review)"
-    r"\s+(?:by|before|on|in|for|within)?\s*(?:the\s+)?",
-    re.I,
-)
-# "which limit reviews are due?", "overdue reviews": due by today
-_REVIEWS_DUE_NOW_RE = re.compile(
-    r"\b(?:limit\s+|credit\s+)?reviews?\s+(?:are\s+|is\s+)?(?:over)?due\b(?!\s+(?:by|before|on|in|for|within)\b)"
-    r"|\b(?:overdue|late|missed)\s+(?:limit\s+|credit\s+)?reviews?\b|\bdue\s+(?:for\s+)?(?:an?\s+)?(?:limit\s+)?review\b",
-    re.I,
-)
-# a weekday with nothing that makes it the date of the figures ("seeing them thursday"; not "as of friday")
-_BARE_WEEKDAY_RE = re.compile(r"\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b(?!'s)", re.I)
-_AS_OF_BEFORE_RE = re.compile(
-    r"\b(?:as\s+(?:of|at)|at|on|by|for|until|till|since|from|before|after|last|this|next|close\s+of\s+business)\s+$",
-    re.I,
-)
-# "exposure by risk class", "overdue per region": the book split by something
-GROUP_BY_RE = re.compile(
-    r"\b(?:by|per|split by|grouped by|broken down by|for each)\s+(region|segment|collector|risk[ _]class|class"
-    r"|currency|customer|country|countries)(?:es|s)?\b",
-    re.IGNORECASE,
-)
-BOOK_STOP = frozenset({"company", "business", "firm", "organisation", "organization", "everyone", "everybody", "whole",
-                       "entire", "every", "everyone's", "everybody's", "single"})  # fmt: skip
-# Countries and areas as written in a question; two-letter codes are checked against the book's countries.
-_PLACE_RE = re.compile(
-    r"(?<![\w-])(?:"
-    + "|".join(
-        re.escape(n).replace(r"\ ", r"\s+") for n in sorted({*place_names(), *area_names()}, key=len, reverse=True)
-    )
-    + r"|[A-Z]{2})(?![\w-])",
-    re.IGNORECASE,
-)
-_NOT_COUNTRY_CODES = frozenset(
-    {"IN", "IT", "NO", "BE", "TO", "AM", "IS", "ME", "MY", "SO", "AT", "BY", "OR", "ON", "AS"}
-)
-_LIST_THEM_RE = re.compile(
-    r"^\W*(?:(?:ok|and|so|pls|please)\W+)*(?:list|show|name|give me)\s+(?:me\s+)?(?:them|those|the names|which ones)\b"
-    r"|^\W*(?:which|who)\s+(?:ones|are they)\b",
-    re.IGNORECASE,
-)
-# "split it by country", "make it top 10", "by segment instead": the last portfolio query, changed
-_REFINE_RE = re.compile(
-    r"^\W*(?:(?:ok|and|now|then|pls|please|can you)\W+)*(?:(?:split|break|group|cut)\s+(?:it|that|this|them|those)"
-    r"\s+(?:down\s+|up\s+)?by\b|make\s+it\s+(?:the\s+)?(?:top|bottom)\s*\d+|(?:just\s+)?(?:the\s+)?top\s*\d+\s+(?:then|instead)"
-    r"|by\s+(?:region|country|segment|collector|currency|risk\s+class)\s+(?:instead|then)\b)",
-    re.IGNORECASE,
-)
-_NARROW_RE = re.compile(
-    r"^\W*(?:(?:ok|and|now)\W+)?(?:only|just)\s+(?:the\s+)?(?:\w+\s+)?(?:ones|those|accounts|customers)\b", re.I
-)
-# The kinds of proposal people name ("the limit ones", "any order releases"), as the proposal actions
-_PROPOSAL_KINDS = [
-    (re.compile(r"\blimits?\b", re.I), "set_credit_limit"),
-    (re.compile(r"\breleas\w*\b", re.I), "release_order_hold"),
-    (re.compile(r"\bholds?\b(?!\s+on\b)", re.I), "place_order_hold"),
-    (re.compile(r"\bpromis\w*|\bptps?\b", re.I), "log_promise_to_pay"),
-    (re.compile(r"\bdisput\w*", re.I), "update_dispute"),
-    (re.compile(r"\bdunning\b|\bletters?\b|\breminders?\b", re.I), "send_dunning"),
-    (re.compile(r"\b(?:re)?assign\w*|\bcollector\b", re.I), "assign_collector"),
-    (re.compile(r"\bnotes?\b", re.I), "add_note"),
-]
-FOLLOW_UP_RE = re.compile(
-    r"^\W*(?:and|what about|how about|what of|same for|now|also|ok,? and|and for)\b", re.IGNORECASE
-)
-GO_AHEAD_RE = re.compile(
-    r"^\W*(?:ok(?:ay)?\W+|yes\W+|yep\W+|sure\W+|great\W+|good\W+|fine\W+|please\W+)*"
-    r"(?:go ahead|do it|propose(?: it| that| this)?|submit(?: it)?|make it so|raise it|file it|send it|send that"
-    r"|send this|send the (?:letter|reminder|e-?mail)|yes|yep|ok|okay|please do)\b",
-    re.IGNORECASE,
-)
-# "pls request a release on it", "put that on hold": a change to the order of the customer the thread is about
-_RELEASE_IT_RE = re.compile(
-    r"\b(?:release|unblock|unhold|free)\w*\b(?:\s+(?:on|of|for))?\s+"
-    r"(?:it|that|this|them|their order|the held (?:one|order)|the one on hold)\b"
-    r"|\b(?:lift|remove)\s+(?:the\s+)?hold\b(?!\s+on\s+(?:SO|order))|\btake\s+(?:it|that|them)\s+off\s+hold\b"
-    r"|\b(?:request|raise|submit|propose|put\s+in(?:\s+for)?|go\s+ahead\s+with)\s+(?:a|the)\s+release\b",
-    re.IGNORECASE,
-)
-_HOLD_IT_RE = re.compile(r"\b(?:put|place)\s+(?:it|that|this|them|their order)\s+on\s+hold\b", re.IGNORECASE)
-_ORDER_CHANGES = (Intent.ORDER_RELEASE, Intent.ORDER_HOLD)
-_TO_ME_RE = re.compile(r"\b(?:give|assign|reassign|hand|pass|move)\b.{0,20}\bto me\b|\bi'?ll (?:take|own) it\b")
-_CUSTOMER_READS = frozenset(
-    i.value
-    for i in (Intent.EXPOSURE, Intent.STATUS, Intent.SCORE, Intent.PAYMENT_BEHAVIOUR, Intent.PROMISE_HISTORY,
-              Intent.DISPUTE, Intent.LIMIT_RECOMMEND, Intent.RELEASE_CHECK)
-)  # fmt: skip
-# A message the semantic reading is no surer of than this may be a follow-up ("and their score?").
-FOLLOW_UP_SCORE = 0.9
-# "Out of scope" this sure stands even when the message names a customer ("send 50k to Globex").
-OUT_OF_SCOPE_SURE = 0.7
-PLAUSIBLE = 0.25
-# A promise or payment question that names no customer is about the book when that reading has at least this much.
-BOOK_READING = 0.1
-EXCLUDE_DISPUTED_RE = re.compile(
-    r"\b(?:excl\w*|without|except|ex|not|non)[-\s.]*(?:the\s+|any\s+)?disput\w*|\bundisputed\b"
-    r"|\bdisput\w*(?:\s+(?:items?|ones|invoices|stuff|balances?))?\s+(?:excluded|removed|out|left out|aside)\b"
-    r"|\b(?:leave|leaving|take|taking|strip|stripping|leave)\s+out\s+(?:the\s+|all\s+|any\s+)?disput\w*",
-    re.IGNORECASE,
-)
-DISPUTE_CHANGE_RE = re.compile(
-    r"\b(?:resolv\w*|clos\w*|reject\w*|accept\w*|re-?open\w*|in[ _-]review|reassign\w*|assign\w*|escalat\w*)\b"
-    r".*|\b(?:set|mark|move|change)\s+(?:it|this|that|the dispute)\b",
-    re.IGNORECASE,
-)
-# Shorter runs of an unmatched name tried at most (each a look-up).
-MAX_PART_LOOKUPS = 6
-MAX_WIDENED_LOOKUPS = 4
-# Who at the customer made a promise: a capitalised name after "spoke to", "contact was", or a role ("per their
-# controller Mark", "Petra in AP" is read as far as "Petra")
-_CONTACT_RE = re.compile(
-    r"(?i:\b(?:spoke|talked|chatted)\s+(?:to|with)|\bcontact(?:\s+(?:was|is|person))?\s*:?|\b(?:per|from|via|according\s+to)"
-    r"\s+(?:their|the)\s+(?=(?:ap|ar|cfo|controller|treasurer|accountant|finance|payables|bookkeeper)\b))"
-    r"\s*(?:(?i:their|the)\s+)?(?:(?i:ap|ar|cfo|controller|treasurer|accountant|finance|payables|bookkeeper)\s+)?"
-    r"(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)"
-)
-# The rules' score of a question about approval authority ("who has to sign that off?")
-APPROVAL_QUESTION_SCORE = 8
-_WHOLE_WORD_MATCHES = frozenset({"id", "external id", "name", "name words", "words in name"})
-NEXT_PAGE_RE = re.compile(r"^\W*(?:next(?: page)?|more|show more|the rest|continue|page \d+)\W*$", re.IGNORECASE)
-TONES = {"friendly": "friendly", "gentle": "friendly", "polite": "friendly", "soft": "friendly", "firm": "firm",
-         "stern": "firm", "strong": "firm", "final": "final", "last": "final"}  # fmt: skip
-LEVEL_WORDS = {"pre-due": 0, "pre due": 0, "predue": 0, "first reminder": 1, "second reminder": 2,
-               "final notice": 3, "final reminder": 3, "pre-collection": 4, "precollection": 4}  # fmt: skip
-_WRITE_INTENTS = frozenset({Intent.LIMIT_PROPOSE, Intent.DUNNING_SEND, Intent.NOTE, Intent.ASSIGN, Intent.PROMISE})
-CREDIT_ROLES = {Role.COLLECTOR, Role.CREDIT_ANALYST, Role.CREDIT_MANAGER, Role.ADMIN}
-# Requests that create a proposal, and the question each most resembles.
-_READ_COUNTERPART = {
-    Intent.LIMIT_PROPOSE: Intent.LIMIT_RECOMMEND,
-    Intent.PROMISE: Intent.PROMISE_HISTORY,
-    Intent.ORDER_HOLD: Intent.RELEASE_CHECK,
-    Intent.ORDER_RELEASE: Intent.RELEASE_CHECK,
-    Intent.DUNNING_SEND: Intent.DUNNING_DRAFT,
-    Intent.DISPUTE_UPDATE: Intent.DISPUTE,
-    Intent.NOTE: Intent.EXPOSURE,
-    Intent.ASSIGN: Intent.EXPOSURE,
-}
-_PROPOSING = frozenset(_READ_COUNTERPART)
-_WRITE_COUNTERPART = {
-    Intent.LIMIT_RECOMMEND: Intent.LIMIT_PROPOSE,
-    Intent.PROMISE_HISTORY: Intent.PROMISE,
-    Intent.DUNNING_DRAFT: Intent.DUNNING_SEND,
-    Intent.DISPUTE: Intent.DISPUTE_UPDATE,
-}
-_SMALL_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "for",
-        "of",
-        "on",
-        "to",
-        "in",
-        "at",
-        "is",
-        "are",
-        "what",
-        "what's",
-        "whats",
-        "me",
-        "my",
-        "our",
-        "us",
-        "pls",
-        "please",
-        "thanks",
-        "thx",
-        "quick",
-        "re",
-        "about",
-    ]
-)
-# A terse message naming a customer and one of these ("globex promise", "initech limit?") is always asked: the
-# noun is as much the object of a change as of a question.
-_ALWAYS_ASK_TERSE = _PROPOSING | {Intent.LIMIT_RECOMMEND, Intent.PROMISE_HISTORY}
-# Other terse messages ("hooli disputes") are answered when the classifier is this sure; else the desk asks.
-SURE_ENOUGH_FOR_TERSE = 0.75
-# The words that ask for each change; a message without one of them ("stark 60k") proposes nothing unasked.
-_ACTION_WORDS = {
-    intent: re.compile(pattern, re.IGNORECASE)
-    for intent, pattern in {
-        Intent.LIMIT_PROPOSE: r"\b(?:increase|raise|bump|lift|up|upp?ed|reduce|decrease|lower|cut|drop"
-        r"|set|change|adjust|propos\w*|extend|give|more|extra|take\s+\w+\s+down|down\s+to|top\s+up|boost|double|halve)\b|->|→",
-        Intent.PROMISE: r"\bpromis\w*|\bcommit\w*|\bptp\b|\bwill\s+(?:pay|send|settle|clear)|'ll\s+(?:pay|send|settle)"
-        r"|\bgoing to (?:pay|send|settle)|\bagreed to (?:pay|settle)|\bpay(?:ing|ment)?\s+(?:by|on|next)\b"
-        r"|\b(?:says?|said|told (?:us|me)|confirm\w*)\b[^.?!]{0,30}?\d[\d.,]*\s*[km]?\b[^.?!]{0,15}?"
-        r"\b(?:by|on|before|next|this|tomorrow|eom|end)\b",  # "Globex says 50k by EOM"
-        Intent.ORDER_HOLD: r"\bhold\b|\bblock\w*|\bstop\b|\bfreeze\b|\bpause\b",
-        Intent.ORDER_RELEASE: r"\brelease\w*|\bunblock\w*|\blift\b|\blet\b.*\bthrough\b|\bfree\s+up\b",
-        Intent.DUNNING_SEND: r"\bsend\b|\bqueue\b|\bfire\s+off\b|\bdispatch\b|\be-?mail\b|\bmail\b|\bget\b.*\bout\b",
-        Intent.DISPUTE_UPDATE: r"\bclose\b|\bresolv\w*|\bmark\b|\bset\b|\bchange\b|\breassign\w*|\bescalat\w*"
-        r"|\baccept\w*|\breject\w*|\bupdate\w*|\bmove\b",
-        Intent.NOTE: r"\bnote\b|\blog\b|\brecord\b|\bjot\b|\bwrite\s+down\b|\badd\b",
-        Intent.ASSIGN: r"\bassign\w*|\bmove\b|\bgive\b|\bhand\w*\s+over\b|\btake\s+over\b|\btransfer\w*",
-    }.items()
-}
-# Without a word of the request's own (the rules), the classifier must be this sure to propose anything.
-SURE_ENOUGH_TO_PROPOSE = 0.8
-
-
-def _name_word_key(word: str) -> str:
-    return word.strip(".,'\"").lower().removesuffix("'s")
-
-
-def is_filler_run(words: str) -> bool:
-    """Only common English words, legal forms and connectors: no customer's distinctive name ("track record")."""
-    cleaned = [word.strip(".,'").lower().removesuffix("'s") for word in words.split()]
-    return all(not word or word.isdigit() or is_common_word(word) or is_filler(word) for word in cleaned)
-
-
-_REVIEW_RE = re.compile(
-    r"\breview(?:ed)?\s+(?:it\s+|them\s+)?(?:again\s+)?(?:date\s+)?(?:on\s+|by\s+|at\s+|for\s+|:\s*)?(?:the\s+)?", re.I
-)
-_REASON_RE = re.compile(
-    r"\b(?:reason|why|rationale)\s*(?:is\s*)?[:\-–]\s*(?P<said>.+)$"
-    r"|\b(?:because|due\s+to|given|as\s+(?:they|their|the|we|it)|following)\b\s*(?P<after>.+)$",
-    re.I,
-)
-
-
-def stated_reason(text: str) -> str | None:
-    """The user's own reason for a change ("reason: strong payment record", "given how late they pay")."""
-    match = _REASON_RE.search(text)
-    if match is None:
-        return None
-    said = (match.group("said") or match.group(0)).strip(" .;,")
-    return said[:300] or None
 
 
 class _Stop(Exception):
