@@ -222,6 +222,17 @@ def test_a_word_leading_one_name_and_whole_inside_another_is_not_decisive() -> N
     index = _index(["Dalton Group Ltd.", "Schmidt & Dalton Inc", "Daltonia Foods"])
     ranked, decisive = match_name(index, "dalton", 5)
     assert not decisive
-    assert [index.ids[position] for position, _, _ in ranked] == [1, 2]
+    assert [index.ids[position] for position, _, _ in ranked] == [1, 2, 3]
     ranked, decisive = match_name(index, "dalton group", 5)
     assert decisive and index.ids[ranked[0][0]] == 1
+
+
+def test_a_common_word_leading_one_name_and_starting_another_is_not_decisive() -> None:
+    index = _index(["Crystal Land Components LLC", "Crystalwood Ventures Ltd", "Hooli Cloud Inc", "Land Crystal Co"])
+    ranked, decisive = match_name(index, "crystal", 5)
+    assert not decisive
+    assert [index.ids[position] for position, _, _ in ranked] == [1, 2]
+    assert [how for _, _, how in ranked] == ["name words", "start of name"]
+    for reference in ("crystal land", "crystalwood", "hooli"):
+        ranked, decisive = match_name(index, reference, 5)
+        assert decisive, reference

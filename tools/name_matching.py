@@ -5,7 +5,8 @@ Legal forms, connectors and ordinary words never name anyone on their own; parti
 Stages, in order (the first that finds anything answers):
 1. the whole name (name key: case, punctuation and trailing legal form folded) — resolves when unique;
 2. nothing but ordinary words (trade vocabulary, places, legal forms): no match unless stage 1 found one;
-3. the leading whole words of a name ("globex" → "Globex Industries") — resolves when unique;
+3. the leading whole words of a name ("globex" → "Globex Industries") — resolves when unique, and a single word
+   that also starts another name's first word ("crystal": "Crystalwood …") is not unique;
 4. whole words inside a name ("richter") — candidates; resolves only when unique and the words include a
    distinctive (non-dictionary) word of four letters or more;
 5. the start of a single word ("acm") — candidates only;
@@ -29,6 +30,9 @@ SIMILAR_MIN_LENGTH = 6  # letters in the query (shorter typos only suggest)
 CANDIDATE_MIN_SCORE = 65.0
 CANDIDATE_BAND = 25.0
 MIN_DISTINCTIVE_CHARS = 2
+# A word held by at most this many names (or 0.5 % of a larger book) points at a customer; one shared by more
+# ("components", "IBM sample customer …") is part of how names are made, not of which one is meant.
+RARE_NAME_WORD_NAMES = 5
 _POSSESSIVE = re.compile(r"'s(?=\s|$)|(?<=s)'(?=\s|$)", re.IGNORECASE)  # "acme's", "ventures'" (keeps the s)
 
 Ranked = list[tuple[int, float, str]]  # (position in the index, score, how)
@@ -129,6 +133,9 @@ def _whole_words(index: NameIndex, words: list[str], has_strong: bool, limit: in
         # "dalton" leads "Dalton Group" and stands whole in "Schmidt & Dalton": both fit, so it is not decisive
         also = [] if n > 1 or not has_strong else _whole_word_inside(index, words[0], leading)
         ranked += [(position, 90.0, "words in name") for position in also[: max(0, limit - len(ranked))]]
+        # "crystal" leads "Crystal Land" and starts "Crystalwood": staff shorten either that way, so both fit
+        longer = [] if n > 1 else _longer_first_word(index, words[0])
+        ranked += [(position, 80.0, "start of name") for position in longer[: max(0, limit - len(ranked))]]
         return ranked, len(ranked) == 1
     if inside:
         return [(position, 85.0, "words in name") for position in inside[:limit]], len(inside) == 1
@@ -143,6 +150,10 @@ def _whole_words(index: NameIndex, words: list[str], has_strong: bool, limit: in
 def _in_order(words: list[str], tokens: tuple[str, ...]) -> bool:
     rest = iter(tokens)
     return all(word in rest for word in words)
+
+
+def _longer_first_word(index: NameIndex, word: str) -> list[int]:
+    return [p for p, tokens in enumerate(index.tokens) if tokens and tokens[0] != word and tokens[0].startswith(word)]
 
 
 def _whole_word_inside(index: NameIndex, word: str, leading: list[int]) -> list[int]:
