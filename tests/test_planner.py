@@ -708,6 +708,21 @@ def test_not_dates(text: str) -> None:
     assert date_mentions(text, TODAY, Spans(), future=True) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [("by Wednesday the 25th", date(2026, 11, 25)), ("on fri 4 december", date(2026, 12, 4)),
+     ("Friday, 27 November 2026", date(2026, 11, 27)), ("tuesday the 1st", date(2026, 12, 1))],
+)  # fmt: skip
+def test_a_weekday_with_its_date_is_one_date(text: str, day: date) -> None:
+    found = date_mentions(text, TODAY, Spans(), future=True)
+    assert [(mention.day, mention.problem) for mention in found] == [(day, None)]
+
+
+def test_a_weekday_that_does_not_fit_its_date_is_asked() -> None:
+    (found,) = date_mentions("by wednesday the 26th", TODAY, Spans(), future=True)
+    assert found.problem is not None and "Thursday" in found.problem
+
+
 def test_next_weekday_within_this_week_skips_a_week() -> None:
     monday = date(2026, 11, 23)
     assert date_mentions("on Friday", monday, Spans(), future=True)[0].day == date(2026, 11, 27)

@@ -119,6 +119,26 @@ def _day_of_month(number: int, today: date, future: bool) -> DateMention | None:
     return None
 
 
+def _weekday_date(
+    written: str, weekday: str, number: int, month_text: str | None, year_text: str | None, today: date, future: bool
+) -> DateMention | None:
+    if month_text is None:
+        mention = _day_of_month(number, today, future)
+    else:
+        day = _safe_date(int(year_text) if year_text else today.year, MONTHS[month_text.lower()], number)
+        mention = None if day is None else DateMention(day if year_text else _past_year(day, today, future))
+    if mention is None or mention.problem is not None:
+        return mention
+    named = WEEKDAYS[weekday.lower()]
+    if mention.day.weekday() != named:
+        return DateMention(
+            mention.day,
+            label=written,
+            problem=f"“{written}” does not fit: {mention.day.day} {mention.day:%B %Y} is a {mention.day:%A}",
+        )
+    return DateMention(mention.day, label=str(mention.day))
+
+
 def _weekday(name: str, modifier: str, today: date) -> date:
     target = WEEKDAYS[name]
     ahead = (target - today.weekday()) % 7 or 7
@@ -131,6 +151,15 @@ def _weekday(name: str, modifier: str, today: date) -> date:
 
 
 _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
+    (  # "wednesday the 25th", "fri 4 december": one day, named twice (checked to agree)
+        re.compile(
+            rf"\b(?:(?:on|by|this|next|coming)\s+)?({_WEEKDAY_NAMES})\.?,?\s+(?:the\s+(\d{{1,2}})(?:st|nd|rd|th)?\b"
+            rf"|(\d{{1,2}})(?:st|nd|rd|th)\b|(\d{{1,2}})(?=\s+(?:of\s+)?(?:{_MONTH_NAMES})\b))"
+            rf"(?:\s+(?:of\s+)?({_MONTH_NAMES})\b\.?(?:,?\s+(\d{{4}})\b)?)?",
+            re.I,
+        ),
+        "weekday_date",
+    ),
     (re.compile(r"\b(\d{4})([-/.])(\d{1,2})\2(\d{1,2})\b"), "iso"),
     (re.compile(r"\b(\d{1,2})([/.])(\d{1,2})\2(\d{4})\b"), "dmy"),
     (re.compile(r"(?<![\d/.,$€£])\b(\d{1,2})/(\d{1,2})\b(?![/.,]?\d)"), "dm"),
@@ -271,6 +300,9 @@ def _date_from(kind: str, match: re.Match[str], today: date, future: bool) -> Da
         return DateMention(day, label=str(day))
     if kind == "day_of_month":
         return _day_of_month(int(g[0]), today, future)
+    if kind == "weekday_date":
+        number = int(next(n for n in g[1:4] if n))
+        return _weekday_date(match.group(0).strip(), g[0], number, g[4], g[5], today, future)
     if kind == "mid_month":
         month = MONTHS[g[0].lower()]
         year = int(g[1]) if g[1] else today.year
