@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,10 @@ import pytest
 from assistant.agent import openai_tool_definitions, tool_description
 from assistant.catalogue import OUT_OF_SCOPE, by_name, capabilities, examples, model_description
 from assistant.planner.intents import Intent
+from assistant.planner.semantic import mask_names, masked_example, name_words_to_mask
+from db.demo.portfolio import demo_leading_name_words, demo_name_words
 from db.models import Role
+from tools.customers import NameWord
 from tools.registry import get_registry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +70,9 @@ def test_training_examples_cover_every_capability_the_planner_answers() -> None:
     assert len(texts) == len(set(texts)), "duplicate training examples"
 
 
-@pytest.mark.parametrize("labelled", ["test.jsonl", "dev.jsonl", "dev2.jsonl", "dev3.jsonl", "dev4.jsonl"])
+@pytest.mark.parametrize(
+    "labelled", ["test.jsonl", "dev.jsonl", "dev2.jsonl", "dev3.jsonl", "dev4.jsonl", "dev5.jsonl"]
+)
 def test_no_training_example_is_a_text_of_the_evaluation_sets(labelled: str) -> None:
     path = ROOT / "evals" / "understanding" / labelled
     held_out = {_normal(json.loads(line)["text"]) for line in path.read_text(encoding="utf-8").splitlines() if line}
@@ -119,3 +125,35 @@ def test_a_query_vector_is_the_vector_the_batch_encoder_gives() -> None:
         assert query_vector.dtype == np.float32
         assert abs(float(np.linalg.norm(query_vector)) - 1) < 1e-5
         assert float(query_vector @ batch_vector) > 0.99999
+
+
+def _book(words: dict[str, tuple[bool, bool]]) -> Callable[[list[str]], dict[str, NameWord]]:
+    return lambda asked: {w: NameWord(*words[w]) for w in asked if w in words}
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("umbrella's outstanding?", "Contoso's outstanding?"),
+        ("before I ring them - Newford Britain, what's open?", "before I ring them - Contoso, what's open?"),
+        ("Schmidt & Dalton exposure", "Contoso exposure"),
+        ("singapore customers overdue", "singapore customers overdue"),  # a place word alone
+        ("how long do disputes take", "how long do disputes take"),  # a common word no name starts with
+        ("exposure on 0688-XNJRO", "exposure on 0688-XNJRO"),  # part of an id
+        ("ibm open AR", "ibm open AR"),  # a word every name shares
+    ],
+)
+def test_customer_names_are_masked_for_the_classifier(text: str, masked: str) -> None:
+    book = _book({
+        "umbrella": (True, True), "newford": (True, True), "britain": (True, False), "schmidt": (True, True),
+        "dalton": (True, False), "singapore": (True, False), "long": (True, False), "xnjro": (True, False),
+        "ibm": (False, True),
+    })  # fmt: skip
+    assert mask_names(text, name_words_to_mask(text, book)) == masked
+
+
+def test_the_training_examples_are_masked_like_messages() -> None:
+    words, leading = demo_name_words(), demo_leading_name_words()
+    assert masked_example("what does hooli owe", words, leading) == "what does Contoso owe"
+    assert masked_example("stark components balance?", words, leading) == "Contoso balance?"
+    assert masked_example("health check on the book", words, leading) == "health check on the book"

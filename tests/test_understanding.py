@@ -92,7 +92,7 @@ def test_close_readings_are_asked_as_choices_and_the_pick_answers(
     shared_url: str,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def torn(text: str) -> Understood:
+    def torn(text: str, names: object = frozenset()) -> Understood:
         readings = [(Intent.SCORE, 0.41), (Intent.PROMISE_HISTORY, 0.38), (Intent.OUT_OF_SCOPE, 0.1)]
         return Understood(Intent.SCORE, 0.41, readings, recognise(text), semantic=True)
 

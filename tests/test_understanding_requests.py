@@ -4,6 +4,8 @@ other words. On SQLite and PostgreSQL (the `shared_url` demo portfolio)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -72,3 +74,23 @@ def test_a_name_inside_a_run_of_other_words_is_found(seeded_db_url: str) -> None
         renamed_id = str(renamed.id)
     reply = ask(seeded_db_url, "avery", "so we gave Jansen Brands ample room lately, what do they owe?")
     assert last_call(reply, "get_customer_exposure").arguments["customer"] == renamed_id
+
+
+def test_a_promise_dated_by_weekday_and_day_reads_one_date(shared_url: str) -> None:  # noqa: F811
+    due = next(day for day in (clock.today() + timedelta(days=n) for n in range(7, 14)) if day.day > 7)
+    text = f"Stark committed to $22,500 by {due:%A} the {due.day}th, can you record the promise?"
+    assert last_call(ask(shared_url, "morgan", text), "log_promise_to_pay").arguments["promised_date"] == str(due)
+
+
+def test_an_event_ahead_is_no_date_to_report_at(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "meeting Initech tmrw, what do they currently owe us?")
+    assert "as_of" not in last_call(reply, "get_customer_exposure").arguments
+    ahead = ask(shared_url, "morgan", "what will initech owe tomorrow?")
+    assert not ahead.tool_calls and "in the future" in ahead.text
+
+
+def test_their_figures_after_a_customer_answer_are_that_customers(shared_url: str) -> None:  # noqa: F811
+    _, reply = conversation(shared_url, "avery", "score for vandelay", "their exposure at the end of last month?")
+    assert last_call(reply, "get_customer_exposure").arguments["customer"] == CUSTOMER_IDS["Vandelay"]
+    _, book = conversation(shared_url, "avery", "score for vandelay", "how many of our customers are over their limit?")
+    assert last_call(book, "get_portfolio_summary").arguments == {"over_limit": True}

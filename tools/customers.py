@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import unicodedata
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -20,7 +21,7 @@ from db.queries.customers import (
     customers_by_ids,
 )
 from tools.context import ToolContext, without_risk
-from tools.name_matching import NameIndex, match_name
+from tools.name_matching import RARE_NAME_WORD_NAMES, NameIndex, match_name
 from tools.reference_words import has_control_characters
 from tools.registry import ALL_ROLES, tool
 from tools.schemas import CustomerReference, CustomerSummary
@@ -68,6 +69,26 @@ def customer_name_words(session: Session, words: list[str]) -> set[str]:
     """Those of `words` (lower case) that are a word of some customer's name ("stark" of Stark Industries)."""
     index = _name_index(session)
     return {word for word in words if word in index.by_token}
+
+
+@dataclass(frozen=True)
+class NameWord:
+    """How a word figures in the book's customer names."""
+
+    rare: bool  # held by few names, so it points at a customer ("stark"), unlike "components" or a shared prefix
+    leads: bool  # some name starts with it ("umbrella" of Umbrella Health)
+
+
+def customer_name_word_stats(session: Session, words: list[str]) -> dict[str, NameWord]:
+    """For those of `words` (lower case) that are words of customer names: whether they are rare and lead a name."""
+    index = _name_index(session)
+    limit = max(RARE_NAME_WORD_NAMES, len(index.keys) // 200)
+    found: dict[str, NameWord] = {}
+    for word in words:
+        positions = index.by_token.get(word)
+        if positions:
+            found[word] = NameWord(len(positions) <= limit, any(index.tokens[p][0] == word for p in positions))
+    return found
 
 
 def _match(session: Session, query: str, limit: int) -> tuple[list[tuple[Customer, float, str]], bool]:

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from assistant.catalogue import Capability, by_intent
+from assistant.planner.semantic import name_words_to_mask
 from assistant.planner.understand import CERTAIN_RULES, SAME_ANSWER, Understood, intent_of, understand
 from assistant.types import AskRequest, AssistantReply, Choice, Citation, ProposalRef, ToolCallRecord, Usage
 from core.errors import CreditDeskError, ErrorCode
@@ -23,7 +24,7 @@ from core.logging import get_logger
 from db.engine import read_session
 from db.models import Role
 from tools.context import ToolContext
-from tools.customers import customer_name_words, ordinary_customer_names
+from tools.customers import NameWord, customer_name_word_stats, customer_name_words, ordinary_customer_names
 from tools.name_matching import query_key
 from tools.reference_words import area_names, place_names
 from tools.registry import call_tool, get_tool, parse_arguments
@@ -93,6 +94,7 @@ from .phrases import (
     _JARGON,
     _JARGON_RE,
     _LIST_THEM_RE,
+    _MANY_RE,
     _MY_RE,
     _NARROW_RE,
     _NEVER_DONE_RE,
@@ -110,6 +112,7 @@ from .phrases import (
     _REVIEW_RE,
     _REVIEWS_DUE_NOW_RE,
     _SMALL_WORDS,
+    _THEIR_RE,
     _VS_NOW_RE,
     _WHOLE_WORD_MATCHES,
     _WRITE_COUNTERPART,
@@ -329,7 +332,9 @@ class _Turn:
             return picked
         if _NEVER_DONE_RE.match(self.text) or (_OFF_TOPIC_RE.search(self.text) and not self.names_a_customer()):
             return Intent.OUT_OF_SCOPE  # "delete all the test customers", "refund hooli 5k": nothing here does that
-        understood = self.understood = understand(self.spelled_out())
+        spelled = self.spelled_out()
+        names = name_words_to_mask(spelled, self.name_word_stats)
+        understood = self.understood = understand(spelled, names)
         recognised = understood.recognised
         assert recognised is not None
         intent = understood.intent
@@ -380,6 +385,17 @@ class _Turn:
             return Intent.EXPOSURE
         if intent is Intent.PORTFOLIO and (CUSTOMER_ID_RE.search(self.text) or EXTERNAL_ID_RE.search(self.text)):
             return Intent.EXPOSURE  # "AR for C000008 as of yesterday"
+        if (
+            intent is Intent.PORTFOLIO
+            and _THEIR_RE.search(self.text)
+            and not BOOK_WORDS_RE.search(self.text)
+            and not _MANY_RE.search(self.text)
+            and last_customer(self.history) is not None
+            and not self.names_something()
+        ):
+            # "what was their exposure at the end of last month?" after a customer's score: that customer's figures
+            customer_reads = [r for r, score in understood.readings[1:] if r in CUSTOMER_INTENTS and score >= PLAUSIBLE]
+            return customer_reads[0] if customer_reads else Intent.EXPOSURE
         if intent is Intent.PORTFOLIO and recognised.intent is Intent.WORKLIST and TOP_N_RE.search(self.text):
             # "top 10 for region EMEA": the accounts to work, as the worklist ranks them — for a collector, or when
             # the classifier finds it plausible; with no figure named, the biggest customers are as likely: ask
@@ -441,6 +457,13 @@ class _Turn:
             decided = self.ask_between([intent, _READ_COUNTERPART[intent], *others])
             if decided is not None:
                 return decided
+        if (
+            len(close) > 1
+            and recognised.intent is intent
+            and recognised.score >= THRESHOLD
+            and not any(recognised.scores.get(other, 0) > 0 for other in close[1:])
+        ):
+            return intent  # "put globex on hold": the words give the instruction the classifier is torn over
         if len(close) > 1 and intent not in CERTAIN_RULES:
             decided = self.ask_between(close)
             if decided is not None:
@@ -774,7 +797,8 @@ class _Turn:
                 self.review_due_by = found[0].day
         for match in _BARE_WEEKDAY_RE.finditer(self.text):
             before = self.text[: match.start()]
-            if not _AS_OF_BEFORE_RE.search(before) and not self.spans.covers(*match.span()):
+            asks_ahead = re.search(r"\b(?:will|going\s+to|gonna)\b", before, re.I)  # "what will they owe friday"
+            if not _AS_OF_BEFORE_RE.search(before) and not asks_ahead and not self.spans.covers(*match.span()):
                 self.spans.add(*match.span())
 
     def as_of(self) -> date | None:
@@ -1017,6 +1041,10 @@ class _Turn:
             if len(run) < len(words) and any(distinctive_word(keys[i]) for i in run)
         ]
         return sorted(found, key=lambda run: -len(run.split()))
+
+    def name_word_stats(self, words: list[str]) -> dict[str, NameWord]:
+        with read_session(self.request.database_url) as session:
+            return customer_name_word_stats(session, words)
 
     def name_words(self, words: list[str]) -> set[str]:
         """Those of the words (as keys) that are a word of some customer's name, remembered for the turn."""

@@ -16,6 +16,12 @@ PRONOUN_RE = re.compile(
     r"same (?:customer|account|one)|him|her|the customer|the account)\b",
     re.IGNORECASE,
 )
+# A customer of the thread referred to ("their exposure", "what do they owe"), never the book ("our", "we")
+_THEIR_RE = re.compile(r"\b(?:their|they|them|this (?:customer|client)|that (?:customer|client))\b", re.I)
+# Several customers spoken of ("customers over their limit", "which ones", "how many"): "their" is theirs
+_MANY_RE = re.compile(
+    r"\b(?:customers|accounts|clients|names|debtors|ones|companies|how many|which|who|everyone|anyone|any)\b", re.I
+)
 ORDINAL_PICK = {"first": 0, "1st": 0, "top": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
                 "fifth": 4, "5th": 4, "sixth": 5, "6th": 5, "seventh": 6, "7th": 6, "eighth": 7, "8th": 7,
                 "ninth": 8, "9th": 8, "tenth": 9, "10th": 9, "last": -1, "bottom": -1}  # fmt: skip
@@ -87,7 +93,9 @@ _REVIEWS_DUE_NOW_RE = re.compile(
     re.I,
 )
 # a weekday with nothing that makes it the date of the figures ("seeing them thursday"; not "as of friday")
-_BARE_WEEKDAY_RE = re.compile(r"\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b(?!'s)", re.I)
+_BARE_WEEKDAY_RE = re.compile(
+    r"\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day\b(?!'s)|tomorrow\b|tmrw?\b|next\s+week\b)", re.I
+)
 _AS_OF_BEFORE_RE = re.compile(
     r"\b(?:as\s+(?:of|at)|at|on|by|for|until|till|since|from|before|after|last|this|next|close\s+of\s+business)\s+$",
     re.I,

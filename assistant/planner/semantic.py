@@ -1,5 +1,6 @@
 """Semantic intent recognition: a logistic-regression head over the bundled MiniLM sentence embedding and the
-message's words (tf-idf of words and word pairs), trained on the catalogue's labelled examples.
+message's words (tf-idf of words and word pairs), trained on the catalogue's labelled examples, with customer
+names masked in both.
 
 The examples (assistant/catalogue/examples.jsonl) are embedded once per machine and cached under the user's cache
 directory, keyed by a fingerprint of the examples and the catalogue, so a changed example set is re-embedded and
@@ -11,9 +12,12 @@ say it can't; the closest example's similarity tells an off-topic or garbled mes
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,13 +26,83 @@ import numpy as np
 
 from assistant.catalogue import Example, examples, examples_fingerprint
 from core.logging import get_logger
+from db.demo.portfolio import demo_leading_name_words, demo_name_words
 from knowledge.embeddings import LOCAL_MODEL, encode_local, encode_query_local
+from tools.customers import NameWord
+from tools.reference_words import fold, is_common_word, is_filler, is_ordinary
+
+from .entities import Spans, name_candidates
 
 log = get_logger(__name__)
 
 WORD_PATTERN = r"(?u)\b\w+\b|[?#]"  # single letters and "?" count: "is X ok?" is a question, "X ok" is not
 # Inverse regularisation of the head (chosen by 5-fold cross-validation on the training examples).
 REGULARISATION_C = 10.0
+# Customer names are masked with one stand-in name before classifying, in the examples and in messages alike: a name
+# says nothing about what is asked, and names that are also words ("Umbrella", "Beacon") pull the reading around.
+PLACEHOLDER = "Contoso"
+_WORD = re.compile(r"[^\W\d_]+")
+_POSSESSIVE = re.compile(r"['’]s?\b")
+_NAME_TOKEN = re.compile(r"(?<![\w-])([^\W\d_]+)((?:['’]s)?)(?![\w-])")  # not a part of an id ("1080-NDGAE")
+_NAME_JOINER = re.compile(r"[\s&.+-]*")  # "Schmidt & Dalton", "Bay Ridge": one name
+
+
+def name_words_to_mask(text: str, name_words: Callable[[list[str]], dict[str, NameWord]]) -> set[str]:
+    """The words (folded) of the runs that could name a customer (`name_candidates`) made only of customer-name
+    words (`name_words` describes those of a list that are) and legal forms, one of them a rare name word that is
+    more than a place or trade word; a lone ordinary English word only when a name starts with it: "umbrella's",
+    "Newford Britain", "stark components" — not "singapore", "open", "health" or a prefix every name shares."""
+    candidates = name_candidates(text, Spans(), frozenset())
+    runs = [[fold(word) for word in _WORD.findall(_POSSESSIVE.sub("", c.text))] for c in candidates]
+    runs = [run for run in runs if run]
+    known = name_words([word for run in runs for word in run])
+    masked: set[str] = set()
+    for run in runs:
+        if not all(w in known or is_filler(w) for w in run):
+            continue
+        if not any(known[w].rare and not is_ordinary(w) for w in run if w in known):
+            continue
+        if len(run) == 1 and is_common_word(run[0]) and not known[run[0]].leads:
+            continue
+        masked.update(run)
+    return masked
+
+
+def mask_names(text: str, words: frozenset[str] | set[str]) -> str:
+    """`text` with each run of the given (folded) words replaced by the stand-in name."""
+    if not words:
+        return text
+    parts: list[str] = []
+    last = 0
+    in_run = False
+    for match in _NAME_TOKEN.finditer(text):
+        gap = text[last : match.start()]
+        if fold(match.group(1)) in words:
+            if in_run and _NAME_JOINER.fullmatch(gap):
+                parts[-1] = PLACEHOLDER + match.group(2)
+            else:
+                parts += [gap, PLACEHOLDER + match.group(2)]
+            in_run = True
+        else:
+            parts += [gap, match.group(0)]
+            in_run = False
+        last = match.end()
+    parts.append(text[last:])
+    return "".join(parts)
+
+
+def demo_name_word(word: str, leading: frozenset[str]) -> NameWord:
+    """A demo name word as the book would describe it: rare unless a place, trade or ordinary English word (those
+    are shared by many names), leading when a showcase name starts with it."""
+    return NameWord(rare=word in leading or not is_common_word(word), leads=word in leading)
+
+
+def masked_example(text: str, demo_words: frozenset[str], demo_leading: frozenset[str]) -> str:
+    """A training example with the demo customers it names masked (the examples were written for the demo book)."""
+    words = name_words_to_mask(
+        text, lambda words: {w: demo_name_word(w, demo_leading) for w in words if w in demo_words}
+    )
+    return mask_names(text, words)
 
 
 @dataclass(frozen=True)
@@ -85,8 +159,10 @@ class SemanticIntents:
             nearest_similarity=float((self.vectors @ vector).max()),
         )
 
-    def classify(self, text: str) -> Classified:
-        return self.classify_vector(text, encode_query_local(text))
+    def classify(self, text: str, names: frozenset[str] | set[str] = frozenset()) -> Classified:
+        """`names`: the message's words that are customer-name words in the book asked about (masked)."""
+        masked = mask_names(text, names)
+        return self.classify_vector(masked, encode_query_local(masked))
 
 
 _instance: SemanticIntents | None = None
@@ -100,7 +176,9 @@ def cache_dir() -> Path:
 
 
 def _vectors(rows: tuple[Example, ...]) -> np.ndarray:
-    path = cache_dir() / f"intent-examples-{LOCAL_MODEL}-{examples_fingerprint()}.npy"
+    # keyed by the texts as embedded (masked), so a change to the examples or to the masking embeds them again
+    texts = hashlib.sha256("\n".join(row.text for row in rows).encode()).hexdigest()[:12]
+    path = cache_dir() / f"intent-examples-{LOCAL_MODEL}-{examples_fingerprint()}-{texts}.npy"
     if path.exists():
         cached = np.load(path)
         if cached.shape[0] == len(rows):
@@ -127,7 +205,8 @@ def semantic_intents() -> SemanticIntents | None:
     with _lock:
         if _instance is None and not _failed:
             try:
-                rows = examples()
+                words, leading = demo_name_words(), demo_leading_name_words()
+                rows = tuple(Example(r.capability, masked_example(r.text, words, leading)) for r in examples())
                 _instance = SemanticIntents(rows, _vectors(rows))
             except Exception as error:  # any failure here degrades to rules; it never breaks a turn
                 _failed = True

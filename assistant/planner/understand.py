@@ -57,14 +57,15 @@ def intent_of(capability: str) -> Intent:
     return Intent(entry.intent) if entry.intent else Intent.UNKNOWN
 
 
-def understand(text: str) -> Understood:
+def understand(text: str, names: frozenset[str] | set[str] = frozenset()) -> Understood:
+    """`names`: the words of `text` that are customer-name words of the book (the classifier reads them masked)."""
     recognised = recognise(text)
     if recognised.intent in CERTAIN_RULES and recognised.score >= CERTAIN_SCORE:
         return Understood(recognised.intent, 1.0, [(recognised.intent, 1.0)], recognised)
     classifier = semantic_intents()
     if classifier is None:
         return Understood(recognised.intent, float(recognised.score), [], recognised)
-    classified = classifier.classify(text)
+    classified = classifier.classify(text, names)
     if classified.nearest_similarity < MIN_SIMILARITY:
         return Understood(recognised.intent, 0.0, [], recognised, semantic=True)
     fused: dict[Intent, float] = {}

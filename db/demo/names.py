@@ -146,6 +146,22 @@ def company_names(
     return names, keys
 
 
+def name_words() -> frozenset[str]:
+    """Every word (lower case) a generated company name can hold: the made-up places ('Silverbrook', 'Bay Ridge'),
+    surnames, trade nouns, legal forms, the public bodies' words and the subsidiaries' qualifiers."""
+    words: set[str] = {surname.lower() for surname in SURNAMES}
+    for head in HEADS:
+        words.add(head.lower())
+        for tail in TAILS:
+            words.update([head.lower(), tail] if tail in head.lower() or head[-1].lower() == tail[0] else [
+                (head + tail).lower()
+            ])  # fmt: skip
+    phrases = [*COUNTRY_QUALIFIERS.values(), *INDUSTRY_NOUNS.values(), GENERIC_NOUNS, *LEGAL_FORMS.values()]
+    phrases.append(tuple(pattern.replace("{place}", "") for pattern in PUBLIC_PATTERNS))
+    words.update(word.lower().strip(".") for group in phrases for phrase in group for word in phrase.split())
+    return frozenset(word for word in words if word)
+
+
 def _company_name(draws: _Uniforms, industry: str, country: str, attempt: int) -> str:
     nouns = INDUSTRY_NOUNS[industry] + GENERIC_NOUNS
     noun = nouns[draws.below(len(nouns))]

@@ -287,6 +287,19 @@ SHOWCASE: dict[int, Showcase] = {
 }
 
 
+def demo_name_words() -> frozenset[str]:
+    """Every word (lower case) a demo customer's name can hold, showcase names included ('acme', 'hooli'): the
+    offline understanding's training examples name demo customers, and it reads them with these words masked."""
+    showcase = {word.lower().strip(".") for entry in SHOWCASE.values() for word in entry.name.split()}
+    return names.name_words() | frozenset(showcase)
+
+
+def demo_leading_name_words() -> frozenset[str]:
+    """The first words of the showcase customers' names ('umbrella', 'stark'): the ordinary English words the
+    training examples use as customer names."""
+    return frozenset(entry.name.split()[0].lower() for entry in SHOWCASE.values())
+
+
 # --- customers ---------------------------------------------------------------------------------------------------
 
 
