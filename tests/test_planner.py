@@ -693,6 +693,9 @@ TODAY = date(2026, 11, 22)  # a Sunday
         ("by the end of the week", date(2026, 11, 27), True),
         ("end of next week", date(2026, 12, 4), True),
         ("start of next month", date(2026, 12, 1), True),
+        ("two weeks ago", date(2026, 11, 8), False),
+        ("a month ago", date(2026, 10, 22), False),
+        ("this time last year", date(2025, 11, 22), False),
     ],
 )
 def test_dates(text: str, day: date, future: bool) -> None:

@@ -460,10 +460,12 @@ def test_score_history_points_off_topic_words_and_the_held_order_checked(shared_
     assert last_call(reply, "check_order_release").arguments["order_number"] == number
 
 
-def test_asking_to_get_a_held_order_released_offers_the_release_and_the_check(shared_url: str) -> None:  # noqa: F811
-    reply = ask(shared_url, "sam", "can we get globex's held order released? they paid")
-    capabilities = [choice.capability for choice in reply.choices]
-    assert "propose_order_release" in capabilities and "check_order_release" in capabilities and not reply.proposals
+@pytest.mark.parametrize(
+    "text", ["can we get globex's held order released? they paid", "could you release globex's held order pls"]
+)
+def test_asking_to_get_a_held_order_released_proposes_the_release(shared_url: str, text: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "sam", text)
+    assert last_call(reply, "propose_order_release") and len(reply.proposals) == 1 and not reply.choices
 
 
 @pytest.mark.parametrize(

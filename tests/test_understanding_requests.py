@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from core.dates import month_end
+from core.dates import add_months, month_end
 from db.engine import read_session, write_session
 from db.models import Customer, OrderStatus, SalesOrder
 from db.models.party import customer_name_key
@@ -94,3 +94,27 @@ def test_their_figures_after_a_customer_answer_are_that_customers(shared_url: st
     assert last_call(reply, "get_customer_exposure").arguments["customer"] == CUSTOMER_IDS["Vandelay"]
     _, book = conversation(shared_url, "avery", "score for vandelay", "how many of our customers are over their limit?")
     assert last_call(book, "get_portfolio_summary").arguments == {"over_limit": True}
+
+
+def test_one_of_several_matches_is_picked_by_its_country(seeded_db_url: str) -> None:
+    with write_session(seeded_db_url) as session:
+        two = session.scalars(select(Customer).where(Customer.parent_id.is_(None)).order_by(Customer.id)).all()[-2:]
+        names = [("Quillmoor Trading Inc", "US"), ("Quillmoor Group Ltd.", "CA")]
+        for customer, (name, country) in zip(two, names, strict=True):
+            customer.name, customer.name_key, customer.country = name, customer_name_key(name), country
+        canadian = str(two[1].id)
+    first, reply = conversation(seeded_db_url, "morgan", "how much does quillmoor owe", "the canadian one")
+    assert "matches several customers" in first.text and not first.tool_calls[-1].name.startswith("get_")
+    assert last_call(reply, "get_customer_exposure").arguments["customer"] == canadian
+
+
+def test_a_comparison_with_a_day_counted_back_compares_with_that_day(shared_url: str) -> None:  # noqa: F811
+    today = clock.today()
+    cases = {
+        "open AR compared to this time last year": add_months(today, -12),
+        "open AR compared to a month ago": add_months(today, -1),
+        "dso today vs where it was at the end of last month": month_end(add_months(today, -1)),
+    }
+    for text, earlier in cases.items():
+        call = last_call(ask(shared_url, "morgan", text), "get_portfolio_summary")
+        assert call.arguments["compare_to"] == str(earlier), text

@@ -216,6 +216,15 @@ def listed_customers(
     ]
 
 
+def listed_in_countries(history: Sequence[AssistantReply], countries: Sequence[str]) -> list[CustomerRef]:
+    """The customers of the last "matches several customers" list that are in one of `countries` (ISO codes)."""
+    call = list_call(history)
+    if call is None or call.name != "resolve_customer":
+        return []
+    candidates = (call.result or {}).get("candidates", [])
+    return [customer_ref(c["customer"]) for c in candidates if c["customer"].get("country") in countries]
+
+
 def worklist_rows(history: Sequence[AssistantReply]) -> list[CustomerRef]:
     call = last_call(history, "build_worklist", only_last_reply=True)
     if call is None or call.result is None:

@@ -214,6 +214,11 @@ _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(rf"\b(?:at\s+)?(?:the\s+)?end\s+of\s+({_MONTH_NAMES})\b(?:\s+(\d{{4}}))?", re.I), "end_of_named_month"),
     (re.compile(r"\b(?:at\s+)?(?:the\s+)?end\s+of\s+(?:the\s+|last\s+)?year\b|\byear[- ]end\b", re.I), "year_end"),
+    (
+        re.compile(r"\b(a|an|one|two|three|four|five|six|\d{1,2})\s+(day|week|month|quarter|year)s?\s+ago\b", re.I),
+        "ago",
+    ),
+    (re.compile(r"\b(?:this|the\s+same)\s+time\s+last\s+(week|month|quarter|year)\b", re.I), "same_time_last"),
     (re.compile(r"\b(?:last|past|previous)\s+(\d{1,2}|two|three|four|five|six)\s+months\b", re.I), "last_n_months"),
     (re.compile(r"\b(?:in|within)\s+(\d{1,3}|a|an|one|two|three|four|five|six)\s+(day|week|month)s?\b", re.I), "in_n"),
     (re.compile(r"\bin\s+a\s+fortnight\b", re.I), "fortnight"),
@@ -298,6 +303,14 @@ def _date_from(kind: str, match: re.Match[str], today: date, future: bool) -> Da
             other = _past_year(date(today.year, first, second), today, future)
             return _ambiguous(match.group(0), (day, other))
         return DateMention(day, label=str(day))
+    if kind in ("ago", "same_time_last"):
+        count = 1 if kind == "same_time_last" else int(g[0]) if g[0].isdigit() else SMALL_NUMBERS[g[0].lower()]
+        unit = (g[-1] or "").lower()
+        if unit in ("day", "week"):
+            day = today - timedelta(days=count * (7 if unit == "week" else 1))
+        else:
+            day = add_months(today, -count * {"month": 1, "quarter": 3, "year": 12}[unit])
+        return DateMention(day, label=match.group(0).strip())
     if kind == "day_of_month":
         return _day_of_month(int(g[0]), today, future)
     if kind == "weekday_date":

@@ -42,6 +42,7 @@ from .context import (
     last_intent,
     list_call,
     listed_customers,
+    listed_in_countries,
     match_staff,
     match_values,
     order_customer,
@@ -82,6 +83,7 @@ from .limit_change import limit_change_kind, signed_decrease, sounds_like_a_decr
 from .periods import period_mentions, period_problem, unreadable_dates
 from .phrases import (
     _ACTION_WORDS,
+    _AGO_RE,
     _ALWAYS_ASK_TERSE,
     _AS_OF_BEFORE_RE,
     _ASKS_FOR_RELEASE_RE,
@@ -112,6 +114,7 @@ from .phrases import (
     _REVIEW_RE,
     _REVIEWS_DUE_NOW_RE,
     _SMALL_WORDS,
+    _THE_ONE_RE,
     _THEIR_RE,
     _VS_NOW_RE,
     _WHOLE_WORD_MATCHES,
@@ -434,10 +437,9 @@ class _Turn:
         if EITHER_WAY_RE.search(self.text) and Intent.RELEASE_CHECK in close:
             return Intent.RELEASE_CHECK  # "SO-15 -- release or hold?": which way is what the check answers
         if intent in (Intent.RELEASE_CHECK, Intent.ORDER_RELEASE) and _ASKS_FOR_RELEASE_RE.search(self.text):
-            # "can we get X's held order released?" asks for the release as much as whether it may ship
-            decided = self.ask_between([Intent.ORDER_RELEASE, Intent.RELEASE_CHECK])
-            if decided is not None:
-                return decided
+            # "can we get X's held order released?" asks for the release; the proposal shows the check and a person
+            # approves it
+            return Intent.ORDER_RELEASE
         if intent in _PROPOSING and recognised.intent is Intent.POLICY and recognised.score >= APPROVAL_QUESTION_SCORE:
             return Intent.POLICY  # "what approval do I need to lift a limit by 80k": asks who signs, changes nothing
         if intent in _PROPOSING:
@@ -927,6 +929,11 @@ class _Turn:
             if -len(listed) <= index < len(listed):
                 self.spans.add(*ordinal.span())
                 return _Resolution(customer=listed[index])
+        if use_history and _THE_ONE_RE.search(self.text) and list_call(self.history) is not None:
+            # "the canadian one" after "coral leaf matches several customers": the one in that country
+            in_country = listed_in_countries(self.history, self.countries(vocabulary(self.request.database_url)))
+            if len(in_country) == 1:
+                return _Resolution(customer=in_country[0])
         group_word = self.customer_group()
         for candidate in self.usable(name_candidates(self.text, self.spans, extra_stop)):
             if group_word:  # "Acme group": the family is found by its name; "group" would match every "… Group Ltd"
@@ -1279,12 +1286,14 @@ class _Turn:
     def score_compared_with(self) -> date | None:
         """The earlier date a score question compares with: "since last month", "vs end of Q3", "moved since
         31/10"."""
+        named = compared_date(self.text, self.today, self.spans)  # "compared to a month ago": that very day
+        if named is not None:
+            return named[0]
         compared = comparison(self.text, self.spans)
         if compared is not None:
             earlier: date = earlier_arguments({}, compared, self.today)["as_of"]
             return earlier
-        named = compared_date(self.text, self.today, self.spans)
-        return named[0] if named else None
+        return None
 
     def limit_recommend(self) -> str:
         terms = terms_days(self.text, self.spans)  # "net 60 instead": no amount, no name
@@ -1413,8 +1422,10 @@ class _Turn:
         top = first_int(TOP_N_RE, text, self.spans)
         if top:
             args["top_n"] = max(1, min(top, 50))
-        compared = comparison(text, self.spans)  # before dates: "since last week" is the earlier date, not as-of
-        compared_on = None if compared is not None else compared_date(text, self.today, self.spans)
+        # before dates: "since last week" is the earlier date, not as-of; "a month ago" is that day, not a month-end
+        compared_on = compared_date(text, self.today, self.spans) if _AGO_RE.search(text) else None
+        compared = comparison(text, self.spans) if compared_on is None else None
+        compared_on = compared_on or (None if compared is not None else compared_date(text, self.today, self.spans))
         measure = rank_measure(text)
         if measure is not None:
             args["rank_by"] = measure

@@ -16,6 +16,10 @@ PRONOUN_RE = re.compile(
     r"same (?:customer|account|one)|him|her|the customer|the account)\b",
     re.IGNORECASE,
 )
+# "a month ago", "this time last year": a day counted back from today, not a period's end
+_AGO_RE = re.compile(r"\b(?:ago|(?:this|the\s+same)\s+time\s+last)\b", re.I)
+# One of several customers told apart by a word: "the canadian one", "the UK entity"
+_THE_ONE_RE = re.compile(r"\b(?:one|entity|subsidiary|branch|company|arm|office)\b", re.I)
 # A customer of the thread referred to ("their exposure", "what do they owe"), never the book ("our", "we")
 _THEIR_RE = re.compile(r"\b(?:their|they|them|this (?:customer|client)|that (?:customer|client))\b", re.I)
 # Several customers spoken of ("customers over their limit", "which ones", "how many"): "their" is theirs

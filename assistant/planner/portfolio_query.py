@@ -66,7 +66,10 @@ def comparison(text: str, spans: Spans) -> Comparison | None:
 
 # "vs end of last quarter", "since the end of Q3", "compared with 30 Sep 2013": the earlier point is a date
 COMPARE_DATE_RE = re.compile(
-    r"\b(?:vs\.?|versus|compared?\s+(?:with|to)|against|relative\s+to|since)\s+(?:the\s+)?", IC
+    r"\b(?:vs\.?|versus|compared?\s+(?:with|to)|against|relative\s+to|since)\s+"
+    r"(?:(?:where|what|how)\s+(?:it|we|they|things?)\s+(?:was|were|stood|looked)\s+(?:at|on|as\s+(?:of|at))?\s*)?"
+    r"(?:the\s+)?",
+    IC,
 )
 
 
