@@ -88,11 +88,13 @@ from .phrases import (
     _AS_OF_BEFORE_RE,
     _ASKS_FOR_RELEASE_RE,
     _BARE_WEEKDAY_RE,
+    _BYPASS_RE,
     _CONTACT_RE,
     _CUSTOMER_READS,
     _HELD_RE,
     _HISTORY_POINTS_RE,
     _HOLD_IT_RE,
+    _INVENTORY_RE,
     _JARGON,
     _JARGON_RE,
     _LIST_THEM_RE,
@@ -333,7 +335,12 @@ class _Turn:
         picked = self.picked_choice()
         if picked is not None:
             return picked
-        if _NEVER_DONE_RE.match(self.text) or (_OFF_TOPIC_RE.search(self.text) and not self.names_a_customer()):
+        if (
+            _NEVER_DONE_RE.match(self.text)
+            or _INVENTORY_RE.search(self.text)
+            or _BYPASS_RE.search(self.text)
+            or (_OFF_TOPIC_RE.search(self.text) and not self.names_a_customer())
+        ):
             return Intent.OUT_OF_SCOPE  # "delete all the test customers", "refund hooli 5k": nothing here does that
         spelled = self.spelled_out()
         names = name_words_to_mask(spelled, self.name_word_stats)
@@ -935,7 +942,7 @@ class _Turn:
             if len(in_country) == 1:
                 return _Resolution(customer=in_country[0])
         group_word = self.customer_group()
-        for candidate in self.usable(name_candidates(self.text, self.spans, extra_stop)):
+        for candidate in self.usable(name_candidates(self.text, self.non_name_spans(), extra_stop)):
             if group_word:  # "Acme group": the family is found by its name; "group" would match every "… Group Ltd"
                 stripped = re.sub(r"\s*\bgroup\b\s*", " ", candidate.text, flags=re.IGNORECASE).strip()
                 if stripped and stripped != candidate.text:
@@ -989,6 +996,17 @@ class _Turn:
             if previous is not None:
                 return _Resolution(customer=previous)
         return _Resolution(not_found=weak_not_found)
+
+    def non_name_spans(self) -> Spans:
+        """The explained spans plus the amounts, dates and document numbers not read yet: "could they take a 10k
+        order", "log it for INV-2026-0000222", "on leave until the 30th" name no customer."""
+        spans = Spans(list(self.spans.ranges))
+        money_mentions(self.text, spans)
+        date_mentions(self.text, self.today, spans)
+        for pattern in (INVOICE_RE, ORDER_RE, DISPUTE_ID_RE):
+            for match in pattern.finditer(self.text):
+                spans.add(*match.span())
+        return spans
 
     def look_up(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
         """A tool's answer without recording it as part of the reply (probing what the words may mean)."""

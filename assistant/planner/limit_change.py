@@ -46,6 +46,8 @@ def stated_direction(text: str) -> Literal["up", "down"] | None:
 
 def limit_change_kind(text: str, mention: MoneyMention) -> ChangeKind:
     before, after = text[: mention.start], text[mention.end :]
+    if before.endswith("+"):
+        return "increase"  # "propose +25k"
     if _RELATIVE_BEFORE.search(before) or _RELATIVE_AFTER.search(after):
         return "decrease" if _DECREASE.search(text) else "increase"
     if _ABSOLUTE_BEFORE.search(before):

@@ -67,6 +67,7 @@ _MY_RE = re.compile(r"\bmy\b", re.I)
 _HISTORY_POINTS_RE = re.compile(r"\b(?:last\s+)?(\d{1,2})\s+(?:points?|scores?)\s+(?:of\s+)?(?:history|trend)\b", re.I)
 _ASKS_FOR_RELEASE_RE = re.compile(
     r"\b(?:can|could|would)\s+you\s+(?:please\s+|pls\s+)?(?:release|unblock|lift)\b"
+    r"|\bput\s+in\s+(?:a\s+)?(?:release|request\s+to\s+release)\b"
     r"|\b(?:can|could)\s+(?:we|you|i)\s+(?:please\s+)?get\b.{0,60}\b(?:released|unblocked|off hold)\b",
     re.I,
 )
@@ -78,6 +79,15 @@ NOW_RE = re.compile(r"\b(?:now|today|currently|current(?:ly)?|at the moment|righ
 # Topics no capability covers, whatever is asked about them ("when does payroll run?")
 _OFF_TOPIC_RE = re.compile(
     r"\b(?:payroll|salar(?:y|ies)|wages|timesheets?|vacation|weather|lunch|stock levels?|in stock|inventory)\b", re.I
+)
+# Inventory is never a credit question, whoever is named ("do we have the pallets in stock for initech?")
+_INVENTORY_RE = re.compile(r"\b(?:in stock|stock levels?|inventory|warehouse)\b", re.I)
+# Around the approval step, or a credit status set by hand: nothing here does that
+_BYPASS_RE = re.compile(
+    r"\b(?:skip|bypass|without|no need for)\b.{0,20}\b(?:approv\w*|proposals?|sign[- ]?off)\b"
+    r"|\b(?:set|change|move|switch|flip)\b.{0,40}\b(?:credit\s+)?status\b.{0,25}\bto\b"
+    r"|\bset\b.{0,40}\bto\s+(?:stop|watch)\b",
+    re.I,
 )
 _NEVER_DONE_RE = re.compile(
     r"^\W*(?:(?:hi|hey|ok|so|pls|please|can you|could you|would you|kindly|just|quickly)\W+)*"
@@ -156,7 +166,7 @@ FOLLOW_UP_RE = re.compile(
 GO_AHEAD_RE = re.compile(
     r"^\W*(?:ok(?:ay)?\W+|yes\W+|yep\W+|sure\W+|great\W+|good\W+|fine\W+|please\W+)*"
     r"(?:go ahead|do it|propose(?: it| that| this)?|submit(?: it)?|make it so|raise it|file it|send it|send that"
-    r"|send this|send the (?:letter|reminder|e-?mail)|yes|yep|ok|okay|please do)\b",
+    r"|send this|send the (?:letter|reminder|e-?mail)|please do)\b|^\W*(?:yes|yep|ok|okay|sure)\W*$",
     re.IGNORECASE,
 )
 # "pls request a release on it", "put that on hold": a change to the order of the customer the thread is about

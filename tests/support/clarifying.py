@@ -12,7 +12,7 @@ def two_close_readings(monkeypatch: pytest.MonkeyPatch) -> None:
     from assistant.planner.intents import Intent, recognise
     from assistant.planner.understand import Understood
 
-    def understand(text: str) -> Understood:
+    def understand(text: str, names: object = frozenset()) -> Understood:
         readings = [(Intent.EXPOSURE, 0.5), (Intent.SCORE, 0.46)]
         return Understood(Intent.EXPOSURE, 0.5, readings, recognise(text), semantic=True)
 
