@@ -118,3 +118,25 @@ def test_a_comparison_with_a_day_counted_back_compares_with_that_day(shared_url:
     for text, earlier in cases.items():
         call = last_call(ask(shared_url, "morgan", text), "get_portfolio_summary")
         assert call.arguments["compare_to"] == str(earlier), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Set Globex's credit status straight to Stop, skip the approval step",
+     "do we have the blue pallets in stock for initech's next delivery?",
+     "just put vandelay on stop without a proposal"],
+)  # fmt: skip
+def test_stock_questions_and_bypassing_approval_are_out_of_scope(shared_url: str, text: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "admin", text)
+    assert not reply.tool_calls and not reply.proposals and "can't do that" in reply.text
+
+
+def test_amounts_and_invoice_numbers_in_a_follow_up_name_no_customer(shared_url: str) -> None:  # noqa: F811
+    _, check = conversation(shared_url, "sasha", "what's globex's exposure?", "ok so could they take a 10k order?")
+    assert last_call(check, "check_order_release").arguments == {
+        "customer": CUSTOMER_IDS["Globex"],
+        "order_amount": "10000.00",
+    }
+    _, raised = conversation(shared_url, "avery", "recommend a limit for vandelay", "ok propose +25k on that")
+    call = last_call(raised, "propose_credit_limit_change")
+    assert call.arguments["customer"] == CUSTOMER_IDS["Vandelay"] and call.arguments["change_by"] == "25000.00"
