@@ -227,6 +227,13 @@ def test_a_word_leading_one_name_and_whole_inside_another_is_not_decisive() -> N
     assert decisive and index.ids[ranked[0][0]] == 1
 
 
+def test_a_possessive_typed_without_its_apostrophe_still_names_the_customer() -> None:
+    index = _index(["Stark Components Inc", "Starling Ltd", "Industries United Ltd"])
+    ranked, decisive = match_name(index, "starks", 5)
+    assert decisive and index.ids[ranked[0][0]] == 1
+    assert not match_name(index, "starkss", 5)[0]
+
+
 def test_a_common_word_leading_one_name_and_starting_another_is_not_decisive() -> None:
     index = _index(["Crystal Land Components LLC", "Crystalwood Ventures Ltd", "Hooli Cloud Inc", "Land Crystal Co"])
     ranked, decisive = match_name(index, "crystal", 5)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from core.dates import add_months, month_end
 from db.engine import read_session, write_session
-from db.models import Customer, OrderStatus, SalesOrder
+from db.models import Customer, Dispute, OrderStatus, SalesOrder
 from db.models.party import customer_name_key
 from tests.support import clock
 from tests.test_planner import ask, conversation, last_call, shared_url  # noqa: F401 - the fixture is used by name
@@ -140,3 +140,39 @@ def test_amounts_and_invoice_numbers_in_a_follow_up_name_no_customer(shared_url:
     _, raised = conversation(shared_url, "avery", "recommend a limit for vandelay", "ok propose +25k on that")
     call = last_call(raised, "propose_credit_limit_change")
     assert call.arguments["customer"] == CUSTOMER_IDS["Vandelay"] and call.arguments["change_by"] == "25000.00"
+
+
+def test_a_dispute_is_reassigned_to_another_member_of_staff(shared_url: str) -> None:  # noqa: F811
+    with read_session(shared_url) as session:
+        dispute = session.scalars(select(Dispute).order_by(Dispute.id)).first()
+        assert dispute is not None
+    reply = ask(shared_url, "morgan", f"reassign dispute {dispute.id} to avery")
+    assert last_call(reply, "propose_dispute_update").arguments == {"dispute_id": dispute.id, "owner": "avery"}
+
+
+def test_instructions_in_other_words_are_proposed(shared_url: str) -> None:  # noqa: F811
+    new_limit = ask(shared_url, "morgan", "New limit for Vandelay: 120k. They've paid early for years.")
+    assert last_call(new_limit, "propose_credit_limit_change").arguments["new_limit"] == "120000.00"
+    review = clock.today().replace(year=clock.today().year + 1)
+    text = f"increase vandelay's limit by 10k for the Q1 rollout, review date {review:%d/%m/%Y}"
+    raised = last_call(ask(shared_url, "morgan", text), "propose_credit_limit_change")
+    assert raised.arguments["change_by"] == "10000.00" and raised.arguments["review_date"] == str(review)
+    send = ask(shared_url, "avery", "Propose sending a final notice to Globex")
+    assert last_call(send, "propose_dunning_send").arguments == {"customer": CUSTOMER_IDS["Globex"], "level": 3}
+
+
+def test_a_promise_a_week_from_today_with_the_contact_spoken_with(shared_url: str) -> None:  # noqa: F811
+    text = "globex will pay 5,000 a week from today (spoke w/ Mark) - can u log it"
+    call = last_call(ask(shared_url, "morgan", text), "log_promise_to_pay")
+    assert call.arguments["promised_date"] == str(clock.today() + timedelta(days=7))
+    assert call.arguments["contact"] == "Mark"
+
+
+def test_a_measure_the_classifier_misreads_is_still_a_portfolio_question(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "ADD split by region")
+    assert last_call(reply, "get_portfolio_summary").arguments["group_by"] == "region"
+
+
+def test_a_possessive_without_its_apostrophe_names_the_customer(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "whats globexs exposure lookin like")
+    assert last_call(reply, "get_customer_exposure").arguments["customer"] == CUSTOMER_IDS["Globex"]

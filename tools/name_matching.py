@@ -93,8 +93,16 @@ class NameIndex:
 
 
 def match_name(index: NameIndex, text: str, limit: int) -> tuple[Ranked, bool]:
-    """Ranked matches for a name reference and whether the first one is decisive."""
+    """Ranked matches for a name reference and whether the first one is decisive. A one-word reference that finds
+    nobody is tried again without a trailing "s" ("starks exposure": a possessive typed without its apostrophe)."""
     key = query_key(text)
+    found = _match_key(index, key, limit)
+    if not found[0] and " " not in key and key.endswith("s") and key[:-1] in index.by_token:
+        return _match_key(index, key[:-1], limit)
+    return found
+
+
+def _match_key(index: NameIndex, key: str, limit: int) -> tuple[Ranked, bool]:
     words = key.split()
     distinctive = _distinctive(words)
     if sum(len(word) for word in distinctive) < MIN_DISTINCTIVE_CHARS or len(words) > index.max_words + 2:

@@ -222,6 +222,10 @@ _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:last|past|previous)\s+(\d{1,2}|two|three|four|five|six)\s+months\b", re.I), "last_n_months"),
     (re.compile(r"\b(?:in|within)\s+(\d{1,3}|a|an|one|two|three|four|five|six)\s+(day|week|month)s?\b", re.I), "in_n"),
     (re.compile(r"\bin\s+a\s+fortnight\b", re.I), "fortnight"),
+    (
+        re.compile(r"\b(a|an|one|two|three|four|five|six|\d{1,2})\s+(day|week|month)s?\s+from\s+(?:today|now)\b", re.I),
+        "from_today",
+    ),
     (re.compile(r"\bnext\s+week\b", re.I), "next_week"),
     (re.compile(rf"\b(next|this|coming|on|by|last)?\s*({_WEEKDAY_NAMES})\b", re.I), "weekday"),
     (re.compile(_DAY_OF_MONTH, re.I), "day_of_month"),
@@ -303,6 +307,11 @@ def _date_from(kind: str, match: re.Match[str], today: date, future: bool) -> Da
             other = _past_year(date(today.year, first, second), today, future)
             return _ambiguous(match.group(0), (day, other))
         return DateMention(day, label=str(day))
+    if kind == "from_today":
+        count = int(g[0]) if g[0].isdigit() else SMALL_NUMBERS[g[0].lower()]
+        if g[1].lower() == "month":
+            return DateMention(add_months(today, count), label=match.group(0).strip())
+        return DateMention(today + timedelta(days=count * (7 if g[1].lower() == "week" else 1)), label=match.group(0))
     if kind in ("ago", "same_time_last"):
         count = 1 if kind == "same_time_last" else int(g[0]) if g[0].isdigit() else SMALL_NUMBERS[g[0].lower()]
         unit = (g[-1] or "").lower()

@@ -466,6 +466,8 @@ class _Turn:
             decided = self.ask_between([intent, _READ_COUNTERPART[intent], *others])
             if decided is not None:
                 return decided
+        if intent is Intent.OUT_OF_SCOPE and recognised.intent in close[1:] and recognised.score >= THRESHOLD:
+            return recognised.intent  # "ADD split by region": the classifier misses the acronym, the words don't
         if (
             len(close) > 1
             and recognised.intent is intent
@@ -1607,7 +1609,10 @@ class _Turn:
 
     def limit_propose(self) -> str:
         nothing = "Nothing was proposed."
-        found = self.dates()
+        # "… for the Q1 rollout, review date 31/03/2027": with a review date stated, other dates are talk
+        found = self.dates(used=self.review_date() is None)
+        if self.review_date() is not None:
+            found = []
         amounts = self.amounts(decrease=lambda mention: signed_decrease(self.text, mention))
         self.one_of_each(amounts, found, what="a limit change is one amount", nothing=nothing)
         amount = self.only_amount(amounts)
@@ -1748,7 +1753,8 @@ class _Turn:
         )
         if resolution:
             args["resolution"] = resolution.group(1).strip()[:1000]
-        owners = match_staff(self.text, vocabulary(self.request.database_url), self.spans)
+        # staff were set aside when looking for a customer's name; here they are the new owner
+        owners = match_staff(self.text, vocabulary(self.request.database_url), Spans())
         if owners and re.search(r"\b(?:owner|assign|reassign|to)\b", lowered):
             args["owner"] = owners[0]
         elif re.search(

@@ -209,7 +209,7 @@ MAX_WIDENED_LOOKUPS = 4
 # Who at the customer made a promise: a capitalised name after "spoke to", "contact was", or a role ("per their
 # controller Mark", "Petra in AP" is read as far as "Petra")
 _CONTACT_RE = re.compile(
-    r"(?i:\b(?:spoke|talked|chatted)\s+(?:to|with)|\bcontact(?:\s+(?:was|is|person))?\s*:?|\b(?:per|from|via|according\s+to)"
+    r"(?i:\b(?:spoke|talked|chatted)\s+(?:to|with|w/)|\bcontact(?:\s+(?:was|is|person))?\s*:?|\b(?:per|from|via|according\s+to)"
     r"\s+(?:their|the)\s+(?=(?:ap|ar|cfo|controller|treasurer|accountant|finance|payables|bookkeeper)\b))"
     r"\s*(?:(?i:their|the)\s+)?(?:(?i:ap|ar|cfo|controller|treasurer|accountant|finance|payables|bookkeeper)\s+)?"
     r"(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)"
@@ -281,14 +281,16 @@ _ACTION_WORDS = {
     intent: re.compile(pattern, re.IGNORECASE)
     for intent, pattern in {
         Intent.LIMIT_PROPOSE: r"\b(?:increase|raise|bump|lift|up|upp?ed|reduce|decrease|lower|cut|drop"
-        r"|set|change|adjust|propos\w*|extend|give|more|extra|take\s+\w+\s+down|down\s+to|top\s+up|boost|double|halve)\b|->|→",
+        r"|set|change|adjust|propos\w*|extend|give|more|extra|take\s+\w+\s+down|down\s+to|top\s+up|boost|double|halve)\b|->|→"
+        r"|\bnew\s+(?:credit\s+)?limit\b[^.?!]{0,60}?:\s*\S*\d",  # "New limit for Westport: 3.5m"
         Intent.PROMISE: r"\bpromis\w*|\bcommit\w*|\bptp\b|\bwill\s+(?:pay|send|settle|clear)|'ll\s+(?:pay|send|settle)"
         r"|\bgoing to (?:pay|send|settle)|\bagreed to (?:pay|settle)|\bpay(?:ing|ment)?\s+(?:by|on|next)\b"
         r"|\b(?:says?|said|told (?:us|me)|confirm\w*)\b[^.?!]{0,30}?\d[\d.,]*\s*[km]?\b[^.?!]{0,15}?"
         r"\b(?:by|on|before|next|this|tomorrow|eom|end)\b",  # "Globex says 50k by EOM"
         Intent.ORDER_HOLD: r"\bhold\b|\bblock\w*|\bstop\b|\bfreeze\b|\bpause\b",
         Intent.ORDER_RELEASE: r"\brelease\w*|\bunblock\w*|\blift\b|\blet\b.*\bthrough\b|\bfree\s+up\b",
-        Intent.DUNNING_SEND: r"\bsend\b|\bqueue\b|\bfire\s+off\b|\bdispatch\b|\be-?mail\b|\bmail\b|\bget\b.*\bout\b",
+        Intent.DUNNING_SEND: r"\bsend(?:ing)?\b|\bpropos\w*"
+        r"|\bqueue\b|\bfire\s+off\b|\bdispatch\b|\be-?mail\b|\bmail\b|\bget\b.*\bout\b",
         Intent.DISPUTE_UPDATE: r"\bclose\b|\bresolv\w*|\bmark\b|\bset\b|\bchange\b|\breassign\w*|\bescalat\w*"
         r"|\baccept\w*|\breject\w*|\bupdate\w*|\bmove\b",
         Intent.NOTE: r"\bnote\b|\blog\b|\brecord\b|\bjot\b|\bwrite\s+down\b|\badd\b",
