@@ -4,14 +4,14 @@ other words. On SQLite and PostgreSQL (the `shared_url` demo portfolio)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from core.dates import add_months, month_end
 from db.engine import read_session, write_session
-from db.models import Customer, Dispute, OrderStatus, SalesOrder
+from db.models import Customer, Dispute, Invoice, OrderStatus, SalesOrder
 from db.models.party import customer_name_key
 from tests.support import clock
 from tests.test_planner import ask, conversation, last_call, shared_url  # noqa: F401 - the fixture is used by name
@@ -176,3 +176,17 @@ def test_a_measure_the_classifier_misreads_is_still_a_portfolio_question(shared_
 def test_a_possessive_without_its_apostrophe_names_the_customer(shared_url: str) -> None:  # noqa: F811
     reply = ask(shared_url, "morgan", "whats globexs exposure lookin like")
     assert last_call(reply, "get_customer_exposure").arguments["customer"] == CUSTOMER_IDS["Globex"]
+
+
+def test_follow_ups_keep_to_the_thing_the_thread_is_about(shared_url: str) -> None:  # noqa: F811
+    with read_session(shared_url) as session:
+        number = session.scalars(select(Invoice.number).order_by(Invoice.id)).first()
+    end_of_june = date(clock.today().year - (clock.today().month < 7), 6, 30)
+    _, invoice = conversation(shared_url, "morgan", f"look up {number}", "what was it at end of june")
+    assert last_call(invoice, "get_invoice").arguments == {"number": number, "as_of": str(end_of_june)}
+    _, trend = conversation(shared_url, "avery", "payment behaviour for globex", "just the monthly trend")
+    assert last_call(trend, "get_payment_behaviour").arguments["customer"] == CUSTOMER_IDS["Globex"]
+    _, proposed = conversation(
+        shared_url, "morgan", "what limit would you recommend for vandelay", "fine, put in a proposal for 120k"
+    )
+    assert last_call(proposed, "propose_credit_limit_change").arguments["new_limit"] == "120000.00"

@@ -82,6 +82,7 @@ from .intents import CUSTOMER_INTENTS, EITHER_WAY_RE, THRESHOLD, Intent
 from .limit_change import limit_change_kind, signed_decrease, sounds_like_a_decrease, stated_direction, terms_days
 from .periods import period_mentions, period_problem, unreadable_dates
 from .phrases import (
+    _ABOUT_IT_RE,
     _ACTION_WORDS,
     _AGO_RE,
     _ALWAYS_ASK_TERSE,
@@ -97,6 +98,7 @@ from .phrases import (
     _INVENTORY_RE,
     _JARGON,
     _JARGON_RE,
+    _JUST_TREND_RE,
     _LIST_THEM_RE,
     _MANY_RE,
     _MY_RE,
@@ -361,6 +363,7 @@ class _Turn:
                 or (previous == Intent.PORTFOLIO and _REFINE_RE.match(self.text) is not None)
                 or (previous in (Intent.WORKLIST, Intent.PENDING_APPROVALS) and _NARROW_RE.match(self.text) is not None)
                 or (previous == Intent.DISPUTE and follow in (Intent.DISPUTE, Intent.DISPUTE_UPDATE))
+                or (previous == Intent.PAYMENT_BEHAVIOUR and _JUST_TREND_RE.match(self.text) is not None)
                 or (
                     FOLLOW_UP_RE.match(self.text)
                     and follow == Intent(previous)
@@ -685,6 +688,12 @@ class _Turn:
         go = GO_AHEAD_RE.match(text)
         if go and previous == Intent.LIMIT_RECOMMEND and recognised in (Intent.UNKNOWN, Intent.LIMIT_PROPOSE):
             return Intent.LIMIT_PROPOSE
+        if previous == Intent.INVOICE and _ABOUT_IT_RE.search(text) and not INVOICE_RE.search(text):
+            return Intent.INVOICE  # "what was it at end of june?" after an invoice lookup
+        if previous == Intent.PAYMENT_BEHAVIOUR and _JUST_TREND_RE.match(text):
+            return Intent.PAYMENT_BEHAVIOUR  # "just the monthly trend" after a customer's payment behaviour
+        if previous == Intent.LIMIT_RECOMMEND and re.search(r"\bpropos(?:e|al)\b|\bsubmit\b", text, re.IGNORECASE):
+            return Intent.LIMIT_PROPOSE  # "fine, put in a proposal for 400k" after a recommendation
         if go and previous == Intent.DUNNING_DRAFT and re.search(r"\bsend\b", text, re.IGNORECASE):
             return Intent.DUNNING_SEND
         if previous == Intent.DISPUTE and DISPUTE_CHANGE_RE.search(text) and not DISPUTE_ID_RE.search(text):
@@ -1167,6 +1176,9 @@ class _Turn:
 
     def invoice(self) -> str:
         numbers = invoice_numbers(self.text, self.spans) or bare_invoice_numbers(self.text, self.spans)
+        previous = last_call(self.history, "get_invoice")
+        if not numbers and previous is not None:
+            numbers = [previous.arguments["number"]]  # "what was it at end of june?" after an invoice lookup
         if not numbers:
             raise _Stop("Which invoice? Give its number (e.g. INV-2026-01234).", "invoice number missing")
         as_of = self.as_of()

@@ -140,8 +140,14 @@ _LIST_THEM_RE = re.compile(
     re.IGNORECASE,
 )
 # "split it by country", "make it top 10", "by segment instead": the last portfolio query, changed
+# "what was it at end of june?", "and was that one paid?": the thing the thread is about
+_ABOUT_IT_RE = re.compile(r"\b(?:it|that one|this one|that invoice|this invoice)\b", re.I)
+_JUST_TREND_RE = re.compile(
+    r"^\W*(?:(?:ok|and|now)\W+)?(?:just|only)?\s*(?:the\s+)?(?:monthly\s+|quarterly\s+)?trend\b", re.I
+)
 _REFINE_RE = re.compile(
-    r"^\W*(?:(?:ok|and|now|then|pls|please|can you)\W+)*(?:(?:split|break|group|cut)\s+(?:it|that|this|them|those)"
+    r"^\W*(?:(?:ok|and|now|then|pls|please|can you)\W+)*(?:(?:as\s+(?:of|at)|at)\s+[^?!]{3,40}?\s+instead\b"
+    r"|(?:split|break|group|cut)\s+(?:it|that|this|them|those)"
     r"\s+(?:down\s+|up\s+)?by\b|make\s+it\s+(?:the\s+)?(?:top|bottom)\s*\d+|(?:just\s+)?(?:the\s+)?top\s*\d+\s+(?:then|instead)"
     r"|by\s+(?:region|country|segment|collector|currency|risk\s+class)\s+(?:instead|then)\b)",
     re.IGNORECASE,
