@@ -49,6 +49,9 @@ PHRASINGS = [
      "propose_credit_limit_change"),
     ("avery", "how has Umbrella's score moved since the end of June?", "score_customer"),
     ("avery", "Stark limit change: (1,000) - 3 broken promises", "propose_credit_limit_change"),
+    ("morgan", "open AR compared to this time last year", "get_portfolio_summary"),
+    ("morgan", "Globex says they'll pay 18k a week from today (spoke w/ Mark)", "log_promise_to_pay"),
+    ("sam", "can we get Globex's held order released? they paid", "propose_order_release"),
     ("avery", "book me a flight", None),
 ]  # fmt: skip
 
