@@ -153,7 +153,7 @@ def test_a_dispute_is_reassigned_to_another_member_of_staff(shared_url: str) -> 
 def test_instructions_in_other_words_are_proposed(shared_url: str) -> None:  # noqa: F811
     new_limit = ask(shared_url, "morgan", "New limit for Vandelay: 120k. They've paid early for years.")
     assert last_call(new_limit, "propose_credit_limit_change").arguments["new_limit"] == "120000.00"
-    review = clock.today().replace(year=clock.today().year + 1)
+    review = add_months(clock.today(), 12)
     text = f"increase vandelay's limit by 10k for the Q1 rollout, review date {review:%d/%m/%Y}"
     raised = last_call(ask(shared_url, "morgan", text), "propose_credit_limit_change")
     assert raised.arguments["change_by"] == "10000.00" and raised.arguments["review_date"] == str(review)
