@@ -227,6 +227,14 @@ def test_a_word_leading_one_name_and_whole_inside_another_is_not_decisive() -> N
     assert decisive and index.ids[ranked[0][0]] == 1
 
 
+def test_dictionary_words_inside_several_names_are_candidates_never_a_match() -> None:
+    index = _index(["Southway Transit Authority", "Cedarshore Transit Authority", "Oakfield Transit Authority Board"])
+    ranked, decisive = match_name(index, "transit authority", 5)
+    assert not decisive and [index.ids[p] for p, _, _ in ranked] == [1, 2, 3]
+    ranked, decisive = match_name(index, "authority board", 5)
+    assert not decisive and [index.ids[p] for p, _, _ in ranked] == [3]
+
+
 def test_a_possessive_typed_without_its_apostrophe_still_names_the_customer() -> None:
     index = _index(["Stark Components Inc", "Starling Ltd", "Industries United Ltd"])
     ranked, decisive = match_name(index, "starks", 5)

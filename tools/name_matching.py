@@ -7,8 +7,8 @@ Stages, in order (the first that finds anything answers):
 2. nothing but ordinary words (trade vocabulary, places, legal forms): no match unless stage 1 found one;
 3. the leading whole words of a name ("globex" → "Globex Industries") — resolves when unique, and a single word
    that also starts another name's first word ("crystal": "Crystalwood …") is not unique;
-4. whole words inside a name ("richter") — candidates; resolves only when unique and the words include a
-   distinctive (non-dictionary) word of four letters or more;
+4. whole words inside a name ("richter", "transit authority") — candidates; resolves only when unique and the
+   words include a distinctive (non-dictionary) word of four letters or more;
 5. the start of a single word ("acm") — candidates only;
 6. similar spelling, only when the query has a distinctive word of four letters or more: resolves when the best
    match is near-identical on the same number of words, clearly ahead of the next, and the query is not short.
@@ -133,7 +133,7 @@ def _whole_words(index: NameIndex, words: list[str], has_strong: bool, limit: in
         tokens = index.tokens[position]
         if tokens[:n] == tuple(words):
             leading.append(position)
-        elif has_strong and any(tokens[i : i + n] == tuple(words) for i in range(1, len(tokens) - n + 1)):
+        elif (has_strong or n > 1) and any(tokens[i : i + n] == tuple(words) for i in range(1, len(tokens) - n + 1)):
             inside.append(position)
     if leading:
         leading.sort(key=lambda p: len(index.keys[p]))
@@ -145,8 +145,8 @@ def _whole_words(index: NameIndex, words: list[str], has_strong: bool, limit: in
         longer = [] if n > 1 else _longer_first_word(index, words[0])
         ranked += [(position, 80.0, "start of name") for position in longer[: max(0, limit - len(ranked))]]
         return ranked, len(ranked) == 1
-    if inside:
-        return [(position, 85.0, "words in name") for position in inside[:limit]], len(inside) == 1
+    if inside:  # dictionary words only ("transit authority"): candidates to choose from, never decisive
+        return [(position, 85.0, "words in name") for position in inside[:limit]], has_strong and len(inside) == 1
     if n > 1 and has_strong:
         # "starway distribution" for Starway Diagnostics Distribution LLC: every word whole, in order, with gaps
         spread = [p for p in index.by_token.get(words[0], []) if _in_order(words, index.tokens[p])]
