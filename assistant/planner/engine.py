@@ -1622,8 +1622,9 @@ class _Turn:
     def limit_propose(self) -> str:
         nothing = "Nothing was proposed."
         # "… for the Q1 rollout, review date 31/03/2027": with a review date stated, other dates are talk
-        found = self.dates(used=self.review_date() is None)
-        if self.review_date() is not None:
+        reviewed = self.review_date() is not None
+        found = self.dates(used=not reviewed)
+        if reviewed:
             found = []
         amounts = self.amounts(decrease=lambda mention: signed_decrease(self.text, mention))
         self.one_of_each(amounts, found, what="a limit change is one amount", nothing=nothing)
