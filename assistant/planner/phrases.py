@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 
-from db.models import Role
 from tools.reference_words import area_names, is_common_word, is_filler, place_names
 
 from .intents import Intent
@@ -229,7 +228,6 @@ TONES = {"friendly": "friendly", "gentle": "friendly", "polite": "friendly", "so
 LEVEL_WORDS = {"pre-due": 0, "pre due": 0, "predue": 0, "first reminder": 1, "second reminder": 2,
                "final notice": 3, "final reminder": 3, "pre-collection": 4, "precollection": 4}  # fmt: skip
 _WRITE_INTENTS = frozenset({Intent.LIMIT_PROPOSE, Intent.DUNNING_SEND, Intent.NOTE, Intent.ASSIGN, Intent.PROMISE})
-CREDIT_ROLES = {Role.COLLECTOR, Role.CREDIT_ANALYST, Role.CREDIT_MANAGER, Role.ADMIN}
 # Requests that create a proposal, and the question each most resembles.
 _READ_COUNTERPART = {
     Intent.LIMIT_PROPOSE: Intent.LIMIT_RECOMMEND,

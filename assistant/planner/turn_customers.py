@@ -1,0 +1,510 @@
+"""Finding the customer a message names (or the several it may name), its group, the countries in it, and the
+customer's one fitting order."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pydantic import BaseModel
+
+from core.errors import CreditDeskError
+from db.engine import read_session
+from db.models import Role
+from tools.customers import NameWord, customer_name_word_stats, customer_name_words, ordinary_customer_names
+from tools.name_matching import query_key
+from tools.reference_words import area_names, place_names
+from tools.registry import call_tool
+
+from . import answers
+from .context import (
+    REGION_ALIASES,
+    SEGMENT_ALIASES,
+    CustomerRef,
+    customer_open_orders,
+    customer_ref,
+    last_customer,
+    list_call,
+    listed_in_countries,
+    match_staff,
+    match_values,
+    vocabulary,
+)
+from .dates import date_mentions
+from .entities import (
+    CUSTOMER_ID_RE,
+    DISPUTE_ID_RE,
+    EXTERNAL_ID_RE,
+    INVOICE_RE,
+    ORDER_RE,
+    NameCandidate,
+    Spans,
+    data_source_mentions,
+    distinctive_word,
+    dpd_range,
+    invoice_numbers,
+    money_mentions,
+    name_candidates,
+    order_numbers,
+    risk_classes,
+    widened_runs,
+)
+from .phrases import (
+    _HELD_RE,
+    _NOT_A_GROUP_NAME,
+    _NOT_COUNTRY_CODES,
+    _PLACE_RE,
+    _THE_ONE_RE,
+    _WHOLE_WORD_MATCHES,
+    BOOK_STOP,
+    BOOK_WORDS_RE,
+    CUSTOMER_GROUP_RE,
+    GROUP_BY_RE,
+    MAX_PART_LOOKUPS,
+    MAX_WIDENED_LOOKUPS,
+    ORDINAL_PICK,
+    ORDINAL_RE,
+    PICK_RE,
+    _name_word_key,
+    is_filler_run,
+)
+from .turn_slots import TurnSlots
+from .turn_state import Resolution, Stop, count_word
+
+
+class TurnCustomers(TurnSlots):
+    """Which customer, group, country or order the message names."""
+
+    def customer_group(self) -> str | None:
+        """The customer a "… group" phrase names ("Acme group", "group of Initech"), if any."""
+        for match in CUSTOMER_GROUP_RE.finditer(self.text):
+            word = match.group(1) or match.group(2)
+            if word.lower() not in _NOT_A_GROUP_NAME and word.lower() not in BOOK_STOP:
+                return word
+        return None
+
+    def about_the_book(self) -> bool:
+        """ "What's our total overdue?", "aging": no customer named, none in the thread: a portfolio question."""
+        if CUSTOMER_ID_RE.search(self.text) or (
+            last_customer(self.history) is not None and not BOOK_WORDS_RE.search(self.text)
+        ):
+            return False
+        if self.request.actor.role == Role.SALES or self.customer_group():
+            return False
+        if BOOK_WORDS_RE.search(self.text) or GROUP_BY_RE.search(self.text):
+            return True
+        return not self.names_something()
+
+    def names_something(self) -> bool:
+        """Words left that may name a customer once dates, amounts, regions, segments and staff are explained, and
+        that the customer index matches at least loosely ("globx" does; "atm", "overall picture" don't)."""
+        return any(
+            status != "not_found" or candidate.name_like or any(map(distinctive_word, candidate.text.split()))
+            for candidate, status in self.name_statuses()
+        )
+
+    def names_a_customer(self) -> bool:
+        """Words left that name exactly one customer."""
+        if CUSTOMER_ID_RE.search(self.text) or EXTERNAL_ID_RE.search(self.text):
+            return True
+        return any(status == "resolved" for _, status in self.name_statuses())
+
+    def name_statuses(self) -> list[tuple[NameCandidate, str]]:
+        """Each run of words that may name a customer, with what the customer index says of it."""
+        if self._name_statuses is None:
+            probe = Spans()
+            data_source_mentions(self.text, probe)
+            order_numbers(self.text, probe)
+            invoice_numbers(self.text, probe)
+            for start, end in self.typo_spans:
+                probe.add(start, end)
+            date_mentions(self.text, self.today, probe)
+            money_mentions(self.text, probe)
+            dpd_range(self.text, probe)
+            risk_classes(self.text, probe)
+            vocab = vocabulary(self.request.database_url)
+            match_values(self.text, vocab.regions, REGION_ALIASES, probe)
+            match_values(self.text, vocab.segments, SEGMENT_ALIASES, probe)
+            match_staff(self.text, vocab, probe)
+            for place in _PLACE_RE.finditer(self.text):  # "our Mexico customers": a country filter
+                if place.group(0).casefold() in place_names():
+                    probe.add(*place.span())
+            statuses = []
+            for candidate in self.usable(name_candidates(self.text, probe, BOOK_STOP)):
+                try:
+                    found = call_tool("resolve_customer", {"query": candidate.text}, self.ctx)
+                except CreditDeskError:
+                    statuses.append((candidate, "not_found"))
+                    continue
+                # A collector's words that match nobody in their book read as matching nobody at all, whether
+                # they name someone else's customer or no one: the planner cannot tell, by design.
+                status = str(found.model_dump().get("status", "not_found"))
+                if status != "resolved" and (
+                    self.resolve_part([candidate.text], self.look_up) is not None
+                    or self.resolve_widened([candidate.text], self.look_up, probe) is not None
+                ):
+                    status = "resolved"  # "ash haven's outstandng", "new worth systems": a name among other words
+                statuses.append((candidate, status))
+            self._name_statuses = statuses
+        return self._name_statuses
+
+    def usable(self, candidates: list[NameCandidate]) -> list[NameCandidate]:
+        """The candidates that may name a customer: ordinary words ("UK", "Mexico") only when they are some
+        customer's whole name."""
+        if not any(candidate.ordinary for candidate in candidates):
+            return candidates
+        if self._ordinary_names is None:
+            with read_session(self.request.database_url) as session:
+                self._ordinary_names = ordinary_customer_names(session)
+        return [c for c in candidates if not c.ordinary or query_key(c.text) in self._ordinary_names]
+
+    def names_a_place(self) -> bool:
+        known = place_names()
+        return any(m.group(0).casefold() in known or m.group(0).casefold() in area_names()
+                   for m in _PLACE_RE.finditer(self.text) if len(m.group(0)) > 2)  # fmt: skip
+
+    def places(self) -> list[str]:
+        """Countries and areas named in the text that no region or other entity explains ("UK customers")."""
+        found: list[str] = []
+        codes = set(vocabulary(self.request.database_url).countries) - _NOT_COUNTRY_CODES
+        for match in _PLACE_RE.finditer(self.text):
+            name = match.group(0)
+            if self.spans.covers(*match.span()):
+                continue
+            if len(name) == 2 and name.casefold() not in place_names() and not (name.isupper() and name in codes):
+                continue  # a two-letter code only when written as one and used in the book ("DE", "MX")
+            self.spans.add(*match.span())
+            found.append(name)
+        return found
+
+    def refuse_places(self, places: list[str], *, regions: Sequence[str]) -> None:
+        """The book is filtered by region, not country: say so rather than answer for the whole book."""
+        if not places:
+            return
+        pairs = vocabulary(self.request.database_url).country_regions
+        names = place_names()
+        hints = []
+        for place in places:
+            code = names.get(place.casefold(), place.upper())
+            in_regions = sorted({region for country, region in pairs if country == code})
+            if in_regions:
+                hints.append(f"{place} customers are in {' and '.join(in_regions)}")
+        raise Stop(
+            f"I can't filter by country or area ({', '.join(places)}): the book is filtered by region "
+            f"({', '.join(regions)}), segment, collector, risk class or currency. "
+            + (f"{'; '.join(hints)}. " if hints else "")
+            + "Ask again with a region, e.g. “… in EMEA”. Nothing was answered for the whole book.",
+            "country filter",
+        )
+
+    def customer(
+        self, *, extra_stop: frozenset[str] = frozenset(), use_history: bool = True, single: str | None = None
+    ) -> CustomerRef:
+        """The customer the text names. `single`: a write, which must name exactly one (its "nothing was …" text)."""
+        resolution = self.resolve(extra_stop=extra_stop, use_history=use_history, single=single is not None)
+        if resolution.others:
+            names = " and ".join(f"{c.name} ({c.external_id})" for c in resolution.others)
+            raise Stop(
+                f"That names more than one customer: {names}. Which one do you mean? Send one request per customer. "
+                f"{single}",
+                "several customers",
+            )
+        if resolution.customer is not None:
+            return resolution.customer
+        if resolution.ambiguous and len(resolution.ambiguous) == 1:
+            only = resolution.ambiguous[0]
+            raise Stop(
+                f"“{resolution.query}” is not a customer's name; did you mean {only.name} ({only.external_id})? Reply "
+                "with the full name or the id. Nothing was answered.",
+                "ambiguous customer",
+            )
+        if resolution.ambiguous:
+            names = answers.bullets([f"{c.name} ({c.external_id})" for c in resolution.ambiguous])
+            raise Stop(
+                f"“{resolution.query}” matches several customers:\n{names}\nWhich one do you mean? Reply with the "
+                "name (or “the first one”, “the second one”).",
+                "ambiguous customer",
+            )
+        if resolution.not_found:
+            raise Stop(
+                f"I couldn't find a customer matching “{resolution.not_found}”. Check the spelling, or give the "
+                "customer id or external id.",
+                "customer not found",
+            )
+        raise Stop("Which customer do you mean? Give a name, an id or an external id.", "customer missing")
+
+    def resolve(self, *, extra_stop: frozenset[str], use_history: bool, single: bool = False) -> Resolution:
+        pick = PICK_RE.match(self.text)
+        ordinal = ORDINAL_RE.search(self.text)
+        listed = self.listed() if pick or ordinal else []
+        if listed and pick:
+            index = ORDINAL_PICK[pick.group(1).lower()] if pick.group(1) else int(pick.group(2)) - 1
+            if -len(listed) <= index < len(listed):
+                return Resolution(customer=listed[index])
+        explicit_id = CUSTOMER_ID_RE.search(self.text)
+        queries: list[tuple[str, bool]] = []
+        if explicit_id:
+            self.spans.add(*explicit_id.span())
+            queries.append((next(g for g in explicit_id.groups() if g), True))
+        if listed and ordinal and not explicit_id:
+            word = ordinal.group(1) or ordinal.group(2)
+            index = ORDINAL_PICK[word.lower()] if word else int(ordinal.group(3)) - 1
+            if -len(listed) <= index < len(listed):
+                self.spans.add(*ordinal.span())
+                return Resolution(customer=listed[index])
+        if use_history and _THE_ONE_RE.search(self.text) and list_call(self.history) is not None:
+            # "the canadian one" after "coral leaf matches several customers": the one in that country
+            in_country = listed_in_countries(self.history, self.countries(vocabulary(self.request.database_url)))
+            if len(in_country) == 1:
+                return Resolution(customer=in_country[0])
+        group_word = self.customer_group()
+        for candidate in self.usable(name_candidates(self.text, self.non_name_spans(), extra_stop)):
+            if group_word:  # "Acme group": the family is found by its name; "group" would match every "… Group Ltd"
+                stripped = re.sub(r"\s*\bgroup\b\s*", " ", candidate.text, flags=re.IGNORECASE).strip()
+                if stripped and stripped != candidate.text:
+                    queries.append((candidate.text, candidate.name_like))
+                    queries.append((stripped, candidate.name_like))
+                    continue
+            queries.append((candidate.text, candidate.name_like))
+        not_found: str | None = None
+        weak_not_found: str | None = None
+        suggestion: Resolution | None = None
+        for position, (query, name_like) in enumerate(queries[:5]):
+            result = self.call("resolve_customer", {"query": query[:200]})
+            if result["status"] == "resolved":
+                found = result["customer"]
+                if group_word and found.get("parent_id") is not None:
+                    return Resolution(customer=CustomerRef(str(found["parent_id"]), found.get("parent_name")))
+                if single:
+                    named = self.also_named(query, customer_ref(found), [q for q, _ in queries[position + 1 : 6]])
+                    if len(named) > 1:
+                        return Resolution(others=named)
+                return Resolution(customer=customer_ref(found))
+            if result["status"] == "ambiguous":
+                matches: list[dict[str, Any]] = [c["customer"] for c in result["candidates"]]
+                group_head = self.group_head(matches)
+                if group_head is not None:
+                    return Resolution(customer=customer_ref(group_head))
+                if group_word and re.search(r"\bgroup\b", query, re.IGNORECASE):
+                    continue  # try the name without "group"
+                if len(matches) == 1 or not any(c["matched_on"] in _WHOLE_WORD_MATCHES for c in result["candidates"]):
+                    # near spellings only, for words that are no name ("hooli's line", "recomended", "limit reco
+                    # for peakworth"): the other runs, or a shorter run of these words, may name the customer
+                    # exactly; else the suggestions are asked
+                    suggestion = suggestion or Resolution(ambiguous=[customer_ref(c) for c in matches], query=query)
+                    continue
+                return Resolution(ambiguous=[customer_ref(c) for c in matches], query=query)
+            if name_like and not_found is None:
+                not_found = query
+            elif weak_not_found is None:
+                weak_not_found = query
+        part = self.resolve_part([query for query, _ in queries[:5]]) or self.resolve_widened(
+            [query for query, _ in queries[:3]]
+        )
+        if part is not None:
+            return Resolution(customer=part)
+        if suggestion is not None:
+            return suggestion
+        if not_found:
+            return Resolution(not_found=not_found)
+        if use_history:
+            previous = last_customer(self.history)
+            if previous is not None:
+                return Resolution(customer=previous)
+        return Resolution(not_found=weak_not_found)
+
+    def non_name_spans(self) -> Spans:
+        """The explained spans plus the amounts, dates and document numbers not read yet: "could they take a 10k
+        order", "log it for INV-2026-0000222", "on leave until the 30th" name no customer."""
+        spans = Spans(list(self.spans.ranges))
+        money_mentions(self.text, spans)
+        date_mentions(self.text, self.today, spans)
+        for pattern in (INVOICE_RE, ORDER_RE, DISPUTE_ID_RE):
+            for match in pattern.finditer(self.text):
+                spans.add(*match.span())
+        return spans
+
+    def look_up(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        """A tool's answer without recording it as part of the reply (probing what the words may mean)."""
+        try:
+            result = call_tool(name, arguments, self.ctx)
+        except CreditDeskError:
+            return {"status": "not_found"}
+        return result.model_dump(mode="json") if isinstance(result, BaseModel) else dict(result)
+
+    def resolve_part(
+        self, queries: list[str], lookup: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
+    ) -> CustomerRef | None:
+        """A run of words that named nobody may hold a name among words no rule explained ("deepstar's track
+        record", "share of Soylent's"): its shorter runs, those keeping the first word first, are looked up too;
+        only a clear match counts."""
+        tried = 0
+        for query in queries:
+            words = query.split()
+            parts = [" ".join(words[:n]) for n in range(len(words) - 1, 0, -1)]
+            parts += [" ".join(words[n:]) for n in range(1, len(words))]
+            inner = [run for run in self.name_word_runs(words) if run not in parts]
+            for part in inner + sorted(parts, key=lambda p: -len(p.split())):
+                if tried >= MAX_PART_LOOKUPS:
+                    return None
+                if len(part.split()) == 1 and is_filler_run(part):
+                    continue  # one common word ("still") names no one; two may lead a name ("ash haven")
+                tried += 1
+                result = (lookup or self.call)("resolve_customer", {"query": part[:200]})
+                if result["status"] != "resolved":
+                    continue
+                # Words left out that no name needs ("track record"), or a part that is a name's own whole words
+                # ("rescore vandelay imports", "initech usually settle"); a near spelling of a part is not enough.
+                rest = query.replace(part, " ", 1)
+                how = result["candidates"][0]["matched_on"] if result.get("candidates") else ""
+                if is_filler_run(rest) or how in _WHOLE_WORD_MATCHES:
+                    return customer_ref(result["customer"])
+        return None
+
+    def name_word_runs(self, words: list[str]) -> list[str]:
+        """The runs of `words` that are all words of some customer's name, one of them distinctive, inside a longer
+        run ("gave Jansen Brands net 60 instead" → "Jansen Brands"), longest first."""
+        if len(words) < 3:
+            return []
+        keys = [_name_word_key(word) for word in words]
+        known = self.name_words(words)
+        runs: list[list[int]] = []
+        for index, key in enumerate(keys):
+            if key not in known:
+                continue
+            if runs and runs[-1][-1] == index - 1:
+                runs[-1].append(index)
+            else:
+                runs.append([index])
+        found = [
+            " ".join(words[i] for i in run)
+            for run in runs
+            if len(run) < len(words) and any(distinctive_word(keys[i]) for i in run)
+        ]
+        return sorted(found, key=lambda run: -len(run.split()))
+
+    def name_word_stats(self, words: list[str]) -> dict[str, NameWord]:
+        with read_session(self.request.database_url) as session:
+            return customer_name_word_stats(session, words)
+
+    def name_words(self, words: list[str]) -> set[str]:
+        """Those of the words (as keys) that are a word of some customer's name, remembered for the turn."""
+        keys = [_name_word_key(word) for word in words]
+        missing = [key for key in dict.fromkeys(keys) if key and key not in self._name_words]
+        if missing:
+            with read_session(self.request.database_url) as session:
+                known = customer_name_words(session, missing)
+            self._name_words.update({key: key in known for key in missing})
+        return {key for key in keys if self._name_words.get(key)}
+
+    def resolve_widened(
+        self,
+        runs: list[str],
+        lookup: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None,
+        spans: Spans | None = None,
+    ) -> CustomerRef | None:
+        """A name holding request words ("New Worth Systems": "new" and "worth" end a run): the run grown over the
+        words around it, kept only when every word of it is the customer's own. The tries are not recorded; with no
+        `lookup` given, the one that found the customer is."""
+        tried = 0
+        for run in runs:
+            for grown in widened_runs(self.text, spans or self.spans, run):
+                if len(self.name_words(grown.split())) < len({_name_word_key(w) for w in grown.split()}):
+                    continue  # a word around the run that is in no customer's name: no name holds it
+                if tried >= MAX_WIDENED_LOOKUPS:
+                    return None
+                tried += 1
+                result = self.look_up("resolve_customer", {"query": grown[:200]})
+                if result["status"] != "resolved":
+                    continue
+                found = result["customer"]
+                if set(query_key(grown).split()) <= set(query_key(str(found.get("name") or "")).split()):
+                    if lookup is None:  # the lookup that found the customer is part of the answer's record
+                        found = self.call("resolve_customer", {"query": grown[:200]})["customer"]
+                    return customer_ref(found)
+        return None
+
+    def also_named(self, query: str, found: CustomerRef, rest: list[str]) -> list[CustomerRef]:
+        """Every customer the text names clearly, `found` first: "Wayne and Globex", "Acme …, Olsen International …".
+        The words of a name that matched whole ("Sorensen & Garcia") are not looked up again on their own."""
+        named = [found]
+        whole = query_key(query)
+        whole_is_name = bool(whole) and whole in query_key(found.name or "")
+        for other in rest:
+            if whole_is_name and query_key(other) in whole:
+                continue
+            result = self.call("resolve_customer", {"query": other[:200]})
+            if result["status"] == "resolved":
+                ref = customer_ref(result["customer"])
+                if all(ref.id != seen.id for seen in named):
+                    named.append(ref)
+        return named
+
+    def group_head(self, candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """ "Acme group": among the matches, the one customer the others belong to."""
+        if not re.search(r"\bgroup\b", self.text, re.IGNORECASE):
+            return None
+        ids = {c.get("id") for c in candidates}
+        heads = [
+            c
+            for c in candidates
+            if c.get("parent_id") is None
+            and all(other.get("parent_id") == c.get("id") for other in candidates if other is not c)
+        ]
+        if len(heads) == 1 and len(ids) > 1:
+            return heads[0]
+        # "Acme group" among other near matches: the one parent whose children are also among the matches
+        families = [
+            c
+            for c in candidates
+            if c.get("parent_id") is None and any(other.get("parent_id") == c.get("id") for other in candidates)
+        ]
+        return families[0] if len(families) == 1 else None
+
+    def countries(self, vocab: Any) -> list[str]:
+        """Countries named in the text as the book stores them ("UK customers" -> GB); a country the book has no
+        customers in is still a filter, and the answer says it matched nothing. An area ("Latin America") is no
+        country: the turn ends saying to ask by region."""
+        names = place_names()
+        areas = area_names()
+        places = self.places()
+        self.refuse_places([p for p in places if p.casefold() in areas], regions=vocab.regions)
+        codes = []
+        for place in places:
+            code = names.get(place.casefold(), place.upper())
+            if code not in codes:
+                codes.append(code)
+        return codes
+
+    def the_held_or_open_order(self, customer: CustomerRef) -> str | None:
+        """For a check: the held order when the message says "held" and one is, else the one open order."""
+        if _HELD_RE.search(self.text):
+            held = self.the_open_order(customer, "held")
+            if held is not None:
+                return held
+        return self.the_open_order(customer, "check")
+
+    def the_open_order(self, customer: CustomerRef, purpose: str) -> str | None:
+        """The customer's one open order that fits `purpose` (any for a check, not held for a hold, held for a
+        release or a check that says "held"); several end the turn with the question which one, none gives None."""
+        if customer.id is None and not customer.reference.isdigit():
+            return None
+        fitting = [
+            order
+            for order in customer_open_orders(self.request.database_url, customer.id or int(customer.reference))
+            if purpose == "check" or order.on_hold == (purpose in ("release", "held"))
+        ]
+        if len(fitting) == 1:
+            return fitting[0].number
+        if not fitting:
+            return None
+        listed = answers.bullets(
+            [f"{o.number} of {o.order_date}: {answers.money(o.open_amount, o.currency)}" for o in fitting[:10]]
+        )
+        kind = {"check": "open", "hold": "open, not held,", "release": "held", "held": "held"}[purpose]
+        raise Stop(
+            f"{customer.name or 'The customer'} has {count_word(len(fitting))} {kind} orders:\n{listed}\n"
+            "Which one? Reply with its number (SO-…). Nothing was done.",
+            "several orders",
+        )

@@ -1,0 +1,226 @@
+"""The offline planner's portfolio questions: measures, filters, rankings, lists and comparisons as one query."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from assistant.catalogue import by_intent
+from assistant.types import Choice
+
+from . import answers, answers_compare
+from .context import (
+    REGION_ALIASES,
+    SEGMENT_ALIASES,
+    last_call,
+    match_staff,
+    match_values,
+    vocabulary,
+)
+from .entities import (
+    TOP_N_RE,
+    dpd_range,
+    first_int,
+    risk_classes,
+)
+from .intents import Intent
+from .phrases import (
+    _AGO_RE,
+    _LIST_THEM_RE,
+    _REFINE_RE,
+    _REVIEWS_DUE_NOW_RE,
+    _VS_NOW_RE,
+    BOOK_WORDS_RE,
+    EXCLUDE_DISPUTED_RE,
+    FOLLOW_UP_RE,
+    GROUP_BY_RE,
+)
+from .portfolio_query import (
+    Comparison,
+    asks_for_one,
+    compared_date,
+    comparison,
+    counts_invoices,
+    earlier_arguments,
+    lists_customers,
+    measure_unnamed,
+    not_applied,
+    over_limit,
+    period_length,
+    rank_measure,
+    sales_window_months,
+)
+from .turn_customers import TurnCustomers
+from .turn_state import Stop
+
+
+class TurnPortfolio(TurnCustomers):
+    """A question about the book, read as one typed portfolio query."""
+
+    def portfolio(self) -> str:
+        vocab = vocabulary(self.request.database_url)
+        text = self.text
+        lowered = text.lower()
+        args: dict[str, Any] = {}
+        previous = last_call(self.history, "get_portfolio_summary")
+        if measure_unnamed(text) and previous is None:
+            self.ask_measure()
+        if previous is not None and (FOLLOW_UP_RE.match(text) or _LIST_THEM_RE.match(text) or _REFINE_RE.match(text)):
+            args = {k: v for k, v in previous.arguments.items() if k not in ("chart",)}
+        if previous is not None and _LIST_THEM_RE.match(text):
+            args.update(group_by="customer", top_n=max(int(args.get("top_n", 0) or 0), 50))
+        group = GROUP_BY_RE.search(text)
+        if group and group.group(1).lower() not in ("country", "countries"):  # no country split: a filter only
+            self.spans.add(*group.span())
+            key = group.group(1).lower().replace(" ", "_")
+            args["group_by"] = "risk_class" if key in ("class", "risk_class") else key
+        elif re.search(r"\b(?:every|each)\s+(?:single\s+)?(?:customer|account|client|debtor)|\blist\s+(?:all|every)\b"
+                       r"|\bcustomer[- ]by[- ]customer\b", text, re.I):  # fmt: skip
+            args["group_by"] = "customer"  # "every customer's balance": one row per customer (the largest first)
+            args.setdefault("top_n", 50)
+        top = first_int(TOP_N_RE, text, self.spans)
+        if top:
+            args["top_n"] = max(1, min(top, 50))
+        # before dates: "since last week" is the earlier date, not as-of; "a month ago" is that day, not a month-end
+        compared_on = compared_date(text, self.today, self.spans) if _AGO_RE.search(text) else None
+        compared = comparison(text, self.spans) if compared_on is None else None
+        compared_on = compared_on or (None if compared is not None else compared_date(text, self.today, self.spans))
+        measure = rank_measure(text)
+        if measure is not None:
+            args["rank_by"] = measure
+        if asks_for_one(text) and "top_n" not in args:
+            args["top_n"] = 1
+        if counts_invoices(text):
+            args["count_open_invoices"] = True
+        window = sales_window_months(text, self.spans)  # before day ranges: "90 days of sales" is no age filter
+        if over_limit(text, self.spans):
+            args["over_limit"] = True
+        found = self.reporting_dates()  # before day ranges: "2035-01" is no bucket
+        if found:
+            mention = found[0]
+            if mention.day < self.today or mention.period_start is None:
+                args["as_of"] = mention.day
+            if mention.period_start is not None and mention.day >= self.today:
+                args["period_start"] = mention.period_start
+            elif mention.period_months is not None:
+                args["period_months"] = max(1, min(mention.period_months, 6))
+        if window is not None and "period_start" not in args:
+            args["period_months"] = window
+        share_over = re.search(r"(?:%|\b(?:percent\w*|share|proportion)\b).{0,40}"
+                               r"\b(?:over|above|more than)\s+90\b|\b(?:over|above) 90\b.{0,20}(?:%|percent)",
+                               text, re.I)  # fmt: skip
+        dpd = None if share_over else dpd_range(text, self.spans)
+        if dpd is not None:
+            if dpd.minimum is not None:
+                args["min_days_past_due"] = dpd.minimum
+            if dpd.maximum is not None:
+                args["max_days_past_due"] = dpd.maximum
+        regions = match_values(text, vocab.regions, REGION_ALIASES, self.spans)
+        if regions:
+            args["regions"] = regions
+        segments = match_values(text, vocab.segments, SEGMENT_ALIASES, self.spans)
+        if segments:
+            args["segments"] = segments
+        collectors = match_staff(text, vocab, self.spans, roles=frozenset({"collector"}))
+        if collectors:
+            args["collectors"] = collectors
+        countries = self.countries(vocab)
+        if countries:
+            args["countries"] = countries
+        classes = risk_classes(text, self.spans)
+        if classes:
+            args["risk_classes"] = classes
+        currencies = re.findall(r"\b(?:in|only)\s+([A-Z]{3})\b(?:\s+only)?|\b([A-Z]{3})\s+(?:items|invoices|receivables"
+                                r"|balances|customers|accounts|book)\b", text)  # fmt: skip
+        picked = [c for pair in currencies for c in pair if c and c in vocab.currencies]
+        if picked:
+            args["currencies"] = picked
+        if re.search(
+            r"\bbroken\s+promises?\b|\bpromises?\s+(?:were\s+)?broken\b|\bbroke (?:a |their )?promise", text, re.I
+        ):
+            args["broken_promise_in_period"] = True
+        if EXCLUDE_DISPUTED_RE.search(text):
+            args["exclude_disputed"] = True
+        minimum = re.search(
+            r"\b(?:owing|balances?|owe)\s+(?:of\s+)?(?:at least|over|above|more than|>=?)\s*", text, re.I
+        )
+        if minimum or (lists_customers(text) and re.search(r"\b(?:more|over|above|at least)\b", text, re.I)):
+            amount = self.amount()
+            if amount is not None:
+                args["min_balance"] = str(amount.amount)
+        review_due_by = self.review_due_by or (self.today if _REVIEWS_DUE_NOW_RE.search(text) else None)
+        if review_due_by is not None:
+            args["review_due_by"] = review_due_by
+        if "group_by" not in args and (
+            (lists_customers(text) and (args.get("over_limit") or args.get("min_balance"))) or review_due_by
+        ):
+            args["group_by"] = "customer"  # "who owes us more than 750k": the customers, largest first
+            args.setdefault("top_n", 50)
+        trend = re.search(r"\btrend\w*\b|\bover time\b|\bhistory\b|\bmonth by month\b", lowered)
+        months = re.search(r"\b(?:over|for|last)\s+(\d{1,2})\s+months\b", lowered)
+        if trend and months:
+            args["trend_months"] = max(0, min(int(months.group(1)), 12))
+        if re.search(r"\bchart\b|\bgraph\b|\bplot\b|\bvisual\w*\b|\bpicture\b", lowered):
+            args["chart"] = "trend" if trend else "group" if args.get("group_by") else "ageing"
+        focus = self.portfolio_focus(lowered, args)
+        if compared is not None:
+            asked_months = (found[0].period_months or period_length(found[0].label)) if found else None
+            earlier = earlier_arguments(args, compared, self.today, asked_months)
+            args["compare_to"] = earlier["as_of"]
+            if earlier.get("period_start"):
+                args["compare_period_start"] = earlier["period_start"]
+        if compared is None and compared_on is None and args.get("as_of") and _VS_NOW_RE.search(text):
+            compared_on = (args.pop("as_of"), "vs now")  # "open AR at end of Q3 vs now": now, and then
+        if compared_on is not None and compared_on[0] < (args.get("as_of") or self.today):
+            args["compare_to"] = compared_on[0]
+            compared = Comparison(unit=None, label=compared_on[1])
+        result = self.call("get_portfolio_summary", args)
+        if result.get("chart"):
+            self.charts.append(result["chart"]["path"])
+        whole = bool(BOOK_WORDS_RE.search(text) or re.search(r"\bportfolio\b|\bcompany\b|\bour\b", text, re.I))
+        answer = answers.portfolio(result, focus=focus, whole_book_asked=whole)
+        missing = [part for part in not_applied(text) if not (args.get("review_due_by") and "review" in part)]
+        if missing:
+            answer = "**Not applied** — " + "; ".join(missing) + ".\n\n" + answer
+        if compared is None or not result.get("compared"):
+            return answer
+        return answer + "\n\n" + answers_compare.comparison(result, result["compared"], focus, compared.label)
+
+    def ask_measure(self) -> None:
+        """Which figure, as choices: each re-asks the question with its measure named."""
+        capability = by_intent(Intent.PORTFOLIO.value)
+        assert capability is not None
+        readings = [("open receivables", "open AR"), ("overdue", "overdue"), ("DSO", "DSO")]
+        self.choices = [
+            Choice(number=n, label=label, capability=capability.name, text=f"{self.text} ({word})")
+            for n, (label, word) in enumerate(readings, start=1)
+        ]
+        lines = "\n".join(f"{c.number}. {c.label}" for c in self.choices)
+        raise Stop(f"Which figure do you mean?\n{lines}\nReply with the number. Nothing was answered.", None)
+
+    @staticmethod
+    def portfolio_focus(lowered: str, args: dict[str, Any]) -> list[str]:
+        focus = []
+        checks = [
+            ("dso", r"\bdso\b|\bdays sales\b|\bbpdso\b|\badd\b|\bdelinquen"),
+            ("cei", r"\bcei\b|\bcollection effectiveness\b"),
+            ("ageing", r"\bag(?:e)?ing\b|\baged\b|\bbuckets?\b"),
+            ("top", r"\btop\b|\blargest\b|\bbiggest\b|\bowes?\b.{0,20}\bmost\b|\bhighest\b"),
+            ("concentration", r"\bconcentrat"),
+            ("trend", r"\btrend|\bover time\b|\bmonth by month\b"),
+            ("current", r"% ?current|\bpercent(?:age)? current\b|\bover 90\b|\b90\+"),
+            ("promises", r"\bpromises? kept\b|\bkept rate\b|\bpromise performance\b"),
+            ("disputes", r"\bdisput\w* cycle\b|\bdisputes? resolved\b"),
+        ]
+        for name, pattern in checks:
+            if re.search(pattern, lowered):
+                focus.append(name)
+        if args.get("group_by") and not focus:
+            focus.append("ageing")
+        if args.get("min_days_past_due") is not None or "exposure" in lowered:
+            focus.insert(0, "exposure")
+        if args.get("count_open_invoices"):
+            focus.insert(0, "invoices")
+        if args.get("rank_by") or (args.get("top_n") == 1 and "top" not in focus):
+            focus.append("top")
+        return focus

@@ -1,0 +1,373 @@
+"""The offline planner's read capabilities other than portfolio questions, and policy questions with citations."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from assistant.catalogue import by_intent
+from assistant.types import Citation
+from db.models import Role
+
+from . import answers, answers_lookup
+from .context import (
+    REGION_ALIASES,
+    CustomerRef,
+    invoice_customers,
+    last_call,
+    list_call,
+    match_staff,
+    match_values,
+    order_customer,
+    vocabulary,
+)
+from .entities import (
+    DISPUTE_ID_RE,
+    LEVEL_RE,
+    PAGE_RE,
+    TOP_N_RE,
+    Spans,
+    bare_invoice_numbers,
+    first_int,
+    invoice_numbers,
+    name_candidates,
+    order_numbers,
+    risk_classes,
+)
+from .intents import Intent
+from .limit_change import terms_days
+from .phrases import (
+    _HISTORY_POINTS_RE,
+    _NARROW_RE,
+    _PROPOSAL_KINDS,
+    LEVEL_WORDS,
+    NEXT_PAGE_RE,
+    NOW_RE,
+    TONES,
+)
+from .portfolio_query import (
+    compared_date,
+    comparison,
+    earlier_arguments,
+)
+from .turn_portfolio import TurnPortfolio
+from .turn_state import Stop
+
+
+class TurnReads(TurnPortfolio):
+    """The read capabilities: one tool call each (or a short fixed chain) and a templated answer."""
+
+    def help(self) -> str:
+        return answers.HELP
+
+    def out_of_scope(self) -> str:
+        nearest = []
+        for intent, _ in (self.understood.readings if self.understood else [])[:4]:
+            capability = by_intent(intent.value)
+            if capability is not None and capability.people and intent is not Intent.OUT_OF_SCOPE:
+                nearest.append(capability.people)
+        offer = "; ".join(nearest[:3]) if nearest else "credit questions about customers and the book"
+        return (
+            "I can't do that: it is outside what the credit desk does (I answer credit and collections questions "
+            f"and propose changes that a person approves). Nothing was done. Nearest things I can do: {offer}. "
+            "Ask “help” for the full list."
+        )
+
+    def invoice(self) -> str:
+        numbers = invoice_numbers(self.text, self.spans) or bare_invoice_numbers(self.text, self.spans)
+        previous = last_call(self.history, "get_invoice")
+        if not numbers and previous is not None:
+            numbers = [previous.arguments["number"]]  # "what was it at end of june?" after an invoice lookup
+        if not numbers:
+            raise Stop("Which invoice? Give its number (e.g. INV-2026-01234).", "invoice number missing")
+        as_of = self.as_of()
+        parts = []
+        for number in numbers[:3]:
+            args: dict[str, Any] = {"number": number}
+            if as_of:
+                args["as_of"] = as_of
+            parts.append(answers_lookup.invoice(self.call("get_invoice", args)))
+        return "\n\n".join(parts)
+
+    def customer_lookup(self, tool_name: str) -> str:
+        as_of = self.as_of()
+        customer = self.customer()
+        args: dict[str, Any] = {"customer": customer.reference}
+        if as_of:
+            args["as_of"] = as_of
+        result = self.call(tool_name, args)
+        if tool_name == "get_payment_behaviour":
+            return answers_lookup.payment_behaviour(result)
+        return answers_lookup.promise_history(result)
+
+    def find_customer(self) -> str:
+        customer = self.customer()
+        found = next(
+            (
+                call.result["customer"]
+                for call in reversed(self.calls)
+                if call.name == "resolve_customer" and call.result and call.result.get("customer")
+            ),
+            None,
+        )
+        if found is None:  # named by the thread or a list: look it up by its id
+            found = self.call("resolve_customer", {"query": customer.reference})["customer"]
+        return answers_lookup.customer_card(found)
+
+    def pending_approvals(self) -> str:
+        """ "what's waiting for my approval?", "any limit changes from ash to sign off?", "just the limit ones"."""
+        args: dict[str, Any] = {}
+        previous = last_call(self.history, "list_pending_approvals", only_last_reply=True)
+        if previous is not None and _NARROW_RE.match(self.text):
+            args = dict(previous.arguments)
+        kinds = [action for pattern, action in _PROPOSAL_KINDS if pattern.search(self.text)]
+        if len(kinds) == 1:
+            args["kind"] = kinds[0]
+        proposer = re.search(r"\b(?:from|by)\s+(\w+)", self.text, re.I)
+        if proposer:
+            staff = match_staff(proposer.group(1), vocabulary(self.request.database_url), Spans())
+            if staff:
+                args["proposed_by"] = staff[0]
+        return answers_lookup.pending_approvals(self.call("list_pending_approvals", args))
+
+    def unknown(self) -> str:
+        return "I didn't understand that request, so I did nothing.\n\n" + answers.HELP
+
+    def exposure(self) -> str:
+        as_of = self.as_of()
+        customer = self.customer()
+        args: dict[str, Any] = {"customer": customer.reference}
+        if as_of:
+            args["as_of"] = as_of
+        result = self.call("get_customer_exposure", args)
+        if self.request.actor.role == Role.SALES:
+            return answers.exposure(result, ageing=False, sales_view=True)
+        ageing = bool(re.search(r"\bag(?:e)?ing\b|\baged\b|\bbuckets?\b|\boverdue\b|\bpast due\b", self.text, re.I))
+        return answers.exposure(result, ageing=ageing, group_members=self.customer_group() is not None)
+
+    def status(self) -> str:
+        as_of = self.as_of()
+        customer = self.customer()
+        args: dict[str, Any] = {"customer": customer.reference}
+        if as_of:
+            args["as_of"] = as_of
+        result = self.call("get_customer_exposure", args)
+        if self.request.actor.role == Role.SALES:
+            return answers.exposure(result, ageing=False, sales_view=True)
+        return answers.status(result)
+
+    def release_check(self) -> str:
+        orders = order_numbers(self.text, self.spans)
+        self.dates(used=False)  # "today", "on Friday": the check is always for today; keep them out of names/amounts
+        amount = None if orders else self.amount()
+        reference: CustomerRef | None = None
+        if orders and not any(
+            status == "resolved" or candidate.name_like for candidate, status in self.name_statuses()
+        ):  # "does so-0000054 pass credit?", "SO-14 ship y/n": the order names its customer; "pass" names no one
+            owner = order_customer(self.request.database_url, orders[0])
+            if owner is None:
+                raise Stop(f"I couldn't find order {orders[0]}.", "order not found")
+            reference = CustomerRef(str(owner))
+        customer = reference or self.customer()
+        args: dict[str, Any] = {"customer": customer.reference}
+        if orders:
+            args["order_number"] = orders[0]
+        elif amount is not None:
+            args["order_amount"] = str(amount.amount)
+            currency = self.currency_of(amount, customer, None, "Nothing was checked.")
+            if currency:
+                args["currency"] = currency
+        else:
+            previous = last_call(self.history, "check_order_release")
+            if previous and previous.arguments.get("order_amount"):
+                args["order_amount"] = previous.arguments["order_amount"]
+                if previous.arguments.get("currency"):
+                    args["currency"] = previous.arguments["currency"]
+            elif (only := self.the_held_or_open_order(customer)) is not None:
+                args["order_number"] = only
+            else:
+                result = self.call("get_customer_exposure", {"customer": customer.reference, "include_group": False})
+                return (
+                    answers.exposure(result, ageing=False, sales_view=True)
+                    if self.request.actor.role == Role.SALES
+                    else answers.status(result)
+                ).replace(
+                    "for a specific order ask whether it can ship, with its amount.", ""
+                ) + "\nTell me the order amount (or order number) for a release check."
+        return answers.release(self.call("check_order_release", args))
+
+    def score(self) -> str:
+        for match in _HISTORY_POINTS_RE.finditer(self.text):
+            self.spans.add(*match.span())
+        earlier = self.score_compared_with()
+        as_of = self.as_of()
+        if earlier is None and as_of is not None and NOW_RE.search(self.text):
+            earlier, as_of = as_of, None  # "what class is X now, and what was it at the end of june?"
+        risk_classes(self.text, self.spans)  # "why is X a D": the class letter is not part of the name
+        customer = self.customer(extra_stop=frozenset({"a", "b", "c", "d", "e"}))
+        points = _HISTORY_POINTS_RE.search(self.text)
+        args: dict[str, Any] = {"customer": customer.reference, "history_points": int(points.group(1)) if points else 3}
+        if as_of:
+            args["as_of"] = as_of
+        if earlier is not None and earlier < (as_of or self.today):
+            args["compare_to"] = earlier
+        explain = bool(re.search(r"\bwhy\b|\bexplain\b|\bfactors?\b|\bbreakdown\b|\bhow come\b", self.text, re.I))
+        return answers.score(self.call("score_customer", args), explain=explain)
+
+    def score_compared_with(self) -> date | None:
+        """The earlier date a score question compares with: "since last month", "vs end of Q3", "moved since
+        31/10"."""
+        named = compared_date(self.text, self.today, self.spans)  # "compared to a month ago": that very day
+        if named is not None:
+            return named[0]
+        compared = comparison(self.text, self.spans)
+        if compared is not None:
+            earlier: date = earlier_arguments({}, compared, self.today)["as_of"]
+            return earlier
+        return None
+
+    def limit_recommend(self) -> str:
+        terms = terms_days(self.text, self.spans)  # "net 60 instead": no amount, no name
+        as_of = self.as_of()
+        customer = self.customer()
+        args: dict[str, Any] = {"customer": customer.reference}
+        if as_of:
+            args["as_of"] = as_of
+        if terms:
+            args["what_if_terms_days"] = terms
+        return answers.limit_recommendation(self.call("recommend_credit_limit", args), what_if=terms)
+
+    def worklist(self) -> str:
+        vocab = vocabulary(self.request.database_url)
+        args: dict[str, Any] = {"page_size": 10}
+        previous = last_call(self.history, "build_worklist", only_last_reply=True)
+        if previous is not None and NEXT_PAGE_RE.match(self.text):
+            args = dict(previous.arguments)
+            page = first_int(PAGE_RE, self.text, self.spans)
+            args["page"] = page or int(args.get("page", 1)) + 1
+            return answers.worklist(self.call("build_worklist", args))
+        if previous is not None and _NARROW_RE.match(self.text):
+            args = {k: v for k, v in previous.arguments.items() if k != "page"}
+        collectors = match_staff(self.text, vocab, self.spans, roles=frozenset({"collector"}))
+        if self.request.actor.role == Role.COLLECTOR:
+            collectors = [c for c in collectors if c != self.request.actor.name]
+        if len(collectors) == 1:
+            args["collector"] = collectors[0]
+        elif collectors:
+            args["collectors"] = collectors
+        regions = match_values(self.text, vocab.regions, REGION_ALIASES, self.spans)
+        if regions:
+            args["region"] = regions[0]
+        self.refuse_places(self.places(), regions=vocab.regions)
+        top = first_int(TOP_N_RE, self.text, self.spans)
+        if top:
+            args["page_size"] = max(1, min(top, 100))
+        page = first_int(PAGE_RE, self.text, self.spans)
+        if page:
+            args["page"] = page
+        classes = risk_classes(self.text, self.spans)
+        if classes:
+            args["risk_classes"] = classes
+        found = self.dates(used=False)
+        if len(found) == 1 and found[0].problem is None and found[0].day < self.today:
+            args["as_of"] = found[0].day  # "my list as it stood last friday"
+        minimum = self.amount()
+        if minimum is not None:
+            args["min_amount"] = str(minimum.amount)
+        return answers.worklist(self.call("build_worklist", args))
+
+    def dunning_draft(self) -> str:
+        as_of = self.as_of()
+        level = self.level()
+        tone = next((TONES[w] for w in re.findall(r"[a-z]+", self.text.lower()) if w in TONES), None)
+        if tone == "final" and level is not None:
+            tone = None
+        customer = self.customer(extra_stop=frozenset(TONES))
+        args: dict[str, Any] = {"customer": customer.reference}
+        if as_of:
+            args["as_of"] = as_of
+        if level is not None:
+            args["level"] = level
+        if tone:
+            args["tone"] = tone
+        return answers.dunning(self.call("draft_dunning_message", args))
+
+    def level(self) -> int | None:
+        found = first_int(LEVEL_RE, self.text, self.spans)
+        if found is not None:
+            return found
+        lowered = self.text.lower()
+        for words, value in LEVEL_WORDS.items():
+            if words in lowered:
+                start = lowered.index(words)
+                self.spans.add(start, start + len(words))
+                return value
+        return None
+
+    def dispute(self) -> str:
+        numbered = DISPUTE_ID_RE.search(self.text)
+        if numbered and numbered.group(1) is None and list_call(self.history) is not None:
+            dispute_id = None  # "#2" right after a list is the second customer on it, not dispute 2
+        else:
+            dispute_id = first_int(DISPUTE_ID_RE, self.text, self.spans)
+        if dispute_id is not None:
+            return answers.disputes(self.call("summarize_dispute", {"dispute_id": dispute_id}))
+        invoices = invoice_numbers(self.text, self.spans)
+        as_of = self.as_of()
+        args: dict[str, Any] = {}
+        if invoices and not self.usable(name_candidates(self.text, self.spans)):
+            owners = invoice_customers(self.request.database_url, invoices[0])
+            if len(owners) != 1:
+                raise Stop(f"Which customer is invoice {invoices[0]} for?", "invoice customer unknown")
+            customer = CustomerRef(str(owners[0]))
+        else:
+            customer = self.customer()
+        args["customer"] = customer.reference
+        if invoices:
+            args["invoice_number"] = invoices[0]
+        if as_of:
+            args["as_of"] = as_of
+        return answers.disputes(self.call("summarize_dispute", args))
+
+    def policy(self) -> str:
+        result = self.call("search_policy", {"query": self.text[:500]})
+        passages = _passages(result)
+        for passage in passages[:3]:
+            citation = Citation(
+                document=str(passage.get("document") or "credit policy"),
+                section=str(passage.get("section") or ""),
+                page=passage.get("page") if isinstance(passage.get("page"), int) else None,
+                source=passage.get("source"),
+            )
+            if citation not in self.citations:
+                self.citations.append(citation)
+        return answers.policy(passages)
+
+
+def _passages(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Passages from a search_policy result, whatever its exact shape: text plus document/section/page/source."""
+    items: list[Any] = []
+    for key in ("passages", "results", "hits", "matches", "chunks"):
+        if isinstance(result.get(key), list):
+            items = result[key]
+            break
+    passages: list[dict[str, Any]] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        text = next((item[k] for k in ("text", "passage", "content", "snippet", "quote") if item.get(k)), None)
+        if not text:
+            continue
+        citation = item.get("citation")
+        merged = {**item, **(citation if isinstance(citation, dict) else {})}
+        passages.append(
+            {
+                "text": str(text),
+                "document": merged.get("document") or merged.get("title") or merged.get("doc"),
+                "section": merged.get("section_path") or merged.get("section") or merged.get("heading"),
+                "page": merged.get("page"),
+                "source": merged.get("source") or merged.get("path") or merged.get("url"),
+            }
+        )
+    return passages

@@ -1,0 +1,156 @@
+"""Reading dates, amounts and currencies from a message for the offline planner."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+
+from .context import (
+    CustomerRef,
+    listed_customers,
+    vocabulary,
+)
+from .dates import DateMention, date_at, date_mentions
+from .entities import (
+    CUSTOMER_ID_RE,
+    MoneyMention,
+    money_mentions,
+)
+from .periods import period_mentions, period_problem, unreadable_dates
+from .phrases import (
+    _AS_OF_BEFORE_RE,
+    _BARE_WEEKDAY_RE,
+    _REVIEW_DUE_RE,
+)
+from .turn_state import Stop, TurnState, count_word, counted_thing
+
+
+class TurnSlots(TurnState):
+    """Dates, amounts and currencies read from the message."""
+
+    def listed(self) -> list[CustomerRef]:
+        """The customers of the list the user last saw (the call is repeated when the thread kept only its summary)."""
+        return listed_customers(self.history, refetch=self.call)
+
+    def dates(self, *, future: bool = False, used: bool = True) -> list[DateMention]:
+        """The dates in the text. One the text does not pin to a single day ends the turn with a question, unless
+        the caller only masks dates (`used=False`)."""
+        found = date_mentions(self.text, self.today, self.spans, future=future)
+        problem = next((mention.problem for mention in found if mention.problem), None)
+        if used and problem is not None:
+            raise Stop(
+                f"Which date do you mean? {problem}. Write the month as a word, e.g. “7 December”. Nothing was done.",
+                "ambiguous date",
+            )
+        return found
+
+    def reporting_dates(self) -> list[DateMention]:
+        """The dates and periods of a reporting question. A period without figures (after today, before the book's
+        first data) or date-like text that is no date ends the turn with the reason, never an answer for today."""
+        self.mask_dates_that_are_no_as_of()
+        found = self.dates()
+        unreadable = unreadable_dates(self.text, self.spans)
+        found += [mention for _, mention in period_mentions(self.text, self.today, self.spans)]
+        if unreadable:
+            raise Stop(
+                f"“{unreadable[0]}” is not a date I can read (there is no such day); nothing was answered.",
+                "unreadable date",
+            )
+        first_day = vocabulary(self.request.database_url).first_day if found else None
+        for mention in found:
+            problem = period_problem(mention, self.today, first_day)
+            if problem is not None:
+                raise Stop(
+                    f"There are no figures for that: {problem.reason}. Ask about a date or period up to today; "
+                    "nothing was answered.",
+                    "impossible period",
+                )
+        return found
+
+    def mask_dates_that_are_no_as_of(self) -> None:
+        """ "review due by the end of the month" (a filter the book cannot apply, said as such) and "seeing them
+        thursday" (an event ahead): dates in a reporting question that are not the date figures are wanted at."""
+        for match in _REVIEW_DUE_RE.finditer(self.text):
+            found = date_at(self.text, match.end(), self.today, future=True)
+            if found is not None:
+                self.spans.add(match.start(), found[1])
+                self.review_due_by = found[0].day
+        for match in _BARE_WEEKDAY_RE.finditer(self.text):
+            before = self.text[: match.start()]
+            asks_ahead = re.search(r"\b(?:will|going\s+to|gonna)\b", before, re.I)  # "what will they owe friday"
+            if not _AS_OF_BEFORE_RE.search(before) and not asks_ahead and not self.spans.covers(*match.span()):
+                self.spans.add(*match.span())
+
+    def as_of(self) -> date | None:
+        found = self.reporting_dates()
+        return found[0].day if found else None
+
+    def amounts(self, *, decrease: Callable[[MoneyMention], bool] | None = None) -> list[MoneyMention]:
+        """The message's amounts, refusing a malformed one, or a negative one unless `decrease` says it is a
+        decrease the request may make."""
+        for match in CUSTOMER_ID_RE.finditer(self.text):  # "customer 12 promised 5k": 12 is no amount
+            self.spans.add(*match.span())
+        mentions = money_mentions(self.text, self.spans)
+        for mention in mentions:
+            if mention.error == "negative" and decrease is not None and decrease(mention):
+                continue
+            if mention.error == "negative":
+                raise Stop("Amounts must be positive; nothing was done.", "negative amount")
+            if mention.error == "too_large":
+                raise Stop("That amount is implausibly large; nothing was done. Please check it.", "absurd amount")
+            if mention.error:
+                why = mention.message or "at most two decimals"
+                raise Stop(f"I could not read that amount ({why}); nothing was done.", "bad amount")
+        return mentions
+
+    def amount(self, *, required_explicit: bool = False) -> MoneyMention | None:
+        mentions = self.amounts()
+        explicit = [m for m in mentions if m.explicit]
+        if explicit:
+            return explicit[0]
+        if mentions and not required_explicit:
+            return mentions[0]
+        return None
+
+    def one_of_each(self, amounts: list[MoneyMention], found: list[DateMention], *, what: str, nothing: str) -> None:
+        """A write takes one amount and one date: with more in the message, pairing them would be a guess, so list
+        what was found and ask."""
+        amounts = [m for m in amounts if not counted_thing(self.text, m)]
+        days = sorted({mention.day for mention in found})
+        seen = []
+        if len(amounts) > 1:
+            seen.append(
+                f"{count_word(len(amounts))} amounts ({', '.join(self.text[m.start : m.end] for m in amounts)})"
+            )
+        if len(days) > 1:
+            seen.append(f"{count_word(len(days))} dates ({', '.join(f'{d.day} {d:%B %Y}' for d in days)})")
+        if seen:
+            raise Stop(
+                f"I found {' and '.join(seen)}; {what}. Which do you mean? Send them one at a time. {nothing}",
+                "several values",
+            )
+
+    def only_amount(self, amounts: list[MoneyMention]) -> MoneyMention | None:
+        real = [m for m in amounts if not counted_thing(self.text, m)]
+        return real[0] if real else None
+
+    def currency_of(
+        self, amount: MoneyMention, customer: CustomerRef, currency: str | None, nothing: str
+    ) -> str | None:
+        """The currency to send with an amount given with a currency word ("2000 dollars"): the customer's when the
+        word fits it (dollars for a USD, CAD or SGD account), else a refusal. None when no word was used."""
+        if amount.currencies is None:
+            return amount.currency
+        if currency is None:
+            currency = (
+                customer.currency
+                or self.call("resolve_customer", {"query": customer.reference})["customer"]["currency"]
+            )
+        if not amount.fits(currency):
+            raise Stop(
+                f"{customer.name or 'That customer'}'s account is in {currency}; “{amount.stated_currency}” is not "
+                f"{currency}. Give the amount in {currency}. {nothing}",
+                "currency mismatch",
+            )
+        return currency

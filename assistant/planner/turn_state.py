@@ -1,0 +1,207 @@
+"""The state of one offline turn: the message, its spans, the registry calls it made (recorded), and `Stop`,
+which ends the turn with a message."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+
+from assistant.planner.understand import Understood
+from assistant.types import AskRequest, AssistantReply, Choice, Citation, ProposalRef, ToolCallRecord
+from core.errors import CreditDeskError, ErrorCode
+from db.engine import read_session
+from tools.context import ToolContext
+from tools.customers import customer_name_words
+from tools.registry import call_tool, get_tool, parse_arguments
+
+from . import answers
+from .context import (
+    CustomerRef,
+)
+from .entities import (
+    MoneyMention,
+    NameCandidate,
+    Spans,
+    data_source_mentions,
+    mistyped_request_words,
+    normalise,
+    request_word_for,
+)
+from .phrases import (
+    _JARGON,
+    _JARGON_RE,
+)
+
+
+class Stop(Exception):
+    """Ends the turn with a message (a question back, or a refusal); nothing after it runs."""
+
+    def __init__(self, text: str, error: str | None = None) -> None:
+        super().__init__(text)
+        self.text = text
+        self.error = error
+
+
+@dataclass
+class Resolution:
+    customer: CustomerRef | None = None
+    ambiguous: list[CustomerRef] | None = None
+    query: str | None = None
+    not_found: str | None = None
+    others: list[CustomerRef] | None = None  # a write named several customers: all of them
+
+
+class TurnState:
+    """One message being answered: its text, what was found in it, and the tool calls made for it."""
+
+    def __init__(self, request: AskRequest, history: list[AssistantReply]) -> None:
+        self.request = request
+        self.history = history
+        self.ctx = ToolContext(
+            actor=request.actor, database_url=request.database_url, conversation_id=request.thread_id
+        )
+        self.today: date = self.ctx.today
+        self.text = normalise(request.text)
+        self.spans = Spans()
+        data_source_mentions(self.text, self.spans)
+        self.calls: list[ToolCallRecord] = []
+        self.proposals: list[ProposalRef] = []
+        self.citations: list[Citation] = []
+        self.charts: list[str] = []
+        self.choices: list[Choice] = []
+        self.understood: Understood | None = None
+        self._ordinary_names: frozenset[str] | None = None
+        self._name_statuses: list[tuple[NameCandidate, str]] | None = None
+        self._name_words: dict[str, bool] = {}
+        self.review_due_by: date | None = None  # "reviews due by the end of the month": a filter, not the as-of date
+        self.typos: dict[str, str] = {}
+        self.typo_spans = self.find_mistyped_request_words()
+        for start, end in self.typo_spans:
+            self.spans.add(start, end)
+        for match in _JARGON_RE.finditer(self.text):
+            self.spans.add(*match.span())
+
+    def find_mistyped_request_words(self) -> list[tuple[int, int]]:
+        """ "outstandng", "remidner": a request word mistyped is no customer's name, unless a name has that word.
+        Their spans, found once per turn; `self.typos` maps each to the word it stands for."""
+        typos = mistyped_request_words(self.text, self.spans)
+        if not typos:
+            return []
+        with read_session(self.request.database_url) as session:
+            names = customer_name_words(session, [word for word, _, _ in typos])
+        found = []
+        for word, start, end in typos:
+            if word not in names:
+                found.append((start, end))
+                self.typos[word] = request_word_for(word) or word
+        return found
+
+    def spelled_out(self) -> str:
+        """The text with mistyped request words spelled right, for reading what is asked ("whats initech's
+        outstandng" reads as "outstanding"); names, amounts and dates are still read from the text as typed."""
+        text = _JARGON_RE.sub(lambda m: _JARGON[m.group(0).lower()], self.text)
+        if not self.typos:
+            return text
+        pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, self.typos)) + r")\b", re.IGNORECASE)
+        return pattern.sub(lambda m: self.typos.get(m.group(0).lower(), m.group(0)), text)
+
+    # --- tools ---------------------------------------------------------------------------------------------------
+
+    def call(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        """One registry call, recorded. A refusal or failure ends the turn with a friendly message."""
+        try:
+            spec = get_tool(name)
+        except CreditDeskError as error:
+            self.calls.append(
+                ToolCallRecord(
+                    name=name, kind="read", arguments=arguments, error=error.message, error_code=error.code.value
+                )
+            )
+            raise Stop(f"That capability ({name}) is not available here yet.", error.message) from None
+        recorded = _jsonable(arguments)
+        try:
+            recorded = parse_arguments(spec, arguments).model_dump(mode="json", exclude_defaults=True)
+            result = call_tool(name, arguments, self.ctx)
+        except CreditDeskError as error:
+            self.calls.append(
+                ToolCallRecord(
+                    name=name, kind=spec.kind, arguments=recorded, error=error.message, error_code=error.code.value
+                )
+            )
+            if error.code is ErrorCode.FORBIDDEN and "customer_id" in error.details:
+                # The refusal names the customer the tool resolved; a collector's words may have matched someone
+                # else's customer, whose name is not theirs to learn.
+                raise Stop(
+                    "Sorry — that customer is not in your book; ask a credit analyst or the assigned collector. "
+                    "Nothing was done.",
+                    "customer outside the user's book",
+                ) from None
+            raise Stop(_friendly(error), error.message) from None
+        data = result.model_dump(mode="json") if isinstance(result, BaseModel) else dict(result)
+        self.calls.append(ToolCallRecord(name=name, kind=spec.kind, arguments=recorded, result=data))
+        if spec.kind == "write" and "id" in data and "status" in data:
+            self.proposals.append(
+                ProposalRef(
+                    id=int(data["id"]),
+                    action=str(data.get("action", name)),
+                    summary=str(data.get("summary", "")),
+                    status=str(data["status"]),
+                    required_role=data.get("required_role"),
+                )
+            )
+        return data
+
+
+# --- helpers -----------------------------------------------------------------------------------------------------
+
+# A bare number followed by one of these, maybe after one describing word, counts things ("for 90 days", "3 invoices",
+# "3 broken promises"); it is not a second amount.
+_COUNTED_RE = re.compile(
+    r"\+?\s*(?:(?:open|broken|late|missed|unpaid|overdue|bounced|failed|disputed|new|more)\s+)?"
+    r"(?:days?|weeks?|months?|years?|invoices?|orders?|items?|times?|percent|%|dpd|calls?|reminders?|promises?"
+    r"|payments?|disputes?|letters?|notices?|emails?|accounts?|customers?)\b",
+    re.I,
+)
+_COUNT_WORDS = {2: "two", 3: "three", 4: "four", 5: "five"}
+
+
+def counted_thing(text: str, mention: MoneyMention) -> bool:
+    return not mention.explicit and bool(_COUNTED_RE.match(text, mention.end))
+
+
+def count_word(n: int) -> str:
+    return _COUNT_WORDS.get(n, str(n))
+
+
+def _friendly(error: CreditDeskError) -> str:
+    message = error.message.rstrip(".")
+    if error.code is ErrorCode.FORBIDDEN:
+        return f"Sorry — {message}. Nothing was done."
+    if error.code is ErrorCode.AMBIGUOUS:
+        candidates = error.details.get("candidates") or []
+        if candidates:
+            names = answers.bullets([f"{c.get('name')} ({c.get('external_id')})" for c in candidates])
+            return f"That matches several customers:\n{names}\nWhich one do you mean?"
+        return f"{message}."
+    if error.code is ErrorCode.NOT_FOUND:
+        return f"I couldn't find that: {message}."
+    if error.code is ErrorCode.INVALID_INPUT:
+        return f"I couldn't do that: {message}. Nothing was changed."
+    if error.code in (ErrorCode.CONFLICT, ErrorCode.STALE, ErrorCode.EXPIRED):
+        return f"That could not be done: {message}. Nothing was changed."
+    return f"That did not work: {message}."
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Decimal | date):
+        return str(value)
+    return value

@@ -1,0 +1,332 @@
+"""The offline planner's write requests. Each one only ever creates a proposal through the registry's write tools;
+approvals are never made here."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from db.models import Role
+
+from . import answers
+from .context import (
+    last_call,
+    last_customer,
+    match_staff,
+    vocabulary,
+)
+from .dates import date_at
+from .entities import (
+    DISPUTE_ID_RE,
+    MoneyMention,
+    Spans,
+    first_int,
+    invoice_numbers,
+    name_candidates,
+    order_numbers,
+)
+from .limit_change import limit_change_kind, signed_decrease, sounds_like_a_decrease, stated_direction
+from .phrases import (
+    _CONTACT_RE,
+    _HOLD_IT_RE,
+    _RELEASE_IT_RE,
+    _REVIEW_RE,
+    BOOK_STOP,
+    TONES,
+    stated_reason,
+)
+from .turn_reads import TurnReads
+from .turn_state import Stop, count_word
+
+
+class TurnWrites(TurnReads):
+    """Requests to change something: each creates a proposal a person approves; nothing is executed here."""
+
+    def limit_propose(self) -> str:
+        nothing = "Nothing was proposed."
+        # "… for the Q1 rollout, review date 31/03/2027": with a review date stated, other dates are talk
+        reviewed = self.review_date() is not None
+        found = self.dates(used=not reviewed)
+        if reviewed:
+            found = []
+        amounts = self.amounts(decrease=lambda mention: signed_decrease(self.text, mention))
+        self.one_of_each(amounts, found, what="a limit change is one amount", nothing=nothing)
+        amount = self.only_amount(amounts)
+        customer = self.customer(single=nothing)
+        recommendation = self.call("recommend_credit_limit", {"customer": customer.reference})
+        currency = recommendation["currency"]
+        if amount is not None:
+            if not amount.fits(currency):
+                raise Stop(
+                    f"{recommendation['customer']['name']}'s limit is kept in {currency}, not "
+                    f"“{amount.stated_currency}”; give the amount in {currency}. {nothing}",
+                    "currency mismatch",
+                )
+            target = (
+                {"change_by": str(-amount.amount)} if amount.negative else self._stated_limit(amount, recommendation)
+            )
+            reason = f"Requested by {self.request.actor.name} via the assistant (recommendation reviewed)."
+            stated = stated_reason(self.text)
+            if stated:
+                reason = f"{stated} (requested by {self.request.actor.name} via the assistant)"
+        elif recommendation.get("recommended_limit") is not None:
+            target = {"new_limit": str(recommendation["recommended_limit"])}
+            reason = (
+                f"Policy recommendation ({recommendation['binding_constraint'] or 'median'} binding), requested by "
+                f"{self.request.actor.name} via the assistant."
+            )
+        else:
+            raise Stop(
+                answers.limit_recommendation(recommendation) + "\nGive the new limit you want to propose.",
+                "no recommendation",
+            )
+        if (
+            recommendation.get("current_limit") is not None
+            and "new_limit" in target
+            and Decimal(str(recommendation["current_limit"])) == Decimal(target["new_limit"])
+        ):
+            return (
+                f"The limit of {answers.customer_label(recommendation['customer'])} is already "
+                f"{answers.money(recommendation['current_limit'], currency)}; nothing to propose."
+            )
+        review = self.review_date()
+        result = self.call(
+            "propose_credit_limit_change",
+            {"customer": customer.reference, **target, "reason": reason, **({"review_date": review} if review else {})},
+        )
+        if recommendation.get("recommended_limit") is None:
+            head = "No policy recommendation.\n"
+        elif amount is not None:  # the proposal states its own approver; the recommendation is for reference only
+            recommended = answers.money(recommendation["recommended_limit"], currency)
+            head = f"For reference, the policy recommends {recommended}.\n"
+        else:
+            head = (
+                f"Recommended limit {answers.money(recommendation['recommended_limit'], currency)}; "
+                f"{recommendation['authority_explanation']}.\n"
+            )
+        return head + answers.proposal(result, currency=currency)
+
+    def review_date(self) -> date | None:
+        """ "review in 6 months", "review 31/03/2027": the next review the user asks for (a day after today)."""
+        for match in _REVIEW_RE.finditer(self.text):
+            found = date_at(self.text, match.end(), self.today, future=True)
+            if found is not None and found[0].day > self.today:
+                return found[0].day
+        return None
+
+    def _stated_limit(self, amount: MoneyMention, recommendation: dict[str, Any]) -> dict[str, str]:
+        """The change the user asked for, as the limit tool's arguments: a new limit (`new_limit`) or a move of the
+        current one (`change_by`, which the tool applies to the limit it reads); asks when the wording allows both."""
+        kind = limit_change_kind(self.text, amount)
+        currency = recommendation["currency"]
+        current = Decimal(str(recommendation.get("current_limit") or 0))
+        if kind == "absolute":
+            said = stated_direction(self.text)
+            actual = "up" if amount.amount > current else "down" if amount.amount < current else None
+            if said is not None and actual is not None and said != actual and recommendation.get("current_limit"):
+                # "raise Wayne's limit to 100k" when it is 1.7m: the verb and the figure disagree; never pick one
+                result = "lower" if actual == "down" else "raise"
+                raise Stop(
+                    f"{answers.customer_label(recommendation['customer'])}'s limit is "
+                    f"{answers.money(current, currency)}; {answers.money(amount.amount, currency)} would {result} it, "
+                    f"but you asked to {'raise' if said == 'up' else 'lower'} it. Did you mean a new limit of "
+                    f"{answers.money(amount.amount, currency)}, or a change by that amount? Say “set … to "
+                    f"{amount.amount:,.0f}” or “{'raise' if said == 'up' else 'lower'} … by {amount.amount:,.0f}”. "
+                    "Nothing was proposed.",
+                    "limit direction contradicts",
+                )
+            return {"new_limit": str(amount.amount)}
+        if kind == "unclear":
+            lower = sounds_like_a_decrease(self.text)
+            moved = current - amount.amount if lower else current + amount.amount
+            raise Stop(
+                f"Do you mean a new limit of {answers.money(amount.amount, currency)}, or the current "
+                f"{answers.money(current, currency)} {'lowered' if lower else 'raised'} by "
+                f"{answers.money(amount.amount, currency)} to {answers.money(moved, currency)}? Say “to "
+                f"{amount.amount:,.0f}” or “by {amount.amount:,.0f}”. Nothing was proposed.",
+                "unclear limit change",
+            )
+        change = amount.amount if kind == "increase" else -amount.amount
+        if current + change <= 0:
+            raise Stop(
+                f"{answers.customer_label(recommendation['customer'])}'s limit is {answers.money(current, currency)}; "
+                f"lowering it by {answers.money(amount.amount, currency)} would take it to zero or below. Nothing "
+                "was proposed.",
+                "limit below zero",
+            )
+        return {"change_by": str(change)}
+
+    def dunning_send(self) -> str:
+        level = self.level()
+        customer = self.customer(extra_stop=frozenset(TONES), single="Nothing was proposed.")
+        if level is None:
+            draft = last_call(self.history, "draft_dunning_message")
+            if draft is not None and draft.arguments.get("level") is not None:
+                same = draft.result and str(draft.result["customer"]["id"]) == customer.reference
+                if same:
+                    level = int(draft.arguments["level"])
+        args: dict[str, Any] = {"customer": customer.reference}
+        if level is not None:
+            args["level"] = level
+        return answers.proposal(self.call("propose_dunning_send", args))
+
+    def dispute_update(self) -> str:
+        dispute_id = first_int(DISPUTE_ID_RE, self.text, self.spans) or self.dispute_of_the_thread()
+        if dispute_id is None:
+            raise Stop("Which dispute? Give its number, e.g. “dispute #…”.", "dispute missing")
+        args: dict[str, Any] = {"dispute_id": dispute_id}
+        lowered = self.text.lower()
+        if re.search(r"\bin[ _-]review\b|\breview(?:ing)?\b", lowered):
+            args["status"] = "in_review"
+        elif re.search(r"\breject", lowered):
+            args["status"] = "rejected"
+        elif re.search(r"\bresolv|\bclose|\baccept|\bsettled?\b", lowered):
+            args["status"] = "resolved"
+        elif re.search(r"\bre-?open", lowered):
+            args["status"] = "open"
+        resolution = re.search(r"(?:resolution|because|reason)\s*[:\-]?\s*(.{3,})$", self.text, re.IGNORECASE) or (
+            re.search(r"\b(?:resolved|closed|accepted|rejected|settled)\b\W*[,;:\-–]\s*(.{3,})$", self.text, re.I)
+        )
+        if resolution:
+            args["resolution"] = resolution.group(1).strip()[:1000]
+        # staff were set aside when looking for a customer's name; here they are the new owner
+        owners = match_staff(self.text, vocabulary(self.request.database_url), Spans())
+        if owners and re.search(r"\b(?:owner|assign|reassign|to)\b", lowered):
+            args["owner"] = owners[0]
+        elif re.search(
+            r"\b(?:give|assign|reassign|hand|pass|move)\b.{0,20}\bto me\b|\bi'?ll (?:take|own) it\b", lowered
+        ):
+            args["owner"] = self.request.actor.name  # "give it to me"
+        if len(args) == 1:
+            raise Stop("What should change on that dispute: status, owner or resolution?", "nothing to change")
+        return answers.proposal(self.call("propose_dispute_update", args))
+
+    def dispute_of_the_thread(self) -> int | None:
+        """The one dispute the thread's last dispute summary was about ("set it to resolved")."""
+        previous = last_call(self.history, "summarize_dispute")
+        if previous is None:
+            return None
+        if previous.arguments.get("dispute_id"):
+            return int(previous.arguments["dispute_id"])
+        briefs = (previous.result or {}).get("briefs") or []
+        return int(briefs[0]["dispute_id"]) if len(briefs) == 1 and "dispute_id" in briefs[0] else None
+
+    def promise(self) -> str:
+        nothing = "Nothing was logged."
+        invoices = invoice_numbers(self.text, self.spans)
+        contact = _CONTACT_RE.search(self.text)
+        if contact is not None:  # "per their controller Mark", "spoke to Petra in AP": a person, not a customer
+            self.spans.add(*contact.span())
+        found = self.dates(future=True)
+        amounts = self.amounts()
+        self.one_of_each(amounts, found, what="a promise is one amount by one date", nothing=nothing)
+        amount = self.only_amount(amounts)
+        customer = self.customer(single=nothing)
+        if amount is None:
+            raise Stop("How much did they promise to pay? Nothing was logged.", "amount missing")
+        if not found:
+            raise Stop(
+                "By when did they promise to pay (e.g. “on Friday”, a date)? Nothing was logged.", "date missing"
+            )
+        args: dict[str, Any] = {
+            "customer": customer.reference,
+            "amount": str(amount.amount),
+            "promised_date": found[-1].day,
+        }
+        currency = self.currency_of(amount, customer, None, nothing)
+        if currency:
+            args["currency"] = currency
+        if invoices:
+            args["invoice_numbers"] = invoices
+        if contact is not None:
+            args["contact"] = contact.group("name")
+        return answers.proposal(self.call("log_promise_to_pay", args))
+
+    def order_action(self, tool_name: str) -> str:
+        orders = order_numbers(self.text, self.spans)
+        of_the_thread = (_RELEASE_IT_RE if tool_name == "propose_order_release" else _HOLD_IT_RE).search(self.text)
+        if not orders and (
+            (re.search(r"\b(?:orders?|po|so)\b", self.text, re.IGNORECASE) and self.names_something())
+            or (of_the_thread and last_customer(self.history) is not None)
+        ):
+            # "hold the Umbrella order": the one open order that fits, looked up rather than asked for ("put
+            # Globex on hold" names no order: the account's status is explained below instead)
+            customer = self.customer()
+            only = self.the_open_order(customer, "hold" if tool_name == "propose_order_hold" else "release")
+            if only is not None:
+                orders = [only]
+        if not orders and tool_name == "propose_order_hold" and self.names_something():
+            # "put Globex on hold": holds are per order; show the account's status and its open orders instead
+            customer = self.customer()
+            result = self.call("get_customer_exposure", {"customer": customer.reference, "include_group": False})
+            if self.request.actor.role == Role.SALES:
+                head = answers.exposure(result, ageing=False, sales_view=True)
+            else:
+                head = answers.status(result)
+                figures = result["figures"]
+                if figures.get("open_orders_count"):
+                    head += (
+                        f"\nOpen orders: {answers.count(figures['open_orders_count'])} worth "
+                        f"{answers.money(figures['open_orders'], figures['currency'])}."
+                    )
+            return (
+                head
+                + "\n\nHolds are proposed per sales order: name the order(s), e.g. “hold SO-…”. The account's credit "
+                "status (Hold/Stop) follows the policy rules above. Nothing was proposed."
+            )
+        if not orders:
+            raise Stop(
+                "Which order? Give the sales order number (it starts with SO-). Nothing was proposed.",
+                "order missing",
+            )
+        if len(set(orders)) > 1:
+            raise Stop(
+                f"That names {count_word(len(set(orders)))} orders ({', '.join(dict.fromkeys(orders))}); "
+                "which one do you mean? Send one request per order. Nothing was proposed.",
+                "several orders",
+            )
+        reason_match = re.search(r"\b(?:because|reason:?|due to|as)\s+(.{3,})$", self.text, re.IGNORECASE)
+        reason = (
+            reason_match.group(1).strip()[:500]
+            if reason_match
+            else f"Requested by {self.request.actor.name} via the assistant."
+        )
+        return answers.proposal(self.call(tool_name, {"order_number": orders[0], "reason": reason}))
+
+    def assign(self) -> str:
+        vocab = vocabulary(self.request.database_url)
+        collectors = match_staff(self.text, vocab, self.spans, roles=frozenset({"collector"}))
+        customer = self.customer(extra_stop=frozenset({"book", "portfolio"}), single="Nothing was proposed.")
+        if len(collectors) > 1:  # "cameron to take over initech from charlie": charlie is the one it moves from
+            collectors = [
+                name
+                for name in collectors
+                if not re.search(rf"\b(?:from|instead\s+of|replacing|off)\s+{re.escape(name)}\b", self.text, re.I)
+                and not re.search(rf"\b{re.escape(name)}'s\b", self.text, re.I)
+            ] or collectors
+        if len(collectors) > 1:
+            raise Stop(f"To which collector: {' or '.join(collectors)}? Nothing was proposed.", "several collectors")
+        if not collectors:
+            names = ", ".join(p.name for p in vocab.staff if p.role == "collector")
+            raise Stop(f"To which collector? The collectors are: {names}. Nothing was proposed.", "collector missing")
+        return answers.proposal(
+            self.call("propose_collector_assignment", {"customer": customer.reference, "collector": collectors[0]})
+        )
+
+    def note(self) -> str:
+        text = self.text
+        split = re.search(r":\s*|\s+(?:that|saying|which says)\s+|\s+-\s+", text)
+        if split is None:
+            raise Stop("What should the note say? Write it after a colon, e.g. “note for Acme: …”.", "note missing")
+        head, body = text[: split.start()], text[split.end() :].strip()
+        if not body:
+            raise Stop("The note is empty; nothing was added.", "note empty")
+        if name_candidates(head, Spans(), BOOK_STOP) or (
+            re.search(r"\b(?:it|them|they|this|that|the account)\b", head, re.I) and last_customer(self.history)
+        ):
+            # "note for Acme: …", "put a note on it: …": the body is not searched for names
+            self.spans.add(split.start(), len(text))
+        customer = self.customer(single="Nothing was added.")
+        return answers.proposal(self.call("add_note", {"customer": customer.reference, "text": body[:2000]}))
