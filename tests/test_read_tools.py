@@ -297,9 +297,26 @@ def test_payment_behaviour_without_paid_invoices_and_bad_input(ledger: Ledger) -
     none = call(ledger.url, "get_payment_behaviour", "avery", customer="ledger labs", as_of="2025-10-01")
     assert none.figures.paid_invoices == 0 and none.figures.weighted_average_days_late is None
     assert none.comparison.weighted_days_late_difference is None and "no comparison" in none.comparison.summary
-    for bad in ({"months": 0}, {"months": 61}, {"trend": "week"}, {"as_of": "2027-01-01"}):
+    for bad in (
+        {"months": 0},
+        {"months": 61},
+        {"trend": "week"},
+        {"as_of": "2027-01-01"},
+        {"period_start": "2026-11-17"},  # after the as-of date
+        {"period_start": "2021-11-15"},  # more than 60 months before it
+        {"period_start": "2026-13-01"},
+    ):
         error = refused(ledger.url, "get_payment_behaviour", "avery", customer="ledger labs", **bad)
         assert error.code is ErrorCode.INVALID_INPUT, bad
+
+
+def test_payment_behaviour_window_from_a_start_date(ledger: Ledger) -> None:
+    """ "since June", "YTD", "Q3": the window's first day instead of a number of months."""
+    june = call(ledger.url, "get_payment_behaviour", "avery", customer="ledger labs", period_start="2026-06-01")
+    assert (june.window_start, june.window_end) == (date(2026, 6, 1), TODAY)
+    assert june.figures.paid_invoices == 2  # B and C, as in the six months from 2026-05-17
+    assert june.figures.weighted_average_days_late == D("14.0")
+    assert june.trend[0].period == "2026-06" and not june.trend[0].partial
 
 
 # --- get_promise_history ---------------------------------------------------------------------------------------------

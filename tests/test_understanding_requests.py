@@ -4,6 +4,7 @@ other words. On SQLite and PostgreSQL (the `shared_url` demo portfolio)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
@@ -190,3 +191,66 @@ def test_follow_ups_keep_to_the_thing_the_thread_is_about(shared_url: str) -> No
         shared_url, "morgan", "what limit would you recommend for vandelay", "fine, put in a proposal for 120k"
     )
     assert last_call(proposed, "propose_credit_limit_change").arguments["new_limit"] == "120000.00"
+
+
+def _since(month: int, today: date) -> date:
+    start = date(today.year, month, 1)
+    return start if start <= today else date(today.year - 1, month, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "start"),
+    [
+        ("how late has globex been paying since june", lambda today: _since(6, today)),
+        ("share of globex's invoices paid late YTD", lambda today: date(today.year, 1, 1)),
+        ("globex avg days to pay this year", lambda today: date(today.year, 1, 1)),
+    ],
+)
+def test_a_payment_behaviour_period_sets_the_window(shared_url: str, text: str, start: Callable[[date], date]) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", text)
+    today = clock.today()
+    assert last_call(reply, "get_payment_behaviour").arguments == {
+        "customer": CUSTOMER_IDS["Globex"],
+        "as_of": today.isoformat(),
+        "period_start": start(today).isoformat(),
+    }
+    assert reply.tool_calls[-1].result["window_start"] == start(today).isoformat()
+
+
+def test_a_portfolio_period_longer_than_the_tool_allows_is_shortened_and_said(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "DSO this year")
+    today = clock.today()
+    earliest = add_months(date(today.year, today.month, 1), -5)
+    arguments = last_call(reply, "get_portfolio_summary").arguments
+    if date(today.year, 1, 1) < earliest:
+        assert arguments["period_start"] == earliest.isoformat()
+        assert reply.text.startswith("**Not applied** — the whole of this year: periods are at most 6 months")
+    else:
+        assert arguments["period_start"] == date(today.year, 1, 1).isoformat() and "Not applied" not in reply.text
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("cut vandelay's limit by 5k - they're chronically late", "they're chronically late"),
+        ("reduce vandelay's limit by 5k, their cheques keep bouncing", "their cheques keep bouncing"),
+        ("lower vandelay's limit by 5k pending the new financials", "pending the new financials"),
+    ],
+)
+def test_a_limit_change_keeps_the_reason_stated_after_the_request(shared_url: str, text: str, reason: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", text)
+    assert last_call(reply, "propose_credit_limit_change").arguments["reason"].startswith(reason)
+
+
+def test_a_dash_before_a_review_date_is_no_reason(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", "raise vandelay's limit by 5k - review in 6 months")
+    assert last_call(reply, "propose_credit_limit_change").arguments["reason"].startswith("Requested by avery")
+
+
+def test_an_order_hold_keeps_the_reason_after_a_comma(shared_url: str) -> None:  # noqa: F811
+    number, _ = _an_open_order(shared_url)
+    reply = ask(shared_url, "morgan", f"put {number} on hold, they broke another promise")
+    assert last_call(reply, "propose_order_hold").arguments == {
+        "order_number": number,
+        "reason": "they broke another promise",
+    }

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from core.dates import add_months, day_number, month_end, month_start, quarter_end, quarter_of, quarter_start
+from core.errors import CreditDeskError, ErrorCode
 from core.money import quantize
 from db.queries.behaviour import LATE_AFTER_DAYS, PaidInvoiceRow, book_paid_totals, customer_paid_invoices
 from tools.context import ToolContext
@@ -33,6 +34,11 @@ class PaymentBehaviourInput(BaseModel):
     customer: CustomerReference
     as_of: AsOfDate = None
     months: int = Field(default=12, ge=1, le=60, description="Window: paid in the last N months (default 12).")
+    period_start: date | None = Field(
+        default=None,
+        description="Instead of months: the window's first day ('Q3 2013' → 2013-07-01 with as_of 2013-09-30; "
+        "'YTD' → 1 January); on or before as_of and at most 60 months earlier.",
+    )
     trend: Granularity = Field(default="month", description="Trend by month or quarter.")
 
 
@@ -222,6 +228,14 @@ def get_payment_behaviour(session: Session, ctx: ToolContext, args: PaymentBehav
     customer = resolve_customer_reference(session, ctx, args.customer)
     as_of = ctx.resolve_as_of(args.as_of)
     first = add_months(as_of, -args.months) + timedelta(days=1)
+    if args.period_start is not None:
+        if args.period_start > as_of:
+            raise CreditDeskError(
+                ErrorCode.INVALID_INPUT, f"period_start {args.period_start} is after the as-of date {as_of}"
+            )
+        if args.period_start < add_months(as_of, -60):
+            raise CreditDeskError(ErrorCode.INVALID_INPUT, "the window can be at most 60 months long")
+        first = args.period_start
     rows = customer_paid_invoices(session, customer.id, day_number(first), day_number(as_of))
     fx = FxConverter(session, ctx.reporting_currency, as_of)
     currency = customer.currency

@@ -220,6 +220,15 @@ _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"\b(?:this|the\s+same)\s+time\s+last\s+(week|month|quarter|year)\b", re.I), "same_time_last"),
     (re.compile(r"\b(?:last|past|previous)\s+(\d{1,2}|two|three|four|five|six)\s+months\b", re.I), "last_n_months"),
+    (
+        re.compile(r"\bytd\b|\byear[- ]to[- ]date\b|(?<!of )\b(?:this|the\s+current)\s+(?:calendar\s+)?year\b", re.I),
+        "this_year",
+    ),
+    (
+        re.compile(rf"\bsince\s+(?:the\s+(?:start|beginning)\s+of\s+)?({_MONTH_NAMES})\b(?:\s+(\d{{4}}))?", re.I),
+        "since_month",
+    ),
+    (re.compile(r"\b(?:h([12])|(first|second|1st|2nd)\s+half(?:\s+of)?)\s*(\d{4})\b", re.I), "half_year"),
     (re.compile(r"\b(?:in|within)\s+(\d{1,3}|a|an|one|two|three|four|five|six)\s+(day|week|month)s?\b", re.I), "in_n"),
     (re.compile(r"\bin\s+a\s+fortnight\b", re.I), "fortnight"),
     (
@@ -382,6 +391,18 @@ def _date_from(kind: str, match: re.Match[str], today: date, future: bool) -> Da
     if kind == "last_n_months":
         months = int(g[0]) if g[0].isdigit() else SMALL_NUMBERS[g[0].lower()]
         return DateMention(today, None, months, f"last {months} months")
+    if kind == "this_year":
+        return DateMention(today, date(today.year, 1, 1), None, "this year")
+    if kind == "since_month":
+        start = date(int(g[1]) if g[1] else today.year, MONTHS[g[0].lower()], 1)
+        if not g[1] and start > today:
+            start = date(today.year - 1, start.month, 1)
+        return DateMention(today, start, None, f"since {start:%B %Y}") if start <= today else None
+    if kind == "half_year":
+        first = (g[0] or "") == "1" or (g[1] or "").lower() in ("first", "1st")
+        year = int(g[2])
+        start, end = (date(year, 1, 1), date(year, 6, 30)) if first else (date(year, 7, 1), date(year, 12, 31))
+        return DateMention(min(end, today), start, 6, f"{'H1' if first else 'H2'} {year}") if start <= today else None
     if kind == "in_n":
         n = int(g[0]) if g[0].isdigit() else SMALL_NUMBERS[g[0].lower()]
         unit = g[1].lower()

@@ -320,15 +320,24 @@ _REVIEW_RE = re.compile(
 )
 _REASON_RE = re.compile(
     r"\b(?:reason|why|rationale)\s*(?:is\s*)?[:\-–]\s*(?P<said>.+)$"
-    r"|\b(?:because|due\s+to|given|as\s+(?:they|their|the|we|it)|following)\b\s*(?P<after>.+)$",
+    r"|\b(?:because|due\s+to|given|as\s+(?:they|their|the|we|it)|following|pending|until)\b\s*(?P<after>.+)$"
+    r"|\bfor\s+their\s+.+$"
+    # "… - payment received", "… — they're chronically late": a clause set off by a dash (not a review date or a
+    # closing word)
+    r"|\s[-–—]\s+(?!(?:review|pls|please|thanks|thx|cheers|asap)\b)(?P<dashed>[^.?!]+)"
+    # "…, they're deteriorating", "… on hold? customer is chasing us": a clause about the customer or the payment
+    r"|[,;.?!]\s+(?P<clause>(?:they|they'?re|they'?ve|their|customer|cust|client|payment|paid|cheque|check|we'?ve"
+    r"|it'?s|on\s+hold|still|way)\b[^.?!]*)",
     re.I,
 )
 
 
 def stated_reason(text: str) -> str | None:
-    """The user's own reason for a change ("reason: strong payment record", "given how late they pay")."""
+    """The user's own reason for a change ("reason: strong payment record", "given how late they pay", "…, they're
+    deteriorating", "… - payment received")."""
     match = _REASON_RE.search(text)
     if match is None:
         return None
-    said = (match.group("said") or match.group(0)).strip(" .;,")
+    said = (match.group("said") or match.group("dashed") or match.group("clause") or match.group(0)).strip(" .;,")
+    said = re.sub(r"^(?:because|as)\s+(?!of\b)", "", said, flags=re.I)  # "because customer is over limit"
     return said[:300] or None

@@ -7,6 +7,7 @@ from typing import Any
 
 from assistant.catalogue import by_intent
 from assistant.types import Choice
+from core.dates import add_months, month_start
 
 from . import answers, answers_compare
 from .context import (
@@ -53,6 +54,9 @@ from .portfolio_query import (
 from .turn_customers import TurnCustomers
 from .turn_state import Stop
 
+# The portfolio tool's periods run one to six calendar months.
+MAX_PERIOD_MONTHS = 6
+
 
 class TurnPortfolio(TurnCustomers):
     """A question about the book, read as one typed portfolio query."""
@@ -95,6 +99,7 @@ class TurnPortfolio(TurnCustomers):
         window = sales_window_months(text, self.spans)  # before day ranges: "90 days of sales" is no age filter
         if over_limit(text, self.spans):
             args["over_limit"] = True
+        shortened = None
         found = self.reporting_dates()  # before day ranges: "2035-01" is no bucket
         if found:
             mention = found[0]
@@ -102,6 +107,13 @@ class TurnPortfolio(TurnCustomers):
                 args["as_of"] = mention.day
             if mention.period_start is not None and mention.day >= self.today:
                 args["period_start"] = mention.period_start
+                earliest = add_months(month_start(mention.day), -(MAX_PERIOD_MONTHS - 1))
+                if mention.period_start < earliest:  # "DSO this year": the tool's periods are one to six months
+                    args["period_start"] = earliest
+                    shortened = (
+                        f"the whole of {mention.label or 'that period'}: periods are at most {MAX_PERIOD_MONTHS} "
+                        f"months, so the figures run from {earliest}"
+                    )
             elif mention.period_months is not None:
                 args["period_months"] = max(1, min(mention.period_months, 6))
         if window is not None and "period_start" not in args:
@@ -180,6 +192,8 @@ class TurnPortfolio(TurnCustomers):
         whole = bool(BOOK_WORDS_RE.search(text) or re.search(r"\bportfolio\b|\bcompany\b|\bour\b", text, re.I))
         answer = answers.portfolio(result, focus=focus, whole_book_asked=whole)
         missing = [part for part in not_applied(text) if not (args.get("review_due_by") and "review" in part)]
+        if shortened:
+            missing.append(shortened)
         if missing:
             answer = "**Not applied** — " + "; ".join(missing) + ".\n\n" + answer
         if compared is None or not result.get("compared"):

@@ -91,11 +91,15 @@ class TurnReads(TurnPortfolio):
         return "\n\n".join(parts)
 
     def customer_lookup(self, tool_name: str) -> str:
-        as_of = self.as_of()
+        found = self.reporting_dates()
         customer = self.customer()
         args: dict[str, Any] = {"customer": customer.reference}
-        if as_of:
-            args["as_of"] = as_of
+        if found:
+            args["as_of"] = found[0].day
+            if tool_name == "get_payment_behaviour" and found[0].period_start is not None:
+                args["period_start"] = found[0].period_start  # "in Q3 2013", "YTD", "last month"
+            elif tool_name == "get_payment_behaviour" and found[0].period_months is not None:
+                args["months"] = found[0].period_months
         result = self.call(tool_name, args)
         if tool_name == "get_payment_behaviour":
             return answers_lookup.payment_behaviour(result)

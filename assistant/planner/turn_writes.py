@@ -287,12 +287,7 @@ class TurnWrites(TurnReads):
                 "which one do you mean? Send one request per order. Nothing was proposed.",
                 "several orders",
             )
-        reason_match = re.search(r"\b(?:because|reason:?|due to|as)\s+(.{3,})$", self.text, re.IGNORECASE)
-        reason = (
-            reason_match.group(1).strip()[:500]
-            if reason_match
-            else f"Requested by {self.request.actor.name} via the assistant."
-        )
+        reason = stated_reason(self.text) or f"Requested by {self.request.actor.name} via the assistant."
         return answers.proposal(self.call(tool_name, {"order_number": orders[0], "reason": reason}))
 
     def assign(self) -> str:

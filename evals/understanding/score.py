@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from assistant.types import AssistantReply
+from evals.understanding.full_answers import full_checks
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -92,6 +93,15 @@ class Judgement:
     predicted_right: int = 0  # of those, the ones the label states with that value
     reply_text: str = ""
     error: str | None = None
+    full: dict[str, bool] = field(default_factory=dict)  # the other labelled slots (full_answers.py), right or wrong
+
+    @property
+    def understood(self) -> bool:
+        return self.outcome == "right" and all(self.slots.values())
+
+    @property
+    def fully_correct(self) -> bool:
+        return self.understood and all(self.full.values())
 
     @property
     def confidently_wrong(self) -> bool:
@@ -173,6 +183,9 @@ def judge(item: Item, reply: AssistantReply) -> Judgement:
     )
     if label not in ("clarify", "out_of_scope"):
         judgement.slots = score_slots(item, reply if right else None)
+        if right and label != "resolve_customer":
+            collector = item.user if item.persona == "collector" else None
+            judgement.full = full_checks(label, item.slots, reply, answering_call, collector=collector)
     judgement.predicted_slots, judgement.predicted_right = predicted_slots(item, reply)
     return judgement
 
@@ -265,9 +278,11 @@ class Figures:
     predicted: int = 0
     predicted_right: int = 0
     understood: int = 0  # the right capability with every labelled slot right (or the right question / refusal)
+    fully_correct: int = 0  # understood, every other labelled slot reached the tool, and the tool answered
 
     def add(self, judgement: Judgement) -> None:
-        self.understood += judgement.outcome == "right" and all(judgement.slots.values())
+        self.understood += judgement.understood
+        self.fully_correct += judgement.fully_correct
         self.predicted += judgement.predicted_slots
         self.predicted_right += judgement.predicted_right
         self.items += 1
@@ -350,14 +365,14 @@ def _pct(part: int, whole: int) -> str:
 
 def _figures_table(title: str, rows: dict[str, Figures]) -> list[str]:
     lines = [
-        f"| {title} | items | intent right | asked | confidently wrong | failed | slot accuracy |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        f"| {title} | items | intent right | asked | confidently wrong | failed | slot accuracy | fully correct |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, f in rows.items():
         slots = _pct(f.slots_right, f.slots) if f.slots else "–"
         lines.append(
             f"| {name} | {f.items} | {_pct(f.right, f.items)} | {f.asked} | {f.confidently_wrong} | {f.failed} "
-            f"| {slots} |"
+            f"| {slots} | {_pct(f.fully_correct, f.items)} |"
         )
     return lines
 
@@ -390,6 +405,8 @@ def render_markdown(judgements: Sequence[Judgement], *, examples: int = 15, head
         f"| slot precision (filled slots that are right) | {_pct(o.predicted_right, o.predicted)} |",
         f"| slot F1 | {'n/a' if o.slot_f1 is None else f'{o.slot_f1:.3f}'} |",
         f"| understood: right capability and every labelled slot right | {_pct(o.understood, o.items)} |",
+        f"| fully correct: understood, every other labelled slot applied, the tool answered | "
+        f"{_pct(o.fully_correct, o.items)} |",
     ]
     for kind in SLOT_KINDS:
         right, total = s.slot_kinds[kind]
