@@ -167,3 +167,45 @@ def test_a_few_real_items_run_end_to_end_on_the_seeded_demo() -> None:
     assert s.overall.slots > 0 and s.overall.slot_accuracy is not None
     assert sum(f.items for f in s.by_persona.values()) == 10
     assert "## Per capability" in render_markdown(judgements)
+
+
+def _portfolio(applied: dict[str, Any], text: str, **arguments: Any) -> AssistantReply:
+    filters = {"buckets_selected": [], "restricted_to_own_book": False, **applied}
+    result = {"filters_applied": filters, "group_by": arguments.get("group_by"), "rank_by": "exposure"}
+    return reply(text, call("get_portfolio_summary", arguments, result))
+
+
+def test_fully_correct_needs_every_labelled_filter_applied_and_the_measure_answered() -> None:
+    label = item("get_portfolio_summary", {"measure": "dso", "filters": {"region": "EMEA", "dpd_min": 91}},
+                 persona="manager")  # fmt: skip
+    applied = {"regions": ["EMEA"], "buckets_selected": ["91-120", "120+"]}
+    right = judge(label, _portfolio(applied, "Portfolio …\n- DSO: **50.0 days**", regions=["EMEA"]))
+    assert right.understood and right.fully_correct
+    assert right.full == {"tool_succeeded": True, "measure": True, "filters.region": True,
+                          "filters.days_past_due": True}  # fmt: skip
+    dropped = judge(label, _portfolio({"buckets_selected": ["91-120", "120+"]}, "- DSO: **52.5 days**"))
+    assert dropped.understood and not dropped.fully_correct and dropped.full["filters.region"] is False
+    other_figure = judge(label, _portfolio(applied, "- Open receivables: **USD 1.00**\n_DSO = AR / S × D_"))
+    assert not other_figure.fully_correct and other_figure.full["measure"] is False
+    figures = summarise([right, dropped, other_figure]).overall
+    assert (figures.understood, figures.fully_correct) == (3, 1)
+
+
+def test_a_filter_no_tool_can_apply_counts_only_when_the_answer_says_so() -> None:
+    label = item("get_portfolio_summary", {"filters": {"industry": "Retail"}}, persona="manager")
+    silent = judge(label, _portfolio({}, "Portfolio — the whole book …"))
+    said = judge(label, _portfolio({}, "**Not applied** — industry: the book is not filtered by it.\n\nPortfolio …"))
+    assert not silent.fully_correct and said.fully_correct
+
+
+def test_fully_correct_other_tools_compare_their_arguments_and_free_text_leniently() -> None:
+    label = item("propose_order_hold", {"order_number": "SO-1", "reason": "they broke another promise"})
+    kept = call("propose_order_hold", {"order_number": "SO-1", "reason": "they broke another promise"}, {"id": 1})
+    generic = call("propose_order_hold", {"order_number": "SO-1", "reason": "Requested by casey"}, {"id": 2})
+    assert judge(label, reply("Proposal #1 …", kept)).fully_correct
+    assert not judge(label, reply("Proposal #2 …", generic)).fully_correct
+    worklist = item("build_worklist", {"collector": "casey", "risk_class": "E"})
+    own_book = call("build_worklist", {"risk_classes": ["E"]}, {"rows": []})
+    assert judge(worklist, reply("Worklist for the book of casey …", own_book)).fully_correct
+    failed = call("build_worklist", {"risk_classes": ["E"]}, error="boom")
+    assert not judge(worklist, reply("That did not work", failed)).fully_correct
