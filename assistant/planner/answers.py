@@ -491,6 +491,8 @@ FOCUS_KPIS = {
     "current": ["pct_current", "pct_over_90"],
     "promises": ["promise_kept_rate_count", "promise_kept_rate_amount", "promises_evaluated"],
     "disputes": ["disputed", "dispute_cycle_time", "disputes_resolved"],
+    "disputed": ["disputed", "open_receivables"],
+    "customers": ["customers_with_balance", "open_receivables"],
     "invoices": ["open_invoices", "open_receivables"],
     "default": ["open_receivables", "overdue", "total_exposure", "pct_over_90", "dso", "cei"],
 }
@@ -500,6 +502,7 @@ KPI_LABELS = {
     "not_yet_due": "Not yet due",
     "overdue": "Overdue",
     "disputed": "Disputed",
+    "customers_with_balance": "Customers with a balance",
     "open_orders": "Open orders",
     "total_exposure": "Total exposure",
     "dso": "DSO",

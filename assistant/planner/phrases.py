@@ -200,7 +200,9 @@ BOOK_READING = 0.1
 EXCLUDE_DISPUTED_RE = re.compile(
     r"\b(?:excl\w*|without|except|ex|not|non)[-\s.]*(?:the\s+|any\s+)?disput\w*|\bundisputed\b"
     r"|\bdisput\w*(?:\s+(?:items?|ones|invoices|stuff|balances?))?\s+(?:excluded|removed|out|left out|aside)\b"
-    r"|\b(?:leave|leaving|take|taking|strip|stripping|leave)\s+out\s+(?:the\s+|all\s+|any\s+)?disput\w*",
+    r"|\b(?:leave|leaving|take|taking|strip|stripping|leave)\s+out\s+(?:the\s+|all\s+|any\s+)?disput\w*"
+    r"|\b(?:leave|leaving|take|taking|strip|stripping)\s+out\s+(?:any\w*|every\w*|whatever|what'?s)\s+"
+    r"(?:that'?s\s+|that\s+is\s+|is\s+)?(?:in|under)\s+dispute\b|\b(?:not|nothing)\s+(?:in|under)\s+dispute\b",
     re.IGNORECASE,
 )
 DISPUTE_CHANGE_RE = re.compile(

@@ -231,6 +231,11 @@ _NOT_APPLIED = [
                 r"|\b(?:most|average)\s+days\s+late\b", IC),
      "payment behaviour (days late): customers are not ranked by it here; ask about one customer's payment "
      "behaviour"),
+    (re.compile(r"\butili[sz](?:ation|ed|ing)\b|\busing\s+(?:at\s+least\s+)?\d+\s*%", IC),
+     "credit-limit utilisation: the book is not filtered or measured by it; ask about one customer's exposure "
+     "against its limit"),
+    (re.compile(r"\bopen\s+(?:promises?|ptps?)\b|\b(?:promises?|ptps?)\s+(?:to\s+pay\s+)?(?:still\s+)?open\b", IC),
+     "open promises to pay: the book is not filtered by them; ask about one customer's promise history"),
 ]  # fmt: skip
 
 

@@ -74,7 +74,15 @@ class TurnPortfolio(TurnCustomers):
         if previous is not None and _LIST_THEM_RE.match(text):
             args.update(group_by="customer", top_n=max(int(args.get("top_n", 0) or 0), 50))
         group = GROUP_BY_RE.search(text)
-        if group and group.group(1).lower() not in ("country", "countries"):  # no country split: a filter only
+        by_country = None
+        if group and group.group(1).lower() in ("country", "countries"):
+            # the book is split by region, not country; an import that files country codes as regions (the IBM
+            # sample's) is split by them all the same
+            self.spans.add(*group.span())
+            args["group_by"] = "region"
+            codes = all(region.isdigit() for region in vocab.regions) and bool(vocab.regions)
+            by_country = None if codes else "a split by country: the book is split by region, so here by region"
+        elif group:
             self.spans.add(*group.span())
             key = group.group(1).lower().replace(" ", "_")
             args["group_by"] = "risk_class" if key in ("class", "risk_class") else key
@@ -148,13 +156,21 @@ class TurnPortfolio(TurnCustomers):
         if picked:
             args["currencies"] = picked
         if re.search(
-            r"\bbroken\s+promises?\b|\bpromises?\s+(?:were\s+)?broken\b|\bbroke (?:a |their )?promise", text, re.I
+            r"\bbroken\s+(?:promises?|ptps?)\b|\b(?:promises?|ptps?)\s+(?:were\s+)?broken\b"
+            r"|\bbroke (?:a |their )?(?:promise|ptp)",
+            text,
+            re.I,
         ):
             args["broken_promise_in_period"] = True
         if EXCLUDE_DISPUTED_RE.search(text):
             args["exclude_disputed"] = True
         minimum = re.search(
-            r"\b(?:owing|balances?|owe)\s+(?:of\s+)?(?:at least|over|above|more than|>=?)\s*", text, re.I
+            r"\b(?:owing|balances?|owes?)\s+(?:us\s+)?(?:of\s+)?(?:at least|over|above|more than|>=?)\s*"
+            # "owe us 50k or more", "balances of 100k+"
+            r"|\b(?:owing|owes?|balances?|outstanding)\b.{0,25}?\d[\d.,]*\s*(?:k|m|mm|bn|grand)?\s*"
+            r"(?:\+|or (?:more|above|over)\b|plus\b|and (?:up|above|over)\b)",
+            text,
+            re.I,
         )
         if minimum or (lists_customers(text) and re.search(r"\b(?:more|over|above|at least)\b", text, re.I)):
             amount = self.amount()
@@ -163,8 +179,9 @@ class TurnPortfolio(TurnCustomers):
         review_due_by = self.review_due_by or (self.today if _REVIEWS_DUE_NOW_RE.search(text) else None)
         if review_due_by is not None:
             args["review_due_by"] = review_due_by
+        selecting = ("over_limit", "min_balance", "min_days_past_due", "broken_promise_in_period", "risk_classes")
         if "group_by" not in args and (
-            (lists_customers(text) and (args.get("over_limit") or args.get("min_balance"))) or review_due_by
+            (lists_customers(text) and any(args.get(key) for key in selecting)) or review_due_by
         ):
             args["group_by"] = "customer"  # "who owes us more than 750k": the customers, largest first
             args.setdefault("top_n", 50)
@@ -192,8 +209,7 @@ class TurnPortfolio(TurnCustomers):
         whole = bool(BOOK_WORDS_RE.search(text) or re.search(r"\bportfolio\b|\bcompany\b|\bour\b", text, re.I))
         answer = answers.portfolio(result, focus=focus, whole_book_asked=whole)
         missing = [part for part in not_applied(text) if not (args.get("review_due_by") and "review" in part)]
-        if shortened:
-            missing.append(shortened)
+        missing += [part for part in (shortened, by_country) if part]
         if missing:
             answer = "**Not applied** — " + "; ".join(missing) + ".\n\n" + answer
         if compared is None or not result.get("compared"):
@@ -222,13 +238,30 @@ class TurnPortfolio(TurnCustomers):
             ("top", r"\btop\b|\blargest\b|\bbiggest\b|\bowes?\b.{0,20}\bmost\b|\bhighest\b"),
             ("concentration", r"\bconcentrat"),
             ("trend", r"\btrend|\bover time\b|\bmonth by month\b"),
-            ("current", r"% ?current|\bpercent(?:age)? current\b|\bover 90\b|\b90\+"),
+            (
+                "current",
+                r"% ?current|\bpercent(?:age)? current\b"
+                r"|(?:%|\b(?:percent\w*|share|proportion)\b).{0,30}(?:\bover 90\b|\b90\+)",
+            ),
             ("promises", r"\bpromises? kept\b|\bkept rate\b|\bpromise performance\b"),
-            ("disputes", r"\bdisput\w* cycle\b|\bdisputes? resolved\b"),
+            (
+                "disputes",
+                r"\bdisput\w* cycle\b|\bdisputes? resolved\b|\bhow long\b.{0,30}\bdisputes?\b"
+                r"|\bdisputes?\b.{0,30}\b(?:to (?:close|resolve|settle)|taking)\b",
+            ),
+            ("disputed", r"\bdisput(?:ed|es?)\b|\bin dispute\b"),
+            ("current", r"(?:%|\b(?:percent\w*|share|proportion|how much)\b).{0,40}\bcurrent\b"),
+            (
+                "customers",
+                r"\bhow many\s+(?:\w+\s+){0,3}(?:customers|accounts|clients|debtors)\b"
+                r"|\bnumber of (?:customers|accounts|clients|debtors)\b",
+            ),
         ]
         for name, pattern in checks:
-            if re.search(pattern, lowered):
+            if re.search(pattern, lowered) and name not in focus:
                 focus.append(name)
+        if "disputed" in focus and ("disputes" in focus or EXCLUDE_DISPUTED_RE.search(lowered)):
+            focus.remove("disputed")  # "leave out anything in dispute" filters; "dispute cycle time" is its own
         if args.get("group_by") and not focus:
             focus.append("ageing")
         if args.get("min_days_past_due") is not None or "exposure" in lowered:

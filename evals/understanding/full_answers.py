@@ -132,7 +132,8 @@ def own_book(value: Any, user: str | None) -> bool:
 
 
 def portfolio_checks(slots: dict[str, Any], arguments: dict[str, Any], result: dict[str, Any],
-                     reply: AssistantReply, collector: str | None = None) -> dict[str, bool]:  # fmt: skip
+                     reply: AssistantReply, collector: str | None = None,
+                     country_codes_are_regions: bool = False) -> dict[str, bool]:  # fmt: skip
     applied = result.get("filters_applied") or {}
     body = answer_body(reply.text)
     checks: dict[str, bool] = {}
@@ -175,7 +176,8 @@ def portfolio_checks(slots: dict[str, Any], arguments: dict[str, Any], result: d
         checks[f"filters.{key}"] = says_not_applied(reply)
     if "group_by" in slots:
         checks["group_by"] = slots["group_by"] == result.get("group_by") or (
-            slots["group_by"] == "country" and says_not_applied(reply)
+            slots["group_by"] == "country"
+            and (says_not_applied(reply) or (country_codes_are_regions and result.get("group_by") == "region"))
         )
     rank = slots.get("rank")
     if isinstance(rank, dict):
@@ -241,16 +243,18 @@ def full_checks(
     call_of: Callable[[AssistantReply], Any],
     *,
     collector: str | None = None,
+    country_codes_are_regions: bool = False,
 ) -> dict[str, bool]:
     """Each labelled slot beyond the cheap ones, right or wrong, for a reply whose tool is the label's.
-    `collector`: the asking user when a collector (whose tools keep to their own book)."""
+    `collector`: the asking user when a collector (whose tools keep to their own book);
+    `country_codes_are_regions`: the IBM sample, whose import files each country code as a region."""
     call = call_of(reply)
     if call is None:
         return {}
     checks = {"tool_succeeded": call.error is None and call.result is not None}
     arguments = with_defaults(capability, call.arguments)
     if capability == "get_portfolio_summary":
-        checks |= portfolio_checks(slots, arguments, call.result or {}, reply, collector)
+        checks |= portfolio_checks(slots, arguments, call.result or {}, reply, collector, country_codes_are_regions)
     else:
         checks |= tool_checks(capability, slots, arguments, call.result or {}, reply, collector)
     return checks

@@ -185,7 +185,10 @@ def judge(item: Item, reply: AssistantReply) -> Judgement:
         judgement.slots = score_slots(item, reply if right else None)
         if right and label != "resolve_customer":
             collector = item.user if item.persona == "collector" else None
-            judgement.full = full_checks(label, item.slots, reply, answering_call, collector=collector)
+            judgement.full = full_checks(
+                label, item.slots, reply, answering_call, collector=collector,
+                country_codes_are_regions=item.dataset == "ibm",
+            )  # fmt: skip
     judgement.predicted_slots, judgement.predicted_right = predicted_slots(item, reply)
     return judgement
 
