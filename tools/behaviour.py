@@ -33,12 +33,8 @@ Granularity = Literal["month", "quarter"]
 class PaymentBehaviourInput(BaseModel):
     customer: CustomerReference
     as_of: AsOfDate = None
-    months: int = Field(default=12, ge=1, le=60, description="Window: paid in the last N months (default 12).")
-    period_start: date | None = Field(
-        default=None,
-        description="Instead of months: the window's first day ('Q3 2013' → 2013-07-01 with as_of 2013-09-30; "
-        "'YTD' → 1 January); on or before as_of and at most 60 months earlier.",
-    )
+    months: int = Field(default=12, ge=1, le=60, description="Last N months")
+    period_start: date | None = None  # instead of months: the window's first day ("YTD": 1 January)
     trend: Granularity = Field(default="month", description="Trend by month or quarter.")
 
 

@@ -141,9 +141,7 @@ class PortfolioSummaryInput(BaseModel):
     group_by: GroupBy | None = Field(
         default=None, description="Split every KPI by region, segment, collector, risk_class, currency or customer."
     )
-    top_n: int = Field(
-        default=10, ge=1, le=50, description="Length of the top-exposures list (and of group_by=customer)."
-    )
+    top_n: int = Field(default=10, ge=1, le=50, description="Rows in the top list (and of group_by=customer).")
     rank_by: RankMeasure = Field(
         default="exposure",
         description=(

@@ -229,6 +229,11 @@ _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
         "since_month",
     ),
     (re.compile(r"\b(?:h([12])|(first|second|1st|2nd)\s+half(?:\s+of)?)\s*(\d{4})\b", re.I), "half_year"),
+    # "CEI for october", "DSO in september": that month (the last one gone by; to date for the current month)
+    (
+        re.compile(rf"\b(?:for|in|during|over)\s+(?:the\s+month\s+of\s+)?({_MONTH_NAMES})\b(?![\s.,]*\d)", re.I),
+        "in_month",
+    ),
     (re.compile(r"\b(?:in|within)\s+(\d{1,3}|a|an|one|two|three|four|five|six)\s+(day|week|month)s?\b", re.I), "in_n"),
     (re.compile(r"\bin\s+a\s+fortnight\b", re.I), "fortnight"),
     (
@@ -398,6 +403,11 @@ def _date_from(kind: str, match: re.Match[str], today: date, future: bool) -> Da
         if not g[1] and start > today:
             start = date(today.year - 1, start.month, 1)
         return DateMention(today, start, None, f"since {start:%B %Y}") if start <= today else None
+    if kind == "in_month":
+        if future:
+            return None  # "they'll pay in december": no one day
+        start = _past_year(date(today.year, MONTHS[g[0].lower()], 1), today, future)
+        return DateMention(min(month_end(start), today), start, 1, f"{start:%B %Y}")
     if kind == "half_year":
         first = (g[0] or "") == "1" or (g[1] or "").lower() in ("first", "1st")
         year = int(g[2])

@@ -33,7 +33,9 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     ),
     (
         re.compile(
-            rf"\b(?:for|in|during|as\s+(?:of|at)|until|through|throughout)\s+(19\d\d|20\d\d)\b{_NOT_AMOUNT}", re.I
+            rf"\b(?:for|in|during|across|over|calendar|as\s+(?:of|at)|until|through|throughout)\s+(19\d\d|20\d\d)\b"
+            rf"{_NOT_AMOUNT}",
+            re.I,
         ),
         "year",
     ),

@@ -327,9 +327,12 @@ _REASON_RE = re.compile(
     # "… - payment received", "… — they're chronically late": a clause set off by a dash (not a review date or a
     # closing word)
     r"|\s[-–—]\s+(?!(?:review|pls|please|thanks|thx|cheers|asap)\b)(?P<dashed>[^.?!]+)"
-    # "…, they're deteriorating", "… on hold? customer is chasing us": a clause about the customer or the payment
-    r"|[,;.?!]\s+(?P<clause>(?:they|they'?re|they'?ve|their|customer|cust|client|payment|paid|cheque|check|we'?ve"
-    r"|it'?s|on\s+hold|still|way)\b[^.?!]*)",
+    # "…, they're deteriorating", "… on hold? customer is chasing us", "…, volumes are up": a later clause of two
+    # words or more that is not a review date, a courtesy or a further request
+    r"|[,;?!]\s+(?P<clause>(?!(?:review|reason|why|rationale|pls|please|thanks|thank|thx|cheers|asap|ta|and|then|also"
+    r"|ok|okay|so|can|could|would|will|what|how|is|are|do|does)\b)[a-z][^.?!,;]*\s[^.?!]*)"
+    r"|\.\s+(?P<sentence>(?:they|they'?re|they'?ve|their|customer|cust|client|payment|paid|cheque|we'?ve|it'?s)\b"
+    r"[^.?!]*)",
     re.I,
 )
 
@@ -340,6 +343,7 @@ def stated_reason(text: str) -> str | None:
     match = _REASON_RE.search(text)
     if match is None:
         return None
-    said = (match.group("said") or match.group("dashed") or match.group("clause") or match.group(0)).strip(" .;,")
+    said = next((match.group(g) for g in ("said", "dashed", "clause", "sentence") if match.group(g)), match.group(0))
+    said = said.strip(" .;,")
     said = re.sub(r"^(?:because|as)\s+(?!of\b)", "", said, flags=re.I)  # "because customer is over limit"
     return said[:300] or None

@@ -93,9 +93,9 @@ def answer_body(text: str) -> str:
 
 
 def about_the_same(label: str, given: str) -> bool:
-    """Free text scored leniently: present, and sharing a word of four letters or more with the label's."""
-    words = set(re.findall(r"[^\W\d_]{4,}", label.casefold()))
-    return bool(given.strip()) and (not words or any(w in given.casefold() for w in words))
+    """Free text scored leniently: present, and sharing the start of a word of four letters or more with the label's."""
+    stems = {word[:6] for word in re.findall(r"[^\W\d_]{4,}", label.casefold())}  # "deterioration" ~ "deteriorated"
+    return bool(given.strip()) and (not stems or any(stem in given.casefold() for stem in stems))
 
 
 def _values(value: Any) -> set[str]:
