@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from core.dates import add_months, month_end
 from db.engine import read_session, write_session
-from db.models import Customer, Dispute, Invoice, OrderStatus, SalesOrder
+from db.models import Customer, Dispute, DisputeStatus, Invoice, OrderStatus, SalesOrder
 from db.models.party import customer_name_key
 from tests.support import clock
 from tests.test_planner import ask, conversation, last_call, shared_url  # noqa: F401 - the fixture is used by name
@@ -254,3 +254,63 @@ def test_an_order_hold_keeps_the_reason_after_a_comma(shared_url: str) -> None: 
         "order_number": number,
         "reason": "they broke another promise",
     }
+
+
+def _an_open_dispute(url: str) -> int:
+    with read_session(url) as session:
+        dispute = session.scalars(
+            select(Dispute).where(Dispute.status == DisputeStatus.OPEN).order_by(Dispute.id)
+        ).first()
+        assert dispute is not None
+        return dispute.id
+
+
+@pytest.mark.parametrize(
+    ("template", "status", "resolution"),
+    [
+        ("reject dispute {id} - checked the ledger, they were only billed once", "rejected",
+         "checked the ledger, they were only billed once"),
+        ("dispute {id}: they accepted our replacement shipment, please resolve it", "resolved",
+         "they accepted our replacement shipment"),
+        ("reject dispute #{id}, the charge was correct as invoiced", "rejected", "the charge was correct as invoiced"),
+    ],
+)  # fmt: skip
+def test_closing_a_dispute_takes_the_resolution_the_user_gave(
+    shared_url: str,  # noqa: F811
+    template: str,
+    status: str,
+    resolution: str,
+) -> None:
+    dispute = _an_open_dispute(shared_url)
+    reply = ask(shared_url, "morgan", template.format(id=dispute))
+    assert last_call(reply, "propose_dispute_update").arguments == {
+        "dispute_id": dispute,
+        "status": status,
+        "resolution": resolution,
+    }
+
+
+@pytest.mark.parametrize(
+    "text", ["umbrella's credit score, and show me the last 6 scores", "umbrella score, last 6 points"]
+)
+def test_the_number_of_score_history_points_is_read(shared_url: str, text: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", text)
+    assert last_call(reply, "score_customer").arguments == {"customer": CUSTOMER_IDS["Umbrella"], "history_points": 6}
+
+
+@pytest.mark.parametrize(
+    ("who", "text", "arguments"),
+    [
+        ("sam", "are any of my release requests still pending?", {"kind": "release_order_hold", "proposed_by": "sam"}),
+        ("morgan", "show me avery's proposals that are waiting on me", {"proposed_by": "avery"}),
+        ("avery", "anything I proposed still waiting?", {"proposed_by": "avery"}),
+    ],
+)
+def test_pending_approvals_narrowed_to_whose_proposals(
+    shared_url: str,  # noqa: F811
+    who: str,
+    text: str,
+    arguments: dict[str, str],
+) -> None:
+    reply = ask(shared_url, who, text)
+    assert last_call(reply, "list_pending_approvals").arguments == arguments

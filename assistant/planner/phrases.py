@@ -63,7 +63,19 @@ _JARGON = {"dtp": "days to pay", "dbt": "days beyond terms", "p2p": "promise to 
 _JARGON_RE = re.compile(r"\b(?:" + "|".join(_JARGON) + r")\b", re.I)
 _MY_RE = re.compile(r"\bmy\b", re.I)
 # "the last 6 points of history", "with 12 scores of history"
-_HISTORY_POINTS_RE = re.compile(r"\b(?:last\s+)?(\d{1,2})\s+(?:points?|scores?)\s+(?:of\s+)?(?:history|trend)\b", re.I)
+_HISTORY_POINTS_RE = re.compile(
+    r"\b(?:last\s+)?(\d{1,2})\s+(?:points?|scores?)\s+(?:of\s+)?(?:history|trend)\b"
+    # "the last 6 scores", "last 24 points", "the last 6 stored scores", "just the last 6 history points"
+    r"|\b(?:last|past|previous)\s+(\d{1,2})\s+(?:stored\s+|history\s+|score\s+)?(?:points?|scores?)\b",
+    re.I,
+)
+# "my release requests", "anything I proposed", "avery's proposals": whose proposals are meant
+_MY_PROPOSALS_RE = re.compile(
+    r"\bmy\s+(?:\w+\s+){0,2}(?:requests?|proposals?|submissions?|changes|ones)\b"
+    r"|\bi\s+(?:made|proposed|submitted|raised|put\s+in|sent\s+in|asked\s+for)\b",
+    re.I,
+)
+_THEIR_PROPOSALS_RE = re.compile(r"\b(\w+)['’]s\s+(?:\w+\s+){0,2}(?:requests?|proposals?|submissions?)\b", re.I)
 _ASKS_FOR_RELEASE_RE = re.compile(
     r"\b(?:can|could|would)\s+you\s+(?:please\s+|pls\s+)?(?:release|unblock|lift)\b"
     r"|\bput\s+in\s+(?:a\s+)?(?:release|request\s+to\s+release)\b"

@@ -39,8 +39,10 @@ from .intents import Intent
 from .limit_change import terms_days
 from .phrases import (
     _HISTORY_POINTS_RE,
+    _MY_PROPOSALS_RE,
     _NARROW_RE,
     _PROPOSAL_KINDS,
+    _THEIR_PROPOSALS_RE,
     LEVEL_WORDS,
     NEXT_PAGE_RE,
     NOW_RE,
@@ -128,11 +130,13 @@ class TurnReads(TurnPortfolio):
         kinds = [action for pattern, action in _PROPOSAL_KINDS if pattern.search(self.text)]
         if len(kinds) == 1:
             args["kind"] = kinds[0]
-        proposer = re.search(r"\b(?:from|by)\s+(\w+)", self.text, re.I)
+        proposer = re.search(r"\b(?:from|by)\s+(\w+)", self.text, re.I) or _THEIR_PROPOSALS_RE.search(self.text)
         if proposer:
             staff = match_staff(proposer.group(1), vocabulary(self.request.database_url), Spans())
             if staff:
                 args["proposed_by"] = staff[0]
+        if "proposed_by" not in args and _MY_PROPOSALS_RE.search(self.text):
+            args["proposed_by"] = self.request.actor.name  # "are my release requests still pending?"
         return answers_lookup.pending_approvals(self.call("list_pending_approvals", args))
 
     def unknown(self) -> str:
@@ -211,7 +215,8 @@ class TurnReads(TurnPortfolio):
         risk_classes(self.text, self.spans)  # "why is X a D": the class letter is not part of the name
         customer = self.customer(extra_stop=frozenset({"a", "b", "c", "d", "e"}))
         points = _HISTORY_POINTS_RE.search(self.text)
-        args: dict[str, Any] = {"customer": customer.reference, "history_points": int(points.group(1)) if points else 3}
+        wanted = int(points.group(1) or points.group(2)) if points else 3
+        args: dict[str, Any] = {"customer": customer.reference, "history_points": wanted}
         if as_of:
             args["as_of"] = as_of
         if earlier is not None and earlier < (as_of or self.today):

@@ -189,8 +189,13 @@ class TurnWrites(TurnReads):
         resolution = re.search(r"(?:resolution|because|reason)\s*[:\-]?\s*(.{3,})$", self.text, re.IGNORECASE) or (
             re.search(r"\b(?:resolved|closed|accepted|rejected|settled)\b\W*[,;:\-–]\s*(.{3,})$", self.text, re.I)
         )
-        if resolution:
-            args["resolution"] = resolution.group(1).strip()[:1000]
+        said = resolution.group(1).strip() if resolution else None
+        if said is None and args.get("status") in ("resolved", "rejected"):
+            # "reject dispute 93 - checked the ledger, …", "dispute 24: they accepted the replacement, please
+            # resolve it": closing needs a resolution text, and the user gave one
+            said = stated_reason(self.text) or _dispute_note(self.text)
+        if said:
+            args["resolution"] = said[:1000]
         # staff were set aside when looking for a customer's name; here they are the new owner
         owners = match_staff(self.text, vocabulary(self.request.database_url), Spans())
         if owners and re.search(r"\b(?:owner|assign|reassign|to)\b", lowered):
@@ -325,3 +330,15 @@ class TurnWrites(TurnReads):
             self.spans.add(split.start(), len(text))
         customer = self.customer(single="Nothing was added.")
         return answers.proposal(self.call("add_note", {"customer": customer.reference, "text": body[:2000]}))
+
+
+def _dispute_note(text: str) -> str | None:
+    """ "dispute 24: timberdale accepted our replacement, please resolve it": the words after the dispute's number
+    up to the request."""
+    match = re.search(
+        r"\bdisputes?\s*#?\s*\d+\s*[:\-–—]\s*(?P<note>.+?)(?:[,;.]?\s*(?:please|pls|so|can you|could you)\b.*)?$",
+        text,
+        re.I,
+    )
+    note = match.group("note").strip(" .;,") if match else ""
+    return note if len(note.split()) >= 2 else None
