@@ -314,3 +314,28 @@ def test_pending_approvals_narrowed_to_whose_proposals(
 ) -> None:
     reply = ask(shared_url, who, text)
     assert last_call(reply, "list_pending_approvals").arguments == arguments
+
+
+def test_same_but_repeats_the_last_portfolio_question_with_the_change(shared_url: str) -> None:  # noqa: F811
+    first, later, narrower = conversation(
+        shared_url, "morgan", "overdue by region", "same but as of end of last month", "same thing but enterprise only"
+    )
+    end_of_last_month = (date(clock.today().year, clock.today().month, 1) - timedelta(days=1)).isoformat()
+    assert last_call(first, "get_portfolio_summary").arguments == {"group_by": "region"}
+    assert last_call(later, "get_portfolio_summary").arguments["group_by"] == "region"
+    assert last_call(later, "get_portfolio_summary").arguments["as_of"] == end_of_last_month
+    narrowed = last_call(narrower, "get_portfolio_summary").arguments
+    assert (narrowed["group_by"], narrowed["segments"], narrowed["as_of"]) == (
+        "region",
+        ["Enterprise"],
+        end_of_last_month,
+    )
+
+
+@pytest.mark.parametrize(
+    "text", ["EUR receivables excluding anything in dispute", "overdue, leave out anythign that's in dispute"]
+)
+def test_disputed_items_left_out_in_other_words(shared_url: str, text: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", text)
+    assert last_call(reply, "get_portfolio_summary").arguments.get("exclude_disputed") is True
+    assert "Disputed" not in reply.text.split("_")[0]  # a filter, not the figure asked for

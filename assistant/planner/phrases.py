@@ -127,7 +127,7 @@ _AS_OF_BEFORE_RE = re.compile(
 )
 # "exposure by risk class", "overdue per region": the book split by something
 GROUP_BY_RE = re.compile(
-    r"\b(?:by|per|split by|grouped by|broken down by|for each)\s+(region|segment|collector|risk[ _]class|class"
+    r"\b(?:by|per|split by|grouped by|broken down by|for each)\s+(region|segment|coll?ector|risk[ _]class|class"
     r"|currency|customer|country|countries)(?:es|s)?\b",
     re.IGNORECASE,
 )
@@ -177,6 +177,14 @@ _PROPOSAL_KINDS = [
     (re.compile(r"\b(?:re)?assign\w*|\bcollector\b", re.I), "assign_collector"),
     (re.compile(r"\bnotes?\b", re.I), "add_note"),
 ]
+# "same but as of end of last month", "same thing but enterprise only", "just the EMEA ones", "how does that compare
+# with 31/10?": the last portfolio question again with this change
+SAME_BUT_RE = re.compile(
+    r"^\W*(?:(?:ok|and|now|then|so)\W+)*(?:same(?:\s+(?:thing|again|query|figures?|numbers?|breakdown|split))?"
+    r"\s*(?:but|for|as|,|-)|just\s+the\s+[\w+-]+(?:\s+[\w+-]+)?\s+(?:ones|stuff|accounts|customers)\b"
+    r"|how\s+does\s+(?:that|this|it)\s+compare\b)",
+    re.IGNORECASE,
+)
 FOLLOW_UP_RE = re.compile(
     r"^\W*(?:and|what about|how about|what of|same for|now|also|ok,? and|and for)\b", re.IGNORECASE
 )
@@ -211,6 +219,8 @@ PLAUSIBLE = 0.25
 BOOK_READING = 0.1
 EXCLUDE_DISPUTED_RE = re.compile(
     r"\b(?:excl\w*|without|except|ex|not|non)[-\s.]*(?:the\s+|any\s+)?disput\w*|\bundisputed\b"
+    r"|\b(?:excl\w*|without|except)\s+(?:any\w*|every\w*|all|what'?s)\s+(?:that'?s\s+|that\s+is\s+|is\s+)?"
+    r"(?:in|under)\s+dispute\b"
     r"|\bdisput\w*(?:\s+(?:items?|ones|invoices|stuff|balances?))?\s+(?:excluded|removed|out|left out|aside)\b"
     r"|\b(?:leave|leaving|take|taking|strip|stripping|leave)\s+out\s+(?:the\s+|all\s+|any\s+)?disput\w*"
     r"|\b(?:leave|leaving|take|taking|strip|stripping)\s+out\s+(?:any\w*|every\w*|whatever|what'?s)\s+"

@@ -35,6 +35,7 @@ from .phrases import (
     EXCLUDE_DISPUTED_RE,
     FOLLOW_UP_RE,
     GROUP_BY_RE,
+    SAME_BUT_RE,
 )
 from .portfolio_query import (
     Comparison,
@@ -69,7 +70,8 @@ class TurnPortfolio(TurnCustomers):
         previous = last_call(self.history, "get_portfolio_summary")
         if measure_unnamed(text) and previous is None:
             self.ask_measure()
-        if previous is not None and (FOLLOW_UP_RE.match(text) or _LIST_THEM_RE.match(text) or _REFINE_RE.match(text)):
+        again = FOLLOW_UP_RE.match(text) or SAME_BUT_RE.match(text)
+        if previous is not None and (again or _LIST_THEM_RE.match(text) or _REFINE_RE.match(text)):
             args = {k: v for k, v in previous.arguments.items() if k not in ("chart",)}
         if previous is not None and _LIST_THEM_RE.match(text):
             args.update(group_by="customer", top_n=max(int(args.get("top_n", 0) or 0), 50))
@@ -84,7 +86,7 @@ class TurnPortfolio(TurnCustomers):
             by_country = None if codes else "a split by country: the book is split by region, so here by region"
         elif group:
             self.spans.add(*group.span())
-            key = group.group(1).lower().replace(" ", "_")
+            key = group.group(1).lower().replace(" ", "_").replace("colector", "collector")
             args["group_by"] = "risk_class" if key in ("class", "risk_class") else key
         elif re.search(r"\b(?:every|each)\s+(?:single\s+)?(?:customer|account|client|debtor)|\blist\s+(?:all|every)\b"
                        r"|\bcustomer[- ]by[- ]customer\b", text, re.I):  # fmt: skip
