@@ -52,6 +52,11 @@ PHRASINGS = [
     ("morgan", "open AR compared to this time last year", "get_portfolio_summary"),
     ("morgan", "Globex says they'll pay 18k a week from today (spoke w/ Mark)", "log_promise_to_pay"),
     ("sam", "can we get Globex's held order released? they paid", "propose_order_release"),
+    ("avery", "how late has Globex been paying since June?", "get_payment_behaviour"),
+    ("avery", "Globex's share of invoices paid late YTD", "get_payment_behaviour"),
+    ("morgan", "disputed balance split by region", "get_portfolio_summary"),
+    ("morgan", "how many APAC customers owe us 50k or more?", "get_portfolio_summary"),
+    ("morgan", "reject dispute 12 - the charge was correct as invoiced", "propose_dispute_update"),
     ("avery", "book me a flight", None),
 ]  # fmt: skip
 

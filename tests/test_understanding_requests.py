@@ -232,9 +232,9 @@ def test_a_portfolio_period_longer_than_the_tool_allows_is_shortened_and_said(sh
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
-        ("cut vandelay's limit by 5k - they're chronically late", "they're chronically late"),
-        ("reduce vandelay's limit by 5k, their cheques keep bouncing", "their cheques keep bouncing"),
-        ("lower vandelay's limit by 5k pending the new financials", "pending the new financials"),
+        ("raise vandelay's limit by 5k - they've paid early for years", "they've paid early for years"),
+        ("increase vandelay's limit by 5k, their volumes are up", "their volumes are up"),
+        ("raise vandelay's limit by 5k given the new contract", "given the new contract"),
     ],
 )
 def test_a_limit_change_keeps_the_reason_stated_after_the_request(shared_url: str, text: str, reason: str) -> None:  # noqa: F811
