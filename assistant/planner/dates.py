@@ -389,6 +389,9 @@ def _date_from(kind: str, match: re.Match[str], today: date, future: bool) -> Da
         end = month_end(date(year, month, 1))
         if not g[1]:
             end = month_end(_past_year(date(year, month, 1), month_start(today), future))
+            since = re.search(r"\bsince\s+$", match.string[max(0, match.start() - 10) : match.start()], re.I)
+            if not future and end > today and since:  # "since the end of June" on 15 June: last year's June
+                end = month_end(date(end.year - 1, month, 1))
         return DateMention(end, month_start(end), 1, f"end of {end:%B %Y}")
     if kind == "year_end":
         year = today.year if future else today.year - 1
