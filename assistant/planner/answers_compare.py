@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .answers import FOCUS_KPIS, KPI_LABELS, kpi_text
+from .answers_portfolio import FOCUS_KPIS, KPI_LABELS, kpi_text
 from .format import table
 
 J = dict[str, Any]

@@ -9,7 +9,7 @@ from assistant.catalogue import by_intent
 from assistant.types import Choice
 from core.dates import add_months, month_start
 
-from . import answers, answers_compare
+from . import answers_compare, answers_portfolio
 from .context import (
     REGION_ALIASES,
     SEGMENT_ALIASES,
@@ -209,7 +209,7 @@ class TurnPortfolio(TurnCustomers):
         if result.get("chart"):
             self.charts.append(result["chart"]["path"])
         whole = bool(BOOK_WORDS_RE.search(text) or re.search(r"\bportfolio\b|\bcompany\b|\bour\b", text, re.I))
-        answer = answers.portfolio(result, focus=focus, whole_book_asked=whole)
+        answer = answers_portfolio.portfolio(result, focus=focus, whole_book_asked=whole)
         missing = [part for part in not_applied(text) if not (args.get("review_due_by") and "review" in part)]
         missing += [part for part in (shortened, by_country) if part]
         if missing:

@@ -142,25 +142,23 @@ class TurnReads(TurnPortfolio):
     def unknown(self) -> str:
         return "I didn't understand that request, so I did nothing.\n\n" + answers.HELP
 
-    def exposure(self) -> str:
+    def customer_exposure(self) -> dict[str, Any]:
+        """get_customer_exposure for the customer and date the message names (exposure and credit status read it)."""
         as_of = self.as_of()
-        customer = self.customer()
-        args: dict[str, Any] = {"customer": customer.reference}
+        args: dict[str, Any] = {"customer": self.customer().reference}
         if as_of:
             args["as_of"] = as_of
-        result = self.call("get_customer_exposure", args)
+        return self.call("get_customer_exposure", args)
+
+    def exposure(self) -> str:
+        result = self.customer_exposure()
         if self.request.actor.role == Role.SALES:
             return answers.exposure(result, ageing=False, sales_view=True)
         ageing = bool(re.search(r"\bag(?:e)?ing\b|\baged\b|\bbuckets?\b|\boverdue\b|\bpast due\b", self.text, re.I))
         return answers.exposure(result, ageing=ageing, group_members=self.customer_group() is not None)
 
     def status(self) -> str:
-        as_of = self.as_of()
-        customer = self.customer()
-        args: dict[str, Any] = {"customer": customer.reference}
-        if as_of:
-            args["as_of"] = as_of
-        result = self.call("get_customer_exposure", args)
+        result = self.customer_exposure()
         if self.request.actor.role == Role.SALES:
             return answers.exposure(result, ageing=False, sales_view=True)
         return answers.status(result)

@@ -1,0 +1,159 @@
+"""The offline planner's portfolio answers: the figures a question focuses on, groups, rankings, ageing and the
+trend, with the definitions the tool gave. `answers_compare` puts two of them side by side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .answers import definitions_line, paragraphs
+from .format import bullets, count, days, money, pct, plain, table
+
+J = dict[str, Any]
+
+
+FOCUS_KPIS = {
+    "dso": ["dso", "dso_count_back", "best_possible_dso", "add"],
+    "cei": ["cei"],
+    "current": ["pct_current", "pct_over_90"],
+    "promises": ["promise_kept_rate_count", "promise_kept_rate_amount", "promises_evaluated"],
+    "disputes": ["disputed", "dispute_cycle_time", "disputes_resolved"],
+    "disputed": ["disputed", "open_receivables"],
+    "customers": ["customers_with_balance", "open_receivables"],
+    "invoices": ["open_invoices", "open_receivables"],
+    "default": ["open_receivables", "overdue", "total_exposure", "pct_over_90", "dso", "cei"],
+}
+KPI_LABELS = {
+    "open_receivables": "Open receivables",
+    "open_invoices": "Open invoices",
+    "not_yet_due": "Not yet due",
+    "overdue": "Overdue",
+    "disputed": "Disputed",
+    "customers_with_balance": "Customers with a balance",
+    "open_orders": "Open orders",
+    "total_exposure": "Total exposure",
+    "dso": "DSO",
+    "dso_count_back": "DSO (count-back)",
+    "best_possible_dso": "Best possible DSO",
+    "add": "ADD",
+    "cei": "CEI",
+    "pct_current": "% current",
+    "pct_over_90": "% over 90 days",
+    "promise_kept_rate_count": "Promises kept (count)",
+    "promise_kept_rate_amount": "Promises kept (amount)",
+    "promises_evaluated": "Promises evaluated",
+    "dispute_cycle_time": "Dispute cycle time",
+    "disputes_resolved": "Disputes resolved",
+}
+DEFINITION_KEYS = {
+    "open_invoices": "open_invoices",
+    "dso": "dso",
+    "dso_count_back": "dso_count_back",
+    "best_possible_dso": "best_possible_dso",
+    "add": "add",
+    "cei": "cei",
+    "pct_current": "pct_current",
+    "pct_over_90": "pct_over_90",
+    "open_receivables": "open_receivables",
+    "total_exposure": "total_exposure",
+    "promise_kept_rate_count": "promise_kept_rate",
+    "dispute_cycle_time": "dispute_cycle_time",
+}
+
+
+def kpi_text(kpi: J) -> str:
+    value, unit = kpi.get("value"), kpi.get("unit")
+    if value is None:
+        return f"n/a ({kpi.get('note') or 'not defined'})"
+    if unit == "%":
+        return pct(value)
+    if unit == "days":
+        return days(value)
+    if unit == "count":
+        return count(value)
+    return money(value, unit)
+
+
+def portfolio(result: J, *, focus: list[str], whole_book_asked: bool = False) -> str:
+    totals = result["totals"]
+    filters = result["filters_applied"]
+    period = result["period"]
+    own_book = bool(filters.get("restricted_to_own_book"))
+    scope = "the whole book" if not filters["descriptions"] else "the selection"
+    if own_book:
+        scope = "your book" if len(filters["descriptions"]) == 1 else "the selection from your book"
+    lines = [
+        f"Portfolio — {scope} as of {result['as_of']} ({result['reporting_currency']}; period {period['start']} to "
+        f"{period['end']}, data from {result['data_source']}):"
+    ]
+    if own_book and whole_book_asked:
+        lines.append(
+            "As a collector you see only your own book, so these figures cover just the customers assigned to you; "
+            "ask a credit analyst or manager for the company-wide view."
+        )
+    if filters["descriptions"]:
+        lines.append("Filters: " + " ".join(filters["descriptions"]))
+    keys: list[str] = []
+    for name in focus:
+        for key in FOCUS_KPIS.get(name, []):
+            if key not in keys:
+                keys.append(key)
+    if not keys and not {"ageing", "top", "concentration", "trend"} & set(focus):
+        keys = FOCUS_KPIS["default"]
+    used_definitions: list[str] = []
+    groups = result.get("groups") or []
+    if groups:
+        group_keys = keys or ["open_receivables", "overdue"]
+        headers = [str(result["group_by"]).replace("_", " "), *(KPI_LABELS.get(k, k) for k in group_keys)]
+        rows = [[g["label"], *(kpi_text(g["figures"][k]) for k in group_keys)] for g in groups]
+        rows.append(["**total**", *(kpi_text(totals[k]) for k in group_keys)])
+        lines.append(table(headers, rows))
+        used_definitions.extend(DEFINITION_KEYS[k] for k in group_keys if k in DEFINITION_KEYS)
+    elif keys:
+        lines.append(bullets([f"{KPI_LABELS.get(k, k)}: **{kpi_text(totals[k])}**" for k in keys]))
+        used_definitions.extend(DEFINITION_KEYS[k] for k in keys if k in DEFINITION_KEYS)
+    if "ageing" in focus and not groups:
+        rows = [
+            [a["bucket"], money(a["including_disputed"], result["reporting_currency"]),
+             money(a["excluding_disputed"], result["reporting_currency"])]
+            for a in totals["ageing"]
+        ]  # fmt: skip
+        lines.append(table(["bucket", "including disputed", "excluding disputed"], rows))
+        used_definitions.append("ageing")
+    if "ageing" in focus and groups:
+        used_definitions.append("ageing")
+    if "top" in focus or "concentration" in focus:
+        if "top" in focus:
+            currency = result["reporting_currency"]
+            ranked_by = result.get("rank_by") or "exposure"
+            extra = {"open_receivables": "receivables", "disputed": "disputed"}.get(ranked_by)
+            rows = [
+                [plain(t["rank"]), t["name"], money(t["exposure"], currency), money(t["overdue"], currency),
+                 *([money(t[extra], currency)] if extra else []), pct(t["share_pct"]), t["risk_class"] or "n/a"]
+                for t in result["top_exposures"]
+            ]  # fmt: skip
+            if ranked_by != "exposure":
+                lines.append(f"Ranked by {ranked_by.replace('_', ' ')}, largest first.")
+            headers = ["rank", "customer", "exposure", "overdue", *([extra] if extra else []), "share", "class"]
+            lines.append(table(headers, rows))
+        lines.append(f"Concentration: **{kpi_text(result['concentration'])}** ({result['concentration']['formula']}).")
+        used_definitions.append("concentration")
+    if "trend" in focus and result.get("trend"):
+        rows = [
+            [t["as_of"], money(t["open_receivables"], result["reporting_currency"]),
+             money(t["overdue"], result["reporting_currency"]), pct(t["pct_over_90"]), days(t["dso"])]
+            for t in result["trend"]
+        ]  # fmt: skip
+        lines.append(table(["month end", "open receivables", "overdue", "% over 90", "DSO"], rows))
+        if result.get("dso_change"):
+            lines.append(result["dso_change"]["explanation"])
+    lines.extend(f"Note: {note}" for note in result.get("notes", []))
+    if result.get("chart"):
+        lines.append(f"Chart: {result['chart']['alt_text']}")
+    definitions = result.get("definitions", {})
+    seen: list[str] = []
+    for key in ["ageing", *used_definitions]:
+        text = definitions.get(key)
+        if text and text not in seen and (key != "ageing" or "ageing" in used_definitions or groups):
+            seen.append(text)
+    lines.append(definitions_line(seen[:4]))
+    return paragraphs(lines)
