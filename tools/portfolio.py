@@ -40,6 +40,7 @@ from db.queries.snapshots import customer_fingerprint, rollup_built_for
 from tools.context import ToolContext
 from tools.fx import FxConverter, FxRateUsed
 from tools.maintenance import snapshot_parameters
+from tools.payers import PayerOrder, PayerRanking, rank_payers
 from tools.policy import CreditPolicy, load_policy
 from tools.registry import CREDIT_ROLES, tool
 
@@ -141,7 +142,7 @@ class PortfolioSummaryInput(BaseModel):
     group_by: GroupBy | None = Field(
         default=None, description="Split every KPI by region, segment, collector, risk_class, currency or customer."
     )
-    top_n: int = Field(default=10, ge=1, le=50, description="Rows in the top list (and of group_by=customer).")
+    top_n: int = Field(default=10, ge=1, le=50, description="Rows of top lists.")
     rank_by: RankMeasure = Field(
         default="exposure",
         description=(
@@ -154,6 +155,7 @@ class PortfolioSummaryInput(BaseModel):
     count_open_invoices: bool = Field(
         default=False, description="Also count open invoices (a ledger query, so only when asked)."
     )
+    payers: PayerOrder | None = Field(default=None, description="Also top_n payers by days late, worst=latest_first")
     regions: list[str] | None = Field(default=None, description="e.g. ['EMEA'].")
     countries: list[str] | None = Field(
         default=None,
@@ -163,13 +165,13 @@ class PortfolioSummaryInput(BaseModel):
         ),
     )
     segments: list[str] | None = Field(default=None, description="e.g. ['Enterprise'].")
-    collectors: list[str] | None = Field(default=None, description="Collectors by staff user name.")
+    collectors: list[str] | None = Field(default=None, description="Staff user names.")
     risk_classes: list[RiskClassName] | None = Field(default=None, description="Risk classes A–E.")
-    currencies: list[str] | None = Field(default=None, description="Item currencies (ISO 4217).")
+    currencies: list[str] | None = Field(default=None, description="Item currencies (ISO).")
     broken_promise_in_period: bool = Field(
         default=False, description="Only customers with a promise to pay due in the period and broken."
     )
-    exclude_disputed: bool = Field(default=False, description="Leave out items under an active dispute.")
+    exclude_disputed: bool = Field(default=False, description="Leave out disputed items.")
     min_days_past_due: int | None = Field(
         default=None, ge=0, le=3650, description="Days past due, from (a bucket boundary)."
     )
@@ -393,6 +395,7 @@ class PortfolioSummary(BaseModel):
     compared: ComparedFigures | None = Field(
         default=None, description="The same query at compare_to: its period, totals and data source"
     )
+    payers: PayerRanking | None = Field(default=None, description="Customers ranked by days late, when asked")
 
 
 # --- request resolution ---------------------------------------------------------------------------------------------
@@ -1942,6 +1945,7 @@ def get_portfolio_summary(session: Session, ctx: ToolContext, args: PortfolioSum
                 "compare_period_start": None,
                 "trend_months": 0,
                 "chart": "none",
+                "payers": None,
             }
         )
         then = _summary(session, ctx, earlier)
@@ -1993,6 +1997,18 @@ def _summary(session: Session, ctx: ToolContext, args: PortfolioSummaryInput) ->
         definitions=definitions(basis, policy, as_of) | request.definitions,
         policy_version=policy.version,
     )
+    if args.payers is not None:
+        summary.payers = rank_payers(
+            session,
+            request.selection,
+            min_balance_for(session, sources, request.selection, request.rates),
+            request.rates,
+            fx,
+            window=(request.period.start, as_of),
+            order=args.payers,
+            top_n=args.top_n,
+        )
+        summary.definitions["payers"] = summary.payers.definition
     summary.chart = render_chart(ctx, args, summary)
     return summary
 

@@ -424,6 +424,12 @@ def _in(column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
     return column.in_(list(values))
 
 
+def customer_conditions(selection: Selection, customer_id: Any, currency: Any) -> list[ColumnElement[bool]]:
+    """The selection's customer- and currency-level conditions for other row sources (paid invoices); the Customer
+    table must be joined when `selection.needs_customer_table`."""
+    return _selection_conditions(selection, customer_id, currency)
+
+
 def _selection_conditions(
     selection: Selection, customer_id: ColumnElement[int], currency: Any
 ) -> list[ColumnElement[bool]]:
