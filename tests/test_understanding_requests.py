@@ -339,3 +339,84 @@ def test_disputed_items_left_out_in_other_words(shared_url: str, text: str) -> N
     reply = ask(shared_url, "morgan", text)
     assert last_call(reply, "get_portfolio_summary").arguments.get("exclude_disputed") is True
     assert "Disputed" not in reply.text.split("_")[0]  # a filter, not the figure asked for
+
+
+@pytest.mark.parametrize(
+    ("text", "contact"),
+    [
+        ("Globex will pay 50k by EOM, per Barbara", "Barbara"),
+        ("Globex promised 50k by EOM, Clara in AP", "Clara"),
+        ("Globex (Ravi) says they'll clear 50k by EOM", "Ravi"),
+        ("log it: Globex will pay 50k by EOM, Wei confirmed", "Wei"),
+        ("spoke to Larry at Globex, 50k coming by EOM", "Larry"),
+    ],
+)
+def test_a_promise_names_its_contact_in_the_ways_staff_write_it(
+    shared_url: str,  # noqa: F811
+    text: str,
+    contact: str,
+) -> None:
+    reply = ask(shared_url, "morgan", text)
+    arguments = last_call(reply, "log_promise_to_pay").arguments
+    assert (arguments["customer"], arguments["amount"], arguments["contact"]) == (
+        CUSTOMER_IDS["Globex"], "50000.00", contact,
+    )  # fmt: skip
+
+
+def test_a_customer_that_confirms_is_no_contact(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "Umbrella confirmed they will pay 20k by EOM")
+    arguments = last_call(reply, "log_promise_to_pay").arguments
+    assert arguments["customer"] == CUSTOMER_IDS["Umbrella"] and "contact" not in arguments
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Morning! Before standup — what's our total overdue sitting at?",
+        "Hi — for the 10am with the CFO I need one number: total open AR as of today. Thanks!",
+    ],
+)
+def test_meeting_words_and_times_name_no_customer(shared_url: str, text: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", text)
+    assert last_call(reply, "get_portfolio_summary")
+    assert not [c for c in reply.tool_calls if c.name == "resolve_customer"]
+
+
+@pytest.mark.parametrize(
+    ("text", "top_n", "rank_by"),
+    [
+        ("which EMEA customer has the largest overdue?", 1, "overdue"),
+        ("3 customers with the largest amounts in dispute", 3, "disputed"),
+        ("top five by overdue", 5, "overdue"),
+        ("show me the 7 worst accounts by past due", 7, "overdue"),
+    ],
+)
+def test_how_many_a_ranking_asks_for(shared_url: str, text: str, top_n: int, rank_by: str) -> None:  # noqa: F811
+    arguments = last_call(ask(shared_url, "morgan", text), "get_portfolio_summary").arguments
+    assert (arguments.get("top_n"), arguments.get("rank_by")) == (top_n, rank_by)
+
+
+def test_same_but_ranked_otherwise_stays_a_portfolio_question(shared_url: str) -> None:  # noqa: F811
+    replies = conversation(shared_url, "ash", "biggest five exposures?", "same but ranked by overdue, and give me 7")
+    arguments = last_call(replies[-1], "get_portfolio_summary").arguments
+    assert (arguments.get("top_n"), arguments.get("rank_by")) == (7, "overdue")
+
+
+@pytest.mark.parametrize(
+    ("text", "order", "top_n"),
+    [
+        ("5 worst payers in EMEA", "latest_first", 5),
+        ("who pays us the slowest?", "latest_first", None),
+        ("our three best payers", "earliest_first", 3),
+    ],
+)
+def test_payers_are_ranked_by_days_late(shared_url: str, text: str, order: str, top_n: int | None) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", text)
+    arguments = last_call(reply, "get_portfolio_summary").arguments
+    assert (arguments["payers"], arguments.get("top_n")) == (order, top_n)
+    assert "Payers ranked by average days late" in reply.text and "Not applied" not in reply.text
+
+
+def test_a_ranking_smallest_first_is_said_not_applied(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "lowest 3 customers by open balance in APAC")
+    assert reply.text.startswith("**Not applied** — a ranking smallest first")

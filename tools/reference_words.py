@@ -35,7 +35,7 @@ DOMAIN_WORDS = frozenset(
     any some every each this that these those there here is are was were be been do does did have has had can
     could should would will shall may might must me us we you it they them i to in on at by for from with about
     into over under than then as or not no yes per via vs line lines collection collections paydex bureau sign
-    signs signoff sign-off
+    signs signoff sign-off standup standups stand-up huddle catchup catch-up cfo ceo coo cto fd vp boss offsite agenda
     """.split()  # noqa: SIM905
 )
 # Words that many company names share: they never identify a customer by themselves (not in the dictionary list).

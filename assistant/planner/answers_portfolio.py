@@ -3,6 +3,7 @@ trend, with the definitions the tool gave. `answers_compare` puts two of them si
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from .answers import definitions_line, paragraphs
@@ -97,6 +98,9 @@ def portfolio(result: J, *, focus: list[str], whole_book_asked: bool = False) ->
         for key in FOCUS_KPIS.get(name, []):
             if key not in keys:
                 keys.append(key)
+    payers = result.get("payers")
+    if not keys and payers:
+        keys = ["overdue", "add"]
     if not keys and not {"ageing", "top", "concentration", "trend"} & set(focus):
         keys = FOCUS_KPIS["default"]
     used_definitions: list[str] = []
@@ -137,6 +141,9 @@ def portfolio(result: J, *, focus: list[str], whole_book_asked: bool = False) ->
             lines.append(table(headers, rows))
         lines.append(f"Concentration: **{kpi_text(result['concentration'])}** ({result['concentration']['formula']}).")
         used_definitions.append("concentration")
+    if payers:
+        lines.append(payer_table(payers, result["reporting_currency"]))
+        used_definitions.insert(0, "payers")
     if "trend" in focus and result.get("trend"):
         rows = [
             [t["as_of"], money(t["open_receivables"], result["reporting_currency"]),
@@ -157,3 +164,30 @@ def portfolio(result: J, *, focus: list[str], whole_book_asked: bool = False) ->
             seen.append(text)
     lines.append(definitions_line(seen[:4]))
     return paragraphs(lines)
+
+
+def payer_table(payers: J, currency: str) -> str:
+    order = "latest payers first" if payers["order"] == "latest_first" else "earliest payers first"
+    heading = (
+        f"Payers ranked by average days late ({order}), invoices paid {payers['window_start']} to "
+        f"{payers['window_end']}, customers with at least {payers['min_paid_invoices']} paid:"
+    )
+    if not payers["rows"]:
+        return heading + "\n\nNo customer of the selection paid that many invoices in the period."
+    rows = [
+        [plain(p["rank"]), p["name"], _lateness(p["weighted_average_days_late"]), count(p["paid_invoices"]),
+         pct(p["share_paid_late_pct"]), money(p["paid_amount"], currency), p["risk_class"] or "n/a"]
+        for p in payers["rows"]
+    ]  # fmt: skip
+    headers = ["rank", "customer", "average (weighted)", "paid invoices", "paid late", "paid", "class"]
+    return heading + "\n\n" + table(headers, rows)
+
+
+def _lateness(value: Any) -> str:
+    """Days late as people say it: "12.5 days late", "3.0 days early", "on time"."""
+    if value is None:
+        return "n/a"
+    number = Decimal(str(value))
+    if number == 0:
+        return "on time"
+    return f"{days(abs(number))} {'late' if number > 0 else 'early'}"

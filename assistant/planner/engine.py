@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from assistant.catalogue import Capability, by_intent
 from assistant.planner.semantic import name_words_to_mask
-from assistant.planner.understand import CERTAIN_RULES, SAME_ANSWER, intent_of, understand
+from assistant.planner.understand import CERTAIN_RULES, MARGIN, SAME_ANSWER, intent_of, understand
 from assistant.types import AskRequest, AssistantReply, Choice, Usage
 from core.logging import get_logger
 from db.models import Role
@@ -75,6 +75,7 @@ from .phrases import (
     OUT_OF_SCOPE_SURE,
     PICK_RE,
     PLAUSIBLE,
+    SAME_BUT_RE,
     SURE_ENOUGH_FOR_TERSE,
     SURE_ENOUGH_TO_PROPOSE,
 )
@@ -271,7 +272,12 @@ class _Turn(TurnWrites):
             decided = self.ask_between([intent, _READ_COUNTERPART[intent], *others])
             if decided is not None:
                 return decided
-        if intent is Intent.OUT_OF_SCOPE and recognised.intent in close[1:] and recognised.score >= THRESHOLD:
+        if (
+            intent is Intent.OUT_OF_SCOPE
+            and recognised.score >= THRESHOLD
+            and understood.score < OUT_OF_SCOPE_SURE
+            and dict(understood.readings).get(recognised.intent, 0) >= PLAUSIBLE
+        ):
             return recognised.intent  # "ADD split by region": the classifier misses the acronym, the words don't
         if (
             len(close) > 1
@@ -280,6 +286,16 @@ class _Turn(TurnWrites):
             and not any(recognised.scores.get(other, 0) > 0 for other in close[1:])
         ):
             return intent  # "put globex on hold": the words give the instruction the classifier is torn over
+        rule_reading = dict(understood.readings).get(recognised.intent, 0)
+        if (
+            len(close) == 1
+            and recognised.intent not in (intent, Intent.UNKNOWN)
+            and recognised.score >= THRESHOLD
+            and understood.score - rule_reading < 2 * MARGIN
+            and not any({intent, recognised.intent} <= group for group in SAME_ANSWER)
+        ):
+            # the words say one thing, the classifier leans a little to another: ask, don't guess
+            close = [intent, recognised.intent]
         if len(close) > 1 and intent not in CERTAIN_RULES:
             decided = self.ask_between(close)
             if decided is not None:
@@ -378,8 +394,11 @@ class _Turn(TurnWrites):
             return Intent.DUNNING_SEND
         if previous == Intent.DISPUTE and DISPUTE_CHANGE_RE.search(text) and not DISPUTE_ID_RE.search(text):
             return Intent.DISPUTE_UPDATE  # "set it to resolved", "reassign it to cleo" after a dispute summary
-        if previous == Intent.PORTFOLIO and (_LIST_THEM_RE.match(text) or _REFINE_RE.match(text)):
-            return Intent.PORTFOLIO  # "list them" after "how many customers are over their limit?", "split it by …"
+        if previous == Intent.PORTFOLIO and (
+            _LIST_THEM_RE.match(text) or _REFINE_RE.match(text) or SAME_BUT_RE.match(text)
+        ):
+            # "list them" after "how many customers are over their limit?", "split it by …", "same but for EMEA"
+            return Intent.PORTFOLIO
         if previous == Intent.DISPUTE and INVOICE_RE.search(text) and FOLLOW_UP_RE.match(text):
             return Intent.DISPUTE  # "and the one on INV-…?" after a customer's disputes
         if previous == Intent.WORKLIST and _NARROW_RE.match(text):

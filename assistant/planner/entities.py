@@ -72,9 +72,11 @@ def _unit(unit: str, match: re.Match[str]) -> str:
 ORDER_RE = re.compile(r"\bSO[-\s]?(\d{1,12})\b", re.IGNORECASE)
 INVOICE_RE = re.compile(r"\b(?:INV|CN)[-\s]?\d{4}-\d+\b", re.IGNORECASE)
 EXTERNAL_ID_RE = re.compile(r"\bC\d{5,}\b")
+# A time of day ("the 10am", "by 3pm", "at 14:30"): never part of a name
+TIME_OF_DAY_RE = re.compile(r"\b\d{1,2}(?::[0-5]\d)?\s?(?:am|pm)\b|\b(?:[01]?\d|2[0-3]):[0-5]\d\b", re.IGNORECASE)
 CUSTOMER_ID_RE = re.compile(
-    r"\b(?:customer|cust|account|acct)\s*(?:id\s*)?(?:no\.?\s*|number\s*)?#\s*(\d+)\b|"
-    r"\b(?:customer|cust)\s+(?:id\s+)?(\d+)\b",
+    r"\b(?:customer|cust|account|acct)\s*(?:id\s*)?(?:no\.?\s*|number\s*)?#\s*(\d+)\b(?![-/]\w)|"
+    r"\b(?:customer|cust)\s+(?:id\s+)?(\d+)\b(?![-/]\w)",  # not the start of a code ("customer 0688-XNJRO")
     re.IGNORECASE,
 )
 DISPUTE_ID_RE = re.compile(r"\bdispute\s*(?:id\s*|no\.?\s*|number\s*)?#?\s*(\d+)\b|#(\d+)\b", re.IGNORECASE)

@@ -304,6 +304,16 @@ _RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         4,
     ),
     (
+        # a ranking of customers by how they pay ("our three best payers", "worst payers in EMEA")
+        Intent.PORTFOLIO,
+        re.compile(
+            r"\b(?:worst|slowest|latest|best|fastest|quickest|promptest|poorest)\s+(?:[\w-]+\s+)?payers\b"
+            r"|\bwho\s+pays\s+(?:us\s+)?(?:the\s+)?(?:slowest|latest|fastest|quickest|best|worst)\b",
+            IC,
+        ),
+        6,
+    ),
+    (
         Intent.PORTFOLIO,
         re.compile(
             r"\bwho\b.{0,20}\b(?:owes?|has|have|is|are)\b.{0,20}\b(?:most|biggest|largest|highest)\b"

@@ -243,6 +243,18 @@ _CONTACT_RE = re.compile(
     r"\s*(?:(?i:their|the)\s+)?(?:(?i:ap|ar|cfo|controller|treasurer|accountant|finance|payables|bookkeeper)\s+)?"
     r"(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)"
 )
+_PAYABLES = r"(?i:ap|a/p|accounts(?:\s+payable)?|payables|finance|treasury|accounting)\b"
+# Weaker forms, taken only when the name is no customer's: "per Barbara", "Clara in AP", "Wei confirmed",
+# "Falconwick (Ravi) says", "Ravi on the phone"
+_CONTACT_WEAK_RES = (
+    re.compile(r"(?i:\bper|\baccording\s+to|\bconfirmed\s+by|\bfrom)\s+(?P<name>[A-Z][a-z]+)\b(?!\s+[A-Z])"),
+    re.compile(rf"\b(?P<name>[A-Z][a-z]+)\s+(?:in|from|at|over in)\s+(?:their\s+|the\s+)?{_PAYABLES}"),
+    re.compile(r"\((?P<name>[A-Z][a-z]+)\)"),
+    re.compile(
+        r"\b(?P<name>[A-Z][a-z]+)\s+(?i:confirmed|says|said|agreed|promised|told\s+(?:me|us)|called|rang|emailed"
+        r"|(?:was\s+)?on\s+the\s+(?:phone|line|call))\b"
+    ),
+)
 # The rules' score of a question about approval authority ("who has to sign that off?")
 APPROVAL_QUESTION_SCORE = 8
 _WHOLE_WORD_MATCHES = frozenset({"id", "external id", "name", "name words", "words in name"})
@@ -314,7 +326,11 @@ _ACTION_WORDS = {
         Intent.PROMISE: r"\bpromis\w*|\bcommit\w*|\bptp\b|\bwill\s+(?:pay|send|settle|clear)|'ll\s+(?:pay|send|settle)"
         r"|\bgoing to (?:pay|send|settle)|\bagreed to (?:pay|settle)|\bpay(?:ing|ment)?\s+(?:by|on|next)\b"
         r"|\b(?:says?|said|told (?:us|me)|confirm\w*)\b[^.?!]{0,30}?\d[\d.,]*\s*[km]?\b[^.?!]{0,15}?"
-        r"\b(?:by|on|before|next|this|tomorrow|eom|end)\b",  # "Globex says 50k by EOM"
+        r"\b(?:by|on|before|next|this|tomorrow|eom|end)\b"  # "Globex says 50k by EOM"
+        # "6.5k coming wednesday", "20k landing on friday": money on its way by a day
+        r"|\d[\d.,]*\s*[km]?\s+(?:is\s+|will\s+be\s+)?(?:coming|arriving|landing|on\s+(?:its|the)\s+way|going\s+out"
+        r"|(?:being\s+)?(?:wired|sent|paid))\b(?:\s+(?:in|through|over))?\s+(?:by|on|before|next|this|tomorrow|eom|end"
+        r"|mon|tue|wed|thu|fri|sat|sun)",
         Intent.ORDER_HOLD: r"\bhold\b|\bblock\w*|\bstop\b|\bfreeze\b|\bpause\b",
         Intent.ORDER_RELEASE: r"\brelease\w*|\bunblock\w*|\blift\b|\blet\b.*\bthrough\b|\bfree\s+up\b",
         Intent.DUNNING_SEND: r"\bsend(?:ing)?\b|\bpropos\w*"

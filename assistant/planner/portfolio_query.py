@@ -172,9 +172,64 @@ _RANK_MEASURES = {"overdue": "overdue", "past": "overdue", "late": "overdue", "d
                   "balance": "open_receivables", "ar": "open_receivables"}  # fmt: skip
 _ONE_RE = re.compile(
     r"\b(?:the\s+)?(?:largest|biggest|highest|worst|top)\s+(?:[\w-]+\s+){0,2}?(?:customer|account|client|debtor)\b"
-    r"(?!s)|\bwho\s+(?:is|'s)\s+(?:the\s+)?(?:largest|biggest|highest|worst)\b",
+    r"(?!s)|\bwho\s+(?:is|'s)\s+(?:the\s+)?(?:largest|biggest|highest|worst)\b"
+    r"|\bwhich\s+(?:[\w-]+\s+){0,2}?(?:customer|account|client|debtor)\s+(?:has|is|owes|carries|holds)\b"
+    r".{0,30}\b(?:largest|biggest|highest|most|worst)\b",
     IC,
 )
+_COUNTS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+           "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "dozen": 12}  # fmt: skip
+_COUNT = rf"(\d{{1,2}}|{'|'.join(_COUNTS)})"
+_RANK_WORD = (r"(?:largest|biggest|highest|heaviest|worst|slowest|latest|best|fastest|smallest|lowest|least|most|"
+              r"top|bottom)")  # fmt: skip
+# How many a ranking asks for: "top 5", "top five", "bottom 3", "the 10 worst", "3 customers with the largest …",
+# "… and give me 10" — a count next to a ranking word or the thing ranked, never an amount or a number of days.
+_RANK_COUNT_RE = re.compile(
+    rf"\b(?:top|bottom)\s*{_COUNT}\b"
+    rf"|\b{_COUNT}\s+(?:of\s+(?:the|our)\s+)?{_RANK_WORD}\b"
+    rf"|\b{_COUNT}\s+(?:customers|accounts|clients|debtors|payers|names)\b(?=.{{0,40}}\b{_RANK_WORD})"
+    rf"|\b(?:give|show)\s+(?:me\s+)?(?:the\s+)?{_COUNT}\s*(?:of them|instead|rows|names|please|pls|\W*$)",
+    IC,
+)
+
+
+# "our 5 worst payers in EMEA", "who pays us the slowest", "best payers", "customers paying latest", "highest ADD"
+_LATE_PAYERS_RE = re.compile(
+    r"\b(?:worst|slowest|latest|tardiest|poorest|laziest)\s+(?:[\w-]+\s+)?(?:payers?|paying)\b"
+    r"|\bpay(?:s|ing)?\s+(?:us\s+)?(?:the\s+)?(?:slowest|latest|most\s+late|worst|last)\b"
+    r"|\bpayers?\b.{0,20}\b(?:most|longest)\s+(?:days\s+)?late\b|\b(?:most|longest)\s+days\s+late\b"
+    r"|\b(?:highest|worst|biggest|top)\s+(?:\d+\s+)?(?:by\s+)?(?:add|average days (?:late|delinquent))\b"
+    r"|\b(?:ranked|rank|sorted|sort|ordered)\s+by\s+(?:add|days late|average days late)\b",
+    IC,
+)
+_EARLY_PAYERS_RE = re.compile(
+    r"\b(?:best|fastest|quickest|promptest|most\s+punctual|earliest)\s+(?:[\w-]+\s+)?(?:payers?|paying)\b"
+    r"|\bpay(?:s|ing)?\s+(?:us\s+)?(?:the\s+)?(?:fastest|quickest|earliest|most\s+promptly|best|first)\b"
+    r"|\b(?:lowest|best)\s+(?:\d+\s+)?(?:by\s+)?(?:add|average days (?:late|delinquent))\b",
+    IC,
+)
+
+
+def payer_order(text: str) -> str | None:
+    """A ranking of customers by how late they pay: worst payers first, or best first."""
+    if _LATE_PAYERS_RE.search(text):
+        return "latest_first"
+    if _EARLY_PAYERS_RE.search(text):
+        return "earliest_first"
+    return None
+
+
+def ranking_count(text: str, spans: Spans) -> int | None:
+    """How many rows a ranking asks for, 1 to 50, if it says."""
+    for match in _RANK_COUNT_RE.finditer(text):
+        if spans.covers(*match.span()):
+            continue
+        spans.add(*match.span())
+        word = next(group for group in match.groups() if group is not None).lower()
+        return max(1, min(int(word) if word.isdigit() else _COUNTS[word], 50))
+    return None
+
+
 COUNT_INVOICES_RE = re.compile(
     r"\b(?:how many|number of|count of|count|no\.? of|#)\s+(?:the\s+)?(?:open\s+|unpaid\s+|outstanding\s+)?"
     r"(?:invoices?|bills?|items?)\b|\b(?:invoices?|items?)\s+(?:still\s+)?(?:open|outstanding|unpaid)\b.{0,20}\bcount\b",
@@ -231,6 +286,9 @@ _NOT_APPLIED = [
                 r"|\b(?:most|average)\s+days\s+late\b", IC),
      "payment behaviour (days late): customers are not ranked by it here; ask about one customer's payment "
      "behaviour"),
+    (re.compile(r"\b(?:bottom|smallest|lowest|least)\s+(?:\d+\s+|[a-z]+\s+){0,2}?(?:customers?|accounts?|clients?|debtors?"
+                r"|balances?|exposures?|by)\b", IC),
+     "a ranking smallest first: customers are ranked largest first only"),
     (re.compile(r"\butili[sz](?:ation|ed|ing)\b|\busing\s+(?:at\s+least\s+)?\d+\s*%", IC),
      "credit-limit utilisation: the book is not filtered or measured by it; ask about one customer's exposure "
      "against its limit"),

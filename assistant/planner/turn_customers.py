@@ -38,6 +38,7 @@ from .entities import (
     EXTERNAL_ID_RE,
     INVOICE_RE,
     ORDER_RE,
+    TIME_OF_DAY_RE,
     NameCandidate,
     Spans,
     data_source_mentions,
@@ -71,6 +72,8 @@ from .phrases import (
 )
 from .turn_slots import TurnSlots
 from .turn_state import Resolution, Stop, count_word
+
+_CODE_RE = re.compile(r"(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9][\w-]{3,}|\d{4,}")
 
 
 class TurnCustomers(TurnSlots):
@@ -123,6 +126,8 @@ class TurnCustomers(TurnSlots):
             money_mentions(self.text, probe)
             dpd_range(self.text, probe)
             risk_classes(self.text, probe)
+            for time in TIME_OF_DAY_RE.finditer(self.text):
+                probe.add(*time.span())
             vocab = vocabulary(self.request.database_url)
             match_values(self.text, vocab.regions, REGION_ALIASES, probe)
             match_values(self.text, vocab.segments, SEGMENT_ALIASES, probe)
@@ -267,6 +272,8 @@ class TurnCustomers(TurnSlots):
                     queries.append((stripped, candidate.name_like))
                     continue
             queries.append((candidate.text, candidate.name_like))
+        # a code ("IBM customer 0688-XNJRO", "acct 4471-B") identifies a customer better than the words beside it
+        queries.sort(key=lambda query: not _CODE_RE.fullmatch(query[0]))
         not_found: str | None = None
         weak_not_found: str | None = None
         suggestion: Resolution | None = None
@@ -320,7 +327,7 @@ class TurnCustomers(TurnSlots):
         spans = Spans(list(self.spans.ranges))
         money_mentions(self.text, spans)
         date_mentions(self.text, self.today, spans)
-        for pattern in (INVOICE_RE, ORDER_RE, DISPUTE_ID_RE):
+        for pattern in (INVOICE_RE, ORDER_RE, DISPUTE_ID_RE, TIME_OF_DAY_RE):
             for match in pattern.finditer(self.text):
                 spans.add(*match.span())
         return spans
@@ -348,8 +355,14 @@ class TurnCustomers(TurnSlots):
             for part in inner + sorted(parts, key=lambda p: -len(p.split())):
                 if tried >= MAX_PART_LOOKUPS:
                     return None
-                if len(part.split()) == 1 and is_filler_run(part):
-                    continue  # one common word ("still") names no one; two may lead a name ("ash haven")
+                if (
+                    len(part.split()) == 1
+                    and is_filler_run(part)
+                    and not (query.startswith(part) and self.name_words([part]))
+                ):
+                    # one common word ("still") names no one, unless it leads the run and a name ("Umbrella
+                    # confirmed …"); two may lead a name ("ash haven")
+                    continue
                 tried += 1
                 result = (lookup or self.call)("resolve_customer", {"query": part[:200]})
                 if result["status"] != "resolved":

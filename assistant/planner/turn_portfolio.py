@@ -19,9 +19,7 @@ from .context import (
     vocabulary,
 )
 from .entities import (
-    TOP_N_RE,
     dpd_range,
-    first_int,
     risk_classes,
 )
 from .intents import Intent
@@ -48,8 +46,10 @@ from .portfolio_query import (
     measure_unnamed,
     not_applied,
     over_limit,
+    payer_order,
     period_length,
     rank_measure,
+    ranking_count,
     sales_window_months,
 )
 from .turn_customers import TurnCustomers
@@ -92,15 +92,18 @@ class TurnPortfolio(TurnCustomers):
                        r"|\bcustomer[- ]by[- ]customer\b", text, re.I):  # fmt: skip
             args["group_by"] = "customer"  # "every customer's balance": one row per customer (the largest first)
             args.setdefault("top_n", 50)
-        top = first_int(TOP_N_RE, text, self.spans)
+        top = ranking_count(text, self.spans)
         if top:
-            args["top_n"] = max(1, min(top, 50))
+            args["top_n"] = top
         # before dates: "since last week" is the earlier date, not as-of; "a month ago" is that day, not a month-end
         compared_on = compared_date(text, self.today, self.spans) if _AGO_RE.search(text) else None
         compared = comparison(text, self.spans) if compared_on is None else None
         compared_on = compared_on or (None if compared is not None else compared_date(text, self.today, self.spans))
         measure = rank_measure(text)
-        if measure is not None:
+        payers = payer_order(text)
+        if payers is not None:
+            args["payers"] = payers  # "5 worst payers in EMEA": ranked by days late, beside the figures
+        elif measure is not None:
             args["rank_by"] = measure
         if asks_for_one(text) and "top_n" not in args:
             args["top_n"] = 1
@@ -210,7 +213,12 @@ class TurnPortfolio(TurnCustomers):
             self.charts.append(result["chart"]["path"])
         whole = bool(BOOK_WORDS_RE.search(text) or re.search(r"\bportfolio\b|\bcompany\b|\bour\b", text, re.I))
         answer = answers_portfolio.portfolio(result, focus=focus, whole_book_asked=whole)
-        missing = [part for part in not_applied(text) if not (args.get("review_due_by") and "review" in part)]
+        missing = [
+            part
+            for part in not_applied(text)
+            if not (args.get("review_due_by") and "review" in part)
+            and not (args.get("payers") and ("days late" in part or "smallest first" in part))
+        ]
         missing += [part for part in (shortened, by_country) if part]
         if missing:
             answer = "**Not applied** — " + "; ".join(missing) + ".\n\n" + answer

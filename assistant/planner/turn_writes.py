@@ -30,15 +30,25 @@ from .entities import (
 from .limit_change import limit_change_kind, signed_decrease, sounds_like_a_decrease, stated_direction
 from .phrases import (
     _CONTACT_RE,
+    _CONTACT_WEAK_RES,
     _HOLD_IT_RE,
     _RELEASE_IT_RE,
     _REVIEW_RE,
+    _WHOLE_WORD_MATCHES,
     BOOK_STOP,
     TONES,
     stated_reason,
 )
 from .turn_reads import TurnReads
 from .turn_state import Stop, count_word
+
+# Capitalised words the contact forms may catch that are no person ("from Monday", "per March", "Friday confirmed")
+_NOT_A_CONTACT = frozenset(
+    """
+    monday tuesday wednesday thursday friday saturday sunday january february march april may june july august
+    september october november december today tomorrow eom they we he she it
+    """.split()  # noqa: SIM905
+)
 
 
 class TurnWrites(TurnReads):
@@ -221,9 +231,7 @@ class TurnWrites(TurnReads):
     def promise(self) -> str:
         nothing = "Nothing was logged."
         invoices = invoice_numbers(self.text, self.spans)
-        contact = _CONTACT_RE.search(self.text)
-        if contact is not None:  # "per their controller Mark", "spoke to Petra in AP": a person, not a customer
-            self.spans.add(*contact.span())
+        contact = self.promise_contact()
         found = self.dates(future=True)
         amounts = self.amounts()
         self.one_of_each(amounts, found, what="a promise is one amount by one date", nothing=nothing)
@@ -246,8 +254,31 @@ class TurnWrites(TurnReads):
         if invoices:
             args["invoice_numbers"] = invoices
         if contact is not None:
-            args["contact"] = contact.group("name")
+            args["contact"] = contact
         return answers.proposal(self.call("log_promise_to_pay", args))
+
+    def promise_contact(self) -> str | None:
+        """Who at the customer made the promise ("spoke to Petra", "per Barbara", "Clara in AP", "Wei confirmed");
+        their words are then no customer's name. The weaker forms count only when the name is no customer's."""
+        strong = _CONTACT_RE.search(self.text)
+        if strong is not None:
+            self.spans.add(*strong.span())
+            return strong.group("name")
+        for pattern in _CONTACT_WEAK_RES:
+            for match in pattern.finditer(self.text):
+                name = match.group("name")
+                if name.casefold() in _NOT_A_CONTACT or self.names_customer_word(name):
+                    continue
+                self.spans.add(*match.span("name"))
+                return name
+        return None
+
+    def names_customer_word(self, word: str) -> bool:
+        found = self.look_up("resolve_customer", {"query": word})
+        if found.get("status") == "resolved":
+            return True
+        candidates = found.get("candidates") or []
+        return any(c.get("matched_on") in _WHOLE_WORD_MATCHES for c in candidates)
 
     def order_action(self, tool_name: str) -> str:
         orders = order_numbers(self.text, self.spans)

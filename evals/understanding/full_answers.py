@@ -180,12 +180,18 @@ def portfolio_checks(slots: dict[str, Any], arguments: dict[str, Any], result: d
             and (says_not_applied(reply) or (country_codes_are_regions and result.get("group_by") == "region"))
         )
     rank = slots.get("rank")
-    if isinstance(rank, dict):
+    if isinstance(rank, dict) and rank.get("by") == "add":
+        # worst or best payers: customers ranked by the days late of what they paid (the `payers` ranking)
+        order = "latest_first" if rank.get("order") != "bottom" else "earliest_first"
+        top_n = with_defaults("get_portfolio_summary", arguments).get("top_n")
+        checks["rank"] = arguments.get("payers") == order and top_n == rank.get("n")
+    elif isinstance(rank, dict):
         tool_rank = RANKS.get(str(rank.get("by")))
         if rank.get("order") == "bottom" or tool_rank is None:
             checks["rank"] = says_not_applied(reply)
         else:
-            checks["rank"] = arguments.get("top_n") == rank.get("n") and result.get("rank_by") == tool_rank
+            top_n = with_defaults("get_portfolio_summary", arguments).get("top_n")
+            checks["rank"] = top_n == rank.get("n") and result.get("rank_by") == tool_rank
     if slots.get("list"):
         checks["list"] = arguments.get("group_by") == "customer" or _CUSTOMER_TABLE_RE.search(body) is not None
     for key in ("period_start", "period_end", "trend_months"):
