@@ -303,6 +303,21 @@ def test_rank_by_each_measure(demo_db_url: str, ledger: Ledger, measure: str, as
     assert result.concentration == summary(demo_db_url, as_of=as_of.isoformat()).concentration
 
 
+@pytest.mark.parametrize("measure", ["exposure", "open_receivables", "overdue", "disputed"])
+def test_smallest_first_for_each_measure(demo_db_url: str, ledger: Ledger, measure: str) -> None:
+    """ "The 6 smallest balances": positive values only, smallest first (ties by customer id)."""
+    result = summary(demo_db_url, rank_by=measure, rank_order="smallest_first", top_n=6, group_by="customer")
+    if measure == "exposure":
+        values = dict(reference(ledger.raw, DEMO_AS_OF, today=DEMO_AS_OF).exposures)
+    else:
+        values = customer_measures(ledger, DEMO_AS_OF)[measure]
+    expected = sorted(((c, v) for c, v in values.items() if cents(v) > 0), key=lambda cv: (cv[1], cv[0]))[:6]
+    field = {"open_receivables": "receivables"}.get(measure, measure)
+    assert [(t.customer_id, getattr(t, field)) for t in result.top_exposures] == [(c, cents(v)) for c, v in expected]
+    assert [g.key for g in result.groups] == [*(str(c) for c, _ in expected), None]
+    assert result.rank_order == "smallest_first"
+
+
 def test_the_biggest_past_due_customer_at_a_month_end(demo_db_url: str, ledger: Ledger) -> None:
     """ "Biggest past-due customer at August 2026 month end" = top_n=1, rank_by=overdue, as_of=2026-08-31."""
     result = summary(demo_db_url, as_of=MONTH_END.isoformat(), top_n=1, rank_by="overdue")
@@ -384,6 +399,8 @@ SNAPSHOT_ARGUMENT_SETS: list[dict[str, Any]] = [
     {"rank_by": "open_receivables", "group_by": "currency", "exclude_disputed": True, "min_days_past_due": 1},
     {"rank_by": "overdue", "as_of": MONTH_END.isoformat(), "over_limit": True, "group_by": "segment"},
     {"min_balance": "5000", "group_by": "collector", "max_days_past_due": 60},
+    {"rank_order": "smallest_first", "group_by": "customer", "top_n": 4},
+    {"rank_by": "overdue", "rank_order": "smallest_first", "top_n": 5, "regions": ["EMEA"]},
 ]
 
 

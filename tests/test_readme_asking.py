@@ -38,6 +38,7 @@ PHRASINGS = [
     ("morgan", "biggest past-due customer at September month end", "get_portfolio_summary"),
     ("morgan", "top 10 exposures by region", "get_portfolio_summary"),
     ("morgan", "5 worst payers in EMEA", "get_portfolio_summary"),
+    ("morgan", "bottom 5 by overdue", "get_portfolio_summary"),
     ("morgan", "our three best payers", "get_portfolio_summary"),
     ("morgan", "count of invoices open at the end of last year", "get_portfolio_summary"),
     ("morgan", "DSO using the trailing 90 days of sales", "get_portfolio_summary"),

@@ -191,6 +191,25 @@ def test_fully_correct_needs_every_labelled_filter_applied_and_the_measure_answe
     assert (figures.understood, figures.fully_correct) == (3, 1)
 
 
+def test_a_ranking_is_fully_correct_with_its_count_measure_and_order() -> None:
+    def judged(rank: dict[str, Any], result_extra: dict[str, Any], **arguments: Any) -> bool:
+        label = item("get_portfolio_summary", {"rank": rank}, persona="manager")
+        filters = {"buckets_selected": [], "restricted_to_own_book": False}
+        result = {"filters_applied": filters, "group_by": None, "rank_by": "exposure", **result_extra}
+        return judge(label, reply("Portfolio …", call("get_portfolio_summary", arguments, result))).full["rank"]
+
+    top = {"order": "top", "n": 10, "by": "overdue"}
+    assert judged(top, {"rank_by": "overdue"}, rank_by="overdue")  # 10 is the tool's default top_n
+    assert not judged(top, {"rank_by": "overdue"}, rank_by="overdue", top_n=5)
+    bottom = {"order": "bottom", "n": 3, "by": "open_ar"}
+    assert judged(bottom, {"rank_by": "open_receivables", "rank_order": "smallest_first"}, top_n=3)
+    assert not judged(bottom, {"rank_by": "open_receivables"}, top_n=3)
+    worst = {"order": "top", "n": 5, "by": "add"}
+    assert judged(worst, {}, payers="latest_first", top_n=5)
+    assert not judged(worst, {}, payers="earliest_first", top_n=5)
+    assert not judged(worst, {"rank_by": "overdue"}, rank_by="overdue", top_n=5)
+
+
 def test_a_filter_no_tool_can_apply_counts_only_when_the_answer_says_so() -> None:
     label = item("get_portfolio_summary", {"filters": {"industry": "Retail"}}, persona="manager")
     silent = judge(label, _portfolio({}, "Portfolio — the whole book …"))

@@ -417,6 +417,16 @@ def test_payers_are_ranked_by_days_late(shared_url: str, text: str, order: str, 
     assert "Payers ranked by average days late" in reply.text and "Not applied" not in reply.text
 
 
-def test_a_ranking_smallest_first_is_said_not_applied(shared_url: str) -> None:  # noqa: F811
-    reply = ask(shared_url, "morgan", "lowest 3 customers by open balance in APAC")
-    assert reply.text.startswith("**Not applied** — a ranking smallest first")
+@pytest.mark.parametrize(
+    ("text", "arguments"),
+    [
+        ("lowest 3 customers by open balance in APAC",
+         {"rank_by": "open_receivables", "rank_order": "smallest_first", "top_n": 3, "regions": ["APAC"]}),
+        ("bottom 5 by overdue", {"rank_by": "overdue", "rank_order": "smallest_first", "top_n": 5}),
+        ("smallest exposures in EMEA", {"rank_order": "smallest_first", "regions": ["EMEA"]}),
+    ],
+)  # fmt: skip
+def test_a_ranking_smallest_first(shared_url: str, text: str, arguments: dict[str, object]) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", text)
+    assert last_call(reply, "get_portfolio_summary").arguments == arguments
+    assert "smallest first" in reply.text and "Not applied" not in reply.text

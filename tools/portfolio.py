@@ -120,6 +120,7 @@ def percentage(part: Decimal, whole: Decimal) -> Decimal | None:
 # --- input ----------------------------------------------------------------------------------------------------------
 
 ChartKind = Literal["none", "ageing", "trend", "group"]
+RankOrder = Literal["largest_first", "smallest_first"]
 RiskClassName = Literal["A", "B", "C", "D", "E"]
 
 
@@ -142,7 +143,7 @@ class PortfolioSummaryInput(BaseModel):
     group_by: GroupBy | None = Field(
         default=None, description="Split every KPI by region, segment, collector, risk_class, currency or customer."
     )
-    top_n: int = Field(default=10, ge=1, le=50, description="Rows of top lists.")
+    top_n: int = Field(default=10, ge=1, le=50, description="List length.")
     rank_by: RankMeasure = Field(
         default="exposure",
         description=(
@@ -152,6 +153,7 @@ class PortfolioSummaryInput(BaseModel):
             "past-due customer at a month end: top_n=1, rank_by='overdue', as_of=<month end>."
         ),
     )
+    rank_order: RankOrder = "largest_first"
     count_open_invoices: bool = Field(
         default=False, description="Also count open invoices (a ledger query, so only when asked)."
     )
@@ -380,6 +382,7 @@ class PortfolioSummary(BaseModel):
     rank_by: RankMeasure = Field(
         description="The measure top_exposures, group_by=customer and the groups are ranked by (definitions.rank_by)"
     )
+    rank_order: RankOrder = Field(description="largest_first, or smallest_first (positive values only)")
     totals: PortfolioFigures
     groups: list[GroupFigures]
     top_exposures: list[TopExposure] = Field(description="The top_n customers by rank_by, largest first")
@@ -495,6 +498,7 @@ class Request:
     definitions: dict[str, str] = field(default_factory=dict)  # of the active filters that need one
     rank_by: RankMeasure = "exposure"
     count_open_invoices: bool = False
+    smallest_first: bool = False
 
     @property
     def group_by_main(self) -> GroupBy | None:
@@ -660,6 +664,7 @@ def resolve_request(
         extra_definitions,
         rank_by=args.rank_by,
         count_open_invoices=args.count_open_invoices,
+        smallest_first=args.rank_order == "smallest_first",
     )
 
 
@@ -954,16 +959,17 @@ def snapshot_jobs(
         jobs["rank"] = lambda s: q.snapshot_ranking(
             s, dn, selection, request.rates, min_balance, with_orders=request.include_orders, limit=rank_limit
         )
-        if request.rank_by != "exposure":
+        if request.rank_by != "exposure" or request.smallest_first:
             jobs["rank_by"] = lambda s: q.snapshot_ranking(
                 s,
                 dn,
                 selection,
                 request.rates,
                 min_balance,
-                with_orders=False,
+                with_orders=request.include_orders and request.rank_by == "exposure",
                 limit=rank_limit,
                 measure=request.rank_by,
+                smallest_first=request.smallest_first,
             )
         jobs["multi"] = lambda s: q.multi_currency_customers(s, dn, MULTI_CURRENCY_CAP)
     return jobs | side_jobs(request, selection, group_by, min_balance)
@@ -989,6 +995,7 @@ def live_jobs(
             with_orders=request.include_orders,
             limit=rank_limit,
             measure=request.rank_by,
+            smallest_first=request.smallest_first,
         ),
         "flows": lambda s: q.live_flows(
             s,
@@ -1380,9 +1387,12 @@ class Exposure:
         }[rank_by]
 
 
-def ranked_by(exposures: Iterable[Exposure], rank_by: RankMeasure) -> list[Exposure]:
-    """Customers with a positive measure, largest first (ties by customer id)."""
-    return sorted((e for e in exposures if e.measure(rank_by) > 0), key=lambda e: (-e.measure(rank_by), e.customer_id))
+def ranked_by(exposures: Iterable[Exposure], rank_by: RankMeasure, *, smallest_first: bool = False) -> list[Exposure]:
+    """Customers with a positive measure, largest first — or smallest first (ties by customer id)."""
+    sign = 1 if smallest_first else -1
+    return sorted(
+        (e for e in exposures if e.measure(rank_by) > 0), key=lambda e: (sign * e.measure(rank_by), e.customer_id)
+    )
 
 
 def rows_for(session: Session, request: Request, sources: Sources, customer_ids: Sequence[int]) -> q.ArRows:
@@ -1889,7 +1899,9 @@ def collect(
         exposures=exposures,
         trend=trend_figures(results.get("trend", []), fx, request.period.months),
         multi_currency=multi,
-        ranked=exposures if request.rank_by == "exposure" else ranked_by(figures_of, request.rank_by),
+        ranked=exposures
+        if request.rank_by == "exposure" and not request.smallest_first
+        else ranked_by(figures_of, request.rank_by, smallest_first=request.smallest_first),
     )
 
 
@@ -1984,6 +1996,7 @@ def _summary(session: Session, ctx: ToolContext, args: PortfolioSummaryInput) ->
         filters_applied=request.filters,
         group_by=args.group_by,
         rank_by=args.rank_by,
+        rank_order=args.rank_order,
         totals=figures(total, basis),
         groups=group_rows(session, request, sources, fx, collected, basis, args.top_n),
         top_exposures=top_exposure_rows(session, collected.ranked, gross_exposure, args.top_n),

@@ -84,13 +84,13 @@ FACTOR_PLACES = Decimal("0.0001")
 
 class WorklistInput(BaseModel):
     collector: str | None = Field(
-        default=None, description="One collector's book (staff name, e.g. 'casey'). Collectors always get their own."
+        default=None, description="A collector's book (staff name). Collectors always get their own."
     )
     collectors: list[str] | None = Field(
-        default=None, max_length=MAX_COLLECTORS, description="A team: several collectors' books together."
+        default=None, max_length=MAX_COLLECTORS, description="Several collectors' books."
     )
     as_of: AsOfDate = None
-    region: str | None = Field(default=None, max_length=50, description="Only customers in this region.")
+    region: str | None = Field(default=None, max_length=50, description="A customer region.")
     min_amount: PositiveMoneyField | None = Field(
         default=None,
         description="Only accounts with at least this much undisputed overdue, in the reporting currency "

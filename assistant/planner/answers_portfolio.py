@@ -135,8 +135,9 @@ def portfolio(result: J, *, focus: list[str], whole_book_asked: bool = False) ->
                  *([money(t[extra], currency)] if extra else []), pct(t["share_pct"]), t["risk_class"] or "n/a"]
                 for t in result["top_exposures"]
             ]  # fmt: skip
-            if ranked_by != "exposure":
-                lines.append(f"Ranked by {ranked_by.replace('_', ' ')}, largest first.")
+            order = "smallest first" if result.get("rank_order") == "smallest_first" else "largest first"
+            if ranked_by != "exposure" or order == "smallest first":
+                lines.append(f"Ranked by {ranked_by.replace('_', ' ')}, {order}.")
             headers = ["rank", "customer", "exposure", "overdue", *([extra] if extra else []), "share", "class"]
             lines.append(table(headers, rows))
         lines.append(f"Concentration: **{kpi_text(result['concentration'])}** ({result['concentration']['formula']}).")

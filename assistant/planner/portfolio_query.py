@@ -162,7 +162,7 @@ def over_limit(text: str, spans: Spans) -> bool:
 
 # "biggest past-due customer", "most overdue accounts", "top 5 by disputed balance", "ranked by open AR"
 _RANK_RE = re.compile(
-    r"\b(?:top|largest|biggest|highest|most|worst|rank\w*|order\w*|sort\w*)\b.{0,40}?"
+    r"\b(?:top|largest|biggest|highest|most|worst|rank\w*|order\w*|sort\w*|bottom|smallest|lowest|least)\b.{0,40}?"
     r"\b(overdue|past[- ]due|late|delinquen\w*|disput\w*|open (?:ar|balance|receivables?)|receivables?|balances?|ar)\b"
     r"|\b(overdue|past[- ]due|disputed)\s+(?:customers?|accounts?|clients?)\b.{0,20}\b(?:top|largest|biggest|most)\b",
     IC,
@@ -187,6 +187,8 @@ _RANK_WORD = (r"(?:largest|biggest|highest|heaviest|worst|slowest|latest|best|fa
 _RANK_COUNT_RE = re.compile(
     rf"\b(?:top|bottom)\s*{_COUNT}\b"
     rf"|\b{_COUNT}\s+(?:of\s+(?:the|our)\s+)?{_RANK_WORD}\b"
+    rf"|\b(?:largest|biggest|highest|worst|slowest|best|fastest|smallest|lowest)\s+{_COUNT}\b"
+    r"(?!\s*(?:\+|%|-|days?\b|k\b|m\b|dpd\b))"
     rf"|\b{_COUNT}\s+(?:customers|accounts|clients|debtors|payers|names)\b(?=.{{0,40}}\b{_RANK_WORD})"
     rf"|\b(?:give|show)\s+(?:me\s+)?(?:the\s+)?{_COUNT}\s*(?:of them|instead|rows|names|please|pls|\W*$)",
     IC,
@@ -208,6 +210,18 @@ _EARLY_PAYERS_RE = re.compile(
     r"|\b(?:lowest|best)\s+(?:\d+\s+)?(?:by\s+)?(?:add|average days (?:late|delinquent))\b",
     IC,
 )
+
+
+# "the 3 smallest balances", "bottom 5 by overdue", "lowest exposure customers": smallest (positive) first
+_SMALLEST_FIRST_RE = re.compile(
+    r"\b(?:bottom|smallest|lowest|least)\s+(?:\d+\s+|[a-z]+\s+){0,2}?(?:customers?|accounts?|clients?|debtors?|balances?"
+    r"|exposures?|by|amounts?|open|overdue|receivables?|ar)\b",
+    IC,
+)
+
+
+def smallest_first(text: str) -> bool:
+    return bool(_SMALLEST_FIRST_RE.search(text)) and payer_order(text) is None
 
 
 def payer_order(text: str) -> str | None:
@@ -286,9 +300,6 @@ _NOT_APPLIED = [
                 r"|\b(?:most|average)\s+days\s+late\b", IC),
      "payment behaviour (days late): customers are not ranked by it here; ask about one customer's payment "
      "behaviour"),
-    (re.compile(r"\b(?:bottom|smallest|lowest|least)\s+(?:\d+\s+|[a-z]+\s+){0,2}?(?:customers?|accounts?|clients?|debtors?"
-                r"|balances?|exposures?|by)\b", IC),
-     "a ranking smallest first: customers are ranked largest first only"),
     (re.compile(r"\butili[sz](?:ation|ed|ing)\b|\busing\s+(?:at\s+least\s+)?\d+\s*%", IC),
      "credit-limit utilisation: the book is not filtered or measured by it; ask about one customer's exposure "
      "against its limit"),

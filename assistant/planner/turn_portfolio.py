@@ -51,6 +51,7 @@ from .portfolio_query import (
     rank_measure,
     ranking_count,
     sales_window_months,
+    smallest_first,
 )
 from .turn_customers import TurnCustomers
 from .turn_state import Stop
@@ -105,6 +106,9 @@ class TurnPortfolio(TurnCustomers):
             args["payers"] = payers  # "5 worst payers in EMEA": ranked by days late, beside the figures
         elif measure is not None:
             args["rank_by"] = measure
+        if payers is None and smallest_first(text):
+            args["rank_order"] = "smallest_first"  # "the 3 smallest balances in APAC"
+            args.setdefault("top_n", 10)
         if asks_for_one(text) and "top_n" not in args:
             args["top_n"] = 1
         if counts_invoices(text):
@@ -216,8 +220,7 @@ class TurnPortfolio(TurnCustomers):
         missing = [
             part
             for part in not_applied(text)
-            if not (args.get("review_due_by") and "review" in part)
-            and not (args.get("payers") and ("days late" in part or "smallest first" in part))
+            if not (args.get("review_due_by") and "review" in part) and not (args.get("payers") and "days late" in part)
         ]
         missing += [part for part in (shortened, by_country) if part]
         if missing:
@@ -278,6 +281,6 @@ class TurnPortfolio(TurnCustomers):
             focus.insert(0, "exposure")
         if args.get("count_open_invoices"):
             focus.insert(0, "invoices")
-        if args.get("rank_by") or (args.get("top_n") == 1 and "top" not in focus):
+        if args.get("rank_by") or args.get("rank_order") or (args.get("top_n") == 1 and "top" not in focus):
             focus.append("top")
         return focus

@@ -1026,10 +1026,11 @@ def snapshot_ranking(
     with_orders: bool,
     limit: int,
     measure: RankMeasure = "exposure",
+    smallest_first: bool = False,
 ) -> list[RankedCustomer]:
     """Rows ranked by selected receivables (+ the customer's open orders) in the reporting currency — or by another
-    `measure` (open orders only with "exposure"). A row is a (customer, currency): callers add customers with
-    several currencies as candidates themselves."""
+    `measure` (open orders only with "exposure") — largest first, or smallest (positive) first. A row is a
+    (customer, currency): callers add customers with several currencies as candidates themselves."""
     rows = snapshot_rows(as_of_dn, customer_ids=selection.customer_ids)
     measured = measure_amount(ArRows(rows, long=False), selection, measure)
     balance = type_coerce(measured * rates.expression(rows.c.currency), Float)
@@ -1044,7 +1045,9 @@ def snapshot_ranking(
     top = (
         select(candidates.c.customer_id, candidates.c.exposure)
         .where(candidates.c.exposure > HALF_CENT)
-        .order_by(candidates.c.exposure.desc(), candidates.c.customer_id)
+        .order_by(
+            candidates.c.exposure.asc() if smallest_first else candidates.c.exposure.desc(), candidates.c.customer_id
+        )
         .limit(limit)
     )
     return [RankedCustomer(int(row[0]), float(row[1])) for row in session.execute(top)]
@@ -1164,6 +1167,7 @@ def live_summary(
     with_orders: bool,
     limit: int,
     measure: RankMeasure = "exposure",
+    smallest_first: bool = False,
 ) -> LiveSummary:
     """Receivables per (group, currency, bucket, disputed), customer counts per group and the top customers (by
     exposure, and by `measure` too when it is another one), in one statement over the live items summed once (a
@@ -1254,15 +1258,19 @@ def live_summary(
         cast(null(), Integer),
     )
     parts: list[AnySelect] = [receivables, credits, counts, ranked]
-    if measure != "exposure":
-        by_measure = _live_balances(
-            session, ar, selection, None, rates, min_balance, with_orders=False, name="pcm", measure=measure
-        ).c
-        value = by_measure.balance.label("value")
+    if measure != "exposure" or smallest_first:
+        # another measure, or the smallest first (by exposure: the per-customer balances above, orders included)
+        if measure == "exposure":
+            customer_column, value = p.customer_id, (p.balance + p.orders).label("value")
+        else:
+            by_measure = _live_balances(
+                session, ar, selection, None, rates, min_balance, with_orders=False, name="pcm", measure=measure
+            ).c
+            customer_column, value = by_measure.customer_id, by_measure.balance.label("value")
         top_measure = (
-            select(by_measure.customer_id, value)
+            select(customer_column, value)
             .where(value > HALF_CENT)
-            .order_by(value.desc(), by_measure.customer_id)
+            .order_by(value.asc() if smallest_first else value.desc(), customer_column)
             .limit(limit)
             .subquery("top_measure")
         )

@@ -187,11 +187,16 @@ def portfolio_checks(slots: dict[str, Any], arguments: dict[str, Any], result: d
         checks["rank"] = arguments.get("payers") == order and top_n == rank.get("n")
     elif isinstance(rank, dict):
         tool_rank = RANKS.get(str(rank.get("by")))
-        if rank.get("order") == "bottom" or tool_rank is None:
+        if tool_rank is None:
             checks["rank"] = says_not_applied(reply)
         else:
             top_n = with_defaults("get_portfolio_summary", arguments).get("top_n")
-            checks["rank"] = top_n == rank.get("n") and result.get("rank_by") == tool_rank
+            order = "smallest_first" if rank.get("order") == "bottom" else "largest_first"
+            checks["rank"] = (
+                top_n == rank.get("n")
+                and result.get("rank_by") == tool_rank
+                and result.get("rank_order", "largest_first") == order
+            )
     if slots.get("list"):
         checks["list"] = arguments.get("group_by") == "customer" or _CUSTOMER_TABLE_RE.search(body) is not None
     for key in ("period_start", "period_end", "trend_months"):
