@@ -184,6 +184,16 @@ def benchmark_backend(
             300.0,
         ),
         (
+            "get_portfolio_summary (10 worst payers by days late)",
+            [tool("get_portfolio_summary", {"payers": "latest_first"})] * few,
+            300.0,
+        ),
+        (
+            "get_portfolio_summary (10 smallest overdue balances)",
+            [tool("get_portfolio_summary", {"rank_by": "overdue", "rank_order": "smallest_first"})] * few,
+            300.0,
+        ),
+        (
             f"get_portfolio_summary (as of {history}, not a snapshot date)",
             [tool("get_portfolio_summary", {"as_of": history.isoformat()})] * max(3, few // 2),
             1500.0,

@@ -161,6 +161,28 @@ def test_countries_per_group_and_at_a_past_date(demo_db_url: str, book: Book) ->
         assert_matches(group.figures, reference(book.raw, PAST, customers=part))
 
 
+def _with_status(url: str, *statuses: str) -> set[int]:
+    with read_session(url) as s:
+        rows = s.execute(select(Customer.id, Customer.credit_status)).all()
+    return {int(customer_id) for customer_id, status in rows if str(status) in statuses}
+
+
+def test_credit_status_filter_today_and_at_a_past_date(demo_db_url: str, book: Book) -> None:
+    members = _with_status(demo_db_url, "Hold", "Stop")
+    assert 0 < len(members) < len(book.countries)
+    result = summary(demo_db_url, credit_statuses=["hold", "Stop"], group_by="customer", top_n=50)
+    expected = reference(book.raw, DEMO_AS_OF, customers=members, today=DEMO_AS_OF)
+    assert_matches(result.totals, expected)
+    assert {g.key for g in result.groups if g.key is not None} <= {str(c) for c in members}
+    assert result.filters_applied.credit_statuses == ["Hold", "Stop"]
+    assert any("credit status Hold, Stop" in text and "today" in text for text in result.filters_applied.descriptions)
+    past = summary(demo_db_url, credit_statuses=["OK"], as_of=PAST.isoformat(), group_by="segment")
+    assert_matches(past.totals, reference(book.raw, PAST, customers=_with_status(demo_db_url, "OK")))
+    with pytest.raises(CreditDeskError) as error:
+        summary(demo_db_url, credit_statuses=["frozen"])
+    assert error.value.code is ErrorCode.INVALID_INPUT
+
+
 def test_an_unknown_country_matches_nothing_and_is_reported(demo_db_url: str, book: Book) -> None:
     nothing = summary(demo_db_url, countries=["zz"], group_by="region")
     assert nothing.totals.open_receivables.value == 0 and nothing.totals.sales.value == 0
@@ -330,6 +352,7 @@ def test_filtered_questions_are_never_answered_from_the_rollup(
         {"over_limit": True},
         {"over_limit": True, "group_by": "currency"},
         {"over_limit": True, "countries": countries, "group_by": "segment"},
+        {"credit_statuses": ["Hold", "Stop"], "group_by": "region"},
     ]
     calls.clear()
     filtered = [summary(snapshot_db, **args).model_dump(mode="json") for args in argument_sets]
@@ -349,6 +372,7 @@ def test_snapshot_and_live_agree_on_the_new_filters(snapshot_db: str, monkeypatc
         {"over_limit": True, "countries": countries, "group_by": "region", "min_balance": "1000"},
         {"countries": countries, "group_by": "currency", "exclude_disputed": True},
         {"over_limit": True, "as_of": "2026-08-31", "group_by": "customer", "top_n": 5},
+        {"credit_statuses": ["Hold", "Stop"], "group_by": "collector"},
     ]
     from_snapshot = [summary(snapshot_db, **args) for args in argument_sets]
     assert {r.data_source for r in from_snapshot} == {"snapshot"}

@@ -430,3 +430,17 @@ def test_a_ranking_smallest_first(shared_url: str, text: str, arguments: dict[st
     reply = ask(shared_url, "morgan", text)
     assert last_call(reply, "get_portfolio_summary").arguments == arguments
     assert "smallest first" in reply.text and "Not applied" not in reply.text
+
+
+@pytest.mark.parametrize(
+    ("text", "arguments"),
+    [
+        ("list the acounts sitting on Hold or Stop",
+         {"credit_statuses": ["Hold", "Stop"], "group_by": "customer", "top_n": 50}),
+        ("overdue for accounts on watch", {"credit_statuses": ["Watch"]}),
+    ],
+)  # fmt: skip
+def test_credit_status_selects_customers(shared_url: str, text: str, arguments: dict[str, object]) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", text)
+    assert last_call(reply, "get_portfolio_summary").arguments == arguments
+    assert "credit status" in reply.text and "Not applied" not in reply.text

@@ -121,6 +121,7 @@ def percentage(part: Decimal, whole: Decimal) -> Decimal | None:
 
 ChartKind = Literal["none", "ageing", "trend", "group"]
 RankOrder = Literal["largest_first", "smallest_first"]
+CreditStatusName = Literal["OK", "Watch", "Hold", "Stop"]
 RiskClassName = Literal["A", "B", "C", "D", "E"]
 
 
@@ -169,6 +170,7 @@ class PortfolioSummaryInput(BaseModel):
     segments: list[str] | None = Field(default=None, description="e.g. ['Enterprise'].")
     collectors: list[str] | None = Field(default=None, description="Staff user names.")
     risk_classes: list[RiskClassName] | None = Field(default=None, description="Risk classes A–E.")
+    credit_statuses: list[CreditStatusName] | None = None
     currencies: list[str] | None = Field(default=None, description="Item currencies (ISO).")
     broken_promise_in_period: bool = Field(
         default=False, description="Only customers with a promise to pay due in the period and broken."
@@ -213,6 +215,12 @@ class PortfolioSummaryInput(BaseModel):
     @classmethod
     def _upper_classes(cls, value: Any) -> Any:
         return [str(v).strip().upper() for v in value] if isinstance(value, list) else value
+
+    @field_validator("credit_statuses", mode="before")
+    @classmethod
+    def _status_names(cls, value: Any) -> Any:
+        names = {"ok": "OK", "watch": "Watch", "hold": "Hold", "stop": "Stop"}
+        return [names.get(str(v).strip().lower(), v) for v in value] if isinstance(value, list) else value
 
     @field_validator("regions", "countries", "segments", "collectors", "currencies")
     @classmethod
@@ -346,6 +354,7 @@ class FiltersApplied(BaseModel):
     segments: list[str] | None
     collectors: list[str] | None
     risk_classes: list[str] | None
+    credit_statuses: list[str] | None = None
     currencies: list[str] | None
     broken_promise_in_period: bool
     exclude_disputed: bool
@@ -608,6 +617,7 @@ def resolve_request(
         segments=segments,
         collector_ids=collector_ids,
         risk_classes=tuple(dict.fromkeys(args.risk_classes)) if args.risk_classes else None,
+        credit_statuses=tuple(dict.fromkeys(args.credit_statuses)) if args.credit_statuses else None,
         currencies=currencies,
         broken_promise=broken,
         exclude_disputed=args.exclude_disputed,
@@ -626,6 +636,7 @@ def resolve_request(
         segments=args.segments,
         collectors=args.collectors,
         risk_classes=list(args.risk_classes) if args.risk_classes else None,
+        credit_statuses=list(args.credit_statuses) if args.credit_statuses else None,
         currencies=args.currencies,
         broken_promise_in_period=args.broken_promise_in_period,
         exclude_disputed=args.exclude_disputed,
@@ -703,6 +714,11 @@ def _filter_descriptions(
         out.append(f"Customers assigned to collector {', '.join(args.collectors)}.")
     if selection.risk_classes:
         out.append(f"Customers of risk class {', '.join(selection.risk_classes)} (latest scorecard).")
+    if selection.credit_statuses:
+        out.append(
+            f"Customers with credit status {', '.join(selection.credit_statuses)} (the customer master's status "
+            "today, whatever the as-of date: no status history is kept)."
+        )
     if selection.currencies:
         out.append(f"Items in currency {', '.join(selection.currencies)} (the invoice currency).")
     if selection.broken_promise is not None:

@@ -32,6 +32,7 @@ _UNITS = {"week": "week", "wk": "week", "month": "month", "mth": "month", "quart
 LIST_RE = re.compile(
     r"^\W*(?:\w+\W+){0,3}?(?:who|which|what)\s+(?:customers?|accounts?|clients?|debtors?|companies|one|ones)?\b"
     r"|\b(?:list|show|give)\s+(?:me\s+)?(?:all\s+|the\s+)?(?:customers|accounts|clients|debtors)\b"
+    r"|^\W*(?:pls\s+|please\s+|can\s+you\s+)?list\b"  # "list the acounts on Hold or Stop": a list, typo or not
     r"|\b(?:customers|accounts|clients|debtors)\s+(?:that|who|which|with|above|over|owing|exceeding|in breach)\b"
     r"|\bhow many\s+(?:customers|accounts|clients)\b",
     IC,
@@ -222,6 +223,26 @@ _SMALLEST_FIRST_RE = re.compile(
 
 def smallest_first(text: str) -> bool:
     return bool(_SMALLEST_FIRST_RE.search(text)) and payer_order(text) is None
+
+
+_STATUS = r"(ok|watch|hold|stop)"
+# "accounts on hold", "customers on Hold or Stop", "credit status watch", "hold/stop accounts"
+_CREDIT_STATUS_RE = re.compile(
+    rf"\b(?:on|in)\s+(?:credit\s+)?{_STATUS}(?:\s*(?:or|and|/|,|&)\s*(?:on\s+)?{_STATUS})?\b(?!\s+(?:orders?|the))"
+    rf"|\bcredit\s+status(?:es)?\s+(?:of\s+|is\s+|=\s*)?{_STATUS}(?:\s*(?:or|and|/|,|&)\s*{_STATUS})?\b"
+    rf"|\b{_STATUS}\s*(?:or|/|&)\s*{_STATUS}\s+(?:customers|accounts|clients|status)\b",
+    IC,
+)
+_STATUS_NAMES = {"ok": "OK", "watch": "Watch", "hold": "Hold", "stop": "Stop"}
+
+
+def credit_statuses(text: str, spans: Spans) -> list[str]:
+    """The customers' credit statuses a question selects ("accounts on Hold or Stop")."""
+    match = _CREDIT_STATUS_RE.search(text)
+    if match is None:
+        return []
+    spans.add(*match.span())
+    return list(dict.fromkeys(_STATUS_NAMES[g.lower()] for g in match.groups() if g))
 
 
 def payer_order(text: str) -> str | None:

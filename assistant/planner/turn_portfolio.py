@@ -41,6 +41,7 @@ from .portfolio_query import (
     compared_date,
     comparison,
     counts_invoices,
+    credit_statuses,
     earlier_arguments,
     lists_customers,
     measure_unnamed,
@@ -159,6 +160,9 @@ class TurnPortfolio(TurnCustomers):
         classes = risk_classes(text, self.spans)
         if classes:
             args["risk_classes"] = classes
+        statuses = credit_statuses(text, self.spans)
+        if statuses:
+            args["credit_statuses"] = statuses
         currencies = re.findall(r"\b(?:in|only)\s+([A-Z]{3})\b(?:\s+only)?|\b([A-Z]{3})\s+(?:items|invoices|receivables"
                                 r"|balances|customers|accounts|book)\b", text)  # fmt: skip
         picked = [c for pair in currencies for c in pair if c and c in vocab.currencies]
@@ -188,7 +192,8 @@ class TurnPortfolio(TurnCustomers):
         review_due_by = self.review_due_by or (self.today if _REVIEWS_DUE_NOW_RE.search(text) else None)
         if review_due_by is not None:
             args["review_due_by"] = review_due_by
-        selecting = ("over_limit", "min_balance", "min_days_past_due", "broken_promise_in_period", "risk_classes")
+        selecting = ("over_limit", "min_balance", "min_days_past_due", "broken_promise_in_period", "risk_classes",
+                     "credit_statuses")  # fmt: skip
         if "group_by" not in args and (
             (lists_customers(text) and any(args.get(key) for key in selecting)) or review_due_by
         ):
@@ -220,7 +225,9 @@ class TurnPortfolio(TurnCustomers):
         missing = [
             part
             for part in not_applied(text)
-            if not (args.get("review_due_by") and "review" in part) and not (args.get("payers") and "days late" in part)
+            if not (args.get("review_due_by") and "review" in part)
+            and not (args.get("payers") and "days late" in part)
+            and not (args.get("credit_statuses") and "credit status" in part)
         ]
         missing += [part for part in (shortened, by_country) if part]
         if missing:

@@ -274,6 +274,9 @@ class TurnWrites(TurnReads):
         return None
 
     def names_customer_word(self, word: str) -> bool:
+        """A word of some customer's name ("Acme Europe promised …": Europe) is never taken for a contact."""
+        if self.name_words([word]):
+            return True
         found = self.look_up("resolve_customer", {"query": word})
         if found.get("status") == "resolved":
             return True

@@ -137,6 +137,8 @@ class Selection:
     segments: tuple[str, ...] | None = None
     collector_ids: tuple[int, ...] | None = None
     risk_classes: tuple[str, ...] | None = None
+    # The customer master's credit status today (no history is kept), whatever the as-of date.
+    credit_statuses: tuple[str, ...] | None = None
     currencies: tuple[str, ...] | None = None
     customer_ids: tuple[int, ...] | None = None
     broken_promise: BrokenPromiseWindow | None = None
@@ -154,7 +156,14 @@ class Selection:
     def needs_customer_table(self) -> bool:
         return any(
             values is not None
-            for values in (self.regions, self.countries, self.segments, self.collector_ids, self.risk_classes)
+            for values in (
+                self.regions,
+                self.countries,
+                self.segments,
+                self.collector_ids,
+                self.risk_classes,
+                self.credit_statuses,
+            )
         )
 
     def restricted_to(self, customer_ids: Sequence[int]) -> Selection:
@@ -444,6 +453,8 @@ def _selection_conditions(
         conditions.append(_in(Customer.collector_id, selection.collector_ids))
     if selection.risk_classes is not None:
         conditions.append(_in(Customer.risk_class, selection.risk_classes))
+    if selection.credit_statuses is not None:
+        conditions.append(_in(Customer.credit_status, selection.credit_statuses))
     if selection.currencies is not None:
         conditions.append(_in(currency, selection.currencies))
     if selection.customer_ids is not None:
@@ -702,12 +713,13 @@ def rollup_compatible(selection: Selection, group_by: GroupBy | None, min_balanc
     """Whether `snapshot_totals` for this selection and grouping can be read from the date's rollup: filters and
     grouping on the rollup's dimensions (region, segment, collector, risk class, currency) only, every bucket, and
     disputed items included or excluded (the rollup carries both balances' counts). Any other filter (countries,
-    over the limit, a review due, a minimum balance, a broken promise, explicit customers) is answered from the
-    snapshot rows."""
+    credit status, over the limit, a review due, a minimum balance, a broken promise, explicit customers) is
+    answered from the snapshot rows."""
     return (
         group_by != "customer"
         and selection.customer_ids is None
         and selection.countries is None
+        and selection.credit_statuses is None
         and selection.broken_promise is None
         and selection.min_balance_cents is None
         and selection.over_limit is None

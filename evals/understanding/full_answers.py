@@ -50,7 +50,7 @@ MEASURE_WORDS = {
 RANKS = {"exposure": "exposure", "open_ar": "open_receivables", "overdue": "overdue", "disputed_balance": "disputed"}
 # Labelled filter -> the result's filters_applied field (the same values, compared as sets, case-insensitively).
 LIST_FILTERS = {"region": "regions", "country": "countries", "segment": "segments", "collector": "collectors",
-                "risk_class": "risk_classes", "currency": "currencies"}  # fmt: skip
+                "risk_class": "risk_classes", "currency": "currencies", "credit_status": "credit_statuses"}  # fmt: skip
 FREE_TEXT = frozenset({"reason", "text", "resolution", "contact", "query"})
 SCORED_ELSEWHERE = frozenset({"customer", "amount", "new_limit", "change_by", "order_amount", "min_amount", "as_of",
                               "compare_to", "promised_date", "review_date", "readings"})  # fmt: skip
@@ -172,7 +172,7 @@ def portfolio_checks(slots: dict[str, Any], arguments: dict[str, Any], result: d
     for key in ("min_balance", "review_due_by"):
         if key in filters:
             checks[f"filters.{key}"] = applied.get(key) is not None and _same(filters.pop(key), applied[key])
-    for key in filters:  # credit status, industry, utilisation …: no argument carries them
+    for key in filters:  # industry, utilisation …: no argument carries them
         checks[f"filters.{key}"] = says_not_applied(reply)
     if "group_by" in slots:
         checks["group_by"] = slots["group_by"] == result.get("group_by") or (
