@@ -354,6 +354,28 @@ def test_promise_history_as_of_and_limit(ledger: Ledger) -> None:
     assert error.code is ErrorCode.INVALID_INPUT
 
 
+def test_promise_history_from_a_start_date(ledger: Ledger) -> None:
+    """ "Ledger Labs promises since July": due on or after 1 July — broken 10-25, open 11-20, cancelled 09-10."""
+    whole = call(ledger.url, "get_promise_history", "avery", customer="ledger labs")
+    r = call(ledger.url, "get_promise_history", "avery", customer="ledger labs", period_start="2026-07-01")
+    assert r.period_start == date(2026, 7, 1) and r.total == 3
+    assert [p.promised_date for p in r.promises] == [date(2026, 11, 20), date(2026, 10, 25), date(2026, 9, 10)]
+    assert (r.counts.broken, r.counts.open, r.counts.cancelled, r.counts.kept, r.counts.partially_kept) == (
+        1,
+        1,
+        1,
+        0,
+        0,
+    )
+    assert r.last_promise is not None and r.last_promise.promised_date == date(2026, 11, 20)
+    assert (r.kept_12m, r.judged_12m, r.broken_last_90_days) == (whole.kept_12m, whole.judged_12m, 1)
+    assert any("on or after 2026-07-01" in d for d in r.definitions)
+    today = call(ledger.url, "get_promise_history", "avery", customer="ledger labs", period_start="2026-11-16")
+    assert [p.promised_date for p in today.promises] == [date(2026, 11, 20)]  # due ahead, taken already
+    error = refused(ledger.url, "get_promise_history", "avery", customer="ledger labs", period_start="2026-11-17")
+    assert error.code is ErrorCode.INVALID_INPUT
+
+
 def test_promise_history_outside_the_book_and_for_sales(ledger: Ledger) -> None:
     outside = refused(ledger.url, "get_promise_history", "cleo", customer="Ledger Labs")
     nobody = refused(ledger.url, "get_promise_history", "cleo", customer="Nobody Such")

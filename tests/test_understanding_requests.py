@@ -444,3 +444,38 @@ def test_credit_status_selects_customers(shared_url: str, text: str, arguments: 
     reply = ask(shared_url, "morgan", text)
     assert last_call(reply, "get_portfolio_summary").arguments == arguments
     assert "credit status" in reply.text and "Not applied" not in reply.text
+
+
+@pytest.mark.parametrize(
+    ("who", "text", "tool", "expected"),
+    [
+        ("morgan", "open receivables in euros? thx", "get_portfolio_summary", {"currencies": ["EUR"]}),
+        ("morgan", "overdue trend, last 12 month ends", "get_portfolio_summary", {"trend_months": 12}),
+        ("casey", "how much of my book is past 90 days rn", "get_portfolio_summary", {"min_days_past_due": 90}),
+        ("morgan", "overdue for class D and E but leave out anything that's disputed", "get_portfolio_summary",
+         {"risk_classes": ["D", "E"], "exclude_disputed": True}),
+        ("morgan", "how many invocies were still open at the end of last month", "get_portfolio_summary",
+         {"count_open_invoices": True}),
+        ("casey", "any of my PTPs still waiting for approval?", "list_pending_approvals",
+         {"kind": "log_promise_to_pay", "proposed_by": "casey"}),
+        ("morgan", "anything ash put in that needs my approval?", "list_pending_approvals", {"proposed_by": "ash"}),
+        ("casey", "list of who to call, 15 at a time", "build_worklist", {"page_size": 15}),
+    ],
+)  # fmt: skip
+def test_details_of_a_request_reach_the_tool(
+    shared_url: str,  # noqa: F811
+    who: str,
+    text: str,
+    tool: str,
+    expected: dict[str, object],
+) -> None:
+    arguments = last_call(ask(shared_url, who, text), tool).arguments
+    assert {key: arguments.get(key) for key in expected} == expected
+    assert "min_amount" not in arguments
+
+
+def test_a_customers_promises_from_a_start_date(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "Globex promise track record this year")
+    arguments = last_call(reply, "get_promise_history").arguments
+    assert arguments["period_start"] == date(clock.today().year, 1, 1).isoformat()
+    assert "due on or after" in reply.text or "no promise to pay due" in reply.text

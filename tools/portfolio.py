@@ -1953,12 +1953,13 @@ def trend_points(collected: Collected, sources: Sources, at_as_of: TrendFigures,
 )
 def get_portfolio_summary(session: Session, ctx: ToolContext, args: PortfolioSummaryInput) -> PortfolioSummary:
     """Portfolio KPIs at a date for the whole book or a filtered part of it (region, country, segment, collector,
-    risk class, currency, broken promises, disputed excluded, days-past-due range, minimum balance, customers over
-    their credit limit), optionally per group:
+    risk class, credit status, currency, broken promises, disputed excluded, days-past-due range, minimum balance,
+    customers over their credit limit), optionally per group:
     receivables, ageing, exposure, open invoices (count), DSO (simple and count-back), best possible DSO, ADD, CEI,
     % current, % over 90 days, promise kept rate, dispute cycle time, top customers ranked by exposure, open
-    receivables, overdue or disputed amount (rank_by), concentration, month-end trend and the DSO change split into
-    terms/mix and collections. Reporting currency with the FX rates used; every definition stated."""
+    receivables, overdue or disputed amount (rank_by; largest or smallest first), payers ranked by days late
+    (payers), concentration, month-end trend and the DSO change split into terms/mix and collections. Reporting
+    currency with the FX rates used; every definition stated."""
     summary = _summary(session, ctx, args)
     if args.compare_to is not None:
         if args.compare_to >= summary.as_of:

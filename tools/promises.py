@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from core.dates import day_number, end_of_day_utc
+from core.errors import CreditDeskError, ErrorCode
 from db.models import PromiseStatus
 from db.queries.promises import PromiseRow, customer_promises
 from tools.context import ToolContext
@@ -43,6 +44,7 @@ class PromiseHistoryInput(BaseModel):
     customer: CustomerReference
     as_of: AsOfDate = None
     limit: int = Field(default=50, ge=1, le=500, description="At most this many promises, newest first.")
+    period_start: date | None = None  # only promises whose promised date is on or after it ("since July")
 
 
 class PromiseLine(BaseModel):
@@ -71,6 +73,9 @@ class PromiseCounts(BaseModel):
 class PromiseHistory(BaseModel):
     customer: CustomerSummary
     as_of: date
+    period_start: date | None = Field(
+        default=None, description="When given: the promises, counts and last promise are those due from then on"
+    )
     total: int = Field(description="Promises taken by the as-of date")
     shown: int
     promises: list[PromiseLine] = Field(description="Newest taken first")
@@ -112,25 +117,33 @@ def promise_history(session: Session, ctx: ToolContext, args: PromiseHistoryInpu
     as_of = ctx.resolve_as_of(args.as_of)
     moment, as_of_dn = end_of_day_utc(as_of), day_number(as_of)
     rows = customer_promises(session, customer.id, as_of)
-    lines = [_line(row, moment, as_of) for row in rows]
+    all_lines = [_line(row, moment, as_of) for row in rows]
+    lines = all_lines
+    if args.period_start is not None:
+        if args.period_start > as_of:
+            raise CreditDeskError(
+                ErrorCode.INVALID_INPUT, f"period_start {args.period_start} is after the as-of date {as_of}"
+            )
+        lines = [line for line in all_lines if line.promised_date >= args.period_start]
     counts = dict.fromkeys(("open", "kept", "partially_kept", "broken", "cancelled"), 0)
     for line in lines:
         counts[line.status] += 1
     recent_year = [
         line
-        for line, row in zip(lines, rows, strict=True)
+        for line, row in zip(all_lines, rows, strict=True)
         if line.status in ("kept", "partially_kept", "broken") and row.promised_dn > as_of_dn - KEPT_RATE_DAYS
     ]
     kept = sum(1 for line in recent_year if line.status == "kept")
     broken_recent = sum(
         1
-        for line, row in zip(lines, rows, strict=True)
+        for line, row in zip(all_lines, rows, strict=True)
         if line.status == "broken" and row.promised_dn > as_of_dn - BROKEN_RECENT_DAYS
     )
     grace = load_policy().promises.grace_days
     return PromiseHistory(
         customer=CustomerSummary.of(customer),
         as_of=as_of,
+        period_start=args.period_start,
         total=len(lines),
         shown=min(len(lines), args.limit),
         promises=lines[: args.limit],
@@ -151,6 +164,14 @@ def promise_history(session: Session, ctx: ToolContext, args: PromiseHistoryInpu
             "Broken in the last 90 days = promises judged broken by the as-of date whose promised date falls in the "
             "90 days up to it.",
             "Last promise = the one taken most recently by the as-of date.",
+            *(
+                [
+                    f"Period: only promises whose promised date is on or after {args.period_start} count in the list, "
+                    "the state counts and the last promise (the 12-month and 90-day figures keep their windows)."
+                ]
+                if args.period_start is not None
+                else []
+            ),
         ],
     )
 

@@ -83,7 +83,10 @@ def payment_behaviour(result: J) -> str:
 def promise_history(result: J) -> str:
     counts = result["counts"]
     label = customer_label(result["customer"])
+    since = result.get("period_start")
     if not result["total"]:
+        if since:
+            return f"{label} has no promise to pay due on or after {since} (as of {result['as_of']})."
         return f"{label} has made no promise to pay up to {result['as_of']}."
     blocks = []
     last = result.get("last_promise")
@@ -95,7 +98,12 @@ def promise_history(result: J) -> str:
             + "."
         )
     blocks.append(
-        f"All {count(result['total'])} promises up to {result['as_of']}: {count(counts['kept'])} kept, "
+        (
+            f"The {count(result['total'])} promises due on or after {since} (as of {result['as_of']}): "
+            if since
+            else f"All {count(result['total'])} promises up to {result['as_of']}: "
+        )
+        + f"{count(counts['kept'])} kept, "
         f"{count(counts['partially_kept'])} partially kept, {count(counts['broken'])} broken, "
         f"{count(counts['open'])} open, {count(counts['cancelled'])} cancelled. Last 12 months: "
         f"{count(result['kept_12m'])} of {count(result['judged_12m'])} judged kept"

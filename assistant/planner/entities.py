@@ -178,6 +178,12 @@ _DPD_OVER = re.compile(
     r"(?:\s+(?:past due|overdue|old))?",
     re.IGNORECASE,
 )
+# "how much of my book is past 90 days": past due that long (not "in the past 90 days", a window)
+_DPD_PAST = re.compile(
+    r"\b(?:is|are|'s|that's|thats|sitting|gone|went|been|items?|invoices?|anything|stuff)\s+(?:past|beyond)\s+(\d{1,4})\s*"
+    r"(?:days?|dpd)\b",
+    re.IGNORECASE,
+)
 _DPD_OVER_BARE = re.compile(r"\b(?:over|more than|above|older than|beyond)\s*(\d{1,4})\b(?!\s*[km%])", re.IGNORECASE)
 _DPD_RANGE = re.compile(r"\b(\d{1,4})\s*(?:-|–|to)\s*(\d{1,4})\s*(?:days?|dpd)\b", re.IGNORECASE)
 _DPD_BUCKET = re.compile(r"\b(\d{1,4})\s*-\s*(\d{1,4})\b(?!\s*[km])", re.IGNORECASE)
@@ -189,7 +195,7 @@ def dpd_range(text: str, spans: Spans, *, bare_over: bool = False) -> DpdRange |
         if match and not spans.covers(*match.span()):
             spans.add(*match.span())
             return DpdRange(int(match.group(1)), int(match.group(2)))
-    patterns = [_DPD_PLUS, _DPD_OVER, *([_DPD_OVER_BARE] if bare_over else [])]
+    patterns = [_DPD_PLUS, _DPD_OVER, _DPD_PAST, *([_DPD_OVER_BARE] if bare_over else [])]
     for pattern in patterns:
         match = pattern.search(text)
         if match and not spans.covers(*match.span()):

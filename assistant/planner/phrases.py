@@ -71,11 +71,16 @@ _HISTORY_POINTS_RE = re.compile(
 )
 # "my release requests", "anything I proposed", "avery's proposals": whose proposals are meant
 _MY_PROPOSALS_RE = re.compile(
-    r"\bmy\s+(?:\w+\s+){0,2}(?:requests?|proposals?|submissions?|changes|ones)\b"
-    r"|\bi\s+(?:made|proposed|submitted|raised|put\s+in|sent\s+in|asked\s+for)\b",
+    r"\bmy\s+(?:\w+\s+){0,2}(?:requests?|proposals?|submissions?|changes|ones|ptps?|promises?|holds?|releases?"
+    r"|notes?|limit\s+changes?)\b"
+    r"|\bi\s+(?:made|proposed|submitted|raised|put\s+in|sent\s+in|asked\s+for|logged)\b",
     re.I,
 )
-_THEIR_PROPOSALS_RE = re.compile(r"\b(\w+)['’]s\s+(?:\w+\s+){0,2}(?:requests?|proposals?|submissions?)\b", re.I)
+_THEIR_PROPOSALS_RE = re.compile(
+    r"\b(\w+)['’]s\s+(?:\w+\s+){0,2}(?:requests?|proposals?|submissions?)\b"
+    r"|\b(\w+)\s+(?:has\s+|have\s+)?(?:put\s+in|put\s+forward|submitted|proposed|raised|logged|sent\s+in|asked\s+for)\b",
+    re.I,
+)
 _ASKS_FOR_RELEASE_RE = re.compile(
     r"\b(?:can|could|would)\s+you\s+(?:please\s+|pls\s+)?(?:release|unblock|lift)\b"
     r"|\bput\s+in\s+(?:a\s+)?(?:release|request\s+to\s+release)\b"
@@ -224,7 +229,10 @@ EXCLUDE_DISPUTED_RE = re.compile(
     r"|\bdisput\w*(?:\s+(?:items?|ones|invoices|stuff|balances?))?\s+(?:excluded|removed|out|left out|aside)\b"
     r"|\b(?:leave|leaving|take|taking|strip|stripping|leave)\s+out\s+(?:the\s+|all\s+|any\s+)?disput\w*"
     r"|\b(?:leave|leaving|take|taking|strip|stripping)\s+out\s+(?:any\w*|every\w*|whatever|what'?s)\s+"
-    r"(?:that'?s\s+|that\s+is\s+|is\s+)?(?:in|under)\s+dispute\b|\b(?:not|nothing)\s+(?:in|under)\s+dispute\b",
+    r"(?:that'?s\s+|that\s+is\s+|is\s+)?(?:in|under)\s+dispute\b|\b(?:not|nothing)\s+(?:in|under)\s+dispute\b"
+    # "leave out anything that's disputed", "ignoring whatever is disputed"
+    r"|\b(?:leave|leaving|take|taking|strip|stripping|ignor\w*|exclud\w*|without)\s+(?:out\s+)?(?:any\w*|every\w*"
+    r"|whatever|what'?s|all)\s+(?:that'?s|that\s+is|is|that\s+are|which\s+is)\s+disputed\b",
     re.IGNORECASE,
 )
 DISPUTE_CHANGE_RE = re.compile(

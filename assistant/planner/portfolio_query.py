@@ -265,9 +265,10 @@ def ranking_count(text: str, spans: Spans) -> int | None:
     return None
 
 
+_INVOICES = r"(?:inv(?:oice|ioce|ocie|oce|ice)s?|bills?|items?)"  # typed fast: "invocies", "invoces"
 COUNT_INVOICES_RE = re.compile(
-    r"\b(?:how many|number of|count of|count|no\.? of|#)\s+(?:the\s+)?(?:open\s+|unpaid\s+|outstanding\s+)?"
-    r"(?:invoices?|bills?|items?)\b|\b(?:invoices?|items?)\s+(?:still\s+)?(?:open|outstanding|unpaid)\b.{0,20}\bcount\b",
+    rf"\b(?:how many|number of|count of|count|no\.? of|#)\s+(?:the\s+)?(?:open\s+|unpaid\s+|outstanding\s+)?"
+    rf"{_INVOICES}\b|\b{_INVOICES}\s+(?:still\s+)?(?:open|outstanding|unpaid)\b.{{0,20}}\bcount\b",
     IC,
 )
 

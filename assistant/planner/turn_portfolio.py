@@ -57,6 +57,14 @@ from .portfolio_query import (
 from .turn_customers import TurnCustomers
 from .turn_state import Stop
 
+# Currencies named in words or lower case ("open receivables in euros", "only gbp items")
+_CURRENCY_WORDS = {"euros": "EUR", "euro": "EUR", "eur": "EUR", "sterling": "GBP", "pounds": "GBP", "gbp": "GBP",
+                   "pesos": "MXN", "mxn": "MXN", "us dollars": "USD", "usd": "USD", "canadian dollars": "CAD",
+                   "cad": "CAD", "australian dollars": "AUD", "aud": "AUD", "singapore dollars": "SGD", "sgd": "SGD",
+                   "swiss francs": "CHF", "chf": "CHF", "yen": "JPY", "jpy": "JPY"}  # fmt: skip
+_CURRENCY_WORDS_RE = re.compile(
+    r"\b(?:in|only|of)\s+(" + "|".join(sorted(_CURRENCY_WORDS, key=len, reverse=True)) + r")\b(?!\s*\d)", re.I
+)
 # The portfolio tool's periods run one to six calendar months.
 MAX_PERIOD_MONTHS = 6
 
@@ -165,7 +173,8 @@ class TurnPortfolio(TurnCustomers):
             args["credit_statuses"] = statuses
         currencies = re.findall(r"\b(?:in|only)\s+([A-Z]{3})\b(?:\s+only)?|\b([A-Z]{3})\s+(?:items|invoices|receivables"
                                 r"|balances|customers|accounts|book)\b", text)  # fmt: skip
-        picked = [c for pair in currencies for c in pair if c and c in vocab.currencies]
+        currencies += [("", _CURRENCY_WORDS[word.lower()]) for word in _CURRENCY_WORDS_RE.findall(text)]
+        picked = list(dict.fromkeys(c for pair in currencies for c in pair if c and c in vocab.currencies))
         if picked:
             args["currencies"] = picked
         if re.search(
@@ -199,10 +208,14 @@ class TurnPortfolio(TurnCustomers):
         ):
             args["group_by"] = "customer"  # "who owes us more than 750k": the customers, largest first
             args.setdefault("top_n", 50)
-        trend = re.search(r"\btrend\w*\b|\bover time\b|\bhistory\b|\bmonth by month\b", lowered)
-        months = re.search(r"\b(?:over|for|last)\s+(\d{1,2})\s+months\b", lowered)
+        trend = re.search(r"\btrend\w*\b|\bover time\b|\bhistory\b|\bmonth by month\b|\bmonth[- ]ends\b", lowered)
+        months = re.search(
+            r"\b(?:over|for|last|past)\s+(?:the\s+)?(\d{1,2})\s+months?(?:[- ]ends?)?\b"
+            r"|\b(\d{1,2})[- ]months?\s+trend\b",
+            lowered,
+        )
         if trend and months:
-            args["trend_months"] = max(0, min(int(months.group(1)), 12))
+            args["trend_months"] = max(0, min(int(months.group(1) or months.group(2)), 12))
         if re.search(r"\bchart\b|\bgraph\b|\bplot\b|\bvisual\w*\b|\bpicture\b", lowered):
             args["chart"] = "trend" if trend else "group" if args.get("group_by") else "ageing"
         focus = self.portfolio_focus(lowered, args)

@@ -56,6 +56,13 @@ from .portfolio_query import (
 from .turn_portfolio import TurnPortfolio
 from .turn_state import Stop
 
+# "20 at a time", "25 per page", "show 15 rows", "first 30": how many accounts a worklist page shows
+_PAGE_SIZE_RE = re.compile(
+    r"\b(\d{1,3})\s+(?:at\s+a\s+time|per\s+page|a\s+page|rows|lines|accounts|names|customers)\b"
+    r"|\b(?:first|next)\s+(\d{1,3})\b(?!\s*(?:days?|k|m|%))",
+    re.IGNORECASE,
+)
+
 
 class TurnReads(TurnPortfolio):
     """The read capabilities: one tool call each (or a short fixed chain) and a templated answer."""
@@ -98,8 +105,8 @@ class TurnReads(TurnPortfolio):
         args: dict[str, Any] = {"customer": customer.reference}
         if found:
             args["as_of"] = found[0].day
-            if tool_name == "get_payment_behaviour" and found[0].period_start is not None:
-                args["period_start"] = found[0].period_start  # "in Q3 2013", "YTD", "last month"
+            if found[0].period_start is not None:
+                args["period_start"] = found[0].period_start  # "in Q3 2013", "YTD", "since July"
             elif tool_name == "get_payment_behaviour" and found[0].period_months is not None:
                 args["months"] = found[0].period_months
         result = self.call(tool_name, args)
@@ -132,7 +139,8 @@ class TurnReads(TurnPortfolio):
             args["kind"] = kinds[0]
         proposer = re.search(r"\b(?:from|by)\s+(\w+)", self.text, re.I) or _THEIR_PROPOSALS_RE.search(self.text)
         if proposer:
-            staff = match_staff(proposer.group(1), vocabulary(self.request.database_url), Spans())
+            named = next(group for group in proposer.groups() if group)
+            staff = match_staff(named, vocabulary(self.request.database_url), Spans())
             if staff:
                 args["proposed_by"] = staff[0]
         if "proposed_by" not in args and _MY_PROPOSALS_RE.search(self.text):
@@ -267,7 +275,7 @@ class TurnReads(TurnPortfolio):
         if regions:
             args["region"] = regions[0]
         self.refuse_places(self.places(), regions=vocab.regions)
-        top = first_int(TOP_N_RE, self.text, self.spans)
+        top = first_int(TOP_N_RE, self.text, self.spans) or first_int(_PAGE_SIZE_RE, self.text, self.spans)
         if top:
             args["page_size"] = max(1, min(top, 100))
         page = first_int(PAGE_RE, self.text, self.spans)
