@@ -479,3 +479,54 @@ def test_a_customers_promises_from_a_start_date(shared_url: str) -> None:  # noq
     arguments = last_call(reply, "get_promise_history").arguments
     assert arguments["period_start"] == date(clock.today().year, 1, 1).isoformat()
     assert "due on or after" in reply.text or "no promise to pay due" in reply.text
+
+
+def test_a_noun_increase_is_a_change_by(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "sales need headroom. Put in a 250k increase on Hooli's limit please.")
+    assert last_call(reply, "propose_credit_limit_change").arguments["change_by"] == "250000.00"
+
+
+def test_putting_a_recommendation_forward_at_a_figure_proposes_it(shared_url: str) -> None:  # noqa: F811
+    replies = conversation(
+        shared_url,
+        "avery",
+        "what limit would the policy support for Stark?",
+        "ok put that forward at 90k, reason expanding volumes",
+    )
+    arguments = last_call(replies[-1], "propose_credit_limit_change").arguments
+    assert arguments["new_limit"] == "90000.00" and arguments["reason"].startswith("expanding volumes")
+
+
+def test_a_dispute_reason_code_is_read(shared_url: str) -> None:  # noqa: F811
+    with read_session(shared_url) as session:
+        dispute_id = session.scalars(select(Dispute.id).order_by(Dispute.id)).first()
+    reply = ask(shared_url, "avery", f"set dispute {dispute_id} reason code to pricing")
+    assert last_call(reply, "propose_dispute_update").arguments == {"dispute_id": dispute_id, "reason_code": "pricing"}
+
+
+def test_a_collectors_top_n_by_a_figure_before_lunch_is_a_ranking(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "casey", "can u pull the top 5 in my book by overdue amount, want to hit them before lunch")
+    arguments = last_call(reply, "get_portfolio_summary").arguments
+    assert (arguments["top_n"], arguments["rank_by"]) == (5, "overdue")
+    assert ask(shared_url, "casey", "whats for lunch today").intent == "out_of_scope"
+
+
+def test_sales_asking_a_customers_total_get_its_standing(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "sam", "do me a favor and check Globex's total on the account?")
+    assert last_call(reply, "get_customer_exposure").arguments["customer"] == CUSTOMER_IDS["Globex"]
+    assert not [c for c in reply.tool_calls if c.name == "get_portfolio_summary"]
+
+
+def test_their_open_order_is_the_thread_customers_one_order(shared_url: str) -> None:  # noqa: F811
+    with read_session(shared_url) as session:
+        orders = session.scalars(select(SalesOrder).where(SalesOrder.status == OrderStatus.OPEN)).all()
+        by_customer: dict[int, list[str]] = {}
+        for order in orders:
+            by_customer.setdefault(order.customer_id, []).append(order.number)
+        customer_id, numbers = next((c, n) for c, n in sorted(by_customer.items()) if len(n) == 1)
+        name = session.get(Customer, customer_id).name  # type: ignore[union-attr]
+    replies = conversation(
+        shared_url, "morgan", f"what's {name} sitting at?", "hold their open order until we see payment"
+    )
+    arguments = last_call(replies[-1], "propose_order_hold").arguments
+    assert arguments["order_number"] == numbers[0] and arguments["reason"] == "until we see payment"

@@ -37,7 +37,7 @@ from .entities import (
     Spans,
     normalise,
 )
-from .intents import CUSTOMER_INTENTS, EITHER_WAY_RE, THRESHOLD, Intent
+from .intents import CUSTOMER_INTENTS, EITHER_WAY_RE, THRESHOLD, Intent, recognise
 from .phrases import (
     _ABOUT_IT_RE,
     _ACTION_WORDS,
@@ -82,11 +82,20 @@ from .phrases import (
 from .portfolio_query import (
     measure_unnamed,
     names_a_measure,
+    rank_measure,
 )
 from .turn_state import Stop
 from .turn_writes import TurnWrites
 
 log = get_logger(__name__)
+
+
+# After a limit recommendation: the user asks for it (or a figure of their own) as a proposal
+_PROPOSE_IT_RE = re.compile(
+    r"\bpropos(?:e|al)\b|\bsubmit\b|\bput\s+(?:that|it|this)\s+(?:forward|in|through|up)\b"
+    r"|\b(?:go|going)\s+(?:with|for)\s+(?:that|it|this|\d)|\b(?:make|set)\s+(?:it|that)\s+(?:at|to)?\s*\d",
+    re.IGNORECASE,
+)
 
 
 class OfflinePlanner:
@@ -132,6 +141,8 @@ class _Turn(TurnWrites):
         intent = Intent.UNKNOWN
         try:
             intent = self.intent()
+            if intent is Intent.PORTFOLIO and self.request.actor.role == Role.SALES and self.names_something():
+                intent = Intent.EXPOSURE  # sales never see the book; a customer named asks for its standing
             return intent, self.dispatch(intent), None
         except Stop as stop:
             return intent, stop.text, stop.error
@@ -144,7 +155,12 @@ class _Turn(TurnWrites):
             _NEVER_DONE_RE.match(self.text)
             or _INVENTORY_RE.search(self.text)
             or _BYPASS_RE.search(self.text)
-            or (_OFF_TOPIC_RE.search(self.text) and not self.names_a_customer())
+            or (
+                # "when does payroll run?"; but "… before lunch" beside a clear credit request is only the context
+                _OFF_TOPIC_RE.search(self.text)
+                and not self.names_a_customer()
+                and recognise(self.text).score < 2 * THRESHOLD
+            )
         ):
             return Intent.OUT_OF_SCOPE  # "delete all the test customers", "refund hooli 5k": nothing here does that
         spelled = self.spelled_out()
@@ -212,7 +228,12 @@ class _Turn(TurnWrites):
             # "what was their exposure at the end of last month?" after a customer's score: that customer's figures
             customer_reads = [r for r, score in understood.readings[1:] if r in CUSTOMER_INTENTS and score >= PLAUSIBLE]
             return customer_reads[0] if customer_reads else Intent.EXPOSURE
-        if intent is Intent.PORTFOLIO and recognised.intent is Intent.WORKLIST and TOP_N_RE.search(self.text):
+        if (
+            intent is Intent.PORTFOLIO
+            and recognised.intent is Intent.WORKLIST
+            and TOP_N_RE.search(self.text)
+            and rank_measure(self.text) is None  # "top 5 in my book by overdue amount" ranks by that figure
+        ):
             # "top 10 for region EMEA": the accounts to work, as the worklist ranks them — for a collector, or when
             # the classifier finds it plausible; with no figure named, the biggest customers are as likely: ask
             if (
@@ -388,8 +409,9 @@ class _Turn(TurnWrites):
             return Intent.INVOICE  # "what was it at end of june?" after an invoice lookup
         if previous == Intent.PAYMENT_BEHAVIOUR and _JUST_TREND_RE.match(text):
             return Intent.PAYMENT_BEHAVIOUR  # "just the monthly trend" after a customer's payment behaviour
-        if previous == Intent.LIMIT_RECOMMEND and re.search(r"\bpropos(?:e|al)\b|\bsubmit\b", text, re.IGNORECASE):
-            return Intent.LIMIT_PROPOSE  # "fine, put in a proposal for 400k" after a recommendation
+        if previous == Intent.LIMIT_RECOMMEND and _PROPOSE_IT_RE.search(text):
+            # "fine, put in a proposal for 400k", "ok put that forward at 90k" after a recommendation
+            return Intent.LIMIT_PROPOSE
         if go and previous == Intent.DUNNING_DRAFT and re.search(r"\bsend\b", text, re.IGNORECASE):
             return Intent.DUNNING_SEND
         if previous == Intent.DISPUTE and DISPUTE_CHANGE_RE.search(text) and not DISPUTE_ID_RE.search(text):

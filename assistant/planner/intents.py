@@ -304,6 +304,16 @@ _RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         4,
     ),
     (
+        # a ranking by a figure ("the top 5 in my book by overdue amount", "bottom 10 by exposure")
+        Intent.PORTFOLIO,
+        re.compile(
+            r"\b(?:top|bottom)\s*\d{1,2}\b.{0,40}?\bby\s+(?:overdue|past[- ]due|exposure|balance|open|ar\b|receivables?"
+            r"|disput\w*|amount\s+(?:overdue|outstanding|owed))",
+            IC,
+        ),
+        6,
+    ),
+    (
         # a ranking of customers by how they pay ("our three best payers", "worst payers in EMEA")
         Intent.PORTFOLIO,
         re.compile(

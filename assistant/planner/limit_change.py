@@ -16,7 +16,12 @@ _RELATIVE_BEFORE = re.compile(
     r"|reduction|decrease|cut|drop)\s+of)\s*$",
     IC,
 )
-_RELATIVE_AFTER = re.compile(r"^\s*(?:more|extra|additional|on\s+top|higher|lower|less)\b", IC)
+# "50k more", "a 250k increase on their limit", "a 20k cut": the figure is the move
+_RELATIVE_AFTER = re.compile(
+    r"^\s*(?:more|extra|additional|on\s+top|higher|lower|less|increase|rise|raise|bump|uplift|top[- ]?up|uptick"
+    r"|reduction|decrease|cut|drop|haircut)\b",
+    IC,
+)
 _ABSOLUTE_BEFORE = re.compile(r"(?:\b(?:to|at|of|is|be)|=|:|->|=>|→)\s*$", IC)
 _DECREASE = re.compile(r"\b(?:decrease|reduc\w*|cut\w*|lower\w*|less|drop\w*|trim\w*|shrink\w*)\b", IC)
 _DIRECTION = re.compile(r"\b(?:rais\w*|increas\w*|bump\w*|extend\w*|up|top[- ]?up)\b", IC)

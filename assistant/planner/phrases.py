@@ -368,6 +368,7 @@ _REVIEW_RE = re.compile(
 )
 _REASON_RE = re.compile(
     r"\b(?:reason|why|rationale)\s*(?:is\s*)?[:\-–]\s*(?P<said>.+)$"
+    r"|\b(?:reason|rationale)(?:\s+(?:is|being))?\s+(?!codes?\b)(?P<plain>[a-z].+)$"  # "…, reason expanding volumes"
     r"|\b(?:because|due\s+to|given|as\s+(?:they|their|the|we|it)|following|pending|until)\b\s*(?P<after>.+)$"
     r"|\bfor\s+their\s+.+$"
     # "… - payment received", "… — they're chronically late": a clause set off by a dash (not a review date or a
@@ -389,7 +390,9 @@ def stated_reason(text: str) -> str | None:
     match = _REASON_RE.search(text)
     if match is None:
         return None
-    said = next((match.group(g) for g in ("said", "dashed", "clause", "sentence") if match.group(g)), match.group(0))
+    said = next(
+        (match.group(g) for g in ("said", "plain", "dashed", "clause", "sentence") if match.group(g)), match.group(0)
+    )
     said = said.strip(" .;,")
     said = re.sub(r"^(?:because|as)\s+(?!of\b)", "", said, flags=re.I)  # "because customer is over limit"
     return said[:300] or None

@@ -51,6 +51,23 @@ _NOT_A_CONTACT = frozenset(
 )
 
 
+# A dispute's reason code as staff name it ("reason code to pricing", "recode as damaged", "category: duplicate")
+_REASON_CODES = {"pricing": "pricing", "price": "pricing", "quantity": "quantity", "quality": "quality",
+                 "damaged": "damaged", "damage": "damaged", "not received": "not_received",
+                 "duplicate": "duplicate_billing", "duplicate billing": "duplicate_billing", "tax": "tax",
+                 "other": "other"}  # fmt: skip
+_REASON_CODE_RE = re.compile(
+    r"\b(?:reason\s+code|re-?code(?:\s+(?:it|that|dispute\s*#?\d+))?|category|categori[sz]e(?:\s+it)?)\s*"
+    r"(?:to|as|=|:)?\s*(?:be\s+)?"
+    r"(duplicate[ _]billing|not[ _]received|pricing|price|quantity|quality|damaged|damage|duplicate|tax|other)\b",
+    re.IGNORECASE,
+)
+
+
+# "hold their open order", "release the pending order": the thread customer's order
+_THEIR_ORDER_RE = re.compile(r"\b(?:their|its|the)\s+(?:open\s+|pending\s+|new\s+|current\s+|held\s+)?orders?\b", re.I)
+
+
 class TurnWrites(TurnReads):
     """Requests to change something: each creates a proposal a person approves; nothing is executed here."""
 
@@ -196,8 +213,13 @@ class TurnWrites(TurnReads):
             args["status"] = "resolved"
         elif re.search(r"\bre-?open", lowered):
             args["status"] = "open"
-        resolution = re.search(r"(?:resolution|because|reason)\s*[:\-]?\s*(.{3,})$", self.text, re.IGNORECASE) or (
-            re.search(r"\b(?:resolved|closed|accepted|rejected|settled)\b\W*[,;:\-–]\s*(.{3,})$", self.text, re.I)
+        code = _REASON_CODE_RE.search(self.text)
+        if code is not None:  # "set dispute 12 reason code to pricing", "recode it as damaged goods"
+            args["reason_code"] = _REASON_CODES[code.group(1).lower().replace("_", " ")]
+            self.spans.add(*code.span())
+        text = self.text if code is None else self.text[: code.start()] + self.text[code.end() :]
+        resolution = re.search(r"(?:resolution|because|reason)\s*[:\-]?\s*(.{3,})$", text, re.IGNORECASE) or (
+            re.search(r"\b(?:resolved|closed|accepted|rejected|settled)\b\W*[,;:\-–]\s*(.{3,})$", text, re.I)
         )
         said = resolution.group(1).strip() if resolution else None
         if said is None and args.get("status") in ("resolved", "rejected"):
@@ -289,6 +311,7 @@ class TurnWrites(TurnReads):
         if not orders and (
             (re.search(r"\b(?:orders?|po|so)\b", self.text, re.IGNORECASE) and self.names_something())
             or (of_the_thread and last_customer(self.history) is not None)
+            or (_THEIR_ORDER_RE.search(self.text) and last_customer(self.history) is not None)
         ):
             # "hold the Umbrella order": the one open order that fits, looked up rather than asked for ("put
             # Globex on hold" names no order: the account's status is explained below instead)
