@@ -210,6 +210,14 @@ def test_a_ranking_is_fully_correct_with_its_count_measure_and_order() -> None:
     assert not judged(worst, {"rank_by": "overdue"}, rank_by="overdue", top_n=5)
 
 
+def test_an_invoice_labelled_either_way_is_the_tools_number() -> None:
+    looked_up = call("get_invoice", {"number": "INV-1"}, {"number": "INV-1"})
+    for key in ("number", "invoice_number"):
+        assert judge(item("get_invoice", {key: "INV-1"}), reply("INV-1 …", looked_up)).fully_correct, key
+    other = call("get_invoice", {"number": "INV-2"}, {"number": "INV-2"})
+    assert not judge(item("get_invoice", {"invoice_number": "INV-1"}), reply("INV-2 …", other)).fully_correct
+
+
 def test_a_filter_no_tool_can_apply_counts_only_when_the_answer_says_so() -> None:
     label = item("get_portfolio_summary", {"filters": {"industry": "Retail"}}, persona="manager")
     silent = judge(label, _portfolio({}, "Portfolio — the whole book …"))

@@ -530,3 +530,13 @@ def test_their_open_order_is_the_thread_customers_one_order(shared_url: str) -> 
     )
     arguments = last_call(replies[-1], "propose_order_hold").arguments
     assert arguments["order_number"] == numbers[0] and arguments["reason"] == "until we see payment"
+
+
+def test_a_parent_and_its_subsidiaries_combined_is_the_group(shared_url: str) -> None:  # noqa: F811
+    with read_session(shared_url) as session:
+        parent = session.scalars(select(Customer).where(Customer.name == "Acme Corporation")).one()
+        children = session.scalars(select(Customer.name).where(Customer.parent_id == parent.id)).all()
+    assert children, "the demo's Acme has subsidiaries"
+    text = f"acme corporation plus {children[0].lower()} — combined total?"
+    arguments = last_call(ask(shared_url, "avery", text), "get_customer_exposure").arguments
+    assert arguments["customer"] == str(parent.id) and arguments.get("include_group", True)

@@ -76,6 +76,10 @@ from .turn_state import Resolution, Stop, count_word
 _CODE_RE = re.compile(r"(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9][\w-]{3,}|\d{4,}")
 
 
+# Several customers named to be taken together ("X plus Y", "X and Y combined", "all three together")
+_COMBINED_RE = re.compile(r"\bplus\b|\bcombined\b|\btogether\b|\bin total\b|\ball (?:three|of them)\b|\+", re.I)
+
+
 class TurnCustomers(TurnSlots):
     """Which customer, group, country or order the message names."""
 
@@ -287,6 +291,10 @@ class TurnCustomers(TurnSlots):
                     named = self.also_named(query, customer_ref(found), [q for q, _ in queries[position + 1 : 6]])
                     if len(named) > 1:
                         return Resolution(others=named)
+                elif _COMBINED_RE.search(self.text):
+                    family = self.family_named(found, [q for q, _ in queries[:5]])
+                    if family is not None:  # "acme corporation plus acme europe and acme logistics — combined"
+                        return Resolution(customer=family)
                 return Resolution(customer=customer_ref(found))
             if result["status"] == "ambiguous":
                 matches: list[dict[str, Any]] = [c["customer"] for c in result["candidates"]]
@@ -310,6 +318,11 @@ class TurnCustomers(TurnSlots):
             [query for query, _ in queries[:3]]
         )
         if part is not None:
+            if not single and _COMBINED_RE.search(self.text):
+                found = self.look_up("resolve_customer", {"query": part.reference}).get("customer")
+                family = self.family_named(found, [q for q, _ in queries[:5]]) if found else None
+                if family is not None:
+                    return Resolution(customer=family)
             return Resolution(customer=part)
         if suggestion is not None:
             return suggestion
@@ -453,6 +466,22 @@ class TurnCustomers(TurnSlots):
                 if all(ref.id != seen.id for seen in named):
                     named.append(ref)
         return named
+
+    def family_named(self, found: dict[str, Any], others: list[str]) -> CustomerRef | None:
+        """The parent, when the text names it and one of its subsidiaries ("X plus its subsidiary Y, combined"): the
+        group's figures are the question (two subsidiaries alone are not the whole group). Lookups are not recorded."""
+        head_id = found.get("parent_id") or found.get("id")
+        named = {found.get("id")}
+        for other in others:
+            for part in [other, *self.name_word_runs(other.split())]:
+                result = self.look_up("resolve_customer", {"query": part[:200]})
+                if result.get("status") == "resolved":
+                    member = result["customer"]
+                    if (member.get("parent_id") or member.get("id")) == head_id:
+                        named.add(member.get("id"))
+        if head_id in named and len(named) > 1:
+            return CustomerRef(str(head_id), found.get("name") if found.get("id") == head_id else None)
+        return None
 
     def group_head(self, candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
         """ "Acme group": among the matches, the one customer the others belong to."""

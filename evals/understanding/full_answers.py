@@ -56,6 +56,7 @@ SCORED_ELSEWHERE = frozenset({"customer", "amount", "new_limit", "change_by", "o
                               "compare_to", "promised_date", "review_date", "readings"})  # fmt: skip
 # Label keys that name a tool argument of another name (one risk class is a list of one to the worklist).
 ARGUMENT_NAMES = {("get_invoice", "number"): ("number", "invoice_number"),
+                  ("get_invoice", "invoice_number"): ("number", "invoice_number"),
                   ("build_worklist", "risk_class"): ("risk_class", "risk_classes"),
                   ("build_worklist", "risk_classes"): ("risk_classes", "risk_class")}  # fmt: skip
 # A payment-behaviour window is the result's.
