@@ -540,3 +540,10 @@ def test_a_parent_and_its_subsidiaries_combined_is_the_group(shared_url: str) ->
     text = f"acme corporation plus {children[0].lower()} — combined total?"
     arguments = last_call(ask(shared_url, "avery", text), "get_customer_exposure").arguments
     assert arguments["customer"] == str(parent.id) and arguments.get("include_group", True)
+
+
+@pytest.mark.parametrize("text", ["what do Globex and Initech owe?", "exposure for Globex & Initech"])
+def test_two_customers_in_one_read_are_asked_about(shared_url: str, text: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", text)
+    assert "more than one customer" in reply.text and "Globex" in reply.text and "Initech" in reply.text
+    assert not [c for c in reply.tool_calls if c.name == "get_customer_exposure"]

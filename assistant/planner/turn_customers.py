@@ -77,6 +77,8 @@ _CODE_RE = re.compile(r"(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9][\w-]{3,}|\d{4,
 
 
 # Several customers named to be taken together ("X plus Y", "X and Y combined", "all three together")
+# Two names joined ("Globex and Initech", "Wayne & Hooli", "Globex, Initech"): a read about one would drop the other
+_TWO_NAMED_RE = re.compile(r"\w\s*(?:\band\b|&|,|\bplus\b|\bvs\.?|\bversus\b)\s*\w", re.I)
 _COMBINED_RE = re.compile(r"\bplus\b|\bcombined\b|\btogether\b|\bin total\b|\ball (?:three|of them)\b|\+", re.I)
 
 
@@ -216,7 +218,7 @@ class TurnCustomers(TurnSlots):
             names = " and ".join(f"{c.name} ({c.external_id})" for c in resolution.others)
             raise Stop(
                 f"That names more than one customer: {names}. Which one do you mean? Send one request per customer. "
-                f"{single}",
+                + (single or "Nothing was answered."),
                 "several customers",
             )
         if resolution.customer is not None:
@@ -291,10 +293,22 @@ class TurnCustomers(TurnSlots):
                     named = self.also_named(query, customer_ref(found), [q for q, _ in queries[position + 1 : 6]])
                     if len(named) > 1:
                         return Resolution(others=named)
-                elif _COMBINED_RE.search(self.text):
-                    family = self.family_named(found, [q for q, _ in queries[:5]])
+                else:
+                    family = (
+                        self.family_named(found, [q for q, _ in queries[:5]])
+                        if _COMBINED_RE.search(self.text)
+                        else None
+                    )
                     if family is not None:  # "acme corporation plus acme europe and acme logistics — combined"
                         return Resolution(customer=family)
+                    if _TWO_NAMED_RE.search(self.text):
+                        # "Globex and Initech exposure": one answer would be for one of them only; ask
+                        rest = [q for q, _ in queries[position + 1 : 4]]
+                        named = self.also_named(query, customer_ref(found), rest)
+                        if len(named) == 1:
+                            named = self.runs_naming(customer_ref(found), [q for q, _ in queries[:3]])
+                        if len(named) > 1:
+                            return Resolution(others=named)
                 return Resolution(customer=customer_ref(found))
             if result["status"] == "ambiguous":
                 matches: list[dict[str, Any]] = [c["customer"] for c in result["candidates"]]
@@ -323,6 +337,10 @@ class TurnCustomers(TurnSlots):
                 family = self.family_named(found, [q for q, _ in queries[:5]]) if found else None
                 if family is not None:
                     return Resolution(customer=family)
+            if not single and _TWO_NAMED_RE.search(self.text):
+                named = self.runs_naming(part, [q for q, _ in queries[:3]])
+                if len(named) > 1:  # "acme europe and acme logistics - exposure": which one?
+                    return Resolution(others=named)
             return Resolution(customer=part)
         if suggestion is not None:
             return suggestion
@@ -465,6 +483,18 @@ class TurnCustomers(TurnSlots):
                 ref = customer_ref(result["customer"])
                 if all(ref.id != seen.id for seen in named):
                     named.append(ref)
+        return named
+
+    def runs_naming(self, found: CustomerRef, queries: list[str]) -> list[CustomerRef]:
+        """`found` and any other customer a run of name words inside the queries names exactly (not recorded)."""
+        named = [found]
+        for query in queries:
+            for run in self.name_word_runs(query.split()):
+                result = self.look_up("resolve_customer", {"query": run[:200]})
+                if result.get("status") == "resolved":
+                    ref = customer_ref(result["customer"])
+                    if all(ref.id != seen.id for seen in named):
+                        named.append(ref)
         return named
 
     def family_named(self, found: dict[str, Any], others: list[str]) -> CustomerRef | None:
