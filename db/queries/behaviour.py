@@ -78,50 +78,52 @@ def customer_paid_invoices(session: Session, customer_id: int, first_dn: int, la
     return [PaidInvoiceRow(**row._mapping) for row in rows]
 
 
+def _paid_sums() -> list[Any]:
+    """The sums a PaidTotals is read from (`_paid_totals`), over the selected paid invoices."""
+    days_late = Invoice.settled_dn - Invoice.due_dn
+    days_to_pay = Invoice.settled_dn - Invoice.issue_dn
+    late = days_late > LATE_AFTER_DAYS
+    return [
+        func.count(),
+        func.sum(Invoice.amount),
+        type_coerce(func.sum(Invoice.amount * days_late), Money()),
+        func.sum(days_late),
+        type_coerce(func.sum(Invoice.amount * days_to_pay), Money()),
+        func.sum(days_to_pay),
+        func.sum(case((late, 1), else_=0)),
+        type_coerce(func.coalesce(func.sum(case((late, Invoice.amount), else_=0)), 0), Money()),
+    ]
+
+
+def _paid_totals(currency: str, sums: Sequence[Any]) -> PaidTotals:
+    count, amount, weighted_late, late_days, weighted_pay, pay_days, late_count, late_amount = sums
+    return PaidTotals(
+        currency=currency,
+        invoices=int(count),
+        amount=Decimal(amount),
+        amount_x_days_late=Decimal(weighted_late),
+        days_late=int(late_days),
+        amount_x_days_to_pay=Decimal(weighted_pay),
+        days_to_pay=int(pay_days),
+        late_invoices=int(late_count),
+        late_amount=Decimal(late_amount),
+    )
+
+
 def book_paid_totals(
     session: Session, first_dn: int, last_dn: int, *, collector_id: int | None = None
 ) -> tuple[list[PaidTotals], int]:
     """Every customer's invoices paid between two day numbers (inclusive), summed per currency, and how many
     customers paid any; `collector_id` limits both to that collector's book."""
-    days_late = Invoice.settled_dn - Invoice.due_dn
-    days_to_pay = Invoice.settled_dn - Invoice.issue_dn
-    late = days_late > LATE_AFTER_DAYS
     conditions = _paid_in(first_dn, last_dn)
     if collector_id is not None:
         in_book = select(Customer.id).where(Customer.collector_id == collector_id)
         conditions.append(Invoice.customer_id.in_(in_book))
     rows = session.execute(
-        select(
-            Invoice.currency,
-            func.count(),
-            func.sum(Invoice.amount),
-            type_coerce(func.sum(Invoice.amount * days_late), Money()),
-            func.sum(days_late),
-            type_coerce(func.sum(Invoice.amount * days_to_pay), Money()),
-            func.sum(days_to_pay),
-            func.sum(case((late, 1), else_=0)),
-            type_coerce(func.coalesce(func.sum(case((late, Invoice.amount), else_=0)), 0), Money()),
-        )
-        .where(*conditions)
-        .group_by(Invoice.currency)
-        .order_by(Invoice.currency)
+        select(Invoice.currency, *_paid_sums()).where(*conditions).group_by(Invoice.currency).order_by(Invoice.currency)
     ).all()
     customers = session.scalar(select(func.count(func.distinct(Invoice.customer_id))).where(and_(*conditions)))
-    totals = [
-        PaidTotals(
-            currency=currency,
-            invoices=int(count),
-            amount=Decimal(amount),
-            amount_x_days_late=Decimal(weighted_late),
-            days_late=int(late_days),
-            amount_x_days_to_pay=Decimal(weighted_pay),
-            days_to_pay=int(pay_days),
-            late_invoices=int(late_count),
-            late_amount=Decimal(late_amount),
-        )
-        for currency, count, amount, weighted_late, late_days, weighted_pay, pay_days, late_count, late_amount in rows
-    ]
-    return totals, int(customers or 0)
+    return [_paid_totals(row[0], row[1:]) for row in rows], int(customers or 0)
 
 
 def payers_by_lateness(
@@ -167,53 +169,16 @@ def paid_totals_by_customer(
     """The paid-invoice sums of each customer (per currency) between two day numbers, inclusive."""
     if not customer_ids:
         return {}
-    days_late = Invoice.settled_dn - Invoice.due_dn
-    days_to_pay = Invoice.settled_dn - Invoice.issue_dn
-    late = days_late > LATE_AFTER_DAYS
     conditions = [*_paid_in(first_dn, last_dn), Invoice.customer_id.in_(list(customer_ids))]
     if currencies is not None:
         conditions.append(Invoice.currency.in_(list(currencies)))
     rows = session.execute(
-        select(
-            Invoice.customer_id,
-            Invoice.currency,
-            func.count(),
-            func.sum(Invoice.amount),
-            type_coerce(func.sum(Invoice.amount * days_late), Money()),
-            func.sum(days_late),
-            type_coerce(func.sum(Invoice.amount * days_to_pay), Money()),
-            func.sum(days_to_pay),
-            func.sum(case((late, 1), else_=0)),
-            type_coerce(func.coalesce(func.sum(case((late, Invoice.amount), else_=0)), 0), Money()),
-        )
+        select(Invoice.customer_id, Invoice.currency, *_paid_sums())
         .where(*conditions)
         .group_by(Invoice.customer_id, Invoice.currency)
         .order_by(Invoice.customer_id, Invoice.currency)
     ).all()
     out: dict[int, list[PaidTotals]] = {}
-    for (
-        customer_id,
-        currency,
-        count,
-        amount,
-        weighted_late,
-        late_days,
-        weighted_pay,
-        pay_days,
-        late_count,
-        late_amount,
-    ) in rows:
-        out.setdefault(int(customer_id), []).append(
-            PaidTotals(
-                currency=currency,
-                invoices=int(count),
-                amount=Decimal(amount),
-                amount_x_days_late=Decimal(weighted_late),
-                days_late=int(late_days),
-                amount_x_days_to_pay=Decimal(weighted_pay),
-                days_to_pay=int(pay_days),
-                late_invoices=int(late_count),
-                late_amount=Decimal(late_amount),
-            )
-        )
+    for row in rows:
+        out.setdefault(int(row[0]), []).append(_paid_totals(row[1], row[2:]))
     return out
