@@ -39,8 +39,9 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 # System prompt plus every tool schema of the widest role (estimated tokens); grows with the catalogue (3,000 until
-# the portfolio's payer ranking, smallest-first order and credit-status filter).
-PROMPT_TOKEN_BUDGET = 3050
+# the portfolio's payer ranking, smallest-first order and credit-status filter; 3,050 until its industry and
+# limit-utilisation filters).
+PROMPT_TOKEN_BUDGET = 3100
 MAX_TOOL_DESCRIPTION = 150
 MAX_FIELD_DESCRIPTION = 60
 # Arguments explained once in the system prompt instead of in every schema.

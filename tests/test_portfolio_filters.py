@@ -110,11 +110,11 @@ def exposures_at(book: Book, as_of: date, today: date) -> dict[int, Decimal]:
     return exposure
 
 
-def over_limit(book: Book, as_of: date, today: date = DEMO_AS_OF) -> dict[int, Decimal]:
-    """Customers whose exposure exceeds their limit in force, with that exposure (USD)."""
+def over_limit(book: Book, as_of: date, today: date = DEMO_AS_OF, percent: int = 100) -> dict[int, Decimal]:
+    """Customers whose exposure exceeds `percent` % of their limit in force, with that exposure (USD)."""
     limits = limits_at(book, as_of)
     exposure = exposures_at(book, as_of, today)
-    return {c: v for c, v in exposure.items() if c in limits and v > limits[c]}
+    return {c: v for c, v in exposure.items() if c in limits and v > limits[c] * percent / 100}
 
 
 def with_country(book: Book, *codes: str) -> set[int]:
@@ -183,6 +183,28 @@ def test_credit_status_filter_today_and_at_a_past_date(demo_db_url: str, book: B
     assert error.value.code is ErrorCode.INVALID_INPUT
 
 
+def _in_industry(url: str, *industries: str) -> set[int]:
+    with read_session(url) as s:
+        rows = s.execute(select(Customer.id, Customer.industry)).all()
+    return {int(customer_id) for customer_id, industry in rows if industry in industries}
+
+
+def test_industry_filter_today_and_at_a_past_date(demo_db_url: str, book: Book) -> None:
+    members = _in_industry(demo_db_url, "Retail", "Healthcare")
+    assert 0 < len(members) < len(book.countries)
+    result = summary(demo_db_url, industries=["retail", "Healthcare"], group_by="customer", top_n=50)
+    assert_matches(result.totals, reference(book.raw, DEMO_AS_OF, customers=members, today=DEMO_AS_OF))
+    assert {g.key for g in result.groups if g.key is not None} <= {str(c) for c in members}
+    assert result.filters_applied.industries == ["retail", "Healthcare"]
+    assert any("industry Retail, Healthcare" in text for text in result.filters_applied.descriptions)
+    past = summary(demo_db_url, industries=["Retail"], as_of=PAST.isoformat(), group_by="region")
+    assert_matches(past.totals, reference(book.raw, PAST, customers=_in_industry(demo_db_url, "Retail")))
+    with pytest.raises(CreditDeskError) as error:
+        summary(demo_db_url, industries=["Aerospace"])
+    assert error.value.code is ErrorCode.INVALID_INPUT
+    assert not queries.rollup_compatible(queries.Selection(industries=("Retail",)), None, None)
+
+
 def test_an_unknown_country_matches_nothing_and_is_reported(demo_db_url: str, book: Book) -> None:
     nothing = summary(demo_db_url, countries=["zz"], group_by="region")
     assert nothing.totals.open_receivables.value == 0 and nothing.totals.sales.value == 0
@@ -236,6 +258,27 @@ def test_customers_above_their_limit_today(demo_db_url: str, book: Book) -> None
     rest = reference(book.raw, DEMO_AS_OF, customers={c for c, _ in ranked[2:]}, today=DEMO_AS_OF)
     assert abs(short.groups[-1].figures.open_receivables.value - cents(rest.selected)) <= D("0.02")
     assert short.groups[-1].figures.customers_with_balance.value == rest.with_balance
+
+
+def test_customers_using_more_than_a_share_of_their_limit(demo_db_url: str, book: Book) -> None:
+    """ "Customers with utilisation over 90 %" = min_utilisation_pct=90; over_limit too means the higher of the two."""
+    over_90 = over_limit(book, DEMO_AS_OF, percent=90)
+    assert len(over_90) > len(over_limit(book, DEMO_AS_OF))
+    assert len(over_90) <= 50
+    result = summary(demo_db_url, min_utilisation_pct=90, group_by="customer", top_n=50)
+    assert {int(g.key) for g in result.groups if g.key is not None} == set(over_90)
+    assert_matches(result.totals, reference(book.raw, DEMO_AS_OF, customers=set(over_90), today=DEMO_AS_OF))
+    assert result.filters_applied.min_utilisation_pct == 90
+    assert any("more than 90% of their credit limit" in text for text in result.filters_applied.descriptions)
+    both = summary(demo_db_url, min_utilisation_pct=90, over_limit=True, group_by="customer", top_n=50)
+    assert {int(g.key) for g in both.groups if g.key is not None} == set(over_limit(book, DEMO_AS_OF))
+    past = summary(demo_db_url, min_utilisation_pct="75", as_of=PAST.isoformat())
+    expected = reference(book.raw, PAST, customers=set(over_limit(book, PAST, percent=75)))
+    assert_matches(past.totals, expected)
+    for bad in (0, -5, 5000, "lots"):
+        with pytest.raises(CreditDeskError) as error:
+            summary(demo_db_url, min_utilisation_pct=bad)
+        assert error.value.code is ErrorCode.INVALID_INPUT
 
 
 def test_over_limit_agrees_with_get_customer_exposure(demo_db_url: str, book: Book) -> None:
@@ -353,6 +396,7 @@ def test_filtered_questions_are_never_answered_from_the_rollup(
         {"over_limit": True, "group_by": "currency"},
         {"over_limit": True, "countries": countries, "group_by": "segment"},
         {"credit_statuses": ["Hold", "Stop"], "group_by": "region"},
+        {"industries": ["Manufacturing"], "group_by": "collector"},
     ]
     calls.clear()
     filtered = [summary(snapshot_db, **args).model_dump(mode="json") for args in argument_sets]

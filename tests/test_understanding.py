@@ -202,9 +202,7 @@ def test_ibm_questions_with_their_dates(ibm_url: str) -> None:
     assert top in biggest.text
 
 
-@pytest.mark.parametrize(
-    "text", ["overdue for customers with open promises", "which accounts are over 80% utilisation"]
-)
+@pytest.mark.parametrize("text", ["overdue for customers with open promises", "split the book by utilisation"])
 def test_a_part_the_book_cannot_be_filtered_by_is_said(shared_url: str, text: str) -> None:  # noqa: F811
     reply = ask(shared_url, "morgan", text)
     if reply.tool_calls:

@@ -218,10 +218,18 @@ def test_an_invoice_labelled_either_way_is_the_tools_number() -> None:
     assert not judge(item("get_invoice", {"invoice_number": "INV-1"}), reply("INV-2 …", other)).fully_correct
 
 
+def test_industry_and_utilisation_filters_are_read_from_what_the_tool_applied() -> None:
+    label = item("get_portfolio_summary", {"filters": {"industry": "Retail", "min_utilisation": 90}}, persona="manager")
+    applied = {"industries": ["Retail"], "min_utilisation_pct": "90"}
+    assert judge(label, _portfolio(applied, "Portfolio …")).fully_correct
+    wrong = judge(label, _portfolio({"industries": ["Retail"], "min_utilisation_pct": "80"}, "Portfolio …"))
+    assert wrong.full["filters.min_utilisation"] is False and wrong.full["filters.industry"] is True
+
+
 def test_a_filter_no_tool_can_apply_counts_only_when_the_answer_says_so() -> None:
-    label = item("get_portfolio_summary", {"filters": {"industry": "Retail"}}, persona="manager")
+    label = item("get_portfolio_summary", {"filters": {"payment_terms": 60}}, persona="manager")
     silent = judge(label, _portfolio({}, "Portfolio — the whole book …"))
-    said = judge(label, _portfolio({}, "**Not applied** — industry: the book is not filtered by it.\n\nPortfolio …"))
+    said = judge(label, _portfolio({}, "**Not applied** — terms: the book is not filtered by them.\n\nPortfolio …"))
     assert not silent.fully_correct and said.fully_correct
 
 

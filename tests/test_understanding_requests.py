@@ -447,6 +447,30 @@ def test_credit_status_selects_customers(shared_url: str, text: str, arguments: 
 
 
 @pytest.mark.parametrize(
+    ("text", "arguments", "described"),
+    [
+        ("how's our retail exposure looking", {"industries": ["Retail"]}, "industry Retail"),
+        ("overdue for tech and health care customers", {"industries": ["Healthcare", "Technology"]},
+         "industry Healthcare, Technology"),
+        ("what do our Singapore-based accounts have overdue?", {"countries": ["SG"]}, "country SG"),
+        ("customers with limit utilization over 90%?",
+         {"min_utilisation_pct": "90", "group_by": "customer", "top_n": 50}, "more than 90% of their credit limit"),
+        ("which accounts are using more than 80 percent of their credit limit",
+         {"min_utilisation_pct": "80", "group_by": "customer", "top_n": 50}, "more than 80% of their credit limit"),
+    ],
+)  # fmt: skip
+def test_industry_country_and_utilisation_select_customers(
+    shared_url: str,  # noqa: F811
+    text: str,
+    arguments: dict[str, object],
+    described: str,
+) -> None:
+    reply = ask(shared_url, "morgan", text)
+    assert last_call(reply, "get_portfolio_summary").arguments == arguments
+    assert described in reply.text and "Not applied" not in reply.text
+
+
+@pytest.mark.parametrize(
     ("who", "text", "tool", "expected"),
     [
         ("morgan", "open receivables in euros? thx", "get_portfolio_summary", {"currencies": ["EUR"]}),
@@ -460,6 +484,7 @@ def test_credit_status_selects_customers(shared_url: str, text: str, arguments: 
          {"kind": "log_promise_to_pay", "proposed_by": "casey"}),
         ("morgan", "anything ash put in that needs my approval?", "list_pending_approvals", {"proposed_by": "ash"}),
         ("casey", "list of who to call, 15 at a time", "build_worklist", {"page_size": 15}),
+        ("morgan", "DSO on a 60-day sales window", "get_portfolio_summary", {"period_months": 2}),
     ],
 )  # fmt: skip
 def test_details_of_a_request_reach_the_tool(
@@ -472,6 +497,12 @@ def test_details_of_a_request_reach_the_tool(
     arguments = last_call(ask(shared_url, who, text), tool).arguments
     assert {key: arguments.get(key) for key in expected} == expected
     assert "min_amount" not in arguments
+
+
+def test_a_count_of_disputed_invoices_says_the_count_is_of_all_of_them(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "how many open invoices are currently in dispute?")
+    assert last_call(reply, "get_portfolio_summary").arguments == {"count_open_invoices": True}
+    assert "Not applied** — only disputed invoices" in reply.text
 
 
 def test_a_customers_promises_from_a_start_date(shared_url: str) -> None:  # noqa: F811

@@ -168,6 +168,7 @@ class PortfolioSummaryInput(BaseModel):
         ),
     )
     segments: list[str] | None = Field(default=None, description="e.g. ['Enterprise'].")
+    industries: list[str] | None = None
     collectors: list[str] | None = Field(default=None, description="Staff user names.")
     risk_classes: list[RiskClassName] | None = Field(default=None, description="Risk classes A–E.")
     credit_statuses: list[CreditStatusName] | None = None
@@ -188,12 +189,12 @@ class PortfolioSummaryInput(BaseModel):
     over_limit: bool = Field(
         default=False,
         description=(
-            "Only customers whose total exposure at the as-of date exceeds their credit limit in force then, as "
-            "get_customer_exposure defines it: all their open receivables (every currency and bucket; disputed "
-            "items as the policy says) plus open sales orders — orders only when the as-of date is today (no order "
-            "history is kept; earlier dates compare receivables alone). Both sides at the as-of rates; customers "
-            "without a limit are not over. For 'customers above their limit' use group_by='customer'."
+            "Only customers whose exposure (as get_customer_exposure) exceeds their limit at the as-of date. For "
+            "'customers above their limit' use group_by='customer'."
         ),
+    )
+    min_utilisation_pct: Decimal | None = Field(
+        default=None, gt=0, le=1000, description="Only customers above this % of their limit."
     )
     review_due_by: date | None = None  # customers whose limit in force is due for review by then (may be ahead)
     trend_months: int = Field(default=6, ge=0, le=12, description="Month ends before the as-of month.")
@@ -222,7 +223,7 @@ class PortfolioSummaryInput(BaseModel):
         names = {"ok": "OK", "watch": "Watch", "hold": "Hold", "stop": "Stop"}
         return [names.get(str(v).strip().lower(), v) for v in value] if isinstance(value, list) else value
 
-    @field_validator("regions", "countries", "segments", "collectors", "currencies")
+    @field_validator("regions", "countries", "segments", "industries", "collectors", "currencies")
     @classmethod
     def _non_empty(cls, value: list[str] | None) -> list[str] | None:
         if value is not None and not [v for v in value if v.strip()]:
@@ -352,6 +353,7 @@ class FiltersApplied(BaseModel):
     regions: list[str] | None
     countries: list[str] | None = Field(description="Customer country codes as given")
     segments: list[str] | None
+    industries: list[str] | None = None
     collectors: list[str] | None
     risk_classes: list[str] | None
     credit_statuses: list[str] | None = None
@@ -363,6 +365,7 @@ class FiltersApplied(BaseModel):
     buckets_selected: list[str] = Field(description="Ageing buckets the days-past-due range maps onto")
     min_balance: Decimal | None
     over_limit: bool = Field(description="Only customers whose exposure exceeds their credit limit")
+    min_utilisation_pct: Decimal | None = None
     review_due_by: date | None = Field(default=None, description="Only customers with a limit review due by then")
     restricted_to_own_book: bool
     descriptions: list[str] = Field(description="Each active filter with the definition used")
@@ -542,12 +545,15 @@ def _match_countries(given: list[str], known: list[str]) -> tuple[tuple[str, ...
     return tuple(resolved), list(dict.fromkeys(unknown))
 
 
-def over_limit_rule(as_of: date, is_today: bool, policy: CreditPolicy) -> q.OverLimitRule:
+def over_limit_rule(
+    as_of: date, is_today: bool, policy: CreditPolicy, utilisation_pct: Decimal = Decimal(100)
+) -> q.OverLimitRule:
     """Exposure as `get_customer_exposure` computes it: orders only today and when the policy includes them."""
     return q.OverLimitRule(
         moment=end_of_day_utc(as_of),
         include_orders=is_today and policy.exposure.include_open_orders,
         include_disputed=policy.exposure.include_disputed_items,
+        utilisation_pct=utilisation_pct,
     )
 
 
@@ -558,12 +564,18 @@ def over_limit_definition(rule: q.OverLimitRule, as_of: date, currency: str) -> 
         if rule.include_orders
         else "without open orders (the order book is only known for today, or the policy leaves orders out)"
     )
+    over = (
+        "over their credit limit"
+        if rule.utilisation_pct == 100
+        else f"using more than {rule.utilisation_pct.normalize():f}% of their credit limit"
+    )
+    share = "" if rule.utilisation_pct == 100 else f"{rule.utilisation_pct.normalize():f}% of "
     return (
-        f"Customers over their credit limit: total exposure at the end of {as_of} = all their open receivables then "
+        f"Customers {over}: total exposure at the end of {as_of} = all their open receivables then "
         f"(every currency and ageing bucket, {disputed}, whatever the currency, days-past-due and disputed filters) "
-        f"{orders}, greater than the credit limit in force at that moment, both in {currency} at the as-of rates "
-        "(by at least a cent). Customers without a limit in force are not counted as over; a limit of 0 is a limit. "
-        "The figures shown for these customers (the month-end trend too) still follow the other filters."
+        f"{orders}, greater than {share}the credit limit in force at that moment, both in {currency} at the as-of "
+        "rates (by at least a cent). Customers without a limit in force are not counted as over; a limit of 0 is a "
+        "limit. The figures shown for these customers (the month-end trend too) still follow the other filters."
     )
 
 
@@ -602,6 +614,11 @@ def resolve_request(
         if args.segments
         else None
     )
+    industries = (
+        _match_values(args.industries, q.distinct_customer_values(session, "industry"), "industry")
+        if args.industries
+        else None
+    )
     collector_ids, own_book = _collector_ids(session, ctx, args.collectors)
     currencies = tuple(dict.fromkeys(validate_currency(c) for c in args.currencies)) if args.currencies else None
     broken = (
@@ -610,11 +627,15 @@ def resolve_request(
         else None
     )
     is_today = as_of >= ctx.today
-    over_limit = over_limit_rule(as_of, is_today, policy) if args.over_limit else None
+    over_limit = None
+    if args.over_limit or args.min_utilisation_pct is not None:
+        share = max(Decimal(100) if args.over_limit else Decimal(0), args.min_utilisation_pct or Decimal(0))
+        over_limit = over_limit_rule(as_of, is_today, policy, share)
     selection = Selection(
         regions=regions,
         countries=countries,
         segments=segments,
+        industries=industries,
         collector_ids=collector_ids,
         risk_classes=tuple(dict.fromkeys(args.risk_classes)) if args.risk_classes else None,
         credit_statuses=tuple(dict.fromkeys(args.credit_statuses)) if args.credit_statuses else None,
@@ -634,6 +655,7 @@ def resolve_request(
         regions=args.regions,
         countries=args.countries,
         segments=args.segments,
+        industries=args.industries,
         collectors=args.collectors,
         risk_classes=list(args.risk_classes) if args.risk_classes else None,
         credit_statuses=list(args.credit_statuses) if args.credit_statuses else None,
@@ -645,6 +667,7 @@ def resolve_request(
         buckets_selected=[labels[i] for i in buckets],
         min_balance=args.min_balance,
         over_limit=args.over_limit,
+        min_utilisation_pct=args.min_utilisation_pct,
         review_due_by=args.review_due_by,
         restricted_to_own_book=own_book,
         descriptions=_filter_descriptions(args, selection, period, labels, own_book, ctx, policy, unknown_countries),
@@ -708,6 +731,8 @@ def _filter_descriptions(
         out.append(described + ".")
     if selection.segments:
         out.append(f"Customers in segment {', '.join(selection.segments)} (customer master).")
+    if selection.industries:
+        out.append(f"Customers in industry {', '.join(selection.industries)} (customer master).")
     if own_book:
         out.append(f"Your book only: customers assigned to you ({ctx.actor.name}).")
     elif args.collectors:

@@ -67,6 +67,17 @@ REGION_ALIASES = {
 SEGMENT_ALIASES = {"mid market": "Mid-Market", "midmarket": "Mid-Market", "mid-size": "Mid-Market", "smb": "SMB",
                    "small business": "SMB", "public": "Public Sector", "government": "Public Sector",
                    "enterprises": "Enterprise"}  # fmt: skip
+# Common short names of the customer master's industries; one only counts when the book has that industry.
+INDUSTRY_ALIASES = {"health care": "Healthcare", "tech": "Technology", "retailers": "Retail",
+                    "manufacturers": "Manufacturing", "manufacturing sector": "Manufacturing",
+                    "energy": "Energy & Utilities", "utilities": "Energy & Utilities",
+                    "energy and utilities": "Energy & Utilities", "food": "Food & Beverage",
+                    "food and beverage": "Food & Beverage", "f&b": "Food & Beverage",
+                    "transport": "Transportation & Logistics", "transportation": "Transportation & Logistics",
+                    "logistics": "Transportation & Logistics", "wholesale": "Wholesale Distribution",
+                    "wholesalers": "Wholesale Distribution", "distributors": "Wholesale Distribution",
+                    "professional services": "Professional Services", "public administration": "Public Administration",
+                    "builders": "Construction"}  # fmt: skip
 
 
 def _word_pattern(phrase: str) -> re.Pattern[str]:

@@ -144,7 +144,7 @@ _PLACE_RE = re.compile(
     + "|".join(
         re.escape(n).replace(r"\ ", r"\s+") for n in sorted({*place_names(), *area_names()}, key=len, reverse=True)
     )
-    + r"|[A-Z]{2})(?![\w-])",
+    + r"|[A-Z]{2})(?!\w|-(?!based\b))",  # "Singapore-based accounts"
     re.IGNORECASE,
 )
 _NOT_COUNTRY_CODES = frozenset(

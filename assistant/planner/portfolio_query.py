@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from core.dates import add_months, month_start
@@ -295,7 +296,8 @@ def counts_invoices(text: str) -> bool:
 _SALES_WINDOW_RE = re.compile(
     r"\b(?:trailing|last|past|previous|prior)\s+(\d{1,3})\s+(days?|months?)(?:'|'s)?\s+(?:of\s+)?(?:sales|revenue|billings?)\b"
     r"|\b(?:sales|revenue|billings?)\s+(?:window\s+)?(?:of|over|for)\s+(?:the\s+)?(?:trailing|last|past)\s+(\d{1,3})\s+"
-    r"(days?|months?)\b",
+    r"(days?|months?)\b"
+    r"|\b(\d{1,3})[- ](days?|months?)\s+(?:of\s+)?(?:sales|revenue|billings?)\s+(?:window|base|period)\b",
     IC,
 )
 
@@ -306,10 +308,32 @@ def sales_window_months(text: str, spans: Spans) -> int | None:
     if match is None:
         return None
     spans.add(*match.span())
-    number = int(match.group(1) or match.group(3))
-    unit = (match.group(2) or match.group(4)).lower()
+    number = int(match.group(1) or match.group(3) or match.group(5))
+    unit = (match.group(2) or match.group(4) or match.group(6)).lower()
     months = number if unit.startswith("month") else round(number / 30)
     return max(1, min(months, 6))
+
+
+_PERCENT = r"(\d{1,3}(?:\.\d+)?)\s*(?:%|percent|pct)"
+_UTILISATION_RE = re.compile(
+    r"\butili[sz]\w*(?:\s+(?:of|on|against)\s+(?:their|its|the)?\s*(?:credit\s+)?limits?)?\s+(?:is\s+|are\s+|at\s+)?"
+    r"(?:over|above|more than|greater than|higher than|>=?|at least|exceeding|north of|beyond)\s*{pct}"
+    r"|\b(?:using|used|utili[sz]ing|at|over|above|more than|beyond|exceeding)\s+"
+    r"(?:more than\s+|over\s+|above\s+|at least\s+)?{pct}\s+of\s+(?:their|its|the)?\s*(?:credit\s+)?limits?\b"
+    r"|\b(?:over|above|more than)\s+{pct}\s*\+?\s+utili[sz]\w*"
+    r"|{pct}\s*\+\s+utili[sz]\w*".replace("{pct}", _PERCENT),
+    IC,
+)
+
+
+def utilisation_threshold(text: str, spans: Spans) -> Decimal | None:
+    """ "Limit utilisation over 90%", "using more than 80% of their limit": the share of the limit to exceed."""
+    match = _UTILISATION_RE.search(text)
+    if match is None:
+        return None
+    spans.add(*match.span())
+    value = Decimal(next(group for group in match.groups() if group))
+    return value if 0 < value <= 1000 else None
 
 
 # Parts of a portfolio question the tool cannot apply: said in the answer, never silently dropped.
@@ -323,8 +347,8 @@ _NOT_APPLIED = [
      "payment behaviour (days late): customers are not ranked by it here; ask about one customer's payment "
      "behaviour"),
     (re.compile(r"\butili[sz](?:ation|ed|ing)\b|\busing\s+(?:at\s+least\s+)?\d+\s*%", IC),
-     "credit-limit utilisation: the book is not filtered or measured by it; ask about one customer's exposure "
-     "against its limit"),
+     "credit-limit utilisation: the book is only filtered by a share of the limit (“using more than 80% of their "
+     "limit”), not measured or split by it; ask about one customer's exposure against its limit"),
     (re.compile(r"\bopen\s+(?:promises?|ptps?)\b|\b(?:promises?|ptps?)\s+(?:to\s+pay\s+)?(?:still\s+)?open\b", IC),
      "open promises to pay: the book is not filtered by them; ask about one customer's promise history"),
 ]  # fmt: skip

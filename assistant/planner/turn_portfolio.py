@@ -11,6 +11,7 @@ from core.dates import add_months, month_start
 
 from . import answers_compare, answers_portfolio
 from .context import (
+    INDUSTRY_ALIASES,
     REGION_ALIASES,
     SEGMENT_ALIASES,
     last_call,
@@ -53,10 +54,12 @@ from .portfolio_query import (
     ranking_count,
     sales_window_months,
     smallest_first,
+    utilisation_threshold,
 )
 from .turn_customers import TurnCustomers
 from .turn_state import Stop
 
+_DISPUTED_ONLY_RE = re.compile(r"\b(?:in|under)\s+dispute\b|\bdisputed\s+(?:invoices?|items?)\b", re.I)
 # Currencies named in words or lower case ("open receivables in euros", "only gbp items")
 _CURRENCY_WORDS = {"euros": "EUR", "euro": "EUR", "eur": "EUR", "sterling": "GBP", "pounds": "GBP", "gbp": "GBP",
                    "pesos": "MXN", "mxn": "MXN", "us dollars": "USD", "usd": "USD", "canadian dollars": "CAD",
@@ -144,6 +147,9 @@ class TurnPortfolio(TurnCustomers):
                 args["period_months"] = max(1, min(mention.period_months, 6))
         if window is not None and "period_start" not in args:
             args["period_months"] = window
+        utilisation = utilisation_threshold(text, self.spans)
+        if utilisation is not None:
+            args["min_utilisation_pct"] = str(utilisation)
         share_over = re.search(r"(?:%|\b(?:percent\w*|share|proportion)\b).{0,40}"
                                r"\b(?:over|above|more than)\s+90\b|\b(?:over|above) 90\b.{0,20}(?:%|percent)",
                                text, re.I)  # fmt: skip
@@ -156,6 +162,9 @@ class TurnPortfolio(TurnCustomers):
         regions = match_values(text, vocab.regions, REGION_ALIASES, self.spans)
         if regions:
             args["regions"] = regions
+        industries = match_values(text, vocab.industries, INDUSTRY_ALIASES, self.spans)
+        if industries:
+            args["industries"] = industries
         segments = match_values(text, vocab.segments, SEGMENT_ALIASES, self.spans)
         if segments:
             args["segments"] = segments
@@ -202,7 +211,7 @@ class TurnPortfolio(TurnCustomers):
         if review_due_by is not None:
             args["review_due_by"] = review_due_by
         selecting = ("over_limit", "min_balance", "min_days_past_due", "broken_promise_in_period", "risk_classes",
-                     "credit_statuses")  # fmt: skip
+                     "credit_statuses", "min_utilisation_pct")  # fmt: skip
         if "group_by" not in args and (
             (lists_customers(text) and any(args.get(key) for key in selecting)) or review_due_by
         ):
@@ -241,7 +250,10 @@ class TurnPortfolio(TurnCustomers):
             if not (args.get("review_due_by") and "review" in part)
             and not (args.get("payers") and "days late" in part)
             and not (args.get("credit_statuses") and "credit status" in part)
+            and not (args.get("min_utilisation_pct") and "utilisation" in part)
         ]
+        if args.get("count_open_invoices") and _DISPUTED_ONLY_RE.search(text) and not args.get("exclude_disputed"):
+            missing.append("only disputed invoices: the count is of every open invoice; the disputed balance is shown")
         missing += [part for part in (shortened, by_country) if part]
         if missing:
             answer = "**Not applied** — " + "; ".join(missing) + ".\n\n" + answer

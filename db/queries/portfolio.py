@@ -110,6 +110,8 @@ class OverLimitRule:
     moment: datetime  # end of the as-of date: the limit with valid_from <= moment < valid_to
     include_orders: bool
     include_disputed: bool
+    # Exposure above this share of the limit: 100 is over the limit, 90 is "utilisation over 90 %".
+    utilisation_pct: Decimal = Decimal(100)
 
 
 @dataclass(frozen=True)
@@ -125,8 +127,9 @@ class ReviewDueRule:
 class Selection:
     """Which customers and which of their receivables a summary covers. `None` means "no restriction".
 
-    Customer-level: regions, countries, segments, collectors, risk classes, explicit customer ids, a broken promise
-    in a window, a minimum balance, exposure over the credit limit. Row-level: currencies (of the items).
+    Customer-level: regions, countries, segments, industries, collectors, risk classes, explicit customer ids, a
+    broken promise in a window, a minimum balance, exposure over (a share of) the credit limit. Row-level: currencies
+    (of the items).
     Item-level: disputed items excluded, and `buckets` (the ageing buckets selected by a days-past-due range) for
     the "selected" receivables.
     """
@@ -135,6 +138,7 @@ class Selection:
     # Customer master `country` values as stored (the caller resolves case; an unknown code matches nothing).
     countries: tuple[str, ...] | None = None
     segments: tuple[str, ...] | None = None
+    industries: tuple[str, ...] | None = None
     collector_ids: tuple[int, ...] | None = None
     risk_classes: tuple[str, ...] | None = None
     # The customer master's credit status today (no history is kept), whatever the as-of date.
@@ -160,6 +164,7 @@ class Selection:
                 self.regions,
                 self.countries,
                 self.segments,
+                self.industries,
                 self.collector_ids,
                 self.risk_classes,
                 self.credit_statuses,
@@ -449,6 +454,8 @@ def _selection_conditions(
         conditions.append(_in(Customer.country, selection.countries))
     if selection.segments is not None:
         conditions.append(_in(Customer.segment, selection.segments))
+    if selection.industries is not None:
+        conditions.append(_in(Customer.industry, selection.industries))
     if selection.collector_ids is not None:
         conditions.append(_in(Customer.collector_id, selection.collector_ids))
     if selection.risk_classes is not None:
@@ -583,8 +590,9 @@ def limits_in_force(session: Session, moment: datetime, rates: Rates) -> Subquer
 
 
 def over_limit_customers(session: Session, ar: ArRows, selection: Selection, rates: Rates) -> AnySelect | None:
-    """Customer ids whose exposure (see `OverLimitRule`) converted at `rates` exceeds their credit limit in force
-    at the rule's moment, converted the same way, by at least a cent; None when the selection has no such rule.
+    """Customer ids whose exposure (see `OverLimitRule`) converted at `rates` exceeds the rule's share of their credit
+    limit in force at the rule's moment, converted the same way, by at least a cent; None when the selection has no
+    such rule.
 
     Customers without a limit in force are never over; a limit of 0 is a limit (any positive exposure exceeds it).
     The exposure is the customer's whole: every currency and bucket, whatever the selection's currency, bucket and
@@ -619,7 +627,7 @@ def over_limit_customers(session: Session, ar: ArRows, selection: Selection, rat
         select(e.customer_id)
         .select_from(exposure_rows.join(limits, limits.c.customer_id == e.customer_id))
         .group_by(e.customer_id, limits.c.limit_cents)
-        .having(func.sum(e.amount) > limits.c.limit_cents + HALF_CENT)
+        .having(func.sum(e.amount) > limits.c.limit_cents * float(rule.utilisation_pct / 100) + HALF_CENT)
     )
 
 
@@ -713,12 +721,13 @@ def rollup_compatible(selection: Selection, group_by: GroupBy | None, min_balanc
     """Whether `snapshot_totals` for this selection and grouping can be read from the date's rollup: filters and
     grouping on the rollup's dimensions (region, segment, collector, risk class, currency) only, every bucket, and
     disputed items included or excluded (the rollup carries both balances' counts). Any other filter (countries,
-    credit status, over the limit, a review due, a minimum balance, a broken promise, explicit customers) is
+    industries, credit status, over the limit, a review due, a minimum balance, a broken promise, explicit customers) is
     answered from the snapshot rows."""
     return (
         group_by != "customer"
         and selection.customer_ids is None
         and selection.countries is None
+        and selection.industries is None
         and selection.credit_statuses is None
         and selection.broken_promise is None
         and selection.min_balance_cents is None
@@ -1734,8 +1743,15 @@ def trend_by_currency(
 # --- lookups for resolving filters ----------------------------------------------------------------------------------
 
 
-def distinct_customer_values(session: Session, column: Literal["region", "segment", "country"]) -> list[str]:
-    attribute = {"region": Customer.region, "segment": Customer.segment, "country": Customer.country}[column]
+def distinct_customer_values(
+    session: Session, column: Literal["region", "segment", "country", "industry"]
+) -> list[str]:
+    attribute = {
+        "region": Customer.region,
+        "segment": Customer.segment,
+        "country": Customer.country,
+        "industry": Customer.industry,
+    }[column]
     return sorted(value for value in session.scalars(select(attribute).distinct()) if value is not None)
 
 

@@ -28,6 +28,7 @@ class Vocabulary:
     currencies: tuple[str, ...]
     staff: tuple[StaffName, ...]
     countries: tuple[str, ...] = ()  # ISO 3166 codes of the customers
+    industries: tuple[str, ...] = ()
     country_regions: tuple[tuple[str, str], ...] = ()  # (country, region) pairs present in the book
     first_day: date | None = None  # the earliest invoice date: no figures exist before it
     # the first two words (lower case) of customer names that start with a staff member's name ("ash haven")
@@ -40,8 +41,8 @@ def _distinct(session: Session, column: Any) -> tuple[str, ...]:
 
 
 def load_vocabulary(session: Session) -> Vocabulary:
-    """Distinct customer regions, segments, currencies and countries, every active staff user's names and role, and
-    the book's first invoice date."""
+    """Distinct customer regions, segments, industries, currencies and countries, every active staff user's names
+    and role, and the book's first invoice date."""
     staff = session.execute(
         select(StaffUser.name, StaffUser.full_name, StaffUser.role)
         .where(StaffUser.active.is_(True))
@@ -54,6 +55,7 @@ def load_vocabulary(session: Session) -> Vocabulary:
         currencies=_distinct(session, Customer.currency),
         staff=tuple(StaffName(name=row[0], full_name=row[1], role=str(row[2].value)) for row in staff),
         countries=_distinct(session, Customer.country),
+        industries=_distinct(session, Customer.industry),
         country_regions=tuple(
             sorted(
                 (str(country), str(region))

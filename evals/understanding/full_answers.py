@@ -50,7 +50,8 @@ MEASURE_WORDS = {
 RANKS = {"exposure": "exposure", "open_ar": "open_receivables", "overdue": "overdue", "disputed_balance": "disputed"}
 # Labelled filter -> the result's filters_applied field (the same values, compared as sets, case-insensitively).
 LIST_FILTERS = {"region": "regions", "country": "countries", "segment": "segments", "collector": "collectors",
-                "risk_class": "risk_classes", "currency": "currencies", "credit_status": "credit_statuses"}  # fmt: skip
+                "risk_class": "risk_classes", "currency": "currencies", "credit_status": "credit_statuses",
+                "industry": "industries"}  # fmt: skip
 FREE_TEXT = frozenset({"reason", "text", "resolution", "contact", "query"})
 SCORED_ELSEWHERE = frozenset({"customer", "amount", "new_limit", "change_by", "order_amount", "min_amount", "as_of",
                               "compare_to", "promised_date", "review_date", "readings"})  # fmt: skip
@@ -170,10 +171,11 @@ def portfolio_checks(slots: dict[str, Any], arguments: dict[str, Any], result: d
     elif filters.get("disputed") == "only":
         filters.pop("disputed")
         checks["filters.disputed"] = arguments.get("rank_by") == "disputed" or measure == "disputed_balance"
-    for key in ("min_balance", "review_due_by"):
+    for key, field in (("min_balance", "min_balance"), ("review_due_by", "review_due_by"),
+                       ("min_utilisation", "min_utilisation_pct")):  # fmt: skip
         if key in filters:
-            checks[f"filters.{key}"] = applied.get(key) is not None and _same(filters.pop(key), applied[key])
-    for key in filters:  # industry, utilisation …: no argument carries them
+            checks[f"filters.{key}"] = applied.get(field) is not None and _same(filters.pop(key), applied[field])
+    for key in filters:  # no argument carries them
         checks[f"filters.{key}"] = says_not_applied(reply)
     if "group_by" in slots:
         checks["group_by"] = slots["group_by"] == result.get("group_by") or (
