@@ -246,6 +246,23 @@ def _to_currency(value: Any) -> str:
         raise ValueError(error.message) from None
 
 
+def _to_percentage(value: Any) -> Decimal:
+    """A share such as 90, "90", "90%" or "87.5 %", read by the one amount parser (no `k`/`m` shorthand, no
+    currency, no exponent); a fractional float is refused as amounts are."""
+    from core.amounts import parse_amount
+
+    raw = _json_number(value)
+    if isinstance(raw, str):
+        raw = raw.strip().removesuffix("%").strip()
+    try:
+        return parse_amount(raw, field="percentage", shorthand=False).amount
+    except CreditDeskError as error:
+        raise ValueError(error.message) from None
+
+
 MoneyField = Annotated[Decimal, _money_validator(True), PlainSerializer(lambda d: str(d), return_type=str)]
 PositiveMoneyField = Annotated[Decimal, _money_validator(False), PlainSerializer(lambda d: str(d), return_type=str)]
 CurrencyField = Annotated[str, BeforeValidator(_to_currency)]
+PercentageField = Annotated[
+    Decimal, BeforeValidator(_to_percentage), PlainSerializer(lambda d: f"{d.normalize():f}", return_type=str)
+]

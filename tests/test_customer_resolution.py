@@ -242,6 +242,15 @@ def test_a_possessive_typed_without_its_apostrophe_still_names_the_customer() ->
     assert not match_name(index, "starkss", 5)[0]
 
 
+def test_two_words_typed_apart_that_make_one_word_of_a_name_still_name_it() -> None:
+    index = _index(["Eaglelight Renewables", "Eagle Foods Ltd", "Lightpath Energy"])
+    ranked, decisive = match_name(index, "eagle light renewables", 5)
+    assert decisive and index.ids[ranked[0][0]] == 1
+    ranked, decisive = match_name(index, "eagle foods", 5)
+    assert decisive and index.ids[ranked[0][0]] == 2
+    assert not match_name(index, "eagle dark renewables", 5)[1]
+
+
 def test_a_common_word_leading_one_name_and_starting_another_is_not_decisive() -> None:
     index = _index(["Crystal Land Components LLC", "Crystalwood Ventures Ltd", "Hooli Cloud Inc", "Land Crystal Co"])
     ranked, decisive = match_name(index, "crystal", 5)

@@ -275,7 +275,10 @@ def test_customers_using_more_than_a_share_of_their_limit(demo_db_url: str, book
     past = summary(demo_db_url, min_utilisation_pct="75", as_of=PAST.isoformat())
     expected = reference(book.raw, PAST, customers=set(over_limit(book, PAST, percent=75)))
     assert_matches(past.totals, expected)
-    for bad in (0, -5, 5000, "lots"):
+    as_text = summary(demo_db_url, min_utilisation_pct=" 90 %", group_by="customer", top_n=50)
+    assert as_text.filters_applied.min_utilisation_pct == 90
+    assert {g.key for g in as_text.groups} == {g.key for g in result.groups}
+    for bad in (0, -5, 5000, "lots", "1e3", "9k", 92.5, True, "NaN"):
         with pytest.raises(CreditDeskError) as error:
             summary(demo_db_url, min_utilisation_pct=bad)
         assert error.value.code is ErrorCode.INVALID_INPUT

@@ -485,6 +485,11 @@ def test_industry_country_and_utilisation_select_customers(
         ("morgan", "anything ash put in that needs my approval?", "list_pending_approvals", {"proposed_by": "ash"}),
         ("casey", "list of who to call, 15 at a time", "build_worklist", {"page_size": 15}),
         ("morgan", "DSO on a 60-day sales window", "get_portfolio_summary", {"period_months": 2}),
+        ("avery", "propose a 2nd reminder to Globex", "propose_dunning_send", {"level": 2}),
+        ("avery", "draft a firmer reminder for Globex", "draft_dunning_message", {"tone": "firm"}),
+        ("casey", "who do I chase today, D and E risk only", "build_worklist", {"risk_classes": ["D", "E"]}),
+        ("morgan", "Globex committed to twenty thousand dollars this Wednesday", "log_promise_to_pay",
+         {"amount": "20000.00"}),
     ],
 )  # fmt: skip
 def test_details_of_a_request_reach_the_tool(
@@ -505,11 +510,61 @@ def test_a_count_of_disputed_invoices_says_the_count_is_of_all_of_them(shared_ur
     assert "Not applied** — only disputed invoices" in reply.text
 
 
-def test_a_customers_promises_from_a_start_date(shared_url: str) -> None:  # noqa: F811
-    reply = ask(shared_url, "morgan", "Globex promise track record this year")
+@pytest.mark.parametrize(
+    "text", ["Globex promise track record this year", "has globex kept its promises since the start of the year?"]
+)
+def test_a_customers_promises_from_a_start_date(shared_url: str, text: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", text)
     arguments = last_call(reply, "get_promise_history").arguments
     assert arguments["period_start"] == date(clock.today().year, 1, 1).isoformat()
     assert "due on or after" in reply.text or "no promise to pay due" in reply.text
+
+
+def test_tomorrow_typed_fast_is_still_tomorrow(shared_url: str) -> None:  # noqa: F811
+    call = last_call(ask(shared_url, "morgan", "globex will pay 5k tomorow"), "log_promise_to_pay")
+    assert call.arguments["promised_date"] == str(clock.today() + timedelta(days=1))
+
+
+def test_a_limit_to_zero_is_never_the_recommendation(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "Take Stark's limit down to zero. They're on stop and not paying.")
+    call = last_call(reply, "propose_credit_limit_change")
+    assert call.arguments["new_limit"] == "0.00" and call.error is not None
+    assert "must be positive" in reply.text and not reply.proposals
+
+
+def test_a_reason_after_while_goes_with_the_proposal_without_its_review_date(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "propose cutting Stark to 4k while they restructure, review by end of March")
+    arguments = last_call(reply, "propose_credit_limit_change").arguments
+    assert arguments["reason"].startswith("while they restructure (")
+    assert arguments["review_date"].endswith("-03-31")
+
+
+def test_a_quarter_of_a_million_is_an_amount(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "sasha", "Globex want to place roughly a quarter of a million order, can they take it?")
+    assert last_call(reply, "check_order_release").arguments["order_amount"] == "250000.00"
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "tool", "expected"),
+    [
+        ("top 10 customers by exposure", "and the bottom 10?", "get_portfolio_summary",
+         {"rank_order": "smallest_first"}),
+        ("which customers are over their credit limit?", "only the ones in APAC", "get_portfolio_summary",
+         {"over_limit": True, "regions": ["APAC"], "group_by": "customer"}),
+        ("what's waiting for my approval?", "anything in there from cleo?", "list_pending_approvals",
+         {"proposed_by": "cleo"}),
+    ],
+)  # fmt: skip
+def test_a_narrowing_follow_up_keeps_the_last_question(
+    shared_url: str,  # noqa: F811
+    first: str,
+    then: str,
+    tool: str,
+    expected: dict[str, object],
+) -> None:
+    replies = conversation(shared_url, "morgan", first, then)
+    arguments = last_call(replies[-1], tool).arguments
+    assert {key: arguments.get(key) for key in expected} == expected
 
 
 def test_a_noun_increase_is_a_change_by(shared_url: str) -> None:  # noqa: F811

@@ -94,11 +94,20 @@ class NameIndex:
 
 def match_name(index: NameIndex, text: str, limit: int) -> tuple[Ranked, bool]:
     """Ranked matches for a name reference and whether the first one is decisive. A one-word reference that finds
-    nobody is tried again without a trailing "s" ("starks exposure": a possessive typed without its apostrophe)."""
+    nobody is tried again without a trailing "s" ("starks exposure": a possessive typed without its apostrophe), and
+    one of several words with two of them joined when that makes a word of a name."""
     key = query_key(text)
     found = _match_key(index, key, limit)
     if not found[0] and " " not in key and key.endswith("s") and key[:-1] in index.by_token:
         return _match_key(index, key[:-1], limit)
+    if not found[0] and " " in key:
+        # "eagle light renewables" for Eaglelight Renewables: two words typed apart that make one word of a name
+        words = key.split()
+        for i in range(len(words) - 1):
+            if words[i] + words[i + 1] in index.by_token:
+                joined = _match_key(index, " ".join([*words[:i], words[i] + words[i + 1], *words[i + 2 :]]), limit)
+                if joined[0]:
+                    return joined
     return found
 
 

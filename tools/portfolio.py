@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from core.dates import add_months, day_number, end_of_day_utc, month_end, month_start, start_of_day_utc
 from core.errors import CreditDeskError, forbidden, invalid_input
-from core.money import PositiveMoneyField, quantize, validate_currency
+from core.money import PercentageField, PositiveMoneyField, quantize, validate_currency
 from core.settings import get_settings
 from db.engine import read_session
 from db.models.snapshots import BUCKETS, MONTHS
@@ -193,7 +193,7 @@ class PortfolioSummaryInput(BaseModel):
             "'customers above their limit' use group_by='customer'."
         ),
     )
-    min_utilisation_pct: Decimal | None = Field(
+    min_utilisation_pct: PercentageField | None = Field(
         default=None, gt=0, le=1000, description="Only customers above this % of their limit."
     )
     review_due_by: date | None = None  # customers whose limit in force is due for review by then (may be ahead)

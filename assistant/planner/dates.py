@@ -221,7 +221,11 @@ _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:this|the\s+same)\s+time\s+last\s+(week|month|quarter|year)\b", re.I), "same_time_last"),
     (re.compile(r"\b(?:last|past|previous)\s+(\d{1,2}|two|three|four|five|six)\s+months\b", re.I), "last_n_months"),
     (
-        re.compile(r"\bytd\b|\byear[- ]to[- ]date\b|(?<!of )\b(?:this|the\s+current)\s+(?:calendar\s+)?year\b", re.I),
+        re.compile(
+            r"\bytd\b|\byear[- ]to[- ]date\b|(?<!of )\b(?:this|the\s+current)\s+(?:calendar\s+)?year\b"
+            r"|\b(?:since|from)\s+(?:the\s+)?(?:start|beginning)\s+of\s+(?:the|this)\s+year\b",
+            re.I,
+        ),
         "this_year",
     ),
     (
@@ -245,7 +249,7 @@ _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(_DAY_OF_MONTH, re.I), "day_of_month"),
     (re.compile(r"\btoday\b|\btonight\b|\bright now\b", re.I), "today"),
     (re.compile(r"\byesterday\b", re.I), "yesterday"),
-    (re.compile(r"\btomorrow\b|\btmrw\b|\btmr\b", re.I), "tomorrow"),
+    (re.compile(r"\bto?m+or+ow\b|\btmrw\b|\btmr\b", re.I), "tomorrow"),  # typed fast: "tomorow", "tommorrow"
 ]
 
 

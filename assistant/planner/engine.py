@@ -180,7 +180,10 @@ class _Turn(TurnWrites):
                 or any(p.match(self.text) for p in (GO_AHEAD_RE, PICK_RE, NEXT_PAGE_RE))
                 or (follow in _ORDER_CHANGES and previous in _CUSTOMER_READS)
                 or (previous == Intent.PORTFOLIO and _REFINE_RE.match(self.text) is not None)
-                or (previous in (Intent.WORKLIST, Intent.PENDING_APPROVALS) and _NARROW_RE.match(self.text) is not None)
+                or (
+                    previous in (Intent.WORKLIST, Intent.PENDING_APPROVALS, Intent.PORTFOLIO)
+                    and _NARROW_RE.match(self.text) is not None
+                )
                 or (previous == Intent.DISPUTE and follow in (Intent.DISPUTE, Intent.DISPUTE_UPDATE))
                 or (previous == Intent.PAYMENT_BEHAVIOUR and _JUST_TREND_RE.match(self.text) is not None)
                 or (
@@ -417,9 +420,10 @@ class _Turn(TurnWrites):
         if previous == Intent.DISPUTE and DISPUTE_CHANGE_RE.search(text) and not DISPUTE_ID_RE.search(text):
             return Intent.DISPUTE_UPDATE  # "set it to resolved", "reassign it to cleo" after a dispute summary
         if previous == Intent.PORTFOLIO and (
-            _LIST_THEM_RE.match(text) or _REFINE_RE.match(text) or SAME_BUT_RE.match(text)
+            _LIST_THEM_RE.match(text) or _REFINE_RE.match(text) or SAME_BUT_RE.match(text) or _NARROW_RE.match(text)
         ):
-            # "list them" after "how many customers are over their limit?", "split it by …", "same but for EMEA"
+            # "list them" after "how many customers are over their limit?", "split it by …", "same but for EMEA",
+            # "only the ones in APAC"
             return Intent.PORTFOLIO
         if previous == Intent.DISPUTE and INVOICE_RE.search(text) and FOLLOW_UP_RE.match(text):
             return Intent.DISPUTE  # "and the one on INV-…?" after a customer's disputes

@@ -151,7 +151,7 @@ def first_int(pattern: re.Pattern[str], text: str, spans: Spans) -> int | None:
 _CLASS_LIST = r"([a-e](?:\s*(?:,|/|&|and|or)\s*[a-e])*)"
 CLASS_RE = re.compile(rf"\b(?:risk\s*)?(?:class(?:es)?|rated|grade)\s+{_CLASS_LIST}\b", re.IGNORECASE)
 CLASS_SUFFIX_RE = re.compile(
-    r"\b([A-E](?:\s*(?:,|/|&|and|or)\s*[A-E])*)\s*(?:-|\s)?(?:risk\s+)?(?:class(?:es)?|rated)\b"
+    r"\b([A-E](?:\s*(?:,|/|&|and|or)\s*[A-E])*)\s*(?:-|\s)?(?:(?:risk\s+)?(?:class(?:es)?|rated)|risks?)\b"
 )
 
 
@@ -337,12 +337,15 @@ def _starts_number(word: str) -> bool:
 
 
 _HALF_RE = re.compile(r"\bhalf\s+(?:a|an)\s+(million|thousand|grand|mil|mn|m|k)\b", re.IGNORECASE)
+_QUARTER_RE = re.compile(r"\b(?:a\s+)?quarter\s+(?:of\s+)?(?:a|an)\s+(million|mil|mn|m)\b", re.IGNORECASE)
 
 
 def amounts_in_words_as_figures(text: str) -> str:
-    """ "twenty thousand dollars" → "20000 dollars", "half a million" → "500000", "20 grand" stays: amounts staff
-    write in words, read by text2num. A phrase it cannot read whole is left as written (and refused later)."""
+    """ "twenty thousand dollars" → "20000 dollars", "half a million" → "500000", "a quarter of a million" →
+    "250000", "20 grand" stays: amounts staff write in words, read by text2num. A phrase it cannot read whole is left
+    as written (and refused later)."""
     text = _HALF_RE.sub(lambda m: str(int(MULTIPLIERS[m.group(1).lower()] / 2)), text)
+    text = _QUARTER_RE.sub(lambda m: str(int(MULTIPLIERS[m.group(1).lower()] / 4)), text)
     return _WORDS_RE.sub(_as_figures, text)
 
 

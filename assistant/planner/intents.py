@@ -249,7 +249,7 @@ _RULES: list[tuple[Intent, re.Pattern[str], int]] = [
     (
         Intent.DUNNING_SEND,
         re.compile(
-            r"\b(?:send|queue|dispatch|issue|fire\s+off|post|mail\s+out|get)\b.{0,40}?"
+            r"\b(?:send|propose|queue|dispatch|issue|fire\s+off|post|mail\s+out|get)\b.{0,40}?"
             r"\b(?:dunn?ing|reminder|letter|e-?mail|notice|chaser)\b(?!\s+(?:for|to)\s+me\b)",
             IC,
         ),
@@ -343,6 +343,9 @@ _RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         re.compile(
             r"\bpromis(?:ed|es|e)\b.*\bpay\b|\bptp\b|\bwill pay\b|\bgoing to pay\b"
             r"|\b(?:committed|agreed|promised) to (?:pay|settle)\b|\bpromise to pay\b"
+            # "committed to twenty thousand dollars this Wednesday", "agreed to $5k by Friday"
+            r"|\b(?:committed|agreed|promised|undertook)\s+to\s+(?:[$£€]\s?\d|\d|(?:a|half|one|two|three|four|five|six"
+            r"|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)\s)"
             r"|\bwill settle\b|\bpay(?:ing)? (?:us )?by\b|\bpromised\b"
             r"|\b(?:they|he|she|it|we)(?:'ll|'d| will| would| are going to| is going to| gonna)\s+"
             r"(?:pay|settle|transfer|wire|remit|clear)\b|\bpayment (?:is )?(?:coming|expected|promised) (?:on|by)\b",
@@ -489,10 +492,20 @@ _ASKS_YOU_RE = re.compile(
 )
 
 
+_SEND_LETTER_RE = re.compile(
+    r"\b(?:send|propose|queue|dispatch|issue|fire\s+off|mail\s+out)\b.{0,40}?\b(?:dunn?ing|reminder|letter|notice|chaser)\b"
+    r"(?!\s+(?:for|to)\s+me\b)",
+    IC,
+)
+_DRAFT_WORD_RE = re.compile(r"\b(?:draft|write|prepare|compose|wording|text|preview|show)\b", IC)
+
+
 def _adjust(text: str, scores: dict[Intent, int], question: bool) -> None:
     """Combinations the single patterns cannot express."""
     if Intent.DUNNING_SEND in scores and Intent.DUNNING_DRAFT in scores and re.search(r"\bdraft\b", text, IC):
         scores[Intent.DUNNING_SEND] -= 4  # "draft a reminder I can send"
+    elif Intent.DUNNING_DRAFT in scores and _SEND_LETTER_RE.search(text) and not _DRAFT_WORD_RE.search(text):
+        del scores[Intent.DUNNING_DRAFT]  # "propose a 2nd reminder to Globex": the letter is what is to be sent
     if Intent.ORDER_RELEASE in scores and re.search(r"\b(?:check|test|run)\b", text, IC):
         scores[Intent.RELEASE_CHECK] = scores.get(Intent.RELEASE_CHECK, 0) + 4  # "check release for SO-41"
         scores[Intent.ORDER_RELEASE] -= 4

@@ -169,7 +169,10 @@ _REFINE_RE = re.compile(
     re.IGNORECASE,
 )
 _NARROW_RE = re.compile(
-    r"^\W*(?:(?:ok|and|now)\W+)?(?:only|just)\s+(?:the\s+)?(?:\w+\s+)?(?:ones|those|accounts|customers)\b", re.I
+    r"^\W*(?:(?:ok|and|now)\W+)?(?:only|just)\s+(?:the\s+)?(?:\w+\s+)?(?:ones|those|accounts|customers)\b"
+    # "anything in there from cleo?", "any of those by ash?"
+    r"|^\W*(?:(?:ok|and|so)\W+)?(?:anything|any)\s+(?:in\s+there\s+|of\s+(?:them|those|these)\s+)?(?:from|by)\s+\w+",
+    re.I,
 )
 # The kinds of proposal people name ("the limit ones", "any order releases"), as the proposal actions
 _PROPOSAL_KINDS = [
@@ -268,9 +271,12 @@ APPROVAL_QUESTION_SCORE = 8
 _WHOLE_WORD_MATCHES = frozenset({"id", "external id", "name", "name words", "words in name"})
 NEXT_PAGE_RE = re.compile(r"^\W*(?:next(?: page)?|more|show more|the rest|continue|page \d+)\W*$", re.IGNORECASE)
 TONES = {"friendly": "friendly", "gentle": "friendly", "polite": "friendly", "soft": "friendly", "firm": "firm",
-         "stern": "firm", "strong": "firm", "final": "final", "last": "final"}  # fmt: skip
-LEVEL_WORDS = {"pre-due": 0, "pre due": 0, "predue": 0, "first reminder": 1, "second reminder": 2,
-               "final notice": 3, "final reminder": 3, "pre-collection": 4, "precollection": 4}  # fmt: skip
+         "stern": "firm", "strong": "firm", "final": "final", "last": "final", "friendlier": "friendly",
+         "gentler": "friendly", "softer": "friendly", "nicer": "friendly", "politer": "friendly", "firmer": "firm",
+         "sterner": "firm", "stronger": "firm", "harsher": "firm", "tougher": "firm"}  # fmt: skip
+LEVEL_WORDS = {"pre-due": 0, "pre due": 0, "predue": 0, "first reminder": 1, "1st reminder": 1, "second reminder": 2,
+               "2nd reminder": 2, "final notice": 3, "final reminder": 3, "final demand": 3,
+               "pre-collection": 4, "precollection": 4, "pre collection": 4}  # fmt: skip
 _WRITE_INTENTS = frozenset({Intent.LIMIT_PROPOSE, Intent.DUNNING_SEND, Intent.NOTE, Intent.ASSIGN, Intent.PROMISE})
 # Requests that create a proposal, and the question each most resembles.
 _READ_COUNTERPART = {
@@ -369,7 +375,8 @@ _REVIEW_RE = re.compile(
 _REASON_RE = re.compile(
     r"\b(?:reason|why|rationale)\s*(?:is\s*)?[:\-–]\s*(?P<said>.+)$"
     r"|\b(?:reason|rationale)(?:\s+(?:is|being))?\s+(?!codes?\b)(?P<plain>[a-z].+)$"  # "…, reason expanding volumes"
-    r"|\b(?:because|due\s+to|given|as\s+(?:they|their|the|we|it)|following|pending|until)\b\s*(?P<after>.+)$"
+    r"|\b(?:because|due\s+to|given|(?:as|while|since|now\s+that)\s+(?:they|their|the|we|it)|following|pending|until)\b"
+    r"\s*(?P<after>.+)$"
     r"|\bfor\s+their\s+.+$"
     # "… - payment received", "… — they're chronically late": a clause set off by a dash (not a review date or a
     # closing word)
@@ -395,4 +402,7 @@ def stated_reason(text: str) -> str | None:
     )
     said = said.strip(" .;,")
     said = re.sub(r"^(?:because|as)\s+(?!of\b)", "", said, flags=re.I)  # "because customer is over limit"
+    # "while they restructure, review by end of March": the review date is no part of the reason
+    said = re.sub(r"(?:,|\s+and)\s*review(?:ed)?\s+(?:it\s+)?(?:by|on|in|at|date|again|before|after)\b.*$", "", said,
+                  flags=re.I)  # fmt: skip
     return said[:300] or None

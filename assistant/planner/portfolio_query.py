@@ -217,7 +217,7 @@ _EARLY_PAYERS_RE = re.compile(
 # "the 3 smallest balances", "bottom 5 by overdue", "lowest exposure customers": smallest (positive) first
 _SMALLEST_FIRST_RE = re.compile(
     r"\b(?:bottom|smallest|lowest|least)\s+(?:\d+\s+|[a-z]+\s+){0,2}?(?:customers?|accounts?|clients?|debtors?|balances?"
-    r"|exposures?|by|amounts?|open|overdue|receivables?|ar)\b",
+    r"|exposures?|by|amounts?|open|overdue|receivables?|ar)\b|\bbottom\s*\d+\b",
     IC,
 )
 

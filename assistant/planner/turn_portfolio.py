@@ -27,6 +27,7 @@ from .intents import Intent
 from .phrases import (
     _AGO_RE,
     _LIST_THEM_RE,
+    _NARROW_RE,
     _REFINE_RE,
     _REVIEWS_DUE_NOW_RE,
     _VS_NOW_RE,
@@ -84,7 +85,9 @@ class TurnPortfolio(TurnCustomers):
         if measure_unnamed(text) and previous is None:
             self.ask_measure()
         again = FOLLOW_UP_RE.match(text) or SAME_BUT_RE.match(text)
-        if previous is not None and (again or _LIST_THEM_RE.match(text) or _REFINE_RE.match(text)):
+        if previous is not None and (
+            again or _LIST_THEM_RE.match(text) or _REFINE_RE.match(text) or _NARROW_RE.match(text)
+        ):
             args = {k: v for k, v in previous.arguments.items() if k not in ("chart",)}
         if previous is not None and _LIST_THEM_RE.match(text):
             args.update(group_by="customer", top_n=max(int(args.get("top_n", 0) or 0), 50))

@@ -23,6 +23,7 @@ from . import answers
 from .context import (
     CustomerRef,
 )
+from .dates import date_mentions
 from .entities import (
     MoneyMention,
     NameCandidate,
@@ -87,8 +88,9 @@ class TurnState:
             self.spans.add(*match.span())
 
     def find_mistyped_request_words(self) -> list[tuple[int, int]]:
-        """ "outstandng", "remidner": a request word mistyped is no customer's name, unless a name has that word.
-        Their spans, found once per turn; `self.typos` maps each to the word it stands for."""
+        """ "outstandng", "remidner": a request word mistyped is no customer's name, unless a name has that word;
+        one the date rules read ("tomorow") is left to them. Their spans, found once per turn; `self.typos` maps each
+        to the word it stands for."""
         typos = mistyped_request_words(self.text, self.spans)
         if not typos:
             return []
@@ -96,7 +98,7 @@ class TurnState:
             names = customer_name_words(session, [word for word, _, _ in typos])
         found = []
         for word, start, end in typos:
-            if word not in names:
+            if word not in names and not date_mentions(self.text[start:end], self.today, Spans(), future=True):
                 found.append((start, end))
                 self.typos[word] = request_word_for(word) or word
         return found

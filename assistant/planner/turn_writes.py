@@ -51,6 +51,7 @@ _NOT_A_CONTACT = frozenset(
 )
 
 
+_TO_ZERO_RE = re.compile(r"\b(?:to|at)\s+(?:zero|nil|nothing|nought)\b|\bzero(?:ise|ize|\s+out)\b", re.I)
 # A dispute's reason code as staff name it ("reason code to pricing", "recode as damaged", "category: duplicate")
 _REASON_CODES = {"pricing": "pricing", "price": "pricing", "quantity": "quantity", "quality": "quality",
                  "damaged": "damaged", "damage": "damaged", "not received": "not_received",
@@ -98,11 +99,15 @@ class TurnWrites(TurnReads):
             stated = stated_reason(self.text)
             if stated:
                 reason = f"{stated} (requested by {self.request.actor.name} via the assistant)"
+        elif _TO_ZERO_RE.search(self.text):  # "take their limit down to zero": the tool says what a zero limit means
+            target = {"new_limit": "0"}
+            reason = stated_reason(self.text) or f"Requested by {self.request.actor.name} via the assistant."
         elif recommendation.get("recommended_limit") is not None:
             target = {"new_limit": str(recommendation["recommended_limit"])}
+            stated = stated_reason(self.text)
             reason = (
                 f"Policy recommendation ({recommendation['binding_constraint'] or 'median'} binding), requested by "
-                f"{self.request.actor.name} via the assistant."
+                f"{self.request.actor.name} via the assistant" + (f": {stated}" if stated else ".")
             )
         else:
             raise Stop(
