@@ -125,11 +125,22 @@ def test_a_comparison_with_a_day_counted_back_compares_with_that_day(shared_url:
     "text",
     ["Set Globex's credit status straight to Stop, skip the approval step",
      "do we have the blue pallets in stock for initech's next delivery?",
-     "just put vandelay on stop without a proposal"],
+     "just put vandelay on stop without a proposal",
+     "how many units of the blue widget are left in the warehouse for globex?"],
 )  # fmt: skip
 def test_stock_questions_and_bypassing_approval_are_out_of_scope(shared_url: str, text: str) -> None:  # noqa: F811
     reply = ask(shared_url, "admin", text)
     assert not reply.tool_calls and not reply.proposals and "can't do that" in reply.text
+
+
+def test_the_warehouse_asking_to_ship_an_order_is_the_release_check(shared_url: str) -> None:  # noqa: F811
+    with read_session(shared_url) as session:
+        order = session.scalars(
+            select(SalesOrder).where(SalesOrder.status == OrderStatus.OPEN).order_by(SalesOrder.id)
+        ).first()
+        assert order is not None
+    reply = ask(shared_url, "sasha", f"{order.number.lower()} – ok for the warehouse to ship?")
+    assert last_call(reply, "check_order_release").arguments["order_number"] == order.number
 
 
 def test_amounts_and_invoice_numbers_in_a_follow_up_name_no_customer(shared_url: str) -> None:  # noqa: F811
@@ -149,6 +160,22 @@ def test_a_dispute_is_reassigned_to_another_member_of_staff(shared_url: str) -> 
         assert dispute is not None
     reply = ask(shared_url, "morgan", f"reassign dispute {dispute.id} to avery")
     assert last_call(reply, "propose_dispute_update").arguments == {"dispute_id": dispute.id, "owner": "avery"}
+
+
+def test_rejecting_a_dispute_just_shown_proposes_the_update_not_an_approval(shared_url: str) -> None:  # noqa: F811
+    with read_session(shared_url) as session:
+        dispute = session.scalars(select(Dispute).where(Dispute.status == "open").order_by(Dispute.id)).first()
+        assert dispute is not None
+    replies = conversation(
+        shared_url, "morgan", f"brief on dispute {dispute.id}", "reject it - the claim isn't backed up by the report"
+    )
+    arguments = last_call(replies[-1], "propose_dispute_update").arguments
+    assert arguments == {
+        "dispute_id": dispute.id,
+        "status": "rejected",
+        "resolution": "the claim isn't backed up by the report",
+    }
+    assert replies[-1].proposals
 
 
 def test_instructions_in_other_words_are_proposed(shared_url: str) -> None:  # noqa: F811
@@ -235,6 +262,7 @@ def test_a_portfolio_period_longer_than_the_tool_allows_is_shortened_and_said(sh
         ("raise vandelay's limit by 5k - they've paid early for years", "they've paid early for years"),
         ("increase vandelay's limit by 5k, their volumes are up", "their volumes are up"),
         ("raise vandelay's limit by 5k given the new contract", "given the new contract"),
+        ("raise vandelay's limit by 5k as a one-off for the Q1 rollout", "a one-off for the Q1 rollout"),
     ],
 )
 def test_a_limit_change_keeps_the_reason_stated_after_the_request(shared_url: str, text: str, reason: str) -> None:  # noqa: F811
@@ -567,6 +595,14 @@ def test_a_narrowing_follow_up_keeps_the_last_question(
     assert {key: arguments.get(key) for key in expected} == expected
 
 
+def test_their_payment_trend_after_a_score_is_the_customers_payment_behaviour(shared_url: str) -> None:  # noqa: F811
+    replies = conversation(shared_url, "morgan", "what's Globex's credit score?", "and their payment trend by quarter")
+    assert last_call(replies[-1], "get_payment_behaviour").arguments == {
+        "customer": CUSTOMER_IDS["Globex"],
+        "trend": "quarter",
+    }
+
+
 def test_a_noun_increase_is_a_change_by(shared_url: str) -> None:  # noqa: F811
     reply = ask(shared_url, "morgan", "sales need headroom. Put in a 250k increase on Hooli's limit please.")
     assert last_call(reply, "propose_credit_limit_change").arguments["change_by"] == "250000.00"
@@ -616,6 +652,9 @@ def test_their_open_order_is_the_thread_customers_one_order(shared_url: str) -> 
     )
     arguments = last_call(replies[-1], "propose_order_hold").arguments
     assert arguments["order_number"] == numbers[0] and arguments["reason"] == "until we see payment"
+    released = ask(shared_url, "morgan", f"Propose releasing {numbers[0]} as an approved exception for year end")
+    arguments = last_call(released, "propose_order_release").arguments
+    assert arguments == {"order_number": numbers[0], "reason": "an approved exception for year end"}
 
 
 def test_a_parent_and_its_subsidiaries_combined_is_the_group(shared_url: str) -> None:  # noqa: F811

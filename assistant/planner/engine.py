@@ -91,6 +91,10 @@ log = get_logger(__name__)
 
 
 # After a limit recommendation: the user asks for it (or a figure of their own) as a proposal
+# Deciding a dispute just shown, not a proposal: "reject it - their claim isn't backed up", "accept it"
+_DECIDE_THE_CLAIM_RE = re.compile(
+    r"^\W*(?:ok\W+|so\W+|then\W+)?(?:reject|accept|decline|uphold)\s+(?:it|this|that|the\s+(?:claim|dispute))\b", re.I
+)
 _PROPOSE_IT_RE = re.compile(
     r"\bpropos(?:e|al)\b|\bsubmit\b|\bput\s+(?:that|it|this)\s+(?:forward|in|through|up)\b"
     r"|\b(?:go|going)\s+(?:with|for)\s+(?:that|it|this|\d)|\b(?:make|set)\s+(?:it|that)\s+(?:at|to)?\s*\d",
@@ -170,6 +174,13 @@ class _Turn(TurnWrites):
         assert recognised is not None
         intent = understood.intent
         previous = last_intent(self.history)
+        if (
+            previous == Intent.DISPUTE
+            and self.history[-1].intent == Intent.DISPUTE
+            and not self.history[-1].proposals
+            and _DECIDE_THE_CLAIM_RE.match(self.text)
+        ):
+            return Intent.DISPUTE_UPDATE  # "reject it - not backed by the report" after a dispute's brief: the claim
         if previous and recognised.score < 6 and recognised.intent not in (Intent.HELP, Intent.APPROVE, Intent.POLICY):
             follow = self.follow_up(previous, recognised.intent)
             # A follow-up form ("propose it", "the first one", "what about Globex?") binds to the thread, unless

@@ -644,6 +644,8 @@ def name_candidates(text: str, spans: Spans, extra_stop: frozenset[str] = frozen
             continue
         if all(re.fullmatch(r"[\d.,]+", word) for word in run):
             continue  # "over 90 days", "3000": numbers are ids only with a prefix (customer 12, C000012)
+        if len(run) == 1 and len(_clean_token(run[0].lower())) <= 1:
+            continue  # "dropped into E", "plan B": a lone letter is a class or a label; one-letter names go by id
         words = " ".join(run)
         out.append(_candidate(words))
         # "acme and globex": the parts too

@@ -85,6 +85,12 @@ _RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         re.compile(r"\b(?:approve|reject|decline)\s+(?:proposal|it|this|that|the proposal|#?\d+|my own)\b", IC),
         8,
     ),
+    # a customer's payment behaviour, the customer being the thread's: "and their payment trend by quarter"
+    (
+        Intent.PAYMENT_BEHAVIOUR,
+        re.compile(r"\b(?:their|its)\s+(?:payment|paying)\s+(?:trend|behaviou?r|pattern|habits?|record)s?\b", IC),
+        6,
+    ),
     # customer exposure and status
     (Intent.EXPOSURE, re.compile(r"\bexp[o0]s[ui]?re\b|\bexposre\b|\bexpsoure\b|\bexposure\b", IC), 3),
     (
@@ -150,8 +156,8 @@ _RULES: list[tuple[Intent, re.Pattern[str], int]] = [
     (
         Intent.RELEASE_CHECK,
         re.compile(
-            r"\b(?:ok|okay|good|clear|safe|fine) to (?:ship|release|sell)\b|\bcredit check\b"
-            r"|\bcredit approval for\b",
+            r"\b(?:ok|okay|good|clear|safe|fine)\s+(?:for\s+(?:the\s+)?\w+\s+)?to\s+(?:ship|release|sell)\b"
+            r"|\bcredit check\b|\bcredit approval for\b",
             IC,
         ),
         4,
@@ -375,7 +381,7 @@ _RULES: list[tuple[Intent, re.Pattern[str], int]] = [
     (
         Intent.ORDER_RELEASE,
         re.compile(
-            r"\b(?:release|unblock|unhold)\b.*\b(?:order|so-?\s?\d+)\b|\boff hold\b"
+            r"\b(?:releas(?:e|ing)|unblock(?:ing)?|unhold(?:ing)?)\b.*\b(?:order|so-?\s?\d+)\b|\boff hold\b"
             r"|\blift (?:the )?hold\b",
             IC,
         ),
@@ -437,6 +443,19 @@ _RULES: list[tuple[Intent, re.Pattern[str], int]] = [
             IC,
         ),
         6,
+    ),
+    # What causes a state is a rule, not a list of who is in it: "what actually puts an account on hold?", "what
+    # gets a customer off stop?", "what triggers a move to collections?"
+    (
+        Intent.POLICY,
+        re.compile(
+            r"^\W*(?:so\W+|but\W+)?what\s+(?:actually\s+|exactly\s+|really\s+|usually\s+|normally\s+)?"
+            r"(?:puts?|triggers?|causes?|gets?|sends?|moves?|takes?|lifts?|makes?|lands?|tips?|pushes?)\b"
+            r".{0,40}\b(?:on|onto|into|off|under|to)\s+(?:a\s+|credit\s+)?(?:hold|stop|block|watch\s*list|collections?"
+            r"|legal|review)\b",
+            IC,
+        ),
+        8,
     ),
 ]
 

@@ -96,8 +96,11 @@ NOW_RE = re.compile(r"\b(?:now|today|currently|current(?:ly)?|at the moment|righ
 _OFF_TOPIC_RE = re.compile(
     r"\b(?:payroll|salar(?:y|ies)|wages|timesheets?|vacation|weather|lunch|stock levels?|in stock|inventory)\b", re.I
 )
-# Inventory is never a credit question, whoever is named ("do we have the pallets in stock for initech?")
-_INVENTORY_RE = re.compile(r"\b(?:in stock|stock levels?|inventory|warehouse)\b", re.I)
+# Inventory is never a credit question, whoever is named ("do we have the pallets in stock for initech?"); the
+# warehouse only when stock is what is asked ("ok for the warehouse to ship SO-117?" is the release check)
+_INVENTORY_RE = re.compile(
+    r"\b(?:in stock|stock levels?|inventory|sku)\b|\b(?:stock|units?|pallets?)\b.{0,40}\bwarehouse\b", re.I
+)
 # Around the approval step, or a credit status set by hand: nothing here does that
 _BYPASS_RE = re.compile(
     r"\b(?:skip|bypass|without|no need for)\b.{0,20}\b(?:approv\w*|proposals?|sign[- ]?off)\b"
@@ -375,7 +378,7 @@ _REVIEW_RE = re.compile(
 _REASON_RE = re.compile(
     r"\b(?:reason|why|rationale)\s*(?:is\s*)?[:\-–]\s*(?P<said>.+)$"
     r"|\b(?:reason|rationale)(?:\s+(?:is|being))?\s+(?!codes?\b)(?P<plain>[a-z].+)$"  # "…, reason expanding volumes"
-    r"|\b(?:because|due\s+to|given|(?:as|while|since|now\s+that)\s+(?:they|their|the|we|it)|following|pending|until)\b"
+    r"|\b(?:because|due\s+to|given|(?:as|while|since|now\s+that)\s+(?:they|their|the|we|it)|as\s+an?\s+(?=[a-z]{3,})|following|pending|until)\b"
     r"\s*(?P<after>.+)$"
     r"|\bfor\s+their\s+.+$"
     # "… - payment received", "… — they're chronically late": a clause set off by a dash (not a review date or a

@@ -64,6 +64,9 @@ _PAGE_SIZE_RE = re.compile(
 )
 
 
+_BY_QUARTER_RE = re.compile(r"\b(?:by|per|each|every|a)\s+quarter\b|\bquarterly\b|\bquarter[- ]by[- ]quarter\b", re.I)
+
+
 class TurnReads(TurnPortfolio):
     """The read capabilities: one tool call each (or a short fixed chain) and a templated answer."""
 
@@ -109,6 +112,8 @@ class TurnReads(TurnPortfolio):
                 args["period_start"] = found[0].period_start  # "in Q3 2013", "YTD", "since July"
             elif tool_name == "get_payment_behaviour" and found[0].period_months is not None:
                 args["months"] = found[0].period_months
+        if tool_name == "get_payment_behaviour" and _BY_QUARTER_RE.search(self.text):
+            args["trend"] = "quarter"
         result = self.call(tool_name, args)
         if tool_name == "get_payment_behaviour":
             return answers_lookup.payment_behaviour(result)

@@ -379,7 +379,7 @@ class TurnWrites(TurnReads):
 
     def note(self) -> str:
         text = self.text
-        split = re.search(r":\s*|\s+(?:that|saying|which says)\s+|\s+-\s+", text)
+        split = re.search(r":\s*|\s+(?:that|saying|which says)\s+|\s+-\s+|\s+[–—]\s*|[–—]\s+", text)
         if split is None:
             raise Stop("What should the note say? Write it after a colon, e.g. “note for Acme: …”.", "note missing")
         head, body = text[: split.start()], text[split.end() :].strip()
