@@ -786,6 +786,12 @@ def test_name_candidates_flag_runs_of_ordinary_words() -> None:
     assert [c.ordinary for c in name_candidates("exposure for LLC", Spans())] == [False]
 
 
+def test_a_possessive_ends_the_name_it_follows() -> None:
+    found = [c.text for c in name_candidates("how did 6833-ETVHD's lateness trend through 2013", Spans())]
+    assert found == ["6833-ETVHD's lateness", "6833-ETVHD's"]
+    assert next(c.text for c in name_candidates("McDonald's Corp exposure", Spans())) == "McDonald's Corp"
+
+
 def test_a_lone_letter_is_never_a_name_candidate() -> None:
     found = name_candidates("cut their limit by 30k then - the score's dropped into E", Spans())
     assert "E" not in [c.text for c in found]
@@ -949,7 +955,7 @@ def test_one_figure_with_no_measure_named_asks_which_and_the_pick_answers_it(sha
     history = conversation(shared_url, "morgan", "what's the number for EMEA?")
     question = history[-1]
     assert not question.tool_calls and question.text.startswith("Which figure do you mean?")
-    assert [c.label for c in question.choices] == ["open receivables", "overdue", "DSO"]
+    assert [c.label for c in question.choices] == ["open receivables", "overdue", "total exposure", "DSO"]
     picked = ask(shared_url, "morgan", "2", history)
     call = last_call(picked, "get_portfolio_summary")
     assert call.arguments["regions"] == ["EMEA"] and "Overdue" in picked.text

@@ -415,9 +415,13 @@ def test_forms_from_the_third_dev_set(shared_url: str, who: str, text: str, tool
 
 
 def test_an_unnamed_figure_for_an_area_asks_which_and_my_book_is_the_collectors(shared_url: str) -> None:  # noqa: F811
-    for text in ("give me the APAC number", "need the mexico figure for the board deck"):
+    for text in ("give me the APAC number", "need the mexico figure for the board deck", "EMEA figure pls",
+                 "what's APAC at?"):  # fmt: skip
         reply = ask(shared_url, "morgan", text)
-        assert [c.label for c in reply.choices] == ["open receivables", "overdue", "DSO"] and not reply.tool_calls
+        assert [c.label for c in reply.choices] == ["open receivables", "overdue", "total exposure", "DSO"], text
+        assert not reply.tool_calls
+    count = ask(shared_url, "morgan", "the number of customers over their limit in APAC")
+    assert last_call(count, "get_portfolio_summary").arguments["over_limit"] is True
     mine = ask(shared_url, "casey", "whats my dispute balance lookin like")
     assert last_call(mine, "get_portfolio_summary").result["filters_applied"]["restricted_to_own_book"]
 

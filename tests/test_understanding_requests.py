@@ -126,7 +126,8 @@ def test_a_comparison_with_a_day_counted_back_compares_with_that_day(shared_url:
     ["Set Globex's credit status straight to Stop, skip the approval step",
      "do we have the blue pallets in stock for initech's next delivery?",
      "just put vandelay on stop without a proposal",
-     "how many units of the blue widget are left in the warehouse for globex?"],
+     "how many units of the blue widget are left in the warehouse for globex?",
+     "pay the collection agency their 5k fee today"],
 )  # fmt: skip
 def test_stock_questions_and_bypassing_approval_are_out_of_scope(shared_url: str, text: str) -> None:  # noqa: F811
     reply = ask(shared_url, "admin", text)
@@ -194,6 +195,21 @@ def test_a_promise_a_week_from_today_with_the_contact_spoken_with(shared_url: st
     call = last_call(ask(shared_url, "morgan", text), "log_promise_to_pay")
     assert call.arguments["promised_date"] == str(clock.today() + timedelta(days=7))
     assert call.arguments["contact"] == "Mark"
+
+
+def test_what_they_said_they_would_pay_after_an_exposure_is_a_promise(shared_url: str) -> None:  # noqa: F811
+    replies = conversation(
+        shared_url, "morgan", "what does globex owe right now?", "they just said 4,000 tomorrow, log it"
+    )
+    arguments = last_call(replies[-1], "log_promise_to_pay").arguments
+    assert arguments["customer"] == CUSTOMER_IDS["Globex"] and arguments["amount"] == "4000.00"
+    assert arguments["promised_date"] == str(clock.today() + timedelta(days=1))
+
+
+def test_average_days_to_close_a_dispute_is_the_books_dispute_cycle_time(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "avg days to close out a dispute last quarter?")
+    assert last_call(reply, "get_portfolio_summary").arguments["period_months"] == 3
+    assert "Dispute cycle time" in reply.text
 
 
 def test_a_measure_the_classifier_misreads_is_still_a_portfolio_question(shared_url: str) -> None:  # noqa: F811
@@ -601,6 +617,17 @@ def test_their_payment_trend_after_a_score_is_the_customers_payment_behaviour(sh
         "customer": CUSTOMER_IDS["Globex"],
         "trend": "quarter",
     }
+
+
+def test_a_customers_lateness_trend_is_its_payment_behaviour_not_the_books(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "how did Globex's lateness trend this year")
+    assert last_call(reply, "get_payment_behaviour").arguments["customer"] == CUSTOMER_IDS["Globex"]
+    assert not [c for c in reply.tool_calls if c.name == "get_portfolio_summary"]
+
+
+def test_a_common_word_that_owns_something_names_the_customer(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", "what share of umbrella's invoices got paid late last quarter?")
+    assert last_call(reply, "get_payment_behaviour").arguments["customer"] == CUSTOMER_IDS["Umbrella"]
 
 
 def test_a_noun_increase_is_a_change_by(shared_url: str) -> None:  # noqa: F811

@@ -229,6 +229,17 @@ class _Turn(TurnWrites):
         ):
             # "total exposure of the Acme group", "what's our exposure to initech": one customer, not the book
             return Intent.EXPOSURE
+        if (
+            intent is Intent.PORTFOLIO
+            and not BOOK_WORDS_RE.search(self.text)
+            and not _MANY_RE.search(self.text)
+            and self.names_a_customer()
+        ):
+            # "how did 6833-ETVHD's lateness trend through 2013": one customer's figures, when the classifier
+            # finds a customer's question plausible
+            customer_reads = [r for r, score in understood.readings[1:] if r in CUSTOMER_INTENTS and score >= PLAUSIBLE]
+            if customer_reads:
+                return customer_reads[0]
         if intent is Intent.PORTFOLIO and (CUSTOMER_ID_RE.search(self.text) or EXTERNAL_ID_RE.search(self.text)):
             return Intent.EXPOSURE  # "AR for C000008 as of yesterday"
         if (

@@ -652,6 +652,10 @@ def name_candidates(text: str, spans: Spans, extra_stop: frozenset[str] = frozen
         parts = [p.strip() for p in re.split(r"\s+(?:and|&|\+)\s+", words) if p.strip()]
         if len(parts) > 1:
             out.extend(_candidate(p) for p in parts)
+        # "6833-ETVHD's lateness": a possessive ends the name it follows, unless the whole run is the name
+        owner = re.match(r"^(.+?['’]s)\s+\S", words)
+        if owner and owner.group(1) not in parts:
+            out.append(_candidate(owner.group(1)))
     return sorted(out, key=lambda c: (c.ordinary, not c.name_like, -len(c.text.split())))
 
 

@@ -203,6 +203,16 @@ _RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         ),
         4,
     ),
+    (
+        # "ballpark credit line for X?", "limit rec for X", "what does the model say their limit should be?"
+        Intent.LIMIT_RECOMMEND,
+        re.compile(
+            r"\b(?:ballpark|sensible|fair|reasonable|appropriate|prudent)\s+(?:credit\s+)?(?:limit|line)\b"
+            r"|\blimit\s+recos?\b|\blimit\s+recs?\b|\b(?:limit|line)\b.{0,20}\bshould\s+be\b",
+            IC,
+        ),
+        5,
+    ),
     (Intent.LIMIT_PROPOSE, re.compile(r"\bpropos\w*\b.*\blimit\b|\blimit\b.*\bpropos\w*", IC), 6),
     (
         Intent.LIMIT_PROPOSE,
@@ -320,6 +330,16 @@ _RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         6,
     ),
     (
+        # the dispute cycle time: "avg days to close out a dispute in Q3?", "how long do disputes take to resolve"
+        Intent.PORTFOLIO,
+        re.compile(
+            r"\b(?:avg|average|mean|typical|median)\b.{0,20}\b(?:days?|time)\b.{0,20}\b(?:clos|resolv|settl|sort)\w*"
+            r"\b.{0,20}\bdisputes?\b|\bdisput\w* cycle\b",
+            IC,
+        ),
+        6,
+    ),
+    (
         # a ranking of customers by how they pay ("our three best payers", "worst payers in EMEA")
         Intent.PORTFOLIO,
         re.compile(
@@ -353,6 +373,9 @@ _RULES: list[tuple[Intent, re.Pattern[str], int]] = [
             r"|\b(?:committed|agreed|promised|undertook)\s+to\s+(?:[$£€]\s?\d|\d|(?:a|half|one|two|three|four|five|six"
             r"|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)\s)"
             r"|\bwill settle\b|\bpay(?:ing)? (?:us )?by\b|\bpromised\b"
+            # "they just said 18,157.24 on friday", "customer offered 5k by the 30th"
+            r"|\b(?:said|says|offered|offering)\s+(?:[$£€]\s?)?\d[\d,]*(?:\.\d+)?\s*k?\b.{0,40}?"
+            r"\b(?:on|by|next|this|tomorrow|tmrw|end\s+of)\b"
             r"|\b(?:they|he|she|it|we)(?:'ll|'d| will| would| are going to| is going to| gonna)\s+"
             r"(?:pay|settle|transfer|wire|remit|clear)\b|\bpayment (?:is )?(?:coming|expected|promised) (?:on|by)\b",
             IC,

@@ -110,7 +110,8 @@ _BYPASS_RE = re.compile(
 )
 _NEVER_DONE_RE = re.compile(
     r"^\W*(?:(?:hi|hey|ok|so|pls|please|can you|could you|would you|kindly|just|quickly)\W+)*"
-    r"(?:delete|erase|wipe|purge|refund|wire|translate|print|upload|download|export)\b",
+    r"(?:delete|erase|wipe|purge|refund|wire|translate|print|upload|download|export)\b"
+    r"|^\W*(?:(?:pls|please|can you|could you|kindly|just)\W+)*pay\s+(?:the|our|them|him|her|this|that|it|off)\b",
     re.I,
 )
 _REVIEW_DUE_RE = re.compile(

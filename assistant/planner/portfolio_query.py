@@ -360,8 +360,13 @@ def not_applied(text: str) -> list[str]:
 
 # "what's the number for EMEA?", "just the one figure pls": one figure wanted, but the words name no measure
 # "the number for EMEA", "the APAC number", "the mexico figure"
+# "the number for EMEA", "APAC figure pls", "what's my number this month?", "what's LATAM at?"; never a document's
+# number or "the number of …" (a count)
 _ONE_FIGURE_RE = re.compile(
-    r"\b(?:the|one|a|single|that)\s+(?:one\s+)?(?:[a-z]+\s+)?(?:number|figure|metric|kpi|stat)\b", IC
+    r"(?<!invoice )(?<!order )(?<!phone )(?<!account )(?<!po )(?<!reference )(?<!ref )"
+    r"\b(?:number|figure|metric|kpi|stat)\b(?!\s+of\b)"
+    r"|^\W*(?:so\W+|and\W+)?what(?:'s|s|\s+is)\s+(?:\w+\s+){1,2}at\W*$",
+    IC,
 )
 _MEASURE_WORDS_RE = re.compile(
     r"\b(?:ar|a/r|receivables?|owe[ds]?|owing|outstanding|balances?|exposure|exposed|overdue|past[- ]due|late|dso"

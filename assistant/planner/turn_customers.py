@@ -389,10 +389,10 @@ class TurnCustomers(TurnSlots):
                 if (
                     len(part.split()) == 1
                     and is_filler_run(part)
-                    and not (query.startswith(part) and self.name_words([part]))
+                    and not ((query.startswith(part) or part.endswith(("'s", "’s"))) and self.name_words([part]))
                 ):
-                    # one common word ("still") names no one, unless it leads the run and a name ("Umbrella
-                    # confirmed …"); two may lead a name ("ash haven")
+                    # one common word ("still") names no one, unless it leads the run or owns something and is a
+                    # name ("Umbrella confirmed …", "share of umbrella's"); two may lead a name ("ash haven")
                     continue
                 tried += 1
                 result = (lookup or self.call)("resolve_customer", {"query": part[:200]})

@@ -268,7 +268,12 @@ class TurnPortfolio(TurnCustomers):
         """Which figure, as choices: each re-asks the question with its measure named."""
         capability = by_intent(Intent.PORTFOLIO.value)
         assert capability is not None
-        readings = [("open receivables", "open AR"), ("overdue", "overdue"), ("DSO", "DSO")]
+        readings = [
+            ("open receivables", "open AR"),
+            ("overdue", "overdue"),
+            ("total exposure", "exposure"),
+            ("DSO", "DSO"),
+        ]
         self.choices = [
             Choice(number=n, label=label, capability=capability.name, text=f"{self.text} ({word})")
             for n, (label, word) in enumerate(readings, start=1)
@@ -295,7 +300,8 @@ class TurnPortfolio(TurnCustomers):
             (
                 "disputes",
                 r"\bdisput\w* cycle\b|\bdisputes? resolved\b|\bhow long\b.{0,30}\bdisputes?\b"
-                r"|\bdisputes?\b.{0,30}\b(?:to (?:close|resolve|settle)|taking)\b",
+                r"|\bdisputes?\b.{0,30}\b(?:to (?:close|resolve|settle)|taking)\b"
+                r"|\b(?:days?|time)\s+to\s+(?:close|resolve|settle|sort)\w*\b.{0,20}\bdisputes?\b",
             ),
             ("disputed", r"\bdisput(?:ed|es?)\b|\bin dispute\b"),
             ("current", r"(?:%|\b(?:percent\w*|share|proportion|how much)\b).{0,40}\bcurrent\b"),
