@@ -227,6 +227,7 @@ class Expected:
     kept_count: Decimal | None
     kept_amount: Decimal | None
     evaluated: int
+    broken: int
     cycle_days: float | None
     resolved: int
     with_balance: int
@@ -357,6 +358,7 @@ def reference(
         kept_count=tenth(D(len(kept)) / len(done) * 100) if len(done) else None,
         kept_amount=tenth(paid_usd / promised_usd * 100) if promised_usd > 0 else None,
         evaluated=len(done),
+        broken=int((done.status == "broken").sum()),
         cycle_days=sum(cycle) / len(cycle) if cycle else None,
         resolved=len(resolved),
         with_balance=len({c for (c, _), v in native.items() if v != 0}),
@@ -391,6 +393,7 @@ def assert_matches(figures, expected: Expected, *, tolerance: Decimal = D("0.01"
     assert figures.promise_kept_rate_count.value == expected.kept_count
     assert figures.promise_kept_rate_amount.value == expected.kept_amount
     assert figures.promises_evaluated.value == expected.evaluated
+    assert figures.promises_broken.value == expected.broken
     assert figures.disputes_resolved.value == expected.resolved
     if expected.cycle_days is None:
         assert figures.dispute_cycle_time.value is None
@@ -485,7 +488,7 @@ def test_groups_sum_to_the_total_and_match_the_reference(demo_db_url: str, raw_d
     for name in ("open_receivables", "overdue", "sales", "collections", "open_orders"):
         parts = sum((getattr(g.figures, name).value for g in groups), D(0))
         assert abs(parts - getattr(result.totals, name).value) <= D("0.01") * len(groups), name
-    for name in ("customers_with_balance", "promises_evaluated", "disputes_resolved"):
+    for name in ("customers_with_balance", "promises_evaluated", "promises_broken", "disputes_resolved"):
         assert sum(getattr(g.figures, name).value for g in groups) == getattr(result.totals, name).value, name
     customers = raw_demo.customers
     names = dict(zip(raw_demo.staff.id, raw_demo.staff.name, strict=True))
@@ -870,6 +873,7 @@ def test_promises_and_disputes_of_the_period(db_url: str) -> None:
         f.dispute(s, b, opened=date(2026, 3, 1), resolved=date(2026, 4, 1))  # resolved before the period
     t = summary(db_url).totals
     assert t.promises_evaluated.value == 2 and "1 still pending" in t.promises_evaluated.formula
+    assert t.promises_broken.value == 0  # partially kept is not broken
     assert t.promise_kept_rate_count.value == D("50.0")  # partially kept is not kept
     assert t.promise_kept_rate_amount.value == D("62.5")  # (1000 + 1500) / 4000
     assert t.disputes_resolved.value == 2 and t.dispute_cycle_time.value == D("20.0")

@@ -548,6 +548,29 @@ def test_details_of_a_request_reach_the_tool(
     assert "min_amount" not in arguments
 
 
+@pytest.mark.parametrize(
+    ("who", "text", "arguments", "shown"),
+    [
+        ("morgan", "how many promises to pay got broekn last month", {"period_months": 1}, "Promises broken: **"),
+        ("casey", "open invoice count on my book?", {"count_open_invoices": True}, "Open invoices: **"),
+        ("morgan", "Which 3 customers in APAC are the slowest to pay us?", {"payers": "latest_first", "top_n": 3},
+         "Payers ranked by average days late"),
+        ("morgan", "exposure by risk class pls", {"group_by": "risk_class"}, "| risk class | Total exposure |"),
+    ],
+)  # fmt: skip
+def test_the_figure_asked_for_is_the_one_shown(
+    shared_url: str,  # noqa: F811
+    who: str,
+    text: str,
+    arguments: dict[str, object],
+    shown: str,
+) -> None:
+    reply = ask(shared_url, who, text)
+    called = last_call(reply, "get_portfolio_summary").arguments
+    assert {key: called.get(key) for key in arguments} == arguments
+    assert shown in reply.text
+
+
 def test_a_count_of_disputed_invoices_says_the_count_is_of_all_of_them(shared_url: str) -> None:  # noqa: F811
     reply = ask(shared_url, "morgan", "how many open invoices are currently in dispute?")
     assert last_call(reply, "get_portfolio_summary").arguments == {"count_open_invoices": True}

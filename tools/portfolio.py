@@ -289,6 +289,7 @@ class PortfolioFigures(BaseModel):
     promise_kept_rate_count: Kpi
     promise_kept_rate_amount: Kpi
     promises_evaluated: Kpi
+    promises_broken: Kpi
     dispute_cycle_time: Kpi
     disputes_resolved: Kpi
 
@@ -1386,6 +1387,9 @@ def figures(a: Accumulator, basis: Basis) -> PortfolioFigures:
             None if evaluated else "not defined: no promise due in the period was evaluated",
         ),
         promises_evaluated=_count(evaluated, f"promises due in the period and evaluated; {a.pending} still pending"),
+        promises_broken=_count(
+            a.broken, "promises due in the period and evaluated as broken (partially kept ones are counted apart)"
+        ),
         dispute_cycle_time=_days(
             (a.dispute_days / a.disputes_resolved).quantize(DAYS) if a.disputes_resolved else None,
             "Σ (resolved − opened) / disputes resolved in the period",

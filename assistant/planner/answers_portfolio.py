@@ -16,11 +16,12 @@ FOCUS_KPIS = {
     "dso": ["dso", "dso_count_back", "best_possible_dso", "add"],
     "cei": ["cei"],
     "current": ["pct_current", "pct_over_90"],
-    "promises": ["promise_kept_rate_count", "promise_kept_rate_amount", "promises_evaluated"],
+    "promises": ["promise_kept_rate_count", "promise_kept_rate_amount", "promises_evaluated", "promises_broken"],
     "disputes": ["disputed", "dispute_cycle_time", "disputes_resolved"],
     "disputed": ["disputed", "open_receivables"],
     "customers": ["customers_with_balance", "open_receivables"],
     "invoices": ["open_invoices", "open_receivables"],
+    "exposed": ["total_exposure", "open_receivables", "overdue"],
     "default": ["open_receivables", "overdue", "total_exposure", "pct_over_90", "dso", "cei"],
 }
 KPI_LABELS = {
@@ -42,6 +43,7 @@ KPI_LABELS = {
     "promise_kept_rate_count": "Promises kept (count)",
     "promise_kept_rate_amount": "Promises kept (amount)",
     "promises_evaluated": "Promises evaluated",
+    "promises_broken": "Promises broken",
     "dispute_cycle_time": "Dispute cycle time",
     "disputes_resolved": "Disputes resolved",
 }

@@ -40,6 +40,21 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
         "year",
     ),
     (re.compile(rf"\b{_YEAR}\s+(?:year[- ]end|ye)\b", re.I), "year"),
+    # "2013 payment trend", "2012 DSO": a year before the figure it qualifies
+    (
+        re.compile(
+            r"(?<![\d,.$€£-])\b(19\d\d|20\d\d)\s+(?:payments?|pay|paying|dso|cei|add|ag(?:e)?ing|figures?|numbers?"
+            r"|trend|results?|performance|promises?|ptps?|overdue|ar|receivables|sales|disputes?|exposure"
+            r"|behaviou?r|history|lateness|kpis?)\b",
+            re.I,
+        ),
+        "year",
+    ),
+    # "what about 2012", "and 2013?": a follow-up asking the same for that year
+    (
+        re.compile(r"^\W*(?:(?:and|ok|so|now)\W+)?(?:(?:what|how)\s+about|same\s+for|and)\s+(19\d\d|20\d\d)\W*$", re.I),
+        "year",
+    ),
 ]
 # Text that reads as a calendar date; when no date rule took it, it names no real day.
 _DATE_LIKE = re.compile(

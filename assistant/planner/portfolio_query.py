@@ -203,13 +203,15 @@ _LATE_PAYERS_RE = re.compile(
     r"|\bpay(?:s|ing)?\s+(?:us\s+)?(?:the\s+)?(?:slowest|latest|most\s+late|worst|last)\b"
     r"|\bpayers?\b.{0,20}\b(?:most|longest)\s+(?:days\s+)?late\b|\b(?:most|longest)\s+days\s+late\b"
     r"|\b(?:highest|worst|biggest|top)\s+(?:\d+\s+)?(?:by\s+)?(?:add|average days (?:late|delinquent))\b"
-    r"|\b(?:ranked|rank|sorted|sort|ordered)\s+by\s+(?:add|days late|average days late)\b",
+    r"|\b(?:ranked|rank|sorted|sort|ordered)\s+by\s+(?:add|days late|average days late)\b"
+    r"|\b(?:slowest|latest|tardiest)\s+(?:to\s+pay|at\s+paying|in\s+paying)\b",  # "the slowest to pay us"
     IC,
 )
 _EARLY_PAYERS_RE = re.compile(
     r"\b(?:best|fastest|quickest|promptest|most\s+punctual|earliest)\s+(?:[\w-]+\s+)?(?:payers?|paying)\b"
     r"|\bpay(?:s|ing)?\s+(?:us\s+)?(?:the\s+)?(?:fastest|quickest|earliest|most\s+promptly|best|first)\b"
-    r"|\b(?:lowest|best)\s+(?:\d+\s+)?(?:by\s+)?(?:add|average days (?:late|delinquent))\b",
+    r"|\b(?:lowest|best)\s+(?:\d+\s+)?(?:by\s+)?(?:add|average days (?:late|delinquent))\b"
+    r"|\b(?:fastest|quickest|promptest)\s+(?:to\s+pay|at\s+paying|in\s+paying)\b",
     IC,
 )
 
@@ -269,7 +271,9 @@ def ranking_count(text: str, spans: Spans) -> int | None:
 _INVOICES = r"(?:inv(?:oice|ioce|ocie|oce|ice)s?|bills?|items?)"  # typed fast: "invocies", "invoces"
 COUNT_INVOICES_RE = re.compile(
     rf"\b(?:how many|number of|count of|count|no\.? of|#)\s+(?:the\s+)?(?:open\s+|unpaid\s+|outstanding\s+)?"
-    rf"{_INVOICES}\b|\b{_INVOICES}\s+(?:still\s+)?(?:open|outstanding|unpaid)\b.{{0,20}}\bcount\b",
+    rf"{_INVOICES}\b|\b{_INVOICES}\s+(?:still\s+)?(?:open|outstanding|unpaid)\b.{{0,20}}\bcount\b"
+    # "open invoice count on my book?"
+    rf"|\b(?:open|unpaid|outstanding)\s+(?:invoice|inv)s?\s+(?:count|total\s+count|number)\b",
     IC,
 )
 

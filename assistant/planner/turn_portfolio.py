@@ -296,7 +296,12 @@ class TurnPortfolio(TurnCustomers):
                 r"% ?current|\bpercent(?:age)? current\b"
                 r"|(?:%|\b(?:percent\w*|share|proportion)\b).{0,30}(?:\bover 90\b|\b90\+)",
             ),
-            ("promises", r"\bpromises? kept\b|\bkept rate\b|\bpromise performance\b"),
+            (
+                "promises",
+                r"\bpromises? kept\b|\bkept rate\b|\bpromise performance\b"
+                r"|\b(?:promis\w*|proms\w*|ptps?)\b.{0,30}\b(?:bro(?:ke|ek)n|broke|missed|kept)\b"
+                r"|\b(?:bro(?:ke|ek)n|missed)\s+(?:promis\w*|proms\w*|ptps?)\b",
+            ),
             (
                 "disputes",
                 r"\bdisput\w* cycle\b|\bdisputes? resolved\b|\bhow long\b.{0,30}\bdisputes?\b"
@@ -320,6 +325,8 @@ class TurnPortfolio(TurnCustomers):
             focus.append("ageing")
         if args.get("min_days_past_due") is not None or "exposure" in lowered:
             focus.insert(0, "exposure")
+        if re.search(r"\bexpos(?:ure|ed)\b", lowered) and args.get("group_by") and args.get("group_by") != "customer":
+            focus.insert(0, "exposed")  # "exposure by risk class": the exposure column in the split
         if args.get("count_open_invoices"):
             focus.insert(0, "invoices")
         if args.get("rank_by") or args.get("rank_order") or (args.get("top_n") == 1 and "top" not in focus):
