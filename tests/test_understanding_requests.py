@@ -707,6 +707,20 @@ def test_their_open_order_is_the_thread_customers_one_order(shared_url: str) -> 
     assert arguments == {"order_number": numbers[0], "reason": "an approved exception for year end"}
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Just Acme Europe on its own, not the wider group - what do they owe?", "Acme Europe B.V."),
+        ("Exposure for Acme Corporation on its own, without the subsidiaries", "Acme Corporation"),
+    ],
+)
+def test_a_customer_on_its_own_is_never_its_group(shared_url: str, text: str, name: str) -> None:  # noqa: F811
+    with read_session(shared_url) as session:
+        customer = session.scalars(select(Customer).where(Customer.name == name)).one()
+    arguments = last_call(ask(shared_url, "morgan", text), "get_customer_exposure").arguments
+    assert arguments["customer"] == str(customer.id) and not arguments.get("include_group")
+
+
 def test_a_parent_and_its_subsidiaries_combined_is_the_group(shared_url: str) -> None:  # noqa: F811
     with read_session(shared_url) as session:
         parent = session.scalars(select(Customer).where(Customer.name == "Acme Corporation")).one()

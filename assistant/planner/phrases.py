@@ -50,7 +50,14 @@ CUSTOMER_GROUP_RE = re.compile(
 )
 _NOT_A_GROUP_NAME = frozenset({"by", "per", "risk", "customer", "peer", "age", "each", "a", "the", "this", "that",
                                "same", "whole", "our", "my", "your", "their", "which", "what", "debtor",
-                               "client"})  # fmt: skip
+                               "client", "wider", "wide", "parent", "corporate", "family", "its", "whose"})  # fmt: skip
+# "Acme Europe on its own, not the wider group": the one customer, never its family
+ON_ITS_OWN_RE = re.compile(
+    r"\b(?:on\s+(?:its|their)\s+own|alone|stand-?alone|by\s+itself|solo)\b"
+    r"|\b(?:not|without|excluding|ex\.?|minus|leave\s+out|leaving\s+out)\s+(?:the\s+|its\s+|their\s+|any\s+)?"
+    r"(?:(?:wider|whole|rest\s+of\s+the|other)\s+)?(?:group|subsidiar\w*|subs|parent|family|affiliates?|related)\b",
+    re.IGNORECASE,
+)
 # "the whole company", "every customer": the book, not a customer named "company"
 BOOK_WORDS_RE = re.compile(
     r"\b(?:whole|entire|all of the|across the)\s+(?:company|business|firm|organi[sz]ation|group|book|portfolio)\b"

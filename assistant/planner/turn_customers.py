@@ -64,6 +64,7 @@ from .phrases import (
     GROUP_BY_RE,
     MAX_PART_LOOKUPS,
     MAX_WIDENED_LOOKUPS,
+    ON_ITS_OWN_RE,
     ORDINAL_PICK,
     ORDINAL_RE,
     PICK_RE,
@@ -87,6 +88,8 @@ class TurnCustomers(TurnSlots):
 
     def customer_group(self) -> str | None:
         """The customer a "… group" phrase names ("Acme group", "group of Initech"), if any."""
+        if ON_ITS_OWN_RE.search(self.text):
+            return None
         for match in CUSTOMER_GROUP_RE.finditer(self.text):
             word = match.group(1) or match.group(2)
             if word.lower() not in _NOT_A_GROUP_NAME and word.lower() not in BOOK_STOP:
