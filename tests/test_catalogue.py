@@ -72,7 +72,17 @@ def test_training_examples_cover_every_capability_the_planner_answers() -> None:
 
 @pytest.mark.parametrize(
     "labelled",
-    ["test.jsonl", "dev.jsonl", "dev2.jsonl", "dev3.jsonl", "dev4.jsonl", "dev5.jsonl", "dev6.jsonl", "dev7.jsonl"],
+    [
+        "test.jsonl",
+        "dev.jsonl",
+        "dev2.jsonl",
+        "dev3.jsonl",
+        "dev4.jsonl",
+        "dev5.jsonl",
+        "dev6.jsonl",
+        "dev7.jsonl",
+        "dev8.jsonl",
+    ],
 )
 def test_no_training_example_is_a_text_of_the_evaluation_sets(labelled: str) -> None:
     path = ROOT / "evals" / "understanding" / labelled
