@@ -571,6 +571,52 @@ def test_the_figure_asked_for_is_the_one_shown(
     assert shown in reply.text
 
 
+@pytest.mark.parametrize(
+    ("who", "text", "tool", "expected"),
+    [
+        ("morgan", "note for Globex: legal review requested on the overdue balance", "add_note",
+         {"customer": CUSTOMER_IDS["Globex"], "text": "legal review requested on the overdue balance"}),
+        ("cleo", "do we dun invoices that are in dispute?", "search_policy", {}),
+        ("morgan", "just off a 20 min call with Globex, they'll send 5,000 by friday", "log_promise_to_pay",
+         {"customer": CUSTOMER_IDS["Globex"], "amount": "5000.00"}),
+        ("morgan", "Mark in globex's AP confirmed USD 5,000.00 against their oldest invoice, paying 30/11",
+         "log_promise_to_pay", {"customer": CUSTOMER_IDS["Globex"], "amount": "5000.00"}),
+    ],
+)  # fmt: skip
+def test_requests_in_the_forms_of_the_eighth_dev_set(
+    shared_url: str,  # noqa: F811
+    who: str,
+    text: str,
+    tool: str,
+    expected: dict[str, object],
+) -> None:
+    arguments = last_call(ask(shared_url, who, text), tool).arguments
+    assert {key: arguments.get(key) for key in expected} == expected
+
+
+def test_a_short_ask_for_an_areas_numbers_asks_which_figure(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "LATAM numbers?")
+    assert not reply.tool_calls and reply.text.startswith("Which figure do you mean?")
+
+
+def test_a_dispute_just_shown_given_to_someone_else_is_reassigned(shared_url: str) -> None:  # noqa: F811
+    with read_session(shared_url) as session:
+        dispute = session.scalars(select(Dispute).where(Dispute.status == "open").order_by(Dispute.id)).first()
+        assert dispute is not None
+    replies = conversation(shared_url, "morgan", f"dispute #{dispute.id} - who owns it?", "give it to avery instead")
+    assert last_call(replies[-1], "propose_dispute_update").arguments == {"dispute_id": dispute.id, "owner": "avery"}
+
+
+def test_a_note_on_their_account_is_for_the_customer_of_the_thread(shared_url: str) -> None:  # noqa: F811
+    replies = conversation(
+        shared_url, "sasha", "can globex take a 10k order?", "also pls note on their account that they open in Perth"
+    )
+    assert last_call(replies[-1], "add_note").arguments == {
+        "customer": CUSTOMER_IDS["Globex"],
+        "text": "they open in Perth",
+    }
+
+
 def test_a_count_of_disputed_invoices_says_the_count_is_of_all_of_them(shared_url: str) -> None:  # noqa: F811
     reply = ask(shared_url, "morgan", "how many open invoices are currently in dispute?")
     assert last_call(reply, "get_portfolio_summary").arguments == {"count_open_invoices": True}
@@ -702,6 +748,8 @@ def test_their_open_order_is_the_thread_customers_one_order(shared_url: str) -> 
     )
     arguments = last_call(replies[-1], "propose_order_hold").arguments
     assert arguments["order_number"] == numbers[0] and arguments["reason"] == "until we see payment"
+    parked = ask(shared_url, "morgan", f"{name} are way behind - park their open order on credit hold till they pay")
+    assert last_call(parked, "propose_order_hold").arguments["order_number"] == numbers[0]
     released = ask(shared_url, "morgan", f"Propose releasing {numbers[0]} as an approved exception for year end")
     arguments = last_call(released, "propose_order_release").arguments
     assert arguments == {"order_number": numbers[0], "reason": "an approved exception for year end"}

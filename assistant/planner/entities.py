@@ -336,6 +336,7 @@ def _starts_number(word: str) -> bool:
     return bool(rest) and rest[0].isnumeric()
 
 
+_DURATION_RE = re.compile(r"\b\d{1,3}\s*-?\s*(?:mins?|minutes?|hrs?|hours?|secs?|seconds?)\b", re.IGNORECASE)
 _HALF_RE = re.compile(r"\bhalf\s+(?:a|an)\s+(million|thousand|grand|mil|mn|m|k)\b", re.IGNORECASE)
 _QUARTER_RE = re.compile(r"\b(?:a\s+)?quarter\s+(?:of\s+)?(?:a|an)\s+(million|mil|mn|m)\b", re.IGNORECASE)
 
@@ -370,6 +371,9 @@ def money_mentions(text: str, spans: Spans, *, number_format: NumberFormat | Non
     """Every amount in the text not already explained by another entity, read under `number_format` (the user's
     locale; English grouping by default). Never raises: a malformed, negative or absurd amount comes back with `error`
     and `message` set so the caller can refuse clearly."""
+    for duration in _DURATION_RE.finditer(text):  # "a 20 min call": time, never money
+        if not spans.covers(*duration.span()):
+            spans.add(*duration.span())
     found = [
         MoneyMention(Decimal(0), None, True, False, m.start(), m.end(), "invalid", _words_message(m.group(0)))
         for m in _WORDS_RE.finditer(text)

@@ -214,6 +214,17 @@ _RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         5,
     ),
     (Intent.LIMIT_PROPOSE, re.compile(r"\bpropos\w*\b.*\blimit\b|\blimit\b.*\bpropos\w*", IC), 6),
+    (  # "lower Anchorline Machining by 20000", "bump hooli up by 25k": a customer's limit, by an amount
+        Intent.LIMIT_PROPOSE,
+        re.compile(
+            r"^\W*(?:(?:ok|so|pls|please|can you|could you)\W+)*(?:lower|raise|cut|reduce|increase|bump|drop|trim)\s+"
+            r"(?!(?:the|our|my|their)\s+(?:overdue|ar|dso|exposure|balance)\b)(?:[\w&.'-]+\s+){1,4}"
+            r"(?:up\s+|down\s+)?by\s+(?:[$£€]\s?\d|\d|(?:a|half|one|two|three|four|five|six|seven|eight|nine|ten|fifteen"
+            r"|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred)\s)",
+            IC,
+        ),
+        5,
+    ),
     (
         Intent.LIMIT_PROPOSE,
         re.compile(
@@ -344,7 +355,7 @@ _RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         Intent.PORTFOLIO,
         re.compile(
             r"\b(?:worst|slowest|latest|best|fastest|quickest|promptest|poorest)\s+(?:[\w-]+\s+)?payers\b"
-            r"|\bwho\s+pays\s+(?:us\s+)?(?:the\s+)?(?:slowest|latest|fastest|quickest|best|worst)\b",
+            r"|\bwho\b.{0,25}\bpays\s+(?:us\s+)?(?:the\s+)?(?:slowest|latest|fastest|quickest|best|worst)\b",
             IC,
         ),
         6,
@@ -373,6 +384,8 @@ _RULES: list[tuple[Intent, re.Pattern[str], int]] = [
             r"|\b(?:committed|agreed|promised|undertook)\s+to\s+(?:[$£€]\s?\d|\d|(?:a|half|one|two|three|four|five|six"
             r"|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)\s)"
             r"|\bwill settle\b|\bpay(?:ing)? (?:us )?by\b|\bpromised\b"
+            # "confirmed CAD 85,288.23 against INV-…, paying 26/11"
+            r"|\bconfirmed\s+(?:[A-Z]{3}\s?|[$£€]\s?)\d[\d,]*(?:\.\d+)?\b.{0,60}\bpaying\s+(?:on\s+|by\s+)?\S"
             # "they just said 18,157.24 on friday", "customer offered 5k by the 30th"
             r"|\b(?:said|says|offered|offering)\s+(?:[$£€]\s?)?\d[\d,]*(?:\.\d+)?\s*k?\b.{0,40}?"
             r"\b(?:on|by|next|this|tomorrow|tmrw|end\s+of)\b"
@@ -392,6 +405,13 @@ _RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         8,
     ),
     (Intent.ORDER_HOLD, re.compile(r"\b(?:hold|block|freeze)\b.*\b(?:order|so-?\s?\d+)\b|\bput\b.*\bon hold\b", IC), 5),
+    (  # "park their open order on credit hold till they pay"
+        Intent.ORDER_HOLD,
+        re.compile(
+            r"\b(?:park|put|place|stick|keep)\s+(?:\w+\s+){0,4}(?:order|so-?\s?\d+)\w*\s+on\s+(?:credit\s+)?hold\b", IC
+        ),
+        9,
+    ),
     (  # "stop greenway's order shipping", "don't ship SO-12 yet"
         Intent.ORDER_HOLD,
         re.compile(
@@ -463,6 +483,16 @@ _RULES: list[tuple[Intent, re.Pattern[str], int]] = [
             r"|\bwhat (?:is|are) (?:the|our)\b.*\b(?:threshold|cadence|schedule|fee|fees|interest"
             r"|levels?|process)\b|\bhow (?:do|does|is|are) (?:we|the|a|an)\b.*\b(?:calculated|computed"
             r"|defined|determined|handled|work)\b|\bwrite[- ]?offs?\b|\bprovision\w*\b",
+            IC,
+        ),
+        6,
+    ),
+    (
+        Intent.POLICY,
+        re.compile(
+            r"^\W*(?:(?:so|but|and|quick\s+q)\W+)?(?:do|should|can|may|must|would)\s+we\s+(?:ever\s+|still\s+|normally\s+)?"
+            r"(?:dun|chase|remind|charge|accept|allow|extend|write\s+off|provide|provision)\b"
+            r"|\bat\s+(?:how\s+many|what)\s+(?:days|dpd|days\s+past\s+due)\b",
             IC,
         ),
         6,
@@ -542,8 +572,15 @@ _SEND_LETTER_RE = re.compile(
 _DRAFT_WORD_RE = re.compile(r"\b(?:draft|write|prepare|compose|wording|text|preview|show)\b", IC)
 
 
+_NOTE_FORM_RE = re.compile(r"^\W*(?:pls\s+|please\s+)?(?:add\s+(?:a\s+)?)?note\s+(?:for|on|to)\s+[^:]{1,60}:\s*\S", IC)
+
+
 def _adjust(text: str, scores: dict[Intent, int], question: bool) -> None:
     """Combinations the single patterns cannot express."""
+    if _NOTE_FORM_RE.match(text):
+        for other in [intent for intent in scores if intent is not Intent.NOTE]:
+            del scores[other]  # "note for Falconley: legal review on the overdue balance": the words are the note's
+        return
     if Intent.DUNNING_SEND in scores and Intent.DUNNING_DRAFT in scores and re.search(r"\bdraft\b", text, IC):
         scores[Intent.DUNNING_SEND] -= 4  # "draft a reminder I can send"
     elif Intent.DUNNING_DRAFT in scores and _SEND_LETTER_RE.search(text) and not _DRAFT_WORD_RE.search(text):

@@ -251,7 +251,8 @@ EXCLUDE_DISPUTED_RE = re.compile(
 )
 DISPUTE_CHANGE_RE = re.compile(
     r"\b(?:resolv\w*|clos\w*|reject\w*|accept\w*|re-?open\w*|in[ _-]review|reassign\w*|assign\w*|escalat\w*)\b"
-    r".*|\b(?:set|mark|move|change)\s+(?:it|this|that|the dispute)\b",
+    r".*|\b(?:set|mark|move|change)\s+(?:it|this|that|the dispute)\b"
+    r"|\b(?:give|hand|pass)\s+(?:it|this|that|the dispute)\s+(?:over\s+)?to\b",  # "give it to avery instead"
     re.IGNORECASE,
 )
 # Shorter runs of an unmatched name tried at most (each a look-up).

@@ -369,7 +369,8 @@ def not_applied(text: str) -> list[str]:
 _ONE_FIGURE_RE = re.compile(
     r"(?<!invoice )(?<!order )(?<!phone )(?<!account )(?<!po )(?<!reference )(?<!ref )"
     r"\b(?:number|figure|metric|kpi|stat)\b(?!\s+of\b)"
-    r"|^\W*(?:so\W+|and\W+)?what(?:'s|s|\s+is)\s+(?:\w+\s+){1,2}at\W*$",
+    r"|^\W*(?:so\W+|and\W+)?what(?:'s|s|\s+is)\s+(?:\w+\s+){1,2}at\W*$"
+    r"|^\W*(?:the\s+)?[\w&-]+(?:\s+[\w&-]+)?\s+(?:numbers|figures)\W*$",  # "LATAM numbers?"
     IC,
 )
 _MEASURE_WORDS_RE = re.compile(

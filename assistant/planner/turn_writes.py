@@ -386,7 +386,8 @@ class TurnWrites(TurnReads):
         if not body:
             raise Stop("The note is empty; nothing was added.", "note empty")
         if name_candidates(head, Spans(), BOOK_STOP) or (
-            re.search(r"\b(?:it|them|they|this|that|the account)\b", head, re.I) and last_customer(self.history)
+            re.search(r"\b(?:it|them|they|this|that|(?:the|their|its)\s+(?:account|file|record))\b", head, re.I)
+            and last_customer(self.history)
         ):
             # "note for Acme: …", "put a note on it: …": the body is not searched for names
             self.spans.add(split.start(), len(text))
