@@ -792,6 +792,15 @@ def test_a_possessive_ends_the_name_it_follows() -> None:
     assert next(c.text for c in name_candidates("McDonald's Corp exposure", Spans())) == "McDonald's Corp"
 
 
+def test_one_slip_in_a_long_value_before_the_word_it_qualifies_still_matches() -> None:
+    from assistant.planner.context import match_values
+
+    industries = ["Construction", "Retail", "Healthcare", "Manufacturing"]
+    assert match_values("which constuction customers are late?", industries, {}, Spans()) == ["Construction"]
+    assert match_values("constuction is booming", industries, {}, Spans()) == []
+    assert match_values("which retial customers are late?", industries, {}, Spans()) == []
+
+
 def test_a_lone_letter_is_never_a_name_candidate() -> None:
     found = name_candidates("cut their limit by 30k then - the score's dropped into E", Spans())
     assert "E" not in [c.text for c in found]

@@ -530,6 +530,16 @@ def test_industry_country_and_utilisation_select_customers(
         ("casey", "list of who to call, 15 at a time", "build_worklist", {"page_size": 15}),
         ("morgan", "DSO on a 60-day sales window", "get_portfolio_summary", {"period_months": 2}),
         ("avery", "propose a 2nd reminder to Globex", "propose_dunning_send", {"level": 2}),
+        ("morgan", "how has overdue moved since end of last month for the D and E names", "get_portfolio_summary",
+         {"risk_classes": ["D", "E"]}),
+        ("avery", "Which SMB accounts in D or E are over their limit?", "get_portfolio_summary",
+         {"risk_classes": ["D", "E"], "over_limit": True}),
+        ("morgan", "Mid-Market overdue > 90 days, excluding disputes", "get_portfolio_summary",
+         {"min_days_past_due": 90, "exclude_disputed": True}),
+        ("casey", "are any of my accounts blowing through their credit limit? list them", "get_portfolio_summary",
+         {"over_limit": True}),
+        ("morgan", "Globex promised 5,000 by friday, their CFO Clara Dubois confirmed in writing", "log_promise_to_pay",
+         {"contact": "Clara Dubois"}),
         ("avery", "draft a firmer reminder for Globex", "draft_dunning_message", {"tone": "firm"}),
         ("casey", "who do I chase today, D and E risk only", "build_worklist", {"risk_classes": ["D", "E"]}),
         ("morgan", "Globex committed to twenty thousand dollars this Wednesday", "log_promise_to_pay",
@@ -631,6 +641,27 @@ def test_a_customers_promises_from_a_start_date(shared_url: str, text: str) -> N
     arguments = last_call(reply, "get_promise_history").arguments
     assert arguments["period_start"] == date(clock.today().year, 1, 1).isoformat()
     assert "due on or after" in reply.text or "no promise to pay due" in reply.text
+
+
+def test_last_year_is_the_previous_calendar_year_and_in_the_last_year_the_last_twelve_months(
+    shared_url: str,  # noqa: F811
+) -> None:
+    year = clock.today().year - 1
+    late = ask(shared_url, "avery", "share of Globex invoices paid late last year")
+    assert last_call(late, "get_payment_behaviour").arguments["period_start"] == f"{year}-01-01"
+    kept = ask(shared_url, "morgan", "promise kept rate last year")
+    arguments = last_call(kept, "get_portfolio_summary").arguments
+    assert arguments["as_of"] == f"{year}-12-31" and arguments["period_start"] == f"{year}-07-01"
+    assert f"the whole of {year}: periods are at most 6 months" in kept.text
+    recent = ask(shared_url, "avery", "how late did globex pay in the last year")
+    assert "period_start" not in last_call(recent, "get_payment_behaviour").arguments
+    compared = ask(shared_url, "morgan", "open AR vs last year")
+    assert "period_start" not in last_call(compared, "get_portfolio_summary").arguments
+
+
+def test_how_much_of_that_is_over_a_number_is_days_past_due(shared_url: str) -> None:  # noqa: F811
+    replies = conversation(shared_url, "casey", "whats my overdue", "and how much of that is over 60?")
+    assert last_call(replies[-1], "get_portfolio_summary").arguments["min_days_past_due"] == 60
 
 
 def test_tomorrow_typed_fast_is_still_tomorrow(shared_url: str) -> None:  # noqa: F811
@@ -760,13 +791,14 @@ def test_their_open_order_is_the_thread_customers_one_order(shared_url: str) -> 
     [
         ("Just Acme Europe on its own, not the wider group - what do they owe?", "Acme Europe B.V."),
         ("Exposure for Acme Corporation on its own, without the subsidiaries", "Acme Corporation"),
+        ("exposure for Acme Corporation on its own, not the Europe sub", "Acme Corporation"),
     ],
 )
 def test_a_customer_on_its_own_is_never_its_group(shared_url: str, text: str, name: str) -> None:  # noqa: F811
     with read_session(shared_url) as session:
         customer = session.scalars(select(Customer).where(Customer.name == name)).one()
     arguments = last_call(ask(shared_url, "morgan", text), "get_customer_exposure").arguments
-    assert arguments["customer"] == str(customer.id) and not arguments.get("include_group")
+    assert arguments["customer"] == str(customer.id) and arguments.get("include_group") is False
 
 
 def test_a_parent_and_its_subsidiaries_combined_is_the_group(shared_url: str) -> None:  # noqa: F811

@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rapidfuzz import distance
+
 from assistant.types import AssistantReply, ToolCallRecord
 from db.engine import read_session
 from db.queries.exposure import OpenOrder, open_orders
@@ -96,7 +98,32 @@ def match_values(text: str, values: Sequence[str], aliases: dict[str, str], span
             spans.add(*match.span())
             if canonical not in found:
                 found.append(canonical)
+    if not found:
+        found = _misspelt_values(text, options, spans)
     return found
+
+
+# "which constuction customers …": one slip in a long value's word, right before the word for whom it qualifies
+_QUALIFIED_WORD_RE = re.compile(
+    r"\b([a-z][a-z-]{6,})\s+(?:customers?|accounts?|clients?|companies|names|debtors|sector|industry|segment|region)\b",
+    re.IGNORECASE,
+)
+
+
+def _misspelt_values(text: str, options: list[tuple[str, str]], spans: Spans) -> list[str]:
+    for match in _QUALIFIED_WORD_RE.finditer(text):
+        if spans.covers(*match.span(1)):
+            continue
+        word = match.group(1).lower()
+        close = {
+            canonical
+            for phrase, canonical in options
+            if " " not in phrase and len(phrase) >= 7 and distance.Levenshtein.distance(word, phrase.lower()) == 1
+        }
+        if len(close) == 1:
+            spans.add(*match.span(1))
+            return [close.pop()]
+    return []
 
 
 def match_staff(text: str, vocab: Vocabulary, spans: Spans, roles: frozenset[str] | None = None) -> list[str]:

@@ -232,6 +232,17 @@ _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
         re.compile(rf"\bsince\s+(?:the\s+(?:start|beginning)\s+of\s+)?({_MONTH_NAMES})\b(?:\s+(\d{{4}}))?", re.I),
         "since_month",
     ),
+    # "paid late last year", "DSO for last year": the previous calendar year (never "vs last year", a comparison)
+    (
+        re.compile(
+            r"(?<!\bvs )(?<!\bvs\. )(?<!\bversus )(?<!\bto )(?<!\bwith )(?<!\bthan )(?<!\bagainst )(?<!\bof )"
+            r"(?<!\bthe )"
+            r"\b(?:(?:in|for|during|over|across|through(?:out)?)\s+)?(?:last|(?:the\s+)?(?:previous|prior))\s+"
+            r"(?:calendar\s+)?year\b(?!\s*-?\s*end)",
+            re.I,
+        ),
+        "last_year",
+    ),
     (re.compile(r"\b(?:h([12])|(first|second|1st|2nd)\s+half(?:\s+of)?)\s*(\d{4})\b", re.I), "half_year"),
     # "CEI for october", "DSO in september": that month (the last one gone by; to date for the current month)
     (
@@ -405,6 +416,8 @@ def _date_from(kind: str, match: re.Match[str], today: date, future: bool) -> Da
         return DateMention(today, None, months, f"last {months} months")
     if kind == "this_year":
         return DateMention(today, date(today.year, 1, 1), None, "this year")
+    if kind == "last_year":
+        return DateMention(date(today.year - 1, 12, 31), date(today.year - 1, 1, 1), None, f"{today.year - 1}")
     if kind == "since_month":
         start = date(int(g[1]) if g[1] else today.year, MONTHS[g[0].lower()], 1)
         if not g[1] and start > today:

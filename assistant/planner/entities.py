@@ -152,6 +152,9 @@ _CLASS_LIST = r"([a-e](?:\s*(?:,|/|&|and|or)\s*[a-e])*)"
 CLASS_RE = re.compile(rf"\b(?:risk\s*)?(?:class(?:es)?|rated|grade)\s+{_CLASS_LIST}\b", re.IGNORECASE)
 CLASS_SUFFIX_RE = re.compile(
     r"\b([A-E](?:\s*(?:,|/|&|and|or)\s*[A-E])*)\s*(?:-|\s)?(?:(?:risk\s+)?(?:class(?:es)?|rated)|risks?)\b"
+    # "the D and E names", "in D or E": two or more capital class letters together are the classes
+    r"|\b([A-E](?:\s*(?:,|/|&|and|or)\s*[A-E])+)\s+(?:names|accounts|customers|clients|debtors|credits|ones)\b"
+    r"|\bin\s+([A-E](?:\s*(?:,|/|&|and|or)\s*[A-E])+)\b(?!\s+[A-Z]|\s*[&.-])"
 )
 
 
@@ -160,7 +163,8 @@ def risk_classes(text: str, spans: Spans) -> list[str]:
         match = pattern.search(text)
         if match:
             spans.add(*match.span())
-            return sorted({c.upper() for c in re.findall(r"\b[a-eA-E]\b", match.group(1))})
+            listed = next(group for group in match.groups() if group)
+            return sorted({c.upper() for c in re.findall(r"\b[a-eA-E]\b", listed)})
     if re.search(r"\bhigh[- ]risk\b", text, re.IGNORECASE):
         return ["D", "E"]
     return []
@@ -174,7 +178,7 @@ class DpdRange:
 
 _DPD_PLUS = re.compile(r"\b(\d{1,4})\s*\+\s*(?:days?|dpd)?(?:\s+past\s+due)?", re.IGNORECASE)
 _DPD_OVER = re.compile(
-    r"\b(?:over|more than|above|older than|beyond|greater than|>)\s*(\d{1,4})\s*(?:days?|dpd)"
+    r"(?:\b(?:over|more than|above|older than|beyond|greater than)|>=?)\s*(\d{1,4})\s*(?:days?|dpd)"
     r"(?:\s+(?:past due|overdue|old))?",
     re.IGNORECASE,
 )

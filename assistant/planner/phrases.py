@@ -55,7 +55,8 @@ _NOT_A_GROUP_NAME = frozenset({"by", "per", "risk", "customer", "peer", "age", "
 ON_ITS_OWN_RE = re.compile(
     r"\b(?:on\s+(?:its|their)\s+own|alone|stand-?alone|by\s+itself|solo)\b"
     r"|\b(?:not|without|excluding|ex\.?|minus|leave\s+out|leaving\s+out)\s+(?:the\s+|its\s+|their\s+|any\s+)?"
-    r"(?:(?:wider|whole|rest\s+of\s+the|other)\s+)?(?:group|subsidiar\w*|subs|parent|family|affiliates?|related)\b",
+    r"(?:(?:wider|whole|rest\s+of\s+the|other|[a-z]+)\s+)?(?:group|subsidiar\w*|subs?|parent|family|affiliates?"
+    r"|related|entit(?:y|ies))\b",
     re.IGNORECASE,
 )
 # "the whole company", "every customer": the book, not a customer named "company"
@@ -273,6 +274,11 @@ _CONTACT_WEAK_RES = (
     re.compile(r"(?i:\bper|\baccording\s+to|\bconfirmed\s+by|\bfrom)\s+(?P<name>[A-Z][a-z]+)\b(?!\s+[A-Z])"),
     re.compile(rf"\b(?P<name>[A-Z][a-z]+)\s+(?:in|from|at|over in)\s+(?:their\s+|the\s+)?{_PAYABLES}"),
     re.compile(r"\((?P<name>[A-Z][a-z]+)\)"),
+    # "their CFO Clara Dubois confirmed", "their AP lead Justin Perrin"
+    re.compile(
+        r"(?i:\b(?:their|the)\s+(?:ap|a/p|ar|payables|finance|accounts)?\s*(?:lead|manager|director|head|clerk|cfo|ceo|coo"
+        r"|controller|treasurer|accountant|bookkeeper))\s+(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\b"
+    ),
     re.compile(
         r"\b(?P<name>[A-Z][a-z]+)\s+(?i:confirmed|says|said|agreed|promised|told\s+(?:me|us)|called|rang|emailed"
         r"|(?:was\s+)?on\s+the\s+(?:phone|line|call))\b"

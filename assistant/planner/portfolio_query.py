@@ -39,7 +39,8 @@ LIST_RE = re.compile(
     IC,
 )
 OVER_LIMIT_RE = re.compile(
-    r"\b(?:over|above|exceed\w*|beyond|breach\w*|in excess of|past|blown|blew)\s+(?:their|its|the|his|her)?\s*"
+    r"\b(?:over|above|exceed\w*|beyond|breach\w*|in excess of|past|blown|blew"
+    r"|(?:blow\w*|bust\w*|bursting|going|gone|went)\s+(?:through|past|over|beyond))\s+(?:their|its|the|his|her)?\s*"
     r"(?:credit\s+)?(?:limits?|lines?)\b|\bover[- ]limit\b|\blimit\s+breach\w*\b|\bover\s+the\s+line\b",
     IC,
 )

@@ -137,7 +137,7 @@ class TurnPortfolio(TurnCustomers):
             mention = found[0]
             if mention.day < self.today or mention.period_start is None:
                 args["as_of"] = mention.day
-            if mention.period_start is not None and mention.day >= self.today:
+            if mention.period_start is not None and (mention.day >= self.today or mention.period_months is None):
                 args["period_start"] = mention.period_start
                 earliest = add_months(month_start(mention.day), -(MAX_PERIOD_MONTHS - 1))
                 if mention.period_start < earliest:  # "DSO this year": the tool's periods are one to six months
@@ -156,7 +156,9 @@ class TurnPortfolio(TurnCustomers):
         share_over = re.search(r"(?:%|\b(?:percent\w*|share|proportion)\b).{0,40}"
                                r"\b(?:over|above|more than)\s+90\b|\b(?:over|above) 90\b.{0,20}(?:%|percent)",
                                text, re.I)  # fmt: skip
-        dpd = None if share_over else dpd_range(text, self.spans)
+        # "and how much of that is over 60?" after a portfolio figure: days past due, said without the unit
+        of_that = previous is not None and re.search(r"\bof\s+(?:that|those|it|them)\b|\boverdue\b", text, re.I)
+        dpd = None if share_over else dpd_range(text, self.spans, bare_over=bool(of_that))
         if dpd is not None:
             if dpd.minimum is not None:
                 args["min_days_past_due"] = dpd.minimum

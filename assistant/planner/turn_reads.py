@@ -46,6 +46,7 @@ from .phrases import (
     LEVEL_WORDS,
     NEXT_PAGE_RE,
     NOW_RE,
+    ON_ITS_OWN_RE,
     TONES,
 )
 from .portfolio_query import (
@@ -161,6 +162,8 @@ class TurnReads(TurnPortfolio):
         args: dict[str, Any] = {"customer": self.customer().reference}
         if as_of:
             args["as_of"] = as_of
+        if ON_ITS_OWN_RE.search(self.text):
+            args["include_group"] = False  # "Starway on its own, not the distribution sub"
         return self.call("get_customer_exposure", args)
 
     def exposure(self) -> str:
