@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 from assistant.memory import reply_for_storage
 from assistant.planner import OfflinePlanner
 from assistant.planner.dates import date_mentions
-from assistant.planner.entities import Spans, money_mentions, name_candidates
+from assistant.planner.entities import Spans, money_mentions
 from assistant.planner.intents import Intent, recognise
+from assistant.planner.name_runs import name_candidates
 from assistant.types import AskRequest, AssistantReply
 from core.dates import add_months, month_start, quarter_end
 from core.money import format_money

@@ -540,6 +540,13 @@ def test_industry_country_and_utilisation_select_customers(
          {"over_limit": True}),
         ("morgan", "Globex promised 5,000 by friday, their CFO Clara Dubois confirmed in writing", "log_promise_to_pay",
          {"contact": "Clara Dubois"}),
+        ("morgan", "note for Globex: legal review requested on the overdue balance", "add_note",
+         {"customer": CUSTOMER_IDS["Globex"], "text": "legal review requested on the overdue balance"}),
+        ("cleo", "do we dun invoices that are in dispute?", "search_policy", {}),
+        ("morgan", "just off a 20 min call with Globex, they'll send 5,000 by friday", "log_promise_to_pay",
+         {"customer": CUSTOMER_IDS["Globex"], "amount": "5000.00"}),
+        ("morgan", "Mark in globex's AP confirmed USD 5,000.00 against their oldest invoice, paying 30/11",
+         "log_promise_to_pay", {"customer": CUSTOMER_IDS["Globex"], "amount": "5000.00"}),
         ("avery", "draft a firmer reminder for Globex", "draft_dunning_message", {"tone": "firm"}),
         ("casey", "who do I chase today, D and E risk only", "build_worklist", {"risk_classes": ["D", "E"]}),
         ("morgan", "Globex committed to twenty thousand dollars this Wednesday", "log_promise_to_pay",
@@ -579,29 +586,6 @@ def test_the_figure_asked_for_is_the_one_shown(
     called = last_call(reply, "get_portfolio_summary").arguments
     assert {key: called.get(key) for key in arguments} == arguments
     assert shown in reply.text
-
-
-@pytest.mark.parametrize(
-    ("who", "text", "tool", "expected"),
-    [
-        ("morgan", "note for Globex: legal review requested on the overdue balance", "add_note",
-         {"customer": CUSTOMER_IDS["Globex"], "text": "legal review requested on the overdue balance"}),
-        ("cleo", "do we dun invoices that are in dispute?", "search_policy", {}),
-        ("morgan", "just off a 20 min call with Globex, they'll send 5,000 by friday", "log_promise_to_pay",
-         {"customer": CUSTOMER_IDS["Globex"], "amount": "5000.00"}),
-        ("morgan", "Mark in globex's AP confirmed USD 5,000.00 against their oldest invoice, paying 30/11",
-         "log_promise_to_pay", {"customer": CUSTOMER_IDS["Globex"], "amount": "5000.00"}),
-    ],
-)  # fmt: skip
-def test_requests_in_the_forms_of_the_eighth_dev_set(
-    shared_url: str,  # noqa: F811
-    who: str,
-    text: str,
-    tool: str,
-    expected: dict[str, object],
-) -> None:
-    arguments = last_call(ask(shared_url, who, text), tool).arguments
-    assert {key: arguments.get(key) for key in expected} == expected
 
 
 def test_a_short_ask_for_an_areas_numbers_asks_which_figure(shared_url: str) -> None:  # noqa: F811

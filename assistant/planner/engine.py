@@ -175,7 +175,7 @@ class _Turn(TurnWrites):
         intent = understood.intent
         previous = last_intent(self.history)
         if (
-            previous == Intent.DISPUTE
+            self.history
             and self.history[-1].intent == Intent.DISPUTE
             and not self.history[-1].proposals
             and _DECIDE_THE_CLAIM_RE.match(self.text)

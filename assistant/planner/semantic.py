@@ -31,7 +31,8 @@ from knowledge.embeddings import LOCAL_MODEL, encode_local, encode_query_local
 from tools.customers import NameWord
 from tools.reference_words import fold, is_common_word, is_filler, is_ordinary
 
-from .entities import Spans, name_candidates
+from .entities import Spans
+from .name_runs import name_candidates
 
 log = get_logger(__name__)
 

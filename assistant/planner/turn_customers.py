@@ -39,18 +39,15 @@ from .entities import (
     INVOICE_RE,
     ORDER_RE,
     TIME_OF_DAY_RE,
-    NameCandidate,
     Spans,
     data_source_mentions,
-    distinctive_word,
     dpd_range,
     invoice_numbers,
     money_mentions,
-    name_candidates,
     order_numbers,
     risk_classes,
-    widened_runs,
 )
+from .name_runs import NameCandidate, distinctive_word, name_candidates, widened_runs
 from .phrases import (
     _HELD_RE,
     _NOT_A_GROUP_NAME,

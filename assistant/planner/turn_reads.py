@@ -31,12 +31,12 @@ from .entities import (
     bare_invoice_numbers,
     first_int,
     invoice_numbers,
-    name_candidates,
     order_numbers,
     risk_classes,
 )
 from .intents import Intent
 from .limit_change import terms_days
+from .name_runs import name_candidates
 from .phrases import (
     _HISTORY_POINTS_RE,
     _MY_PROPOSALS_RE,
@@ -65,7 +65,7 @@ _PAGE_SIZE_RE = re.compile(
 )
 
 
-_BY_QUARTER_RE = re.compile(r"\b(?:by|per|each|every|a)\s+quarter\b|\bquarterly\b|\bquarter[- ]by[- ]quarter\b", re.I)
+_BY_QUARTER_RE = re.compile(r"\b(?:by|per|each|every)\s+quarter\b|\bquarterly\b|\bquarter[- ]by[- ]quarter\b", re.I)
 
 
 class TurnReads(TurnPortfolio):

@@ -24,15 +24,8 @@ from .context import (
     CustomerRef,
 )
 from .dates import date_mentions
-from .entities import (
-    MoneyMention,
-    NameCandidate,
-    Spans,
-    data_source_mentions,
-    mistyped_request_words,
-    normalise,
-    request_word_for,
-)
+from .entities import MoneyMention, Spans, data_source_mentions, normalise
+from .name_runs import NameCandidate, mistyped_request_words, request_word_for
 from .phrases import (
     _JARGON,
     _JARGON_RE,

@@ -18,16 +18,9 @@ from .context import (
     vocabulary,
 )
 from .dates import date_at
-from .entities import (
-    DISPUTE_ID_RE,
-    MoneyMention,
-    Spans,
-    first_int,
-    invoice_numbers,
-    name_candidates,
-    order_numbers,
-)
+from .entities import DISPUTE_ID_RE, MoneyMention, Spans, first_int, invoice_numbers, order_numbers
 from .limit_change import limit_change_kind, signed_decrease, sounds_like_a_decrease, stated_direction
+from .name_runs import name_candidates
 from .phrases import (
     _CONTACT_RE,
     _CONTACT_WEAK_RES,

@@ -1,0 +1,476 @@
+"""The weighted patterns of each intent (keywords, phrasings, common typos) and the ones that count against one;
+`intents.recognise` adds them up."""
+
+from __future__ import annotations
+
+import re
+
+from .intent_kinds import Intent
+
+IC = re.IGNORECASE
+RULES: list[tuple[Intent, re.Pattern[str], int]] = [
+    # help and approvals
+    (Intent.HELP, re.compile(r"^\W*(?:help|h[ae]lp me|\?+|menu|commands|options|hi|hello|hey|yo)\W*$", IC), 10),
+    (
+        Intent.HELP,
+        re.compile(
+            r"\bwhat (?:can|do) you (?:do|know|help with)\b|\bhow (?:do|can) i use (?:you|this)\b"
+            r"|\bwhat are you\b|\bwho are you\b|\bwhat can i ask\b",
+            IC,
+        ),
+        10,
+    ),
+    (
+        Intent.APPROVE,
+        re.compile(
+            r"^\W*(?:ok\W+|yes\W+|pls\W+|please\W+|can you\W+|could you\W+|just\W+)?"
+            r"(?:approve|reject|decline|sign off)\b(?!\s+(?:the\s+|this\s+|that\s+)?(?:dispute|claim)\b)",
+            IC,
+        ),
+        10,
+    ),
+    (
+        Intent.APPROVE,
+        re.compile(r"\b(?:approve|reject|decline)\s+(?:proposal|it|this|that|the proposal|#?\d+|my own)\b", IC),
+        8,
+    ),
+    # a customer's payment behaviour, the customer being the thread's: "and their payment trend by quarter"
+    (
+        Intent.PAYMENT_BEHAVIOUR,
+        re.compile(r"\b(?:their|its)\s+(?:payment|paying)\s+(?:trend|behaviou?r|pattern|habits?|record)s?\b", IC),
+        6,
+    ),
+    # customer exposure and status
+    (Intent.EXPOSURE, re.compile(r"\bexp[o0]s[ui]?re\b|\bexposre\b|\bexpsoure\b|\bexposure\b", IC), 3),
+    (
+        Intent.EXPOSURE,
+        re.compile(r"\b(?:how|hw|hou|hoe) much\b.*\b(?:owe|owes|owing|outstanding|open|overdue|due)\b", IC),
+        4,
+    ),
+    (
+        Intent.EXPOSURE,
+        re.compile(
+            r"\b(?:pull|bring|call) up\b|\bopen (?:up )?(?:the )?account\b|\baccount (?:for|of)\b|\bC\d{5,}\b", IC
+        ),
+        3,
+    ),
+    (Intent.EXPOSURE, re.compile(r"\bowe[sd]?\b|\bowing\b|\boutstanding\b|\bo/s\b", IC), 3),
+    (
+        Intent.EXPOSURE,
+        re.compile(
+            r"\bbal(?:ance|nace|ence)?s?\b|\bopen items\b|\bopen invoices\b|\breceivables?\b"
+            r"|\bar\b|\ba/r\b",
+            IC,
+        ),
+        3,
+    ),
+    (Intent.EXPOSURE, re.compile(r"\bag(?:e)?ing\b|\baged\b|\bagieng\b", IC), 3),
+    (Intent.EXPOSURE, re.compile(r"\boverdue\b|\bpast due\b", IC), 3),
+    (
+        Intent.EXPOSURE,
+        re.compile(
+            r"\butili[sz]ation\b|\bavailable credit\b|\bheadroom\b|\bcredit line\b"
+            r"|\b(?:credit |current )limit\b|\bwhat(?:'s| is) (?:the |their |its )?limit\b",
+            IC,
+        ),
+        3,
+    ),
+    (
+        Intent.EXPOSURE,
+        re.compile(
+            r"\boverview\b|\btell me about\b|\bwhat'?s up with\b|\bhow is\b.*\bdoing\b"
+            r"|\blook ?up\b|\bsnapshot\b|\bpositi?on\b|\bdso\b",
+            IC,
+        ),
+        1,
+    ),
+    (Intent.STATUS, re.compile(r"\bcredit status\b|\bstatus\b|\bstanding\b", IC), 3),
+    (Intent.STATUS, re.compile(r"\bcredit (?:hold|stop|block)\b|\bon (?:credit )?(?:hold|stop)\s*\?", IC), 4),
+    (
+        Intent.STATUS,
+        re.compile(r"\b(?:is|are)\b.*\bon (?:credit )?(?:hold|stop)\b|\bblocked\b|\bin good standing\b", IC),
+        4,
+    ),
+    # can we ship?
+    (Intent.RELEASE_CHECK, re.compile(r"\bship(?:ping|ment|ments)?\b|\bdeliver(?:y)?\b|\bdispatch\b", IC), 4),
+    (
+        Intent.RELEASE_CHECK,
+        re.compile(
+            r"\b(?:can|could|may|should|shall) (?:we|i)\b.*\b(?:ship|release|accept|take|book"
+            r"|fulfil+|sell|extend)\b",
+            IC,
+        ),
+        3,
+    ),
+    (
+        Intent.RELEASE_CHECK,
+        re.compile(
+            r"\b(?:ok|okay|good|clear|safe|fine)\s+(?:for\s+(?:the\s+)?\w+\s+)?to\s+(?:ship|release|sell)\b"
+            r"|\bcredit check\b|\bcredit approval for\b",
+            IC,
+        ),
+        4,
+    ),
+    (
+        Intent.RELEASE_CHECK,
+        re.compile(r"\bnew order\b|\border (?:of|for|worth)\b|\b(?:an|a|the)\b.{0,20}\border\b", IC),
+        2,
+    ),
+    (Intent.RELEASE_CHECK, re.compile(r"\b(?:is|are|can|could|would)\b.*\brelease[ds]?\b", IC), 2),
+    # score
+    (
+        Intent.SCORE,
+        re.compile(
+            r"\bsc(?:o|ro)re[sd]?\b|\bscoring\b|\bscorecard\b|\brisk class\b|\brisk rating\b"
+            r"|\brat(?:ing|ed|ng)\b|\brisk\b|\brisky\b|\bgrade\b",
+            IC,
+        ),
+        3,
+    ),
+    (Intent.SCORE, re.compile(r"\bwhy (?:is|are)\b.*\b(?:an?|the|class|rated)\s+[a-e]\b", IC), 5),
+    (  # "is Longcore still an E?", "is hooli rated B now?": the risk class
+        Intent.SCORE,
+        re.compile(
+            r"\b(?:is|are)\b.{0,50}\b(?:an?|class|rated|in\s+class)\s+[a-e]\b\s*(?:now|still|today)?\s*(?:\?|$)", IC
+        ),
+        6,
+    ),
+    (
+        Intent.SCORE,
+        re.compile(r"\bpay late\b|\blate[- ]payment probability\b|\blikely to (?:pay late|default)\b", IC),
+        3,
+    ),
+    # limits
+    (Intent.LIMIT_RECOMMEND, re.compile(r"\brecomm?end\w*\b.*\blimit\b|\blimit\b.*\brecomm?end\w*", IC), 5),
+    (
+        Intent.LIMIT_RECOMMEND,
+        re.compile(
+            r"\bwhat (?:limit|credit)\b.*\bshould\b|\bshould\b.*\blimit\b"
+            r"|\bhow much credit\b|\bright[- ]?size\b|\blimit review\b"
+            r"|\breview (?:the |their |its )?limit\b|\bsuggest\w*\b.*\blimit\b",
+            IC,
+        ),
+        4,
+    ),
+    (
+        # "ballpark credit line for X?", "limit rec for X", "what does the model say their limit should be?"
+        Intent.LIMIT_RECOMMEND,
+        re.compile(
+            r"\b(?:ballpark|sensible|fair|reasonable|appropriate|prudent)\s+(?:credit\s+)?(?:limit|line)\b"
+            r"|\blimit\s+recos?\b|\blimit\s+recs?\b|\b(?:limit|line)\b.{0,20}\bshould\s+be\b",
+            IC,
+        ),
+        5,
+    ),
+    (Intent.LIMIT_PROPOSE, re.compile(r"\bpropos\w*\b.*\blimit\b|\blimit\b.*\bpropos\w*", IC), 6),
+    (  # "lower Anchorline Machining by 20000", "bump hooli up by 25k": a customer's limit, by an amount
+        Intent.LIMIT_PROPOSE,
+        re.compile(
+            r"^\W*(?:(?:ok|so|pls|please|can you|could you)\W+)*(?:lower|raise|cut|reduce|increase|bump|drop|trim)\s+"
+            r"(?!(?:the|our|my|their)\s+(?:overdue|ar|dso|exposure|balance)\b)(?:[\w&.'-]+\s+){1,4}"
+            r"(?:up\s+|down\s+)?by\s+(?:[$£€]\s?\d|\d|(?:a|half|one|two|three|four|five|six|seven|eight|nine|ten|fifteen"
+            r"|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred)\s)",
+            IC,
+        ),
+        5,
+    ),
+    (
+        Intent.LIMIT_PROPOSE,
+        re.compile(
+            r"\b(?:increase|raise|bump|lift|up|reduce|decrease|lower|cut|set|change|adjust"
+            r"|put)\b.*\blimit\b|\blimit\b.*\b(?:to|at)\s+[$€£]?\d",
+            IC,
+        ),
+        5,
+    ),
+    # worklist
+    (
+        Intent.WORKLIST,
+        re.compile(
+            r"\bwork\s*-?\s*list\b|\bworklsit\b|\bwrklist\b|\bworklist\b|\bqueue\b(?!\s+(?:up\s+)?(?:the|a|an|that|this)\b)"
+            r"|\bto-?do\b|\bmy (?:call )?list\b",
+            IC,
+        ),
+        6,
+    ),
+    (
+        Intent.WORKLIST,
+        re.compile(
+            r"\bwork on next\b|\bwhat should (?:i|we) (?:work on|do|tackle|focus on)\b"
+            r"|\bwho should (?:i|we|\w+) (?:call|chase|contact|ring)\b|\bwho (?:do|should) (?:i|we) "
+            r"chase\b|\bwho to (?:call|chase)\b|\bnext (?:accounts?|calls?)\b"
+            r"|\bpriorit(?:y|ies|ise|ize)\b|\b(?:call|chase|collections?) list\b"
+            r"|\bwho\b.{0,30}\b(?:call|chase|contact|ring|phone|follow up with|dun)\b"
+            r"|\b(?:accounts?|customers?|clients?|debtors?) (?:to|i should|we should)"
+            r" (?:call|chase|contact|ring|work)\b"
+            r"|\btop\s*\d*\s*(?:overdue|delinquent|late|past[- ]due)\s+(?:accounts|customers|clients|debtors)\b",
+            IC,
+        ),
+        6,
+    ),
+    (Intent.WORKLIST, re.compile(r"\bmy (?:book|accounts|customers)\b|\bteam\b", IC), 2),
+    (Intent.WORKLIST, re.compile(r"\btop\s*\d+\b", IC), 1),
+    (Intent.WORKLIST, re.compile(r"\b(?:for|in)\s+(?:the\s+)?(?:region|team)\b|\btop\s*\d+\s+(?:for|in)\b", IC), 3),
+    # dunning
+    (
+        Intent.DUNNING_DRAFT,
+        re.compile(
+            r"\bdunn?ing\b|\bdun\b|\breminder\b|\bremind\b|\bchaser\b|\bfinal notice\b"
+            r"|\bdemand letter\b|\bletter\b|\be-?mail\b|\bpayment request\b",
+            IC,
+        ),
+        4,
+    ),
+    (Intent.DUNNING_DRAFT, re.compile(r"\bdraft\b|\bwrite\b|\bprepare\b|\bcompose\b", IC), 2),
+    (
+        Intent.DUNNING_SEND,
+        re.compile(
+            r"\b(?:send|propose|queue|dispatch|issue|fire\s+off|post|mail\s+out|get)\b.{0,40}?"
+            r"\b(?:dunn?ing|reminder|letter|e-?mail|notice|chaser)\b(?!\s+(?:for|to)\s+me\b)",
+            IC,
+        ),
+        7,
+    ),
+    # disputes
+    (
+        Intent.DISPUTE,
+        re.compile(r"\bdisp(?:u|ut)tes?\b|\bdispute[sd]?\b|\bclaims?\b|\bcomplain\w*\b|\bdisptue\b", IC),
+        5,
+    ),
+    (
+        Intent.DISPUTE_UPDATE,
+        re.compile(
+            r"\b(?:mark|set|close|resolve|reject|reassign|escalate|update|change)\b.*"
+            r"\bdispute\b.*\b(?:as|to)\b|\b(?:close|resolve|reject)\s+dispute\b",
+            IC,
+        ),
+        7,
+    ),
+    # portfolio
+    (
+        Intent.PORTFOLIO,
+        re.compile(
+            r"\bportfolio\b|\bwhole book\b|\bthe book\b|\bour book\b|\bledger\b|\bkpis?\b|\bdso\b"
+            r"|\bcei\b|\bcollection effectiveness\b|\bconcentration\b|\btrend\b|\bchart\b"
+            r"|\bgraph\b|\bplot\b|\bdays sales outstanding\b|\bbpdso\b",
+            IC,
+        ),
+        4,
+    ),
+    (
+        Intent.PORTFOLIO,
+        re.compile(
+            r"\b(?:top|largest|biggest)\s*(?:\d+\s*)?(?:exposures|debtors|risks)\b"
+            r"|\bby (?:region|segment|collector|risk class|class|currency|customer)\b"
+            r"|\bper (?:region|segment|collector|currency|risk class)\b",
+            IC,
+        ),
+        5,
+    ),
+    (
+        Intent.PORTFOLIO,
+        re.compile(
+            r"\b(?:total|overall|all|our|the company|company-wide)\b.*\b(?:ar|receivables|exposure|overdue)\b", IC
+        ),
+        3,
+    ),
+    (
+        Intent.PORTFOLIO,
+        re.compile(r"\b\d+\s*\+|\bbroken promises?\b|\bkept rate\b|\b% current\b|\bpercent current\b", IC),
+        4,
+    ),
+    (
+        # a ranking by a figure ("the top 5 in my book by overdue amount", "bottom 10 by exposure")
+        Intent.PORTFOLIO,
+        re.compile(
+            r"\b(?:top|bottom)\s*\d{1,2}\b.{0,40}?\bby\s+(?:overdue|past[- ]due|exposure|balance|open|ar\b|receivables?"
+            r"|disput\w*|amount\s+(?:overdue|outstanding|owed))",
+            IC,
+        ),
+        6,
+    ),
+    (
+        # the dispute cycle time: "avg days to close out a dispute in Q3?", "how long do disputes take to resolve"
+        Intent.PORTFOLIO,
+        re.compile(
+            r"\b(?:avg|average|mean|typical|median)\b.{0,20}\b(?:days?|time)\b.{0,20}\b(?:clos|resolv|settl|sort)\w*"
+            r"\b.{0,20}\bdisputes?\b|\bdisput\w* cycle\b",
+            IC,
+        ),
+        6,
+    ),
+    (
+        # a ranking of customers by how they pay ("our three best payers", "worst payers in EMEA")
+        Intent.PORTFOLIO,
+        re.compile(
+            r"\b(?:worst|slowest|latest|best|fastest|quickest|promptest|poorest)\s+(?:[\w-]+\s+)?payers\b"
+            r"|\bwho\b.{0,25}\bpays\s+(?:us\s+)?(?:the\s+)?(?:slowest|latest|fastest|quickest|best|worst)\b",
+            IC,
+        ),
+        6,
+    ),
+    (
+        Intent.PORTFOLIO,
+        re.compile(
+            r"\bwho\b.{0,20}\b(?:owes?|has|have|is|are)\b.{0,20}\b(?:most|biggest|largest|highest)\b"
+            r"|\b(?:biggest|largest|top)\s*(?:\d+\s*)?(?:debtors?|balances|owers)\b|\bhow are we doing\b"
+            r"|\b(?:whole|entire)\s+(?:company|business|firm|organi[sz]ation)\b|\bcompany[- ]wide\b"
+            r"|\bevery (?:single )?(?:customer|account|client|debtor)"
+            r"|\ball (?:of )?(?:our |the |my )?(?:customers|accounts|clients|debtors)\b"
+            r"|\b(?:what|which) (?:%|percent(?:age)?|share|proportion) of (?:the |our )?(?:book|ar|receivables"
+            r"|portfolio)\b",
+            IC,
+        ),
+        6,
+    ),
+    # promises, orders, collectors, notes
+    (
+        Intent.PROMISE,
+        re.compile(
+            r"\bpromis(?:ed|es|e)\b.*\bpay\b|\bptp\b|\bwill pay\b|\bgoing to pay\b"
+            r"|\b(?:committed|agreed|promised) to (?:pay|settle)\b|\bpromise to pay\b"
+            # "committed to twenty thousand dollars this Wednesday", "agreed to $5k by Friday"
+            r"|\b(?:committed|agreed|promised|undertook)\s+to\s+(?:[$£€]\s?\d|\d|(?:a|half|one|two|three|four|five|six"
+            r"|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)\s)"
+            r"|\bwill settle\b|\bpay(?:ing)? (?:us )?by\b|\bpromised\b"
+            # "confirmed CAD 85,288.23 against INV-…, paying 26/11"
+            r"|\bconfirmed\s+(?:[A-Z]{3}\s?|[$£€]\s?)\d[\d,]*(?:\.\d+)?\b.{0,60}\bpaying\s+(?:on\s+|by\s+)?\S"
+            # "they just said 18,157.24 on friday", "customer offered 5k by the 30th"
+            r"|\b(?:said|says|offered|offering)\s+(?:[$£€]\s?)?\d[\d,]*(?:\.\d+)?\s*k?\b.{0,40}?"
+            r"\b(?:on|by|next|this|tomorrow|tmrw|end\s+of)\b"
+            r"|\b(?:they|he|she|it|we)(?:'ll|'d| will| would| are going to| is going to| gonna)\s+"
+            r"(?:pay|settle|transfer|wire|remit|clear)\b|\bpayment (?:is )?(?:coming|expected|promised) (?:on|by)\b",
+            IC,
+        ),
+        6,
+    ),
+    (
+        Intent.PROMISE,
+        re.compile(
+            r"\b(?:log|record|add|enter|register|take|capture)\s+(?:a\s+|the\s+|new\s+)*(?:promise|ptp)\b"
+            r"|\bpromise (?:of|for|from)\b",
+            IC,
+        ),
+        8,
+    ),
+    (Intent.ORDER_HOLD, re.compile(r"\b(?:hold|block|freeze)\b.*\b(?:order|so-?\s?\d+)\b|\bput\b.*\bon hold\b", IC), 5),
+    (  # "park their open order on credit hold till they pay"
+        Intent.ORDER_HOLD,
+        re.compile(
+            r"\b(?:park|put|place|stick|keep)\s+(?:\w+\s+){0,4}(?:order|so-?\s?\d+)\w*\s+on\s+(?:credit\s+)?hold\b", IC
+        ),
+        9,
+    ),
+    (  # "stop greenway's order shipping", "don't ship SO-12 yet"
+        Intent.ORDER_HOLD,
+        re.compile(
+            r"\bstop\b.{0,40}\b(?:orders?|so-?\s?\d+|shipp\w*|shipments?|deliver\w*)\b"
+            r"|\b(?:don'?t|do not|no more)\s+(?:ship|release|deliver)\w*\b",
+            IC,
+        ),
+        5,
+    ),
+    (
+        Intent.ORDER_RELEASE,
+        re.compile(
+            r"\b(?:releas(?:e|ing)|unblock(?:ing)?|unhold(?:ing)?)\b.*\b(?:order|so-?\s?\d+)\b|\boff hold\b"
+            r"|\blift (?:the )?hold\b",
+            IC,
+        ),
+        5,
+    ),
+    (Intent.ASSIGN, re.compile(r"\b(?:re-?assign|assign|transfer|hand over|handover)\b", IC), 5),
+    (Intent.ASSIGN, re.compile(r"\bmove\b.*\bto\b.*\b(?:book|collector)\b|\bnew collector\b|\bcollector to\b", IC), 5),
+    (
+        Intent.NOTE,
+        re.compile(
+            r"\b(?:add|log|record|make|put|leave|write)\b.{0,20}\bnote\b"
+            r"|(?<!\bthe\s)(?<!\bquarterly\s)(?<!\bmonthly\s)\bnote\s+(?:to|for|on)\b(?!\s+the\s+(?:cfo|ceo|board)\b)"
+            r"|^\W*note\b|\bnote:",
+            IC,
+        ),
+        7,
+    ),
+    # policy questions
+    (
+        Intent.POLICY,
+        re.compile(
+            r"\bpolic(?:y|ies)\b|\bhandbook\b|\bguidelines?\b|\bprocedures?\b|\brules?\b|\bmemo\b"
+            r"|\bschedule\b|\bcaps?\b|\binterest\b|\bfees?\b|\bpre-?approved\b|\btrade references?\b",
+            IC,
+        ),
+        4,
+    ),
+    (Intent.POLICY, re.compile(r"\b(?:in|per|according to|under) (?:the |our )?(?:policy|handbook|memo)\b", IC), 8),
+    (
+        Intent.POLICY,
+        re.compile(
+            r"\bwhat does\b.*\b(?:mean|say)\b|\bwhat (?:must|should|may) (?:a|an|the)\b.*\b(?:contain|include)\b"
+            r"|\bhow do(?:es)?\b.*\bwork\b|\bwhat is the (?:procedure|process)\b|\bdo we charge\b",
+            IC,
+        ),
+        6,
+    ),
+    (
+        Intent.POLICY,
+        re.compile(
+            r"\bwho (?:approves|can approve|may approve|must approve|should approve|signs off|needs to"
+            r" approve|has to approve|approve|is allowed)\b|\bapproval (?:authority|matrix|limits?)\b"
+            r"|\bwho (?:has|needs|must|should|would|can|will) (?:to )?sign\b"
+            r"|\bwhat (?:level of |kind of )?(?:approvals?|sign-?offs?|authori[sz]ation) (?:do|does|would|will)"
+            r" (?:i|we|you|they|it)\b"
+            r"|\bauthority matrix\b|\bfour[- ]eyes\b",
+            IC,
+        ),
+        8,
+    ),
+    (
+        Intent.POLICY,
+        re.compile(
+            r"\bwhen (?:do|should|must|can|would|will) (?:we|i|you|an? \w+)\b|\bhow (?:many|long) days\b"
+            r"|\bwhat happens (?:when|if)\b|\bare we allowed\b|\bam i allowed\b"
+            r"|\bwhat (?:is|are) (?:the|our)\b.*\b(?:threshold|cadence|schedule|fee|fees|interest"
+            r"|levels?|process)\b|\bhow (?:do|does|is|are) (?:we|the|a|an)\b.*\b(?:calculated|computed"
+            r"|defined|determined|handled|work)\b|\bwrite[- ]?offs?\b|\bprovision\w*\b",
+            IC,
+        ),
+        6,
+    ),
+    (
+        Intent.POLICY,
+        re.compile(
+            r"^\W*(?:(?:so|but|and|quick\s+q)\W+)?(?:do|should|can|may|must|would)\s+we\s+(?:ever\s+|still\s+|normally\s+)?"
+            r"(?:dun|chase|remind|charge|accept|allow|extend|write\s+off|provide|provision)\b"
+            r"|\bat\s+(?:how\s+many|what)\s+(?:days|dpd|days\s+past\s+due)\b",
+            IC,
+        ),
+        6,
+    ),
+    # What causes a state is a rule, not a list of who is in it: "what actually puts an account on hold?", "what
+    # gets a customer off stop?", "what triggers a move to collections?"
+    (
+        Intent.POLICY,
+        re.compile(
+            r"^\W*(?:so\W+|but\W+)?what\s+(?:actually\s+|exactly\s+|really\s+|usually\s+|normally\s+)?"
+            r"(?:puts?|triggers?|causes?|gets?|sends?|moves?|takes?|lifts?|makes?|lands?|tips?|pushes?)\b"
+            r".{0,40}\b(?:on|onto|into|off|under|to)\s+(?:a\s+|credit\s+)?(?:hold|stop|block|watch\s*list|collections?"
+            r"|legal|review)\b",
+            IC,
+        ),
+        8,
+    ),
+]
+
+QUESTION_START = re.compile(r"^\W*(?:is|are|can|could|may|should|would|will|do|does|did|why|what|when|how|who)\b", IC)
+NEGATIVE_RULES: list[tuple[Intent, re.Pattern[str], int]] = [
+    # "broken promise" is a portfolio filter, not a promise being logged
+    (Intent.PROMISE, re.compile(r"\bbroken promises?\b|\bkept rate\b|\bpromises? (?:kept|broken)\b", IC), 8),
+    # "excluding disputed" is a filter
+    (Intent.DISPUTE, re.compile(r"\b(?:excl\w*|without|except|ex|not|non)[-\s.]*disput\w*|\bundisputed\b", IC), 5),
+    # "top exposures" and grouped questions are portfolio, not a customer's exposure
+    (
+        Intent.EXPOSURE,
+        re.compile(r"\b(?:top|largest|biggest)\s*(?:\d+\s*)?exposures\b|\bby region\b|\bby segment\b", IC),
+        3,
+    ),
+]
