@@ -24,6 +24,7 @@ from db.models import (
     FxRate,
     Invoice,
     PaymentAllocation,
+    PromiseStatus,
     PromiseToPay,
     SalesOrder,
     StaffUser,
@@ -879,6 +880,27 @@ def test_promises_and_disputes_of_the_period(db_url: str) -> None:
     assert t.disputes_resolved.value == 2 and t.dispute_cycle_time.value == D("20.0")
     broken_only = summary(db_url, broken_promise_in_period=True)
     assert broken_only.totals.open_receivables.value == 0  # partially kept is not broken
+
+
+def test_customers_with_a_promise_open_at_the_as_of_date(db_url: str) -> None:
+    with write_session(db_url) as s:
+        waiting = f.customer(s, "Waiting Ltd")
+        f.invoice(s, waiting, "400", issued=date(2026, 9, 1))
+        f.promise(s, waiting, "400", taken=date(2026, 11, 2), promised=date(2026, 11, 30))
+        settled = f.customer(s, "Settled Ltd")
+        f.invoice(s, settled, "700", issued=date(2026, 9, 1))
+        f.promise(s, settled, "700", taken=date(2026, 10, 1), promised=date(2026, 10, 15),
+                  status=PromiseStatus.KEPT, resolved=date(2026, 10, 15))  # fmt: skip
+        silent = f.customer(s, "Silent Ltd")
+        f.invoice(s, silent, "900", issued=date(2026, 9, 1))
+    today = summary(db_url, today=date(2026, 11, 16), open_promise=True, group_by="customer")
+    assert [g.label for g in today.groups] == ["Waiting Ltd", "Other customers"] and today.filters_applied.open_promise
+    assert today.totals.open_receivables.value == D("400.00")
+    assert any("promise to pay open" in d for d in today.filters_applied.descriptions)
+    earlier = summary(db_url, today=date(2026, 11, 16), as_of=date(2026, 10, 10), open_promise=True,
+                      group_by="customer")  # fmt: skip
+    assert earlier.groups[0].label == "Settled Ltd"  # open then, kept on the 15th
+    assert earlier.totals.open_receivables.value == D("700.00")
 
 
 # --- who may see what -----------------------------------------------------------------------------------------------

@@ -176,6 +176,9 @@ class PortfolioSummaryInput(BaseModel):
     broken_promise_in_period: bool = Field(
         default=False, description="Only customers with a promise to pay due in the period and broken."
     )
+    open_promise: bool = Field(
+        default=False, description="Only customers with a promise to pay still open at the end of the as-of date."
+    )
     exclude_disputed: bool = Field(default=False, description="Leave out disputed items.")
     min_days_past_due: int | None = Field(
         default=None, ge=0, le=3650, description="Days past due, from (a bucket boundary)."
@@ -360,6 +363,7 @@ class FiltersApplied(BaseModel):
     credit_statuses: list[str] | None = None
     currencies: list[str] | None
     broken_promise_in_period: bool
+    open_promise: bool = False
     exclude_disputed: bool
     min_days_past_due: int | None
     max_days_past_due: int | None
@@ -642,6 +646,7 @@ def resolve_request(
         credit_statuses=tuple(dict.fromkeys(args.credit_statuses)) if args.credit_statuses else None,
         currencies=currencies,
         broken_promise=broken,
+        open_promise=q.OpenPromiseRule(end_of_day_utc(as_of)) if args.open_promise else None,
         exclude_disputed=args.exclude_disputed,
         buckets=buckets,
         min_balance_cents=args.min_balance * HUNDRED if args.min_balance is not None else None,
@@ -662,6 +667,7 @@ def resolve_request(
         credit_statuses=list(args.credit_statuses) if args.credit_statuses else None,
         currencies=args.currencies,
         broken_promise_in_period=args.broken_promise_in_period,
+        open_promise=args.open_promise,
         exclude_disputed=args.exclude_disputed,
         min_days_past_due=args.min_days_past_due,
         max_days_past_due=args.max_days_past_due,
@@ -752,6 +758,11 @@ def _filter_descriptions(
             f"Customers with a promise to pay due between {period.start} and {period.end} and recorded as broken "
             f"(not paid, or less than {policy.promises.partial_kept_min_pct}% paid, within "
             f"{policy.promises.grace_days} grace days) by the end of {period.end}."
+        )
+    if selection.open_promise is not None:
+        out.append(
+            f"Customers with a promise to pay open at the end of {period.end}: taken by then and not yet kept, broken "
+            "or cancelled then."
         )
     if selection.exclude_disputed:
         out.append("Items under a dispute open at the end of the as-of date are left out.")
@@ -917,6 +928,7 @@ def trend_job(request: Request, sources: Sources, min_balance: Any, over_90: lis
     def run(session: Session) -> list[q.TrendCell]:
         if (
             selection.broken_promise is not None
+            or selection.open_promise is not None
             or selection.over_limit is not None
             or selection.review_due is not None
             or sources.fingerprint is None

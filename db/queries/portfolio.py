@@ -99,6 +99,14 @@ class BrokenPromiseWindow:
 
 
 @dataclass(frozen=True)
+class OpenPromiseRule:
+    """Customers with a promise to pay open at `moment`: taken by then and not yet resolved then (kept, broken,
+    partially kept or cancelled later, or still open)."""
+
+    moment: datetime
+
+
+@dataclass(frozen=True)
 class OverLimitRule:
     """Customers whose exposure at the as-of date exceeds the credit limit in force then (`over_limit_customers`).
 
@@ -146,6 +154,7 @@ class Selection:
     currencies: tuple[str, ...] | None = None
     customer_ids: tuple[int, ...] | None = None
     broken_promise: BrokenPromiseWindow | None = None
+    open_promise: OpenPromiseRule | None = None
     exclude_disputed: bool = False
     buckets: tuple[int, ...] = ALL_BUCKETS
     # Minimum balance in reporting-currency cents, compared with the customer's receivables at the as-of date (all
@@ -474,6 +483,13 @@ def _selection_conditions(
             PromiseToPay.resolved_at <= window.moment,
         )
         conditions.append(customer_id.in_(broken))
+    if selection.open_promise is not None:
+        moment = selection.open_promise.moment
+        still_open = select(PromiseToPay.customer_id).where(
+            PromiseToPay.taken_at <= moment,
+            or_(PromiseToPay.status == PromiseStatus.OPEN, PromiseToPay.resolved_at > moment),
+        )
+        conditions.append(customer_id.in_(still_open))
     return conditions
 
 
@@ -721,8 +737,8 @@ def rollup_compatible(selection: Selection, group_by: GroupBy | None, min_balanc
     """Whether `snapshot_totals` for this selection and grouping can be read from the date's rollup: filters and
     grouping on the rollup's dimensions (region, segment, collector, risk class, currency) only, every bucket, and
     disputed items included or excluded (the rollup carries both balances' counts). Any other filter (countries,
-    industries, credit status, over the limit, a review due, a minimum balance, a broken promise, explicit customers) is
-    answered from the snapshot rows."""
+    industries, credit status, over the limit, a review due, a minimum balance, a broken or open promise, explicit
+    customers) is answered from the snapshot rows."""
     return (
         group_by != "customer"
         and selection.customer_ids is None
@@ -730,6 +746,7 @@ def rollup_compatible(selection: Selection, group_by: GroupBy | None, min_balanc
         and selection.industries is None
         and selection.credit_statuses is None
         and selection.broken_promise is None
+        and selection.open_promise is None
         and selection.min_balance_cents is None
         and selection.over_limit is None
         and selection.review_due is None
