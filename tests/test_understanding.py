@@ -202,7 +202,14 @@ def test_ibm_questions_with_their_dates(ibm_url: str) -> None:
     assert top in biggest.text
 
 
-@pytest.mark.parametrize("text", ["overdue for customers with open promises", "split the book by utilisation"])
+def test_customers_with_an_open_promise_are_a_filter(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "overdue for customers with open promises")
+    call = last_call(reply, "get_portfolio_summary")
+    assert call.arguments["open_promise"] is True and call.result["filters_applied"]["open_promise"]
+    assert "Not applied" not in reply.text and "promise to pay open" in reply.text
+
+
+@pytest.mark.parametrize("text", ["split the book by utilisation", "overdue split by utilisation band"])
 def test_a_part_the_book_cannot_be_filtered_by_is_said(shared_url: str, text: str) -> None:  # noqa: F811
     reply = ask(shared_url, "morgan", text)
     if reply.tool_calls:

@@ -106,7 +106,14 @@ def portfolio(result: J, *, focus: list[str], whole_book_asked: bool = False) ->
     if not keys and not {"ageing", "top", "concentration", "trend"} & set(focus):
         keys = FOCUS_KPIS["default"]
     used_definitions: list[str] = []
-    groups = result.get("groups") or []
+    groups = [g for g in result.get("groups") or [] if g["key"] is not None or result["group_by"] != "customer"]
+    if result.get("group_by") == "customer" and not groups:
+        lines.append(f"No customer{' of your book' if own_book else ''} matches these filters.")
+        lines.extend(f"Note: {note}" for note in result.get("notes", []))
+        return paragraphs(lines)
+    rest = result["groups"][-1] if result.get("groups") else None
+    if groups and result["group_by"] == "customer" and rest and rest["key"] is None and _any_figure(rest):
+        groups.append(rest)  # "Other customers": what the list leaves out
     if groups:
         group_keys = keys or ["open_receivables", "overdue"]
         headers = [str(result["group_by"]).replace("_", " "), *(KPI_LABELS.get(k, k) for k in group_keys)]
@@ -167,6 +174,12 @@ def portfolio(result: J, *, focus: list[str], whole_book_asked: bool = False) ->
             seen.append(text)
     lines.append(definitions_line(seen[:4]))
     return paragraphs(lines)
+
+
+def _any_figure(group: J) -> bool:
+    return any(
+        kpi.get("value") not in (None, 0, "0", "0.00") for kpi in group["figures"].values() if isinstance(kpi, dict)
+    )
 
 
 def payer_table(payers: J, currency: str) -> str:

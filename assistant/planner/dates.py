@@ -174,6 +174,13 @@ _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
         "month_d",
     ),
     (re.compile(rf"\b(?:mid|the middle of)[-\s]+({_MONTH_NAMES})\b(?:\s+(\d{{4}}))?", re.I), "mid_month"),
+    # "by christmas", "before new year": the day itself (the next one for what lies ahead, else the last one)
+    (
+        re.compile(
+            r"\b(christmas|xmas|x-mas)(\s+eve)?(?:\s+(\d{4}))?\b|\bnew\s+year(?:'?s)?(\s+eve)?(?:\s+day)?\b", re.I
+        ),
+        "holiday",
+    ),
     (
         re.compile(r"\b(?:beginning|start)\s+of\s+next\s+month\b|\bfirst\s+of\s+next\s+month\b", re.I),
         "next_month_start",
@@ -354,6 +361,13 @@ def _date_from(kind: str, match: re.Match[str], today: date, future: bool) -> Da
     if kind == "weekday_date":
         number = int(next(n for n in g[1:4] if n))
         return _weekday_date(match.group(0).strip(), g[0], number, g[4], g[5], today, future)
+    if kind == "holiday":
+        christmas, christmas_eve, written_year, new_years_eve = g
+        month, day_number = (12, 24 if christmas_eve else 25) if christmas else (12, 31) if new_years_eve else (1, 1)
+        day = date(int(written_year) if written_year else today.year, month, day_number)
+        if not written_year:
+            day = _past_year(day, today, future)
+        return DateMention(day, label=match.group(0).strip())
     if kind == "mid_month":
         month = MONTHS[g[0].lower()]
         year = int(g[1]) if g[1] else today.year

@@ -26,6 +26,7 @@ from .context import (
     pending_candidates,
     vocabulary,
 )
+from .dates import date_mentions
 from .entities import (
     BARE_INVOICE_RE,
     CUSTOMER_ID_RE,
@@ -88,6 +89,10 @@ from .turn_state import Stop
 from .turn_writes import TurnWrites
 
 log = get_logger(__name__)
+# What a worklist follow-up at an earlier date may read as on its own ("what did it look like last friday?")
+_SAME_LIST_READINGS = (Intent.UNKNOWN, Intent.PORTFOLIO, Intent.WORKLIST)
+# Longer than this, a message after a customer answer is a request of its own, not a customer's name alone
+_A_NAME_ALONE_WORDS = 6
 
 
 # After a limit recommendation: the user asks for it (or a figure of their own) as a proposal
@@ -451,6 +456,8 @@ class _Turn(TurnWrites):
             return Intent.DISPUTE  # "and the one on INV-…?" after a customer's disputes
         if previous == Intent.WORKLIST and _NARROW_RE.match(text):
             return Intent.WORKLIST  # "only the ones over 50k" after a worklist
+        if previous == Intent.WORKLIST and self.same_list_earlier() and recognised in _SAME_LIST_READINGS:
+            return Intent.WORKLIST  # "and what did it look like last friday?" after a worklist
         if previous == Intent.PENDING_APPROVALS and _NARROW_RE.match(text):
             return Intent.PENDING_APPROVALS  # "just the limit ones" after the pending approvals
         if previous in _CUSTOMER_READS and not ORDER_RE.search(text) and not self.names_a_customer():
@@ -472,14 +479,26 @@ class _Turn(TurnWrites):
             if previous in {i.value for i in CUSTOMER_INTENTS} and previous not in _WRITE_INTENTS:
                 return Intent(previous)
             return Intent.EXPOSURE
-        if recognised is Intent.UNKNOWN and previous in {i.value for i in CUSTOMER_INTENTS | {Intent.PORTFOLIO}}:
-            # "what about Globex?", "and Initech?", "Acme Europe" (answering "which one?")
+        if (
+            recognised is Intent.UNKNOWN
+            and previous in {i.value for i in CUSTOMER_INTENTS | {Intent.PORTFOLIO}}
+            and (FOLLOW_UP_RE.match(text) or len(text.split()) <= _A_NAME_ALONE_WORDS)
+        ):
+            # "what about Globex?", "and Initech?", "Acme Europe" (answering "which one?"); never a request of its
+            # own ("ok log a new one then: 4,860.26 on the 30th, Susan Patel")
             if previous == Intent.PORTFOLIO:
                 return Intent.PORTFOLIO if FOLLOW_UP_RE.match(text) else None
             if previous in _WRITE_INTENTS:
                 return None  # never repeat a write because a name was typed
             return Intent(previous)
         return None
+
+    def same_list_earlier(self) -> bool:
+        """ "and what did it look like last friday?", "what about end of october?": the same request at an earlier
+        date, with no customer named."""
+        if not (FOLLOW_UP_RE.match(self.text) or _ABOUT_IT_RE.search(self.text)) or self.names_a_customer():
+            return False
+        return any(m.problem is None and m.day < self.today for m in date_mentions(self.text, self.today, Spans()))
 
     def dispatch(self, intent: Intent) -> str:
         handlers = {

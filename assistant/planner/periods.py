@@ -85,6 +85,16 @@ def period_mentions(text: str, today: date, spans: Spans) -> list[tuple[int, Dat
     return found
 
 
+def period_at(text: str, position: int, today: date) -> tuple[DateMention, int] | None:
+    """The year or month of a year that starts at `position` ("end of 2012" after "compared with"), and where it
+    ends."""
+    for pattern, kind in _RULES:
+        match = pattern.match(text, position)
+        if match is not None:
+            return _period(kind, match.groups(), today), match.end()
+    return None
+
+
 def _period(kind: str, groups: tuple[str | None, ...], today: date) -> DateMention:
     if kind == "year":
         year = int(str(groups[0]))

@@ -274,6 +274,8 @@ _CONTACT_WEAK_RES = (
     re.compile(r"(?i:\bper|\baccording\s+to|\bconfirmed\s+by|\bfrom)\s+(?P<name>[A-Z][a-z]+)\b(?!\s+[A-Z])"),
     re.compile(rf"\b(?P<name>[A-Z][a-z]+)\s+(?:in|from|at|over in)\s+(?:their\s+|the\s+)?{_PAYABLES}"),
     re.compile(r"\((?P<name>[A-Z][a-z]+)\)"),
+    # "4,860.26 on the 30th, Susan Patel": a person's full name closing the message (never a customer's)
+    re.compile(r"[,;–—-]\s*(?i:contact\s*:?\s*)?(?P<name>[A-Z][a-z]+\s+[A-Z][a-z]+)\W*$"),
     # "their CFO Clara Dubois confirmed", "their AP lead Justin Perrin"
     re.compile(
         r"(?i:\b(?:their|the)\s+(?:ap|a/p|ar|payables|finance|accounts)?\s*(?:lead|manager|director|head|clerk|cfo|ceo|coo"

@@ -15,11 +15,12 @@ from core.dates import add_months, month_start
 
 from .dates import date_at
 from .entities import Spans
+from .periods import period_at
 
 IC = re.IGNORECASE
 _UNIT = r"(week|wk|month|mth|quarter|qtr|year|yr)"
 COMPARE_RE = re.compile(
-    rf"\b(?:vs\.?|versus|compared?\s+(?:with|to)|against|relative\s+to)\s+(?:the\s+)?"
+    rf"\b(?:vs\.?|versus|compared?\s+(?:(?:it|this|that|them)\s+)?(?:with|to)|against|relative\s+to)\s+(?:the\s+)?"
     rf"(?:(?:last|previous|prior|the\s+previous)\s+{_UNIT}|(last|previous|prior)\b(?!\s+\d)"
     rf"|(same)\s+(?:{_UNIT}|day|date|time)\s+last\s+year)"
     rf"|\bsince\s+(?:last|the\s+previous|a)\s+{_UNIT}\b(?:\s+ago)?|\b(?:a|one)\s+{_UNIT}\s+ago\b"
@@ -35,13 +36,23 @@ LIST_RE = re.compile(
     r"|\b(?:list|show|give)\s+(?:me\s+)?(?:all\s+|the\s+)?(?:customers|accounts|clients|debtors)\b"
     r"|^\W*(?:pls\s+|please\s+|can\s+you\s+)?list\b"  # "list the acounts on Hold or Stop": a list, typo or not
     r"|\b(?:customers|accounts|clients|debtors)\s+(?:that|who|which|with|above|over|owing|exceeding|in breach)\b"
-    r"|\bhow many\s+(?:customers|accounts|clients)\b",
+    r"|\bhow many\s+(?:customers|accounts|clients)\b"
+    r"|^\W*(?:\w+\W+){0,3}?(?:any(?:one|body)|any\s+(?:customers?|accounts?|clients?))\b"  # "anyone owing 250k+?"
+    r"|\b(?:list|name)\s+(?:them|those|'em)\b",  # "… or more? list them"
     IC,
 )
 OVER_LIMIT_RE = re.compile(
     r"\b(?:over|above|exceed\w*|beyond|breach\w*|in excess of|past|blown|blew"
-    r"|(?:blow\w*|bust\w*|bursting|going|gone|went)\s+(?:through|past|over|beyond))\s+(?:their|its|the|his|her)?\s*"
+    r"|(?:blow\w*|bust\w*|bursting|going|gone|went)\s+(?:through|past|over|beyond))\s+"
+    r"(?:their|thier|there|its|the|his|her)?\s*"
     r"(?:credit\s+)?(?:limits?|lines?)\b|\bover[- ]limit\b|\blimit\s+breach\w*\b|\bover\s+the\s+line\b",
+    IC,
+)
+
+# "customers with an open PTP", "which accounts have a promise to pay outstanding", "pending promises"
+OPEN_PROMISE_RE = re.compile(
+    r"\b(?:open|pending|outstanding|live|active|current)\s+(?:promises?|ptps?)\b"
+    r"|\b(?:promises?|ptps?)\s+(?:to\s+pay\s+)?(?:(?:is|are)\s+)?(?:still\s+)?(?:open|pending|outstanding|live)\b",
     IC,
 )
 
@@ -69,7 +80,8 @@ def comparison(text: str, spans: Spans) -> Comparison | None:
 
 # "vs end of last quarter", "since the end of Q3", "compared with 30 Sep 2013": the earlier point is a date
 COMPARE_DATE_RE = re.compile(
-    r"\b(?:vs\.?|versus|compared?\s+(?:with|to)|against|relative\s+to|since)\s+"
+    r"\b(?:vs\.?|versus|compared?\s+(?:(?:it|this|that|them|these|those)\s+)?(?:with|to)|against|relative\s+to"
+    r"|since)\s+"
     r"(?:(?:where|what|how)\s+(?:it|we|they|things?)\s+(?:was|were|stood|looked)\s+(?:at|on|as\s+(?:of|at))?\s*)?"
     r"(?:the\s+)?",
     IC,
@@ -82,7 +94,7 @@ def compared_date(text: str, today: date, spans: Spans) -> tuple[date, str] | No
     for match in COMPARE_DATE_RE.finditer(text):
         if spans.covers(*match.span()):
             continue
-        found = date_at(text, match.end(), today)
+        found = date_at(text, match.end(), today) or period_at(text, match.end(), today)
         if found is None:
             continue
         mention, end = found
@@ -331,14 +343,35 @@ _UTILISATION_RE = re.compile(
 )
 
 
+# A share near a word for the limit and a word for "at or above it": "at 90% utilization or higher", "90%+ of
+# their line", "using 90 percent or more of the limit"
+_SHARE_RE = re.compile(_PERCENT + r"(?:\s*\+)?", IC)
+_LIMIT_WORD_RE = re.compile(r"\butili[sz]\w*|\blimits?\b|\b(?:credit\s+)?lines?\b", IC)
+_AT_LEAST_RE = re.compile(
+    r"\b(?:over|above|more than|greater than|higher than|at least|exceed\w*|north of|beyond|at|using|used)\s*$"
+    r"|^\s*(?:\+|or\s+(?:more|higher|above|over|greater)|and\s+(?:up|above|over))",
+    IC,
+)
+_AT_MOST_RE = re.compile(r"\b(?:under|below|less than|lower than|at most|up to)\b", IC)
+
+
 def utilisation_threshold(text: str, spans: Spans) -> Decimal | None:
-    """ "Limit utilisation over 90%", "using more than 80% of their limit": the share of the limit to exceed."""
+    """ "Limit utilisation over 90%", "using more than 80% of their limit", "at 90% utilization or higher": the
+    share of the limit to exceed."""
     match = _UTILISATION_RE.search(text)
-    if match is None:
-        return None
-    spans.add(*match.span())
-    value = Decimal(next(group for group in match.groups() if group))
-    return value if 0 < value <= 1000 else None
+    if match is not None:
+        spans.add(*match.span())
+        value = Decimal(next(group for group in match.groups() if group))
+        return value if 0 < value <= 1000 else None
+    for share in _SHARE_RE.finditer(text):
+        before, after = text[max(0, share.start() - 30) : share.start()], text[share.end() : share.end() + 40]
+        if not _LIMIT_WORD_RE.search(before + " " + after) or _AT_MOST_RE.search(before + " " + after[:15]):
+            continue
+        if _AT_LEAST_RE.search(before) or _AT_LEAST_RE.search(after) or share.group(0).endswith("+"):
+            spans.add(*share.span())
+            value = Decimal(share.group(1))
+            return value if 0 < value <= 1000 else None
+    return None
 
 
 # Parts of a portfolio question the tool cannot apply: said in the answer, never silently dropped.
@@ -352,8 +385,9 @@ _NOT_APPLIED = [
      "payment behaviour (days late): customers are not ranked by it here; ask about one customer's payment "
      "behaviour"),
     (re.compile(r"\butili[sz](?:ation|ed|ing)\b|\busing\s+(?:at\s+least\s+)?\d+\s*%", IC),
-     "credit-limit utilisation: the book is only filtered by a share of the limit (“using more than 80% of their "
-     "limit”), not measured or split by it; ask about one customer's exposure against its limit"),
+     "credit-limit utilisation: the book is only filtered by a share of the limit (“customers using more than a "
+     "given percentage of their limit”), not measured or split by it; ask about one customer's exposure against its "
+     "limit"),
     (re.compile(r"\bopen\s+(?:promises?|ptps?)\b|\b(?:promises?|ptps?)\s+(?:to\s+pay\s+)?(?:still\s+)?open\b", IC),
      "open promises to pay: the book is not filtered by them; ask about one customer's promise history"),
 ]  # fmt: skip

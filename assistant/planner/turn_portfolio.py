@@ -38,6 +38,7 @@ from .phrases import (
     SAME_BUT_RE,
 )
 from .portfolio_query import (
+    OPEN_PROMISE_RE,
     Comparison,
     asks_for_one,
     compared_date,
@@ -193,11 +194,13 @@ class TurnPortfolio(TurnCustomers):
             args["currencies"] = picked
         if re.search(
             r"\bbroken\s+(?:promises?|ptps?)\b|\b(?:promises?|ptps?)\s+(?:were\s+)?broken\b"
-            r"|\bbroke (?:a |their )?(?:promise|ptp)",
+            r"|\bbroken? (?:a |their |its |any )?(?:promise|ptp)",
             text,
             re.I,
         ):
             args["broken_promise_in_period"] = True
+        elif OPEN_PROMISE_RE.search(text):
+            args["open_promise"] = True
         if EXCLUDE_DISPUTED_RE.search(text):
             args["exclude_disputed"] = True
         minimum = re.search(
@@ -215,8 +218,8 @@ class TurnPortfolio(TurnCustomers):
         review_due_by = self.review_due_by or (self.today if _REVIEWS_DUE_NOW_RE.search(text) else None)
         if review_due_by is not None:
             args["review_due_by"] = review_due_by
-        selecting = ("over_limit", "min_balance", "min_days_past_due", "broken_promise_in_period", "risk_classes",
-                     "credit_statuses", "min_utilisation_pct")  # fmt: skip
+        selecting = ("over_limit", "min_balance", "min_days_past_due", "broken_promise_in_period", "open_promise",
+                     "risk_classes", "credit_statuses", "min_utilisation_pct")  # fmt: skip
         if "group_by" not in args and (
             (lists_customers(text) and any(args.get(key) for key in selecting)) or review_due_by
         ):
@@ -256,6 +259,7 @@ class TurnPortfolio(TurnCustomers):
             and not (args.get("payers") and "days late" in part)
             and not (args.get("credit_statuses") and "credit status" in part)
             and not (args.get("min_utilisation_pct") and "utilisation" in part)
+            and not (args.get("open_promise") and "open promises" in part)
         ]
         if args.get("count_open_invoices") and _DISPUTED_ONLY_RE.search(text) and not args.get("exclude_disputed"):
             missing.append("only disputed invoices: the count is of every open invoice; the disputed balance is shown")

@@ -38,11 +38,13 @@ from .intents import Intent
 from .limit_change import terms_days
 from .name_runs import name_candidates
 from .phrases import (
+    _ABOUT_IT_RE,
     _HISTORY_POINTS_RE,
     _MY_PROPOSALS_RE,
     _NARROW_RE,
     _PROPOSAL_KINDS,
     _THEIR_PROPOSALS_RE,
+    FOLLOW_UP_RE,
     LEVEL_WORDS,
     NEXT_PAGE_RE,
     NOW_RE,
@@ -270,8 +272,9 @@ class TurnReads(TurnPortfolio):
             page = first_int(PAGE_RE, self.text, self.spans)
             args["page"] = page or int(args.get("page", 1)) + 1
             return answers.worklist(self.call("build_worklist", args))
-        if previous is not None and _NARROW_RE.match(self.text):
-            args = {k: v for k, v in previous.arguments.items() if k != "page"}
+        if previous is not None and (_NARROW_RE.match(self.text) or FOLLOW_UP_RE.match(self.text)
+                                     or _ABOUT_IT_RE.search(self.text)):  # fmt: skip
+            args = {k: v for k, v in previous.arguments.items() if k not in ("page", "as_of")}
         collectors = match_staff(self.text, vocab, self.spans, roles=frozenset({"collector"}))
         if self.request.actor.role == Role.COLLECTOR:
             collectors = [c for c in collectors if c != self.request.actor.name]
