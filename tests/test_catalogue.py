@@ -82,6 +82,7 @@ def test_training_examples_cover_every_capability_the_planner_answers() -> None:
         "dev6.jsonl",
         "dev7.jsonl",
         "dev8.jsonl",
+        "dev9.jsonl",
     ],
 )
 def test_no_training_example_is_a_text_of_the_evaluation_sets(labelled: str) -> None:
