@@ -226,6 +226,16 @@ def test_industry_and_utilisation_filters_are_read_from_what_the_tool_applied() 
     assert wrong.full["filters.min_utilisation"] is False and wrong.full["filters.industry"] is True
 
 
+def test_a_promise_state_filter_is_read_from_the_matching_flag() -> None:
+    def full(state: str, applied: dict[str, Any], text: str = "Portfolio …") -> bool:
+        label = item("get_portfolio_summary", {"filters": {"promise_state": state}}, persona="manager")
+        return judge(label, _portfolio(applied, text)).full["filters.promise_state"]
+
+    assert full("open", {"open_promise": True}) and not full("open", {"broken_promise_in_period": True})
+    assert full("broken", {"broken_promise_in_period": True}) and not full("broken", {"open_promise": True})
+    assert not full("kept", {}) and full("kept", {}, "**Not applied** — kept promises.\n\nPortfolio …")
+
+
 def test_a_filter_no_tool_can_apply_counts_only_when_the_answer_says_so() -> None:
     label = item("get_portfolio_summary", {"filters": {"payment_terms": 60}}, persona="manager")
     silent = judge(label, _portfolio({}, "Portfolio — the whole book …"))

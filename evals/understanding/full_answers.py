@@ -161,10 +161,11 @@ def portfolio_checks(slots: dict[str, Any], arguments: dict[str, Any], result: d
     if "dpd_min" in filters or "dpd_max" in filters:
         wanted = expected_buckets(filters.pop("dpd_min", None), filters.pop("dpd_max", None))
         checks["filters.days_past_due"] = wanted == set(applied.get("buckets_selected") or [])
-    flags = {"over_limit": ("over_limit", True), "promise_state": ("broken_promise_in_period", "broken")}
-    for key, (field, value) in flags.items():
-        if key in filters:
-            checks[f"filters.{key}"] = filters.pop(key) == value and bool(applied.get(field))
+    if "over_limit" in filters:
+        checks["filters.over_limit"] = filters.pop("over_limit") is True and bool(applied.get("over_limit"))
+    promise_fields = {"broken": "broken_promise_in_period", "open": "open_promise"}
+    if filters.get("promise_state") in promise_fields:
+        checks["filters.promise_state"] = bool(applied.get(promise_fields[filters.pop("promise_state")]))
     if filters.get("disputed") == "exclude":
         filters.pop("disputed")
         checks["filters.disputed"] = bool(applied.get("exclude_disputed"))
