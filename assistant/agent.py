@@ -40,8 +40,8 @@ log = get_logger(__name__)
 
 # System prompt plus every tool schema of the widest role (estimated tokens); grows with the catalogue (3,000 until
 # the portfolio's payer ranking, smallest-first order and credit-status filter; 3,050 until its industry and
-# limit-utilisation filters).
-PROMPT_TOKEN_BUDGET = 3100
+# limit-utilisation filters; 3,100 until its open-promise filter and promise/dispute period).
+PROMPT_TOKEN_BUDGET = 3150
 MAX_TOOL_DESCRIPTION = 150
 MAX_FIELD_DESCRIPTION = 60
 # Arguments explained once in the system prompt instead of in every schema.

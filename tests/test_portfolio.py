@@ -880,6 +880,18 @@ def test_promises_and_disputes_of_the_period(db_url: str) -> None:
     assert t.disputes_resolved.value == 2 and t.dispute_cycle_time.value == D("20.0")
     broken_only = summary(db_url, broken_promise_in_period=True)
     assert broken_only.totals.open_receivables.value == 0  # partially kept is not broken
+    year = summary(db_url, activity_period_start=date(2026, 1, 1))
+    assert (year.period.start, year.period.months) == (date(2026, 7, 1), 3)  # the other figures keep their period
+    assert year.activity_period is not None and year.activity_period.start == date(2026, 1, 1)
+    assert year.totals.disputes_resolved.value == 3 and year.totals.dispute_cycle_time.value == D("23.7")
+    assert year.totals.promises_evaluated.value == 2 and year.totals.sales == t.sales
+    assert any("Promise and dispute figures cover 2026-01-01" in note for note in year.notes)
+    earlier = summary(db_url, activity_period_start=date(2026, 1, 1), compare_to=date(2026, 6, 30)).compared
+    assert earlier is not None and earlier.totals.disputes_resolved.value == 1  # Jul 2025 to Jun 2026: the April one
+    with pytest.raises(CreditDeskError):
+        summary(db_url, activity_period_start=date(2024, 1, 1))  # more than 24 months
+    with pytest.raises(CreditDeskError):
+        summary(db_url, activity_period_start=date(2026, 1, 15))  # not a month's first day
 
 
 def test_customers_with_a_promise_open_at_the_as_of_date(db_url: str) -> None:

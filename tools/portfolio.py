@@ -141,6 +141,10 @@ class PortfolioSummaryInput(BaseModel):
     period_end: date | None = Field(
         default=None, description="Same as as_of (the period always ends on the as-of date)."
     )
+    activity_period_start: date | None = Field(
+        default=None,
+        description="Month start, up to 23 months back, of promise/dispute KPIs",
+    )
     group_by: GroupBy | None = Field(
         default=None, description="Split every KPI by region, segment, collector, risk_class, currency or customer."
     )
@@ -176,9 +180,7 @@ class PortfolioSummaryInput(BaseModel):
     broken_promise_in_period: bool = Field(
         default=False, description="Only customers with a promise to pay due in the period and broken."
     )
-    open_promise: bool = Field(
-        default=False, description="Only customers with a promise to pay still open at the end of the as-of date."
-    )
+    open_promise: bool = Field(default=False, description="Only customers with a promise to pay open then")
     exclude_disputed: bool = Field(default=False, description="Leave out disputed items.")
     min_days_past_due: int | None = Field(
         default=None, ge=0, le=3650, description="Days past due, from (a bucket boundary)."
@@ -416,6 +418,9 @@ class PortfolioSummary(BaseModel):
         default=None, description="The same query at compare_to: its period, totals and data source"
     )
     payers: PayerRanking | None = Field(default=None, description="Customers ranked by days late, when asked")
+    activity_period: PeriodInfo | None = Field(
+        default=None, description="The period of the promise and dispute figures, when activity_period_start set it"
+    )
 
 
 # --- request resolution ---------------------------------------------------------------------------------------------
@@ -453,6 +458,23 @@ def _resolve_period(args: PortfolioSummaryInput, as_of: date) -> Period:
     if args.period_months is not None and args.period_months != months:
         raise invalid_input(f"period_start {start} and period_months {args.period_months} disagree ({months} months)")
     return Period(start, as_of, months)
+
+
+MAX_ACTIVITY_MONTHS = 24
+
+
+def _activity_start(args: PortfolioSummaryInput, as_of: date, period: Period) -> date:
+    start = args.activity_period_start
+    if start is None:
+        return period.start
+    if start.day != 1:
+        raise invalid_input(f"activity_period_start {start} must be the first day of a month")
+    months = (as_of.year - start.year) * 12 + as_of.month - start.month + 1
+    if not 1 <= months <= MAX_ACTIVITY_MONTHS:
+        raise invalid_input(
+            f"activity_period_start {start} gives {months} months up to {as_of}; it is 1 to {MAX_ACTIVITY_MONTHS}"
+        )
+    return start
 
 
 def bucket_bounds(policy: CreditPolicy) -> tuple[list[int | None], list[int | None]]:
@@ -506,6 +528,7 @@ class Request:
     as_of: date
     is_today: bool
     period: Period
+    activity_start: date  # promises due and disputes resolved from this day (the period's start unless asked)
     selection: Selection
     group_by: GroupBy | None
     include_orders: bool
@@ -605,6 +628,7 @@ def resolve_request(
 ) -> Request:
     as_of = ctx.resolve_as_of(args.as_of or args.period_end)
     period = _resolve_period(args, as_of)
+    activity_start = _activity_start(args, as_of, period)
     buckets, notes = buckets_for_range(policy, args.min_days_past_due, args.max_days_past_due)
     regions = (
         _match_values(args.regions, q.distinct_customer_values(session, "region"), "region") if args.regions else None
@@ -627,7 +651,7 @@ def resolve_request(
     collector_ids, own_book = _collector_ids(session, ctx, args.collectors)
     currencies = tuple(dict.fromkeys(validate_currency(c) for c in args.currencies)) if args.currencies else None
     broken = (
-        q.BrokenPromiseWindow(day_number(period.start), day_number(as_of), end_of_day_utc(as_of))
+        q.BrokenPromiseWindow(day_number(activity_start), day_number(as_of), end_of_day_utc(as_of))
         if args.broken_promise_in_period
         else None
     )
@@ -692,10 +716,16 @@ def resolve_request(
     extra_definitions: dict[str, str] = {}
     if over_limit is not None:
         extra_definitions["over_limit"] = over_limit_definition(over_limit, as_of, ctx.reporting_currency)
+    if activity_start != period.start:
+        notes.append(
+            f"Promise and dispute figures cover {activity_start} to {as_of}; the other figures cover the period "
+            f"{period.start} to {as_of}."
+        )
     return Request(
         as_of,
         is_today,
         period,
+        activity_start,
         selection,
         args.group_by,
         include_orders,
@@ -960,11 +990,11 @@ def trend_job(request: Request, sources: Sources, min_balance: Any, over_90: lis
 
 def side_jobs(request: Request, selection: Selection, group_by: GroupBy | None, min_balance: Any) -> dict[str, Job]:
     """Promises, disputes, (today) open orders and open invoices per group: the same for both sources."""
-    period, as_of = request.period, request.as_of
+    as_of = request.as_of
     window = q.ActivityWindow(
-        first_dn=day_number(period.start),
+        first_dn=day_number(request.activity_start),
         last_dn=day_number(as_of),
-        start=start_of_day_utc(period.start),
+        start=start_of_day_utc(request.activity_start),
         moment=end_of_day_utc(as_of),
     )
     params = snapshot_parameters()
@@ -2013,6 +2043,7 @@ def get_portfolio_summary(session: Session, ctx: ToolContext, args: PortfolioSum
                 "period_months": None if args.compare_period_start else summary.period.months,
                 "compare_to": None,
                 "compare_period_start": None,
+                "activity_period_start": _earlier_activity_start(args, summary.as_of, args.compare_to),
                 "trend_months": 0,
                 "chart": "none",
                 "payers": None,
@@ -2026,6 +2057,15 @@ def get_portfolio_summary(session: Session, ctx: ToolContext, args: PortfolioSum
             "The same query (same filters and measures) at compare_to, over a period of as many months ending then."
         )
     return summary
+
+
+def _earlier_activity_start(args: PortfolioSummaryInput, as_of: date, earlier: date) -> date | None:
+    """As many months of promises and disputes, ending at the earlier date."""
+    if args.activity_period_start is None:
+        return None
+    start = args.activity_period_start
+    months = (as_of.year - start.year) * 12 + as_of.month - start.month + 1
+    return add_months(month_start(earlier), -(months - 1))
 
 
 def _summary(session: Session, ctx: ToolContext, args: PortfolioSummaryInput) -> PortfolioSummary:
@@ -2068,6 +2108,10 @@ def _summary(session: Session, ctx: ToolContext, args: PortfolioSummaryInput) ->
         definitions=definitions(basis, policy, as_of) | request.definitions,
         policy_version=policy.version,
     )
+    if request.activity_start != request.period.start:
+        months = (as_of.year - request.activity_start.year) * 12 + as_of.month - request.activity_start.month + 1
+        days = (as_of - request.activity_start).days + 1
+        summary.activity_period = PeriodInfo(start=request.activity_start, end=as_of, days=days, months=months)
     if args.payers is not None:
         summary.payers = rank_payers(
             session,
