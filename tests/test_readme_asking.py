@@ -60,6 +60,11 @@ PHRASINGS = [
     ("morgan", "disputed balance split by region", "get_portfolio_summary"),
     ("morgan", "how many APAC customers owe us 50k or more?", "get_portfolio_summary"),
     ("morgan", "reject dispute 12 - the charge was correct as invoiced", "propose_dispute_update"),
+    ("morgan", "list customers at 90% utilization or higher", "get_portfolio_summary"),
+    ("cleo", "which of my accounts have an open PTP?", "get_portfolio_summary"),
+    ("morgan", "promise kept rate YTD by collector", "get_portfolio_summary"),
+    ("morgan", "avg dispute cycle time this year", "get_portfolio_summary"),
+    ("cameron", "ugh globex ghosted me again. anyway - what's my disputed total?", "get_portfolio_summary"),
     ("avery", "book me a flight", None),
 ]  # fmt: skip
 

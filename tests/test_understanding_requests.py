@@ -636,7 +636,9 @@ def test_last_year_is_the_previous_calendar_year_and_in_the_last_year_the_last_t
     kept = ask(shared_url, "morgan", "promise kept rate last year")
     arguments = last_call(kept, "get_portfolio_summary").arguments
     assert arguments["as_of"] == f"{year}-12-31" and arguments["period_start"] == f"{year}-07-01"
-    assert f"the whole of {year}: periods are at most 6 months" in kept.text
+    assert arguments["activity_period_start"] == f"{year}-01-01" and "Not applied" not in kept.text  # promises: all
+    dso = ask(shared_url, "morgan", "DSO last year")
+    assert f"the whole of {year}: periods are at most 6 months" in dso.text
     recent = ask(shared_url, "avery", "how late did globex pay in the last year")
     assert "period_start" not in last_call(recent, "get_payment_behaviour").arguments
     compared = ask(shared_url, "morgan", "open AR vs last year")

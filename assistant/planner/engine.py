@@ -70,8 +70,10 @@ from .phrases import (
     DISPUTE_CHANGE_RE,
     FOLLOW_UP_RE,
     FOLLOW_UP_SCORE,
+    FX_FORECAST_RE,
     GO_AHEAD_RE,
     NEXT_PAGE_RE,
+    ONLY_RE,
     ORDINAL_PICK,
     OUT_OF_SCOPE_SURE,
     PICK_RE,
@@ -91,6 +93,15 @@ from .turn_writes import TurnWrites
 log = get_logger(__name__)
 # What a worklist follow-up at an earlier date may read as on its own ("what did it look like last friday?")
 _SAME_LIST_READINGS = (Intent.UNKNOWN, Intent.PORTFOLIO, Intent.WORKLIST)
+# A customer's credit line and an open request for a view: its standing or a recommended limit, equally
+_LINE_OPINION_RE = re.compile(
+    r"\b(?:credit\s+)?line\b.{0,25}(?:\b(?:thoughts?|views?|opinions?|what\s+are\s+we\s+looking\s+at"
+    r"|what\s+do\s+you\s+(?:think|reckon)|your\s+take)\b|\?\?)",
+    re.I,
+)
+_LINE_READINGS = (Intent.UNKNOWN, Intent.EXPOSURE, Intent.STATUS, Intent.LIMIT_RECOMMEND)
+# "how does that compare with end of june?": a word that points at the answer before
+_POINTS_BACK_RE = re.compile(r"\b(?:it|that|this|those|these)\b", re.I)
 # Longer than this, a message after a customer answer is a request of its own, not a customer's name alone
 _A_NAME_ALONE_WORDS = 6
 
@@ -100,8 +111,10 @@ _A_NAME_ALONE_WORDS = 6
 _DECIDE_THE_CLAIM_RE = re.compile(
     r"^\W*(?:ok\W+|so\W+|then\W+)?(?:reject|accept|decline|uphold)\s+(?:it|this|that|the\s+(?:claim|dispute))\b", re.I
 )
+_TERMS_WHAT_IF_RE = re.compile(r"\b\d{1,3}[\s-]*days?\s+terms\b|\bnet[\s-]*\d{1,3}\b|\bterms\s+of\s+\d", re.I)
 _PROPOSE_IT_RE = re.compile(
     r"\bpropos(?:e|al)\b|\bsubmit\b|\bput\s+(?:that|it|this)\s+(?:forward|in|through|up)\b"
+    r"|\bput\s+(?:in|through|forward)\s+(?:for\s+)?[$£€]?\d"  # "ok put in 15k for them"
     r"|\b(?:go|going)\s+(?:with|for)\s+(?:that|it|this|\d)|\b(?:make|set)\s+(?:it|that)\s+(?:at|to)?\s*\d",
     re.IGNORECASE,
 )
@@ -164,6 +177,7 @@ class _Turn(TurnWrites):
             _NEVER_DONE_RE.match(self.text)
             or _INVENTORY_RE.search(self.text)
             or _BYPASS_RE.search(self.text)
+            or FX_FORECAST_RE.search(self.text)
             or (
                 # "when does payroll run?"; but "… before lunch" beside a clear credit request is only the context
                 _OFF_TOPIC_RE.search(self.text)
@@ -211,6 +225,11 @@ class _Turn(TurnWrites):
                 return follow
         if intent is Intent.UNKNOWN and not self.text.strip(" ?!."):
             return Intent.HELP
+        if _LINE_OPINION_RE.search(self.text) and intent in _LINE_READINGS and self.names_a_customer():
+            # "vandelay's line - what are we looking at?": where it stands, or what it should be
+            decided = self.ask_between([Intent.EXPOSURE, Intent.LIMIT_RECOMMEND])
+            if decided is not None:
+                return decided
         if intent is Intent.OUT_OF_SCOPE and len(understood.readings) > 1:
             # An order, an invoice or a customer of the book named: most likely a credit request the examples
             # don't cover, so the next reading, when it is plausible at all
@@ -432,13 +451,32 @@ class _Turn(TurnWrites):
         text = self.text
         if previous == Intent.WORKLIST and NEXT_PAGE_RE.match(text):
             return Intent.WORKLIST
+        if (
+            previous == Intent.POLICY
+            and FOLLOW_UP_RE.match(text)
+            and recognised in (Intent.UNKNOWN, Intent.POLICY)
+            and len(text.split()) <= _A_NAME_ALONE_WORDS
+            and not self.names_a_customer()
+        ):
+            return Intent.POLICY  # "and for D?" after how often E-class limits are reviewed
         go = GO_AHEAD_RE.match(text)
         if go and previous == Intent.LIMIT_RECOMMEND and recognised in (Intent.UNKNOWN, Intent.LIMIT_PROPOSE):
             return Intent.LIMIT_PROPOSE
-        if previous == Intent.INVOICE and _ABOUT_IT_RE.search(text) and not INVOICE_RE.search(text):
-            return Intent.INVOICE  # "what was it at end of june?" after an invoice lookup
+        if (
+            previous == Intent.INVOICE
+            and not INVOICE_RE.search(text)
+            and (_ABOUT_IT_RE.search(text) or (self.asks_again_earlier() and recognised in _SAME_LIST_READINGS))
+        ):
+            return Intent.INVOICE  # "what was it at end of june?", "and as at end of oct?" after an invoice lookup
         if previous == Intent.PAYMENT_BEHAVIOUR and _JUST_TREND_RE.match(text):
             return Intent.PAYMENT_BEHAVIOUR  # "just the monthly trend" after a customer's payment behaviour
+        if (
+            previous == Intent.LIMIT_RECOMMEND
+            and _TERMS_WHAT_IF_RE.search(text)
+            and not self.names_a_customer()
+            and recognised in (Intent.UNKNOWN, Intent.LIMIT_RECOMMEND, Intent.PORTFOLIO)
+        ):
+            return Intent.LIMIT_RECOMMEND  # "what if they went to 45 day terms" after a recommendation
         if previous == Intent.LIMIT_RECOMMEND and _PROPOSE_IT_RE.search(text):
             # "fine, put in a proposal for 400k", "ok put that forward at 90k" after a recommendation
             return Intent.LIMIT_PROPOSE
@@ -454,9 +492,15 @@ class _Turn(TurnWrites):
             return Intent.PORTFOLIO
         if previous == Intent.DISPUTE and INVOICE_RE.search(text) and FOLLOW_UP_RE.match(text):
             return Intent.DISPUTE  # "and the one on INV-…?" after a customer's disputes
-        if previous == Intent.WORKLIST and _NARROW_RE.match(text):
-            return Intent.WORKLIST  # "only the ones over 50k" after a worklist
-        if previous == Intent.WORKLIST and self.same_list_earlier() and recognised in _SAME_LIST_READINGS:
+        if previous == Intent.WORKLIST and (
+            _NARROW_RE.match(text)
+            or (
+                ONLY_RE.match(text)
+                and match_values(text, vocabulary(self.request.database_url).regions, REGION_ALIASES, Spans())
+            )
+        ):
+            return Intent.WORKLIST  # "only the ones over 50k", "only EMEA" after a worklist
+        if previous == Intent.WORKLIST and self.asks_again_earlier() and recognised in _SAME_LIST_READINGS:
             return Intent.WORKLIST  # "and what did it look like last friday?" after a worklist
         if previous == Intent.PENDING_APPROVALS and _NARROW_RE.match(text):
             return Intent.PENDING_APPROVALS  # "just the limit ones" after the pending approvals
@@ -482,7 +526,12 @@ class _Turn(TurnWrites):
         if (
             recognised is Intent.UNKNOWN
             and previous in {i.value for i in CUSTOMER_INTENTS | {Intent.PORTFOLIO}}
-            and (FOLLOW_UP_RE.match(text) or len(text.split()) <= _A_NAME_ALONE_WORDS)
+            and (
+                FOLLOW_UP_RE.match(text)
+                or len(text.split()) <= _A_NAME_ALONE_WORDS
+                or _POINTS_BACK_RE.search(text)
+                or _THEIR_RE.search(text)
+            )
         ):
             # "what about Globex?", "and Initech?", "Acme Europe" (answering "which one?"); never a request of its
             # own ("ok log a new one then: 4,860.26 on the 30th, Susan Patel")
@@ -493,7 +542,7 @@ class _Turn(TurnWrites):
             return Intent(previous)
         return None
 
-    def same_list_earlier(self) -> bool:
+    def asks_again_earlier(self) -> bool:
         """ "and what did it look like last friday?", "what about end of october?": the same request at an earlier
         date, with no customer named."""
         if not (FOLLOW_UP_RE.match(self.text) or _ABOUT_IT_RE.search(self.text)) or self.names_a_customer():

@@ -117,6 +117,7 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         2,
     ),
     (Intent.RELEASE_CHECK, re.compile(r"\b(?:is|are|can|could|would)\b.*\brelease[ds]?\b", IC), 2),
+    (Intent.RELEASE_CHECK, re.compile(r"\bcheck\s+(?:on\s+)?(?:the\s+)?(?:order\s+)?SO-?\s?\d+", IC), 6),
     # score
     (
         Intent.SCORE,
@@ -163,6 +164,9 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         5,
     ),
     (Intent.LIMIT_PROPOSE, re.compile(r"\bpropos\w*\b.*\blimit\b|\blimit\b.*\bpropos\w*", IC), 6),
+    # "propose +100k on westport", "… review date 31/03/2027": a signed move, or the review a new limit gets
+    (Intent.LIMIT_PROPOSE, re.compile(r"\bpropos\w*\s+[+-]\s*[$£€]?\d", IC), 7),
+    (Intent.LIMIT_PROPOSE, re.compile(r"\breview\s+(?:date\s+|on\s+|by\s+)\d", IC), 3),
     (  # "lower Anchorline Machining by 20000", "bump hooli up by 25k": a customer's limit, by an amount
         Intent.LIMIT_PROPOSE,
         re.compile(
@@ -236,6 +240,15 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         Intent.DISPUTE,
         re.compile(r"\bdisp(?:u|ut)tes?\b|\bdispute[sd]?\b|\bclaims?\b|\bcomplain\w*\b|\bdisptue\b", IC),
         5,
+    ),
+    (
+        Intent.DISPUTE_UPDATE,  # "dispute 4 -> in review", "dispute #12: resolved"
+        re.compile(
+            r"\bdispute\s*#?\s*\d+\s*(?:->|→|=>|:|to|should\s+be|is\s+now|now)\s*"
+            r"(?:in[- ]?review|resolved|rejected|closed|open|accepted)\b",
+            IC,
+        ),
+        8,
     ),
     (
         Intent.DISPUTE_UPDATE,
@@ -352,6 +365,15 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
             IC,
         ),
         8,
+    ),
+    (  # "falconwick will clear INV-… , £10,134.56, on 30/11": a customer's payment to come, with its amount
+        Intent.PROMISE,
+        re.compile(
+            r"\b(?!(?:who|which|what|when|how)\b)\w+\s+(?:will|is\s+going\s+to|are\s+going\s+to|gonna)\s+"
+            r"(?:clear|settle|pay|transfer|wire|remit)\b.{0,80}\d",
+            IC,
+        ),
+        6,
     ),
     (Intent.ORDER_HOLD, re.compile(r"\b(?:hold|block|freeze)\b.*\b(?:order|so-?\s?\d+)\b|\bput\b.*\bon hold\b", IC), 5),
     (  # "park their open order on credit hold till they pay"

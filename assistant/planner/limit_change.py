@@ -31,6 +31,19 @@ _INCREASE = re.compile(r"\b(?:rais\w*|increas\w*|bump\w*|lift\w*|extend\w*|boost
 _NEW_VALUE_BEFORE = re.compile(r"(?:\b(?:to|at|be)|=|->|=>|→)\s*$", IC)
 
 
+_FROM_BEFORE = re.compile(r"\bfrom\s*$", IC)
+_TO_BETWEEN = re.compile(r"^\s*(?:(?:up|down)\s+)?to\s*$", IC)
+
+
+def from_current_to_new(text: str, mentions: list[MoneyMention]) -> list[MoneyMention]:
+    """ "from 37k to 45k": the limit it has, then the one wanted; only the new one is the change."""
+    if len(mentions) == 2:
+        current, new = mentions
+        if _FROM_BEFORE.search(text[: current.start]) and _TO_BETWEEN.match(text[current.end : new.start]):
+            return [new]
+    return mentions
+
+
 def signed_decrease(text: str, mention: MoneyMention) -> bool:
     """ "limit change: (15,000)", "umbrella -15k": a negative figure for a limit moves it down by that much; as a
     new value ("to -15k") it is refused like any negative amount."""
@@ -66,7 +79,9 @@ def limit_change_kind(text: str, mention: MoneyMention) -> ChangeKind:
 _NET_TERMS_RE = re.compile(r"\bnet[\s-]*(\d{1,3})\b", IC)
 _DAY_TERMS_RE = re.compile(
     r"\b(\d{1,3}(?:\s*(?:,|and|&|/|or)\s*\d{1,3})*)[\s-]*(?:days?|d)\s+(?:payment\s+)?terms\b"
-    r"|\bterms\s+of\s+(\d{1,3})\s+days\b",
+    r"|\bterms\s+of\s+(\d{1,3})\s+days\b"
+    # "if we moved them to 90 days", "went to 60 days"
+    r"|\b(?:move[ds]?|moving|went|go(?:es|ing)?|switch\w*|put)\s+(?:them\s+|it\s+)?(?:on)?to\s+(\d{1,3})\s+days\b",
     IC,
 )
 MAX_TERMS_DAYS = 365

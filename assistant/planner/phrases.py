@@ -113,7 +113,15 @@ _INVENTORY_RE = re.compile(
 _BYPASS_RE = re.compile(
     r"\b(?:skip|bypass|without|no need for)\b.{0,20}\b(?:approv\w*|proposals?|sign[- ]?off)\b"
     r"|\b(?:set|change|move|switch|flip)\b.{0,40}\b(?:credit\s+)?status\b.{0,25}\bto\b"
-    r"|\bset\b.{0,40}\bto\s+(?:stop|watch)\b",
+    r"|\bset\b.{0,40}\bto\s+(?:stop|watch)\b"
+    r"|\bno\s+(?:approv\w*|proposals?|sign[- ]?off)\s+(?:needed|required|necessary)\b"
+    r"|\b(?:put|move|place|switch|flip)\b.{0,40}\b(?:on|onto|into|to)\s+(?:credit\s+)?(?:stop|watch|ok)\s+status\b",
+    re.I,
+)
+# Where an exchange rate is going: no tool forecasts markets ("where will EUR/USD be by end of Q1?")
+FX_FORECAST_RE = re.compile(
+    r"\b(?:where|what)\s+will\s+(?:the\s+)?(?:[A-Z]{3}/[A-Z]{3}|fx|exchange\s+rates?|the\s+(?:euro|dollar|pound))\b"
+    r"|\b(?:[A-Z]{3}/[A-Z]{3}|fx|exchange[- ]rates?)\b.{0,30}\b(?:forecast|outlook|predict\w*|projection|going\s+to)\b",
     re.I,
 )
 _NEVER_DONE_RE = re.compile(
@@ -176,7 +184,7 @@ _JUST_TREND_RE = re.compile(
 _REFINE_RE = re.compile(
     r"^\W*(?:(?:ok|and|now|then|pls|please|can you)\W+)*(?:(?:as\s+(?:of|at)|at)\s+[^?!]{3,40}?\s+instead\b"
     r"|(?:split|break|group|cut)\s+(?:it|that|this|them|those)"
-    r"\s+(?:down\s+|up\s+)?by\b|make\s+it\s+(?:the\s+)?(?:top|bottom)\s*\d+|(?:just\s+)?(?:the\s+)?top\s*\d+\s+(?:then|instead)"
+    r"\s+(?:down\s+|up\s+)?by\b|make\s+(?:it|that)\s+(?:the\s+)?(?:(?:top|bottom)\s*)?\d+|(?:just\s+)?(?:the\s+)?top\s*\d+\s+(?:then|instead)"
     r"|by\s+(?:region|country|segment|collector|currency|risk\s+class)\s+(?:instead|then)\b)",
     re.IGNORECASE,
 )
@@ -186,6 +194,8 @@ _NARROW_RE = re.compile(
     r"|^\W*(?:(?:ok|and|so)\W+)?(?:anything|any)\s+(?:in\s+there\s+|of\s+(?:them|those|these)\s+)?(?:from|by)\s+\w+",
     re.I,
 )
+# "only EMEA", "just APAC pls" after a list: the same list narrowed to what is named
+ONLY_RE = re.compile(r"^\W*(?:(?:ok|and|now|so)\W+)?(?:only|just)\s+(?:in\s+|for\s+|the\s+)?\w", re.I)
 # The kinds of proposal people name ("the limit ones", "any order releases"), as the proposal actions
 _PROPOSAL_KINDS = [
     (re.compile(r"\blimits?\b", re.I), "set_credit_limit"),
@@ -274,12 +284,16 @@ _CONTACT_WEAK_RES = (
     re.compile(r"(?i:\bper|\baccording\s+to|\bconfirmed\s+by|\bfrom)\s+(?P<name>[A-Z][a-z]+)\b(?!\s+[A-Z])"),
     re.compile(rf"\b(?P<name>[A-Z][a-z]+)\s+(?:in|from|at|over in)\s+(?:their\s+|the\s+)?{_PAYABLES}"),
     re.compile(r"\((?P<name>[A-Z][a-z]+)\)"),
+    # "Mary Carter on their side", "Raj at their end"
+    re.compile(
+        r"\b(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\s+(?i:on|at|from)\s+(?i:their|the\s+customer'?s?)\s+(?i:side|end)\b"
+    ),
     # "4,860.26 on the 30th, Susan Patel": a person's full name closing the message (never a customer's)
     re.compile(r"[,;–—-]\s*(?i:contact\s*:?\s*)?(?P<name>[A-Z][a-z]+\s+[A-Z][a-z]+)\W*$"),
     # "their CFO Clara Dubois confirmed", "their AP lead Justin Perrin"
     re.compile(
         r"(?i:\b(?:their|the)\s+(?:ap|a/p|ar|payables|finance|accounts)?\s*(?:lead|manager|director|head|clerk|cfo|ceo|coo"
-        r"|controller|treasurer|accountant|bookkeeper))\s+(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\b"
+        r"|controller|treasurer|accountant|bookkeeper)),?\s+(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\b"
     ),
     re.compile(
         r"\b(?P<name>[A-Z][a-z]+)\s+(?i:confirmed|says|said|agreed|promised|told\s+(?:me|us)|called|rang|emailed"
@@ -405,7 +419,9 @@ _REASON_RE = re.compile(
     # words or more that is not a review date, a courtesy or a further request
     r"|[,;?!]\s+(?P<clause>(?!(?:review|reason|why|rationale|pls|please|thanks|thank|thx|cheers|asap|ta|and|then|also"
     r"|ok|okay|so|can|could|would|will|what|how|is|are|do|does)\b)[a-z][^.?!,;]*\s[^.?!]*)"
-    r"|\.\s+(?P<sentence>(?:they|they'?re|they'?ve|their|customer|cust|client|payment|paid|cheque|we'?ve|it'?s)\b"
+    r"|\.\s+(?P<sentence>(?:they|they'?re|they'?ve|their|customer|cust|client|payment|paid|cheque|we'?ve|it'?s"
+    r"|too|way|not|no|poor|strong|good|great|big|heavy|new|volumes?|sales|orders?|overdue|late|slow|always|never"
+    r"|constantly|consistently|still)\b"
     r"[^.?!]*)",
     re.I,
 )

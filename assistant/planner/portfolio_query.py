@@ -204,7 +204,8 @@ _RANK_COUNT_RE = re.compile(
     rf"|\b{_COUNT}\s+(?:of\s+(?:the|our)\s+)?{_RANK_WORD}\b"
     rf"|\b(?:largest|biggest|highest|worst|slowest|best|fastest|smallest|lowest)\s+{_COUNT}\b"
     r"(?!\s*(?:\+|%|-|days?\b|k\b|m\b|dpd\b))"
-    rf"|\b{_COUNT}\s+(?:customers|accounts|clients|debtors|payers|names)\b(?=.{{0,40}}\b{_RANK_WORD})"
+    rf"|\b{_COUNT}\s+(?:[A-Za-z-]+\s+)?(?:customers|accounts|clients|debtors|payers|names)\b"
+    rf"(?=.{{0,40}}\b{_RANK_WORD})"
     rf"|\b(?:give|show)\s+(?:me\s+)?(?:the\s+)?{_COUNT}\s*(?:of them|instead|rows|names|please|pls|\W*$)",
     IC,
 )
@@ -404,7 +405,8 @@ def not_applied(text: str) -> list[str]:
 _ONE_FIGURE_RE = re.compile(
     r"(?<!invoice )(?<!order )(?<!phone )(?<!account )(?<!po )(?<!reference )(?<!ref )"
     r"\b(?:number|figure|metric|kpi|stat)\b(?!\s+of\b)"
-    r"|^\W*(?:so\W+|and\W+)?what(?:'s|s|\s+is)\s+(?:\w+\s+){1,2}at\W*$"
+    r"|^\W*(?:so\W+|and\W+)?what(?:'s|s|\s+is)\s+(?:\w+\s+){1,2}(?:sitting\s+|running\s+|looking\s+)?at"
+    r"(?:\s+(?:these\s+days|now|right\s+now|today|the\s+moment))?\W*$"
     r"|^\W*(?:the\s+)?[\w&-]+(?:\s+[\w&-]+)?\s+(?:numbers|figures)\W*$",  # "LATAM numbers?"
     IC,
 )
@@ -420,6 +422,13 @@ def names_a_measure(text: str) -> bool:
     return bool(_MEASURE_WORDS_RE.search(text))
 
 
+# "the collections KPI": a kind of figure, not which one
+_VAGUE_MEASURE_RE = re.compile(r"\bcollections?\s+(?:kpis?|metrics?|numbers?|figures?|stats?|performance)\b", IC)
+
+
 def measure_unnamed(text: str) -> bool:
-    """One figure asked for ("the number for EMEA") and no word says which."""
-    return bool(_ONE_FIGURE_RE.search(text)) and not _MEASURE_WORDS_RE.search(text)
+    """One figure asked for ("the number for EMEA", "the collections KPI") and no word says which."""
+    if _VAGUE_MEASURE_RE.search(text):
+        return not _MEASURE_WORDS_RE.search(_VAGUE_MEASURE_RE.sub(" ", text))
+    untimed = re.sub(r"\bthese\s+days\b", " ", text, flags=re.I)  # "these days" is when, not a figure of days
+    return bool(_ONE_FIGURE_RE.search(untimed)) and not _MEASURE_WORDS_RE.search(untimed)

@@ -80,6 +80,14 @@ _TWO_NAMED_RE = re.compile(r"\w\s*(?:\band\b|&|,|\bplus\b|\bvs\.?|\bversus\b)\s*
 _COMBINED_RE = re.compile(r"\bplus\b|\bcombined\b|\btogether\b|\bin total\b|\ball (?:three|of them)\b|\+", re.I)
 
 
+# "the home one", "the bajio entity", "ok the school district one"
+_ONE_WORD_RE = re.compile(
+    r"^\W*(?:(?:ok|and|i\s+mean|i\s+meant|no)\W+)*(?:the\s+)?([\w&'-]+(?:\s+[\w&'-]+)?)\s+"
+    r"(?:one|entity|subsidiary|branch|company|arm|office)\W*$",
+    re.I,
+)
+
+
 class TurnCustomers(TurnSlots):
     """Which customer, group, country or order the message names."""
 
@@ -245,6 +253,16 @@ class TurnCustomers(TurnSlots):
             )
         raise Stop("Which customer do you mean? Give a name, an id or an external id.", "customer missing")
 
+    def listed_by_word(self) -> CustomerRef | None:
+        """ "the home one" after "morrison matches several customers": the one listed customer whose name has the
+        word."""
+        words = _ONE_WORD_RE.match(self.text)
+        if words is None:
+            return None
+        wanted = re.compile(rf"\b{re.escape(words.group(1))}\b", re.IGNORECASE)
+        named = [ref for ref in self.listed() if ref.name and wanted.search(ref.name)]
+        return named[0] if len(named) == 1 else None
+
     def resolve(self, *, extra_stop: frozenset[str], use_history: bool, single: bool = False) -> Resolution:
         pick = PICK_RE.match(self.text)
         ordinal = ORDINAL_RE.search(self.text)
@@ -269,6 +287,9 @@ class TurnCustomers(TurnSlots):
             in_country = listed_in_countries(self.history, self.countries(vocabulary(self.request.database_url)))
             if len(in_country) == 1:
                 return Resolution(customer=in_country[0])
+            named = self.listed_by_word()
+            if named is not None:
+                return Resolution(customer=named)
         group_word = self.customer_group()
         for candidate in self.usable(name_candidates(self.text, self.non_name_spans(), extra_stop)):
             if group_word:  # "Acme group": the family is found by its name; "group" would match every "… Group Ltd"

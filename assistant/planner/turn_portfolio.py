@@ -70,8 +70,16 @@ _CURRENCY_WORDS = {"euros": "EUR", "euro": "EUR", "eur": "EUR", "sterling": "GBP
 _CURRENCY_WORDS_RE = re.compile(
     r"\b(?:in|only|of)\s+(" + "|".join(sorted(_CURRENCY_WORDS, key=len, reverse=True)) + r")\b(?!\s*\d)", re.I
 )
-# The portfolio tool's periods run one to six calendar months.
+_SIDE_BY_SIDE_RE = re.compile(r"\bvs\.?\b|\bversus\b|\bcompared?\b|\bagainst\b", re.I)
+_DIMENSIONS = [("regions", "region"), ("segments", "segment"), ("collectors", "collector"),
+               ("risk_classes", "risk_class"), ("currencies", "currency")]  # fmt: skip
+# "make it 10" after a top 5: how many rows now
+_MAKE_IT_RE = re.compile(r"\bmake\s+(?:it|that)\s+(?:the\s+)?(?:(?:top|bottom)\s*)?(\d{1,2})\b", re.I)
+# The portfolio tool's periods run one to six calendar months; its promise and dispute figures up to 24.
 MAX_PERIOD_MONTHS = 6
+MAX_ACTIVITY_MONTHS = 24
+_ACTIVITY_RE = re.compile(r"\b(?:promis\w*|ptps?|disput\w*)\b", re.I)
+_SALES_MEASURE_RE = re.compile(r"\b(?:dso|cei|add|sales|collection effectiveness|days sales)\b", re.I)
 
 
 class TurnPortfolio(TurnCustomers):
@@ -110,6 +118,14 @@ class TurnPortfolio(TurnCustomers):
             args["group_by"] = "customer"  # "every customer's balance": one row per customer (the largest first)
             args.setdefault("top_n", 50)
         top = ranking_count(text, self.spans)
+        more = (
+            None
+            if top
+            else re.search(r"\bmake\s+(?:it|that)\s+(?:the\s+)?(?:(?:top|bottom)\s*)?(\d{1,2})\b", text, re.I)
+        )
+        if more:  # "make it 10" after a top 5
+            self.spans.add(*more.span())
+            top = max(1, min(int(more.group(1)), 50))
         if top:
             args["top_n"] = top
         # before dates: "since last week" is the earlier date, not as-of; "a month ago" is that day, not a month-end
@@ -143,10 +159,17 @@ class TurnPortfolio(TurnCustomers):
                 earliest = add_months(month_start(mention.day), -(MAX_PERIOD_MONTHS - 1))
                 if mention.period_start < earliest:  # "DSO this year": the tool's periods are one to six months
                     args["period_start"] = earliest
-                    shortened = (
-                        f"the whole of {mention.label or 'that period'}: periods are at most {MAX_PERIOD_MONTHS} "
-                        f"months, so the figures run from {earliest}"
+                    activity = _ACTIVITY_RE.search(text) and mention.period_start >= add_months(
+                        month_start(mention.day), -(MAX_ACTIVITY_MONTHS - 1)
                     )
+                    if activity:  # "promise kept rate YTD": promises and disputes over the whole of it
+                        args["activity_period_start"] = mention.period_start
+                    if not activity or _SALES_MEASURE_RE.search(text):
+                        shortened = (
+                            f"the whole of {mention.label or 'that period'}: periods are at most {MAX_PERIOD_MONTHS} "
+                            f"months, so the figures {'other than promises and disputes ' if activity else ''}run "
+                            f"from {earliest}"
+                        )
             elif mention.period_months is not None:
                 args["period_months"] = max(1, min(mention.period_months, 6))
         if window is not None and "period_start" not in args:
@@ -235,6 +258,11 @@ class TurnPortfolio(TurnCustomers):
             args["trend_months"] = max(0, min(int(months.group(1) or months.group(2)), 12))
         if re.search(r"\bchart\b|\bgraph\b|\bplot\b|\bvisual\w*\b|\bpicture\b", lowered):
             args["chart"] = "trend" if trend else "group" if args.get("group_by") else "ageing"
+        if "group_by" not in args and compared is None and compared_on is None and _SIDE_BY_SIDE_RE.search(text):
+            # "% over 90 - enterprise vs mid-market": two values of one dimension, side by side
+            split = next((dimension for key, dimension in _DIMENSIONS if len(args.get(key) or []) >= 2), None)
+            if split is not None:
+                args["group_by"] = split
         focus = self.portfolio_focus(lowered, args)
         if compared is not None:
             asked_months = (found[0].period_months or period_length(found[0].label)) if found else None
@@ -299,7 +327,7 @@ class TurnPortfolio(TurnCustomers):
             ("trend", r"\btrend|\bover time\b|\bmonth by month\b"),
             (
                 "current",
-                r"% ?current|\bpercent(?:age)? current\b"
+                r"% ?current|\b(?:percent(?:age)?|pct)\s+current\b"
                 r"|(?:%|\b(?:percent\w*|share|proportion)\b).{0,30}(?:\bover 90\b|\b90\+)",
             ),
             (

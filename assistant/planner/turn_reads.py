@@ -49,6 +49,7 @@ from .phrases import (
     NEXT_PAGE_RE,
     NOW_RE,
     ON_ITS_OWN_RE,
+    ONLY_RE,
     TONES,
 )
 from .portfolio_query import (
@@ -68,6 +69,10 @@ _PAGE_SIZE_RE = re.compile(
 
 
 _BY_QUARTER_RE = re.compile(r"\b(?:by|per|each|every)\s+quarter\b|\bquarterly\b|\bquarter[- ]by[- ]quarter\b", re.I)
+
+
+# A window given by its two ends: "between 01/01/2013 and 30/06/2013", "from 1 March to 30 June"
+_BETWEEN_RE = re.compile(r"\b(?:between|from)\b.{3,30}?\b(?:and|to|until|till|through)\b", re.I)
 
 
 class TurnReads(TurnPortfolio):
@@ -109,7 +114,11 @@ class TurnReads(TurnPortfolio):
         found = self.reporting_dates()
         customer = self.customer()
         args: dict[str, Any] = {"customer": customer.reference}
-        if found:
+        window = _BETWEEN_RE.search(self.text)
+        if window and len(found) >= 2 and found[0].day < found[1].day:
+            # "between 01/01/2013 and 30/06/2013": paid from the first day to the second
+            args["period_start"], args["as_of"] = found[0].day, found[1].day
+        elif found:
             args["as_of"] = found[0].day
             if found[0].period_start is not None:
                 args["period_start"] = found[0].period_start  # "in Q3 2013", "YTD", "since July"
@@ -272,8 +281,8 @@ class TurnReads(TurnPortfolio):
             page = first_int(PAGE_RE, self.text, self.spans)
             args["page"] = page or int(args.get("page", 1)) + 1
             return answers.worklist(self.call("build_worklist", args))
-        if previous is not None and (_NARROW_RE.match(self.text) or FOLLOW_UP_RE.match(self.text)
-                                     or _ABOUT_IT_RE.search(self.text)):  # fmt: skip
+        if previous is not None and (_NARROW_RE.match(self.text) or ONLY_RE.match(self.text)
+                                     or FOLLOW_UP_RE.match(self.text) or _ABOUT_IT_RE.search(self.text)):  # fmt: skip
             args = {k: v for k, v in previous.arguments.items() if k not in ("page", "as_of")}
         collectors = match_staff(self.text, vocab, self.spans, roles=frozenset({"collector"}))
         if self.request.actor.role == Role.COLLECTOR:
@@ -357,7 +366,12 @@ class TurnReads(TurnPortfolio):
         return answers.disputes(self.call("summarize_dispute", args))
 
     def policy(self) -> str:
-        result = self.call("search_policy", {"query": self.text[:500]})
+        query = self.text
+        asked = self.history[-1].tool_calls if self.history else []
+        previous = next((call for call in reversed(asked) if call.name == "search_policy"), None)
+        if previous is not None and FOLLOW_UP_RE.match(self.text):
+            query = f"{previous.arguments.get('query', '')} {self.text}"  # "and for D?" after a policy answer
+        result = self.call("search_policy", {"query": query[:500]})
         passages = _passages(result)
         for passage in passages[:3]:
             citation = Citation(

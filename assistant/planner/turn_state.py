@@ -31,6 +31,18 @@ from .phrases import (
     _JARGON_RE,
 )
 
+# "ugh globex ghosted me again. anyway - whats my disputed total?": what comes after "anyway" is the request
+_ANYWAY_RE = re.compile(
+    r"[.!?;]\s+(?:but\s+|ok\s+|so\s+)?(?:anyway|anyhow|moving on|separately|on another note|unrelated)\b"
+    r"[\s,:;–—-]*(?=\S)",
+    re.I,
+)
+
+
+def the_request_after_chatter(text: str) -> str:
+    marks = list(_ANYWAY_RE.finditer(text))
+    return text[marks[-1].end() :] if marks else text
+
 
 class Stop(Exception):
     """Ends the turn with a message (a question back, or a refusal); nothing after it runs."""
@@ -60,7 +72,7 @@ class TurnState:
             actor=request.actor, database_url=request.database_url, conversation_id=request.thread_id
         )
         self.today: date = self.ctx.today
-        self.text = normalise(request.text)
+        self.text = the_request_after_chatter(normalise(request.text))
         self.spans = Spans()
         data_source_mentions(self.text, self.spans)
         self.calls: list[ToolCallRecord] = []

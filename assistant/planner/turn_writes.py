@@ -19,7 +19,13 @@ from .context import (
 )
 from .dates import date_at
 from .entities import DISPUTE_ID_RE, MoneyMention, Spans, first_int, invoice_numbers, order_numbers
-from .limit_change import limit_change_kind, signed_decrease, sounds_like_a_decrease, stated_direction
+from .limit_change import (
+    from_current_to_new,
+    limit_change_kind,
+    signed_decrease,
+    sounds_like_a_decrease,
+    stated_direction,
+)
 from .name_runs import name_candidates
 from .phrases import (
     _CONTACT_RE,
@@ -52,7 +58,7 @@ _REASON_CODES = {"pricing": "pricing", "price": "pricing", "quantity": "quantity
                  "other": "other"}  # fmt: skip
 _REASON_CODE_RE = re.compile(
     r"\b(?:reason\s+code|re-?code(?:\s+(?:it|that|dispute\s*#?\d+))?|category|categori[sz]e(?:\s+it)?)\s*"
-    r"(?:to|as|=|:)?\s*(?:be\s+)?"
+    r"(?:to|as|=|:|->|should\s+be|is\s+now|is|now)?\s*(?:be\s+)?"
     r"(duplicate[ _]billing|not[ _]received|pricing|price|quantity|quality|damaged|damage|duplicate|tax|other)\b",
     re.IGNORECASE,
 )
@@ -72,7 +78,7 @@ class TurnWrites(TurnReads):
         found = self.dates(used=not reviewed)
         if reviewed:
             found = []
-        amounts = self.amounts(decrease=lambda mention: signed_decrease(self.text, mention))
+        amounts = from_current_to_new(self.text, self.amounts(decrease=lambda m: signed_decrease(self.text, m)))
         self.one_of_each(amounts, found, what="a limit change is one amount", nothing=nothing)
         amount = self.only_amount(amounts)
         customer = self.customer(single=nothing)

@@ -76,6 +76,10 @@ ANSWER_WORDS = {
 }  # fmt: skip
 
 
+# Measures of promises and disputes: the tool may cover them over a longer period than the rest (activity_period)
+ACTIVITY_MEASURES = frozenset({"promise_kept_rate", "broken_promises", "dispute_cycle_time"})
+
+
 def with_defaults(capability: str, arguments: dict[str, Any]) -> dict[str, Any]:
     """The call's arguments with the tool's defaults filled in (calls are recorded without them)."""
     from tools.registry import get_tool
@@ -203,9 +207,11 @@ def portfolio_checks(slots: dict[str, Any], arguments: dict[str, Any], result: d
             )
     if slots.get("list"):
         checks["list"] = arguments.get("group_by") == "customer" or _CUSTOMER_TABLE_RE.search(body) is not None
+    activity = measure in ACTIVITY_MEASURES or "promise_state" in (slots.get("filters") or {})
+    periods = {**result, "period": result["activity_period"]} if activity and result.get("activity_period") else result
     for key in ("period_start", "period_end", "trend_months"):
         if key in slots:
-            checks[key] = _period_matches(key, slots[key], arguments, result)
+            checks[key] = _period_matches(key, slots[key], arguments, periods)
     if "sales_window_days" in slots:  # the tool's periods are calendar months: 90 days is three of them
         months = (result.get("period") or {}).get("months")
         checks["sales_window_days"] = months == max(1, round(int(slots["sales_window_days"]) / 30))

@@ -1,0 +1,108 @@
+"""Follow-ups and lists the offline desk reads from the conversation's structured results (issue 12): a worklist or
+an invoice at an earlier date, a list narrowed to a region, a policy question carried on, a what-if on the
+recommendation just given, "the home one" among the customers offered, "make it 10", what comes after "anyway", and
+lists of the customers that match a condition. On SQLite and PostgreSQL (the `shared_url` demo portfolio)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from db.engine import read_session
+from db.models import Invoice
+from tests.support import clock
+from tests.test_planner import ask, conversation, last_call, shared_url  # noqa: F401 - the fixture is used by name
+
+
+def test_a_worklist_follow_up_at_an_earlier_date_keeps_the_list(shared_url: str) -> None:  # noqa: F811
+    replies = conversation(shared_url, "morgan", "charlie's worklist pls", "and what did it look like last friday?")
+    call = last_call(replies[1], "build_worklist")
+    assert call.arguments["collector"] == "charlie" and str(call.arguments["as_of"]) < str(clock.today())
+    narrowed = conversation(shared_url, "morgan", "worklist for charlie and cleo combined", "only EMEA")
+    call = last_call(narrowed[1], "build_worklist")
+    assert call.arguments["collectors"] == ["charlie", "cleo"] and call.arguments["region"] == "EMEA"
+
+
+def test_an_invoice_follow_up_at_an_earlier_date_is_the_same_invoice(shared_url: str) -> None:  # noqa: F811
+    with read_session(shared_url) as session:
+        number = session.scalars(select(Invoice.number).order_by(Invoice.id)).first()
+    assert number is not None
+    replies = conversation(shared_url, "morgan", f"status of {number}?", "and as at end of last month?")
+    call = last_call(replies[1], "get_invoice")
+    assert call.arguments["number"] == number
+    assert str(call.arguments["as_of"]) == str(clock.today().replace(day=1) - timedelta(days=1))
+
+
+def test_a_policy_follow_up_carries_the_question_on(shared_url: str) -> None:  # noqa: F811
+    replies = conversation(shared_url, "morgan", "how often are limits of E class customers reviewed?", "and for D?")
+    query = last_call(replies[1], "search_policy").arguments["query"]
+    assert "E class" in query and "for D" in query
+
+
+def test_a_terms_what_if_after_a_recommendation_is_for_the_same_customer(shared_url: str) -> None:  # noqa: F811
+    replies = conversation(shared_url, "avery", "recommended limit for hooli?", "what if they went to 45 day terms")
+    first, then = last_call(replies[0], "recommend_credit_limit"), last_call(replies[1], "recommend_credit_limit")
+    assert then.arguments == {"customer": first.arguments["customer"], "what_if_terms_days": [45]}
+
+
+def test_the_one_offered_customer_a_word_names_is_picked(shared_url: str) -> None:  # noqa: F811
+    replies = conversation(shared_url, "morgan", "what does acme owe?")
+    offered = [c.name for c in replies[0].choices] or []
+    named = [c for c in replies[0].tool_calls if c.name == "resolve_customer" and (c.result or {}).get("candidates")]
+    assert named, replies[0].text  # "acme" matches the group's several customers
+    candidates = [c["customer"]["name"] for c in named[-1].result["candidates"]]
+    word = next(n.split()[1] for n in candidates if sum(n.split()[1] in m for m in candidates) == 1)
+    picked = ask(shared_url, "morgan", f"the {word.lower()} one", replies)
+    chosen = last_call(picked, "get_customer_exposure").result["customer"]["name"]
+    assert word in chosen and chosen in candidates and not offered
+
+
+def test_make_it_ten_after_a_top_five(shared_url: str) -> None:  # noqa: F811
+    replies = conversation(shared_url, "morgan", "top 5 overdue accounts?", "make it 10")
+    first, then = last_call(replies[0], "get_portfolio_summary"), last_call(replies[1], "get_portfolio_summary")
+    assert first.arguments["top_n"] == 5 and then.arguments.get("top_n", 10) == 10
+    assert then.arguments["rank_by"] == first.arguments["rank_by"] == "overdue"
+
+
+def test_the_request_after_anyway_is_the_one_answered(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "ugh globex ghosted me again. anyway - whats the disputed total for EMEA?")
+    call = last_call(reply, "get_portfolio_summary")
+    assert call.arguments["regions"] == ["EMEA"]
+    assert not [c for c in reply.tool_calls if c.name in ("resolve_customer", "summarize_dispute")]
+
+
+@pytest.mark.parametrize(
+    ("text", "argument", "value"),
+    [
+        ("list customers at 90% utilization or higher", "min_utilisation_pct", "90"),
+        ("which customers are using 90% or more of their line", "min_utilisation_pct", "90"),
+        ("anyone owing 250k or more? list them", "min_balance", "250000.00"),
+        ("who in emea is over there limit right now", "over_limit", True),
+        ("list customers with an open PTP", "open_promise", True),
+    ],
+)
+def test_a_list_of_customers_matching_a_condition(
+    shared_url: str,  # noqa: F811
+    text: str,
+    argument: str,
+    value: object,
+) -> None:
+    reply = ask(shared_url, "morgan", text)
+    call = last_call(reply, "get_portfolio_summary")
+    assert call.arguments[argument] == value and call.arguments["group_by"] == "customer"
+    assert "Not applied" not in reply.text
+    rows = [g for g in call.result["groups"] if g["key"] is not None]
+    assert all(g["label"] in reply.text for g in rows[:5])
+    assert rows or "No customer" in reply.text
+
+
+def test_a_long_promise_or_dispute_period_is_covered_whole(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "promise kept rate YTD")
+    call = last_call(reply, "get_portfolio_summary")
+    assert str(call.arguments["activity_period_start"]) == str(clock.today().replace(month=1, day=1))
+    assert call.result["activity_period"]["start"] == str(clock.today().replace(month=1, day=1))
+    assert "Not applied" not in reply.text and "Promise and dispute figures cover" in reply.text
+    mixed = ask(shared_url, "morgan", "CEI and promise kept rate this year")
+    assert mixed.text.startswith("**Not applied**") and "other than promises and disputes" in mixed.text
