@@ -287,9 +287,9 @@ class TurnCustomers(TurnSlots):
             in_country = listed_in_countries(self.history, self.countries(vocabulary(self.request.database_url)))
             if len(in_country) == 1:
                 return Resolution(customer=in_country[0])
-            named = self.listed_by_word()
-            if named is not None:
-                return Resolution(customer=named)
+            by_word = self.listed_by_word()
+            if by_word is not None:
+                return Resolution(customer=by_word)
         group_word = self.customer_group()
         for candidate in self.usable(name_candidates(self.text, self.non_name_spans(), extra_stop)):
             if group_word:  # "Acme group": the family is found by its name; "group" would match every "… Group Ltd"
