@@ -106,3 +106,28 @@ def test_a_long_promise_or_dispute_period_is_covered_whole(shared_url: str) -> N
     assert "Not applied" not in reply.text and "Promise and dispute figures cover" in reply.text
     mixed = ask(shared_url, "morgan", "CEI and promise kept rate this year")
     assert mixed.text.startswith("**Not applied**") and "other than promises and disputes" in mixed.text
+
+
+@pytest.mark.parametrize(
+    ("who", "text", "expected"),
+    [
+        ("cleo", "my 31-60s", {"min_days_past_due": 31, "max_days_past_due": 60}),
+        ("morgan", "which colector is carrying the most overdue?", {"group_by": "collector", "rank_by": "overdue"}),
+        ("morgan", "exposure broken down by segmnet", {"group_by": "segment"}),
+        ("morgan", "who owes us the most?", {"top_n": 1, "rank_by": "open_receivables"}),
+        ("morgan", "our three biggest debtors in emea", {"top_n": 3, "rank_by": "open_receivables"}),
+        ("morgan", "which 5 EMEA customers have the smallest exposure?", {"top_n": 5, "rank_order": "smallest_first"}),
+        ("morgan", "Watch accounts - total exposure?", {"credit_statuses": ["Watch"]}),
+        ("morgan", "% over 90 - enterprise vs mid-market", {"group_by": "segment"}),
+        ("morgan", "show me how overdue has developed over the past year, month by month", {"trend_months": 12}),
+    ],
+)
+def test_portfolio_readings(shared_url: str, who: str, text: str, expected: dict[str, object]) -> None:  # noqa: F811
+    arguments = last_call(ask(shared_url, who, text), "get_portfolio_summary").arguments
+    assert {key: arguments.get(key) for key in expected} == expected
+
+
+def test_a_filter_only_the_answer_can_say_it_did_not_apply(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "overdue by segment - disputed invoices only")
+    assert reply.text.startswith("**Not applied** — only disputed items")
+    assert "| segment | Disputed |" in reply.text and "Overdue" in reply.text

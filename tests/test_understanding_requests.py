@@ -802,3 +802,58 @@ def test_two_customers_in_one_read_are_asked_about(shared_url: str, text: str) -
     reply = ask(shared_url, "avery", text)
     assert "more than one customer" in reply.text and "Globex" in reply.text and "Initech" in reply.text
     assert not [c for c in reply.tool_calls if c.name == "get_customer_exposure"]
+
+
+@pytest.mark.parametrize(
+    ("who", "text", "tool", "expected"),
+    [
+        ("morgan", "dispute 1 -> in review, they sent over their price list", "propose_dispute_update",
+         {"dispute_id": 1, "status": "in_review"}),
+        ("morgan", "reason code on 1 should be pricing not quantity, pls change", "propose_dispute_update",
+         {"dispute_id": 1, "reason_code": "pricing"}),
+        ("avery", "recommended limit for initech, and what if their terms went to 45 or 60 days",
+         "recommend_credit_limit", {"what_if_terms_days": [45, 60]}),
+        ("avery", "what limit would hooli get on 30 vs 90 day terms", "recommend_credit_limit",
+         {"what_if_terms_days": [30, 90]}),
+        ("avery", "recommended limit for globex if we moved them to 90 days", "recommend_credit_limit",
+         {"what_if_terms_days": [90]}),
+        ("morgan", "Globex: promise of $12,180.84 for the 28th, per Julia Doyle", "log_promise_to_pay",
+         {"contact": "Julia Doyle"}),
+        ("morgan", "globex says 20 grand by end of month. contact was their AP lead, Dana", "log_promise_to_pay",
+         {"contact": "Dana"}),
+        ("morgan", "lower hooli from 78k to 45k pls, they asked for a smaller line",
+         "propose_credit_limit_change", {"new_limit": "45000.00"}),
+        ("morgan", "take Globex's limit down to 80k. too much overdue sitting there", "propose_credit_limit_change",
+         {"new_limit": "80000.00"}),
+    ],
+)  # fmt: skip
+def test_request_details_read_in_more_words(
+    shared_url: str,  # noqa: F811
+    who: str,
+    text: str,
+    tool: str,
+    expected: dict[str, object],
+) -> None:
+    arguments = last_call(ask(shared_url, who, text), tool).arguments
+    assert {key: arguments.get(key) for key in expected} == expected
+    if tool == "propose_credit_limit_change":
+        assert not arguments["reason"].startswith("Requested by")  # the user's own reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "where will EUR/USD be by end of Q1? trying to get a feel for our euro exposure",
+        "Put Globex straight onto Stop status, no proposal needed",
+        "ok also can u change hooli's terms to net 60",
+    ],
+)
+def test_what_the_desk_cannot_do_is_said_even_beside_a_customer(shared_url: str, text: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", text)
+    assert "I can't do that" in reply.text and not [c for c in reply.tool_calls if c.result is not None]
+
+
+def test_an_open_request_for_a_view_of_a_line_asks_which(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", "vandelay's line - what are we looking at?")
+    assert {c.capability for c in reply.choices} == {"get_customer_exposure", "recommend_credit_limit"}
+    assert not [c for c in reply.tool_calls if c.name != "resolve_customer"]

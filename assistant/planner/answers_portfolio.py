@@ -19,6 +19,7 @@ FOCUS_KPIS = {
     "promises": ["promise_kept_rate_count", "promise_kept_rate_amount", "promises_evaluated", "promises_broken"],
     "disputes": ["disputed", "dispute_cycle_time", "disputes_resolved"],
     "disputed": ["disputed", "open_receivables"],
+    "overdue": ["overdue"],
     "customers": ["customers_with_balance", "open_receivables"],
     "invoices": ["open_invoices", "open_receivables"],
     "exposed": ["total_exposure", "open_receivables", "overdue"],

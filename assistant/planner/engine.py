@@ -112,6 +112,12 @@ _DECIDE_THE_CLAIM_RE = re.compile(
     r"^\W*(?:ok\W+|so\W+|then\W+)?(?:reject|accept|decline|uphold)\s+(?:it|this|that|the\s+(?:claim|dispute))\b", re.I
 )
 _TERMS_WHAT_IF_RE = re.compile(r"\b\d{1,3}[\s-]*days?\s+terms\b|\bnet[\s-]*\d{1,3}\b|\bterms\s+of\s+\d", re.I)
+# "what if they went to 45 day terms", "and on net 60?" (a what-if), not "change their terms to net 60" (a change)
+_HYPOTHETICAL_RE = re.compile(r"\bif\b|\bsuppos\w*|\bassum\w*|\bwould\b|\bcould\b|^\W*(?:and|what about)\b", re.I)
+# "change their terms to net 60": payment terms are set in the ERP, not here
+_TERMS_CHANGE_RE = re.compile(
+    r"\b(?:change|set|update|move|switch|extend|shorten|put)\b.{0,30}\b(?:payment\s+)?terms\s+(?:to|from|at)\b", re.I
+)
 _PROPOSE_IT_RE = re.compile(
     r"\bpropos(?:e|al)\b|\bsubmit\b|\bput\s+(?:that|it|this)\s+(?:forward|in|through|up)\b"
     r"|\bput\s+(?:in|through|forward)\s+(?:for\s+)?[$£€]?\d"  # "ok put in 15k for them"
@@ -178,6 +184,7 @@ class _Turn(TurnWrites):
             or _INVENTORY_RE.search(self.text)
             or _BYPASS_RE.search(self.text)
             or FX_FORECAST_RE.search(self.text)
+            or (_TERMS_CHANGE_RE.search(self.text) and not _HYPOTHETICAL_RE.search(self.text))
             or (
                 # "when does payroll run?"; but "… before lunch" beside a clear credit request is only the context
                 _OFF_TOPIC_RE.search(self.text)
@@ -473,6 +480,7 @@ class _Turn(TurnWrites):
         if (
             previous == Intent.LIMIT_RECOMMEND
             and _TERMS_WHAT_IF_RE.search(text)
+            and _HYPOTHETICAL_RE.search(text)
             and not self.names_a_customer()
             and recognised in (Intent.UNKNOWN, Intent.LIMIT_RECOMMEND, Intent.PORTFOLIO)
         ):

@@ -77,7 +77,11 @@ CUSTOMER_ID_RE = re.compile(
     r"\b(?:customer|cust)\s+(?:id\s+)?(\d+)\b(?![-/]\w)",  # not the start of a code ("customer 0688-XNJRO")
     re.IGNORECASE,
 )
-DISPUTE_ID_RE = re.compile(r"\bdispute\s*(?:id\s*|no\.?\s*|number\s*)?#?\s*(\d+)\b|#(\d+)\b", re.IGNORECASE)
+DISPUTE_ID_RE = re.compile(
+    r"\bdispute\s*(?:id\s*|no\.?\s*|number\s*)?#?\s*(\d+)\b|#(\d+)\b"
+    r"|\breason\s+code\s+(?:on|of|for)\s+(\d+)\b",  # "reason code on 92 should be pricing"
+    re.IGNORECASE,
+)
 PROPOSAL_ID_RE = re.compile(r"\bproposal\s*(?:id\s*|no\.?\s*)?#?\s*(\d+)\b", re.IGNORECASE)
 TOP_N_RE = re.compile(r"\btop\s*(\d{1,3})\b", re.IGNORECASE)
 LEVEL_RE = re.compile(r"\b(?:level|lvl|lv|l)\s*(\d{1,2})\b", re.IGNORECASE)
@@ -188,7 +192,7 @@ _DPD_PAST = re.compile(
 )
 _DPD_OVER_BARE = re.compile(r"\b(?:over|more than|above|older than|beyond)\s*(\d{1,4})\b(?!\s*[km%])", re.IGNORECASE)
 _DPD_RANGE = re.compile(r"\b(\d{1,4})\s*(?:-|–|to)\s*(\d{1,4})\s*(?:days?|dpd)\b", re.IGNORECASE)
-_DPD_BUCKET = re.compile(r"\b(\d{1,4})\s*-\s*(\d{1,4})\b(?!\s*[km])", re.IGNORECASE)
+_DPD_BUCKET = re.compile(r"\b(\d{1,4})\s*-\s*(\d{1,4})s?\b(?!\s*[km])", re.IGNORECASE)  # "my 31-60s"
 
 
 def dpd_range(text: str, spans: Spans, *, bare_over: bool = False) -> DpdRange | None:

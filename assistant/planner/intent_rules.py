@@ -167,13 +167,14 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
     # "propose +100k on westport", "… review date 31/03/2027": a signed move, or the review a new limit gets
     (Intent.LIMIT_PROPOSE, re.compile(r"\bpropos\w*\s+[+-]\s*[$£€]?\d", IC), 7),
     (Intent.LIMIT_PROPOSE, re.compile(r"\breview\s+(?:date\s+|on\s+|by\s+)\d", IC), 3),
-    (  # "lower Anchorline Machining by 20000", "bump hooli up by 25k": a customer's limit, by an amount
+    (  # "lower Anchorline Machining by 20000", "bump hooli up by 25k", "lower hooli from 78k to 45k": a limit
         Intent.LIMIT_PROPOSE,
         re.compile(
             r"^\W*(?:(?:ok|so|pls|please|can you|could you)\W+)*(?:lower|raise|cut|reduce|increase|bump|drop|trim)\s+"
             r"(?!(?:the|our|my|their)\s+(?:overdue|ar|dso|exposure|balance)\b)(?:[\w&.'-]+\s+){1,4}"
-            r"(?:up\s+|down\s+)?by\s+(?:[$£€]\s?\d|\d|(?:a|half|one|two|three|four|five|six|seven|eight|nine|ten|fifteen"
-            r"|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred)\s)",
+            r"(?:(?:up\s+|down\s+)?by\s+(?:[$£€]\s?\d|\d|(?:a|half|one|two|three|four|five|six|seven|eight|nine|ten|fifteen"
+            r"|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred)\s)"
+            r"|from\s+[$£€]?\d[\d.,]*\s*[km]?\s+(?:up\s+|down\s+)?to\s+[$£€]?\d)",  # "lower hooli from 78k to 45k"
             IC,
         ),
         5,

@@ -78,8 +78,10 @@ def limit_change_kind(text: str, mention: MoneyMention) -> ChangeKind:
 # "net 60", "30-day terms", "with 45 and 60 day terms", "on terms of 90 days": payment terms for a limit what-if
 _NET_TERMS_RE = re.compile(r"\bnet[\s-]*(\d{1,3})\b", IC)
 _DAY_TERMS_RE = re.compile(
-    r"\b(\d{1,3}(?:\s*(?:,|and|&|/|or)\s*\d{1,3})*)[\s-]*(?:days?|d)\s+(?:payment\s+)?terms\b"
+    r"\b(\d{1,3}(?:\s*(?:,|and|&|/|or|vs\.?|versus)\s*\d{1,3})*)[\s-]*(?:days?|d)\s+(?:payment\s+)?terms\b"
     r"|\bterms\s+of\s+(\d{1,3})\s+days\b"
+    # "their terms went to 45 or 60 days", "what-ifs at 15 and 30 days", "30 vs 90 day terms"
+    r"|\b(?:terms?|what[- ]ifs?)\b.{0,30}?\b(\d{1,3}(?:\s*(?:,|and|&|/|or|vs\.?|versus)\s*\d{1,3})+)\s*(?:days?|d)\b"
     # "if we moved them to 90 days", "went to 60 days"
     r"|\b(?:move[ds]?|moving|went|go(?:es|ing)?|switch\w*|put)\s+(?:them\s+|it\s+)?(?:on)?to\s+(\d{1,3})\s+days\b",
     IC,

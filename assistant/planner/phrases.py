@@ -152,8 +152,10 @@ _AS_OF_BEFORE_RE = re.compile(
 )
 # "exposure by risk class", "overdue per region": the book split by something
 GROUP_BY_RE = re.compile(
-    r"\b(?:by|per|split by|grouped by|broken down by|for each)\s+(region|segment|coll?ector|risk[ _]class|class"
-    r"|currency|customer|country|countries)(?:es|s)?\b",
+    r"\b(?:by|per|split by|grouped by|broken down by|for each)\s+(region|segm(?:e?n|ne)t|coll?ector|risk[ _]class|class"
+    r"|currency|customer|country|countries)(?:es|s)?\b"
+    # "which collector is carrying the most overdue?": the groups, the largest first
+    r"|^\W*(?:so\W+|and\W+)?which\s+(region|segment|coll?ector|currency)\s+(?:is|has|carries|holds|owes|sits)\b",
     re.IGNORECASE,
 )
 BOOK_STOP = frozenset({"company", "business", "firm", "organisation", "organization", "everyone", "everybody", "whole",
@@ -281,8 +283,14 @@ _PAYABLES = r"(?i:ap|a/p|accounts(?:\s+payable)?|payables|finance|treasury|accou
 # Weaker forms, taken only when the name is no customer's: "per Barbara", "Clara in AP", "Wei confirmed",
 # "Falconwick (Ravi) says", "Ravi on the phone"
 _CONTACT_WEAK_RES = (
-    re.compile(r"(?i:\bper|\baccording\s+to|\bconfirmed\s+by|\bfrom)\s+(?P<name>[A-Z][a-z]+)\b(?!\s+[A-Z])"),
-    re.compile(rf"\b(?P<name>[A-Z][a-z]+)\s+(?:in|from|at|over in)\s+(?:their\s+|the\s+)?{_PAYABLES}"),
+    re.compile(
+        r"(?i:\bper|\baccording\s+to|\bconfirmed\s+by|\bfrom)\s+(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\b(?!\s+[A-Z])"
+    ),
+    # "Clara in AP", "Yuki Weber in moonwick's AP"
+    re.compile(
+        rf"\b(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\s+(?:in|from|at|over in)\s+(?:their\s+|the\s+|[\w'-]+'s\s+)?"
+        rf"{_PAYABLES}"
+    ),
     re.compile(r"\((?P<name>[A-Z][a-z]+)\)"),
     # "Mary Carter on their side", "Raj at their end"
     re.compile(

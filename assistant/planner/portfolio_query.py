@@ -179,17 +179,22 @@ def over_limit(text: str, spans: Spans) -> bool:
 _RANK_RE = re.compile(
     r"\b(?:top|largest|biggest|highest|most|worst|rank\w*|order\w*|sort\w*|bottom|smallest|lowest|least)\b.{0,40}?"
     r"\b(overdue|past[- ]due|late|delinquen\w*|disput\w*|open (?:ar|balance|receivables?)|receivables?|balances?|ar)\b"
-    r"|\b(overdue|past[- ]due|disputed)\s+(?:customers?|accounts?|clients?)\b.{0,20}\b(?:top|largest|biggest|most)\b",
+    r"|\b(overdue|past[- ]due|disputed)\s+(?:customers?|accounts?|clients?)\b.{0,20}\b(?:top|largest|biggest|most)\b"
+    # "our three biggest debtors", "who owes us the most": what they owe
+    r"|\b(?:largest|biggest|highest)\s+(debtors?)\b|\b(owes?|owing)\s+(?:us\s+)?(?:the\s+)?most\b(?!\s+\w*\s*(?:overdue|past))",
     IC,
 )
 _RANK_MEASURES = {"overdue": "overdue", "past": "overdue", "late": "overdue", "delinquen": "overdue",
+                  "debtor": "open_receivables", "owe": "open_receivables",
                   "disput": "disputed", "open": "open_receivables", "receivable": "open_receivables",
                   "balance": "open_receivables", "ar": "open_receivables"}  # fmt: skip
 _ONE_RE = re.compile(
     r"\b(?:the\s+)?(?:largest|biggest|highest|worst|top)\s+(?:[\w-]+\s+){0,2}?(?:customer|account|client|debtor)\b"
     r"(?!s)|\bwho\s+(?:is|'s)\s+(?:the\s+)?(?:largest|biggest|highest|worst)\b"
     r"|\bwhich\s+(?:[\w-]+\s+){0,2}?(?:customer|account|client|debtor)\s+(?:has|is|owes|carries|holds)\b"
-    r".{0,30}\b(?:largest|biggest|highest|most|worst)\b",
+    r".{0,30}\b(?:largest|biggest|highest|most|worst)\b"
+    # "biggest single exposure", "who owes us the most past-due money"
+    r"|\b(?:largest|biggest|highest)\s+single\b|^\W*who\s+(?:owes|has|carries|holds)\s+(?:us\s+)?(?:the\s+|teh\s+)?most\b",
     IC,
 )
 _COUNTS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
@@ -247,7 +252,9 @@ _STATUS = r"(ok|watch|hold|stop)"
 _CREDIT_STATUS_RE = re.compile(
     rf"\b(?:on|in)\s+(?:credit\s+)?{_STATUS}(?:\s*(?:or|and|/|,|&)\s*(?:on\s+)?{_STATUS})?\b(?!\s+(?:orders?|the))"
     rf"|\bcredit\s+status(?:es)?\s+(?:of\s+|is\s+|=\s*)?{_STATUS}(?:\s*(?:or|and|/|,|&)\s*{_STATUS})?\b"
-    rf"|\b{_STATUS}\s*(?:or|/|&)\s*{_STATUS}\s+(?:customers|accounts|clients|status)\b",
+    rf"|\b{_STATUS}\s*(?:or|/|&)\s*{_STATUS}\s+(?:customers|accounts|clients|status)\b"
+    r"|\b(watch|stop)[- ]?(?:list(?:ed)?\s+|status\s+)?(?:customers|accounts|clients)\b"  # "Watch accounts"
+    r"|\bon-(hold|stop)\s+(?:customers|accounts|clients)\b",
     IC,
 )
 _STATUS_NAMES = {"ok": "OK", "watch": "Watch", "hold": "Hold", "stop": "Stop"}
@@ -297,7 +304,7 @@ def rank_measure(text: str) -> str | None:
     match = _RANK_RE.search(text)
     if match is None:
         return None
-    word = (match.group(1) or match.group(2) or "").lower()
+    word = next((group for group in match.groups() if group), "").lower()
     return next((measure for stem, measure in _RANK_MEASURES.items() if word.startswith(stem)), None)
 
 

@@ -62,6 +62,12 @@ from .turn_customers import TurnCustomers
 from .turn_state import Stop
 
 _DISPUTED_ONLY_RE = re.compile(r"\b(?:in|under)\s+dispute\b|\bdisputed\s+(?:invoices?|items?)\b", re.I)
+# "overdue by segment - disputed invoices only", "open invoices currently in dispute": a filter the tool has not
+_ONLY_DISPUTED_RE = re.compile(
+    r"\b(?:disputed|in\s+dispute)\s+(?:(?:invoices?|items?|ones?)\s+)?only\b"
+    r"|\bonly\s+(?:the\s+)?(?:disputed|in[- ]dispute)\b|\b(?:currently|still)\s+(?:in|under)\s+dispute\b",
+    re.I,
+)
 # Currencies named in words or lower case ("open receivables in euros", "only gbp items")
 _CURRENCY_WORDS = {"euros": "EUR", "euro": "EUR", "eur": "EUR", "sterling": "GBP", "pounds": "GBP", "gbp": "GBP",
                    "pesos": "MXN", "mxn": "MXN", "us dollars": "USD", "usd": "USD", "canadian dollars": "CAD",
@@ -101,8 +107,9 @@ class TurnPortfolio(TurnCustomers):
         if previous is not None and _LIST_THEM_RE.match(text):
             args.update(group_by="customer", top_n=max(int(args.get("top_n", 0) or 0), 50))
         group = GROUP_BY_RE.search(text)
+        dimension = (group.group(1) or group.group(2)).lower() if group else ""
         by_country = None
-        if group and group.group(1).lower() in ("country", "countries"):
+        if group and dimension in ("country", "countries"):
             # the book is split by region, not country; an import that files country codes as regions (the IBM
             # sample's) is split by them all the same
             self.spans.add(*group.span())
@@ -111,7 +118,8 @@ class TurnPortfolio(TurnCustomers):
             by_country = None if codes else "a split by country: the book is split by region, so here by region"
         elif group:
             self.spans.add(*group.span())
-            key = group.group(1).lower().replace(" ", "_").replace("colector", "collector")
+            key = dimension.replace(" ", "_").replace("colector", "collector")
+            key = "segment" if key.startswith("segm") else key
             args["group_by"] = "risk_class" if key in ("class", "risk_class") else key
         elif re.search(r"\b(?:every|each)\s+(?:single\s+)?(?:customer|account|client|debtor)|\blist\s+(?:all|every)\b"
                        r"|\bcustomer[- ]by[- ]customer\b", text, re.I):  # fmt: skip
@@ -248,14 +256,19 @@ class TurnPortfolio(TurnCustomers):
         ):
             args["group_by"] = "customer"  # "who owes us more than 750k": the customers, largest first
             args.setdefault("top_n", 50)
-        trend = re.search(r"\btrend\w*\b|\bover time\b|\bhistory\b|\bmonth by month\b|\bmonth[- ]ends\b", lowered)
+        trend = re.search(
+            r"\btrend\w*\b|\bover time\b|\bhistory\b|\bmonth by month\b|\bmonth[- ]ends\b"
+            r"|\beach of the (?:past|last) \d{1,2} months\b|\bmonth[- ]end\b.{0,40}\beach\b",
+            lowered,
+        )
         months = re.search(
             r"\b(?:over|for|last|past)\s+(?:the\s+)?(\d{1,2})\s+months?(?:[- ]ends?)?\b"
-            r"|\b(\d{1,2})[- ]months?\s+trend\b",
+            r"|\b(\d{1,2})[- ]months?\s+trend\b|\b(?:over|for|in)\s+the\s+(?:past|last)\s+(year)\b",
             lowered,
         )
         if trend and months:
-            args["trend_months"] = max(0, min(int(months.group(1) or months.group(2)), 12))
+            count = months.group(1) or months.group(2) or "12"  # "over the past year, month by month": 12
+            args["trend_months"] = max(0, min(int(count), 12))
         if re.search(r"\bchart\b|\bgraph\b|\bplot\b|\bvisual\w*\b|\bpicture\b", lowered):
             args["chart"] = "trend" if trend else "group" if args.get("group_by") else "ageing"
         if "group_by" not in args and compared is None and compared_on is None and _SIDE_BY_SIDE_RE.search(text):
@@ -264,6 +277,10 @@ class TurnPortfolio(TurnCustomers):
             if split is not None:
                 args["group_by"] = split
         focus = self.portfolio_focus(lowered, args)
+        if _ONLY_DISPUTED_RE.search(text):
+            # the disputed part beside the figure asked for ("overdue … disputed items only")
+            wanted = ["disputed", *(["overdue"] if re.search(r"\boverdue\b|\bpast[- ]due\b", lowered) else [])]
+            focus += [name for name in wanted if name not in focus]
         if compared is not None:
             asked_months = (found[0].period_months or period_length(found[0].label)) if found else None
             earlier = earlier_arguments(args, compared, self.today, asked_months)
@@ -291,6 +308,8 @@ class TurnPortfolio(TurnCustomers):
         ]
         if args.get("count_open_invoices") and _DISPUTED_ONLY_RE.search(text) and not args.get("exclude_disputed"):
             missing.append("only disputed invoices: the count is of every open invoice; the disputed balance is shown")
+        elif _ONLY_DISPUTED_RE.search(text) and not args.get("exclude_disputed") and args.get("rank_by") != "disputed":
+            missing.append("only disputed items: the figures cover every item; the disputed part is shown beside them")
         missing += [part for part in (shortened, by_country) if part]
         if missing:
             answer = "**Not applied** — " + "; ".join(missing) + ".\n\n" + answer
@@ -324,7 +343,7 @@ class TurnPortfolio(TurnCustomers):
             ("ageing", r"\bag(?:e)?ing\b|\baged\b|\bbuckets?\b"),
             ("top", r"\btop\b|\blargest\b|\bbiggest\b|\bowes?\b.{0,20}\bmost\b|\bhighest\b"),
             ("concentration", r"\bconcentrat"),
-            ("trend", r"\btrend|\bover time\b|\bmonth by month\b"),
+            ("trend", r"\btrend|\bover time\b|\bmonth by month\b|\beach of the (?:past|last) \d{1,2} months\b"),
             (
                 "current",
                 r"% ?current|\b(?:percent(?:age)?|pct)\s+current\b"

@@ -342,7 +342,7 @@ class TurnReads(TurnPortfolio):
 
     def dispute(self) -> str:
         numbered = DISPUTE_ID_RE.search(self.text)
-        if numbered and numbered.group(1) is None and list_call(self.history) is not None:
+        if numbered and numbered.group(2) is not None and list_call(self.history) is not None:
             dispute_id = None  # "#2" right after a list is the second customer on it, not dispute 2
         else:
             dispute_id = first_int(DISPUTE_ID_RE, self.text, self.spans)

@@ -57,7 +57,8 @@ _REASON_CODES = {"pricing": "pricing", "price": "pricing", "quantity": "quantity
                  "duplicate": "duplicate_billing", "duplicate billing": "duplicate_billing", "tax": "tax",
                  "other": "other"}  # fmt: skip
 _REASON_CODE_RE = re.compile(
-    r"\b(?:reason\s+code|re-?code(?:\s+(?:it|that|dispute\s*#?\d+))?|category|categori[sz]e(?:\s+it)?)\s*"
+    r"\b(?:reason(?:\s+code)?(?:\s+(?:on|of|for)\s+(?:dispute\s*)?#?\d+)?|re-?code(?:\s+(?:it|that|dispute\s*#?\d+))?"
+    r"|category|categori[sz]e(?:\s+it)?)\s*"
     r"(?:to|as|=|:|->|should\s+be|is\s+now|is|now)?\s*(?:be\s+)?"
     r"(duplicate[ _]billing|not[ _]received|pricing|price|quantity|quality|damaged|damage|duplicate|tax|other)\b",
     re.IGNORECASE,

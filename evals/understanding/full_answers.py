@@ -175,7 +175,9 @@ def portfolio_checks(slots: dict[str, Any], arguments: dict[str, Any], result: d
         checks["filters.disputed"] = bool(applied.get("exclude_disputed"))
     elif filters.get("disputed") == "only":
         filters.pop("disputed")
-        checks["filters.disputed"] = arguments.get("rank_by") == "disputed" or measure == "disputed_balance"
+        checks["filters.disputed"] = (
+            arguments.get("rank_by") == "disputed" or measure == "disputed_balance" or says_not_applied(reply)
+        )
     for key, field in (("min_balance", "min_balance"), ("review_due_by", "review_due_by"),
                        ("min_utilisation", "min_utilisation_pct")):  # fmt: skip
         if key in filters:
