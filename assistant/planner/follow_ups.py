@@ -1,0 +1,158 @@
+"""Follow-ups: which earlier request a message continues, read from the thread's structured replies ("and for D?",
+"the first one", "what about Globex?", "only EMEA", "and what did it look like last friday?", "put it forward at 90k"),
+and when a long message is a request of its own."""
+
+from __future__ import annotations
+
+import re
+
+from .context import REGION_ALIASES, list_call, match_values, pending_candidates, vocabulary
+from .dates import date_mentions
+from .entities import DISPUTE_ID_RE, INVOICE_RE, ORDER_RE, Spans
+from .intents import CUSTOMER_INTENTS, Intent
+from .phrases import (
+    _ABOUT_IT_RE,
+    _CUSTOMER_READS,
+    _HOLD_IT_RE,
+    _JUST_TREND_RE,
+    _LIST_THEM_RE,
+    _NARROW_RE,
+    _REFINE_RE,
+    _RELEASE_IT_RE,
+    _THEIR_RE,
+    _WRITE_INTENTS,
+    BOOK_WORDS_RE,
+    DISPUTE_CHANGE_RE,
+    FOLLOW_UP_RE,
+    GO_AHEAD_RE,
+    NEXT_PAGE_RE,
+    ONLY_RE,
+    PICK_RE,
+    SAME_BUT_RE,
+)
+from .turn_writes import TurnWrites
+
+# What a worklist follow-up at an earlier date may read as on its own ("what did it look like last friday?")
+_SAME_LIST_READINGS = (Intent.UNKNOWN, Intent.PORTFOLIO, Intent.WORKLIST)
+# "how does that compare with end of june?": a word that points at the answer before
+_POINTS_BACK_RE = re.compile(r"\b(?:it|that|this|those|these)\b", re.I)
+# Longer than this, a message after a customer answer is a request of its own, not a customer's name alone
+_A_NAME_ALONE_WORDS = 6
+# Payment terms named for a what-if ("45 day terms", "net 60")
+_TERMS_WHAT_IF_RE = re.compile(r"\b\d{1,3}[\s-]*days?\s+terms\b|\bnet[\s-]*\d{1,3}\b|\bterms\s+of\s+\d", re.I)
+# After a limit recommendation: the user asks for it (or a figure of their own) as a proposal
+_PROPOSE_IT_RE = re.compile(
+    r"\bpropos(?:e|al)\b|\bsubmit\b|\bput\s+(?:that|it|this)\s+(?:forward|in|through|up)\b"
+    r"|\bput\s+(?:in|through|forward)\s+(?:for\s+)?[$£€]?\d"  # "ok put in 15k for them"
+    r"|\b(?:go|going)\s+(?:with|for)\s+(?:that|it|this|\d)|\b(?:make|set)\s+(?:it|that)\s+(?:at|to)?\s*\d",
+    re.IGNORECASE,
+)
+# "what if they went to 45 day terms", "and on net 60?" (a what-if), not "change their terms to net 60" (a change)
+HYPOTHETICAL_RE = re.compile(r"\bif\b|\bsuppos\w*|\bassum\w*|\bwould\b|\bcould\b|^\W*(?:and|what about)\b", re.I)
+
+
+class TurnFollowUps(TurnWrites):
+    """The follow-up readings of a turn; the planner's turn builds on it."""
+
+    def follow_up(self, previous: str, recognised: Intent) -> Intent | None:
+        text = self.text
+        if previous == Intent.WORKLIST and NEXT_PAGE_RE.match(text):
+            return Intent.WORKLIST
+        if (
+            previous == Intent.POLICY
+            and FOLLOW_UP_RE.match(text)
+            and recognised in (Intent.UNKNOWN, Intent.POLICY)
+            and len(text.split()) <= _A_NAME_ALONE_WORDS
+            and not self.names_a_customer()
+        ):
+            return Intent.POLICY  # "and for D?" after how often E-class limits are reviewed
+        go = GO_AHEAD_RE.match(text)
+        if go and previous == Intent.LIMIT_RECOMMEND and recognised in (Intent.UNKNOWN, Intent.LIMIT_PROPOSE):
+            return Intent.LIMIT_PROPOSE
+        if (
+            previous == Intent.INVOICE
+            and not INVOICE_RE.search(text)
+            and (_ABOUT_IT_RE.search(text) or (self.asks_again_earlier() and recognised in _SAME_LIST_READINGS))
+        ):
+            return Intent.INVOICE  # "what was it at end of june?", "and as at end of oct?" after an invoice lookup
+        if previous == Intent.PAYMENT_BEHAVIOUR and _JUST_TREND_RE.match(text):
+            return Intent.PAYMENT_BEHAVIOUR  # "just the monthly trend" after a customer's payment behaviour
+        if (
+            previous == Intent.LIMIT_RECOMMEND
+            and _TERMS_WHAT_IF_RE.search(text)
+            and HYPOTHETICAL_RE.search(text)
+            and not self.names_a_customer()
+            and recognised in (Intent.UNKNOWN, Intent.LIMIT_RECOMMEND, Intent.PORTFOLIO)
+        ):
+            return Intent.LIMIT_RECOMMEND  # "what if they went to 45 day terms" after a recommendation
+        if previous == Intent.LIMIT_RECOMMEND and _PROPOSE_IT_RE.search(text):
+            # "fine, put in a proposal for 400k", "ok put that forward at 90k" after a recommendation
+            return Intent.LIMIT_PROPOSE
+        if go and previous == Intent.DUNNING_DRAFT and re.search(r"\bsend\b", text, re.IGNORECASE):
+            return Intent.DUNNING_SEND
+        if previous == Intent.DISPUTE and DISPUTE_CHANGE_RE.search(text) and not DISPUTE_ID_RE.search(text):
+            return Intent.DISPUTE_UPDATE  # "set it to resolved", "reassign it to cleo" after a dispute summary
+        if previous == Intent.PORTFOLIO and (
+            _LIST_THEM_RE.match(text) or _REFINE_RE.match(text) or SAME_BUT_RE.match(text) or _NARROW_RE.match(text)
+        ):
+            # "list them" after "how many customers are over their limit?", "split it by …", "same but for EMEA",
+            # "only the ones in APAC"
+            return Intent.PORTFOLIO
+        if previous == Intent.DISPUTE and INVOICE_RE.search(text) and FOLLOW_UP_RE.match(text):
+            return Intent.DISPUTE  # "and the one on INV-…?" after a customer's disputes
+        if previous == Intent.WORKLIST and (
+            _NARROW_RE.match(text)
+            or (
+                ONLY_RE.match(text)
+                and match_values(text, vocabulary(self.request.database_url).regions, REGION_ALIASES, Spans())
+            )
+        ):
+            return Intent.WORKLIST  # "only the ones over 50k", "only EMEA" after a worklist
+        if previous == Intent.WORKLIST and self.asks_again_earlier() and recognised in _SAME_LIST_READINGS:
+            return Intent.WORKLIST  # "and what did it look like last friday?" after a worklist
+        if previous == Intent.PENDING_APPROVALS and _NARROW_RE.match(text):
+            return Intent.PENDING_APPROVALS  # "just the limit ones" after the pending approvals
+        if previous in _CUSTOMER_READS and not ORDER_RE.search(text) and not self.names_a_customer():
+            if _RELEASE_IT_RE.search(text):
+                return Intent.ORDER_RELEASE  # "pls request a release on it" after "anything on hold for deepcore?"
+            if _HOLD_IT_RE.search(text):
+                return Intent.ORDER_HOLD
+            if (
+                FOLLOW_UP_RE.match(text)
+                and recognised in (Intent.UNKNOWN, Intent.PORTFOLIO, Intent(previous))
+                and not BOOK_WORDS_RE.search(text)
+            ):
+                return Intent(previous)  # "and the trend by quarter?" after a customer's payment behaviour
+        if recognised is Intent.UNKNOWN and (pending_candidates(self.history) and PICK_RE.match(text)):
+            return Intent(previous)
+        if recognised is Intent.UNKNOWN and PICK_RE.match(text) and list_call(self.history) is not None:
+            # "the first one" after a worklist or top exposures: that account; after a customer answer: the same
+            # kind of answer for the picked customer
+            if previous in {i.value for i in CUSTOMER_INTENTS} and previous not in _WRITE_INTENTS:
+                return Intent(previous)
+            return Intent.EXPOSURE
+        if (
+            recognised is Intent.UNKNOWN
+            and previous in {i.value for i in CUSTOMER_INTENTS | {Intent.PORTFOLIO}}
+            and (
+                FOLLOW_UP_RE.match(text)
+                or len(text.split()) <= _A_NAME_ALONE_WORDS
+                or _POINTS_BACK_RE.search(text)
+                or _THEIR_RE.search(text)
+            )
+        ):
+            # "what about Globex?", "and Initech?", "Acme Europe" (answering "which one?"); never a request of its
+            # own ("ok log a new one then: 4,860.26 on the 30th, Susan Patel")
+            if previous == Intent.PORTFOLIO:
+                return Intent.PORTFOLIO if FOLLOW_UP_RE.match(text) else None
+            if previous in _WRITE_INTENTS:
+                return None  # never repeat a write because a name was typed
+            return Intent(previous)
+        return None
+
+    def asks_again_earlier(self) -> bool:
+        """ "and what did it look like last friday?", "what about end of october?": the same request at an earlier
+        date, with no customer named."""
+        if not (FOLLOW_UP_RE.match(self.text) or _ABOUT_IT_RE.search(self.text)) or self.names_a_customer():
+            return False
+        return any(m.problem is None and m.day < self.today for m in date_mentions(self.text, self.today, Spans()))
