@@ -551,6 +551,24 @@ def test_industry_country_and_utilisation_select_customers(
         ("casey", "who do I chase today, D and E risk only", "build_worklist", {"risk_classes": ["D", "E"]}),
         ("morgan", "Globex committed to twenty thousand dollars this Wednesday", "log_promise_to_pay",
          {"amount": "20000.00"}),
+        ("morgan", "dispute 1 -> in review, they sent over their price list", "propose_dispute_update",
+         {"dispute_id": 1, "status": "in_review"}),
+        ("morgan", "reason code on 1 should be pricing not quantity, pls change", "propose_dispute_update",
+         {"dispute_id": 1, "reason_code": "pricing"}),
+        ("avery", "recommended limit for initech, and what if their terms went to 45 or 60 days",
+         "recommend_credit_limit", {"what_if_terms_days": [45, 60]}),
+        ("avery", "what limit would hooli get on 30 vs 90 day terms", "recommend_credit_limit",
+         {"what_if_terms_days": [30, 90]}),
+        ("avery", "recommended limit for globex if we moved them to 90 days", "recommend_credit_limit",
+         {"what_if_terms_days": [90]}),
+        ("morgan", "Globex: promise of $12,180.84 for the 28th, per Julia Doyle", "log_promise_to_pay",
+         {"contact": "Julia Doyle"}),
+        ("morgan", "globex says 20 grand by end of month. contact was their AP lead, Dana", "log_promise_to_pay",
+         {"contact": "Dana"}),
+        ("morgan", "lower hooli from 78k to 45k pls, they asked for a smaller line",
+         "propose_credit_limit_change", {"new_limit": "45000.00"}),
+        ("morgan", "take Globex's limit down to 80k. too much overdue sitting there", "propose_credit_limit_change",
+         {"new_limit": "80000.00"}),
     ],
 )  # fmt: skip
 def test_details_of_a_request_reach_the_tool(
@@ -805,39 +823,15 @@ def test_two_customers_in_one_read_are_asked_about(shared_url: str, text: str) -
 
 
 @pytest.mark.parametrize(
-    ("who", "text", "tool", "expected"),
+    "text",
     [
-        ("morgan", "dispute 1 -> in review, they sent over their price list", "propose_dispute_update",
-         {"dispute_id": 1, "status": "in_review"}),
-        ("morgan", "reason code on 1 should be pricing not quantity, pls change", "propose_dispute_update",
-         {"dispute_id": 1, "reason_code": "pricing"}),
-        ("avery", "recommended limit for initech, and what if their terms went to 45 or 60 days",
-         "recommend_credit_limit", {"what_if_terms_days": [45, 60]}),
-        ("avery", "what limit would hooli get on 30 vs 90 day terms", "recommend_credit_limit",
-         {"what_if_terms_days": [30, 90]}),
-        ("avery", "recommended limit for globex if we moved them to 90 days", "recommend_credit_limit",
-         {"what_if_terms_days": [90]}),
-        ("morgan", "Globex: promise of $12,180.84 for the 28th, per Julia Doyle", "log_promise_to_pay",
-         {"contact": "Julia Doyle"}),
-        ("morgan", "globex says 20 grand by end of month. contact was their AP lead, Dana", "log_promise_to_pay",
-         {"contact": "Dana"}),
-        ("morgan", "lower hooli from 78k to 45k pls, they asked for a smaller line",
-         "propose_credit_limit_change", {"new_limit": "45000.00"}),
-        ("morgan", "take Globex's limit down to 80k. too much overdue sitting there", "propose_credit_limit_change",
-         {"new_limit": "80000.00"}),
+        "lower hooli from 78k to 45k pls, they asked for a smaller line",
+        "take Globex's limit down to 80k. too much overdue sitting there",
     ],
-)  # fmt: skip
-def test_request_details_read_in_more_words(
-    shared_url: str,  # noqa: F811
-    who: str,
-    text: str,
-    tool: str,
-    expected: dict[str, object],
-) -> None:
-    arguments = last_call(ask(shared_url, who, text), tool).arguments
-    assert {key: arguments.get(key) for key in expected} == expected
-    if tool == "propose_credit_limit_change":
-        assert not arguments["reason"].startswith("Requested by")  # the user's own reason
+)
+def test_the_users_reason_goes_with_a_limit_change(shared_url: str, text: str) -> None:  # noqa: F811
+    arguments = last_call(ask(shared_url, "morgan", text), "propose_credit_limit_change").arguments
+    assert not arguments["reason"].startswith("Requested by")  # the user's own reason
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,12 @@ PRONOUN_RE = re.compile(
 _AGO_RE = re.compile(r"\b(?:ago|(?:this|the\s+same)\s+time\s+last)\b", re.I)
 # One of several customers told apart by a word: "the canadian one", "the UK entity"
 _THE_ONE_RE = re.compile(r"\b(?:one|entity|subsidiary|branch|company|arm|office)\b", re.I)
+# "the home one", "the bajio entity", "ok the school district one"
+ONE_WORD_RE = re.compile(
+    r"^\W*(?:(?:ok|and|i\s+mean|i\s+meant|no)\W+)*(?:the\s+)?([\w&'-]+(?:\s+[\w&'-]+)?)\s+"
+    r"(?:one|entity|subsidiary|branch|company|arm|office)\W*$",
+    re.I,
+)
 # A customer of the thread referred to ("their exposure", "what do they owe"), never the book ("our", "we")
 _THEIR_RE = re.compile(r"\b(?:their|they|them|this (?:customer|client)|that (?:customer|client))\b", re.I)
 # Several customers spoken of ("customers over their limit", "which ones", "how many"): "their" is theirs

@@ -62,6 +62,7 @@ from .phrases import (
     MAX_PART_LOOKUPS,
     MAX_WIDENED_LOOKUPS,
     ON_ITS_OWN_RE,
+    ONE_WORD_RE,
     ORDINAL_PICK,
     ORDINAL_RE,
     PICK_RE,
@@ -78,14 +79,6 @@ _CODE_RE = re.compile(r"(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9][\w-]{3,}|\d{4,
 # Two names joined ("Globex and Initech", "Wayne & Hooli", "Globex, Initech"): a read about one would drop the other
 _TWO_NAMED_RE = re.compile(r"\w\s*(?:\band\b|&|,|\bplus\b|\bvs\.?|\bversus\b)\s*\w", re.I)
 _COMBINED_RE = re.compile(r"\bplus\b|\bcombined\b|\btogether\b|\bin total\b|\ball (?:three|of them)\b|\+", re.I)
-
-
-# "the home one", "the bajio entity", "ok the school district one"
-_ONE_WORD_RE = re.compile(
-    r"^\W*(?:(?:ok|and|i\s+mean|i\s+meant|no)\W+)*(?:the\s+)?([\w&'-]+(?:\s+[\w&'-]+)?)\s+"
-    r"(?:one|entity|subsidiary|branch|company|arm|office)\W*$",
-    re.I,
-)
 
 
 class TurnCustomers(TurnSlots):
@@ -256,7 +249,7 @@ class TurnCustomers(TurnSlots):
     def listed_by_word(self) -> CustomerRef | None:
         """ "the home one" after "morrison matches several customers": the one listed customer whose name has the
         word."""
-        words = _ONE_WORD_RE.match(self.text)
+        words = ONE_WORD_RE.match(self.text)
         if words is None:
             return None
         wanted = re.compile(rf"\b{re.escape(words.group(1))}\b", re.IGNORECASE)
