@@ -199,14 +199,23 @@ def widened_runs(text: str, spans: Spans, run: str, reach: int = 2) -> list[str]
 
 # --- request words mistyped ("outstandng", "remidner"): not names --------------------------------------------------
 
-_LONG_REQUEST_WORDS = tuple(sorted(word for word in NOT_NAME_WORDS if len(word) >= 5 and word.isalpha()))
+# Calendar words and a few request words that may also sit in a name ("Sample", "Count") are corrected too, yet
+# never kept out of names.
+_CALENDAR_WORDS = frozenset(
+    {"january", "february", "march", "april", "august", "september", "october", "november", "december"}
+    | {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+)
+_ALSO_CORRECTED = frozenset(["terms", "compare", "count", "sample", "firmer", "friendlier", "looking", "price"])
+_LONG_REQUEST_WORDS = tuple(
+    sorted({word for word in NOT_NAME_WORDS if len(word) >= 5 and word.isalpha()} | _CALENDAR_WORDS | _ALSO_CORRECTED)
+)
 _LONG_WORD_RE = re.compile(r"[A-Za-z]{5,}")
 
 
 @cache
 def request_word_for(word: str) -> str | None:
     """The request word a mistyped one stands for ("outstandng" → "outstanding"), or None."""
-    if word in NOT_NAME_WORDS or is_common_word(word):
+    if word in NOT_NAME_WORDS or word in _LONG_REQUEST_WORDS or is_common_word(word):
         return None
     allowed = 1 if len(word) < 9 else 2  # edits, a swap of two letters counting one
     found = process.extractOne(word, _LONG_REQUEST_WORDS, scorer=distance.OSA.distance, score_cutoff=allowed)

@@ -22,6 +22,7 @@ from tools.registry import call_tool, get_tool, parse_arguments
 from . import answers
 from .context import (
     CustomerRef,
+    vocabulary,
 )
 from .dates import date_mentions
 from .entities import MoneyMention, Spans, data_source_mentions, normalise
@@ -39,9 +40,26 @@ _ANYWAY_RE = re.compile(
 )
 
 
+# "fyi boss is asking - ADD for mid-market", "hey, quick one - and their promise record?", "sorry to bug you, ...":
+# greetings and asides before the request are no part of it (and "fyi" is no customer)
+_OPENING_CHATTER_RE = re.compile(
+    r"^(?:(?:(?:hey|hi|hiya|hello|yo|morning|good (?:morning|afternoon|evening))"
+    r"(?: (?:team|all|folks|guys|there|everyone))?"
+    r"|ok(?:ay)?|so(?=[\s,])(?! far| much| many| long)|hmm+|um+|fyi|quick (?:one|q|question)|one more"
+    r"|sorry to (?:bug|bother|trouble) you"
+    r"|(?:when|if) you (?:get|have) a (?:sec|second|minute|moment)|(?:my |the )?(?:boss|cfo|manager) (?:is |'s )?asking"
+    r"|can you tell me|could you tell me)(?:[\s,!:.;–—-])+)+(?=\S)",
+    re.I,
+)
+
+_ADDRESSEES = frozenset({"team", "all", "folks", "guys", "there", "everyone"})
+
+
 def the_request_after_chatter(text: str) -> str:
     marks = list(_ANYWAY_RE.finditer(text))
-    return text[marks[-1].end() :] if marks else text
+    text = text[marks[-1].end() :] if marks else text
+    request = _OPENING_CHATTER_RE.sub("", text, count=1)
+    return text if request.strip(" !.,").lower() in _ADDRESSEES else request
 
 
 class Stop(Exception):
@@ -73,6 +91,8 @@ class TurnState:
         )
         self.today: date = self.ctx.today
         self.text = the_request_after_chatter(normalise(request.text))
+        self.typos: dict[str, str] = {}
+        self.typo_spans = self.correct_mistyped_request_words()
         self.spans = Spans()
         data_source_mentions(self.text, self.spans)
         self.calls: list[ToolCallRecord] = []
@@ -85,37 +105,45 @@ class TurnState:
         self._name_statuses: list[tuple[NameCandidate, str]] | None = None
         self._name_words: dict[str, bool] = {}
         self.review_due_by: date | None = None  # "reviews due by the end of the month": a filter, not the as-of date
-        self.typos: dict[str, str] = {}
-        self.typo_spans = self.find_mistyped_request_words()
-        for start, end in self.typo_spans:
-            self.spans.add(start, end)
         for match in _JARGON_RE.finditer(self.text):
             self.spans.add(*match.span())
 
-    def find_mistyped_request_words(self) -> list[tuple[int, int]]:
-        """ "outstandng", "remidner": a request word mistyped is no customer's name, unless a name has that word;
-        one the date rules read ("tomorow") is left to them. Their spans, found once per turn; `self.typos` maps each
-        to the word it stands for."""
-        typos = mistyped_request_words(self.text, self.spans)
+    def correct_mistyped_request_words(self) -> list[tuple[int, int]]:
+        """ "outstandng", "dsipute 57", "end of motnh": a request or calendar word mistyped is spelled right in the
+        text, so that every reading (intent, ids, dates) sees it, unless a customer's name has that word ("stark"
+        stays a name, not "start"); one the date rules read as typed ("tomorow") is left to them. Returns the spans
+        of the corrected words; `self.typos` maps each typed word to its correction."""
+        typos = mistyped_request_words(self.text, Spans())
         if not typos:
             return []
         with read_session(self.request.database_url) as session:
             names = customer_name_words(session, [word for word, _, _ in typos])
-        found = []
+        for member in vocabulary(self.request.database_url).staff:  # "avery" is a person, not "every"
+            names.update(f"{member.name} {member.full_name or ''}".lower().split())
         for word, start, end in typos:
             if word not in names and not date_mentions(self.text[start:end], self.today, Spans(), future=True):
-                found.append((start, end))
                 self.typos[word] = request_word_for(word) or word
-        return found
+        if not self.typos:
+            return []
+        corrected, spans, shift = [], [], 0
+        last = 0
+        for word, start, end in typos:
+            if word not in self.typos:
+                continue
+            right = self.typos[word]
+            corrected.append(self.text[last:start])
+            spans.append((start + shift, start + shift + len(right)))
+            corrected.append(right)
+            shift += len(right) - (end - start)
+            last = end
+        corrected.append(self.text[last:])
+        self.text = "".join(corrected)
+        return spans
 
     def spelled_out(self) -> str:
-        """The text with mistyped request words spelled right, for reading what is asked ("whats initech's
-        outstandng" reads as "outstanding"); names, amounts and dates are still read from the text as typed."""
-        text = _JARGON_RE.sub(lambda m: _JARGON[m.group(0).lower()], self.text)
-        if not self.typos:
-            return text
-        pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, self.typos)) + r")\b", re.IGNORECASE)
-        return pattern.sub(lambda m: self.typos.get(m.group(0).lower(), m.group(0)), text)
+        """The text with shop jargon spelled out, for reading what is asked (mistyped request words are already
+        spelled right in `self.text`)."""
+        return _JARGON_RE.sub(lambda m: _JARGON[m.group(0).lower()], self.text)
 
     # --- tools ---------------------------------------------------------------------------------------------------
 
