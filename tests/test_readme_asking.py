@@ -65,6 +65,11 @@ PHRASINGS = [
     ("morgan", "promise kept rate YTD by collector", "get_portfolio_summary"),
     ("morgan", "avg dispute cycle time this year", "get_portfolio_summary"),
     ("cameron", "ugh globex ghosted me again. anyway - what's my disputed total?", "get_portfolio_summary"),
+    ("morgan", "fyi boss is asking - ADD for mid-market this quarter", "get_portfolio_summary"),
+    ("morgan", "globex says 20 grand by end of motnh", "log_promise_to_pay"),
+    ("morgan", "what happened with dsipute 12 in the end", "summarize_dispute"),
+    ("morgan", "provisioning percentage for debts more than 120 days past due?", "search_policy"),
+    ("casey", "can a PTP over 25k get auto approved?", "search_policy"),
     ("avery", "book me a flight", None),
 ]  # fmt: skip
 
@@ -94,6 +99,9 @@ def test_each_phrasing_reaches_its_capability(
         assert not reply.tool_calls and "I can't do that" in reply.text
         return
     call = last_call(reply, tool)
+    if tool == "search_policy":  # this fixture has no policy index: the routing is what is shown here
+        assert call.error is None or call.error_code == "not_configured", call.error
+        return
     assert call.error is None, call.error
     assert reply.error is None, reply.text
 

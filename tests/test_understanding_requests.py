@@ -28,7 +28,9 @@ def _an_open_order(url: str) -> tuple[str, str]:
         return order.number, str(order.customer_id)
 
 
-@pytest.mark.parametrize("template", ["does {lower} pass credit?", "{number} ship y/n"])
+@pytest.mark.parametrize(
+    "template", ["does {lower} pass credit?", "{number} ship y/n", "run {number} against their credit pls"]
+)
 def test_an_order_number_names_its_customer_whatever_words_are_around_it(
     shared_url: str,  # noqa: F811
     template: str,
@@ -37,6 +39,12 @@ def test_an_order_number_names_its_customer_whatever_words_are_around_it(
     reply = ask(shared_url, "morgan", template.format(number=number, lower=number.lower()))
     assert last_call(reply, "check_order_release").arguments == {"customer": owner, "order_number": number}
     assert not [c for c in reply.tool_calls if c.name == "resolve_customer"]
+
+
+def test_an_instruction_to_hold_an_order_comes_before_its_reason(shared_url: str) -> None:  # noqa: F811
+    number, _ = _an_open_order(shared_url)
+    reply = ask(shared_url, "morgan", f"hold {number} — their exposure is way over")
+    assert last_call(reply, "propose_order_hold").arguments["order_number"] == number
 
 
 def test_a_promise_keeps_its_contact_apart_from_the_customer(shared_url: str) -> None:  # noqa: F811
@@ -551,6 +559,9 @@ def test_industry_country_and_utilisation_select_customers(
         ("casey", "who do I chase today, D and E risk only", "build_worklist", {"risk_classes": ["D", "E"]}),
         ("morgan", "Globex committed to twenty thousand dollars this Wednesday", "log_promise_to_pay",
          {"amount": "20000.00"}),
+        ("morgan", "globex says a payment of $12,500 goes out wednesday, contact is Rita Gomez", "log_promise_to_pay",
+         {"amount": "12500.00", "contact": "Rita Gomez"}),
+        ("morgan", "what happened with dispute 1 in the end", "summarize_dispute", {"dispute_id": 1}),
         ("morgan", "dispute 1 -> in review, they sent over their price list", "propose_dispute_update",
          {"dispute_id": 1, "status": "in_review"}),
         ("morgan", "reason code on 1 should be pricing not quantity, pls change", "propose_dispute_update",

@@ -4,7 +4,7 @@ arguments as the plain request. On SQLite and PostgreSQL (the `shared_url` demo 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -75,3 +75,74 @@ def test_a_staff_handle_is_not_corrected_to_a_word(shared_url: str) -> None:  # 
     arguments = last_call(ask(shared_url, "morgan", "what has avery proposed that's still pending"),
                           "list_pending_approvals").arguments  # fmt: skip
     assert arguments.get("proposed_by") == "avery"
+
+
+@pytest.mark.parametrize(
+    ("who", "context", "text", "tool", "expected"),
+    [
+        ("morgan", (), "customers whose limit review falls due by EOM", "get_portfolio_summary",
+         {"review_due_by": month_end(clock.today()).isoformat()}),
+        ("morgan", (), "risk class breakdown of overdue", "get_portfolio_summary", {"group_by": "risk_class"}),
+        ("morgan", (), "12 month DSO trend", "get_portfolio_summary", {"trend_months": 12}),
+        ("morgan", (), "overdue for EMEA and APAC side by side", "get_portfolio_summary",
+         {"group_by": "region", "regions": ["APAC", "EMEA"]}),
+        ("morgan", (), "whats overdue in germany, leave out anything disputed", "get_portfolio_summary",
+         {"exclude_disputed": True}),
+        ("morgan", ("AUD + SGD overdue, how much?",), "now split that by collector", "get_portfolio_summary",
+         {"group_by": "collector", "currencies": ["AUD", "SGD"]}),
+        ("morgan", (), "who are the 5 quickest payers in emea", "get_portfolio_summary",
+         {"top_n": 5, "payers": "earliest_first"}),
+        ("morgan", (), "putting the board pack together tonight - open AR as at end of last month",
+         "get_portfolio_summary",
+         {"as_of": (clock.today().replace(day=1) - timedelta(days=1)).isoformat()}),
+        ("morgan", ("globex exposure at end of last month",), "score as at that date too", "score_customer",
+         {"customer": CUSTOMER_IDS["Globex"], "as_of": (clock.today().replace(day=1) - timedelta(days=1)).isoformat()}),
+        ("morgan", (), "firm reminder to globex pls", "draft_dunning_message", {"customer": CUSTOMER_IDS["Globex"]}),
+        ("morgan", ("what does globex owe", "how late are they paying"), "draft them a firm one then",
+         "draft_dunning_message", {"customer": CUSTOMER_IDS["Globex"], "tone": "firm"}),
+        ("morgan", ("globex exposure?",), "add a note - AP contact is now priya.s@globex.example", "add_note",
+         {"customer": CUSTOMER_IDS["Globex"], "text": "AP contact is now priya.s@globex.example"}),
+        ("morgan", (), "Provisioning percentage for debts more than 120 days past due?", "search_policy", {}),
+        ("casey", (), "can a PTP over 25k get auto approved?", "search_policy", {}),
+        ("morgan", ("score for globex",), "is their paying getting worse? quarterly trend pls", "get_payment_behaviour",
+         {"customer": CUSTOMER_IDS["Globex"]}),
+        ("morgan", (), "what happened with dispute 1 in the end", "summarize_dispute", {"dispute_id": 1}),
+        ("morgan", (), "can we hold SO-0000002? payment's late again", "propose_order_hold",
+         {"order_number": "SO-0000002"}),
+    ],
+)  # fmt: skip
+def test_portfolio_and_follow_up_wordings_reach_the_tool(
+    shared_url: str,  # noqa: F811
+    who: str,
+    context: tuple[str, ...],
+    text: str,
+    tool: str,
+    expected: dict[str, object],
+) -> None:
+    reply = conversation(shared_url, who, *context, text)[-1]
+    arguments = last_call(reply, tool).arguments
+    assert {key: arguments.get(key) for key in expected} == expected
+
+
+def test_money_sent_back_is_out_of_scope(shared_url: str) -> None:  # noqa: F811
+    reply = conversation(
+        shared_url, "morgan", "globex's overdue?", "they overpaid on one invoice, just wire 5k back to them"
+    )[-1]
+    assert not reply.tool_calls and "can't" in reply.text
+
+
+def test_a_review_at_the_end_of_a_quarter_already_past_this_year_is_next_years(shared_url: str) -> None:  # noqa: F811
+    today = clock.today()
+    quarter = next((q for q in (1, 2, 3) if date(today.year, 3 * q, 1) < today.replace(day=1)), None)
+    if quarter is None:  # the first quarter of the year: no quarter of it has ended yet
+        quarter = 1
+    arguments = last_call(
+        ask(shared_url, "morgan", f"raise globex's limit by 10k, review at the end of Q{quarter}"),
+        "propose_credit_limit_change",
+    ).arguments
+    assert date.fromisoformat(arguments["review_date"]) > today
+
+
+def test_a_segments_number_asks_which_figure(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", "give me the SMB number")
+    assert not reply.tool_calls and "Which figure" in reply.text and reply.choices

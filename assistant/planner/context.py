@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from rapidfuzz import distance
@@ -179,6 +180,19 @@ def last_customer(history: Sequence[AssistantReply]) -> CustomerRef | None:
             found = _customer_in(call)
             if found is not None:
                 return found
+    return None
+
+
+def last_as_of(history: Sequence[AssistantReply]) -> date | None:
+    """The as-of date the thread's latest answer that had one was given at ("score as at that date too")."""
+    for reply in reversed(history):
+        for call in reversed(reply.tool_calls):
+            value = call.arguments.get("as_of") if call.error is None else None
+            if value:
+                try:
+                    return date.fromisoformat(str(value))
+                except ValueError:
+                    return None
     return None
 
 

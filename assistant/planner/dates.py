@@ -90,6 +90,8 @@ def _quarter(q: int, year: int | None, today: date, future: bool) -> DateMention
         year = today.year
         if not future and quarter_end(year, q) > today and quarter_start(year, q) > today:
             year -= 1
+        elif future and quarter_end(year, q) < today:
+            year += 1  # "review at the end of Q1", said in November: next year's
     end = min(quarter_end(year, q), today) if not future and quarter_start(year, q) <= today else quarter_end(year, q)
     return DateMention(end, quarter_start(year, q), 3, f"Q{q} {year}")
 

@@ -19,6 +19,7 @@ from db.models import Role
 from . import answers
 from .context import (
     REGION_ALIASES,
+    SEGMENT_ALIASES,
     last_customer,
     last_intent,
     match_values,
@@ -95,6 +96,13 @@ _DECIDE_THE_CLAIM_RE = re.compile(
 # "change their terms to net 60": payment terms are set in the ERP, not here
 _TERMS_CHANGE_RE = re.compile(
     r"\b(?:change|set|update|move|switch|extend|shorten|put)\b.{0,30}\b(?:payment\s+)?terms\s+(?:to|from|at)\b", re.I
+)
+
+# What only the policy can answer: the book holds no provision rates or auto-approval rules
+_POLICY_ONLY_RE = re.compile(
+    r"\bprovision\w*\s+(?:rates?|percent\w*|%|matrix|schedule|polic\w*|rules?)"
+    r"|\b(?:rates?|percent\w*|%)\s+(?:of\s+|for\s+)?provision\w*|\bdo we provide\b|\bauto[- ]?approv",
+    re.I,
 )
 
 
@@ -204,6 +212,13 @@ class _Turn(TurnFollowUps):
                 return follow
         if intent is Intent.UNKNOWN and not self.text.strip(" ?!."):
             return Intent.HELP
+        if (
+            intent in (Intent.PORTFOLIO, Intent.EXPOSURE)
+            and _POLICY_ONLY_RE.search(self.text)
+            and recognised.scores.get(Intent.POLICY, 0) >= THRESHOLD
+            and not self.names_a_customer()
+        ):
+            return Intent.POLICY  # "provisioning percentage for debts over 120 days": the book holds no such figure
         if _LINE_OPINION_RE.search(self.text) and intent in _LINE_READINGS and self.names_a_customer():
             # "vandelay's line - what are we looking at?": where it stands, or what it should be
             decided = self.ask_between([Intent.EXPOSURE, Intent.LIMIT_RECOMMEND])
@@ -292,10 +307,16 @@ class _Turn(TurnFollowUps):
             and (
                 self.names_a_place()
                 or match_values(self.text, vocabulary(self.request.database_url).regions, REGION_ALIASES, Spans())
+                or match_values(self.text, vocabulary(self.request.database_url).segments, SEGMENT_ALIASES, Spans())
             )
         ):
-            return Intent.PORTFOLIO  # "give me the APAC number": which figure is asked next
-        close = understood.close_readings
+            return Intent.PORTFOLIO  # "give me the APAC number", "the SMB number": which figure is asked next
+        # a change no word asks for is no reading to offer ("run SO-1 against their credit" is no hold)
+        close = [
+            r
+            for r in understood.close_readings
+            if r is intent or r not in _PROPOSING or _ACTION_WORDS[r].search(self.text)
+        ]
         if EITHER_WAY_RE.search(self.text) and Intent.RELEASE_CHECK in close:
             return Intent.RELEASE_CHECK  # "SO-15 -- release or hold?": which way is what the check answers
         if intent in (Intent.RELEASE_CHECK, Intent.ORDER_RELEASE) and _ASKS_FOR_RELEASE_RE.search(self.text):
@@ -316,7 +337,10 @@ class _Turn(TurnFollowUps):
             and not _ACTION_WORDS[intent].search(self.text)
             and understood.score < SURE_ENOUGH_TO_PROPOSE
         ):
-            # No word asks for the change ("stark 60k"): a proposal is never made on the classifier's hunch
+            # No word asks for the change ("stark 60k"): a proposal is never made on the classifier's hunch; when the
+            # words ask for the look instead ("firm reminder to soylent": a draft), that is the answer
+            if recognised.intent is _READ_COUNTERPART[intent] and recognised.score >= THRESHOLD:
+                return recognised.intent
             others = [reading for reading, _ in understood.readings[1:3] if reading is not intent]
             decided = self.ask_between([intent, _READ_COUNTERPART[intent], *others])
             if decided is not None:
@@ -335,6 +359,17 @@ class _Turn(TurnFollowUps):
             and not any(recognised.scores.get(other, 0) > 0 for other in close[1:])
         ):
             return intent  # "put globex on hold": the words give the instruction the classifier is torn over
+        if (
+            len(close) > 1
+            and recognised.intent in close
+            and recognised.score >= 2 * THRESHOLD
+            and all(
+                2 * recognised.scores.get(other, 0) <= recognised.score
+                for other in close
+                if other is not recognised.intent
+            )
+        ):
+            return recognised.intent  # "the 5 quickest payers on my book": a tie the words clearly break
         rule_reading = dict(understood.readings).get(recognised.intent, 0)
         if (
             len(close) == 1
@@ -419,7 +454,11 @@ class _Turn(TurnFollowUps):
         """Whether the message (with the thread) gives what the reading needs: a customer for a customer's
         question, none for a question about the book, an invoice number for an invoice."""
         if intent is Intent.PORTFOLIO:
-            return not self.names_a_customer() or bool(BOOK_WORDS_RE.search(self.text))
+            if BOOK_WORDS_RE.search(self.text):
+                return True
+            # "is their paying getting worse?" after a customer's score: theirs, not the book's
+            pointed = _THEIR_RE.search(self.text) and not _MANY_RE.search(self.text) and last_customer(self.history)
+            return not self.names_a_customer() and not pointed
         if intent is Intent.INVOICE:
             return bool(INVOICE_RE.search(self.text) or BARE_INVOICE_RE.search(self.text))
         if intent in CUSTOMER_INTENTS:

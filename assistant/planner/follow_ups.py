@@ -50,6 +50,13 @@ _PROPOSE_IT_RE = re.compile(
 # "what if they went to 45 day terms", "and on net 60?" (a what-if), not "change their terms to net 60" (a change)
 HYPOTHETICAL_RE = re.compile(r"\bif\b|\bsuppos\w*|\bassum\w*|\bwould\b|\bcould\b|^\W*(?:and|what about)\b", re.I)
 
+# A message that opens with a request verb asks for that, whatever the thread was about.
+_OWN_VERB_RE = re.compile(
+    r"^\W*(?:(?:ok|okay|so|right|then|now|pls|please)\W+)*"
+    r"(?:draft|write|prepare|compose|score|rescore|recommend|summari[sz]e)\b",
+    re.IGNORECASE,
+)
+
 
 class TurnFollowUps(TurnWrites):
     """The follow-up readings of a turn; the planner's turn builds on it."""
@@ -147,6 +154,8 @@ class TurnFollowUps(TurnWrites):
                 return Intent.PORTFOLIO if FOLLOW_UP_RE.match(text) else None
             if previous in _WRITE_INTENTS:
                 return None  # never repeat a write because a name was typed
+            if _OWN_VERB_RE.match(text):
+                return None  # "draft them a firm one then" after their payment behaviour: a request of its own
             return Intent(previous)
         return None
 

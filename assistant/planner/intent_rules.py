@@ -118,6 +118,11 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
     ),
     (Intent.RELEASE_CHECK, re.compile(r"\b(?:is|are|can|could|would)\b.*\brelease[ds]?\b", IC), 2),
     (Intent.RELEASE_CHECK, re.compile(r"\bcheck\s+(?:on\s+)?(?:the\s+)?(?:order\s+)?SO-?\s?\d+", IC), 6),
+    (  # "run SO-100 against their credit", "put SO-7 through credit"
+        Intent.RELEASE_CHECK,
+        re.compile(r"\b(?:run|put|check|test)\s+SO-?\s?\d+\s+(?:against|through|past|by)\b.{0,25}\bcredit\b", IC),
+        6,
+    ),
     # score
     (
         Intent.SCORE,
@@ -342,7 +347,7 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         Intent.PROMISE,
         re.compile(
             r"\bpromis(?:ed|es|e)\b.*\bpay\b|\bptp\b|\bwill pay\b|\bgoing to pay\b"
-            r"|\b(?:committed|agreed|promised) to (?:pay|settle)\b|\bpromise to pay\b"
+            r"|\b(?:committed|agreed|promised) to (?:pay|settle|clear|wire|transfer|remit)\b|\bpromise to pay\b"
             # "committed to twenty thousand dollars this Wednesday", "agreed to $5k by Friday"
             r"|\b(?:committed|agreed|promised|undertook)\s+to\s+(?:[$£€]\s?\d|\d|(?:a|half|one|two|three|four|five|six"
             r"|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)\s)"
@@ -377,6 +382,15 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         6,
     ),
     (Intent.ORDER_HOLD, re.compile(r"\b(?:hold|block|freeze)\b.*\b(?:order|so-?\s?\d+)\b|\bput\b.*\bon hold\b", IC), 5),
+    (  # "hold SO-117 — their exposure is way over": the instruction comes first, the reason after
+        Intent.ORDER_HOLD,
+        re.compile(
+            r"^\W*(?:pls\s+|please\s+)?(?:hold|block|freeze)\s+"
+            r"(?:SO-?\s?\d+|(?:the|their|[\w-]+'s)\s+(?:open\s+)?order)\b",
+            IC,
+        ),
+        5,
+    ),
     (  # "park their open order on credit hold till they pay"
         Intent.ORDER_HOLD,
         re.compile(
@@ -454,7 +468,8 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
             r"|\bwhat happens (?:when|if)\b|\bare we allowed\b|\bam i allowed\b"
             r"|\bwhat (?:is|are) (?:the|our)\b.*\b(?:threshold|cadence|schedule|fee|fees|interest"
             r"|levels?|process)\b|\bhow (?:do|does|is|are) (?:we|the|a|an)\b.*\b(?:calculated|computed"
-            r"|defined|determined|handled|work)\b|\bwrite[- ]?offs?\b|\bprovision\w*\b",
+            r"|defined|determined|handled|work)\b|\bwrite[- ]?offs?\b|\bprovision\w*\b|\bauto[- ]?approv\w*"
+            r"|\bhow(?:'s| is| are| was)\s+(?:it|that|this|they)\s+(?:worked out|calculated|computed|derived)\b",
             IC,
         ),
         6,

@@ -83,7 +83,9 @@ def _adjust(text: str, scores: dict[Intent, int], question: bool) -> None:
         # "can we release SO-123?" is the release check; "release SO-123" and "can you release it?" are proposals
         scores[Intent.RELEASE_CHECK] = scores.get(Intent.RELEASE_CHECK, 0) + 4
         scores[Intent.ORDER_RELEASE] -= 4
-    if question and Intent.ORDER_HOLD in scores and not re.search(r"\b(?:please|pls)\b", text, IC):
+    if Intent.ORDER_HOLD in scores and re.search(r"\b(?:can|could|shall)\s+(?:we|i|you)\s+(?:put\s+)?hold\b", text, IC):
+        scores[Intent.ORDER_HOLD] += 3  # "can we hold SO-2? payment's late again": asks for the hold
+    elif question and Intent.ORDER_HOLD in scores and not re.search(r"\b(?:please|pls)\b", text, IC):
         scores[Intent.ORDER_HOLD] -= 3
     if Intent.LIMIT_PROPOSE in scores and Intent.POLICY in scores and re.search(r"\bwho\b", text, IC):
         scores[Intent.LIMIT_PROPOSE] -= 6  # "who approves a 150k limit increase?"

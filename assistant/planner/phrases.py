@@ -133,11 +133,13 @@ FX_FORECAST_RE = re.compile(
 _NEVER_DONE_RE = re.compile(
     r"^\W*(?:(?:hi|hey|ok|so|pls|please|can you|could you|would you|kindly|just|quickly)\W+)*"
     r"(?:delete|erase|wipe|purge|refund|wire|translate|print|upload|download|export)\b"
-    r"|^\W*(?:(?:pls|please|can you|could you|kindly|just)\W+)*pay\s+(?:the|our|them|him|her|this|that|it|off)\b",
+    r"|^\W*(?:(?:pls|please|can you|could you|kindly|just)\W+)*pay\s+(?:the|our|them|him|her|this|that|it|off)\b"
+    # "they overpaid on one invoice, just wire 5k back to them": money sent back is a payment, not a credit matter
+    r"|^.*?\b(?:refund|(?:wire|send|transfer|pay|return)\s+(?:them\s+|it\s+)?(?:the\s+)?\S+\s+back)\b",
     re.I,
 )
 _REVIEW_DUE_RE = re.compile(
-    r"\b(?:reviews?\s+(?:is\s+|are\s+)?(?:coming\s+(?:up\s+)?|falling\s+)?(?:due|scheduled|up)"
+    r"\b(?:reviews?\s+(?:is\s+|are\s+)?(?:coming\s+(?:up\s+)?|fall(?:s|ing)?\s+|comes?\s+)?(?:due|scheduled|up)"
     r"|due\s+(?:for\s+)?(?:an?\s+|the(?:ir)?\s+)?(?:limit\s+|credit\s+)?review)"
     r"\s+(?:by|before|on|in|for|within)?\s*(?:the\s+)?",
     re.I,
@@ -161,7 +163,9 @@ GROUP_BY_RE = re.compile(
     r"\b(?:by|per|split by|grouped by|broken down by|for each)\s+(region|segm(?:e?n|ne)t|coll?ector|risk[ _]class|class"
     r"|currency|customer|country|countries)(?:es|s)?\b"
     # "which collector is carrying the most overdue?": the groups, the largest first
-    r"|^\W*(?:so\W+|and\W+)?which\s+(region|segment|coll?ector|currency)\s+(?:is|has|carries|holds|owes|sits)\b",
+    r"|^\W*(?:so\W+|and\W+)?which\s+(region|segment|coll?ector|currency)\s+(?:is|has|carries|holds|owes|sits)\b"
+    # "risk class breakdown of overdue", "a region split of open AR"
+    r"|\b(region|segment|coll?ector|risk[ _]class|currency|country)\s+(?:breakdown|split|mix)\b",
     re.IGNORECASE,
 )
 BOOK_STOP = frozenset({"company", "business", "firm", "organisation", "organization", "everyone", "everybody", "whole",
@@ -265,7 +269,7 @@ EXCLUDE_DISPUTED_RE = re.compile(
     r"(?:that'?s\s+|that\s+is\s+|is\s+)?(?:in|under)\s+dispute\b|\b(?:not|nothing)\s+(?:in|under)\s+dispute\b"
     # "leave out anything that's disputed", "ignoring whatever is disputed"
     r"|\b(?:leave|leaving|take|taking|strip|stripping|ignor\w*|exclud\w*|without)\s+(?:out\s+)?(?:any\w*|every\w*"
-    r"|whatever|what'?s|all)\s+(?:that'?s|that\s+is|is|that\s+are|which\s+is)\s+disputed\b",
+    r"|whatever|what'?s|all)\s+(?:(?:that'?s|that\s+is|is|that\s+are|which\s+is)\s+)?disputed\b",
     re.IGNORECASE,
 )
 DISPUTE_CHANGE_RE = re.compile(
@@ -386,11 +390,12 @@ _ACTION_WORDS = {
         r"|set|change|adjust|propos\w*|extend|give|more|extra|take\s+\w+\s+down|down\s+to|top\s+up|boost|double|halve)\b|->|→"
         r"|\bnew\s+(?:credit\s+)?limit\b[^.?!]{0,60}?:\s*\S*\d",  # "New limit for Westport: 3.5m"
         Intent.PROMISE: r"\bpromis\w*|\bcommit\w*|\bptp\b|\bwill\s+(?:pay|send|settle|clear)|'ll\s+(?:pay|send|settle)"
-        r"|\bgoing to (?:pay|send|settle)|\bagreed to (?:pay|settle)|\bpay(?:ing|ment)?\s+(?:by|on|next)\b"
+        r"|\bgoing to (?:pay|send|settle)|\bagreed to (?:pay|settle|clear|wire|transfer|remit)"
+        r"|\bpay(?:ing|ment)?\s+(?:by|on|next)\b"
         r"|\b(?:says?|said|told (?:us|me)|confirm\w*)\b[^.?!]{0,30}?\d[\d.,]*\s*[km]?\b[^.?!]{0,15}?"
-        r"\b(?:by|on|before|next|this|tomorrow|eom|end)\b"  # "Globex says 50k by EOM"
+        r"\b(?:by|on|before|next|this|tomorrow|eom|end|(?:mon|tue|wed|thu|fri)\w*)\b"  # "Globex says 50k by EOM"
         # "6.5k coming wednesday", "20k landing on friday": money on its way by a day
-        r"|\d[\d.,]*\s*[km]?\s+(?:is\s+|will\s+be\s+)?(?:coming|arriving|landing|on\s+(?:its|the)\s+way|going\s+out"
+        r"|\d[\d.,]*\s*[km]?\s+(?:is\s+|will\s+be\s+)?(?:coming|arriving|landing|on\s+(?:its|the)\s+way|go(?:es|ing)\s+out"
         r"|(?:being\s+)?(?:wired|sent|paid))\b(?:\s+(?:in|through|over))?\s+(?:by|on|before|next|this|tomorrow|eom|end"
         r"|mon|tue|wed|thu|fri|sat|sun)",
         Intent.ORDER_HOLD: r"\bhold\b|\bblock\w*|\bstop\b|\bfreeze\b|\bpause\b",
@@ -398,7 +403,7 @@ _ACTION_WORDS = {
         Intent.DUNNING_SEND: r"\bsend(?:ing)?\b|\bpropos\w*"
         r"|\bqueue\b|\bfire\s+off\b|\bdispatch\b|\be-?mail\b|\bmail\b|\bget\b.*\bout\b",
         Intent.DISPUTE_UPDATE: r"\bclose\b|\bresolv\w*|\bmark\b|\bset\b|\bchange\b|\breassign\w*|\bescalat\w*"
-        r"|\baccept\w*|\breject\w*|\bupdate\w*|\bmove\b",
+        r"|\baccept\w*|\breject\w*|\bupdate\w*|\bmove\b|\bshould\s+(?:be|read|say)\b|\bre-?code\w*",
         Intent.NOTE: r"\bnote\b|\blog\b|\brecord\b|\bjot\b|\bwrite\s+down\b|\badd\b",
         Intent.ASSIGN: r"\bassign\w*|\bmove\b|\bgive\b|\bhand\w*\s+over\b|\btake\s+over\b|\btransfer\w*",
     }.items()

@@ -200,8 +200,8 @@ _ONE_RE = re.compile(
 _COUNTS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
            "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "dozen": 12}  # fmt: skip
 _COUNT = rf"(\d{{1,2}}|{'|'.join(_COUNTS)})"
-_RANK_WORD = (r"(?:largest|biggest|highest|heaviest|worst|slowest|latest|best|fastest|smallest|lowest|least|most|"
-              r"top|bottom)")  # fmt: skip
+_RANK_WORD = (r"(?:largest|biggest|highest|heaviest|worst|slowest|latest|best|fastest|quickest|earliest|promptest"
+              r"|tardiest|poorest|smallest|lowest|least|most|top|bottom)")  # fmt: skip
 # How many a ranking asks for: "top 5", "top five", "bottom 3", "the 10 worst", "3 customers with the largest …",
 # "… and give me 10" — a count next to a ranking word or the thing ranked, never an amount or a number of days.
 _RANK_COUNT_RE = re.compile(

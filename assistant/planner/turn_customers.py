@@ -95,10 +95,15 @@ class TurnCustomers(TurnSlots):
         return None
 
     def about_the_book(self) -> bool:
-        """ "What's our total overdue?", "aging": no customer named, none in the thread: a portfolio question."""
-        if CUSTOMER_ID_RE.search(self.text) or (
-            last_customer(self.history) is not None and not BOOK_WORDS_RE.search(self.text)
-        ):
+        """ "What's our total overdue?", "aging": no customer named, none in the thread: a portfolio question. A
+        dispute, order or invoice named by its number is one customer's ("what happened with dispute 120 in the
+        end")."""
+        if (
+            CUSTOMER_ID_RE.search(self.text)
+            or ORDER_RE.search(self.text)
+            or INVOICE_RE.search(self.text)
+            or re.search(r"\bdispute\s*(?:id\s*|no\.?\s*|number\s*)?#?\s*\d+\b", self.text, re.I)
+        ) or (last_customer(self.history) is not None and not BOOK_WORDS_RE.search(self.text)):
             return False
         if self.request.actor.role == Role.SALES or self.customer_group():
             return False

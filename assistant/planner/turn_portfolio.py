@@ -76,7 +76,11 @@ _CURRENCY_WORDS = {"euros": "EUR", "euro": "EUR", "eur": "EUR", "sterling": "GBP
 _CURRENCY_WORDS_RE = re.compile(
     r"\b(?:in|only|of)\s+(" + "|".join(sorted(_CURRENCY_WORDS, key=len, reverse=True)) + r")\b(?!\s*\d)", re.I
 )
-_SIDE_BY_SIDE_RE = re.compile(r"\bvs\.?\b|\bversus\b|\bcompared?\b|\bagainst\b", re.I)
+_SIDE_BY_SIDE_RE = re.compile(
+    r"\bvs\.?\b|\bversus\b|\bcompared?\b|\bagainst\b|\bside[- ]by[- ]side\b|\beach\b|\brespectively\b"
+    r"|\bseparately\b|\bindividually\b",
+    re.I,
+)
 _DIMENSIONS = [("regions", "region"), ("segments", "segment"), ("collectors", "collector"),
                ("risk_classes", "risk_class"), ("currencies", "currency")]  # fmt: skip
 # "make it 10" after a top 5: how many rows now
@@ -107,7 +111,7 @@ class TurnPortfolio(TurnCustomers):
         if previous is not None and _LIST_THEM_RE.match(text):
             args.update(group_by="customer", top_n=max(int(args.get("top_n", 0) or 0), 50))
         group = GROUP_BY_RE.search(text)
-        dimension = (group.group(1) or group.group(2)).lower() if group else ""
+        dimension = next(g for g in group.groups() if g).lower() if group else ""
         by_country = None
         if group and dimension in ("country", "countries"):
             # the book is split by region, not country; an import that files country codes as regions (the IBM
@@ -220,6 +224,12 @@ class TurnPortfolio(TurnCustomers):
         currencies = re.findall(r"\b(?:in|only)\s+([A-Z]{3})\b(?:\s+only)?|\b([A-Z]{3})\s+(?:items|invoices|receivables"
                                 r"|balances|customers|accounts|book)\b", text)  # fmt: skip
         currencies += [("", _CURRENCY_WORDS[word.lower()]) for word in _CURRENCY_WORDS_RE.findall(text)]
+        # "AUD + SGD overdue": a code standing alone, not the currency of an amount ("AUD 2,454.98")
+        currencies += [
+            ("", code.group(0))
+            for code in re.finditer(r"(?<![\d.,])\b[A-Z]{3}\b(?!\s*[\d$€£])", text)
+            if not self.spans.covers(*code.span())
+        ]
         picked = list(dict.fromkeys(c for pair in currencies for c in pair if c and c in vocab.currencies))
         if picked:
             args["currencies"] = picked
@@ -263,7 +273,7 @@ class TurnPortfolio(TurnCustomers):
         )
         months = re.search(
             r"\b(?:over|for|last|past)\s+(?:the\s+)?(\d{1,2})\s+months?(?:[- ]ends?)?\b"
-            r"|\b(\d{1,2})[- ]months?\s+trend\b|\b(?:over|for|in)\s+the\s+(?:past|last)\s+(year)\b",
+            r"|\b(\d{1,2})[- ]months?\s+(?:[\w%-]+\s+){0,2}trend\b|\b(?:over|for|in)\s+the\s+(?:past|last)\s+(year)\b",
             lowered,
         )
         if trend and months:

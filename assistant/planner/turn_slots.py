@@ -8,6 +8,7 @@ from datetime import date
 
 from .context import (
     CustomerRef,
+    last_as_of,
     listed_customers,
     vocabulary,
 )
@@ -24,6 +25,12 @@ from .phrases import (
     _REVIEW_DUE_RE,
 )
 from .turn_state import Stop, TurnState, count_word, counted_thing
+
+_THAT_DATE_RE = re.compile(r"\b(?:that|the\s+same|same)\s+(?:date|day|point\s+in\s+time|month[- ]end)\b", re.I)
+# When the asker is working, never the date the figures are wanted at (that is today anyway)
+_WHEN_WORKING_RE = re.compile(
+    r"\b(?:tonight|this\s+(?:morning|afternoon|evening)|later\s+today|first\s+thing(?:\s+tomorrow)?)\b", re.I
+)
 
 
 class TurnSlots(TurnState):
@@ -71,6 +78,8 @@ class TurnSlots(TurnState):
     def mask_dates_that_are_no_as_of(self) -> None:
         """ "review due by the end of the month" (a filter the book cannot apply, said as such) and "seeing them
         thursday" (an event ahead): dates in a reporting question that are not the date figures are wanted at."""
+        for match in _WHEN_WORKING_RE.finditer(self.text):  # "putting the board pack together tonight": not the as-of
+            self.spans.add(*match.span())
         for match in _REVIEW_DUE_RE.finditer(self.text):
             found = date_at(self.text, match.end(), self.today, future=True)
             if found is not None:
@@ -84,6 +93,8 @@ class TurnSlots(TurnState):
 
     def as_of(self) -> date | None:
         found = self.reporting_dates()
+        if not found and self.history and _THAT_DATE_RE.search(self.text):
+            return last_as_of(self.history)  # "score as at that date too" after an exposure at 31/10
         return found[0].day if found else None
 
     def amounts(self, *, decrease: Callable[[MoneyMention], bool] | None = None) -> list[MoneyMention]:

@@ -391,6 +391,12 @@ class TurnWrites(TurnReads):
         ):
             # "note for Acme: …", "put a note on it: …": the body is not searched for names
             self.spans.add(split.start(), len(text))
+        elif last_customer(self.history) is not None and not any(
+            status == "resolved" for _, status in self.name_statuses()
+        ):
+            # "add a note - AP contact is now priya@…" after Hooli's exposure: no customer named, the thread's
+            self.spans.add(split.start(), len(text))
+            self._name_statuses = None
         customer = self.customer(single="Nothing was added.")
         return answers.proposal(self.call("add_note", {"customer": customer.reference, "text": body[:2000]}))
 
