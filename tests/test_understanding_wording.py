@@ -107,6 +107,12 @@ def test_a_staff_handle_is_not_corrected_to_a_word(shared_url: str) -> None:  # 
         ("morgan", ("score for globex",), "is their paying getting worse? quarterly trend pls", "get_payment_behaviour",
          {"customer": CUSTOMER_IDS["Globex"]}),
         ("morgan", (), "what happened with dispute 1 in the end", "summarize_dispute", {"dispute_id": 1}),
+        ("morgan", (), "dispute 1's reason should be pricing, not quantity", "propose_dispute_update",
+         {"dispute_id": 1, "reason_code": "pricing"}),
+        ("morgan", (), "just spoke to Larry at globex, 6.5k coming wednesday", "log_promise_to_pay",
+         {"contact": "Larry", "amount": "6500.00"}),
+        ("morgan", (), "top 5 north america accounts by overdue amount?", "get_portfolio_summary",
+         {"regions": ["North America"], "top_n": 5}),
         ("morgan", (), "can we hold SO-0000002? payment's late again", "propose_order_hold",
          {"order_number": "SO-0000002"}),
     ],
@@ -146,3 +152,38 @@ def test_a_review_at_the_end_of_a_quarter_already_past_this_year_is_next_years(s
 def test_a_segments_number_asks_which_figure(shared_url: str) -> None:  # noqa: F811
     reply = ask(shared_url, "avery", "give me the SMB number")
     assert not reply.tool_calls and "Which figure" in reply.text and reply.choices
+
+
+@pytest.mark.parametrize(
+    "closing", [" ty!", "?? cheers", " - need it for the 10am", " thx in advance", ", thanks a lot"]
+)
+def test_thanks_or_a_deadline_after_the_request_is_no_part_of_it(shared_url: str, closing: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "who are the 5 quickest payers in emea" + closing)
+    arguments = last_call(reply, "get_portfolio_summary").arguments
+    assert arguments["top_n"] == 5 and arguments["payers"] == "earliest_first"
+
+
+@pytest.mark.parametrize(
+    ("text", "tool", "expected"),
+    [
+        ("move globex over to chralie", "propose_collector_assignment",
+         {"customer": CUSTOMER_IDS["Globex"], "collector": "charlie"}),
+        ("would a 40k order stlil go through for globex?", "check_order_release",
+         {"customer": CUSTOMER_IDS["Globex"], "order_amount": "40000.00"}),
+        ("globex exposrue", "get_customer_exposure", {"customer": CUSTOMER_IDS["Globex"]}),
+    ],
+)  # fmt: skip
+def test_a_mistyped_staff_handle_or_everyday_word_reads_as_meant(
+    shared_url: str,  # noqa: F811
+    text: str,
+    tool: str,
+    expected: dict[str, object],
+) -> None:
+    arguments = last_call(ask(shared_url, "morgan", text), tool).arguments
+    assert {key: arguments.get(key) for key in expected} == expected
+
+
+def test_a_mistyped_customer_name_is_left_to_the_customer_match(shared_url: str) -> None:  # noqa: F811
+    # "golbex" is one swap from Globex: never "corrected" to a request word; the name match offers Globex
+    reply = ask(shared_url, "morgan", "golbex score")
+    assert "Globex" in reply.text and not [c for c in reply.tool_calls if c.name == "score_customer"]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, Field
+from rapidfuzz import distance, process
 from sqlalchemy.orm import Session
 
 from core.errors import CreditDeskError, ErrorCode, invalid_input
@@ -69,6 +70,17 @@ def customer_name_words(session: Session, words: list[str]) -> set[str]:
     """Those of `words` (lower case) that are a word of some customer's name ("stark" of Stark Industries)."""
     index = _name_index(session)
     return {word for word in words if word in index.by_token}
+
+
+def near_name_words(session: Session, words: dict[str, int]) -> set[str]:
+    """Those of `words` (lower case, each with an edit budget) within that many edits of a word of some customer's
+    name, a swap of two letters counting one ("golbex" of Globex): a typo of a name rather than of a request word."""
+    tokens = list(_name_index(session).by_token)
+    return {
+        word
+        for word, budget in words.items()
+        if process.extractOne(word, tokens, scorer=distance.OSA.distance, score_cutoff=budget) is not None
+    }
 
 
 @dataclass(frozen=True)

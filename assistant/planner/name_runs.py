@@ -9,6 +9,7 @@ from functools import cache
 
 from rapidfuzz import distance, process
 
+from assistant.catalogue import examples
 from tools.reference_words import DOMAIN_WORDS, is_common_word, is_filler, is_ordinary
 
 from .entities import Spans
@@ -209,17 +210,37 @@ _ALSO_CORRECTED = frozenset(["terms", "compare", "count", "sample", "firmer", "f
 _LONG_REQUEST_WORDS = tuple(
     sorted({word for word in NOT_NAME_WORDS if len(word) >= 5 and word.isalpha()} | _CALENDAR_WORDS | _ALSO_CORRECTED)
 )
+
+
+_KNOWN_TYPOS = frozenset({"exposre", "expsoure"})
+
+
+@cache
+def _correction_words() -> tuple[str, ...]:
+    """The request words, and every dictionary word of five letters or more the training examples use ("still",
+    "clear", "quarterly"): what a mistyped word may stand for. Typos kept as request words ("exposre") are no target."""
+    used = {word for example in examples() for word in re.findall(r"[a-z]{5,}", example.text.lower())}
+    return tuple(sorted(set(_LONG_REQUEST_WORDS) - _KNOWN_TYPOS | {word for word in used if is_common_word(word)}))
+
+
+@cache
+def _correction_set() -> frozenset[str]:
+    return frozenset(_correction_words())
+
+
 _LONG_WORD_RE = re.compile(r"[A-Za-z]{5,}")
 
 
 @cache
 def request_word_for(word: str) -> str | None:
     """The request word a mistyped one stands for ("outstandng" → "outstanding"), or None."""
-    if word in NOT_NAME_WORDS or word in _LONG_REQUEST_WORDS or is_common_word(word):
-        return None
+    if word in NOT_NAME_WORDS or word in _correction_set() or is_common_word(word) or is_ordinary(word):
+        return None  # "america" is a place, not "americas"
     allowed = 1 if len(word) < 9 else 2  # edits, a swap of two letters counting one
-    found = process.extractOne(word, _LONG_REQUEST_WORDS, scorer=distance.OSA.distance, score_cutoff=allowed)
-    return None if found is None else str(found[0])
+    # a typo keeps the first letter, or swaps the first two ("larry" is no "carry"; "tsill" is "still")
+    same_start = [w for w in _correction_words() if w[0] == word[0] or w[:2] == word[1::-1]]
+    found = process.extractOne(word, same_start, scorer=distance.OSA.distance, score_cutoff=allowed)
+    return None if found is None or found[0] == word else str(found[0])
 
 
 def mistyped_request_words(text: str, spans: Spans) -> list[tuple[str, int, int]]:

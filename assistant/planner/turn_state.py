@@ -10,13 +10,15 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
+from rapidfuzz import distance
 
 from assistant.planner.understand import Understood
 from assistant.types import AskRequest, AssistantReply, Choice, Citation, ProposalRef, ToolCallRecord
 from core.errors import CreditDeskError, ErrorCode
 from db.engine import read_session
 from tools.context import ToolContext
-from tools.customers import customer_name_words
+from tools.customers import customer_name_words, near_name_words
+from tools.reference_words import is_common_word
 from tools.registry import call_tool, get_tool, parse_arguments
 
 from . import answers
@@ -55,9 +57,22 @@ _OPENING_CHATTER_RE = re.compile(
 _ADDRESSEES = frozenset({"team", "all", "folks", "guys", "there", "everyone"})
 
 
+# "… ty!", "…?? cheers", "… - need it for the 10am", "… thx in advance": thanks and deadlines after the request
+_CLOSING_CHATTER_RE = re.compile(
+    r"(?:[\s,.;:!?–—-]+(?:thanks?(?: (?:a lot|so much|again))?|thank you|thx|ty|ta|cheers|much appreciated"
+    r"|(?:thanks |thx )?in advance|asap|when you can|need (?:it|this|them) (?:for|by|before) (?:the |my |our )?[\w:]+"
+    r"|for (?:the|my) (?:\d{1,2}(?::\d\d)?\s?(?:am|pm)|board|meeting|call|standup|stand-up)))+[\s!.]*$",
+    re.I,
+)
+
+
 def the_request_after_chatter(text: str) -> str:
     marks = list(_ANYWAY_RE.finditer(text))
     text = text[marks[-1].end() :] if marks else text
+    closed = _CLOSING_CHATTER_RE.search(text)
+    if closed and closed.start() > 0:
+        ending = re.match(r"\s*\?", text[closed.start() :])
+        text = text[: closed.start()] + ("?" if ending else "")
     request = _OPENING_CHATTER_RE.sub("", text, count=1)
     return text if request.strip(" !.,").lower() in _ADDRESSEES else request
 
@@ -113,16 +128,36 @@ class TurnState:
         text, so that every reading (intent, ids, dates) sees it, unless a customer's name has that word ("stark"
         stays a name, not "start"); one the date rules read as typed ("tomorow") is left to them. Returns the spans
         of the corrected words; `self.typos` maps each typed word to its correction."""
-        typos = mistyped_request_words(self.text, Spans())
+        # a capitalised word inside a sentence is a proper name ("spoke to Larry at Stonestar"), never a typo
+        typos = [
+            typo
+            for typo in mistyped_request_words(self.text, Spans())
+            if not (self.text[typo[1]].isupper() and typo[1] > 0 and not re.search(r"[.!?]\s*$", self.text[: typo[1]]))
+        ]
+        staff = {member.name.lower() for member in vocabulary(self.request.database_url).staff}
+        typed = {start for _, start, _ in typos}
+        typos += [
+            (m.group(0).lower(), m.start(), m.end())
+            for m in re.finditer(r"[A-Za-z]{5,}", self.text)
+            if m.start() not in typed
+            and m.group(0).lower() not in staff
+            and self.staff_handle_for(m.group(0).lower(), staff) is not None
+        ]
         if not typos:
             return []
+        typos.sort(key=lambda typo: typo[1])
+        meant = {word: self.staff_handle_for(word, staff) or request_word_for(word) or word for word, _, _ in typos}
         with read_session(self.request.database_url) as session:
-            names = customer_name_words(session, [word for word, _, _ in typos])
+            names = customer_name_words(session, list(meant))
+            # "golbex" is nearer Globex than any request word: a name's typo, left to the customer resolver
+            names |= near_name_words(
+                session, {word: distance.OSA.distance(word, right) for word, right in meant.items()}
+            )
         for member in vocabulary(self.request.database_url).staff:  # "avery" is a person, not "every"
             names.update(f"{member.name} {member.full_name or ''}".lower().split())
         for word, start, end in typos:
             if word not in names and not date_mentions(self.text[start:end], self.today, Spans(), future=True):
-                self.typos[word] = request_word_for(word) or word
+                self.typos[word] = meant[word]
         if not self.typos:
             return []
         corrected, spans, shift = [], [], 0
@@ -139,6 +174,12 @@ class TurnState:
         corrected.append(self.text[last:])
         self.text = "".join(corrected)
         return spans
+
+    @staticmethod
+    def staff_handle_for(word: str, staff: set[str]) -> str | None:
+        """ "csaey", "chralie": a staff handle of five letters or more typed one edit wrong."""
+        near = [handle for handle in staff if len(handle) >= 5 and distance.OSA.distance(word, handle) == 1]
+        return near[0] if len(near) == 1 and not is_common_word(word) else None
 
     def spelled_out(self) -> str:
         """The text with shop jargon spelled out, for reading what is asked (mistyped request words are already
