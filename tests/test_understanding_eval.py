@@ -254,3 +254,31 @@ def test_fully_correct_other_tools_compare_their_arguments_and_free_text_lenient
     assert judge(worklist, reply("Worklist for the book of casey …", own_book)).fully_correct
     failed = call("build_worklist", {"risk_classes": ["E"]}, error="boom")
     assert not judge(worklist, reply("That did not work", failed)).fully_correct
+
+
+def test_rewrites_keep_the_meaning_and_differ_from_the_item() -> None:
+    import random
+
+    from evals.understanding.rewrites import CLOSINGS, OPENINGS, rewrites, swap_letters
+
+    item = Item(id="dv9-0001", user="morgan", text="countback DSO as at end of Q3?", capability="get_portfolio_summary",
+                slots={"measure": "dso_countback"}, persona="manager", dataset="demo")  # fmt: skip
+    made = {variant.id.split("~")[1]: variant for variant in rewrites(item, random.Random(1))}
+    assert set(made) == {"opening", "closing", "lower", "swap"}
+    assert all(v.capability == item.capability and v.slots == item.slots for v in made.values())
+    assert made["opening"].text.endswith("countback DSO as at end of Q3?")
+    assert any(made["opening"].text.startswith(opening) for opening in OPENINGS)
+    assert any(made["closing"].text == "countback DSO as at end of Q3" + closing for closing in CLOSINGS)
+    assert made["lower"].text == item.text.lower()
+    swapped = made["swap"].text
+    assert swapped != item.text and sorted(swapped) == sorted(item.text) and len(swapped) == len(item.text)
+    assert swap_letters("SO-12 ok?", random.Random(1)) is None  # no lower-case word of five letters
+
+
+def test_the_frozen_set_is_never_rewritten() -> None:
+    import pytest
+
+    from evals.understanding.rewrites import lost_by_kind
+
+    with pytest.raises(ValueError, match="never rewritten"):
+        lost_by_kind(["dev", "test"])
