@@ -58,9 +58,14 @@ def test_an_order_number_at_the_start_is_no_greeting(shared_url: str) -> None:  
         ("whats globex's outstandng", "get_customer_exposure", {"customer": CUSTOMER_IDS["Globex"]}),
         ("dsipute 1 -> in review, they sent over their prcie list", "propose_dispute_update",
          {"dispute_id": 1, "status": "in_review"}),
+        ("move globex over to chralie", "propose_collector_assignment",
+         {"customer": CUSTOMER_IDS["Globex"], "collector": "charlie"}),
+        ("would a 40k order stlil go through for globex?", "check_order_release",
+         {"customer": CUSTOMER_IDS["Globex"], "order_amount": "40000.00"}),
+        ("globex exposrue", "get_customer_exposure", {"customer": CUSTOMER_IDS["Globex"]}),
     ],
 )  # fmt: skip
-def test_a_mistyped_request_or_calendar_word_reads_as_the_word_meant(
+def test_a_mistyped_request_calendar_staff_or_everyday_word_reads_as_the_word_meant(
     shared_url: str,  # noqa: F811
     text: str,
     tool: str,
@@ -161,26 +166,6 @@ def test_thanks_or_a_deadline_after_the_request_is_no_part_of_it(shared_url: str
     reply = ask(shared_url, "morgan", "who are the 5 quickest payers in emea" + closing)
     arguments = last_call(reply, "get_portfolio_summary").arguments
     assert arguments["top_n"] == 5 and arguments["payers"] == "earliest_first"
-
-
-@pytest.mark.parametrize(
-    ("text", "tool", "expected"),
-    [
-        ("move globex over to chralie", "propose_collector_assignment",
-         {"customer": CUSTOMER_IDS["Globex"], "collector": "charlie"}),
-        ("would a 40k order stlil go through for globex?", "check_order_release",
-         {"customer": CUSTOMER_IDS["Globex"], "order_amount": "40000.00"}),
-        ("globex exposrue", "get_customer_exposure", {"customer": CUSTOMER_IDS["Globex"]}),
-    ],
-)  # fmt: skip
-def test_a_mistyped_staff_handle_or_everyday_word_reads_as_meant(
-    shared_url: str,  # noqa: F811
-    text: str,
-    tool: str,
-    expected: dict[str, object],
-) -> None:
-    arguments = last_call(ask(shared_url, "morgan", text), tool).arguments
-    assert {key: arguments.get(key) for key in expected} == expected
 
 
 def test_a_mistyped_customer_name_is_left_to_the_customer_match(shared_url: str) -> None:  # noqa: F811

@@ -80,6 +80,8 @@ _CODE_RE = re.compile(r"(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9][\w-]{3,}|\d{4,
 _TWO_NAMED_RE = re.compile(r"\w\s*(?:\band\b|&|,|\bplus\b|\bvs\.?|\bversus\b)\s*\w", re.I)
 _COMBINED_RE = re.compile(r"\bplus\b|\bcombined\b|\btogether\b|\bin total\b|\ball (?:three|of them)\b|\+", re.I)
 
+_DISPUTE_NUMBER_RE = re.compile(r"\bdispute\s*(?:id\s*|no\.?\s*|number\s*)?#?\s*\d+\b", re.I)
+
 
 class TurnCustomers(TurnSlots):
     """Which customer, group, country or order the message names."""
@@ -98,12 +100,9 @@ class TurnCustomers(TurnSlots):
         """ "What's our total overdue?", "aging": no customer named, none in the thread: a portfolio question. A
         dispute, order or invoice named by its number is one customer's ("what happened with dispute 120 in the
         end")."""
-        if (
-            CUSTOMER_ID_RE.search(self.text)
-            or ORDER_RE.search(self.text)
-            or INVOICE_RE.search(self.text)
-            or re.search(r"\bdispute\s*(?:id\s*|no\.?\s*|number\s*)?#?\s*\d+\b", self.text, re.I)
-        ) or (last_customer(self.history) is not None and not BOOK_WORDS_RE.search(self.text)):
+        if any(p.search(self.text) for p in (CUSTOMER_ID_RE, ORDER_RE, INVOICE_RE, _DISPUTE_NUMBER_RE)) or (
+            last_customer(self.history) is not None and not BOOK_WORDS_RE.search(self.text)
+        ):
             return False
         if self.request.actor.role == Role.SALES or self.customer_group():
             return False
