@@ -134,7 +134,8 @@ class TurnState:
             for typo in mistyped_request_words(self.text, Spans())
             if not (self.text[typo[1]].isupper() and typo[1] > 0 and not re.search(r"[.!?]\s*$", self.text[: typo[1]]))
         ]
-        staff = {member.name.lower() for member in vocabulary(self.request.database_url).staff}
+        members = vocabulary(self.request.database_url).staff
+        staff = {member.name.lower() for member in members}
         typed = {start for _, start, _ in typos}
         typos += [
             (m.group(0).lower(), m.start(), m.end())
@@ -153,7 +154,7 @@ class TurnState:
             names |= near_name_words(
                 session, {word: distance.OSA.distance(word, right) for word, right in meant.items()}
             )
-        for member in vocabulary(self.request.database_url).staff:  # "avery" is a person, not "every"
+        for member in members:  # "avery" is a person, not "every"
             names.update(f"{member.name} {member.full_name or ''}".lower().split())
         for word, start, end in typos:
             if word not in names and not date_mentions(self.text[start:end], self.today, Spans(), future=True):
