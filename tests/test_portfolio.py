@@ -872,6 +872,7 @@ def test_promises_and_disputes_of_the_period(db_url: str) -> None:
         f.dispute(s, a, opened=date(2026, 6, 20), resolved=date(2026, 7, 20))  # 30 days
         f.dispute(s, b, opened=date(2026, 8, 1), resolved=date(2026, 8, 11))  # 10 days
         f.dispute(s, b, opened=date(2026, 3, 1), resolved=date(2026, 4, 1))  # resolved before the period
+        f.invoice(s, f.customer(s, "Never Promised Ltd"), "200", issued=date(2026, 6, 1))
     t = summary(db_url).totals
     assert t.promises_evaluated.value == 2 and "1 still pending" in t.promises_evaluated.formula
     assert t.promises_broken.value == 0  # partially kept is not broken
@@ -880,6 +881,11 @@ def test_promises_and_disputes_of_the_period(db_url: str) -> None:
     assert t.disputes_resolved.value == 2 and t.dispute_cycle_time.value == D("20.0")
     broken_only = summary(db_url, broken_promise_in_period=True)
     assert broken_only.totals.open_receivables.value == 0  # partially kept is not broken
+    kept_only = summary(db_url, kept_promise_in_period=True, group_by="customer")
+    assert [g.label for g in kept_only.groups if g.figures.open_receivables.value] == ["Promising Ltd"]
+    assert kept_only.totals.open_receivables.value == t.open_receivables.value - 200
+    assert kept_only.filters_applied.kept_promise_in_period
+    assert any("kept in full" in line for line in kept_only.filters_applied.descriptions)
     year = summary(db_url, activity_period_start=date(2026, 1, 1))
     assert (year.period.start, year.period.months) == (date(2026, 7, 1), 3)  # the other figures keep their period
     assert year.activity_period is not None and year.activity_period.start == date(2026, 1, 1)

@@ -233,7 +233,8 @@ def test_a_promise_state_filter_is_read_from_the_matching_flag() -> None:
 
     assert full("open", {"open_promise": True}) and not full("open", {"broken_promise_in_period": True})
     assert full("broken", {"broken_promise_in_period": True}) and not full("broken", {"open_promise": True})
-    assert not full("kept", {}) and full("kept", {}, "**Not applied** — kept promises.\n\nPortfolio …")
+    assert full("kept", {"kept_promise_in_period": True}) and not full("kept", {"broken_promise_in_period": True})
+    assert not full("cancelled", {}) and full("cancelled", {}, "**Not applied** — cancelled promises.\n\nPortfolio …")
 
 
 def test_a_filter_no_tool_can_apply_counts_only_when_the_answer_says_so() -> None:

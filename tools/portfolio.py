@@ -31,6 +31,7 @@ from core.errors import CreditDeskError, forbidden, invalid_input
 from core.money import PercentageField, PositiveMoneyField, quantize, validate_currency
 from core.settings import get_settings
 from db.engine import read_session
+from db.models import PromiseStatus
 from db.models.snapshots import BUCKETS, MONTHS
 from db.queries import portfolio as q
 from db.queries.customers import customer_table_fingerprint
@@ -179,6 +180,9 @@ class PortfolioSummaryInput(BaseModel):
     currencies: list[str] | None = Field(default=None, description="Item currencies (ISO).")
     broken_promise_in_period: bool = Field(
         default=False, description="Only customers with a promise to pay due in the period and broken."
+    )
+    kept_promise_in_period: bool = Field(
+        default=False, description="Only customers with a promise to pay due in the period and kept in full."
     )
     open_promise: bool = Field(default=False, description="Only customers with a promise to pay open then")
     exclude_disputed: bool = Field(default=False, description="Leave out disputed items.")
@@ -365,6 +369,7 @@ class FiltersApplied(BaseModel):
     credit_statuses: list[str] | None = None
     currencies: list[str] | None
     broken_promise_in_period: bool
+    kept_promise_in_period: bool = False
     open_promise: bool = False
     exclude_disputed: bool
     min_days_past_due: int | None
@@ -650,11 +655,9 @@ def resolve_request(
     )
     collector_ids, own_book = _collector_ids(session, ctx, args.collectors)
     currencies = tuple(dict.fromkeys(validate_currency(c) for c in args.currencies)) if args.currencies else None
-    broken = (
-        q.BrokenPromiseWindow(day_number(activity_start), day_number(as_of), end_of_day_utc(as_of))
-        if args.broken_promise_in_period
-        else None
-    )
+    window = (day_number(activity_start), day_number(as_of), end_of_day_utc(as_of))
+    broken = q.ResolvedPromiseWindow(*window, PromiseStatus.BROKEN) if args.broken_promise_in_period else None
+    kept = q.ResolvedPromiseWindow(*window, PromiseStatus.KEPT) if args.kept_promise_in_period else None
     is_today = as_of >= ctx.today
     over_limit = None
     if args.over_limit or args.min_utilisation_pct is not None:
@@ -670,6 +673,7 @@ def resolve_request(
         credit_statuses=tuple(dict.fromkeys(args.credit_statuses)) if args.credit_statuses else None,
         currencies=currencies,
         broken_promise=broken,
+        kept_promise=kept,
         open_promise=q.OpenPromiseRule(end_of_day_utc(as_of)) if args.open_promise else None,
         exclude_disputed=args.exclude_disputed,
         buckets=buckets,
@@ -691,6 +695,7 @@ def resolve_request(
         credit_statuses=list(args.credit_statuses) if args.credit_statuses else None,
         currencies=args.currencies,
         broken_promise_in_period=args.broken_promise_in_period,
+        kept_promise_in_period=args.kept_promise_in_period,
         open_promise=args.open_promise,
         exclude_disputed=args.exclude_disputed,
         min_days_past_due=args.min_days_past_due,
@@ -788,6 +793,12 @@ def _filter_descriptions(
             f"Customers with a promise to pay due between {period.start} and {period.end} and recorded as broken "
             f"(not paid, or less than {policy.promises.partial_kept_min_pct}% paid, within "
             f"{policy.promises.grace_days} grace days) by the end of {period.end}."
+        )
+    if selection.kept_promise is not None:
+        out.append(
+            f"Customers with a promise to pay due between {period.start} and {period.end} and recorded as kept in "
+            f"full (paid within {policy.promises.grace_days} grace days; partially kept promises do not count) by "
+            f"the end of {period.end}."
         )
     if selection.open_promise is not None:
         out.append(
@@ -958,6 +969,7 @@ def trend_job(request: Request, sources: Sources, min_balance: Any, over_90: lis
     def run(session: Session) -> list[q.TrendCell]:
         if (
             selection.broken_promise is not None
+            or selection.kept_promise is not None
             or selection.open_promise is not None
             or selection.over_limit is not None
             or selection.review_due is not None

@@ -90,12 +90,14 @@ HALF_CENT = 0.5
 
 
 @dataclass(frozen=True)
-class BrokenPromiseWindow:
-    """Customers with a promise due (promised date) in [first_dn, last_dn] and recorded as broken by `moment`."""
+class ResolvedPromiseWindow:
+    """Customers with a promise due (promised date) in [first_dn, last_dn] and recorded with `status` (broken, or
+    kept in full) by `moment`."""
 
     first_dn: int
     last_dn: int
     moment: datetime
+    status: PromiseStatus = PromiseStatus.BROKEN
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,8 @@ class Selection:
     credit_statuses: tuple[str, ...] | None = None
     currencies: tuple[str, ...] | None = None
     customer_ids: tuple[int, ...] | None = None
-    broken_promise: BrokenPromiseWindow | None = None
+    broken_promise: ResolvedPromiseWindow | None = None
+    kept_promise: ResolvedPromiseWindow | None = None
     open_promise: OpenPromiseRule | None = None
     exclude_disputed: bool = False
     buckets: tuple[int, ...] = ALL_BUCKETS
@@ -475,14 +478,14 @@ def _selection_conditions(
         conditions.append(_in(currency, selection.currencies))
     if selection.customer_ids is not None:
         conditions.append(_in(customer_id, selection.customer_ids))
-    if selection.broken_promise is not None:
-        window = selection.broken_promise
-        broken = select(PromiseToPay.customer_id).where(
-            PromiseToPay.status == PromiseStatus.BROKEN,
-            PromiseToPay.promised_dn.between(window.first_dn, window.last_dn),
-            PromiseToPay.resolved_at <= window.moment,
-        )
-        conditions.append(customer_id.in_(broken))
+    for window in (selection.broken_promise, selection.kept_promise):
+        if window is not None:
+            resolved = select(PromiseToPay.customer_id).where(
+                PromiseToPay.status == window.status,
+                PromiseToPay.promised_dn.between(window.first_dn, window.last_dn),
+                PromiseToPay.resolved_at <= window.moment,
+            )
+            conditions.append(customer_id.in_(resolved))
     if selection.open_promise is not None:
         moment = selection.open_promise.moment
         still_open = select(PromiseToPay.customer_id).where(
@@ -746,6 +749,7 @@ def rollup_compatible(selection: Selection, group_by: GroupBy | None, min_balanc
         and selection.industries is None
         and selection.credit_statuses is None
         and selection.broken_promise is None
+        and selection.kept_promise is None
         and selection.open_promise is None
         and selection.min_balance_cents is None
         and selection.over_limit is None

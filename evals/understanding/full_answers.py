@@ -167,7 +167,7 @@ def portfolio_checks(slots: dict[str, Any], arguments: dict[str, Any], result: d
         checks["filters.days_past_due"] = wanted == set(applied.get("buckets_selected") or [])
     if "over_limit" in filters:
         checks["filters.over_limit"] = filters.pop("over_limit") is True and bool(applied.get("over_limit"))
-    promise_fields = {"broken": "broken_promise_in_period", "open": "open_promise"}
+    promise_fields = {"broken": "broken_promise_in_period", "kept": "kept_promise_in_period", "open": "open_promise"}
     if filters.get("promise_state") in promise_fields:
         checks["filters.promise_state"] = bool(applied.get(promise_fields[filters.pop("promise_state")]))
     if filters.get("disputed") == "exclude":
