@@ -188,14 +188,15 @@ def _book(session: Session, ctx: ToolContext, first: date, last: date, mine: Beh
     book = sums.figures(ctx.reporting_currency)
     late_gap = _difference(mine.weighted_average_days_late, book.weighted_average_days_late)
     basis: Literal["whole book", "your book"] = "your book" if ctx.book_collector_id is not None else "whole book"
+    book_name = "your book" if basis == "your book" else "the whole book"
     if late_gap is None:
         summary = "no comparison: no paid invoices in the window" + (" for this customer" if book.paid_invoices else "")
     elif late_gap == 0:
-        summary = f"pays as late as the {basis} on average ({mine.weighted_average_days_late} days, amount-weighted)"
+        summary = f"pays as late as {book_name} on average ({mine.weighted_average_days_late} days, amount-weighted)"
     else:
         direction = "later" if late_gap > 0 else "earlier"
         summary = (
-            f"pays {abs(late_gap)} days {direction} than the {basis} on average (amount-weighted days late "
+            f"pays {abs(late_gap)} days {direction} than {book_name} on average (amount-weighted days late "
             f"{mine.weighted_average_days_late} vs {book.weighted_average_days_late})"
         )
     return BookComparison(

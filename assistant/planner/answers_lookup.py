@@ -46,7 +46,11 @@ def invoice(result: J) -> str:
     return paragraphs(blocks)
 
 
-def payment_behaviour(result: J) -> str:
+# Periods of a payment trend shown in an answer (a quarterly trend over three years is 12)
+TREND_POINTS = 12
+
+
+def payment_behaviour(result: J, *, trend_asked: bool = False) -> str:
     figures = result["figures"]
     if not figures["paid_invoices"]:
         return (
@@ -71,10 +75,16 @@ def payment_behaviour(result: J) -> str:
         blocks.append(comparison["summary"])
     trend = [point for point in result.get("trend", []) if point["figures"]["paid_invoices"]]
     if len(trend) > 1:
+        shown = trend[-TREND_POINTS:]
         blocks.append(
-            "Trend (weighted days late): "
-            + ", ".join(f"{p['period']} {days(p['figures']['weighted_average_days_late'])}" for p in trend[-6:])
+            f"Trend (weighted days late{f', the last {TREND_POINTS} periods' if len(trend) > len(shown) else ''}): "
+            + ", ".join(f"{p['period']} {days(p['figures']['weighted_average_days_late'])}" for p in shown)
             + "."
+        )
+    elif trend_asked:
+        blocks.append(
+            "Trend: too few paid invoices to show one — "
+            + (f"only {trend[0]['period']} has any." if trend else "no period in the window has any.")
         )
     blocks.append(definitions_line(result.get("definitions", [])[:2]))
     return paragraphs(blocks)
@@ -144,6 +154,18 @@ def pending_approvals(result: J) -> str:
         "Approve or reject with the buttons on each proposal card, or `creditdesk proposals approve <id>`.",
     ]
     return paragraphs(blocks)
+
+
+def name_search(term: str, result: J) -> str:
+    """The customers a part of a name matches: the list is the answer, not a question."""
+    if result.get("status") == "resolved" and result.get("customer"):
+        return f"One customer matches “{term}”:\n\n" + customer_card(result["customer"])
+    candidates = result.get("candidates") or []
+    if not candidates:
+        return f"No customer name matches “{term}”."
+    rows = "\n".join(f"- {customer_label(c['customer'])}" for c in candidates)
+    more = " (the first 20)" if len(candidates) >= 20 else ""
+    return f"Customers whose name matches “{term}”{more}:\n\n{rows}"
 
 
 def customer_card(customer: J) -> str:

@@ -21,6 +21,32 @@ _NOT_AMOUNT = (
 # A bare year needs a period word before it ("for 2031", "as of 2019"), and only 19xx/20xx there: "for 2500" is
 # more likely an amount.
 _RULES: list[tuple[re.Pattern[str], str]] = [
+    # "from jan to jun 2013", "jan-jun 2013", "between March 2012 and May 2013": the months from the first to the last
+    (
+        re.compile(
+            rf"\b(?:from\s+|between\s+)?({_MONTH_NAMES})\.?(?:\s+{_YEAR})?\s*(?:-|–|to|till|until|through|thru)\s*"
+            rf"({_MONTH_NAMES})\.?,?\s+(?:of\s+)?{_YEAR}\b{_NOT_AMOUNT}",
+            re.I,
+        ),
+        "month_range",
+    ),
+    (
+        re.compile(
+            rf"\bbetween\s+({_MONTH_NAMES})\.?(?:\s+{_YEAR})?\s+and\s+({_MONTH_NAMES})\.?,?\s+(?:of\s+)?{_YEAR}\b"
+            rf"{_NOT_AMOUNT}",
+            re.I,
+        ),
+        "month_range",
+    ),
+    # "across 2012 and 2013", "2012-2013", "from 2012 to 2013": the whole of both years
+    (
+        re.compile(
+            rf"\b(?:(?:between|across|over|for|in|during|throughout)\s+(?:both\s+)?)?{_YEAR}\s*"
+            rf"(?:-|–|to|through|thru|and)\s*{_YEAR}\b{_NOT_AMOUNT}",
+            re.I,
+        ),
+        "year_range",
+    ),
     (re.compile(rf"\b({_MONTH_NAMES})\.?,?\s+(?:of\s+)?{_YEAR}\b{_NOT_AMOUNT}", re.I), "month_year"),
     (re.compile(rf"(?<![\d-])\b{_YEAR}-(0?[1-9]|1[0-2])\b(?!-\d)", re.I), "year_month"),
     (
@@ -96,6 +122,8 @@ def period_at(text: str, position: int, today: date) -> tuple[DateMention, int] 
 
 
 def _period(kind: str, groups: tuple[str | None, ...], today: date) -> DateMention:
+    if kind in ("month_range", "year_range"):
+        return _range(kind, groups, today)
     if kind == "year":
         year = int(str(groups[0]))
         end = date(year, 12, 31)
@@ -108,6 +136,22 @@ def _period(kind: str, groups: tuple[str | None, ...], today: date) -> DateMenti
     end = month_end(start)
     day = today if start == month_start(today) else end
     return DateMention(day, start, 1, f"{start:%B %Y}")
+
+
+def _range(kind: str, groups: tuple[str | None, ...], today: date) -> DateMention:
+    if kind == "year_range":
+        first, last = date(int(str(groups[0])), 1, 1), date(int(str(groups[1])), 12, 1)
+    else:
+        last = date(int(str(groups[3])), MONTHS[str(groups[2]).lower().rstrip(".")], 1)
+        first = date(int(groups[1]) if groups[1] else last.year, MONTHS[str(groups[0]).lower().rstrip(".")], 1)
+        if first > last and not groups[1]:
+            first = first.replace(year=first.year - 1)  # "nov to feb 2013": November 2012
+    if first > last:
+        first, last = last, first
+    months = (last.year - first.year) * 12 + last.month - first.month + 1
+    end = month_end(last)
+    day = today if month_start(today) <= end and today >= first else end
+    return DateMention(min(day, end), first, months, f"{first:%B %Y} to {last:%B %Y}")
 
 
 def unreadable_dates(text: str, spans: Spans) -> list[str]:
