@@ -87,3 +87,12 @@ class AssistantReply(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     error: str | None = Field(default=None, description="A short user-safe message when the turn failed.")
     choices: list[Choice] = Field(default_factory=list, description="Readings a clarifying question offers.")
+    named: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Order and invoice numbers the user's message listed (two or more, in order), for a later "
+        "“the second one”.",
+    )
+    focus: list[str] = Field(
+        default_factory=list,
+        description="The measures an offline portfolio answer focused on, kept for a follow-up that names none.",
+    )

@@ -198,6 +198,10 @@ PHRASINGS: list[tuple[str, str, Intent, str, dict[str, Any]]] = [
     ("morgan", "90+ exposure by region for customers with a broken promise this quarter excluding disputed",
      Intent.PORTFOLIO, "get_portfolio_summary",
      {"group_by": "region", "min_days_past_due": 90, "broken_promise_in_period": True, "exclude_disputed": True}),
+    ("morgan", "which customers kept their promises this quarter?", Intent.PORTFOLIO, "get_portfolio_summary",
+     {"kept_promise_in_period": True, "group_by": "customer"}),
+    ("morgan", "names in our book with broken promises", Intent.PORTFOLIO, "get_portfolio_summary",
+     {"broken_promise_in_period": True, "group_by": "customer"}),
     ("morgan", "what's our total overdue?", Intent.PORTFOLIO, "get_portfolio_summary", {}),
     ("morgan", "dso by collector", Intent.PORTFOLIO, "get_portfolio_summary", {"group_by": "collector"}),
     # everyday phrasings: abbreviations, typos, synonyms

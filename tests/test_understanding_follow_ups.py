@@ -131,3 +131,41 @@ def test_a_filter_only_the_answer_can_say_it_did_not_apply(shared_url: str) -> N
     reply = ask(shared_url, "morgan", "overdue by segment - disputed invoices only")
     assert reply.text.startswith("**Not applied** — only disputed items")
     assert "| segment | Disputed |" in reply.text and "Overdue" in reply.text
+
+
+def test_a_portfolio_follow_up_that_names_no_measure_keeps_the_one_asked_before(shared_url: str) -> None:  # noqa: F811
+    cei = conversation(shared_url, "morgan", "CEI for last month, per collector", "and for Q3?")
+    call = last_call(cei[1], "get_portfolio_summary")
+    assert call.arguments["group_by"] == "collector" and str(call.arguments["as_of"]).endswith("-09-30")
+    assert cei[1].focus == ["cei"] and "| collector | CEI |" in cei[1].text and "Open receivables" not in cei[1].text
+    exposure = conversation(shared_url, "avery", "exposure split by risk class", "now just EMEA")
+    assert last_call(exposure[1], "get_portfolio_summary").arguments["regions"] == ["EMEA"]
+    assert "Total exposure" in exposure[1].text
+    ageing = conversation(shared_url, "avery", "exposure split by risk class", "and the ageing, EMEA only?")
+    assert "exposed" not in ageing[1].focus
+
+
+def test_add_one_too_widens_the_list_or_the_selection_just_shown(shared_url: str) -> None:  # noqa: F811
+    worklist = conversation(shared_url, "morgan", "worklist for casey's book, class E only", "add class D too")
+    arguments = last_call(worklist[1], "build_worklist").arguments
+    assert arguments["collector"] == "casey" and arguments["risk_classes"] == ["E", "D"]
+    book = conversation(shared_url, "morgan", "overdue in EMEA", "add APAC too")
+    assert last_call(book[1], "get_portfolio_summary").arguments["regions"] == ["EMEA", "APAC"]
+    assert "Overdue" in book[1].text
+
+
+def test_the_second_one_after_the_user_listed_order_numbers_is_that_order(shared_url: str) -> None:  # noqa: F811
+    from db.models import OrderStatus, SalesOrder
+
+    with read_session(shared_url) as session:
+        open_orders = select(SalesOrder.number).where(SalesOrder.status == OrderStatus.OPEN).order_by(SalesOrder.id)
+        numbers = list(session.scalars(open_orders.limit(3)))
+    listed = f"{numbers[0]}, {numbers[1]} and {numbers[2]} — which of those can ship?"
+    replies = conversation(shared_url, "morgan", listed, "hold the second one, they missed their promise")
+    assert replies[0].named == {"orders": numbers}
+    assert last_call(replies[1], "propose_order_hold").arguments == {
+        "order_number": numbers[1],
+        "reason": "they missed their promise",
+    }
+    check = conversation(shared_url, "morgan", listed, "and the third one?")
+    assert last_call(check[1], "check_order_release").arguments["order_number"] == numbers[2]

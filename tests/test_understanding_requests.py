@@ -287,6 +287,7 @@ def test_a_portfolio_period_longer_than_the_tool_allows_is_shortened_and_said(sh
         ("increase vandelay's limit by 5k, their volumes are up", "their volumes are up"),
         ("raise vandelay's limit by 5k given the new contract", "given the new contract"),
         ("raise vandelay's limit by 5k as a one-off for the Q1 rollout", "a one-off for the Q1 rollout"),
+        ("increase vandelay's line by 5k for the plant expansion project", "the plant expansion project"),
     ],
 )
 def test_a_limit_change_keeps_the_reason_stated_after_the_request(shared_url: str, text: str, reason: str) -> None:  # noqa: F811
@@ -299,13 +300,31 @@ def test_a_dash_before_a_review_date_is_no_reason(shared_url: str) -> None:  # n
     assert last_call(reply, "propose_credit_limit_change").arguments["reason"].startswith("Requested by avery")
 
 
-def test_an_order_hold_keeps_the_reason_after_a_comma(shared_url: str) -> None:  # noqa: F811
+@pytest.mark.parametrize(
+    ("template", "reason"),
+    [
+        ("put {number} on hold, they broke another promise", "they broke another promise"),
+        ("Hold {number}. Globex is way over limit.", "Globex is way over limit"),
+        ("Hold {number}. What is their balance?", None),
+    ],
+)
+def test_an_order_hold_keeps_the_reason_after_a_comma_or_in_the_next_sentence(
+    shared_url: str,  # noqa: F811
+    template: str,
+    reason: str | None,
+) -> None:
     number, _ = _an_open_order(shared_url)
-    reply = ask(shared_url, "morgan", f"put {number} on hold, they broke another promise")
-    assert last_call(reply, "propose_order_hold").arguments == {
-        "order_number": number,
-        "reason": "they broke another promise",
-    }
+    reply = ask(shared_url, "morgan", template.format(number=number))
+    arguments = last_call(reply, "propose_order_hold").arguments
+    assert arguments["order_number"] == number
+    assert arguments["reason"] == reason if reason else arguments["reason"].startswith("Requested by morgan")
+
+
+def test_a_new_reason_code_said_before_the_ask_to_recode(shared_url: str) -> None:  # noqa: F811
+    dispute = _an_open_dispute(shared_url)
+    text = f"dispute {dispute} is really about pricing, not quantity — change the reason code"
+    reply = ask(shared_url, "morgan", text)
+    assert last_call(reply, "propose_dispute_update").arguments == {"dispute_id": dispute, "reason_code": "pricing"}
 
 
 def _an_open_dispute(url: str) -> int:
@@ -401,6 +420,8 @@ def test_disputed_items_left_out_in_other_words(shared_url: str, text: str) -> N
         ("Globex (Ravi) says they'll clear 50k by EOM", "Ravi"),
         ("log it: Globex will pay 50k by EOM, Wei confirmed", "Wei"),
         ("spoke to Larry at Globex, 50k coming by EOM", "Larry"),
+        ("dana from globex's payables team just confirmed 50k lands by EOM", "dana"),
+        ("got through to globex, they'll send 50k by EOM — contact's Raj", "Raj"),
     ],
 )
 def test_a_promise_names_its_contact_in_the_ways_staff_write_it(

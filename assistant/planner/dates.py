@@ -26,6 +26,8 @@ ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2
 SMALL_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 _MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
 _WEEKDAY_NAMES = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
+# "so far this month", "this year so far": to date
+_SO_FAR = r"(?:\bso\s+far\s+(?:in\s+)?)?"
 
 
 # "on the 15th", "by the 3rd", "as of the 1st": a day of a month left unsaid (the next one for promises, the latest
@@ -199,7 +201,12 @@ _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
         "quarter_word",
     ),
     (re.compile(r"\b(?:in\s+|for\s+|during\s+)?q([1-4])(?:\s*(?:of\s+)?(\d{4}))?\b", re.I), "quarter"),
-    (re.compile(r"\b(?:this|current)\s+quarter\b|\bquarter[- ]to[- ]date\b|\bqtd\b", re.I), "this_quarter"),
+    (
+        re.compile(
+            rf"{_SO_FAR}\b(?:this|current)\s+quarter\b(?:\s+so\s+far\b)?|\bquarter[- ]to[- ]date\b|\bqtd\b", re.I
+        ),
+        "this_quarter",
+    ),
     (
         re.compile(r"\b(?:at\s+)?(?:the\s+)?(?:end\s+of\s+(?:the\s+)?)?(?:last|previous|prior)\s+quarter\b", re.I),
         "last_quarter",
@@ -207,7 +214,10 @@ _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:at\s+)?(?:the\s+)?end\s+of\s+(?:the\s+)?(?:last|previous|prior)\s+month\b", re.I), "last_month"),
     (re.compile(r"\b(?:last|previous|prior)\s+(?:month\b|eom\b)", re.I), "last_month"),
     (re.compile(r"\beom\b(?![- ]?(?:report|statement|figures?|numbers?|balances?|close))", re.I), "eom"),
-    (re.compile(r"\b(?:this|current)\s+month\b|\bmonth[- ]to[- ]date\b|\bmtd\b", re.I), "this_month"),
+    (
+        re.compile(rf"{_SO_FAR}\b(?:this|current)\s+month\b(?:\s+so\s+far\b)?|\bmonth[- ]to[- ]date\b|\bmtd\b", re.I),
+        "this_month",
+    ),
     (re.compile(r"\b(?:at\s+)?(?:the\s+)?end\s+of\s+next\s+month\b", re.I), "end_next_month"),
     (  # "September 2013 month end", "june EOM": that month's end
         re.compile(rf"\b({_MONTH_NAMES})\.?(?:\s+(\d{{4}}))?\s+(?:month[- ]end|eom|close)\b", re.I),
@@ -231,7 +241,8 @@ _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:last|past|previous)\s+(\d{1,2}|two|three|four|five|six)\s+months\b", re.I), "last_n_months"),
     (
         re.compile(
-            r"\bytd\b|\byear[- ]to[- ]date\b|(?<!of )\b(?:this|the\s+current)\s+(?:calendar\s+)?year\b"
+            rf"\bytd\b|\byear[- ]to[- ]date\b|{_SO_FAR}(?<!of )\b(?:this|the\s+current)\s+(?:calendar\s+)?year\b"
+            r"(?:\s+so\s+far\b)?"
             r"|\b(?:since|from)\s+(?:the\s+)?(?:start|beginning)\s+of\s+(?:the|this)\s+year\b",
             re.I,
         ),

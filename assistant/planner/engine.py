@@ -33,6 +33,8 @@ from .entities import (
     ORDER_RE,
     TOP_N_RE,
     Spans,
+    listed_numbers,
+    money_mentions,
     normalise,
 )
 from .follow_ups import HYPOTHETICAL_RE, TurnFollowUps
@@ -58,6 +60,7 @@ from .phrases import (
     _THEIR_RE,
     _WRITE_COUNTERPART,
     APPROVAL_QUESTION_SCORE,
+    BOOK_QUANTITY_RE,
     BOOK_READING,
     BOOK_WORDS_RE,
     FOLLOW_UP_RE,
@@ -69,6 +72,7 @@ from .phrases import (
     OUT_OF_SCOPE_SURE,
     PICK_RE,
     PLAUSIBLE,
+    STATUS_CHANGE_RE,
     SURE_ENOUGH_FOR_TERSE,
     SURE_ENOUGH_TO_PROPOSE,
 )
@@ -87,6 +91,19 @@ _LINE_OPINION_RE = re.compile(
     re.I,
 )
 _LINE_READINGS = (Intent.UNKNOWN, Intent.EXPOSURE, Intent.STATUS, Intent.LIMIT_RECOMMEND)
+# "landmont holdings credit line", "limit for initech?": a customer and the word limit, nothing that says whether the
+# limit they have or the one they should have is wanted
+_TERSE_LIMIT_RE = re.compile(
+    r"^\W*(?:(?:the|their)\s+)?(?:credit\s+)?(?:limit|line)s?\s+(?:for|of|on)\s+[\w.&' -]{2,40}?\W*$"
+    r"|^\W*[\w.&' -]{2,40}?\s+(?:credit\s+)?(?:limit|line)\W*$",
+    re.I,
+)
+_ASKS_SOMETHING_OF_A_LIMIT_RE = re.compile(
+    r"\b(?:what|whats|how|which|why|raise|increase|lift|bump|lower|cut|reduce|decrease|set|change|propose|approve"
+    r"|recommend\w*|suggest\w*|should|would|could|give|new|current|existing|usage|utili[sz]\w*|headroom|available"
+    r"|\d)",
+    re.I,
+)
 
 
 # Deciding a dispute just shown, not a proposal: "reject it - their claim isn't backed up", "accept it"
@@ -97,6 +114,10 @@ _DECIDE_THE_CLAIM_RE = re.compile(
 _TERMS_CHANGE_RE = re.compile(
     r"\b(?:change|set|update|move|switch|extend|shorten|put)\b.{0,30}\b(?:payment\s+)?terms\s+(?:to|from|at)\b", re.I
 )
+
+# "put globex on stop": a customer's credit status, which follows the policy's rules and is not set by hand (an
+# order is held instead)
+_AN_ORDER_RE = re.compile(r"\borders?\b|\bSO-\d|\bshipments?\b|\bdeliver(?:y|ies)\b|\bpo\b", re.I)
 
 # What only the policy can answer: the book holds no provision rates or auto-approval rules
 _POLICY_ONLY_RE = re.compile(
@@ -125,6 +146,8 @@ class OfflinePlanner:
             citations=turn.citations,
             charts=turn.charts,
             choices=turn.choices,
+            focus=turn.focus,
+            named=listed_numbers(request.text),
             usage=Usage(tool_calls=len(turn.calls)),
             error=error,
         )
@@ -165,6 +188,7 @@ class _Turn(TurnFollowUps):
             or _BYPASS_RE.search(self.text)
             or FX_FORECAST_RE.search(self.text)
             or (_TERMS_CHANGE_RE.search(self.text) and not HYPOTHETICAL_RE.search(self.text))
+            or (STATUS_CHANGE_RE.search(self.text) and not _AN_ORDER_RE.search(self.text))
             or (
                 # "when does payroll run?"; but "… before lunch" beside a clear credit request is only the context
                 _OFF_TOPIC_RE.search(self.text)
@@ -219,11 +243,18 @@ class _Turn(TurnFollowUps):
             and not self.names_a_customer()
         ):
             return Intent.POLICY  # "provisioning percentage for debts over 120 days": the book holds no such figure
-        if _LINE_OPINION_RE.search(self.text) and intent in _LINE_READINGS and self.names_a_customer():
+        terse_limit = _TERSE_LIMIT_RE.search(self.text) and not _ASKS_SOMETHING_OF_A_LIMIT_RE.search(self.text)
+        if (terse_limit or _LINE_OPINION_RE.search(self.text)) and intent in _LINE_READINGS and self.names_a_customer():
             # "vandelay's line - what are we looking at?": where it stands, or what it should be
             decided = self.ask_between([Intent.EXPOSURE, Intent.LIMIT_RECOMMEND])
             if decided is not None:
                 return decided
+        if (
+            intent is Intent.STATUS
+            and dict(understood.readings).get(Intent.RELEASE_CHECK, 0) >= PLAUSIBLE
+            and any(not mention.error for mention in money_mentions(self.text, Spans()))
+        ):
+            return Intent.RELEASE_CHECK  # "globex wants another 15k of product, are they blocked?": that order
         if intent is Intent.OUT_OF_SCOPE and len(understood.readings) > 1:
             # An order, an invoice or a customer of the book named: most likely a credit request the examples
             # don't cover, so the next reading, when it is plausible at all
@@ -293,9 +324,11 @@ class _Turn(TurnFollowUps):
         if (
             intent in CUSTOMER_INTENTS
             and intent not in _PROPOSING
+            and intent is not Intent.FIND_CUSTOMER
             and (
                 dict(understood.readings).get(Intent.PORTFOLIO, 0) >= BOOK_READING
                 or (self.request.actor.role == Role.COLLECTOR and _MY_RE.search(self.text))
+                or BOOK_QUANTITY_RE.search(self.text)
             )
             and self.about_the_book()
         ):

@@ -104,6 +104,12 @@ def invoice_numbers(text: str, spans: Spans) -> list[str]:
     return found
 
 
+def listed_numbers(text: str) -> dict[str, list[str]]:
+    """The order and invoice numbers a message lists, two or more of a kind, in the order written."""
+    found = {"orders": order_numbers(text, Spans()), "invoices": invoice_numbers(text, Spans())}
+    return {kind: list(dict.fromkeys(numbers)) for kind, numbers in found.items() if len(set(numbers)) >= 2}
+
+
 # "in the IBM sample", "for the imported ledger", "ibm data": the data set the question is about, not a customer.
 # A preposition, an article or a source's name must lead: "Okafor Data", "Data Systems Ltd" are customers' names.
 _SOURCE_NAMES = r"ibm|demo|erp|sap|oracle|odoo|netsuite|test|csv|excel|ar|ledger|uploaded|imported|new|old|latest"

@@ -29,6 +29,8 @@ from .phrases import (
     ONLY_RE,
     PICK_RE,
     SAME_BUT_RE,
+    SURE_ENOUGH_FOR_TERSE,
+    WIDEN_RE,
 )
 from .turn_writes import TurnWrites
 
@@ -36,6 +38,9 @@ from .turn_writes import TurnWrites
 _SAME_LIST_READINGS = (Intent.UNKNOWN, Intent.PORTFOLIO, Intent.WORKLIST)
 # "how does that compare with end of june?": a word that points at the answer before
 _POINTS_BACK_RE = re.compile(r"\b(?:it|that|this|those|these)\b", re.I)
+# What is to be done with an order picked from the user's own list
+_HOLD_ONE_RE = re.compile(r"\b(?:hold|block|stop|freeze|park)\b", re.I)
+_RELEASE_ONE_RE = re.compile(r"\b(?:release|unblock|unhold|free|let\s+(?:it|that)\s+go)\b", re.I)
 # Longer than this, a message after a customer answer is a request of its own, not a customer's name alone
 _A_NAME_ALONE_WORDS = 6
 # Payment terms named for a what-if ("45 day terms", "net 60")
@@ -63,6 +68,15 @@ class TurnFollowUps(TurnWrites):
 
     def follow_up(self, previous: str, recognised: Intent) -> Intent | None:
         text = self.text
+        if self.number_picked("orders") is not None:
+            # "hold the second one" after the user listed three orders: that order, for what the words ask
+            if _HOLD_ONE_RE.search(text):
+                return Intent.ORDER_HOLD
+            if _RELEASE_ONE_RE.search(text):
+                return Intent.ORDER_RELEASE
+            return Intent.RELEASE_CHECK
+        if self.number_picked("invoices") is not None:
+            return Intent.INVOICE
         if previous == Intent.WORKLIST and NEXT_PAGE_RE.match(text):
             return Intent.WORKLIST
         if (
@@ -115,6 +129,8 @@ class TurnFollowUps(TurnWrites):
             )
         ):
             return Intent.WORKLIST  # "only the ones over 50k", "only EMEA" after a worklist
+        if previous in (Intent.WORKLIST, Intent.PORTFOLIO) and WIDEN_RE.match(text) and not self.names_a_customer():
+            return Intent(previous)  # "add class D too" after a worklist of class E
         if previous == Intent.WORKLIST and self.asks_again_earlier() and recognised in _SAME_LIST_READINGS:
             return Intent.WORKLIST  # "and what did it look like last friday?" after a worklist
         if previous == Intent.PENDING_APPROVALS and _NARROW_RE.match(text):
@@ -156,8 +172,19 @@ class TurnFollowUps(TurnWrites):
                 return None  # never repeat a write because a name was typed
             if _OWN_VERB_RE.match(text):
                 return None  # "draft them a firm one then" after their payment behaviour: a request of its own
+            if self.reads_clearly_as_another_customer_request(previous):
+                return None  # "ok so what limit does that support?" after a score: the limit, for that customer
             return Intent(previous)
         return None
+
+    def reads_clearly_as_another_customer_request(self, previous: str) -> bool:
+        understood = self.understood
+        return (
+            understood is not None
+            and understood.intent in CUSTOMER_INTENTS
+            and understood.intent.value != previous
+            and understood.score >= SURE_ENOUGH_FOR_TERSE
+        )
 
     def asks_again_earlier(self) -> bool:
         """ "and what did it look like last friday?", "what about end of october?": the same request at an earlier

@@ -499,10 +499,20 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
     ),
 ]
 
+# "every customer with 'cobalt' in the name", "customers whose name contains 'ridge'": a search of names, not
+# figures of the book
+NAME_SEARCH_RE = re.compile(
+    r"\bin\s+(?:the|their|its)\s+names?\b|\bnames?\s+(?:contains?|containing|includes?|including|like|starting|starts"
+    r"|beginning|begins)\b|\bnamed\s+like\b",
+    IC,
+)
+RULES.append((Intent.FIND_CUSTOMER, NAME_SEARCH_RE, 8))
+
 QUESTION_START = re.compile(r"^\W*(?:is|are|can|could|may|should|would|will|do|does|did|why|what|when|how|who)\b", IC)
 NEGATIVE_RULES: list[tuple[Intent, re.Pattern[str], int]] = [
     # "broken promise" is a portfolio filter, not a promise being logged
     (Intent.PROMISE, re.compile(r"\bbroken promises?\b|\bkept rate\b|\bpromises? (?:kept|broken)\b", IC), 8),
+    (Intent.PORTFOLIO, NAME_SEARCH_RE, 8),
     # "excluding disputed" is a filter
     (Intent.DISPUTE, re.compile(r"\b(?:excl\w*|without|except|ex|not|non)[-\s.]*disput\w*|\bundisputed\b", IC), 5),
     # "top exposures" and grouped questions are portfolio, not a customer's exposure

@@ -76,6 +76,13 @@ BOOK_WORDS_RE = re.compile(
 _JARGON = {"dtp": "days to pay", "dbt": "days beyond terms", "p2p": "promise to pay", "p2ps": "promises to pay"}
 _JARGON_RE = re.compile(r"\b(?:" + "|".join(_JARGON) + r")\b", re.I)
 _MY_RE = re.compile(r"\bmy\b", re.I)
+STATUS_CHANGE_RE = re.compile(
+    r"\b(?:put|place|set|move|switch|flip|take)\s+(?:\S+\s+){1,4}?(?:on|onto|to|into|off)\s+(?:credit\s+)?stop\b"
+    r"|\b(?:change|set|update|switch|flip|move)\s+(?:\S+'s?\s+|their\s+|its\s+|the\s+)?(?:credit\s+)?status\s+(?:to|as)\b",
+    re.I,
+)
+# "how many promises were broken YTD": a count or a rate, which no one customer's history answers
+BOOK_QUANTITY_RE = re.compile(r"\bhow many\b|\b(?:number|count|total|share|percentage) of\b|\brates?\b|%", re.I)
 # "the last 6 points of history", "with 12 scores of history"
 _HISTORY_POINTS_RE = re.compile(
     r"\b(?:last\s+)?(\d{1,2})\s+(?:points?|scores?)\s+(?:of\s+)?(?:history|trend)\b"
@@ -206,6 +213,12 @@ _NARROW_RE = re.compile(
     r"|^\W*(?:(?:ok|and|so)\W+)?(?:anything|any)\s+(?:in\s+there\s+|of\s+(?:them|those|these)\s+)?(?:from|by)\s+\w+",
     re.I,
 )
+# "add class D too", "include cleo's book as well" after a list or a figure: the same, widened by what is named
+WIDEN_RE = re.compile(
+    r"^\W*(?:(?:ok|and|also|now|then|pls|please|can\s+you|could\s+you)\W+)*(?:add|include|plus|throw\s+in|bring\s+in)\b"
+    r"|^\W*(?:(?:ok|and|now)\W+)?(?:[\w'-]+\s+){1,4}(?:too|as\s+well)\W*$",
+    re.I,
+)
 # "only EMEA", "just APAC pls" after a list: the same list narrowed to what is named
 ONLY_RE = re.compile(r"^\W*(?:(?:ok|and|now|so)\W+)?(?:only|just)\s+(?:in\s+|for\s+|the\s+)?\w", re.I)
 # The kinds of proposal people name ("the limit ones", "any order releases"), as the proposal actions
@@ -284,7 +297,7 @@ MAX_WIDENED_LOOKUPS = 4
 # Who at the customer made a promise: a capitalised name after "spoke to", "contact was", or a role ("per their
 # controller Mark", "Petra in AP" is read as far as "Petra")
 _CONTACT_RE = re.compile(
-    r"(?i:\b(?:spoke|talked|chatted)\s+(?:to|with|w/)|\bcontact(?:\s+(?:was|is|person))?\s*:?|\b(?:per|from|via|according\s+to)"
+    r"(?i:\b(?:spoke|talked|chatted)\s+(?:to|with|w/)|\bcontact(?:'s|\s+(?:was|is|person))?\s*:?|\b(?:per|from|via|according\s+to)"
     r"\s+(?:their|the)\s+(?=(?:ap|ar|cfo|controller|treasurer|accountant|finance|payables|bookkeeper)\b))"
     r"\s*(?:(?i:their|the)\s+)?(?:(?i:ap|ar|cfo|controller|treasurer|accountant|finance|payables|bookkeeper)\s+)?"
     r"(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)"
@@ -301,6 +314,8 @@ _CONTACT_WEAK_RES = (
         rf"\b(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\s+(?:in|from|at|over in)\s+(?:their\s+|the\s+|[\w'-]+'s\s+)?"
         rf"{_PAYABLES}"
     ),
+    # "dana from vandelay's payables team": typed in lower case, a first name before the customer's AP team
+    re.compile(rf"(?:^|[,;.]\s*)(?P<name>[a-z]{{3,}})\s+(?:in|from|at)\s+(?:their\s+|the\s+|[\w'-]+'s\s+){_PAYABLES}"),
     re.compile(r"\((?P<name>[A-Z][a-z]+)\)"),
     # "Mary Carter on their side", "Raj at their end"
     re.compile(
@@ -431,6 +446,9 @@ _REASON_RE = re.compile(
     r"|\b(?:because|due\s+to|given|(?:as|while|since|now\s+that)\s+(?:they|their|the|we|it)|as\s+an?\s+(?=[a-z]{3,})|following|pending|until)\b"
     r"\s*(?P<after>.+)$"
     r"|\bfor\s+their\s+.+$"
+    # "… by 1.2m for the plant expansion project", "+40k for the new project"
+    r"|\bfor\s+(?P<purpose>(?:the|a|an|this|its)\s+(?:[\w-]+\s+){0,3}?(?:project|expansion|contract|deal|tender|season"
+    r"|launch|roll-?out|programme|program|build|site|plant|ramp[- ]?up|growth|order|po)\b[^.?!,;]*)"
     # "… - payment received", "… — they're chronically late": a clause set off by a dash (not a review date or a
     # closing word)
     r"|\s[-–—]\s+(?!(?:review|pls|please|thanks|thx|cheers|asap)\b)(?P<dashed>[^.?!]+)"
@@ -438,7 +456,10 @@ _REASON_RE = re.compile(
     # words or more that is not a review date, a courtesy or a further request
     r"|[,;?!]\s+(?P<clause>(?!(?:review|reason|why|rationale|pls|please|thanks|thank|thx|cheers|asap|ta|and|then|also"
     r"|ok|okay|so|can|could|would|will|what|how|is|are|do|does)\b)[a-z][^.?!,;]*\s[^.?!]*)"
-    r"|\.\s+(?P<sentence>(?:they|they'?re|they'?ve|their|customer|cust|client|payment|paid|cheque|we'?ve|it'?s"
+    # "Hold SO-0000117. Canyonpeak is way over limit.": a sentence about the customer after the request
+    r"|\.\s+(?P<sentence>(?!(?:what|how|who|where|when|why|which|it|this|that)\b)(?-i:[A-Z])[\w'-]+\s+"
+    r"(?:is|are|has|have|keeps|was|were)\s[^.?!]*"
+    r"|(?:they|they'?re|they'?ve|their|customer|cust|client|payment|paid|cheque|we'?ve|it'?s"
     r"|too|way|not|no|poor|strong|good|great|big|heavy|new|volumes?|sales|orders?|overdue|late|slow|always|never"
     r"|constantly|consistently|still)\b"
     r"[^.?!]*)",
@@ -453,7 +474,8 @@ def stated_reason(text: str) -> str | None:
     if match is None:
         return None
     said = next(
-        (match.group(g) for g in ("said", "plain", "dashed", "clause", "sentence") if match.group(g)), match.group(0)
+        (match.group(g) for g in ("said", "plain", "purpose", "dashed", "clause", "sentence") if match.group(g)),
+        match.group(0),
     )
     said = said.strip(" .;,")
     said = re.sub(r"^(?:because|as)\s+(?!of\b)", "", said, flags=re.I)  # "because customer is over limit"

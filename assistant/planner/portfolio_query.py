@@ -35,7 +35,8 @@ LIST_RE = re.compile(
     r"^\W*(?:\w+\W+){0,3}?(?:who|which|what)\s+(?:customers?|accounts?|clients?|debtors?|companies|one|ones)?\b"
     r"|\b(?:list|show|give)\s+(?:me\s+)?(?:all\s+|the\s+)?(?:customers|accounts|clients|debtors)\b"
     r"|^\W*(?:pls\s+|please\s+|can\s+you\s+)?list\b"  # "list the acounts on Hold or Stop": a list, typo or not
-    r"|\b(?:customers|accounts|clients|debtors)\s+(?:that|who|which|with|above|over|owing|exceeding|in breach)\b"
+    r"|\b(?:customers|accounts|clients|debtors|names)\s+(?:(?:in|on|from|of)\s+(?:my|our|the|his|her)\s+(?:book|portfolio|"
+    r"list|patch)\s+)?(?:that|who|which|with|above|over|owing|exceeding|in breach)\b"
     r"|\bhow many\s+(?:customers|accounts|clients)\b"
     r"|^\W*(?:\w+\W+){0,3}?(?:any(?:one|body)|any\s+(?:customers?|accounts?|clients?))\b"  # "anyone owing 250k+?"
     r"|\b(?:list|name)\s+(?:them|those|'em)\b",  # "… or more? list them"
@@ -55,6 +56,15 @@ OPEN_PROMISE_RE = re.compile(
     r"|\b(?:promises?|ptps?)\s+(?:to\s+pay\s+)?(?:(?:is|are)\s+)?(?:still\s+)?(?:open|pending|outstanding|live)\b",
     IC,
 )
+
+# "customers that kept their promises", "who honoured their PTPs": a selection, not the kept rate. The bare "kept
+# promises" / "promises kept" selects only when customers are listed ("accounts with kept promises").
+KEPT_PROMISE_RE = re.compile(
+    r"\b(?:kept|honou?red|stuck to|kept to|made good on)\s+(?:(?:all|each|every one) of\s+)?(?:their|its|his|her|a|the)"
+    r"\s+(?:promises?|ptps?|word)\b",
+    IC,
+)
+KEPT_PROMISES_LISTED_RE = re.compile(r"\bkept\s+(?:promises?|ptps?)\b|\b(?:promises?|ptps?)\s+(?:were\s+)?kept\b", IC)
 
 
 @dataclass(frozen=True)
@@ -81,7 +91,10 @@ def comparison(text: str, spans: Spans) -> Comparison | None:
 # "vs end of last quarter", "since the end of Q3", "compared with 30 Sep 2013": the earlier point is a date
 COMPARE_DATE_RE = re.compile(
     r"\b(?:vs\.?|versus|compared?\s+(?:(?:it|this|that|them|these|those)\s+)?(?:with|to)|against|relative\s+to"
-    r"|since)\s+"
+    r"|since"
+    # "better or worse than at the end of Q3", "higher than it was in June"
+    r"|than(?:\s+(?:it|we|they|things?)\s+(?:was|were|stood|looked))?(?:\s+(?:at|on|in|as\s+(?:of|at)|back\s+(?:at|in|on)))?"
+    r")\s+"
     r"(?:(?:where|what|how)\s+(?:it|we|they|things?)\s+(?:was|were|stood|looked)\s+(?:at|on|as\s+(?:of|at))?\s*)?"
     r"(?:the\s+)?",
     IC,
@@ -417,6 +430,26 @@ _ONE_FIGURE_RE = re.compile(
     r"|^\W*(?:the\s+)?[\w&-]+(?:\s+[\w&-]+)?\s+(?:numbers|figures)\W*$",  # "LATAM numbers?"
     IC,
 )
+# "the total" with nothing after it that says of what
+_BARE_TOTAL_RE = re.compile(
+    r"\b(?:the\s+|a\s+|our\s+|my\s+)?total\b(?!\s+(?:ar|a/r|receivables?|exposure|overdue|owed|owing|outstanding|balances?"
+    r"|dso|sales|invoices?|disputed|past|due|open|of|amount|number|count|cash|collected))",
+    IC,
+)
+# "give me APAC as at end of Q3", "show me the germans": a part of the book, and no figure named
+_A_PLACE_ALONE_RE = re.compile(
+    r"^\W*(?:(?:pls|please|can\s+you|could\s+you)\W+)?(?:give|show|get|send)\s+me\s+(?:the\s+)?"
+    r"(?!(?:work\s*list|list|report|summary|overview|picture|breakdown|update|dashboard|book|portfolio)\b)[\w&-]+"
+    r"(?:\s+(?!(?:work\s*list|list|report|summary|overview|picture|breakdown|update|dashboard)\b)[\w&-]+)?"
+    r"(?:\s+(?:as\s+(?:at|of)|at|for|on|by)\s+[^?!]{1,30})?\W*$",
+    IC,
+)
+_HOW_MANY_DAYS_RE = re.compile(
+    r"\bhow\s+many\s+days\s+(?:are|is|am|were)\s+(?:we|it|i|the\s+book|my\s+book|our\s+book)\b"
+    r"(?!.{0,20}\b(?:late|past\s+due|overdue|to\s+pay|sales|delinquen\w*|beyond)\b)",
+    IC,
+)
+_DAYS_MEASURE_RE = re.compile(r"\b(?:dso|add|dpd|bpdso|days\s+(?:sales|late|delinquent|past|to\s+pay|beyond))\b", IC)
 _MEASURE_WORDS_RE = re.compile(
     r"\b(?:ar|a/r|receivables?|owe[ds]?|owing|outstanding|balances?|exposure|exposed|overdue|past[- ]due|late|dso"
     r"|dpd|cei|add|ag(?:e)?ing|aged|buckets?|disput\w*|promises?|ptps?|limits?|utili[sz]ation|concentration|current"
@@ -437,5 +470,15 @@ def measure_unnamed(text: str) -> bool:
     """One figure asked for ("the number for EMEA", "the collections KPI") and no word says which."""
     if _VAGUE_MEASURE_RE.search(text):
         return not _MEASURE_WORDS_RE.search(_VAGUE_MEASURE_RE.sub(" ", text))
+    if days_unnamed(text):
+        return True
     untimed = re.sub(r"\bthese\s+days\b", " ", text, flags=re.I)  # "these days" is when, not a figure of days
-    return bool(_ONE_FIGURE_RE.search(untimed)) and not _MEASURE_WORDS_RE.search(untimed)
+    bare_total = _BARE_TOTAL_RE.search(untimed)  # "the germans, what's the total?": the total of what
+    untimed = _BARE_TOTAL_RE.sub(" ", untimed)
+    asks_one = bare_total or _ONE_FIGURE_RE.search(untimed) or _A_PLACE_ALONE_RE.search(untimed)
+    return bool(asks_one) and not _MEASURE_WORDS_RE.search(untimed)
+
+
+def days_unnamed(text: str) -> bool:
+    """ "how many days are we at on my book?": DSO or days delinquent, and no word says which."""
+    return bool(_HOW_MANY_DAYS_RE.search(text)) and not _DAYS_MEASURE_RE.search(text)

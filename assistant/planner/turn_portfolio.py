@@ -36,8 +36,11 @@ from .phrases import (
     FOLLOW_UP_RE,
     GROUP_BY_RE,
     SAME_BUT_RE,
+    WIDEN_RE,
 )
 from .portfolio_query import (
+    KEPT_PROMISE_RE,
+    KEPT_PROMISES_LISTED_RE,
     OPEN_PROMISE_RE,
     Comparison,
     asks_for_one,
@@ -45,6 +48,7 @@ from .portfolio_query import (
     comparison,
     counts_invoices,
     credit_statuses,
+    days_unnamed,
     earlier_arguments,
     lists_customers,
     measure_unnamed,
@@ -61,6 +65,9 @@ from .portfolio_query import (
 from .turn_customers import TurnCustomers
 from .turn_state import Stop
 
+_ADD_VERB_RE = re.compile(r"^\W*(?:(?:ok|and|also|now|then|pls|please)\W+)*(?-i:add|Add)\b", re.I)
+_LIST_FILTERS = ("regions", "countries", "segments", "industries", "collectors", "risk_classes", "credit_statuses",
+                 "currencies")  # fmt: skip
 _DISPUTED_ONLY_RE = re.compile(r"\b(?:in|under)\s+dispute\b|\bdisputed\s+(?:invoices?|items?)\b", re.I)
 # "overdue by segment - disputed invoices only", "open invoices currently in dispute": a filter the tool has not
 _ONLY_DISPUTED_RE = re.compile(
@@ -104,9 +111,11 @@ class TurnPortfolio(TurnCustomers):
         if measure_unnamed(text) and previous is None:
             self.ask_measure()
         again = FOLLOW_UP_RE.match(text) or SAME_BUT_RE.match(text)
-        if previous is not None and (
-            again or _LIST_THEM_RE.match(text) or _REFINE_RE.match(text) or _NARROW_RE.match(text)
-        ):
+        widen = previous is not None and WIDEN_RE.match(text) is not None
+        carried = previous is not None and bool(
+            again or widen or _LIST_THEM_RE.match(text) or _REFINE_RE.match(text) or _NARROW_RE.match(text)
+        )
+        if previous is not None and carried:
             args = {k: v for k, v in previous.arguments.items() if k not in ("chart",)}
         if previous is not None and _LIST_THEM_RE.match(text):
             args.update(group_by="customer", top_n=max(int(args.get("top_n", 0) or 0), 50))
@@ -240,6 +249,8 @@ class TurnPortfolio(TurnCustomers):
             re.I,
         ):
             args["broken_promise_in_period"] = True
+        elif KEPT_PROMISE_RE.search(text) or (lists_customers(text) and KEPT_PROMISES_LISTED_RE.search(text)):
+            args["kept_promise_in_period"] = True
         elif OPEN_PROMISE_RE.search(text):
             args["open_promise"] = True
         if EXCLUDE_DISPUTED_RE.search(text):
@@ -260,7 +271,7 @@ class TurnPortfolio(TurnCustomers):
         if review_due_by is not None:
             args["review_due_by"] = review_due_by
         selecting = ("over_limit", "min_balance", "min_days_past_due", "broken_promise_in_period", "open_promise",
-                     "risk_classes", "credit_statuses", "min_utilisation_pct")  # fmt: skip
+                     "kept_promise_in_period", "risk_classes", "credit_statuses", "min_utilisation_pct")  # fmt: skip
         if "group_by" not in args and (
             (lists_customers(text) and any(args.get(key) for key in selecting)) or review_due_by
         ):
@@ -286,7 +297,17 @@ class TurnPortfolio(TurnCustomers):
             split = next((dimension for key, dimension in _DIMENSIONS if len(args.get(key) or []) >= 2), None)
             if split is not None:
                 args["group_by"] = split
+        if widen and previous is not None:  # "add APAC too" after EMEA: both
+            for key in _LIST_FILTERS:
+                if args.get(key) and previous.arguments.get(key):
+                    args[key] = list(dict.fromkeys([*previous.arguments[key], *args[key]]))
+        if widen:  # "add APAC too": the verb, not ADD the measure
+            lowered = _ADD_VERB_RE.sub("", text).lower()
         focus = self.portfolio_focus(lowered, args)
+        earlier_focus = self.focus_of(previous) if carried and not self.portfolio_focus(lowered, {}) else []
+        if earlier_focus:  # "and for Q3?" after CEI per collector: still the CEI
+            focus = [*earlier_focus, *(name for name in focus if name not in earlier_focus and name != "ageing")]
+        self.focus = focus
         if _ONLY_DISPUTED_RE.search(text):
             # the disputed part beside the figure asked for ("overdue … disputed items only")
             wanted = ["disputed", *(["overdue"] if re.search(r"\boverdue\b|\bpast[- ]due\b", lowered) else [])]
@@ -327,6 +348,10 @@ class TurnPortfolio(TurnCustomers):
             return answer
         return answer + "\n\n" + answers_compare.comparison(result, result["compared"], focus, compared.label)
 
+    def focus_of(self, call: Any) -> list[str]:
+        """The measures the answer holding `call` focused on."""
+        return next((list(reply.focus) for reply in reversed(self.history) if call in reply.tool_calls), [])
+
     def ask_measure(self) -> None:
         """Which figure, as choices: each re-asks the question with its measure named."""
         capability = by_intent(Intent.PORTFOLIO.value)
@@ -337,6 +362,8 @@ class TurnPortfolio(TurnCustomers):
             ("total exposure", "exposure"),
             ("DSO", "DSO"),
         ]
+        if days_unnamed(self.text):  # "how many days are we at?": which count of days
+            readings = [("DSO (days sales outstanding)", "DSO"), ("ADD (average days delinquent)", "ADD")]
         self.choices = [
             Choice(number=n, label=label, capability=capability.name, text=f"{self.text} ({word})")
             for n, (label, word) in enumerate(readings, start=1)

@@ -34,6 +34,7 @@ from .entities import (
     order_numbers,
     risk_classes,
 )
+from .intent_rules import NAME_SEARCH_RE
 from .intents import Intent
 from .limit_change import terms_days
 from .name_runs import name_candidates
@@ -50,7 +51,9 @@ from .phrases import (
     NOW_RE,
     ON_ITS_OWN_RE,
     ONLY_RE,
+    STATUS_CHANGE_RE,
     TONES,
+    WIDEN_RE,
 )
 from .portfolio_query import (
     compared_date,
@@ -74,6 +77,29 @@ _BY_QUARTER_RE = re.compile(r"\b(?:by|per|each|every)\s+quarter\b|\bquarterly\b|
 # A window given by its two ends: "between 01/01/2013 and 30/06/2013", "from 1 March to 30 June"
 _BETWEEN_RE = re.compile(r"\b(?:between|from)\b.{3,30}?\b(?:and|to|until|till|through)\b", re.I)
 
+# "is hooli getting slower at paying?", "paying later over time": the trend is what is asked
+_TREND_ASKED_RE = re.compile(
+    r"\btrend\w*|\bover time\b|\b(?:getting|got|become|becoming|grow\w*)\s+(?:\w+\s+)?(?:slower|faster|later|worse"
+    r"|better|quicker)\b|\b(?:improv|deteriorat|slipp|slow)\w*\b|\bmonth by month\b|\bquarter by quarter\b",
+    re.I,
+)
+
+# The part of a name searched for: quoted, or the word after "contains"/"like"/"starting with" or before "in the name"
+_QUOTED_RE = re.compile(r"['\"‘“]([^'\"’”]{2,60})['\"’”]")
+_NAME_PART_RE = re.compile(
+    r"\b(?:contains?|containing|includes?|including|like|starting\s+with|starts\s+with|beginning\s+with|begins\s+with)"
+    r"\s+(?:the\s+word\s+)?([\w&.-]{2,40})|\b([\w&.-]{2,40})\s+in\s+(?:the|their|its)\s+names?\b",
+    re.I,
+)
+
+
+def _searched_name(text: str) -> str | None:
+    quoted = _QUOTED_RE.search(text)
+    if quoted is not None:
+        return quoted.group(1).strip()
+    part = _NAME_PART_RE.search(text)
+    return (part.group(1) or part.group(2)) if part is not None else None
+
 
 class TurnReads(TurnPortfolio):
     """The read capabilities: one tool call each (or a short fixed chain) and a templated answer."""
@@ -82,6 +108,13 @@ class TurnReads(TurnPortfolio):
         return answers.HELP
 
     def out_of_scope(self) -> str:
+        if STATUS_CHANGE_RE.search(self.text):
+            return (
+                "I can't change a customer's credit status: it follows the credit policy's rules (limit, overdue, "
+                "broken promises) and is not set by hand. Nothing was done. Nearest things I can do: put one of its "
+                "open orders on hold (a proposal someone approves), show its status and why, or propose a lower "
+                "credit limit."
+            )
         nearest = []
         for intent, _ in (self.understood.readings if self.understood else [])[:4]:
             capability = by_intent(intent.value)
@@ -96,6 +129,9 @@ class TurnReads(TurnPortfolio):
 
     def invoice(self) -> str:
         numbers = invoice_numbers(self.text, self.spans) or bare_invoice_numbers(self.text, self.spans)
+        picked = None if numbers else self.number_picked("invoices")
+        if picked is not None:
+            numbers = [picked]  # "the second one" after the user listed invoice numbers
         previous = last_call(self.history, "get_invoice")
         if not numbers and previous is not None:
             numbers = [previous.arguments["number"]]  # "what was it at end of june?" after an invoice lookup
@@ -128,10 +164,13 @@ class TurnReads(TurnPortfolio):
             args["trend"] = "quarter"
         result = self.call(tool_name, args)
         if tool_name == "get_payment_behaviour":
-            return answers_lookup.payment_behaviour(result)
+            return answers_lookup.payment_behaviour(result, trend_asked=bool(_TREND_ASKED_RE.search(self.text)))
         return answers_lookup.promise_history(result)
 
     def find_customer(self) -> str:
+        term = _searched_name(self.text) if NAME_SEARCH_RE.search(self.text) else None
+        if term is not None:
+            return answers_lookup.name_search(term, self.call("resolve_customer", {"query": term, "limit": 20}))
         customer = self.customer()
         found = next(
             (
@@ -192,6 +231,9 @@ class TurnReads(TurnPortfolio):
 
     def release_check(self) -> str:
         orders = order_numbers(self.text, self.spans)
+        picked = None if orders else self.number_picked("orders")
+        if picked is not None:
+            orders = [picked]  # "and the third one?" after the user listed order numbers
         self.dates(used=False)  # "today", "on Friday": the check is always for today; keep them out of names/amounts
         amount = None if orders else self.amount()
         reference: CustomerRef | None = None
@@ -281,7 +323,8 @@ class TurnReads(TurnPortfolio):
             page = first_int(PAGE_RE, self.text, self.spans)
             args["page"] = page or int(args.get("page", 1)) + 1
             return answers.worklist(self.call("build_worklist", args))
-        if previous is not None and (_NARROW_RE.match(self.text) or ONLY_RE.match(self.text)
+        widen = previous is not None and WIDEN_RE.match(self.text) is not None
+        if previous is not None and (_NARROW_RE.match(self.text) or ONLY_RE.match(self.text) or widen
                                      or FOLLOW_UP_RE.match(self.text) or _ABOUT_IT_RE.search(self.text)):  # fmt: skip
             args = {k: v for k, v in previous.arguments.items() if k not in ("page", "as_of")}
         collectors = match_staff(self.text, vocab, self.spans, roles=frozenset({"collector"}))
@@ -302,7 +345,11 @@ class TurnReads(TurnPortfolio):
         if page:
             args["page"] = page
         classes = risk_classes(self.text, self.spans)
+        if classes and widen:  # "add class D too": the classes before and this one
+            before = args.pop("risk_classes", None) or ([args["risk_class"]] if args.get("risk_class") else [])
+            classes = list(dict.fromkeys([*before, *classes]))
         if classes:
+            args.pop("risk_class", None)
             args["risk_classes"] = classes
         found = self.dates(used=False)
         if len(found) == 1 and found[0].problem is None and found[0].day < self.today:

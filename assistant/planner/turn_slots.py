@@ -23,6 +23,9 @@ from .phrases import (
     _AS_OF_BEFORE_RE,
     _BARE_WEEKDAY_RE,
     _REVIEW_DUE_RE,
+    ORDINAL_PICK,
+    ORDINAL_RE,
+    PICK_RE,
 )
 from .turn_state import Stop, TurnState, count_word, counted_thing
 
@@ -35,6 +38,18 @@ _WHEN_WORKING_RE = re.compile(
 
 class TurnSlots(TurnState):
     """Dates, amounts and currencies read from the message."""
+
+    def number_picked(self, kind: str) -> str | None:
+        """ "hold the second one" after the user listed three order numbers: that one (`kind`: orders, invoices)."""
+        numbers = self.history[-1].named.get(kind, []) if self.history else []
+        pick = PICK_RE.match(self.text) or ORDINAL_RE.search(self.text)
+        if not numbers or pick is None:
+            return None
+        word = next((g for g in pick.groups() if g), "")
+        index = (
+            ORDINAL_PICK[word.lower()] if word.lower() in ORDINAL_PICK else int(word) - 1 if word.isdigit() else None
+        )
+        return numbers[index] if index is not None and -len(numbers) <= index < len(numbers) else None
 
     def listed(self) -> list[CustomerRef]:
         """The customers of the list the user last saw (the call is repeated when the thread kept only its summary)."""

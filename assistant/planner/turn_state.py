@@ -115,6 +115,7 @@ class TurnState:
         self.citations: list[Citation] = []
         self.charts: list[str] = []
         self.choices: list[Choice] = []
+        self.focus: list[str] = []  # the measures a portfolio answer focused on, for the next turn
         self.understood: Understood | None = None
         self._ordinary_names: frozenset[str] | None = None
         self._name_statuses: list[tuple[NameCandidate, str]] | None = None

@@ -64,6 +64,13 @@ _REASON_CODE_RE = re.compile(
     re.IGNORECASE,
 )
 
+# A new code said before the ask to recode: "is really about pricing, not quantity — change the reason code"
+_RECODE_ASKED_RE = re.compile(r"\breason\s+code\b|\bre-?cod(?:e|ed|ing)\b|\bmis-?cod|\bcategor", re.I)
+_CODE_NAMED_RE = re.compile(
+    r"\b(?:is|it'?s|really|actually|about|a|an)\s+(?:really\s+|actually\s+)?(?:about\s+|a\s+|an\s+)?"
+    r"(duplicate[ _]billing|not[ _]received|pricing|price|quantity|quality|damaged|damage|duplicate|tax)\b",
+    re.IGNORECASE,
+)
 
 # "hold their open order", "release the pending order": the thread customer's order
 _THEIR_ORDER_RE = re.compile(r"\b(?:their|its|the)\s+(?:open\s+|pending\s+|new\s+|current\s+|held\s+)?orders?\b", re.I)
@@ -219,11 +226,13 @@ class TurnWrites(TurnReads):
         elif re.search(r"\bre-?open", lowered):
             args["status"] = "open"
         code = _REASON_CODE_RE.search(self.text)
+        if code is None and _RECODE_ASKED_RE.search(self.text):
+            code = _CODE_NAMED_RE.search(self.text)  # "92 is really about pricing, not quantity — recode it"
         if code is not None:  # "set dispute 12 reason code to pricing", "recode it as damaged goods"
             args["reason_code"] = _REASON_CODES[code.group(1).lower().replace("_", " ")]
             self.spans.add(*code.span())
         text = self.text if code is None else self.text[: code.start()] + self.text[code.end() :]
-        resolution = re.search(r"(?:resolution|because|reason)\s*[:\-]?\s*(.{3,})$", text, re.IGNORECASE) or (
+        resolution = re.search(r"(?:resolution|because|reason(?!\s+codes?\b))\s*[:\-]?\s*(.{3,})$", text, re.I) or (
             re.search(r"\b(?:resolved|closed|accepted|rejected|settled)\b\W*[,;:\-–]\s*(.{3,})$", text, re.I)
         )
         said = resolution.group(1).strip() if resolution else None
@@ -312,6 +321,9 @@ class TurnWrites(TurnReads):
 
     def order_action(self, tool_name: str) -> str:
         orders = order_numbers(self.text, self.spans)
+        picked = None if orders else self.number_picked("orders")
+        if picked is not None:
+            orders = [picked]
         of_the_thread = (_RELEASE_IT_RE if tool_name == "propose_order_release" else _HOLD_IT_RE).search(self.text)
         if not orders and (
             (re.search(r"\b(?:orders?|po|so)\b", self.text, re.IGNORECASE) and self.names_something())

@@ -1,0 +1,116 @@
+"""Requests the offline desk reads by what they ask rather than by their nearest example: an order's amount beside
+"are they blocked?", a limit asked about a score just shown, a search of customer names, a count of the book's
+broken promises, "so far this month" and "better or worse than at the end of Q3". On SQLite and PostgreSQL (the
+`shared_url` demo portfolio)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from tests.support import clock
+from tests.test_planner import ask, conversation, last_call, shared_url  # noqa: F401 - the fixture is used by name
+from tests.test_understanding import CUSTOMER_IDS
+
+
+def test_an_amount_wanted_beside_are_they_blocked_is_the_order_check(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "sam", "globex wants another 15k of product, are they blocked?")
+    assert last_call(reply, "check_order_release").arguments == {
+        "customer": CUSTOMER_IDS["Globex"],
+        "order_amount": "15000.00",
+    }
+    status = ask(shared_url, "sam", "is globex blocked?")
+    assert [c.name for c in status.tool_calls if c.name != "resolve_customer"] == ["get_customer_exposure"]
+
+
+def test_a_limit_asked_about_the_score_just_shown_is_the_recommendation(shared_url: str) -> None:  # noqa: F811
+    replies = conversation(shared_url, "avery", "score for globex?", "ok so what limit does that support?")
+    assert last_call(replies[1], "recommend_credit_limit").arguments["customer"] == CUSTOMER_IDS["Globex"]
+    again = conversation(shared_url, "avery", "score for globex?", "and what about umbrella?")
+    assert last_call(again[1], "score_customer").arguments["customer"] == CUSTOMER_IDS["Umbrella"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["find me every customer with 'acme' in the name", "customers whose name contains acme", "names like “acme”"],
+)
+def test_a_search_of_names_lists_the_matches_without_asking(shared_url: str, text: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", text)
+    assert [c.name for c in reply.tool_calls] == ["resolve_customer"]
+    assert reply.tool_calls[0].arguments == {"query": "acme", "limit": 20}
+    assert "Acme Corporation" in reply.text and "?" not in reply.text
+    nothing = ask(shared_url, "morgan", "any customers with zzqx in the name?")
+    assert "No customer name matches “zzqx”" in nothing.text
+
+
+def test_a_count_of_broken_promises_with_no_customer_is_the_books(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "how many promises were broken YTD")
+    arguments = last_call(reply, "get_portfolio_summary").arguments
+    assert arguments["activity_period_start"] == date(clock.today().year, 1, 1).isoformat()
+    assert "Promises broken" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("text", "start"),
+    [
+        ("promise kept rate so far this month", lambda today: today.replace(day=1)),
+        ("DSO this quarter so far", lambda today: date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)),
+    ],
+)
+def test_so_far_is_to_date_and_no_customer(shared_url: str, text: str, start) -> None:  # noqa: F811, ANN001
+    reply = ask(shared_url, "morgan", text)
+    assert [c.name for c in reply.tool_calls] == ["get_portfolio_summary"]
+    assert reply.tool_calls[0].arguments["period_start"] == start(clock.today()).isoformat()
+
+
+def test_better_or_worse_than_at_a_date_compares_with_it(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "charlie", "is my overdue better or worse than at the end of Q3?")
+    arguments = last_call(reply, "get_portfolio_summary").arguments
+    assert arguments["compare_to"] == date(clock.today().year, 9, 30).isoformat() and "as_of" not in arguments
+    assert "Compared" in reply.text
+
+
+@pytest.mark.parametrize("text", ["put globex on stop, effective immediately", "change umbrella's credit status to hold"])
+def test_setting_a_customers_credit_status_by_hand_is_out_of_scope(shared_url: str, text: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", text)
+    assert reply.tool_calls == [] and reply.proposals == []
+    assert "can't change a customer's credit status" in reply.text and "open orders on hold" in reply.text
+    order = ask(shared_url, "morgan", "put globex's order on stop")
+    assert last_call(order, "propose_order_hold").arguments["order_number"].startswith("SO-")
+
+
+@pytest.mark.parametrize(
+    ("who", "text", "offered"),
+    [
+        ("avery", "the germans, what's the total?", "open receivables"),
+        ("morgan", "give me APAC as at end of Q3", "total exposure"),
+        ("casey", "how many days are we at on my book?", "ADD (average days delinquent)"),
+    ],
+)
+def test_a_figure_asked_for_without_saying_which_is_asked_back(
+    shared_url: str,  # noqa: F811
+    who: str,
+    text: str,
+    offered: str,
+) -> None:
+    reply = ask(shared_url, who, text)
+    assert reply.tool_calls == [] and reply.text.startswith("Which figure do you mean?")
+    assert offered in [choice.label for choice in reply.choices]
+
+
+@pytest.mark.parametrize(
+    "text", ["what's the total overdue in EMEA?", "give me the overview for EMEA", "what is the total of open invoices"]
+)
+def test_a_figure_named_or_the_overview_is_answered(shared_url: str, text: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", text)
+    assert [c.name for c in reply.tool_calls] == ["get_portfolio_summary"]
+
+
+@pytest.mark.parametrize("text", ["globex credit line", "limit for globex?", "Globex limit"])
+def test_a_customer_and_the_word_limit_alone_asks_which_limit(shared_url: str, text: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", text)
+    assert [c.name for c in reply.tool_calls if c.name != "resolve_customer"] == []
+    assert {choice.capability for choice in reply.choices} == {"get_customer_exposure", "recommend_credit_limit"}
+    current = ask(shared_url, "avery", "what's globex's credit limit?")
+    assert last_call(current, "get_customer_exposure").arguments["customer"] == CUSTOMER_IDS["Globex"]
