@@ -70,6 +70,11 @@ PHRASINGS = [
     ("morgan", "what happened with dsipute 12 in the end", "summarize_dispute"),
     ("morgan", "provisioning percentage for debts more than 120 days past due?", "search_policy"),
     ("casey", "can a PTP over 25k get auto approved?", "search_policy"),
+    ("morgan", "which customers kept their promises this quarter?", "get_portfolio_summary"),
+    ("morgan", "find me every customer with 'acme' in the name", "resolve_customer"),
+    ("avery", "is Globex getting slower at paying?", "get_payment_behaviour"),
+    ("sam", "globex wants another 15k of product, are they blocked?", "check_order_release"),
+    ("morgan", "put globex on stop", None),
     ("avery", "book me a flight", None),
 ]  # fmt: skip
 

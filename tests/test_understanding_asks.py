@@ -5,6 +5,7 @@ broken promises, "so far this month" and "better or worse than at the end of Q3"
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import pytest
@@ -58,7 +59,11 @@ def test_a_count_of_broken_promises_with_no_customer_is_the_books(shared_url: st
         ("DSO this quarter so far", lambda today: date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)),
     ],
 )
-def test_so_far_is_to_date_and_no_customer(shared_url: str, text: str, start) -> None:  # noqa: F811, ANN001
+def test_so_far_is_to_date_and_no_customer(
+    shared_url: str,  # noqa: F811
+    text: str,
+    start: Callable[[date], date],
+) -> None:
     reply = ask(shared_url, "morgan", text)
     assert [c.name for c in reply.tool_calls] == ["get_portfolio_summary"]
     assert reply.tool_calls[0].arguments["period_start"] == start(clock.today()).isoformat()
@@ -71,11 +76,13 @@ def test_better_or_worse_than_at_a_date_compares_with_it(shared_url: str) -> Non
     assert "Compared" in reply.text
 
 
-@pytest.mark.parametrize("text", ["put globex on stop, effective immediately", "change umbrella's credit status to hold"])
+@pytest.mark.parametrize(
+    "text", ["put globex on stop, effective immediately", "change umbrella's credit status to hold"]
+)
 def test_setting_a_customers_credit_status_by_hand_is_out_of_scope(shared_url: str, text: str) -> None:  # noqa: F811
     reply = ask(shared_url, "morgan", text)
     assert reply.tool_calls == [] and reply.proposals == []
-    assert "can't change a customer's credit status" in reply.text and "open orders on hold" in reply.text
+    assert "credit status follows the credit policy's rules" in reply.text and "open orders on hold" in reply.text
     order = ask(shared_url, "morgan", "put globex's order on stop")
     assert last_call(order, "propose_order_hold").arguments["order_number"].startswith("SO-")
 
@@ -100,7 +107,14 @@ def test_a_figure_asked_for_without_saying_which_is_asked_back(
 
 
 @pytest.mark.parametrize(
-    "text", ["what's the total overdue in EMEA?", "give me the overview for EMEA", "what is the total of open invoices"]
+    "text",
+    [
+        "what's the total overdue in EMEA?",
+        "give me the overview for EMEA",
+        "what is the total of open invoices",
+        "the book's 90+ total?",
+        "total o/s as at end of last month?",
+    ],
 )
 def test_a_figure_named_or_the_overview_is_answered(shared_url: str, text: str) -> None:  # noqa: F811
     reply = ask(shared_url, "morgan", text)
@@ -112,5 +126,6 @@ def test_a_customer_and_the_word_limit_alone_asks_which_limit(shared_url: str, t
     reply = ask(shared_url, "avery", text)
     assert [c.name for c in reply.tool_calls if c.name != "resolve_customer"] == []
     assert {choice.capability for choice in reply.choices} == {"get_customer_exposure", "recommend_credit_limit"}
-    current = ask(shared_url, "avery", "what's globex's credit limit?")
-    assert last_call(current, "get_customer_exposure").arguments["customer"] == CUSTOMER_IDS["Globex"]
+    for asked in ("what's globex's credit limit?", "Globex exposure vs limit"):
+        current = ask(shared_url, "avery", asked)
+        assert last_call(current, "get_customer_exposure").arguments["customer"] == CUSTOMER_IDS["Globex"]

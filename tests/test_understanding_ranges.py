@@ -1,6 +1,6 @@
-"""Ranges of months or years in a request ("from jan to jun", "across 2025 and 2026") and a trend asked for in
-other words ("is globex getting slower at paying?"), read by the offline desk. On SQLite and PostgreSQL (the
-`shared_url` demo portfolio)."""
+"""Ranges of months or years in a request ("from jan to jun", "across 2025 and 2026"), a trend asked for in other
+words ("is globex getting slower at paying?") and an imported ledger's own invoice numbers in a dispute question,
+read by the offline desk. On SQLite and PostgreSQL (the `shared_url` demo portfolio and the IBM sample)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from assistant.planner.entities import Spans
 from assistant.planner.periods import period_mentions
 from tests.support import clock
 from tests.test_planner import ask, last_call, shared_url  # noqa: F401 - the fixture is used by name
-from tests.test_understanding import CUSTOMER_IDS
+from tests.test_understanding import CUSTOMER_IDS, _ibm_rows, ibm_url  # noqa: F401 - the fixture is used by name
 
 
 @pytest.mark.parametrize(
@@ -57,3 +57,10 @@ def test_a_trend_asked_in_other_words_is_answered_or_said_to_be_too_thin(shared_
     assert "Trend (weighted days late" in reply.text or "Trend: too few paid invoices" in reply.text
     plain = ask(shared_url, "avery", "globex average days to pay")
     assert "Trend: too few" not in plain.text
+
+
+def test_disputes_on_an_imported_ledgers_own_invoice_number(ibm_url: str) -> None:  # noqa: F811
+    row = next(row for row in _ibm_rows() if row["Disputed"] == "Yes")
+    text = f"disputes on invoice {row['invoiceNumber']} for {row['customerID']} as at 30/12/2013?"
+    call = last_call(ask(ibm_url, "morgan", text), "summarize_dispute")
+    assert call.arguments["invoice_number"] == row["invoiceNumber"] and call.arguments["as_of"] == "2013-12-30"

@@ -101,6 +101,7 @@ _TERSE_LIMIT_RE = re.compile(
 _ASKS_SOMETHING_OF_A_LIMIT_RE = re.compile(
     r"\b(?:what|whats|how|which|why|raise|increase|lift|bump|lower|cut|reduce|decrease|set|change|propose|approve"
     r"|recommend\w*|suggest\w*|should|would|could|give|new|current|existing|usage|utili[sz]\w*|headroom|available"
+    r"|expos\w*|balances?|owe\w*|owing|overdue|vs|versus|against|compared"
     r"|\d)",
     re.I,
 )

@@ -448,7 +448,7 @@ _REASON_RE = re.compile(
     r"|\bfor\s+their\s+.+$"
     # "… by 1.2m for the plant expansion project", "+40k for the new project"
     r"|\bfor\s+(?P<purpose>(?:the|a|an|this|its)\s+(?:[\w-]+\s+){0,3}?(?:project|expansion|contract|deal|tender|season"
-    r"|launch|roll-?out|programme|program|build|site|plant|ramp[- ]?up|growth|order|po)\b[^.?!,;]*)"
+    r"|launch|roll-?out|programme|program|build|site|plant|ramp[- ]?up|growth)\b[^.?!,;]*)"
     # "… - payment received", "… — they're chronically late": a clause set off by a dash (not a review date or a
     # closing word)
     r"|\s[-–—]\s+(?!(?:review|pls|please|thanks|thx|cheers|asap)\b)(?P<dashed>[^.?!]+)"

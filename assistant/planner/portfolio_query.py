@@ -451,9 +451,9 @@ _HOW_MANY_DAYS_RE = re.compile(
 )
 _DAYS_MEASURE_RE = re.compile(r"\b(?:dso|add|dpd|bpdso|days\s+(?:sales|late|delinquent|past|to\s+pay|beyond))\b", IC)
 _MEASURE_WORDS_RE = re.compile(
-    r"\b(?:ar|a/r|receivables?|owe[ds]?|owing|outstanding|balances?|exposure|exposed|overdue|past[- ]due|late|dso"
-    r"|dpd|cei|add|ag(?:e)?ing|aged|buckets?|disput\w*|promises?|ptps?|limits?|utili[sz]ation|concentration|current"
-    r"|collect\w*|cash|sales|invoices?|how many|count|trend|days|total|share|percent\w*|%)",
+    r"\d\s*\+|\bo/s\b|\b(?:ar|a/r|receivables?|owe[ds]?|owing|outstanding|balances?|exposure|exposed|overdue"
+    r"|past[- ]due|late|dso|dpd|cei|add|ag(?:e)?ing|aged|buckets?|disput\w*|promises?|ptps?|limits?|utili[sz]ation"
+    r"|concentration|current|collect\w*|cash|sales|invoices?|how many|count|trend|days|total|share|percent\w*|%)",
     IC,
 )
 

@@ -110,7 +110,7 @@ class TurnReads(TurnPortfolio):
     def out_of_scope(self) -> str:
         if STATUS_CHANGE_RE.search(self.text):
             return (
-                "I can't change a customer's credit status: it follows the credit policy's rules (limit, overdue, "
+                "I can't do that: a customer's credit status follows the credit policy's rules (limit, overdue, "
                 "broken promises) and is not set by hand. Nothing was done. Nearest things I can do: put one of its "
                 "open orders on hold (a proposal someone approves), show its status and why, or propose a lower "
                 "credit limit."
@@ -395,7 +395,8 @@ class TurnReads(TurnPortfolio):
             dispute_id = first_int(DISPUTE_ID_RE, self.text, self.spans)
         if dispute_id is not None:
             return answers.disputes(self.call("summarize_dispute", {"dispute_id": dispute_id}))
-        invoices = invoice_numbers(self.text, self.spans)
+        # "disputes on invoice 7369923093": an imported ledger's own invoice numbers too
+        invoices = invoice_numbers(self.text, self.spans) or bare_invoice_numbers(self.text, self.spans)
         as_of = self.as_of()
         args: dict[str, Any] = {}
         if invoices and not self.usable(name_candidates(self.text, self.spans)):

@@ -2,7 +2,7 @@
 (a greeting or aside before it, thanks or a deadline after it, all lower case, two neighbouring letters of a word
 swapped) and scored like the item. A rewrite that loses an item the desk understood as written is a fragility.
 
-    python -m evals.understanding.rewrites dev9 dev10
+    python -m evals.understanding.rewrites dev10 dev11
 
 Never run it on the frozen test set: its rewrites would be read to tune on.
 """
