@@ -129,3 +129,28 @@ def test_a_customer_and_the_word_limit_alone_asks_which_limit(shared_url: str, t
     for asked in ("what's globex's credit limit?", "Globex exposure vs limit"):
         current = ask(shared_url, "avery", asked)
         assert last_call(current, "get_customer_exposure").arguments["customer"] == CUSTOMER_IDS["Globex"]
+
+
+def test_a_message_opening_with_a_disputes_number_recodes_that_dispute(shared_url: str) -> None:  # noqa: F811
+    from tests.test_understanding_requests import _an_open_dispute
+
+    dispute = _an_open_dispute(shared_url)
+    reply = ask(shared_url, "morgan", f"{dispute} is really a pricing dispute, not quantity - recode it")
+    assert last_call(reply, "propose_dispute_update").arguments == {"dispute_id": dispute, "reason_code": "pricing"}
+
+
+def test_get_it_released_after_asking_about_a_customers_order_is_that_order(shared_url: str) -> None:  # noqa: F811
+    replies = conversation(
+        shared_url, "morgan", "why is globex's order stuck?", "they've wired the overdue, can you get it released"
+    )
+    arguments = last_call(replies[1], "propose_order_release").arguments
+    assert arguments["order_number"].startswith("SO-") and not replies[1].choices
+
+
+def test_ageing_split_by_a_dimension_shows_each_groups_buckets(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "aging by region")
+    call = last_call(reply, "get_portfolio_summary")
+    buckets = [row["bucket"] for row in call.result["totals"]["ageing"]]
+    assert f"| region | {' | '.join(buckets)} | Open receivables |" in reply.text
+    plain = ask(shared_url, "morgan", "split the book by region")
+    assert "| region | Open receivables | Overdue |" in plain.text

@@ -104,7 +104,7 @@ def portfolio(result: J, *, focus: list[str], whole_book_asked: bool = False) ->
     payers = result.get("payers")
     if not keys and payers:
         keys = ["overdue", "add"]
-    if not keys and not {"ageing", "top", "concentration", "trend"} & set(focus):
+    if not keys and not {"ageing", "split", "top", "concentration", "trend"} & set(focus):
         keys = FOCUS_KPIS["default"]
     used_definitions: list[str] = []
     groups = [g for g in result.get("groups") or [] if g["key"] is not None or result["group_by"] != "customer"]
@@ -115,7 +115,18 @@ def portfolio(result: J, *, focus: list[str], whole_book_asked: bool = False) ->
     rest = result["groups"][-1] if result.get("groups") else None
     if groups and result["group_by"] == "customer" and rest and rest["key"] is None and _any_figure(rest):
         groups.append(rest)  # "Other customers": what the list leaves out
-    if groups:
+    if groups and not keys and "ageing" in focus:  # "ageing by region": the buckets of each group
+        buckets = [a["bucket"] for a in totals["ageing"]]
+        currency = result["reporting_currency"]
+        rows = [
+            [g["label"], *(money(a["including_disputed"], currency) for a in g["figures"]["ageing"]),
+             kpi_text(g["figures"]["open_receivables"])]
+            for g in groups
+        ]  # fmt: skip
+        rows.append(["**total**", *(money(a["including_disputed"], currency) for a in totals["ageing"]),
+                     kpi_text(totals["open_receivables"])])  # fmt: skip
+        lines.append(table([str(result["group_by"]).replace("_", " "), *buckets, "Open receivables"], rows))
+    elif groups:
         group_keys = keys or ["open_receivables", "overdue"]
         headers = [str(result["group_by"]).replace("_", " "), *(KPI_LABELS.get(k, k) for k in group_keys)]
         rows = [[g["label"], *(kpi_text(g["figures"][k]) for k in group_keys)] for g in groups]

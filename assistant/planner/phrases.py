@@ -254,7 +254,8 @@ _RELEASE_IT_RE = re.compile(
     r"\b(?:release|unblock|unhold|free)\w*\b(?:\s+(?:on|of|for))?\s+"
     r"(?:it|that|this|them|their order|the held (?:one|order)|the one on hold)\b"
     r"|\b(?:lift|remove)\s+(?:the\s+)?hold\b(?!\s+on\s+(?:SO|order))|\btake\s+(?:it|that|them)\s+off\s+hold\b"
-    r"|\b(?:request|raise|submit|propose|put\s+in(?:\s+for)?|go\s+ahead\s+with)\s+(?:a|the)\s+release\b",
+    r"|\b(?:request|raise|submit|propose|put\s+in(?:\s+for)?|go\s+ahead\s+with)\s+(?:a|the)\s+release\b"
+    r"|\b(?:get|have)\s+(?:it|that|them|their\s+order|the\s+order)\s+(?:released|unblocked|moving|shipped)\b",
     re.IGNORECASE,
 )
 _HOLD_IT_RE = re.compile(r"\b(?:put|place)\s+(?:it|that|this|them|their order)\s+on\s+hold\b", re.IGNORECASE)

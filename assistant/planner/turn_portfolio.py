@@ -306,7 +306,7 @@ class TurnPortfolio(TurnCustomers):
         focus = self.portfolio_focus(lowered, args)
         earlier_focus = self.focus_of(previous) if carried and not self.portfolio_focus(lowered, {}) else []
         if earlier_focus:  # "and for Q3?" after CEI per collector: still the CEI
-            focus = [*earlier_focus, *(name for name in focus if name not in earlier_focus and name != "ageing")]
+            focus = [*earlier_focus, *(name for name in focus if name not in earlier_focus and name != "split")]
         self.focus = focus
         if _ONLY_DISPUTED_RE.search(text):
             # the disputed part beside the figure asked for ("overdue … disputed items only")
@@ -412,7 +412,7 @@ class TurnPortfolio(TurnCustomers):
         if "disputed" in focus and ("disputes" in focus or EXCLUDE_DISPUTED_RE.search(lowered)):
             focus.remove("disputed")  # "leave out anything in dispute" filters; "dispute cycle time" is its own
         if args.get("group_by") and not focus:
-            focus.append("ageing")
+            focus.append("split")  # "by region" alone: receivables and overdue per group
         if args.get("min_days_past_due") is not None or "exposure" in lowered:
             focus.insert(0, "exposure")
         if re.search(r"\bexpos(?:ure|ed)\b", lowered) and args.get("group_by") and args.get("group_by") != "customer":

@@ -64,6 +64,8 @@ _REASON_CODE_RE = re.compile(
     re.IGNORECASE,
 )
 
+# A message that opens with the dispute's number, then what it is: "155 is really a pricing dispute"
+_LEADING_DISPUTE_RE = re.compile(r"^\W*#?(\d{1,6})\s+(?:is|was|isn'?t|should|needs?)\b", re.I)
 # A new code said before the ask to recode: "is really about pricing, not quantity — change the reason code"
 _RECODE_ASKED_RE = re.compile(r"\breason\s+code\b|\bre-?cod(?:e|ed|ing)\b|\bmis-?cod|\bcategor", re.I)
 _CODE_NAMED_RE = re.compile(
@@ -213,6 +215,10 @@ class TurnWrites(TurnReads):
 
     def dispute_update(self) -> str:
         dispute_id = first_int(DISPUTE_ID_RE, self.text, self.spans) or self.dispute_of_the_thread()
+        leading = _LEADING_DISPUTE_RE.match(self.text) if dispute_id is None else None
+        if leading is not None:  # "155 is really a pricing dispute, not quantity - recode it"
+            dispute_id = int(leading.group(1))
+            self.spans.add(*leading.span(1))
         if dispute_id is None:
             raise Stop("Which dispute? Give its number, e.g. “dispute #…”.", "dispute missing")
         args: dict[str, Any] = {"dispute_id": dispute_id}
