@@ -154,3 +154,23 @@ def test_ageing_split_by_a_dimension_shows_each_groups_buckets(shared_url: str) 
     assert f"| region | {' | '.join(buckets)} | Open receivables |" in reply.text
     plain = ask(shared_url, "morgan", "split the book by region")
     assert "| region | Open receivables | Overdue |" in plain.text
+
+
+def test_a_collector_asking_about_an_account_outside_their_book_is_told_where_they_looked(
+    shared_url: str,  # noqa: F811
+) -> None:
+    from sqlalchemy import select
+
+    from db.engine import read_session
+    from db.models import Customer, StaffUser
+
+    with read_session(shared_url) as session:
+        cleo = session.scalars(select(StaffUser.id).where(StaffUser.name == "cleo")).one()
+        elsewhere = session.scalars(
+            select(Customer.name).where(Customer.collector_id.is_not(None), Customer.collector_id != cleo).limit(1)
+        ).one()
+    reply = ask(shared_url, "cleo", f"what does {elsewhere} owe?")
+    assert "in your book (you see only the customers assigned to you)" in reply.text
+    assert not [c for c in reply.tool_calls if c.name != "resolve_customer"]
+    manager = ask(shared_url, "morgan", "what does Zzyzx Nonesuch Ltd owe?")
+    assert "in your book" not in manager.text

@@ -243,9 +243,11 @@ class TurnCustomers(TurnSlots):
                 "ambiguous customer",
             )
         if resolution.not_found:
+            collector = self.request.actor.role == Role.COLLECTOR
+            own_book = " in your book (you see only the customers assigned to you)" if collector else ""
             raise Stop(
-                f"I couldn't find a customer matching “{resolution.not_found}”. Check the spelling, or give the "
-                "customer id or external id.",
+                f"I couldn't find a customer matching “{resolution.not_found}”{own_book}. Check the spelling, or give "
+                "the customer id or external id.",
                 "customer not found",
             )
         raise Stop("Which customer do you mean? Give a name, an id or an external id.", "customer missing")
