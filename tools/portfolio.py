@@ -184,7 +184,7 @@ class PortfolioSummaryInput(BaseModel):
     kept_promise_in_period: bool = Field(
         default=False, description="Only customers with a promise to pay due in the period and kept in full."
     )
-    open_promise: bool = Field(default=False, description="Only customers with a promise to pay open then")
+    open_promise: bool = Field(default=False, description="Only customers with a promise open then")
     exclude_disputed: bool = Field(default=False, description="Leave out disputed items.")
     min_days_past_due: int | None = Field(
         default=None, ge=0, le=3650, description="Days past due, from (a bucket boundary)."
@@ -193,7 +193,7 @@ class PortfolioSummaryInput(BaseModel):
         default=None, ge=0, le=3650, description="Days past due, up to (a bucket boundary)."
     )
     min_balance: PositiveMoneyField | None = Field(
-        default=None, description="Only customers owing at least this much (reporting currency)."
+        default=None, description="Only customers owing at least this (reporting currency)."
     )
     over_limit: bool = Field(
         default=False,
