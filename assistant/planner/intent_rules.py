@@ -8,7 +8,16 @@ import re
 from .intent_kinds import Intent
 
 IC = re.IGNORECASE
+# "every customer with 'cobalt' in the name", "customers whose name contains 'ridge'": a search of names, not
+# figures of the book
+NAME_SEARCH_RE = re.compile(
+    r"\bin\s+(?:the|their|its)\s+names?\b|\bnames?\s+(?:contains?|containing|includes?|including|like|starting|starts"
+    r"|beginning|begins)\b|\bnamed\s+like\b",
+    IC,
+)
+
 RULES: list[tuple[Intent, re.Pattern[str], int]] = [
+    (Intent.FIND_CUSTOMER, NAME_SEARCH_RE, 8),
     # help and approvals
     (Intent.HELP, re.compile(r"^\W*(?:help|h[ae]lp me|\?+|menu|commands|options|hi|hello|hey|yo)\W*$", IC), 10),
     (
@@ -498,15 +507,6 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         8,
     ),
 ]
-
-# "every customer with 'cobalt' in the name", "customers whose name contains 'ridge'": a search of names, not
-# figures of the book
-NAME_SEARCH_RE = re.compile(
-    r"\bin\s+(?:the|their|its)\s+names?\b|\bnames?\s+(?:contains?|containing|includes?|including|like|starting|starts"
-    r"|beginning|begins)\b|\bnamed\s+like\b",
-    IC,
-)
-RULES.append((Intent.FIND_CUSTOMER, NAME_SEARCH_RE, 8))
 
 QUESTION_START = re.compile(r"^\W*(?:is|are|can|could|may|should|would|will|do|does|did|why|what|when|how|who)\b", IC)
 NEGATIVE_RULES: list[tuple[Intent, re.Pattern[str], int]] = [

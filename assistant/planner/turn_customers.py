@@ -22,7 +22,6 @@ from .context import (
     REGION_ALIASES,
     SEGMENT_ALIASES,
     CustomerRef,
-    customer_open_orders,
     customer_ref,
     last_customer,
     list_call,
@@ -49,7 +48,6 @@ from .entities import (
 )
 from .name_runs import NameCandidate, distinctive_word, name_candidates, widened_runs
 from .phrases import (
-    _HELD_RE,
     _NOT_A_GROUP_NAME,
     _NOT_COUNTRY_CODES,
     _PLACE_RE,
@@ -70,7 +68,7 @@ from .phrases import (
     is_filler_run,
 )
 from .turn_slots import TurnSlots
-from .turn_state import Resolution, Stop, count_word
+from .turn_state import Resolution, Stop
 
 _CODE_RE = re.compile(r"(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9][\w-]{3,}|\d{4,}")
 
@@ -79,7 +77,7 @@ _CODE_RE = re.compile(r"(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9][\w-]{3,}|\d{4,
 # Two names joined ("Globex and Initech", "Wayne & Hooli", "Globex, Initech"): a read about one would drop the other
 _TWO_NAMED_RE = re.compile(r"\w\s*(?:\band\b|&|,|\bplus\b|\bvs\.?|\bversus\b)\s*\w", re.I)
 _COMBINED_RE = re.compile(r"\bplus\b|\bcombined\b|\btogether\b|\bin total\b|\ball (?:three|of them)\b|\+", re.I)
-
+_OWN_BOOK_ONLY = " in your book (you see only the customers assigned to you)"
 _DISPUTE_NUMBER_RE = re.compile(r"\bdispute\s*(?:id\s*|no\.?\s*|number\s*)?#?\s*\d+\b", re.I)
 
 
@@ -243,8 +241,7 @@ class TurnCustomers(TurnSlots):
                 "ambiguous customer",
             )
         if resolution.not_found:
-            collector = self.request.actor.role == Role.COLLECTOR
-            own_book = " in your book (you see only the customers assigned to you)" if collector else ""
+            own_book = _OWN_BOOK_ONLY if self.request.actor.role == Role.COLLECTOR else ""
             raise Stop(
                 f"I couldn't find a customer matching “{resolution.not_found}”{own_book}. Check the spelling, or give "
                 "the customer id or external id.",
@@ -568,35 +565,3 @@ class TurnCustomers(TurnSlots):
             if code not in codes:
                 codes.append(code)
         return codes
-
-    def the_held_or_open_order(self, customer: CustomerRef) -> str | None:
-        """For a check: the held order when the message says "held" and one is, else the one open order."""
-        if _HELD_RE.search(self.text):
-            held = self.the_open_order(customer, "held")
-            if held is not None:
-                return held
-        return self.the_open_order(customer, "check")
-
-    def the_open_order(self, customer: CustomerRef, purpose: str) -> str | None:
-        """The customer's one open order that fits `purpose` (any for a check, not held for a hold, held for a
-        release or a check that says "held"); several end the turn with the question which one, none gives None."""
-        if customer.id is None and not customer.reference.isdigit():
-            return None
-        fitting = [
-            order
-            for order in customer_open_orders(self.request.database_url, customer.id or int(customer.reference))
-            if purpose == "check" or order.on_hold == (purpose in ("release", "held"))
-        ]
-        if len(fitting) == 1:
-            return fitting[0].number
-        if not fitting:
-            return None
-        listed = answers.bullets(
-            [f"{o.number} of {o.order_date}: {answers.money(o.open_amount, o.currency)}" for o in fitting[:10]]
-        )
-        kind = {"check": "open", "hold": "open, not held,", "release": "held", "held": "held"}[purpose]
-        raise Stop(
-            f"{customer.name or 'The customer'} has {count_word(len(fitting))} {kind} orders:\n{listed}\n"
-            "Which one? Reply with its number (SO-…). Nothing was done.",
-            "several orders",
-        )

@@ -14,6 +14,7 @@ from . import answers, answers_lookup
 from .context import (
     REGION_ALIASES,
     CustomerRef,
+    customer_open_orders,
     invoice_customers,
     last_call,
     list_call,
@@ -40,6 +41,7 @@ from .limit_change import terms_days
 from .name_runs import name_candidates
 from .phrases import (
     _ABOUT_IT_RE,
+    _HELD_RE,
     _HISTORY_POINTS_RE,
     _MY_PROPOSALS_RE,
     _NARROW_RE,
@@ -61,7 +63,7 @@ from .portfolio_query import (
     earlier_arguments,
 )
 from .turn_portfolio import TurnPortfolio
-from .turn_state import Stop
+from .turn_state import Stop, count_word
 
 # "20 at a time", "25 per page", "show 15 rows", "first 30": how many accounts a worklist page shows
 _PAGE_SIZE_RE = re.compile(
@@ -431,6 +433,40 @@ class TurnReads(TurnPortfolio):
             if citation not in self.citations:
                 self.citations.append(citation)
         return answers.policy(passages)
+
+    # --- the one order a message means ------------------------------------------------------------------------
+
+    def the_held_or_open_order(self, customer: CustomerRef) -> str | None:
+        """For a check: the held order when the message says "held" and one is, else the one open order."""
+        if _HELD_RE.search(self.text):
+            held = self.the_open_order(customer, "held")
+            if held is not None:
+                return held
+        return self.the_open_order(customer, "check")
+
+    def the_open_order(self, customer: CustomerRef, purpose: str) -> str | None:
+        """The customer's one open order that fits `purpose` (any for a check, not held for a hold, held for a
+        release or a check that says "held"); several end the turn with the question which one, none gives None."""
+        if customer.id is None and not customer.reference.isdigit():
+            return None
+        fitting = [
+            order
+            for order in customer_open_orders(self.request.database_url, customer.id or int(customer.reference))
+            if purpose == "check" or order.on_hold == (purpose in ("release", "held"))
+        ]
+        if len(fitting) == 1:
+            return fitting[0].number
+        if not fitting:
+            return None
+        listed = answers.bullets(
+            [f"{o.number} of {o.order_date}: {answers.money(o.open_amount, o.currency)}" for o in fitting[:10]]
+        )
+        kind = {"check": "open", "hold": "open, not held,", "release": "held", "held": "held"}[purpose]
+        raise Stop(
+            f"{customer.name or 'The customer'} has {count_word(len(fitting))} {kind} orders:\n{listed}\n"
+            "Which one? Reply with its number (SO-…). Nothing was done.",
+            "several orders",
+        )
 
 
 def _passages(result: dict[str, Any]) -> list[dict[str, Any]]:
