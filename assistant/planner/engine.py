@@ -68,13 +68,13 @@ from .phrases import (
     FX_FORECAST_RE,
     GO_AHEAD_RE,
     NEXT_PAGE_RE,
-    ORDINAL_PICK,
     OUT_OF_SCOPE_SURE,
     PICK_RE,
     PLAUSIBLE,
     STATUS_CHANGE_RE,
     SURE_ENOUGH_FOR_TERSE,
     SURE_ENOUGH_TO_PROPOSE,
+    pick_index,
 )
 from .portfolio_query import (
     measure_unnamed,
@@ -444,7 +444,7 @@ class _Turn(TurnFollowUps):
         match = PICK_RE.match(self.text)
         if match is None:
             return None
-        index = ORDINAL_PICK[match.group(1).lower()] if match.group(1) else int(match.group(2)) - 1
+        index = pick_index(match)
         if not -len(offered) <= index < len(offered):
             return None
         choice = offered[index]

@@ -50,6 +50,14 @@ ORDINAL_RE = re.compile(
     r"|(?:\b(?:number|no\.?|row|line)\s*|#\s*)(\d{1,2})\b(?!\d)",
     re.IGNORECASE,
 )
+
+
+def pick_index(match: re.Match[str]) -> int:
+    """The list position a PICK_RE or ORDINAL_RE match names ("the second one": 1, "#3": 2, "the last": -1)."""
+    word = next(g for g in match.groups() if g).lower()
+    return ORDINAL_PICK[word] if word in ORDINAL_PICK else int(word) - 1
+
+
 # "Acme group", "the Initech group": the family of a customer, reported at its head
 CUSTOMER_GROUP_RE = re.compile(
     r"\b([A-Za-z][\w&.'-]*)\s+group\b(?!\s*by\b)|\bgroup\s+(?:of|for)\s+(?!the\b)([A-Za-z][\w&.'-]*)", re.IGNORECASE

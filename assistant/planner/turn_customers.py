@@ -61,11 +61,11 @@ from .phrases import (
     MAX_WIDENED_LOOKUPS,
     ON_ITS_OWN_RE,
     ONE_WORD_RE,
-    ORDINAL_PICK,
     ORDINAL_RE,
     PICK_RE,
     _name_word_key,
     is_filler_run,
+    pick_index,
 )
 from .turn_slots import TurnSlots
 from .turn_state import Resolution, Stop
@@ -264,7 +264,7 @@ class TurnCustomers(TurnSlots):
         ordinal = ORDINAL_RE.search(self.text)
         listed = self.listed() if pick or ordinal else []
         if listed and pick:
-            index = ORDINAL_PICK[pick.group(1).lower()] if pick.group(1) else int(pick.group(2)) - 1
+            index = pick_index(pick)
             if -len(listed) <= index < len(listed):
                 return Resolution(customer=listed[index])
         explicit_id = CUSTOMER_ID_RE.search(self.text)
@@ -273,8 +273,7 @@ class TurnCustomers(TurnSlots):
             self.spans.add(*explicit_id.span())
             queries.append((next(g for g in explicit_id.groups() if g), True))
         if listed and ordinal and not explicit_id:
-            word = ordinal.group(1) or ordinal.group(2)
-            index = ORDINAL_PICK[word.lower()] if word else int(ordinal.group(3)) - 1
+            index = pick_index(ordinal)
             if -len(listed) <= index < len(listed):
                 self.spans.add(*ordinal.span())
                 return Resolution(customer=listed[index])

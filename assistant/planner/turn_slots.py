@@ -23,9 +23,9 @@ from .phrases import (
     _AS_OF_BEFORE_RE,
     _BARE_WEEKDAY_RE,
     _REVIEW_DUE_RE,
-    ORDINAL_PICK,
     ORDINAL_RE,
     PICK_RE,
+    pick_index,
 )
 from .turn_state import Stop, TurnState, count_word, counted_thing
 
@@ -45,11 +45,8 @@ class TurnSlots(TurnState):
         pick = PICK_RE.match(self.text) or ORDINAL_RE.search(self.text)
         if not numbers or pick is None:
             return None
-        word = next((g for g in pick.groups() if g), "")
-        index = (
-            ORDINAL_PICK[word.lower()] if word.lower() in ORDINAL_PICK else int(word) - 1 if word.isdigit() else None
-        )
-        return numbers[index] if index is not None and -len(numbers) <= index < len(numbers) else None
+        index = pick_index(pick)
+        return numbers[index] if -len(numbers) <= index < len(numbers) else None
 
     def listed(self) -> list[CustomerRef]:
         """The customers of the list the user last saw (the call is repeated when the thread kept only its summary)."""
