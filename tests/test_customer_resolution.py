@@ -69,11 +69,14 @@ CANDIDATES = {
 # --- the rule without a database --------------------------------------------------------------------------------
 
 
-def _index(names: list[str]) -> NameIndex:
+def _index(names: list[str], parents: dict[int, int] | None = None) -> NameIndex:
+    """The names get ids 1, 2, …; `parents` maps a subsidiary's id to its parent's."""
+    parents = parents or {}
     from db.models.party import customer_name_key
 
     return NameIndex.build(
-        (len(names), len(names), ""), [(i + 1, customer_name_key(n), f"C{i + 1}") for i, n in enumerate(names)]
+        (len(names), len(names), ""),
+        [(i + 1, customer_name_key(n), f"C{i + 1}", parents.get(i + 1)) for i, n in enumerate(names)],
     )
 
 
@@ -260,3 +263,17 @@ def test_a_common_word_leading_one_name_and_starting_another_is_not_decisive() -
     for reference in ("crystal land", "crystalwood", "hooli"):
         ranked, decisive = match_name(index, reference, 5)
         assert decisive, reference
+
+
+def test_a_name_typed_without_its_legal_form_is_not_decisive_when_another_name_starts_the_same_way() -> None:
+    names = ["Highbridge Company SAS", "Highbridge Enterprises S. de R.L.", "Acme Corporation", "Acme Europe B.V."]
+    index = _index(names, parents={4: 3})
+    ranked, decisive = match_name(index, "highbridge", 5)
+    assert not decisive
+    assert [index.ids[position] for position, _, _ in ranked] == [1, 2]
+    for reference in ("Highbridge Company", "highbridge sas", "highbridge enterprises"):
+        ranked, decisive = match_name(index, reference, 5)
+        assert decisive, reference
+    ranked, decisive = match_name(index, "acme", 5)  # the other Acme is its own subsidiary: the group head is meant
+    assert decisive and index.ids[ranked[0][0]] == 3
+    assert not match_name(_index(names), "acme", 5)[1]  # two unrelated companies called Acme

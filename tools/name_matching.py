@@ -3,14 +3,19 @@ customer: its whole name, its leading words, or (for a long enough, non-dictiona
 Legal forms, connectors and ordinary words never name anyone on their own; partial words only suggest candidates.
 
 Stages, in order (the first that finds anything answers):
-1. the whole name (name key: case, punctuation and trailing legal form folded) — resolves when unique;
+1. the whole name (name key: case, punctuation and trailing legal form folded) — resolves when unique, unless the
+   legal form was left off and another name, not one of its own subsidiaries, starts with the same words
+   ("highbridge" for Highbridge Company SAS and Highbridge Enterprises S.A.; "acme" still names the group head);
 2. nothing but ordinary words (trade vocabulary, places, legal forms): no match unless stage 1 found one;
 3. the leading whole words of a name ("globex" → "Globex Industries") — resolves when unique, and a single word
    that also starts another name's first word ("crystal": "Crystalwood …") is not unique;
 4. whole words inside a name ("richter", "transit authority") — candidates; resolves only when unique and the
    words include a distinctive (non-dictionary) word of four letters or more;
 5. the start of a single word ("acm") — candidates only;
-6. similar spelling, only when the query has a distinctive word of four letters or more: resolves when the best
+6. one mistyped word ("glboex", "ubmrela"): a distinctive word of six letters or more that is one slip (a letter
+   swapped, missing, extra or wrong) from exactly one word of the book's names, with no other name word within two,
+   is read as that word and matched again from stage 1 ("similar name"; resolves only where the word would);
+7. similar spelling, only when the query has a distinctive word of four letters or more: resolves when the best
    match is near-identical on the same number of words, clearly ahead of the next, and the query is not short.
 """
 
@@ -19,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import distance, fuzz, process
 
 from db.models.party import customer_name_key
 from tools.reference_words import fold, is_common_word, is_filler, is_ordinary
@@ -27,6 +32,7 @@ from tools.reference_words import fold, is_common_word, is_filler, is_ordinary
 SIMILAR_RESOLVES_AT = 85.0  # ratio on the same number of words
 SIMILAR_MIN_GAP = 10.0  # ahead of the next customer by at least this
 SIMILAR_MIN_LENGTH = 6  # letters in the query (shorter typos only suggest)
+TYPO_MIN_LENGTH = 6  # letters in a word read as a one-slip spelling of a name word
 CANDIDATE_MIN_SCORE = 65.0
 CANDIDATE_BAND = 25.0
 MIN_DISTINCTIVE_CHARS = 2
@@ -36,6 +42,7 @@ RARE_NAME_WORD_NAMES = 5
 _POSSESSIVE = re.compile(r"'s(?=\s|$)|(?<=s)'(?=\s|$)", re.IGNORECASE)  # "acme's", "ventures'" (keeps the s)
 
 Ranked = list[tuple[int, float, str]]  # (position in the index, score, how)
+NameRow = tuple[int, str, str, int | None]  # (customer id, name key, external id, parent customer id)
 
 
 def query_key(text: str) -> str:
@@ -58,6 +65,7 @@ class NameIndex:
     fingerprint: tuple[int, int, str]
     ids: list[int]
     keys: list[str]
+    parents: list[int | None]
     by_key: dict[str, list[int]] = field(default_factory=dict)
     tokens: list[tuple[str, ...]] = field(default_factory=list)
     by_token: dict[str, list[int]] = field(default_factory=dict)
@@ -66,8 +74,8 @@ class NameIndex:
     _ordinary: frozenset[str] | None = None
 
     @classmethod
-    def build(cls, fingerprint: tuple[int, int, str], rows: list[tuple[int, str, str]]) -> NameIndex:
-        index = cls(fingerprint, [row[0] for row in rows], [row[1] for row in rows])
+    def build(cls, fingerprint: tuple[int, int, str], rows: list[NameRow]) -> NameIndex:
+        index = cls(fingerprint, [row[0] for row in rows], [row[1] for row in rows], [row[3] for row in rows])
         for position, key in enumerate(index.keys):
             words = tuple(key.split())
             index.tokens.append(words)
@@ -97,7 +105,8 @@ def match_name(index: NameIndex, text: str, limit: int) -> tuple[Ranked, bool]:
     nobody is tried again without a trailing "s" ("starks exposure": a possessive typed without its apostrophe), and
     one of several words with two of them joined when that makes a word of a name."""
     key = query_key(text)
-    found = _match_key(index, key, limit)
+    form_typed = len(fold(text).split()) > len(key.split())  # "highbridge sas": the legal form says which
+    found = _match_key(index, key, limit, form_typed=form_typed)
     if not found[0] and " " not in key and key.endswith("s") and key[:-1] in index.by_token:
         return _match_key(index, key[:-1], limit)
     if not found[0] and " " in key:
@@ -111,14 +120,18 @@ def match_name(index: NameIndex, text: str, limit: int) -> tuple[Ranked, bool]:
     return found
 
 
-def _match_key(index: NameIndex, key: str, limit: int) -> tuple[Ranked, bool]:
+def _match_key(index: NameIndex, key: str, limit: int, *, form_typed: bool = False) -> tuple[Ranked, bool]:
     words = key.split()
     distinctive = _distinctive(words)
     if sum(len(word) for word in distinctive) < MIN_DISTINCTIVE_CHARS or len(words) > index.max_words + 2:
         return [], False
     exact = index.by_key.get(key, [])
     if exact:
-        return [(position, 100.0, "name") for position in exact[:limit]], len(exact) == 1
+        ranked = [(position, 100.0, "name") for position in exact[:limit]]
+        if len(exact) > 1 or form_typed:
+            return ranked, len(exact) == 1
+        rivals = _rivals_sharing_the_name(index, exact[0])
+        return ranked + [(position, 95.0, "name words") for position in rivals[: limit - 1]], not rivals
     if all(map(is_ordinary, distinctive)):
         return [], False
     strong = [word for word in distinctive if _strong(word)]
@@ -131,7 +144,37 @@ def _match_key(index: NameIndex, key: str, limit: int) -> tuple[Ranked, bool]:
             return [(position, 80.0, "start of name") for position in starts[:limit]], False
     if not strong:
         return [], False
+    corrected = _one_slip_corrected(index, words)
+    if corrected is not None:
+        ranked, decisive = _match_key(index, corrected, limit)
+        if ranked:
+            return [(position, min(score, 90.0), "similar name") for position, score, _ in ranked], decisive
     return _similar(index, key, len(words), limit)
+
+
+def _one_slip_corrected(index: NameIndex, words: list[str]) -> str | None:
+    """The key with its one unknown distinctive word spelled as the only name word one slip away, or None."""
+    unknown = [i for i, word in enumerate(words) if word not in index.by_token and not is_filler(word)]
+    if len(unknown) != 1 or len(words[unknown[0]]) < TYPO_MIN_LENGTH or not _strong(words[unknown[0]]):
+        return None
+    near = process.extract(
+        words[unknown[0]], list(index.by_token), scorer=distance.OSA.distance, score_cutoff=2, limit=None
+    )
+    if len(near) != 1 or near[0][1] != 1:
+        return None
+    return " ".join([*words[: unknown[0]], near[0][0], *words[unknown[0] + 1 :]])
+
+
+def _rivals_sharing_the_name(index: NameIndex, position: int) -> list[int]:
+    """Other names that start with the whole of this one's key and are not its subsidiaries."""
+    words = index.tokens[position]
+    return [
+        other
+        for other in index.by_token.get(words[0], [])
+        if other != position
+        and index.tokens[other][: len(words)] == words
+        and index.parents[other] != index.ids[position]
+    ]
 
 
 def _whole_words(index: NameIndex, words: list[str], has_strong: bool, limit: int) -> tuple[Ranked, bool] | None:
