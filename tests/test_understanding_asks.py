@@ -6,7 +6,7 @@ broken promises, "so far this month" and "better or worse than at the end of Q3"
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -174,3 +174,49 @@ def test_a_collector_asking_about_an_account_outside_their_book_is_told_where_th
     assert not [c for c in reply.tool_calls if c.name != "resolve_customer"]
     manager = ask(shared_url, "morgan", "what does Zzyzx Nonesuch Ltd owe?")
     assert "in your book" not in manager.text
+
+
+def test_a_name_one_slip_away_from_one_customer_is_that_customer(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", "what's glboex's score and risk class?")
+    assert last_call(reply, "score_customer").arguments["customer"] == CUSTOMER_IDS["Globex"]
+    two_slips = ask(shared_url, "avery", "how much does ubmrela owe")  # too far to read as Umbrella unasked
+    assert not [c for c in two_slips.tool_calls if c.name != "resolve_customer"]
+    assert "did you mean Umbrella Health GmbH" in two_slips.text
+
+
+def test_an_amount_beside_a_name_offers_what_the_user_may_do(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", "globex 40k")
+    assert {c.capability for c in reply.choices} >= {
+        "check_order_release",
+        "log_promise_to_pay",
+        "propose_credit_limit_change",
+    }
+    sales = ask(shared_url, "sam", "globex - 12k")  # sales may only check an order: that is the reading
+    assert last_call(sales, "check_order_release").arguments == {
+        "customer": CUSTOMER_IDS["Globex"],
+        "order_amount": "12000.00",
+    }
+
+
+def test_an_amount_and_a_day_ahead_beside_a_name_is_a_promise(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "Globex: fifteen thousand on Wednesday")
+    arguments = last_call(reply, "log_promise_to_pay").arguments
+    wednesday = clock.today() + timedelta(days=(2 - clock.today().weekday()) % 7 or 7)
+    assert arguments["amount"] == "15000.00" and arguments["promised_date"] == wednesday.isoformat()
+
+
+@pytest.mark.parametrize("text", ["what was my rate in Q3", "percentage for EMEA?"])
+def test_a_ratio_asked_without_saying_which_is_asked_back(shared_url: str, text: str) -> None:  # noqa: F811
+    replies = conversation(shared_url, "charlie", text, "3")
+    assert not replies[0].tool_calls
+    assert [c.label for c in replies[0].choices][:3] == [
+        "% current (not yet due)",
+        "% over ninety days past due",
+        "CEI (collection effectiveness)",
+    ]
+    assert "CEI" in replies[1].text and last_call(replies[1], "get_portfolio_summary")
+
+
+def test_inventory_is_out_of_scope_whoever_is_named(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "sam", "do we have enough stock to fill Globex's next order?")
+    assert not reply.tool_calls and "can't" in reply.text

@@ -14,6 +14,7 @@ from db.engine import read_session
 from db.models import Invoice
 from tests.support import clock
 from tests.test_planner import ask, conversation, last_call, shared_url  # noqa: F401 - the fixture is used by name
+from tests.test_understanding import CUSTOMER_IDS
 
 
 def test_a_worklist_follow_up_at_an_earlier_date_keeps_the_list(shared_url: str) -> None:  # noqa: F811
@@ -169,3 +170,48 @@ def test_the_second_one_after_the_user_listed_order_numbers_is_that_order(shared
     }
     check = conversation(shared_url, "morgan", listed, "and the third one?")
     assert last_call(check[1], "check_order_release").arguments["order_number"] == numbers[2]
+
+
+def test_another_figure_of_the_same_customer_is_that_figure_not_the_last_answer(shared_url: str) -> None:  # noqa: F811
+    replies = conversation(shared_url, "avery", "score Globex", "and what's their total exposure today?")
+    assert last_call(replies[1], "get_customer_exposure").arguments["customer"] == CUSTOMER_IDS["Globex"]
+    assert "score_customer" not in [c.name for c in replies[1].tool_calls]
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "kept", "added"),
+    [
+        ("overdue for our retail customers?", "just the 60+ part of that", {"industries": ["Retail"]},
+         {"min_days_past_due": 60}),
+        ("what's overdue in EMEA?", "top 5 of those by amount", {"regions": ["EMEA"]},
+         {"top_n": 5, "rank_by": "overdue"}),
+        ("open AR in APAC at the end of last month", "by region please", {"as_of": "END_OF_LAST_MONTH"},
+         {"group_by": "region"}),
+        ("open AR by region", "drill into EMEA by segment", {"group_by": "segment"}, {"regions": ["EMEA"]}),
+    ],
+)  # fmt: skip
+def test_a_portfolio_refinement_keeps_what_was_asked_before(
+    shared_url: str,  # noqa: F811
+    first: str,
+    then: str,
+    kept: dict[str, object],
+    added: dict[str, object],
+) -> None:
+    replies = conversation(shared_url, "morgan", first, then)
+    arguments = last_call(replies[1], "get_portfolio_summary").arguments
+    end_of_last_month = (clock.today().replace(day=1) - timedelta(days=1)).isoformat()
+    expected = {k: end_of_last_month if v == "END_OF_LAST_MONTH" else v for k, v in {**kept, **added}.items()}
+    assert {k: str(arguments.get(k)) if k == "as_of" else arguments.get(k) for k in expected} == expected
+
+
+def test_is_it_still_waiting_after_a_proposal_lists_that_proposal(shared_url: str) -> None:  # noqa: F811
+    replies = conversation(
+        shared_url,
+        "avery",
+        "propose raising globex's limit to 150k, strong payment record",
+        "is it still waiting for approval?",
+    )
+    assert replies[0].proposals
+    call = last_call(replies[1], "list_pending_approvals")
+    assert call.arguments == {"proposed_by": "avery", "kind": "set_credit_limit"}
+    assert "of your proposals" in replies[1].text

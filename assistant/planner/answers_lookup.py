@@ -135,8 +135,11 @@ def promise_history(result: J) -> str:
     return paragraphs(blocks)
 
 
-def pending_approvals(result: J) -> str:
+def pending_approvals(result: J, *, mine: bool = False) -> str:
+    """`mine`: the list is of the asking user's own proposals ("is it still waiting for approval?")."""
     if not result["total"]:
+        if mine:
+            return "No proposal of yours is waiting for a decision."
         return result.get("note") or "Nothing is waiting for your decision."
     rows = [
         [
@@ -149,7 +152,11 @@ def pending_approvals(result: J) -> str:
         for a in result["approvals"][:MAX_ROWS]
     ]
     blocks = [
-        f"{count(result['total'])} proposals are waiting for a decision you may take (showing {count(len(rows))}):",
+        f"{count(result['total'])} of your proposals {'is' if result['total'] == 1 else 'are'} waiting for a decision "
+        f"(showing {count(len(rows))}):"
+        if mine
+        else f"{count(result['total'])} proposals are waiting for a decision you may take "
+        f"(showing {count(len(rows))}):",
         table(["id", "proposal", "proposed by", "expires in", "you may approve"], rows),
         "Approve or reject with the buttons on each proposal card, or `creditdesk proposals approve <id>`.",
     ]

@@ -15,6 +15,7 @@ from assistant.planner.understand import CERTAIN_RULES, MARGIN, SAME_ANSWER, int
 from assistant.types import AskRequest, AssistantReply, Choice, Usage
 from core.logging import get_logger
 from db.models import Role
+from tools.registry import get_tool
 
 from . import answers
 from .context import (
@@ -25,6 +26,7 @@ from .context import (
     match_values,
     vocabulary,
 )
+from .dates import date_mentions
 from .entities import (
     BARE_INVOICE_RE,
     CUSTOMER_ID_RE,
@@ -126,6 +128,10 @@ _POLICY_ONLY_RE = re.compile(
     r"|\b(?:rates?|percent\w*|%)\s+(?:of\s+|for\s+)?provision\w*|\bdo we provide\b|\bauto[- ]?approv",
     re.I,
 )
+
+
+# What an amount beside a customer's name and nothing else may ask ("hooli 25k")
+_AMOUNT_BESIDE_A_NAME = (Intent.RELEASE_CHECK, Intent.PROMISE, Intent.LIMIT_PROPOSE)
 
 
 class OfflinePlanner:
@@ -428,6 +434,24 @@ class _Turn(TurnFollowUps):
                 return decided
         return intent
 
+    def states_a_promise(self) -> bool:
+        """ "Greenport Foods: fifteen thousand on Wednesday": an amount and a day still to come beside a name."""
+        spans = Spans()
+        if not any(not mention.error for mention in money_mentions(self.text, spans)):
+            return False
+        days = date_mentions(self.text, self.today, spans, future=True)
+        return any(mention.day >= self.today and mention.problem is None for mention in days)
+
+    def amount_readings(self, readings: list[Intent]) -> list[Intent]:
+        """ "hooli 25k", "can you deal with vandelay's 20k": an amount beside a name, when the words leave open
+        whether it is an order to check, a promise or a new limit, offers all three (those the user's role may
+        use)."""
+        if not (self.terse() or any(r in _AMOUNT_BESIDE_A_NAME for r in readings)):
+            return readings
+        if not any(not mention.error for mention in money_mentions(self.text, Spans())):
+            return readings
+        return [*readings, *(r for r in _AMOUNT_BESIDE_A_NAME if r not in readings)]
+
     def terse(self) -> bool:
         """A customer named and at most one other word besides small ones: no verb says what is wanted."""
         names = " ".join(candidate.text.lower() for candidate, status in self.name_statuses() if status != "not_found")
@@ -453,22 +477,27 @@ class _Turn(TurnFollowUps):
 
     def ask_between(self, readings: list[Intent]) -> Intent | None:
         """Ask which of the close readings was meant, as numbered choices (buttons on Slack and the web chat). The
-        readings the message cannot fill are left out ("D and E risk classes" names no customer, so not a score);
-        when that leaves one reading that only reads, it is the answer (a change is never chosen this way). A
+        readings the message cannot fill are left out ("D and E risk classes" names no customer, so not a score),
+        and so are those the user's role may not use; when that leaves one reading that only reads, it is the answer
+        (a change is never chosen this way). A
         customer's figures with no customer named or in the thread are the book's."""
-        offered: list[Capability] = []
+        considered: list[Capability] = []
+        if readings[:1] == [Intent.PROMISE] and self.states_a_promise():
+            return Intent.PROMISE
+        readings = self.amount_readings(readings)
         if any(r in (Intent.EXPOSURE, Intent.STATUS) for r in readings) and self.about_the_book():
             readings = [Intent.PORTFOLIO if r in (Intent.EXPOSURE, Intent.STATUS) else r for r in readings]
         for intent in readings:
             if intent in (Intent.OUT_OF_SCOPE, Intent.UNKNOWN, Intent.HELP) or any(
-                intent in group and any(c.intent in group for c in offered) for group in SAME_ANSWER
+                intent in group and any(c.intent in group for c in considered) for group in SAME_ANSWER
             ):
                 continue
             capability = by_intent(intent.value)
-            if capability is not None and capability.people and capability not in offered:
-                offered.append(capability)
+            if capability is not None and capability.people and capability not in considered:
+                considered.append(capability)
+        offered = [c for c in considered if self.may_use(c)]  # a choice the user's role cannot take is not offered
         fillable = [c for c in offered if self.can_fill(intent_of(c.name))]
-        only = intent_of(fillable[0].name) if len(fillable) == 1 and len(offered) > 1 else None
+        only = intent_of(fillable[0].name) if len(fillable) == 1 and len(considered) > 1 else None
         if only is not None and (only not in _PROPOSING or _ACTION_WORDS[only].search(self.text)):
             return only
         if len(fillable) >= 2:
@@ -484,6 +513,10 @@ class _Turn(TurnFollowUps):
         lines = "\n".join(f"{c.number}. {c.label}" for c in self.choices)
         raise Stop(f"Which do you mean?\n{lines}\nReply with the number. Nothing was done.", None)
 
+    def may_use(self, capability: Capability) -> bool:
+        """Whether the asking user's role may use the capability's tool (a choice they cannot take is not offered)."""
+        return capability.tool is None or self.request.actor.role in get_tool(capability.tool).roles
+
     def can_fill(self, intent: Intent) -> bool:
         """Whether the message (with the thread) gives what the reading needs: a customer for a customer's
         question, none for a question about the book, an invoice number for an invoice."""
@@ -495,6 +528,8 @@ class _Turn(TurnFollowUps):
             return not self.names_a_customer() and not pointed
         if intent is Intent.INVOICE:
             return bool(INVOICE_RE.search(self.text) or BARE_INVOICE_RE.search(self.text))
+        if intent is Intent.FIND_CUSTOMER and (INVOICE_RE.search(self.text) or BARE_INVOICE_RE.search(self.text)):
+            return self.names_a_customer()  # "look up 0380292674": an invoice's number, no customer's name
         if intent in CUSTOMER_INTENTS:
             return not self.about_the_book()
         return True

@@ -197,7 +197,10 @@ _DPD_PAST = re.compile(
     re.IGNORECASE,
 )
 _DPD_OVER_BARE = re.compile(r"\b(?:over|more than|above|older than|beyond)\s*(\d{1,4})\b(?!\s*[km%])", re.IGNORECASE)
-_DPD_RANGE = re.compile(r"\b(\d{1,4})\s*(?:-|–|to)\s*(\d{1,4})\s*(?:days?|dpd)\b", re.IGNORECASE)
+_DPD_RANGE = re.compile(
+    r"\b(\d{1,4})\s*(?:-|–|to|and)\s*(\d{1,4})\s*(?:days?|dpd)\b",
+    re.IGNORECASE,  # "between 30 and 60 days"
+)
 _DPD_BUCKET = re.compile(r"\b(\d{1,4})\s*-\s*(\d{1,4})s?\b(?!\s*[km])", re.IGNORECASE)  # "my 31-60s"
 
 

@@ -9,7 +9,7 @@ import re
 from .context import REGION_ALIASES, list_call, match_values, pending_candidates, vocabulary
 from .dates import date_mentions
 from .entities import DISPUTE_ID_RE, INVOICE_RE, ORDER_RE, Spans
-from .intents import CUSTOMER_INTENTS, Intent
+from .intents import CUSTOMER_INTENTS, THRESHOLD, Intent, recognise
 from .phrases import (
     _ABOUT_IT_RE,
     _CUSTOMER_READS,
@@ -144,6 +144,7 @@ class TurnFollowUps(TurnWrites):
                 FOLLOW_UP_RE.match(text)
                 and recognised in (Intent.UNKNOWN, Intent.PORTFOLIO, Intent(previous))
                 and not BOOK_WORDS_RE.search(text)
+                and not self.words_ask_another_customer_question(previous)
             ):
                 return Intent(previous)  # "and the trend by quarter?" after a customer's payment behaviour
         if recognised is Intent.UNKNOWN and (pending_candidates(self.history) and PICK_RE.match(text)):
@@ -176,6 +177,14 @@ class TurnFollowUps(TurnWrites):
                 return None  # "ok so what limit does that support?" after a score: the limit, for that customer
             return Intent(previous)
         return None
+
+    def words_ask_another_customer_question(self, previous: str) -> bool:
+        """ "and what's their total exposure today?" after a score: the words name another of the customer's
+        figures, so the same customer, another answer."""
+        return any(
+            intent in CUSTOMER_INTENTS and intent.value != previous and score >= THRESHOLD
+            for intent, score in recognise(self.text).scores.items()
+        )
 
     def reads_clearly_as_another_customer_request(self, previous: str) -> bool:
         understood = self.understood

@@ -16,8 +16,19 @@ NAME_SEARCH_RE = re.compile(
     IC,
 )
 
+# "is the promise I logged still sitting in the queue?", "has my limit request been approved yet?"
+AWAITING_DECISION_RE = re.compile(
+    r"\b(?:sitting|waiting|stuck|pending)\s+(?:in\s+the\s+(?:approval\s+)?queue"
+    r"|for\s+(?:an?\s+)?(?:approval|sign[- ]?off))\b"
+    r"|\bin\s+the\s+approval\s+queue\b|\b(?:been|got|gotten)\s+(?:approved|signed\s+off)\s+yet\b"
+    r"|\bawaiting\s+(?:approval|sign[- ]?off)\b"
+    r"|\b(?:request|proposal|submission|limit\s+change)s?\s+(?:is\s+|are\s+)?still\s+(?:pending|open|waiting)\b",
+    IC,
+)
+
 RULES: list[tuple[Intent, re.Pattern[str], int]] = [
     (Intent.FIND_CUSTOMER, NAME_SEARCH_RE, 8),
+    (Intent.PENDING_APPROVALS, AWAITING_DECISION_RE, 10),
     # help and approvals
     (Intent.HELP, re.compile(r"^\W*(?:help|h[ae]lp me|\?+|menu|commands|options|hi|hello|hey|yo)\W*$", IC), 10),
     (

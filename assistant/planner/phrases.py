@@ -128,7 +128,11 @@ _OFF_TOPIC_RE = re.compile(
 # Inventory is never a credit question, whoever is named ("do we have the pallets in stock for initech?"); the
 # warehouse only when stock is what is asked ("ok for the warehouse to ship SO-117?" is the release check)
 _INVENTORY_RE = re.compile(
-    r"\b(?:in stock|stock levels?|inventory|sku)\b|\b(?:stock|units?|pallets?)\b.{0,40}\bwarehouse\b", re.I
+    r"\b(?:in stock|out of stock|stock levels?|inventory|sku|restock\w*)\b"
+    r"|\b(?:stock|units?|pallets?)\b.{0,40}\bwarehouse\b"
+    # "do we have enough stock to fill Wayne's next order?"
+    r"|\b(?:enough|sufficient)\s+(?:stock|units|product)\b|\bstock\s+to\s+(?:fill|ship|cover|fulfil\w*)\b",
+    re.I,
 )
 # Around the approval step, or a credit status set by hand: nothing here does that
 _BYPASS_RE = re.compile(
@@ -212,7 +216,12 @@ _REFINE_RE = re.compile(
     r"^\W*(?:(?:ok|and|now|then|pls|please|can you)\W+)*(?:(?:as\s+(?:of|at)|at)\s+[^?!]{3,40}?\s+instead\b"
     r"|(?:split|break|group|cut)\s+(?:it|that|this|them|those)"
     r"\s+(?:down\s+|up\s+)?by\b|make\s+(?:it|that)\s+(?:the\s+)?(?:(?:top|bottom)\s*)?\d+|(?:just\s+)?(?:the\s+)?top\s*\d+\s+(?:then|instead)"
-    r"|by\s+(?:region|country|segment|collector|currency|risk\s+class)\s+(?:instead|then)\b)",
+    r"|by\s+(?:region|country|segment|collector|currency|risk\s+class)\s+(?:instead|then)\b"
+    # "by country please", "drill into EMEA by country", "just the 60+ part of that", "top 5 of those by amount"
+    r"|by\s+(?:region|country|countries|segment|collector|currency|risk\s+class)(?:\s+(?:please|pls|too))?\W*$"
+    r"|drill\s+(?:down\s+)?(?:into|in\s+on|on)\b|zoom\s+(?:in\s+)?(?:into|on)\b"
+    r"|(?:just|only)\s+(?:the\s+)?[\w+-]+(?:\s+[\w+-]+)?\s+(?:part|bit|portion|slice|piece)\s+of\s+(?:that|those|it|them)\b"
+    r"|(?:just\s+|only\s+)?(?:the\s+)?(?:top|bottom)\s*\d+\s+of\s+(?:those|them|these|that)\b)",
     re.IGNORECASE,
 )
 _NARROW_RE = re.compile(
@@ -464,11 +473,12 @@ _REASON_RE = re.compile(
     # "…, they're deteriorating", "… on hold? customer is chasing us", "…, volumes are up": a later clause of two
     # words or more that is not a review date, a courtesy or a further request
     r"|[,;?!]\s+(?P<clause>(?!(?:review|reason|why|rationale|pls|please|thanks|thank|thx|cheers|asap|ta|and|then|also"
-    r"|ok|okay|so|can|could|would|will|what|how|is|are|do|does)\b)[a-z][^.?!,;]*\s[^.?!]*)"
+    r"|ok|okay|so|can|could|would|will|what|how|is|are|do|does|put|hold|release|raise|lift|increase|decrease|lower|cut"
+    r"|reduce|send|log|draft|set|change|propose|move|assign)\b)[a-z][^.?!,;]*\s[^.?!]*)"
     # "Hold SO-0000117. Canyonpeak is way over limit.": a sentence about the customer after the request
     r"|\.\s+(?P<sentence>(?!(?:what|how|who|where|when|why|which|it|this|that)\b)(?-i:[A-Z])[\w'-]+\s+"
     r"(?:is|are|has|have|keeps|was|were)\s[^.?!]*"
-    r"|(?:they|they'?re|they'?ve|their|customer|cust|client|payment|paid|cheque|we'?ve|it'?s"
+    r"|(?:they|they'?re|they'?ve|their|customer|cust|client|payment|paid|cheque|we'?ve|we'?re|i'?m|i\s+am|i'?ve|it'?s"
     r"|too|way|not|no|poor|strong|good|great|big|heavy|new|volumes?|sales|orders?|overdue|late|slow|always|never"
     r"|constantly|consistently|still)\b"
     r"[^.?!]*)",

@@ -39,7 +39,10 @@ LIST_RE = re.compile(
     r"list|patch)\s+)?(?:that|who|which|with|above|over|owing|exceeding|in breach)\b"
     r"|\bhow many\s+(?:customers|accounts|clients)\b"
     r"|^\W*(?:\w+\W+){0,3}?(?:any(?:one|body)|any\s+(?:customers?|accounts?|clients?))\b"  # "anyone owing 250k+?"
-    r"|\b(?:list|name)\s+(?:them|those|'em)\b",  # "… or more? list them"
+    r"|\b(?:list|name)\s+(?:them|those|'em)\b"  # "… or more? list them"
+    # "wich of my customers are over there limit?", "Customers on Hold or Stop — can I get the list?"
+    r"|\b(?:who|which|wich|whcih)\s+of\s+(?:my|our|the|your)\s+(?:customers|accounts|clients|debtors)\b"
+    r"|\b(?:get|have|see|send|pull|want|need)\s+(?:me\s+)?(?:the|a)\s+list\b|\blist\s+(?:of\s+(?:them|those|names)|please|pls)\b",
     IC,
 )
 OVER_LIMIT_RE = re.compile(
@@ -115,6 +118,35 @@ def compared_date(text: str, today: date, spans: Spans) -> tuple[date, str] | No
             continue  # "since yesterday" is a point; "vs today" compares nothing
         spans.add(match.start(), end)
         return mention.day, text[match.start() : end].strip()
+    return None
+
+
+# "DSO went up between Q2 and Q3", "how did overdue change from June to September": the later against the earlier
+_CHANGE_BETWEEN_RE = re.compile(
+    r"\b(?:went|gone|go(?:es)?|moved?|changed?|rose|risen|rise|fell|fallen|dropped|increased?|decreased?|jumped|grew"
+    r"|worsen\w*|improv\w*|deteriorat\w*|shift\w*|difference|change|movement|swing)\b.{0,30}?\b(between|from)\s+(?:the\s+)?",
+    IC,
+)
+
+
+def change_between(text: str, today: date, spans: Spans) -> tuple[Any, Any] | None:
+    """The two points or periods a change is asked between (earlier, later), marked in `spans`."""
+    for match in _CHANGE_BETWEEN_RE.finditer(text):
+        first = date_at(text, match.end(), today) or period_at(text, match.end(), today)
+        if first is None:
+            continue
+        joiner = re.compile(r"\s+(?:and|to|till|until|vs\.?)\s+(?:the\s+)?" if match.group(1).lower() == "from"
+                            else r"\s+(?:and|&)\s+(?:the\s+)?", IC).match(text, first[1])  # fmt: skip
+        if joiner is None:
+            continue
+        second = date_at(text, joiner.end(), today) or period_at(text, joiner.end(), today)
+        if second is None:
+            continue
+        earlier, later = sorted((first[0], second[0]), key=lambda mention: mention.day)
+        if earlier.day >= later.day or later.day > today:
+            continue
+        spans.add(match.start(), second[1])
+        return earlier, later
     return None
 
 
@@ -466,8 +498,25 @@ def names_a_measure(text: str) -> bool:
 _VAGUE_MEASURE_RE = re.compile(r"\bcollections?\s+(?:kpis?|metrics?|numbers?|figures?|stats?|performance)\b", IC)
 
 
+# "SMB percentage?", "what was my rate in Q3": a ratio asked for, and no word says of what
+_RATE_WORD_RE = re.compile(r"\b(?:rate|ratio|percentage|percent|pct|proportion)\b|%", IC)
+_RATE_OF_WHAT_RE = re.compile(
+    r"\b(?:current|over\s*90|90\+|kept|broken|promis\w*|ptps?|collect\w*|cei|effectiveness|utili[sz]\w*|disput\w*"
+    r"|overdue|past[- ]due|late|paid|on[- ]time|limits?|bad\s+debt|write[- ]?offs?|dso|add|interest|fx|exchange"
+    r"|growth|hit|recovery|success|default|provision\w*|of\s+(?!the\s+(?:book|portfolio)\b)\w+|in\s+\d+\+?)\b",
+    IC,
+)
+
+
+def rate_unnamed(text: str) -> bool:
+    return bool(_RATE_WORD_RE.search(text)) and not _RATE_OF_WHAT_RE.search(text)
+
+
 def measure_unnamed(text: str) -> bool:
-    """One figure asked for ("the number for EMEA", "the collections KPI") and no word says which."""
+    """One figure asked for ("the number for EMEA", "the collections KPI", "SMB percentage?") and no word says
+    which."""
+    if rate_unnamed(text):
+        return True
     if _VAGUE_MEASURE_RE.search(text):
         return not _MEASURE_WORDS_RE.search(_VAGUE_MEASURE_RE.sub(" ", text))
     if days_unnamed(text):

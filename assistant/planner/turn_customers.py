@@ -104,7 +104,10 @@ class TurnCustomers(TurnSlots):
             return False
         if self.request.actor.role == Role.SALES or self.customer_group():
             return False
-        if BOOK_WORDS_RE.search(self.text) or GROUP_BY_RE.search(self.text):
+        book = BOOK_WORDS_RE.search(self.text)
+        if book and re.search(r"\bgroup\b", book.group(0), re.IGNORECASE) and self.names_a_customer():
+            return False  # "Newford — the whole group, all four entities": that customer's group
+        if book or GROUP_BY_RE.search(self.text):
             return True
         return not self.names_something()
 
@@ -369,11 +372,12 @@ class TurnCustomers(TurnSlots):
         return Resolution(not_found=weak_not_found)
 
     def non_name_spans(self) -> Spans:
-        """The explained spans plus the amounts, dates and document numbers not read yet: "could they take a 10k
-        order", "log it for INV-2026-0000222", "on leave until the 30th" name no customer."""
+        """The explained spans plus the amounts, dates, risk classes and document numbers not read yet: "could they
+        take a 10k order", "log it for INV-2026-0000222", "on leave until the 30th" name no customer."""
         spans = Spans(list(self.spans.ranges))
         money_mentions(self.text, spans)
         date_mentions(self.text, self.today, spans)
+        risk_classes(self.text, spans)  # "E-rated and still paying late"
         for pattern in (INVOICE_RE, ORDER_RE, DISPUTE_ID_RE, TIME_OF_DAY_RE):
             for match in pattern.finditer(self.text):
                 spans.add(*match.span())

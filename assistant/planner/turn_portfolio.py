@@ -44,6 +44,7 @@ from .portfolio_query import (
     OPEN_PROMISE_RE,
     Comparison,
     asks_for_one,
+    change_between,
     compared_date,
     comparison,
     counts_invoices,
@@ -58,6 +59,7 @@ from .portfolio_query import (
     period_length,
     rank_measure,
     ranking_count,
+    rate_unnamed,
     sales_window_months,
     smallest_first,
     utilisation_threshold,
@@ -72,7 +74,9 @@ _DISPUTED_ONLY_RE = re.compile(r"\b(?:in|under)\s+dispute\b|\bdisputed\s+(?:invo
 # "overdue by segment - disputed invoices only", "open invoices currently in dispute": a filter the tool has not
 _ONLY_DISPUTED_RE = re.compile(
     r"\b(?:disputed|in\s+dispute)\s+(?:(?:invoices?|items?|ones?)\s+)?only\b"
-    r"|\bonly\s+(?:the\s+)?(?:disputed|in[- ]dispute)\b|\b(?:currently|still)\s+(?:in|under)\s+dispute\b",
+    r"|\bonly\s+(?:the\s+)?(?:disputed|in[- ]dispute)\b|\b(?:currently|still)\s+(?:in|under)\s+dispute\b"
+    # "how much of what's overdue is actually under dispute?"
+    r"|\bhow\s+much\s+of\b.{0,40}\b(?:is|are|was|were)\s+(?:\w+\s+)?(?:in|under)\s+dispute\b",
     re.I,
 )
 # Currencies named in words or lower case ("open receivables in euros", "only gbp items")
@@ -80,8 +84,13 @@ _CURRENCY_WORDS = {"euros": "EUR", "euro": "EUR", "eur": "EUR", "sterling": "GBP
                    "pesos": "MXN", "mxn": "MXN", "us dollars": "USD", "usd": "USD", "canadian dollars": "CAD",
                    "cad": "CAD", "australian dollars": "AUD", "aud": "AUD", "singapore dollars": "SGD", "sgd": "SGD",
                    "swiss francs": "CHF", "chf": "CHF", "yen": "JPY", "jpy": "JPY"}  # fmt: skip
+_CURRENCY_WORD = "(" + "|".join(sorted(_CURRENCY_WORDS, key=len, reverse=True)) + ")"
+# "in euros", "only gbp", "euro-denominated receivables", "sterling invoices", "denominated in pesos"
 _CURRENCY_WORDS_RE = re.compile(
-    r"\b(?:in|only|of)\s+(" + "|".join(sorted(_CURRENCY_WORDS, key=len, reverse=True)) + r")\b(?!\s*\d)", re.I
+    rf"\b(?:in|only|of)\s+{_CURRENCY_WORD}\b(?!\s*\d)"
+    rf"|\b{_CURRENCY_WORD}[- ](?:denominated|currency|invoices?|receivables|items|balances|customers|accounts|book)\b"
+    rf"|\bdenominated\s+in\s+{_CURRENCY_WORD}\b",
+    re.I,
 )
 _SIDE_BY_SIDE_RE = re.compile(
     r"\bvs\.?\b|\bversus\b|\bcompared?\b|\bagainst\b|\bside[- ]by[- ]side\b|\beach\b|\brespectively\b"
@@ -97,6 +106,10 @@ MAX_PERIOD_MONTHS = 6
 MAX_ACTIVITY_MONTHS = 24
 _ACTIVITY_RE = re.compile(r"\b(?:promis\w*|ptps?|disput\w*)\b", re.I)
 _SALES_MEASURE_RE = re.compile(r"\b(?:dso|cei|add|sales|collection effectiveness|days sales)\b", re.I)
+
+
+# The measures a ranking can be by (the tool's rank_by), as the answers name their focus
+_RANKABLE = ("overdue", "disputed", "open_receivables", "exposure")
 
 
 class TurnPortfolio(TurnCustomers):
@@ -149,10 +162,20 @@ class TurnPortfolio(TurnCustomers):
             top = max(1, min(int(more.group(1)), 50))
         if top:
             args["top_n"] = top
+        between = change_between(text, self.today, self.spans)
+        if between is not None:  # "DSO went up between Q2 and Q3": Q3, compared with Q2
+            earlier_point, later_point = between
+            args["as_of"] = later_point.day
+            if later_point.period_start is not None:
+                args["period_start"] = later_point.period_start
+            if earlier_point.period_start is not None:
+                args["compare_period_start"] = earlier_point.period_start
         # before dates: "since last week" is the earlier date, not as-of; "a month ago" is that day, not a month-end
         compared_on = compared_date(text, self.today, self.spans) if _AGO_RE.search(text) else None
         compared = comparison(text, self.spans) if compared_on is None else None
         compared_on = compared_on or (None if compared is not None else compared_date(text, self.today, self.spans))
+        if between is not None and compared_on is None and compared is None:
+            compared_on = (between[0].day, f"{between[0].label or between[0].day}")
         measure = rank_measure(text)
         payers = payer_order(text)
         if payers is not None:
@@ -232,7 +255,10 @@ class TurnPortfolio(TurnCustomers):
             args["credit_statuses"] = statuses
         currencies = re.findall(r"\b(?:in|only)\s+([A-Z]{3})\b(?:\s+only)?|\b([A-Z]{3})\s+(?:items|invoices|receivables"
                                 r"|balances|customers|accounts|book)\b", text)  # fmt: skip
-        currencies += [("", _CURRENCY_WORDS[word.lower()]) for word in _CURRENCY_WORDS_RE.findall(text)]
+        currencies += [
+            ("", _CURRENCY_WORDS[next(word for word in found if word).lower()])
+            for found in _CURRENCY_WORDS_RE.findall(text)
+        ]
         # "AUD + SGD overdue": a code standing alone, not the currency of an amount ("AUD 2,454.98")
         currencies += [
             ("", code.group(0))
@@ -305,6 +331,10 @@ class TurnPortfolio(TurnCustomers):
             lowered = _ADD_VERB_RE.sub("", text).lower()
         focus = self.portfolio_focus(lowered, args)
         earlier_focus = self.focus_of(previous) if carried and not self.portfolio_focus(lowered, {}) else []
+        if top and measure is None and "rank_by" not in args:
+            # "top 5 of those by amount" after the overdue: ranked by the figure the thread is about
+            thread_focus = self.focus_of(previous) if carried else []
+            args["rank_by"] = next((name for name in thread_focus if name in _RANKABLE), "exposure")
         if earlier_focus:  # "and for Q3?" after CEI per collector: still the CEI
             focus = [*earlier_focus, *(name for name in focus if name not in earlier_focus and name != "split")]
         self.focus = focus
@@ -364,6 +394,13 @@ class TurnPortfolio(TurnCustomers):
         ]
         if days_unnamed(self.text):  # "how many days are we at?": which count of days
             readings = [("DSO (days sales outstanding)", "DSO"), ("ADD (average days delinquent)", "ADD")]
+        elif rate_unnamed(self.text):  # "SMB percentage?": which ratio
+            readings = [
+                ("% current (not yet due)", "% current"),
+                ("% over ninety days past due", "% over 90"),
+                ("CEI (collection effectiveness)", "CEI"),
+                ("promises kept (rate)", "promises kept rate"),
+            ]
         self.choices = [
             Choice(number=n, label=label, capability=capability.name, text=f"{self.text} ({word})")
             for n, (label, word) in enumerate(readings, start=1)
@@ -384,7 +421,7 @@ class TurnPortfolio(TurnCustomers):
             (
                 "current",
                 r"% ?current|\b(?:percent(?:age)?|pct)\s+current\b"
-                r"|(?:%|\b(?:percent\w*|share|proportion)\b).{0,30}(?:\bover 90\b|\b90\+)",
+                r"|(?:%|\b(?:percent\w*|share|proportion)\b).{0,30}(?:\b(?:over|more than|above|beyond) 90\b|\b90\+)",
             ),
             (
                 "promises",
@@ -409,6 +446,12 @@ class TurnPortfolio(TurnCustomers):
         for name, pattern in checks:
             if re.search(pattern, lowered) and name not in focus:
                 focus.append(name)
+        if (
+            not focus
+            and re.search(r"\b(?:overdue|past[- ]due|in arrears)\b", lowered)
+            and not re.search(r"%|\b(?:percent\w*|share|proportion|ratio|rate)\b", lowered)
+        ):
+            focus.append("overdue")  # "what's overdue in my book?": the overdue, and later rankings by it
         if "disputed" in focus and ("disputes" in focus or EXCLUDE_DISPUTED_RE.search(lowered)):
             focus.remove("disputed")  # "leave out anything in dispute" filters; "dispute cycle time" is its own
         if args.get("group_by") and not focus:

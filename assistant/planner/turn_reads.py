@@ -203,7 +203,13 @@ class TurnReads(TurnPortfolio):
                 args["proposed_by"] = staff[0]
         if "proposed_by" not in args and _MY_PROPOSALS_RE.search(self.text):
             args["proposed_by"] = self.request.actor.name  # "are my release requests still pending?"
-        return answers_lookup.pending_approvals(self.call("list_pending_approvals", args))
+        made = self.history[-1].proposals if self.history else []
+        if made and not kinds and _ABOUT_IT_RE.search(self.text):
+            # "is it still waiting for approval?" after the user's proposal: their proposals of that kind
+            args.setdefault("proposed_by", self.request.actor.name)
+            args["kind"] = made[-1].action
+        mine = args.get("proposed_by") == self.request.actor.name
+        return answers_lookup.pending_approvals(self.call("list_pending_approvals", args), mine=mine)
 
     def unknown(self) -> str:
         return "I didn't understand that request, so I did nothing.\n\n" + answers.HELP
