@@ -220,3 +220,16 @@ def test_a_ratio_asked_without_saying_which_is_asked_back(shared_url: str, text:
 def test_inventory_is_out_of_scope_whoever_is_named(shared_url: str) -> None:  # noqa: F811
     reply = ask(shared_url, "sam", "do we have enough stock to fill Globex's next order?")
     assert not reply.tool_calls and "can't" in reply.text
+
+
+def test_a_customers_matter_is_not_answered_with_a_policy_passage(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "initech mentioned a payment promise on the call, can you deal with it")
+    assert not [c for c in reply.tool_calls if c.name != "resolve_customer"]
+    assert {"get_promise_history", "log_promise_to_pay"} <= {c.capability for c in reply.choices}
+    allowed = ask(shared_url, "avery", "Globex is disputing the late fee, is that allowed?")  # asks the policy itself
+    assert [c.name for c in allowed.tool_calls] == ["search_policy"]
+
+
+def test_the_limit_the_policy_suggests_is_the_recommendation(shared_url: str) -> None:  # noqa: F811
+    replies = conversation(shared_url, "avery", "score Globex", "and what limit does the policy suggest?")
+    assert last_call(replies[1], "recommend_credit_limit").arguments["customer"] == CUSTOMER_IDS["Globex"]

@@ -215,3 +215,11 @@ def test_is_it_still_waiting_after_a_proposal_lists_that_proposal(shared_url: st
     call = last_call(replies[1], "list_pending_approvals")
     assert call.arguments == {"proposed_by": "avery", "kind": "set_credit_limit"}
     assert "of your proposals" in replies[1].text
+
+
+def test_the_second_one_is_the_second_customer_the_user_named_and_was_shown(shared_url: str) -> None:  # noqa: F811
+    replies = conversation(
+        shared_url, "avery", "compare Umbrella Health and Globex — which is the bigger risk?", "score the second one"
+    )
+    assert replies[0].text.index("Umbrella") < replies[0].text.index("Globex")  # shown in the order named
+    assert last_call(replies[1], "score_customer").arguments["customer"] == CUSTOMER_IDS["Globex"]

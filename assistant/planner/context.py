@@ -212,15 +212,32 @@ def last_call(history: Sequence[AssistantReply], name: str, *, only_last_reply: 
     return None
 
 
+def offered_named(customers: Sequence[CustomerRef]) -> dict[str, list[str]]:
+    """The customers a reply asks the user to choose between, as the reply records them (`AssistantReply.named`)."""
+    if not customers:
+        return {}
+    return {
+        "customers": [customer.reference for customer in customers],
+        "customer_names": [customer.name or "" for customer in customers],
+    }
+
+
+def offered_customers(reply: AssistantReply) -> list[CustomerRef]:
+    """The customers the reply asked the user to choose between, in the order shown (none: it asked no such thing;
+    a lookup the planner made only to probe the words is never a list the user saw)."""
+    references = reply.named.get("customers", [])
+    names = reply.named.get("customer_names", [])
+    return [
+        CustomerRef(
+            reference, (names[i] if i < len(names) else "") or None, int(reference) if reference.isdigit() else None
+        )
+        for i, reference in enumerate(references)
+    ]
+
+
 def pending_candidates(history: Sequence[AssistantReply]) -> list[CustomerRef]:
     """The customers the last reply asked the user to choose between, if it did."""
-    if not history:
-        return []
-    for call in reversed(history[-1].tool_calls):
-        result: dict[str, Any] = call.result or {}
-        if call.name == "resolve_customer" and result.get("status") == "ambiguous":
-            return [customer_ref(c["customer"]) for c in result.get("candidates", [])]
-    return []
+    return offered_customers(history[-1]) if history else []
 
 
 LIST_TOOLS = ("resolve_customer", "build_worklist", "get_portfolio_summary")
@@ -236,7 +253,7 @@ def list_call(history: Sequence[AssistantReply], *, lookback: int = 3) -> ToolCa
             if call.error is not None or not result or call.name not in LIST_TOOLS:
                 continue
             if call.name == "resolve_customer":
-                if result.get("status") == "ambiguous":
+                if result.get("status") == "ambiguous" and offered_customers(reply):
                     return call
                 continue
             if call.name == "build_worklist" and (result.get("rows") or result.get("_trimmed")):
@@ -259,7 +276,7 @@ def listed_customers(
             return []
         result = refetch(call.name, dict(call.arguments))
     if call.name == "resolve_customer":
-        return [customer_ref(c["customer"]) for c in result.get("candidates", [])]
+        return next((offered_customers(reply) for reply in history if call in reply.tool_calls), [])
     if call.name == "build_worklist":
         return [customer_ref(row["customer"]) for row in result.get("rows", [])]
     return [

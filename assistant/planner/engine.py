@@ -24,6 +24,7 @@ from .context import (
     last_customer,
     last_intent,
     match_values,
+    offered_named,
     vocabulary,
 )
 from .dates import date_mentions
@@ -130,6 +131,12 @@ _POLICY_ONLY_RE = re.compile(
 )
 
 
+# A question put to the policy itself, whoever is named ("is a 60-day promise from acme allowed?")
+_ASKS_THE_POLICY_RE = re.compile(
+    r"\b(?:polic\w*|handbook|rules?|guidelines?|procedures?|allowed|permitted|supposed\s+to|required|requirements?"
+    r"|may\s+(?:we|i)|are\s+we\s+able|how\s+(?:do|should|does|must)\s+(?:we|i|one)|what\s+(?:do|should)\s+(?:we|i)\s+do)\b",
+    re.I,
+)
 # What an amount beside a customer's name and nothing else may ask ("hooli 25k")
 _AMOUNT_BESIDE_A_NAME = (Intent.RELEASE_CHECK, Intent.PROMISE, Intent.LIMIT_PROPOSE)
 
@@ -154,7 +161,7 @@ class OfflinePlanner:
             charts=turn.charts,
             choices=turn.choices,
             focus=turn.focus,
-            named=listed_numbers(request.text),
+            named={**listed_numbers(request.text), **offered_named(turn.offered)},
             usage=Usage(tool_calls=len(turn.calls)),
             error=error,
         )
@@ -424,6 +431,12 @@ class _Turn(TurnFollowUps):
             decided = self.ask_between(close)
             if decided is not None:
                 return decided
+        if intent is Intent.POLICY and not _ASKS_THE_POLICY_RE.search(self.text) and self.names_a_customer():
+            # "initech mentioned a payment promise on the call, can you deal with it": a customer's matter, which a
+            # policy passage does not answer; the customer readings are offered instead
+            decided = self.ask_between([r for r, _ in understood.readings if r in CUSTOMER_INTENTS][:3])
+            if decided is not None:
+                return decided
         if (intent in _ALWAYS_ASK_TERSE or understood.score < SURE_ENOUGH_FOR_TERSE) and self.terse():
             # "globex promise", "limit for initech?": one word beside the name fits a question and a change alike
             others = [reading for reading, _ in understood.readings[1:3]]
@@ -448,8 +461,8 @@ class _Turn(TurnFollowUps):
         use)."""
         if not (self.terse() or any(r in _AMOUNT_BESIDE_A_NAME for r in readings)):
             return readings
-        if not any(not mention.error for mention in money_mentions(self.text, Spans())):
-            return readings
+        if not any(not mention.error and mention.amount > 0 for mention in money_mentions(self.text, Spans())):
+            return readings  # "drop riverline to zero": no order or promise is of nothing
         return [*readings, *(r for r in _AMOUNT_BESIDE_A_NAME if r not in readings)]
 
     def terse(self) -> bool:

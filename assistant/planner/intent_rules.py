@@ -168,6 +168,16 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
     ),
     # limits
     (Intent.LIMIT_RECOMMEND, re.compile(r"\brecomm?end\w*\b.*\blimit\b|\blimit\b.*\brecomm?end\w*", IC), 5),
+    # "and what limit does the policy suggest?": the policy's figure for the customer, not a passage of it
+    (
+        Intent.LIMIT_RECOMMEND,
+        re.compile(
+            r"\b(?:limit|line)\b.{0,30}\b(?:the\s+)?(?:policy|model|scorecard)\s+(?:suggest|recommend|give|support|allow"
+            r"|say|put|come\s+up\s+with|land\s+on)\w*|\b(?:policy|model)[- ](?:based\s+)?(?:limit|line)\b",
+            IC,
+        ),
+        8,
+    ),
     (
         Intent.LIMIT_RECOMMEND,
         re.compile(

@@ -221,7 +221,8 @@ class TurnCustomers(TurnSlots):
         """The customer the text names. `single`: a write, which must name exactly one (its "nothing was …" text)."""
         resolution = self.resolve(extra_stop=extra_stop, use_history=use_history, single=single is not None)
         if resolution.others:
-            names = " and ".join(f"{c.name} ({c.external_id})" for c in resolution.others)
+            self.offered = self.in_the_users_order(resolution.others)
+            names = " and ".join(f"{c.name} ({c.external_id})" for c in self.offered)
             raise Stop(
                 f"That names more than one customer: {names}. Which one do you mean? Send one request per customer. "
                 + (single or "Nothing was answered."),
@@ -229,6 +230,7 @@ class TurnCustomers(TurnSlots):
             )
         if resolution.customer is not None:
             return resolution.customer
+        self.offered = list(resolution.ambiguous or [])
         if resolution.ambiguous and len(resolution.ambiguous) == 1:
             only = resolution.ambiguous[0]
             raise Stop(
@@ -251,6 +253,18 @@ class TurnCustomers(TurnSlots):
                 "customer not found",
             )
         raise Stop("Which customer do you mean? Give a name, an id or an external id.", "customer missing")
+
+    def in_the_users_order(self, customers: list[CustomerRef]) -> list[CustomerRef]:
+        """ "compare Keywell and Peakworth": the customers in the order the message names them, so that "the second
+        one" is the second the user named and the second shown."""
+        lowered = self.text.lower()
+
+        def position(customer: CustomerRef) -> int:
+            first = (customer.name or "").split()[:1]
+            found = lowered.find(first[0].lower()) if first else -1
+            return found if found >= 0 else len(lowered)
+
+        return sorted(customers, key=position)
 
     def listed_by_word(self) -> CustomerRef | None:
         """ "the home one" after "morrison matches several customers": the one listed customer whose name has the
@@ -427,8 +441,9 @@ class TurnCustomers(TurnSlots):
         return None
 
     def name_word_runs(self, words: list[str]) -> list[str]:
-        """The runs of `words` that are all words of some customer's name, one of them distinctive, inside a longer
-        run ("gave Jansen Brands net 60 instead" → "Jansen Brands"), longest first."""
+        """The runs of `words` that are all words of some customer's name, one of them distinctive or all of them
+        capitalised, inside a longer run ("gave Jansen Brands net 60 instead" → "Jansen Brands", "compare Umbrella
+        Health and Globex" → "Umbrella Health"), longest first."""
         if len(words) < 3:
             return []
         keys = [_name_word_key(word) for word in words]
@@ -444,7 +459,11 @@ class TurnCustomers(TurnSlots):
         found = [
             " ".join(words[i] for i in run)
             for run in runs
-            if len(run) < len(words) and any(distinctive_word(keys[i]) for i in run)
+            if len(run) < len(words)
+            and (
+                any(distinctive_word(keys[i]) for i in run)
+                or (len(run) >= 2 and all(words[i][:1].isupper() for i in run))
+            )
         ]
         return sorted(found, key=lambda run: -len(run.split()))
 

@@ -24,6 +24,7 @@ from tools.registry import call_tool, get_tool, parse_arguments
 from . import answers
 from .context import (
     CustomerRef,
+    customer_ref,
     vocabulary,
 )
 from .dates import date_mentions
@@ -116,6 +117,7 @@ class TurnState:
         self.charts: list[str] = []
         self.choices: list[Choice] = []
         self.focus: list[str] = []  # the measures a portfolio answer focused on, for the next turn
+        self.offered: list[CustomerRef] = []  # the customers the reply asks the user to choose between, as shown
         self.understood: Understood | None = None
         self._ordinary_names: frozenset[str] | None = None
         self._name_statuses: list[tuple[NameCandidate, str]] | None = None
@@ -219,6 +221,8 @@ class TurnState:
                     "Nothing was done.",
                     "customer outside the user's book",
                 ) from None
+            if error.code is ErrorCode.AMBIGUOUS:
+                self.offered = [customer_ref(c) for c in error.details.get("candidates") or [] if c.get("id")]
             raise Stop(_friendly(error), error.message) from None
         data = result.model_dump(mode="json") if isinstance(result, BaseModel) else dict(result)
         self.calls.append(ToolCallRecord(name=name, kind=spec.kind, arguments=recorded, result=data))
