@@ -74,6 +74,8 @@ PHRASINGS = [
     ("morgan", "find me every customer with 'acme' in the name", "resolve_customer"),
     ("avery", "is Globex getting slower at paying?", "get_payment_behaviour"),
     ("sam", "globex wants another 15k of product, are they blocked?", "check_order_release"),
+    ("morgan", "our DSO went up between Q2 and Q3 - why?", "get_portfolio_summary"),
+    ("avery", "glboex's score and risk class?", "score_customer"),
     ("morgan", "put globex on stop", None),
     ("avery", "book me a flight", None),
 ]  # fmt: skip
