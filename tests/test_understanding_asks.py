@@ -233,3 +233,14 @@ def test_a_customers_matter_is_not_answered_with_a_policy_passage(shared_url: st
 def test_the_limit_the_policy_suggests_is_the_recommendation(shared_url: str) -> None:  # noqa: F811
     replies = conversation(shared_url, "avery", "score Globex", "and what limit does the policy suggest?")
     assert last_call(replies[1], "recommend_credit_limit").arguments["customer"] == CUSTOMER_IDS["Globex"]
+
+
+def test_a_limit_taken_to_zero_is_the_change_the_tool_refuses_and_a_what_would_it_take_is_no_change(
+    shared_url: str,  # noqa: F811
+) -> None:
+    zero = ask(shared_url, "avery", "take Globex's limit to zero. they're on stop and not paying")
+    assert last_call(zero, "propose_credit_limit_change").arguments["new_limit"] == "0.00"
+    assert "must be positive" in zero.text and not zero.proposals
+    question = ask(shared_url, "avery", "what would it take to get globex's limit to 200k?")
+    assert last_call(question, "recommend_credit_limit") and not question.proposals
+    assert "propose_credit_limit_change" not in [c.name for c in question.tool_calls]

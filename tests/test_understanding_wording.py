@@ -174,3 +174,17 @@ def test_a_mistyped_customer_name_is_left_to_the_customer_match(shared_url: str)
     reply = ask(shared_url, "morgan", "golbex score")
     assert last_call(reply, "score_customer").arguments["customer"] == CUSTOMER_IDS["Globex"]
     assert "**Globex Industries**" in reply.text
+
+
+def test_an_instruction_closed_with_a_double_question_mark_and_thanks_is_still_the_instruction(
+    shared_url: str,  # noqa: F811
+) -> None:
+    reply = ask(shared_url, "morgan", "release globex's held order, they paid this morning?? cheers")
+    assert last_call(reply, "propose_order_release").arguments["reason"] == "they paid this morning"
+    asked = ask(shared_url, "morgan", "release globex's held order?")  # one mark alone: whether it may be released
+    assert [c.name for c in asked.tool_calls if c.name != "resolve_customer"] == ["check_order_release"]
+
+
+def test_a_mistyped_name_is_masked_like_the_name_it_fits(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", "umberlla's payment trend, quarter by quarter")
+    assert last_call(reply, "get_payment_behaviour").arguments["customer"] == CUSTOMER_IDS["Umbrella"]

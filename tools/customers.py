@@ -22,7 +22,7 @@ from db.queries.customers import (
     customers_by_ids,
 )
 from tools.context import ToolContext, without_risk
-from tools.name_matching import RARE_NAME_WORD_NAMES, NameIndex, match_name
+from tools.name_matching import RARE_NAME_WORD_NAMES, NameIndex, match_name, one_slip_name_word
 from tools.reference_words import has_control_characters
 from tools.registry import ALL_ROLES, tool
 from tools.schemas import CustomerReference, CustomerSummary
@@ -92,14 +92,16 @@ class NameWord:
 
 
 def customer_name_word_stats(session: Session, words: list[str]) -> dict[str, NameWord]:
-    """For those of `words` (lower case) that are words of customer names: whether they are rare and lead a name."""
+    """For those of `words` (lower case) that are words of customer names, or one slip from exactly one
+    (`one_slip_name_word`): whether they are rare and lead a name."""
     index = _name_index(session)
     limit = max(RARE_NAME_WORD_NAMES, len(index.keys) // 200)
     found: dict[str, NameWord] = {}
     for word in words:
-        positions = index.by_token.get(word)
-        if positions:
-            found[word] = NameWord(len(positions) <= limit, any(index.tokens[p][0] == word for p in positions))
+        meant = word if word in index.by_token else one_slip_name_word(index, word)  # "umberlla's" is Umbrella's
+        positions = index.by_token.get(meant) if meant else None
+        if meant and positions:
+            found[word] = NameWord(len(positions) <= limit, any(index.tokens[p][0] == meant for p in positions))
     return found
 
 

@@ -155,14 +155,21 @@ def _match_key(index: NameIndex, key: str, limit: int, *, form_typed: bool = Fal
 def _one_slip_corrected(index: NameIndex, words: list[str]) -> str | None:
     """The key with its one unknown distinctive word spelled as the only name word one slip away, or None."""
     unknown = [i for i, word in enumerate(words) if word not in index.by_token and not is_filler(word)]
-    if len(unknown) != 1 or len(words[unknown[0]]) < TYPO_MIN_LENGTH or not _strong(words[unknown[0]]):
+    if len(unknown) != 1:
         return None
-    near = process.extract(
-        words[unknown[0]], list(index.by_token), scorer=distance.OSA.distance, score_cutoff=2, limit=None
-    )
-    if len(near) != 1 or near[0][1] != 1:
+    meant = one_slip_name_word(index, words[unknown[0]])
+    if meant is None:
         return None
-    return " ".join([*words[: unknown[0]], near[0][0], *words[unknown[0] + 1 :]])
+    return " ".join([*words[: unknown[0]], meant, *words[unknown[0] + 1 :]])
+
+
+def one_slip_name_word(index: NameIndex, word: str) -> str | None:
+    """The one name word a distinctive word of six letters or more is one slip from ("glboex" → "globex"), when no
+    other name word is within two; else None."""
+    if word in index.by_token or len(word) < TYPO_MIN_LENGTH or not _strong(word):
+        return None
+    near = process.extract(word, list(index.by_token), scorer=distance.OSA.distance, score_cutoff=2, limit=None)
+    return str(near[0][0]) if len(near) == 1 and near[0][1] == 1 else None
 
 
 def _rivals_sharing_the_name(index: NameIndex, position: int) -> list[int]:

@@ -131,6 +131,12 @@ _POLICY_ONLY_RE = re.compile(
 )
 
 
+# A limit asked about, not asked for: "what would it take to get hooli's limit to 100k?", "could they justify 200k?"
+_WHAT_WOULD_IT_TAKE_RE = re.compile(
+    r"\bwhat\s+would\s+it\s+take\b|\bwhat\s+would\s+(?:we|they)\s+need\b|\b(?:could|would|can)\s+(?:they|we)\s+justify\b"
+    r"|\bwhat\s+(?:would|does)\s+(?:it|that)\s+(?:need|require)\b",
+    re.I,
+)
 # A question put to the policy itself, whoever is named ("is a 60-day promise from acme allowed?")
 _ASKS_THE_POLICY_RE = re.compile(
     r"\b(?:polic\w*|handbook|rules?|guidelines?|procedures?|allowed|permitted|supposed\s+to|required|requirements?"
@@ -431,6 +437,8 @@ class _Turn(TurnFollowUps):
             decided = self.ask_between(close)
             if decided is not None:
                 return decided
+        if intent is Intent.LIMIT_PROPOSE and _WHAT_WOULD_IT_TAKE_RE.search(self.text):
+            return Intent.LIMIT_RECOMMEND  # "what would it take to get hooli's limit to 100k?": a question, no change
         if intent is Intent.POLICY and not _ASKS_THE_POLICY_RE.search(self.text) and self.names_a_customer():
             # "initech mentioned a payment promise on the call, can you deal with it": a customer's matter, which a
             # policy passage does not answer; the customer readings are offered instead

@@ -218,7 +218,9 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         Intent.LIMIT_PROPOSE,
         re.compile(
             r"\b(?:increase|raise|bump|lift|up|reduce|decrease|lower|cut|set|change|adjust"
-            r"|put)\b.*\blimit\b|\blimit\b.*\b(?:to|at)\s+[$€£]?\d",
+            r"|put)\b.*\blimit\b|\blimit\b.*\b(?:to|at)\s+[$€£]?\d"
+            # "take Thornton's limit to zero", "drop their line down to nil"
+            r"|\b(?:take|drop|bring|knock)\b.{0,40}\b(?:limit|line)\s+(?:down\s+)?to\s+(?:zero|nil|nothing|[$€£]?\d)",
             IC,
         ),
         5,

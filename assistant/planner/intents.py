@@ -32,7 +32,8 @@ def recognise(text: str) -> Recognised:
     for intent, pattern, weight in NEGATIVE_RULES:
         if intent in scores and pattern.search(text):
             scores[intent] -= weight
-    question = bool(QUESTION_START.search(text)) or text.rstrip().endswith("?")
+    insisted = _INSTRUCTION_RE.match(text) and _INSISTING_CLOSE_RE.search(text)
+    question = bool(QUESTION_START.search(text)) or (text.rstrip().endswith("?") and not insisted)
     _adjust(text, scores, question)
     ranked = sorted(scores.items(), key=lambda item: (-item[1], _PRIORITY.index(item[0])))
     if not ranked or ranked[0][1] < THRESHOLD:
@@ -40,6 +41,14 @@ def recognise(text: str) -> Recognised:
     return Recognised(ranked[0][0], ranked[0][1], scores, question)
 
 
+# "Release SO-0000132, they paid?? cheers": an instruction closed with "??" or a thanks is still one ("release
+# SO-0000132?" alone asks whether it may be)
+_INSTRUCTION_RE = re.compile(
+    r"^\W*(?:(?:ok|okay|so|right|pls|please|kindly)\W+)*(?:release|hold|stop|block|request|put|raise|lift|unblock|unhold"
+    r"|send|log|propose|submit|cut|lower|increase|bump|assign|draft)\b(?!\s+(?:or|and)\b)",
+    IC,
+)
+_INSISTING_CLOSE_RE = re.compile(r"\?{2,}|\?\s*(?:cheers|thanks|thx|ty|ta|pls|please)\b", IC)
 EITHER_WAY_RE = re.compile(r"\b(?:release|ship)\s+or\s+hold\b|\bhold\s+or\s+(?:release|ship)\b", IC)
 # A request put to the desk as a question: "can you release …", "could you please lift the hold …"
 _ASKS_YOU_RE = re.compile(

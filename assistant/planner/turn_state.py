@@ -72,8 +72,8 @@ def the_request_after_chatter(text: str) -> str:
     text = text[marks[-1].end() :] if marks else text
     closed = _CLOSING_CHATTER_RE.search(text)
     if closed and closed.start() > 0:
-        ending = re.match(r"\s*\?", text[closed.start() :])
-        text = text[: closed.start()] + ("?" if ending else "")
+        ending = re.match(r"\s*(\?+)", text[closed.start() :])  # "??" kept as typed: an insisting instruction
+        text = text[: closed.start()] + (ending.group(1) if ending else "")
     request = _OPENING_CHATTER_RE.sub("", text, count=1)
     return text if request.strip(" !.,").lower() in _ADDRESSEES else request
 
