@@ -244,3 +244,17 @@ def test_a_limit_taken_to_zero_is_the_change_the_tool_refuses_and_a_what_would_i
     question = ask(shared_url, "avery", "what would it take to get globex's limit to 200k?")
     assert last_call(question, "recommend_credit_limit") and not question.proposals
     assert "propose_credit_limit_change" not in [c.name for c in question.tool_calls]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how long can a promise from globex be?",
+        "can a collector log a 50k promise for initech without approval?",
+        "how many reminders can we send umbrella before legal?",
+        "what's the max limit an analyst can approve for hooli?",
+    ],
+)
+def test_what_the_rules_allow_is_a_policy_question_whoever_is_named(shared_url: str, text: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", text)
+    assert [c.name for c in reply.tool_calls] == ["search_policy"]

@@ -28,6 +28,20 @@ from .context import (
     vocabulary,
 )
 from .dates import date_mentions
+from .decision_forms import (
+    _AMOUNT_BESIDE_A_NAME,
+    _AN_ORDER_RE,
+    _ASKS_SOMETHING_OF_A_LIMIT_RE,
+    _ASKS_THE_POLICY_RE,
+    _DECIDE_THE_CLAIM_RE,
+    _LINE_OPINION_RE,
+    _LINE_READINGS,
+    _POLICY_ONLY_RE,
+    _RULE_QUESTION_RE,
+    _TERMS_CHANGE_RE,
+    _TERSE_LIMIT_RE,
+    _WHAT_WOULD_IT_TAKE_RE,
+)
 from .entities import (
     BARE_INVOICE_RE,
     CUSTOMER_ID_RE,
@@ -87,64 +101,6 @@ from .portfolio_query import (
 from .turn_state import Stop
 
 log = get_logger(__name__)
-# A customer's credit line and an open request for a view: its standing or a recommended limit, equally
-_LINE_OPINION_RE = re.compile(
-    r"\b(?:credit\s+)?line\b.{0,25}(?:\b(?:thoughts?|views?|opinions?|what\s+are\s+we\s+looking\s+at"
-    r"|what\s+do\s+you\s+(?:think|reckon)|your\s+take)\b|\?\?)",
-    re.I,
-)
-_LINE_READINGS = (Intent.UNKNOWN, Intent.EXPOSURE, Intent.STATUS, Intent.LIMIT_RECOMMEND)
-# "landmont holdings credit line", "limit for initech?": a customer and the word limit, nothing that says whether the
-# limit they have or the one they should have is wanted
-_TERSE_LIMIT_RE = re.compile(
-    r"^\W*(?:(?:the|their)\s+)?(?:credit\s+)?(?:limit|line)s?\s+(?:for|of|on)\s+[\w.&' -]{2,40}?\W*$"
-    r"|^\W*[\w.&' -]{2,40}?\s+(?:credit\s+)?(?:limit|line)\W*$",
-    re.I,
-)
-_ASKS_SOMETHING_OF_A_LIMIT_RE = re.compile(
-    r"\b(?:what|whats|how|which|why|raise|increase|lift|bump|lower|cut|reduce|decrease|set|change|propose|approve"
-    r"|recommend\w*|suggest\w*|should|would|could|give|new|current|existing|usage|utili[sz]\w*|headroom|available"
-    r"|expos\w*|balances?|owe\w*|owing|overdue|vs|versus|against|compared"
-    r"|\d)",
-    re.I,
-)
-
-
-# Deciding a dispute just shown, not a proposal: "reject it - their claim isn't backed up", "accept it"
-_DECIDE_THE_CLAIM_RE = re.compile(
-    r"^\W*(?:ok\W+|so\W+|then\W+)?(?:reject|accept|decline|uphold)\s+(?:it|this|that|the\s+(?:claim|dispute))\b", re.I
-)
-# "change their terms to net 60": payment terms are set in the ERP, not here
-_TERMS_CHANGE_RE = re.compile(
-    r"\b(?:change|set|update|move|switch|extend|shorten|put)\b.{0,30}\b(?:payment\s+)?terms\s+(?:to|from|at)\b", re.I
-)
-
-# "put globex on stop": a customer's credit status, which follows the policy's rules and is not set by hand (an
-# order is held instead)
-_AN_ORDER_RE = re.compile(r"\borders?\b|\bSO-\d|\bshipments?\b|\bdeliver(?:y|ies)\b|\bpo\b", re.I)
-
-# What only the policy can answer: the book holds no provision rates or auto-approval rules
-_POLICY_ONLY_RE = re.compile(
-    r"\bprovision\w*\s+(?:rates?|percent\w*|%|matrix|schedule|polic\w*|rules?)"
-    r"|\b(?:rates?|percent\w*|%)\s+(?:of\s+|for\s+)?provision\w*|\bdo we provide\b|\bauto[- ]?approv",
-    re.I,
-)
-
-
-# A limit asked about, not asked for: "what would it take to get hooli's limit to 100k?", "could they justify 200k?"
-_WHAT_WOULD_IT_TAKE_RE = re.compile(
-    r"\bwhat\s+would\s+it\s+take\b|\bwhat\s+would\s+(?:we|they)\s+need\b|\b(?:could|would|can)\s+(?:they|we)\s+justify\b"
-    r"|\bwhat\s+(?:would|does)\s+(?:it|that)\s+(?:need|require)\b",
-    re.I,
-)
-# A question put to the policy itself, whoever is named ("is a 60-day promise from acme allowed?")
-_ASKS_THE_POLICY_RE = re.compile(
-    r"\b(?:polic\w*|handbook|rules?|guidelines?|procedures?|allowed|permitted|supposed\s+to|required|requirements?"
-    r"|may\s+(?:we|i)|are\s+we\s+able|how\s+(?:do|should|does|must)\s+(?:we|i|one)|what\s+(?:do|should)\s+(?:we|i)\s+do)\b",
-    re.I,
-)
-# What an amount beside a customer's name and nothing else may ask ("hooli 25k")
-_AMOUNT_BESIDE_A_NAME = (Intent.RELEASE_CHECK, Intent.PROMISE, Intent.LIMIT_PROPOSE)
 
 
 class OfflinePlanner:
@@ -202,6 +158,8 @@ class _Turn(TurnFollowUps):
         picked = self.picked_choice()
         if picked is not None:
             return picked
+        if _RULE_QUESTION_RE.search(self.text):
+            return Intent.POLICY  # "how long can a promise from globex be?": the rule, whoever is named
         if (
             _NEVER_DONE_RE.match(self.text)
             or _INVENTORY_RE.search(self.text)
