@@ -5,15 +5,20 @@ said in the request's second half. On SQLite and PostgreSQL (the `shared_url` de
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from decimal import ROUND_CEILING
 
 import pytest
+from sqlalchemy import select
 
 from assistant.planner.entities import Spans
 from assistant.planner.limit_change import terms_days
 from assistant.planner.phrases import stated_reason
+from db.engine import read_session
+from db.models import Invoice
 from tests.support import clock
 from tests.test_planner import ask, last_call, shared_url  # noqa: F401 - the fixture is used by name
+from tests.test_understanding import CUSTOMER_IDS
 
 
 @pytest.mark.parametrize(
@@ -83,3 +88,22 @@ def test_the_reason_is_the_users_clause_not_the_request(text: str, reason: str) 
 
 def test_what_if_terms_said_as_the_days_they_would_be_on() -> None:
     assert terms_days("and what if they were on 30 days instead of 45", Spans()) == [30]
+
+
+def test_a_shorthand_figure_just_above_the_invoice_is_the_invoices_open_amount(shared_url: str) -> None:  # noqa: F811
+    with read_session(shared_url) as session:
+        rows = session.execute(
+            select(Invoice.number, Invoice.open_amount)
+            .where(Invoice.customer_id == int(CUSTOMER_IDS["Globex"]), Invoice.open_amount > 1000)
+            .order_by(Invoice.id)
+        ).all()
+    number, open_amount = next((n, a) for n, a in rows if a % 100 >= 50)  # "55,499.62": said as "55.5k"
+    rounded_up = (open_amount / 100).to_integral_value(rounding=ROUND_CEILING) * 100
+    typed = f"{rounded_up / 1000:.1f}k"
+    reply = ask(shared_url, "morgan", f"Globex will settle {number} a week today, {typed} - please log the promise")
+    arguments = last_call(reply, "log_promise_to_pay").arguments
+    assert arguments["amount"] == f"{open_amount:.2f}"
+    assert arguments["promised_date"] == (clock.today() + timedelta(days=7)).isoformat()
+    assert reply.text.startswith(f"“{typed}” read as the open amount of {number}")
+    below = ask(shared_url, "morgan", f"Globex will pay {open_amount - 200:.2f} on {number} by friday")  # a part
+    assert last_call(below, "log_promise_to_pay").arguments["amount"] == f"{open_amount - 200:.2f}"

@@ -272,7 +272,10 @@ _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:in|within)\s+(\d{1,3}|a|an|one|two|three|four|five|six)\s+(day|week|month)s?\b", re.I), "in_n"),
     (re.compile(r"\bin\s+a\s+fortnight\b", re.I), "fortnight"),
     (
-        re.compile(r"\b(a|an|one|two|three|four|five|six|\d{1,2})\s+(day|week|month)s?\s+from\s+(?:today|now)\b", re.I),
+        # "a week from today", and the British "a week today"
+        re.compile(
+            r"\b(a|an|one|two|three|four|five|six|\d{1,2})\s+(day|week|month)s?\s+(?:from\s+)?(?:today|now)\b", re.I
+        ),
         "from_today",
     ),
     (re.compile(r"\bnext\s+week\b", re.I), "next_week"),

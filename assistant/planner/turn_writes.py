@@ -78,6 +78,10 @@ _CODE_NAMED_RE = re.compile(
 _THEIR_ORDER_RE = re.compile(r"\b(?:their|its|the)\s+(?:open\s+|pending\s+|new\s+|current\s+|held\s+)?orders?\b", re.I)
 
 
+# "55.5k", "1.2m": an amount rounded to the digits shown
+_SHORTHAND_RE = re.compile(r"[$£€]?\s*\d+(?:\.(\d{1,2}))?\s*([km])", re.IGNORECASE)
+
+
 class TurnWrites(TurnReads):
     """Requests to change something: each creates a proposal a person approves; nothing is executed here."""
 
@@ -293,11 +297,33 @@ class TurnWrites(TurnReads):
         currency = self.currency_of(amount, customer, None, nothing)
         if currency:
             args["currency"] = currency
+        read_as = ""
         if invoices:
             args["invoice_numbers"] = invoices
+            rounded = self.rounded_to_the_invoices(amount, invoices)
+            if rounded is not None:
+                args["amount"], read_as = str(rounded[0]), rounded[1]
         if contact is not None:
             args["contact"] = contact
-        return answers.proposal(self.call("log_promise_to_pay", args))
+        return read_as + answers.proposal(self.call("log_promise_to_pay", args))
+
+    def rounded_to_the_invoices(self, amount: MoneyMention, invoices: list[str]) -> tuple[Decimal, str] | None:
+        """ "55.5k" for an invoice open at 55,499.62: a shorthand figure just above the invoices' open total, within
+        its rounding, is that total (the promise is the invoices), said at the top of the answer."""
+        typed = self.text[amount.start : amount.end]
+        shorthand = _SHORTHAND_RE.fullmatch(typed.strip())
+        if shorthand is None:
+            return None
+        decimals = len(shorthand.group(1) or "")
+        step = (Decimal(1000) if shorthand.group(2).lower() == "k" else Decimal(1_000_000)) / Decimal(10) ** decimals
+        found = [self.call("get_invoice", {"number": number}) for number in invoices]
+        if len({invoice["currency"] for invoice in found}) != 1:
+            return None
+        total = sum((Decimal(str(invoice["open_amount"])) for invoice in found), Decimal(0))
+        if total <= 0 or not Decimal(0) < amount.amount - total <= step / 2:
+            return None  # below the total it may be a part payment; only a figure the invoices cannot hold is rounded
+        label = f"{answers.money(total, found[0]['currency'])}"
+        return total, f"“{typed.strip()}” read as the open amount of {', '.join(invoices)} ({label}).\n\n"
 
     def promise_contact(self) -> str | None:
         """Who at the customer made the promise ("spoke to Petra", "per Barbara", "Clara in AP", "Wei confirmed");
