@@ -76,7 +76,7 @@ def _index(names: list[str], parents: dict[int, int] | None = None) -> NameIndex
 
     return NameIndex.build(
         (len(names), len(names), ""),
-        [(i + 1, customer_name_key(n), f"C{i + 1}", parents.get(i + 1)) for i, n in enumerate(names)],
+        [(i + 1, customer_name_key(n), f"C{i + 1}", parents.get(i + 1), n) for i, n in enumerate(names)],
     )
 
 
@@ -277,3 +277,5 @@ def test_a_name_typed_without_its_legal_form_is_not_decisive_when_another_name_s
     ranked, decisive = match_name(index, "acme", 5)  # the other Acme is its own subsidiary: the group head is meant
     assert decisive and index.ids[ranked[0][0]] == 3
     assert not match_name(_index(names), "acme", 5)[1]  # two unrelated companies called Acme
+    ranked, decisive = match_name(_index(["Limit Works", "Limit Works Big Book"]), "limit works", 5)
+    assert decisive and ranked[0][0] == 0  # the whole name typed, with no legal form to leave off

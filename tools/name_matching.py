@@ -42,7 +42,8 @@ RARE_NAME_WORD_NAMES = 5
 _POSSESSIVE = re.compile(r"'s(?=\s|$)|(?<=s)'(?=\s|$)", re.IGNORECASE)  # "acme's", "ventures'" (keeps the s)
 
 Ranked = list[tuple[int, float, str]]  # (position in the index, score, how)
-NameRow = tuple[int, str, str, int | None]  # (customer id, name key, external id, parent customer id)
+NameRow = tuple[int, str, str, int | None, str]  # (customer id, name key, external id, parent customer id, name)
+_TOKEN = re.compile(r"[^\W_]+")
 
 
 def query_key(text: str) -> str:
@@ -66,6 +67,7 @@ class NameIndex:
     ids: list[int]
     keys: list[str]
     parents: list[int | None]
+    whole: list[bool]  # the key is the whole name (no legal form or other word was folded away)
     by_key: dict[str, list[int]] = field(default_factory=dict)
     tokens: list[tuple[str, ...]] = field(default_factory=list)
     by_token: dict[str, list[int]] = field(default_factory=dict)
@@ -75,7 +77,13 @@ class NameIndex:
 
     @classmethod
     def build(cls, fingerprint: tuple[int, int, str], rows: list[NameRow]) -> NameIndex:
-        index = cls(fingerprint, [row[0] for row in rows], [row[1] for row in rows], [row[3] for row in rows])
+        index = cls(
+            fingerprint,
+            [row[0] for row in rows],
+            [row[1] for row in rows],
+            [row[3] for row in rows],
+            [len(_TOKEN.findall(row[1])) >= len(_TOKEN.findall(fold(row[4]))) for row in rows],
+        )
         for position, key in enumerate(index.keys):
             words = tuple(key.split())
             index.tokens.append(words)
@@ -128,8 +136,8 @@ def _match_key(index: NameIndex, key: str, limit: int, *, form_typed: bool = Fal
     exact = index.by_key.get(key, [])
     if exact:
         ranked = [(position, 100.0, "name") for position in exact[:limit]]
-        if len(exact) > 1 or form_typed:
-            return ranked, len(exact) == 1
+        if len(exact) > 1 or form_typed or index.whole[exact[0]]:
+            return ranked, len(exact) == 1  # "Limit Works" typed in full is that name, whatever starts with it
         rivals = _rivals_sharing_the_name(index, exact[0])
         return ranked + [(position, 95.0, "name words") for position in rivals[: limit - 1]], not rivals
     if all(map(is_ordinary, distinctive)):

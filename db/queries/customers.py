@@ -58,12 +58,14 @@ def customers_by_ids(session: Session, ids: Sequence[int]) -> list[Customer]:
     return list(session.scalars(_with_people().where(Customer.id.in_(ids))))
 
 
-def customer_name_rows(session: Session) -> list[tuple[int, str, str, int | None]]:
-    """(id, name_key, external_id, parent_id) of every customer, for the in-process fuzzy name index."""
+def customer_name_rows(session: Session) -> list[tuple[int, str, str, int | None, str]]:
+    """(id, name_key, external_id, parent_id, name) of every customer, for the in-process fuzzy name index."""
     rows = session.execute(
-        select(Customer.id, Customer.name_key, Customer.external_id, Customer.parent_id).order_by(Customer.id)
+        select(Customer.id, Customer.name_key, Customer.external_id, Customer.parent_id, Customer.name).order_by(
+            Customer.id
+        )
     ).all()
-    return [(row[0], row[1], row[2], row[3]) for row in rows]
+    return [(row[0], row[1], row[2], row[3], row[4]) for row in rows]
 
 
 def customer_table_fingerprint(session: Session) -> tuple[int, int, str]:
