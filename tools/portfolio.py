@@ -147,7 +147,9 @@ class PortfolioSummaryInput(BaseModel):
         description="Month start, up to 23 months back, of promise/dispute KPIs",
     )
     group_by: GroupBy | None = Field(
-        default=None, description="Split every KPI by region, segment, collector, risk_class, currency or customer."
+        default=None,
+        description="Split every KPI by region, country, segment, industry, collector, risk_class, currency or "
+        "customer.",
     )
     top_n: int = Field(default=10, ge=1, le=50, description="List length.")
     rank_by: RankMeasure = Field(
@@ -1670,7 +1672,9 @@ def dso_change(before: TrendFigures, after: TrendFigures) -> DsoChange | None:
 
 NONE_LABELS: dict[str, str] = {
     "region": "(no region)",
+    "country": "(no country)",
     "segment": "(no segment)",
+    "industry": "(no industry)",
     "collector": "(unassigned)",
     "risk_class": "(not scored)",
     "currency": "(none)",

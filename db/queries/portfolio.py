@@ -74,12 +74,14 @@ from db.queries.ar import disputed_invoice_ids_at, posting_horizon
 from db.queries.snapshots import SnapshotParameters, month_windows, source_fingerprint
 from db.types import AnySelect, Money
 
-GroupBy = Literal["region", "segment", "collector", "risk_class", "currency", "customer"]
+GroupBy = Literal["region", "country", "segment", "industry", "collector", "risk_class", "currency", "customer"]
 # What a top list ranks customers by (reporting currency): the selected receivables plus today's open orders
 # ("exposure"), the selected receivables alone, their past-due part, or their part under an active dispute.
 RankMeasure = Literal["exposure", "open_receivables", "overdue", "disputed"]
 GroupKey = str | int | None
-CUSTOMER_DIMENSIONS: frozenset[str] = frozenset({"region", "segment", "collector", "risk_class"})
+CUSTOMER_DIMENSIONS: frozenset[str] = frozenset({"region", "country", "segment", "industry", "collector", "risk_class"})
+# The customer-master dimensions the snapshot rollup keys on (the others are answered from the snapshot rows).
+ROLLUP_DIMENSIONS: frozenset[str] = frozenset({"region", "segment", "collector", "risk_class", "currency"})
 ALL_BUCKETS: tuple[int, ...] = tuple(range(BUCKETS))
 ZERO = Decimal("0.00")
 # Half a cent in cents: below it a customer's converted balance counts as zero.
@@ -439,7 +441,9 @@ def _group_key(group_by: GroupBy | None, currency: Any, customer_id: ColumnEleme
         return customer_id
     column = {
         "region": Customer.region,
+        "country": Customer.country,
         "segment": Customer.segment,
+        "industry": Customer.industry,
         "collector": Customer.collector_id,
         "risk_class": Customer.risk_class,
     }[group_by]
@@ -738,12 +742,13 @@ def snapshot_totals(
 
 def rollup_compatible(selection: Selection, group_by: GroupBy | None, min_balance: AnySelect | None) -> bool:
     """Whether `snapshot_totals` for this selection and grouping can be read from the date's rollup: filters and
-    grouping on the rollup's dimensions (region, segment, collector, risk class, currency) only, every bucket, and
+    grouping on the rollup's dimensions (region, segment, collector, risk class, currency) only (not country,
+    industry or customer), every bucket, and
     disputed items included or excluded (the rollup carries both balances' counts). Any other filter (countries,
     industries, credit status, over the limit, a review due, a minimum balance, a broken or open promise, explicit
     customers) is answered from the snapshot rows."""
     return (
-        group_by != "customer"
+        (group_by is None or group_by in ROLLUP_DIMENSIONS)
         and selection.customer_ids is None
         and selection.countries is None
         and selection.industries is None
