@@ -144,7 +144,7 @@ class PortfolioSummaryInput(BaseModel):
     )
     activity_period_start: date | None = Field(
         default=None,
-        description="Month start, up to 23 months back, of promise/dispute KPIs",
+        description="Month start of promise/dispute KPIs, ≤23 months back",
     )
     group_by: GroupBy | None = Field(
         default=None,
@@ -189,10 +189,10 @@ class PortfolioSummaryInput(BaseModel):
     open_promise: bool = Field(default=False, description="Only customers with a promise open then")
     exclude_disputed: bool = Field(default=False, description="Leave out disputed items.")
     min_days_past_due: int | None = Field(
-        default=None, ge=0, le=3650, description="Days past due, from (a bucket boundary)."
+        default=None, ge=0, le=3650, description="Days past due from (bucket boundary)."
     )
     max_days_past_due: int | None = Field(
-        default=None, ge=0, le=3650, description="Days past due, up to (a bucket boundary)."
+        default=None, ge=0, le=3650, description="Days past due up to (bucket boundary)."
     )
     min_balance: PositiveMoneyField | None = Field(
         default=None, description="Only customers owing at least this (reporting currency)."

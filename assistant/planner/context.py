@@ -66,7 +66,15 @@ REGION_ALIASES = {
     "n. america": "North America",
     "north-america": "North America",
     "us and canada": "North America",
+    "north american": "North America",
+    "latin american": "LATAM",
+    "latam": "LATAM",
+    "NA": "North America",
+    "N.A.": "North America",
+    "NAM": "North America",
 }
+# Aliases that only count as written: "na" and "nam" are words.
+AS_WRITTEN = frozenset({"NA", "N.A.", "NAM"})
 SEGMENT_ALIASES = {"mid market": "Mid-Market", "midmarket": "Mid-Market", "mid-size": "Mid-Market", "smb": "SMB",
                    "small business": "SMB", "public": "Public Sector", "government": "Public Sector",
                    "enterprises": "Enterprise"}  # fmt: skip
@@ -84,7 +92,9 @@ INDUSTRY_ALIASES = {"health care": "Healthcare", "tech": "Technology", "retailer
 
 
 def _word_pattern(phrase: str) -> re.Pattern[str]:
-    return re.compile(r"(?<![\w-])" + re.escape(phrase).replace(r"\ ", r"[\s-]+") + r"(?![\w-])", re.IGNORECASE)
+    """A value or alias as whole words, any case — except the aliases only counted as written ("NA")."""
+    flags = 0 if phrase in AS_WRITTEN else re.IGNORECASE
+    return re.compile(r"(?<![\w-])" + re.escape(phrase).replace(r"\ ", r"[\s-]+") + r"(?![\w-])", flags)
 
 
 def match_values(text: str, values: Sequence[str], aliases: dict[str, str], spans: Spans) -> list[str]:
@@ -100,7 +110,7 @@ def match_values(text: str, values: Sequence[str], aliases: dict[str, str], span
             if canonical not in found:
                 found.append(canonical)
     if not found:
-        found = _misspelt_values(text, options, spans)
+        found = misspelt_values(text, options, spans)
     return found
 
 
@@ -111,7 +121,9 @@ _QUALIFIED_WORD_RE = re.compile(
 )
 
 
-def _misspelt_values(text: str, options: list[tuple[str, str]], spans: Spans) -> list[str]:
+def misspelt_values(text: str, options: list[tuple[str, str]], spans: Spans) -> list[str]:
+    """One value of seven letters or more written with one slip (a letter wrong, missing, added or two swapped)
+    right before the word for whom it qualifies ("constuction customers", "canadain accounts"), if only one fits."""
     for match in _QUALIFIED_WORD_RE.finditer(text):
         if spans.covers(*match.span(1)):
             continue
@@ -119,7 +131,7 @@ def _misspelt_values(text: str, options: list[tuple[str, str]], spans: Spans) ->
         close = {
             canonical
             for phrase, canonical in options
-            if " " not in phrase and len(phrase) >= 7 and distance.Levenshtein.distance(word, phrase.lower()) == 1
+            if " " not in phrase and len(phrase) >= 7 and distance.OSA.distance(word, phrase.lower()) == 1
         }
         if len(close) == 1:
             spans.add(*match.span(1))

@@ -98,6 +98,22 @@ def _quarter(q: int, year: int | None, today: date, future: bool) -> DateMention
     return DateMention(end, quarter_start(year, q), 3, f"Q{q} {year}")
 
 
+def _half(half: int, year: int | None, today: date, future: bool) -> DateMention:
+    """H1 (January to June) or H2 (July to December); without a year the latest one begun, or the next to end."""
+    if year is None:
+        year = today.year
+        start = date(year, 1 if half == 1 else 7, 1)
+        if not future and start > today:
+            year -= 1
+        elif future and month_end(date(year, 6 if half == 1 else 12, 1)) < today:
+            year += 1
+    start = date(year, 1 if half == 1 else 7, 1)
+    end = month_end(date(year, 6 if half == 1 else 12, 1))
+    if not future and start <= today < end:
+        end = today
+    return DateMention(end, start, 6, f"H{half} {year}")
+
+
 def _day_of_month(number: int, today: date, future: bool) -> DateMention | None:
     """The next such day from today on (future), or the latest one up to today; months without it are skipped."""
     if not 1 <= number <= 31:
@@ -201,6 +217,17 @@ _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
         "quarter_word",
     ),
     (re.compile(r"\b(?:in\s+|for\s+|during\s+)?q([1-4])(?:\s*(?:of\s+)?(\d{4}))?\b", re.I), "quarter"),
+    # "end of H1", "H2 2025", "the first half of 2013": half-years, six months to their end
+    (
+        re.compile(
+            r"\b(?:(?:at|by)\s+)?(?:the\s+)?(?:end\s+of\s+(?:the\s+)?)?(?:in\s+|for\s+|during\s+)?"
+            r"(?:h([12])|(first|second|1st|2nd)\s+half)(?:\s*(?:of\s+)?(?:(?:fy|cy)\s*)?(\d{4})"
+            r"|\s+(?:of\s+)?(?:the\s+)?(?:(last|previous|prior)|this|current)?\s*year)?\b"
+            r"(?!\s+of\s+(?!(?:(?:fy|cy)\s*)?\d{4}))",  # not "the first half of December"
+            re.I,
+        ),
+        "half",
+    ),
     (
         re.compile(
             rf"{_SO_FAR}\b(?:this|current)\s+quarter\b(?:\s+so\s+far\b)?|\bquarter[- ]to[- ]date\b|\bqtd\b", re.I
@@ -232,7 +259,19 @@ _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
         "end_month",
     ),
     (re.compile(rf"\b(?:at\s+)?(?:the\s+)?end\s+of\s+({_MONTH_NAMES})\b(?:\s+(\d{{4}}))?", re.I), "end_of_named_month"),
-    (re.compile(r"\b(?:at\s+)?(?:the\s+)?end\s+of\s+(?:the\s+|last\s+)?year\b|\byear[- ]end\b", re.I), "year_end"),
+    # "EOM october", "month-end Sept 2013"
+    (
+        re.compile(rf"\b(?:eom|month[- ]end)\s+(?:of\s+)?({_MONTH_NAMES})\b\.?(?:\s+(\d{{4}}))?", re.I),
+        "end_of_named_month",
+    ),
+    (  # "year-end 2012", "2012 year end", "end of year 2013": that year's; without one, the last year-end
+        re.compile(
+            r"\b(?:at\s+)?(?:the\s+)?end\s+of\s+(?:the\s+|last\s+)?year\b(?:\s+(\d{4})\b)?"
+            r"|\b(?:(\d{4})\s+)?year[- ]?end\b(?:\s+(?:of\s+)?(\d{4})\b)?",
+            re.I,
+        ),
+        "year_end",
+    ),
     (
         re.compile(r"\b(a|an|one|two|three|four|five|six|\d{1,2})\s+(day|week|month|quarter|year)s?\s+ago\b", re.I),
         "ago",
@@ -410,6 +449,10 @@ def _date_from(kind: str, match: re.Match[str], today: date, future: bool) -> Da
         return DateMention(day, label=str(day))
     if kind == "quarter":
         return _quarter(int(g[0]), int(g[1]) if g[1] else None, today, future)
+    if kind == "half":
+        half = int(g[0]) if g[0] else ORDINALS[g[1].lower()]
+        named_year = int(g[2]) if g[2] else today.year - 1 if g[3] else None
+        return _half(half, named_year, today, future)
     if kind == "quarter_word":
         return _quarter(ORDINALS[g[0].lower()], int(g[1]) if g[1] else None, today, future)
     if kind == "this_quarter":
@@ -439,7 +482,8 @@ def _date_from(kind: str, match: re.Match[str], today: date, future: bool) -> Da
                 end = month_end(date(end.year - 1, month, 1))
         return DateMention(end, month_start(end), 1, f"end of {end:%B %Y}")
     if kind == "year_end":
-        year = today.year if future else today.year - 1
+        stated = next((int(group) for group in g if group), None)
+        year = stated or (today.year if future else today.year - 1)
         return DateMention(date(year, 12, 31), label=f"end of {year}")
     if kind == "last_n_months":
         months = int(g[0]) if g[0].isdigit() else SMALL_NUMBERS[g[0].lower()]

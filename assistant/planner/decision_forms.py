@@ -25,7 +25,7 @@ _TERSE_LIMIT_RE = re.compile(
 _ASKS_SOMETHING_OF_A_LIMIT_RE = re.compile(
     r"\b(?:what|whats|how|which|why|raise|increase|lift|bump|lower|cut|reduce|decrease|set|change|propose|approve"
     r"|recommend\w*|suggest\w*|should|would|could|give|new|current|existing|usage|utili[sz]\w*|headroom|available"
-    r"|expos\w*|balances?|owe\w*|owing|overdue|vs|versus|against|compared"
+    r"|expos\w*|balances?|owe\w*|owing|overdue|vs|versus|against|compared|right[- ]?siz\w*|resiz\w*|revisit\w*"
     r"|\d)",
     re.I,
 )
@@ -66,7 +66,10 @@ _RULE_QUESTION_RE = re.compile(
     r"|(?:can|may|could)\s+(?:a|an)\s+(?:collector|analyst|manager|sales\s*(?:person|rep)?|promise|ptp|limit|dispute"
     r"|reminder|letter)\b"
     r"|what(?:'s|\s+is)\s+the\s+(?:max(?:imum)?|min(?:imum)?|longest|most|highest)\b.{0,40}\b(?:can|may)\s+"
-    r"(?:approve|sign|give|grant|log|accept)\b)",
+    r"(?:approve|sign|give|grant|log|accept)\b)"
+    # "… are we even allowed to dun a disputed invoice?": the rule for any such case, whoever raised it
+    r"|\b(?:are|am|is)\s+(?:we|i|collectors?|analysts?)\s+(?:even\s+|actually\s+|really\s+)?(?:allowed|permitted)\s+to\s+"
+    r"\w+\s+(?:a|an|any)\s",
     re.I,
 )
 # A question put to the policy itself, whoever is named ("is a 60-day promise from acme allowed?")
@@ -77,3 +80,20 @@ _ASKS_THE_POLICY_RE = re.compile(
 )
 # What an amount beside a customer's name and nothing else may ask ("hooli 25k")
 _AMOUNT_BESIDE_A_NAME = (Intent.RELEASE_CHECK, Intent.PROMISE, Intent.LIMIT_PROPOSE)
+# "write them a firm letter", "draft globex a polite reminder": a letter to a customer is a dunning draft (not "a
+# cover letter", "a newsletter", "a post")
+_WRITE_THEM_A_LETTER_RE = re.compile(
+    r"^\W*(?:(?:ok|okay|so|then|now|pls|please|can\s+you|could\s+you)\W+)*(?:write|draft|prepare|compose)\s+"
+    r"(?:up\s+)?(?:them|him|her|[\w'&.-]+(?:\s+[\w'&.-]+)?)\s+(?:a|an|the)\s+(?:[\w-]+\s+){0,2}?"
+    r"(?:letter|reminder|chaser|notice|e-?mail|note)\b(?!\s+(?:in|into)\s+\w+ish\b)",
+    re.I,
+)
+_NOT_A_DUNNING_LETTER_RE = re.compile(r"\b(?:cover|news|love|thank[- ]you|recommendation|reference)\s*letter\b", re.I)
+# "is there room for 8 grand more on windmont?": whether that much more can ship, the order check
+_ROOM_FOR_AN_AMOUNT_RE = re.compile(
+    r"\b(?:room|space|headroom|capacity)\s+(?:left\s+)?(?:for|to\s+(?:ship|take|add))\s+(?:another\s+|an?\s+(?:extra|further)\s+)?"
+    r"[$£€]?\d",
+    re.I,
+)
+# "rescore Acme please": the score, done again
+_RESCORE_RE = re.compile(r"^\W*(?:(?:pls|please|can\s+you|could\s+you)\W+)?re-?(?:score|rate)\b", re.I)

@@ -36,11 +36,15 @@ from .decision_forms import (
     _DECIDE_THE_CLAIM_RE,
     _LINE_OPINION_RE,
     _LINE_READINGS,
+    _NOT_A_DUNNING_LETTER_RE,
     _POLICY_ONLY_RE,
+    _RESCORE_RE,
+    _ROOM_FOR_AN_AMOUNT_RE,
     _RULE_QUESTION_RE,
     _TERMS_CHANGE_RE,
     _TERSE_LIMIT_RE,
     _WHAT_WOULD_IT_TAKE_RE,
+    _WRITE_THEM_A_LETTER_RE,
 )
 from .entities import (
     BARE_INVOICE_RE,
@@ -55,6 +59,7 @@ from .entities import (
     normalise,
 )
 from .follow_ups import HYPOTHETICAL_RE, TurnFollowUps
+from .intent_rules import HOW_THEY_PAY_RE
 from .intents import CUSTOMER_INTENTS, EITHER_WAY_RE, THRESHOLD, Intent, recognise
 from .phrases import (
     _ACTION_WORDS,
@@ -214,6 +219,17 @@ class _Turn(TurnFollowUps):
                 return follow
         if intent is Intent.UNKNOWN and not self.text.strip(" ?!."):
             return Intent.HELP
+        if _RESCORE_RE.search(self.text) and self.names_a_customer():
+            return Intent.SCORE  # "rescore Acme Corporation please"
+        if intent is Intent.PROMISE_HISTORY and HOW_THEY_PAY_RE.search(self.text):
+            return Intent.PAYMENT_BEHAVIOUR  # "how did globex pay during 2025?": how it paid, no promise named
+        if (
+            intent is Intent.OUT_OF_SCOPE
+            and _WRITE_THEM_A_LETTER_RE.search(self.text)
+            and not _NOT_A_DUNNING_LETTER_RE.search(self.text)
+            and (self.names_a_customer() or (_THEIR_RE.search(self.text) and last_customer(self.history)))
+        ):
+            return Intent.DUNNING_DRAFT  # "write them a firm letter" after a customer's overdue items
         if (
             intent in (Intent.PORTFOLIO, Intent.EXPOSURE)
             and _POLICY_ONLY_RE.search(self.text)
@@ -411,6 +427,8 @@ class _Turn(TurnFollowUps):
             )
             if decided is not None:
                 return decided
+        if intent in (Intent.EXPOSURE, Intent.STATUS) and _ROOM_FOR_AN_AMOUNT_RE.search(self.text):
+            return Intent.RELEASE_CHECK  # "is there room for 8 grand more on windmont?"
         return intent
 
     def states_a_promise(self) -> bool:

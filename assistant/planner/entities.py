@@ -186,7 +186,7 @@ class DpdRange:
 
 _DPD_PLUS = re.compile(r"\b(\d{1,4})\s*\+\s*(?:days?|dpd)?(?:\s+past\s+due)?", re.IGNORECASE)
 _DPD_OVER = re.compile(
-    r"(?:\b(?:over|more than|above|older than|beyond|greater than)|>=?)\s*(\d{1,4})\s*(?:days?|dpd)"
+    r"(?:\b(?:over|more th[ae]n|above|older th[ae]n|beyond|greater th[ae]n|upwards of)|>=?)\s*(\d{1,4})\s*(?:days?|dpd)"
     r"(?:\s+(?:past due|overdue|old))?",
     re.IGNORECASE,
 )
@@ -196,9 +196,11 @@ _DPD_PAST = re.compile(
     r"(?:days?|dpd)\b",
     re.IGNORECASE,
 )
-_DPD_OVER_BARE = re.compile(r"\b(?:over|more than|above|older than|beyond)\s*(\d{1,4})\b(?!\s*[km%])", re.IGNORECASE)
+_DPD_OVER_BARE = re.compile(
+    r"\b(?:over|more th[ae]n|above|older th[ae]n|beyond)\s*(\d{1,4})\b(?!\s*[km%])", re.IGNORECASE
+)
 _DPD_RANGE = re.compile(
-    r"\b(\d{1,4})\s*(?:-|–|to|and)\s*(\d{1,4})\s*(?:days?|dpd)\b",
+    r"\b(\d{1,4})\s*(?:-|–|to|and)\s*(\d{1,4})\s*(?:days?|dpd)\b(?![\s-]*(?:payment\s+)?terms\b)",
     re.IGNORECASE,  # "between 30 and 60 days"
 )
 _DPD_BUCKET = re.compile(r"\b(\d{1,4})\s*-\s*(\d{1,4})s?\b(?!\s*[km])", re.IGNORECASE)  # "my 31-60s"
@@ -352,7 +354,7 @@ def _starts_number(word: str) -> bool:
 
 
 _DURATION_RE = re.compile(r"\b\d{1,3}\s*-?\s*(?:mins?|minutes?|hrs?|hours?|secs?|seconds?)\b", re.IGNORECASE)
-_HALF_RE = re.compile(r"\bhalf\s+(?:a|an)\s+(million|thousand|grand|mil|mn|m|k)\b", re.IGNORECASE)
+_HALF_RE = re.compile(r"\bhalf(?:\s+(?:a|an)\s+|[\s-])(million|thousand|grand|mil|mn|m|k)\b", re.IGNORECASE)
 _QUARTER_RE = re.compile(r"\b(?:a\s+)?quarter\s+(?:of\s+)?(?:a|an)\s+(million|mil|mn|m)\b", re.IGNORECASE)
 
 

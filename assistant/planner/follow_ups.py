@@ -49,7 +49,8 @@ _TERMS_WHAT_IF_RE = re.compile(r"\b\d{1,3}[\s-]*days?\s+terms\b|\bnet[\s-]*\d{1,
 _PROPOSE_IT_RE = re.compile(
     r"\bpropos(?:e|al)\b|\bsubmit\b|\bput\s+(?:that|it|this)\s+(?:forward|in|through|up)\b"
     r"|\bput\s+(?:in|through|forward)\s+(?:for\s+)?[$£€]?\d"  # "ok put in 15k for them"
-    r"|\b(?:go|going)\s+(?:with|for)\s+(?:that|it|this|\d)|\b(?:make|set)\s+(?:it|that)\s+(?:at|to)?\s*\d",
+    r"|\b(?:go|going)\s+(?:with|for)\s+(?:that|it|this|(?:an?\s+)?[+$£€]?\d)"
+    r"|\b(?:make|set)\s+(?:it|that)\s+(?:at|to)?\s*[$£€]?\d",
     re.IGNORECASE,
 )
 # "what if they went to 45 day terms", "and on net 60?" (a what-if), not "change their terms to net 60" (a change)

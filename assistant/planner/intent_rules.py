@@ -26,6 +26,11 @@ AWAITING_DECISION_RE = re.compile(
     IC,
 )
 
+# "how did 0688-XNJRO pay during 2012?", "how does globex pay?": how it pays, not a promise (unless one is named)
+HOW_THEY_PAY_RE = re.compile(
+    r"\bhow\s+(?:did|does|do|has|have)\s+(?:[\w'&.-]+\s+){1,4}?pa(?:y|id)\b(?!.{0,40}\b(?:promis|ptp|commit))", IC
+)
+
 RULES: list[tuple[Intent, re.Pattern[str], int]] = [
     (Intent.FIND_CUSTOMER, NAME_SEARCH_RE, 8),
     (Intent.PENDING_APPROVALS, AWAITING_DECISION_RE, 10),
@@ -60,6 +65,7 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         re.compile(r"\b(?:their|its)\s+(?:payment|paying)\s+(?:trend|behaviou?r|pattern|habits?|record)s?\b", IC),
         6,
     ),
+    (Intent.PAYMENT_BEHAVIOUR, HOW_THEY_PAY_RE, 6),
     # customer exposure and status
     (Intent.EXPOSURE, re.compile(r"\bexp[o0]s[ui]?re\b|\bexposre\b|\bexpsoure\b|\bexposure\b", IC), 3),
     (

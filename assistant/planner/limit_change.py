@@ -12,8 +12,8 @@ ChangeKind = Literal["absolute", "increase", "decrease", "unclear"]
 
 IC = re.IGNORECASE
 _RELATIVE_BEFORE = re.compile(
-    r"\b(?:by|(?:an?\s+)?(?:extra|additional|further)|another|(?:increase|increment|raise|rise|bump|top[- ]?up|uplift"
-    r"|reduction|decrease|cut|drop)\s+of)\s*$",
+    r"\b(?:by|add|adding|(?:an?\s+)?(?:extra|additional|further)|another"
+    r"|(?:increase|increment|raise|rise|bump|top[- ]?up|uplift|reduction|decrease|cut|drop)\s+of)\s*$",
     IC,
 )
 # "50k more", "a 250k increase on their limit", "a 20k cut": the figure is the move
@@ -22,7 +22,8 @@ _RELATIVE_AFTER = re.compile(
     r"|reduction|decrease|cut|drop|haircut)\b",
     IC,
 )
-_ABSOLUTE_BEFORE = re.compile(r"(?:\b(?:to|at|of|is|be)|=|:|->|=>|→)\s*$", IC)
+_ABSOLUTE_BEFORE = re.compile(r"(?:\b(?:to|at|of|is|be)|\bto\s+an?|=|:|->|=>|→)\s*$", IC)  # "to a 20k limit"
+_UP_OR_DOWN_BEFORE = re.compile(r"\b(up|down)\s*$", IC)
 _DECREASE = re.compile(r"\b(?:decrease|reduc\w*|cut\w*|lower\w*|less|drop\w*|trim\w*|shrink\w*)\b", IC)
 _DIRECTION = re.compile(r"\b(?:rais\w*|increas\w*|bump\w*|extend\w*|up|top[- ]?up)\b", IC)
 _INCREASE = re.compile(r"\b(?:rais\w*|increas\w*|bump\w*|lift\w*|extend\w*|boost\w*|top[- ]?up)\b", IC)
@@ -66,6 +67,9 @@ def limit_change_kind(text: str, mention: MoneyMention) -> ChangeKind:
     before, after = text[: mention.start], text[mention.end :]
     if before.endswith("+"):
         return "increase"  # "propose +25k"
+    moved = _UP_OR_DOWN_BEFORE.search(before)
+    if moved:  # "bump vandelay up 10k", "take them down 5k"
+        return "decrease" if moved.group(1).lower() == "down" else "increase"
     if _RELATIVE_BEFORE.search(before) or _RELATIVE_AFTER.search(after):
         return "decrease" if _DECREASE.search(text) else "increase"
     if _ABSOLUTE_BEFORE.search(before):

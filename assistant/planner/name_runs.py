@@ -88,7 +88,8 @@ def _clean_token(token: str) -> str:
 
 def _verb_form_of_stopword(token: str) -> bool:
     """ "raising", "increasing", "setting", "lowered", "lookin": inflections of request verbs are not names."""
-    if token.endswith(("in", "in'")) and len(token) > 5:
+    dropped_g = token.endswith(("in", "in'")) and len(token) > 5
+    if dropped_g:
         token = token.rstrip("'") + "g"
     for suffix in ("ing", "ed"):
         if len(token) > len(suffix) + 2 and token.endswith(suffix):
@@ -96,7 +97,8 @@ def _verb_form_of_stopword(token: str) -> bool:
             if (
                 stem in STOPWORDS
                 or stem + "e" in STOPWORDS
-                or (len(stem) > 2 and stem[-1] == stem[-2] and stem[:-1] in STOPWORDS)
+                # "settin'" is "setting"; "Perrin" is no "perring" of "per"
+                or (not dropped_g and len(stem) > 2 and stem[-1] == stem[-2] and stem[:-1] in STOPWORDS)
             ):
                 return True
     return False

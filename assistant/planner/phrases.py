@@ -83,6 +83,8 @@ BOOK_WORDS_RE = re.compile(
 # Credit jargon read in full when working out what is asked ("DTP for eaglelight" asks for the days to pay)
 _JARGON = {"dtp": "days to pay", "dbt": "days beyond terms", "p2p": "promise to pay", "p2ps": "promises to pay"}
 _JARGON_RE = re.compile(r"\b(?:" + "|".join(_JARGON) + r")\b", re.I)
+# "ADD for country 770": the measure, when written as the acronym (not "add", nor a message typed all in capitals)
+ADD_ACRONYM_RE = re.compile(r"\bADD\b(?!\s+(?:A|AN|THE|THIS|THAT|IT|NOTE|TO)\b)")
 _MY_RE = re.compile(r"\bmy\b", re.I)
 STATUS_CHANGE_RE = re.compile(
     r"\b(?:put|place|set|move|switch|flip|take)\s+(?:\S+\s+){1,4}?(?:on|onto|to|into|off)\s+(?:credit\s+)?stop\b"
@@ -106,7 +108,7 @@ _MY_PROPOSALS_RE = re.compile(
     re.I,
 )
 _THEIR_PROPOSALS_RE = re.compile(
-    r"\b(\w+)['’]s\s+(?:\w+\s+){0,2}(?:requests?|proposals?|submissions?)\b"
+    r"\b(\w+)['’]s\s+(?:\w+\s+){0,2}(?:requests?|proposals?|submissions?|changes|holds|releases|ptps|promises)\b"
     r"|\b(\w+)\s+(?:has\s+|have\s+)?(?:put\s+in|put\s+forward|submitted|proposed|raised|logged|sent\s+in|asked\s+for)\b",
     re.I,
 )
@@ -180,11 +182,11 @@ _AS_OF_BEFORE_RE = re.compile(
 # "exposure by risk class", "overdue per region": the book split by something
 GROUP_BY_RE = re.compile(
     r"\b(?:by|per|split by|grouped by|broken down by|for each)\s+(region|segm(?:e?n|ne)t|coll?ector|risk[ _]class|class"
-    r"|currency|customer|country|countries)(?:es|s)?\b"
+    r"|currency|customer|country|countries|industry|industries|sector|vertical)(?:es|s)?\b"
     # "which collector is carrying the most overdue?": the groups, the largest first
     r"|^\W*(?:so\W+|and\W+)?which\s+(region|segment|coll?ector|currency)\s+(?:is|has|carries|holds|owes|sits)\b"
     # "risk class breakdown of overdue", "a region split of open AR"
-    r"|\b(region|segment|coll?ector|risk[ _]class|currency|country)\s+(?:breakdown|split|mix)\b",
+    r"|\b(region|segment|coll?ector|risk[ _]class|currency|country|industry|sector)\s+(?:breakdown|split|mix)\b",
     re.IGNORECASE,
 )
 BOOK_STOP = frozenset({"company", "business", "firm", "organisation", "organization", "everyone", "everybody", "whole",
@@ -216,12 +218,17 @@ _REFINE_RE = re.compile(
     r"^\W*(?:(?:ok|and|now|then|pls|please|can you)\W+)*(?:(?:as\s+(?:of|at)|at)\s+[^?!]{3,40}?\s+instead\b"
     r"|(?:split|break|group|cut)\s+(?:it|that|this|them|those)"
     r"\s+(?:down\s+|up\s+)?by\b|make\s+(?:it|that)\s+(?:the\s+)?(?:(?:top|bottom)\s*)?\d+|(?:just\s+)?(?:the\s+)?top\s*\d+\s+(?:then|instead)"
-    r"|by\s+(?:region|country|segment|collector|currency|risk\s+class)\s+(?:instead|then)\b"
+    r"|by\s+(?:region|country|segment|industry|sector|collector|currency|risk\s+class)\s+(?:instead|then)\b"
     # "by country please", "drill into EMEA by country", "just the 60+ part of that", "top 5 of those by amount"
-    r"|by\s+(?:region|country|countries|segment|collector|currency|risk\s+class)(?:\s+(?:please|pls|too))?\W*$"
+    r"|by\s+(?:region|country|countries|segment|industry|sector|collector|currency|risk\s+class)(?:\s+(?:please|pls|too))?\W*$"
     r"|drill\s+(?:down\s+)?(?:into|in\s+on|on)\b|zoom\s+(?:in\s+)?(?:into|on)\b"
     r"|(?:just|only)\s+(?:the\s+)?[\w+-]+(?:\s+[\w+-]+)?\s+(?:part|bit|portion|slice|piece)\s+of\s+(?:that|those|it|them)\b"
-    r"|(?:just\s+|only\s+)?(?:the\s+)?(?:top|bottom)\s*\d+\s+of\s+(?:those|them|these|that)\b)",
+    r"|(?:just\s+|only\s+)?(?:the\s+)?(?:top|bottom)\s*\d+\s+of\s+(?:those|them|these|that)\b"
+    # "compare that with end of last month", "vs EOM october?", "and against a year ago": the same question then
+    r"|compare\s+(?:that|it|this|those|them)\b|(?:vs\.?|versus|against|compared?\s+(?:to|with))\s"
+    # "leave out disputes", "excluding disputed items": the same question without them
+    r"|(?:leave|take|strip|keep)\s+(?:out\s+|off\s+)?(?:the\s+|any\s+)?disput\w*(?:\s+(?:ones|items|invoices))?(?:\s+out)?\W*$"
+    r"|(?:excl(?:uding|ude|\.)?|without|minus|ex)\s+(?:the\s+|any\s+)?disput\w*(?:\s+(?:ones|items|invoices))?\W*$)",
     re.IGNORECASE,
 )
 _NARROW_RE = re.compile(
@@ -319,6 +326,10 @@ _CONTACT_RE = re.compile(
     r"\s+(?:their|the)\s+(?=(?:ap|ar|cfo|controller|treasurer|accountant|finance|payables|bookkeeper)\b))"
     r"\s*(?:(?i:their|the)\s+)?(?:(?i:ap|ar|cfo|controller|treasurer|accountant|finance|payables|bookkeeper)\s+)?"
     r"(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)"
+)
+# "contact susan patel", typed in lower case after the word itself (checked to be no common words)
+_CONTACT_LOWER_RE = re.compile(
+    r"\bcontact(?:\s+(?:was|is|person))?\s*:?\s+(?P<name>[a-z]{3,}(?:\s+[a-z]{3,})?)\s*(?:$|[,;.!)])", re.I
 )
 _PAYABLES = r"(?i:ap|a/p|accounts(?:\s+payable)?|payables|finance|treasury|accounting)\b"
 # Weaker forms, taken only when the name is no customer's: "per Barbara", "Clara in AP", "Wei confirmed",

@@ -32,11 +32,14 @@ _UNITS = {"week": "week", "wk": "week", "month": "month", "mth": "month", "quart
 
 # "who owes us more than 750k", "customers over their limit", "which accounts are above 0.8m", "list customers …"
 LIST_RE = re.compile(
-    r"^\W*(?:\w+\W+){0,3}?(?:who|which|what)\s+(?:customers?|accounts?|clients?|debtors?|companies|one|ones)?\b"
+    r"^\W*(?:\w+\W+){0,3}?(?:(?:who|which)\s+|what\s+(?=(?:customers?|accounts?|clients?|debtors?|companies)\b))"
+    r"(?:customers?|accounts?|clients?|debtors?|companies|one|ones)?\b"
     r"|\b(?:list|show|give)\s+(?:me\s+)?(?:all\s+|the\s+)?(?:customers|accounts|clients|debtors)\b"
     r"|^\W*(?:pls\s+|please\s+|can\s+you\s+)?list\b"  # "list the acounts on Hold or Stop": a list, typo or not
     r"|\b(?:customers|accounts|clients|debtors|names)\s+(?:(?:in|on|from|of)\s+(?:my|our|the|his|her)\s+(?:book|portfolio|"
     r"list|patch)\s+)?(?:that|who|which|with|above|over|owing|exceeding|in breach)\b"
+    # "customers in country 897 owing at least 500": a place between
+    r"|\b(?:customers|accounts|clients|debtors)\s+(?:in|from)\s+(?:[\w-]+\s+){1,3}?(?:that|who|which|owing|owe|exceeding)\b"
     r"|\bhow many\s+(?:customers|accounts|clients)\b"
     r"|^\W*(?:\w+\W+){0,3}?(?:any(?:one|body)|any\s+(?:customers?|accounts?|clients?))\b"  # "anyone owing 250k+?"
     r"|\b(?:list|name)\s+(?:them|those|'em)\b"  # "… or more? list them"
@@ -229,6 +232,7 @@ _RANK_RE = re.compile(
     r"|\b(?:largest|biggest|highest)\s+(debtors?)\b|\b(owes?|owing)\s+(?:us\s+)?(?:the\s+)?most\b(?!\s+\w*\s*(?:overdue|past))",
     IC,
 )
+_BY_EXPOSURE_RE = re.compile(r"\b(?:by|on|in terms of)\s+(?:total\s+|gross\s+|overall\s+)?exposures?\b", IC)
 _RANK_MEASURES = {"overdue": "overdue", "past": "overdue", "late": "overdue", "delinquen": "overdue",
                   "debtor": "open_receivables", "owe": "open_receivables",
                   "disput": "disputed", "open": "open_receivables", "receivable": "open_receivables",
@@ -236,7 +240,8 @@ _RANK_MEASURES = {"overdue": "overdue", "past": "overdue", "late": "overdue", "d
 _ONE_RE = re.compile(
     r"\b(?:the\s+)?(?:largest|biggest|highest|worst|top)\s+(?:[\w-]+\s+){0,2}?(?:customer|account|client|debtor)\b"
     r"(?!s)|\bwho\s+(?:is|'s)\s+(?:the\s+)?(?:largest|biggest|highest|worst)\b"
-    r"|\bwhich\s+(?:[\w-]+\s+){0,2}?(?:customer|account|client|debtor)\s+(?:has|is|owes|carries|holds)\b"
+    r"|\bwhich\s+(?:[\w-]+\s+){0,2}?(?:customer|account|client|debtor)\s+(?:has|had|is|was|owes|owed|carries|carried"
+    r"|holds|held)\b"
     r".{0,30}\b(?:largest|biggest|highest|most|worst)\b"
     # "biggest single exposure", "who owes us the most past-due money"
     r"|\b(?:largest|biggest|highest)\s+single\b|^\W*who\s+(?:owes|has|carries|holds)\s+(?:us\s+)?(?:the\s+|teh\s+)?most\b",
@@ -345,7 +350,10 @@ COUNT_INVOICES_RE = re.compile(
 
 
 def rank_measure(text: str) -> str | None:
-    """The measure a ranking question ranks by, if it names one besides exposure."""
+    """The measure a ranking question ranks by: exposure when it says so ("5 smallest by exposure over 60 days past
+    due": the days are a filter), else the one it names besides exposure, if any."""
+    if _BY_EXPOSURE_RE.search(text):
+        return "exposure"
     match = _RANK_RE.search(text)
     if match is None:
         return None
@@ -508,7 +516,18 @@ _RATE_OF_WHAT_RE = re.compile(
 )
 
 
+# "collection rate": effectiveness (CEI) or promises kept, both said that way
+_COLLECTION_RATE_RE = re.compile(r"\bcollections?\s+(?:rate|ratio|percentage|%)", IC)
+_RATE_NAMED_RE = re.compile(r"\b(?:cei|effectiveness|kept|broken|promis\w*|ptps?)\b", IC)
+
+
+def collection_rate_unnamed(text: str) -> bool:
+    return bool(_COLLECTION_RATE_RE.search(text)) and not _RATE_NAMED_RE.search(text)
+
+
 def rate_unnamed(text: str) -> bool:
+    if _COLLECTION_RATE_RE.search(text):
+        return not _RATE_NAMED_RE.search(text)
     return bool(_RATE_WORD_RE.search(text)) and not _RATE_OF_WHAT_RE.search(text)
 
 

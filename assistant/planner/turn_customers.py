@@ -19,6 +19,7 @@ from tools.registry import call_tool
 
 from . import answers
 from .context import (
+    INDUSTRY_ALIASES,
     REGION_ALIASES,
     SEGMENT_ALIASES,
     CustomerRef,
@@ -28,6 +29,7 @@ from .context import (
     listed_in_countries,
     match_staff,
     match_values,
+    misspelt_values,
     vocabulary,
 )
 from .dates import date_mentions
@@ -46,6 +48,7 @@ from .entities import (
     order_numbers,
     risk_classes,
 )
+from .limit_change import terms_days
 from .name_runs import NameCandidate, distinctive_word, name_candidates, widened_runs
 from .phrases import (
     _NOT_A_GROUP_NAME,
@@ -79,6 +82,10 @@ _TWO_NAMED_RE = re.compile(r"\w\s*(?:\band\b|&|,|\bplus\b|\bvs\.?|\bversus\b)\s*
 _COMBINED_RE = re.compile(r"\bplus\b|\bcombined\b|\btogether\b|\bin total\b|\ball (?:three|of them)\b|\+", re.I)
 _OWN_BOOK_ONLY = " in your book (you see only the customers assigned to you)"
 _DISPUTE_NUMBER_RE = re.compile(r"\bdispute\s*(?:id\s*|no\.?\s*|number\s*)?#?\s*\d+\b", re.I)
+
+
+# "… systems - compare 30 and 60 day terms": a request word, never part of a name
+_COMPARE_RE = re.compile(r"\bcompar(?:e|ed|ing|ison)\b", re.IGNORECASE)
 
 
 class TurnCustomers(TurnSlots):
@@ -136,6 +143,9 @@ class TurnCustomers(TurnSlots):
                 probe.add(start, end)
             date_mentions(self.text, self.today, probe)
             money_mentions(self.text, probe)
+            terms_days(self.text, probe)  # "compare 30, 45 and 60 day terms"
+            for verb in _COMPARE_RE.finditer(self.text):
+                probe.add(*verb.span())
             dpd_range(self.text, probe)
             risk_classes(self.text, probe)
             for time in TIME_OF_DAY_RE.finditer(self.text):
@@ -143,6 +153,7 @@ class TurnCustomers(TurnSlots):
             vocab = vocabulary(self.request.database_url)
             match_values(self.text, vocab.regions, REGION_ALIASES, probe)
             match_values(self.text, vocab.segments, SEGMENT_ALIASES, probe)
+            match_values(self.text, vocab.industries, INDUSTRY_ALIASES, probe)  # "broken PTPs in Retail"
             match_staff(self.text, vocab, probe)
             for place in _PLACE_RE.finditer(self.text):  # "our Mexico customers": a country filter
                 if place.group(0).casefold() in place_names():
@@ -193,6 +204,9 @@ class TurnCustomers(TurnSlots):
                 continue  # a two-letter code only when written as one and used in the book ("DE", "MX")
             self.spans.add(*match.span())
             found.append(name)
+        if not found:  # "canadain customers"
+            options = [(name, name) for name in place_names() if name.isalpha() and len(name) >= 7]
+            found = misspelt_values(self.text, options, self.spans)
         return found
 
     def refuse_places(self, places: list[str], *, regions: Sequence[str]) -> None:
@@ -356,7 +370,11 @@ class TurnCustomers(TurnSlots):
                     # exactly; else the suggestions are asked
                     suggestion = suggestion or Resolution(ambiguous=[customer_ref(c) for c in matches], query=query)
                     continue
-                return Resolution(ambiguous=[customer_ref(c) for c in matches], query=query)
+                offered = [customer_ref(c) for c in matches]
+                widened = self.resolve_widened([query])
+                if widened is not None and widened.reference in {ref.reference for ref in offered}:
+                    return Resolution(customer=widened)  # "Willow Works Labs GmbH", "works" ending the run "Willow"
+                return Resolution(ambiguous=offered, query=query)
             if name_like and not_found is None:
                 not_found = query
             elif weak_not_found is None:
@@ -392,7 +410,7 @@ class TurnCustomers(TurnSlots):
         money_mentions(self.text, spans)
         date_mentions(self.text, self.today, spans)
         risk_classes(self.text, spans)  # "E-rated and still paying late"
-        for pattern in (INVOICE_RE, ORDER_RE, DISPUTE_ID_RE, TIME_OF_DAY_RE):
+        for pattern in (INVOICE_RE, ORDER_RE, DISPUTE_ID_RE, TIME_OF_DAY_RE, _COMPARE_RE):
             for match in pattern.finditer(self.text):
                 spans.add(*match.span())
         return spans

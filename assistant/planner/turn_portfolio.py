@@ -45,6 +45,7 @@ from .portfolio_query import (
     Comparison,
     asks_for_one,
     change_between,
+    collection_rate_unnamed,
     compared_date,
     comparison,
     counts_invoices,
@@ -76,7 +77,7 @@ _ONLY_DISPUTED_RE = re.compile(
     r"\b(?:disputed|in\s+dispute)\s+(?:(?:invoices?|items?|ones?)\s+)?only\b"
     r"|\bonly\s+(?:the\s+)?(?:disputed|in[- ]dispute)\b|\b(?:currently|still)\s+(?:in|under)\s+dispute\b"
     # "how much of what's overdue is actually under dispute?"
-    r"|\bhow\s+much\s+of\b.{0,40}\b(?:is|are|was|were)\s+(?:\w+\s+)?(?:in|under)\s+dispute\b",
+    r"|\bhow\s+much\s+of\b.{0,40}\b(?:is|are|was|were)\s+(?:\w+\s+)?(?:(?:in|under)\s+dispute|disputed)\b",
     re.I,
 )
 # Currencies named in words or lower case ("open receivables in euros", "only gbp items")
@@ -97,8 +98,8 @@ _SIDE_BY_SIDE_RE = re.compile(
     r"|\bseparately\b|\bindividually\b",
     re.I,
 )
-_DIMENSIONS = [("regions", "region"), ("segments", "segment"), ("collectors", "collector"),
-               ("risk_classes", "risk_class"), ("currencies", "currency")]  # fmt: skip
+_DIMENSIONS = [("regions", "region"), ("countries", "country"), ("segments", "segment"), ("industries", "industry"),
+               ("collectors", "collector"), ("risk_classes", "risk_class"), ("currencies", "currency")]  # fmt: skip
 # "make it 10" after a top 5: how many rows now
 _MAKE_IT_RE = re.compile(r"\bmake\s+(?:it|that)\s+(?:the\s+)?(?:(?:top|bottom)\s*)?(\d{1,2})\b", re.I)
 # The portfolio tool's periods run one to six calendar months; its promise and dispute figures up to 24.
@@ -134,14 +135,14 @@ class TurnPortfolio(TurnCustomers):
             args.update(group_by="customer", top_n=max(int(args.get("top_n", 0) or 0), 50))
         group = GROUP_BY_RE.search(text)
         dimension = next(g for g in group.groups() if g).lower() if group else ""
-        by_country = None
         if group and dimension in ("country", "countries"):
-            # the book is split by region, not country; an import that files country codes as regions (the IBM
-            # sample's) is split by them all the same
+            # an import that files country codes as regions (the IBM sample's) is split by them
             self.spans.add(*group.span())
-            args["group_by"] = "region"
             codes = all(region.isdigit() for region in vocab.regions) and bool(vocab.regions)
-            by_country = None if codes else "a split by country: the book is split by region, so here by region"
+            args["group_by"] = "region" if codes else "country"
+        elif group and dimension.startswith(("industr", "sector", "vertical")):
+            self.spans.add(*group.span())
+            args["group_by"] = "industry"
         elif group:
             self.spans.add(*group.span())
             key = dimension.replace(" ", "_").replace("colector", "collector")
@@ -371,7 +372,7 @@ class TurnPortfolio(TurnCustomers):
             missing.append("only disputed invoices: the count is of every open invoice; the disputed balance is shown")
         elif _ONLY_DISPUTED_RE.search(text) and not args.get("exclude_disputed") and args.get("rank_by") != "disputed":
             missing.append("only disputed items: the figures cover every item; the disputed part is shown beside them")
-        missing += [part for part in (shortened, by_country) if part]
+        missing += [shortened] if shortened else []
         if missing:
             answer = "**Not applied** — " + "; ".join(missing) + ".\n\n" + answer
         if compared is None or not result.get("compared"):
@@ -394,6 +395,8 @@ class TurnPortfolio(TurnCustomers):
         ]
         if days_unnamed(self.text):  # "how many days are we at?": which count of days
             readings = [("DSO (days sales outstanding)", "DSO"), ("ADD (average days delinquent)", "ADD")]
+        elif collection_rate_unnamed(self.text):  # "collection rate for Q3?"
+            readings = [("CEI (collection effectiveness)", "CEI"), ("promises kept (rate)", "promises kept rate")]
         elif rate_unnamed(self.text):  # "SMB percentage?": which ratio
             readings = [
                 ("% current (not yet due)", "% current"),
@@ -440,7 +443,8 @@ class TurnPortfolio(TurnCustomers):
             (
                 "customers",
                 r"\bhow many\s+(?:\w+\s+){0,3}(?:customers|accounts|clients|debtors)\b"
-                r"|\bnumber of (?:customers|accounts|clients|debtors)\b",
+                r"|\bnumber of (?:customers|accounts|clients|debtors)\b"
+                r"|\b(?:customer|account|client|debtor|head)\s*counts?\b|\bcount of (?:customers|accounts|clients)\b",
             ),
         ]
         for name, pattern in checks:

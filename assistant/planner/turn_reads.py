@@ -338,6 +338,9 @@ class TurnReads(TurnPortfolio):
         collectors = match_staff(self.text, vocab, self.spans, roles=frozenset({"collector"}))
         if self.request.actor.role == Role.COLLECTOR:
             collectors = [c for c in collectors if c != self.request.actor.name]
+        if collectors and widen:  # "add casey's accounts to that too" after cleo's: both books
+            before = args.pop("collectors", None) or ([args.pop("collector")] if args.get("collector") else [])
+            collectors = list(dict.fromkeys([*before, *collectors]))
         if len(collectors) == 1:
             args["collector"] = collectors[0]
         elif collectors:

@@ -33,6 +33,7 @@ from .name_runs import NameCandidate, mistyped_request_words, request_word_for
 from .phrases import (
     _JARGON,
     _JARGON_RE,
+    ADD_ACRONYM_RE,
 )
 
 # "ugh globex ghosted me again. anyway - whats my disputed total?": what comes after "anyway" is the request
@@ -188,7 +189,10 @@ class TurnState:
     def spelled_out(self) -> str:
         """The text with shop jargon spelled out, for reading what is asked (mistyped request words are already
         spelled right in `self.text`)."""
-        return _JARGON_RE.sub(lambda m: _JARGON[m.group(0).lower()], self.text)
+        text = _JARGON_RE.sub(lambda m: _JARGON[m.group(0).lower()], self.text)
+        if not text.isupper():
+            text = ADD_ACRONYM_RE.sub("average days delinquent", text)
+        return text
 
     # --- tools ---------------------------------------------------------------------------------------------------
 

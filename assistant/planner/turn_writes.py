@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from db.models import Role
+from tools.reference_words import is_common_word
 
 from . import answers
 from .context import (
@@ -28,6 +29,7 @@ from .limit_change import (
 )
 from .name_runs import name_candidates
 from .phrases import (
+    _CONTACT_LOWER_RE,
     _CONTACT_RE,
     _CONTACT_WEAK_RES,
     _HOLD_IT_RE,
@@ -329,9 +331,16 @@ class TurnWrites(TurnReads):
         """Who at the customer made the promise ("spoke to Petra", "per Barbara", "Clara in AP", "Wei confirmed");
         their words are then no customer's name. The weaker forms count only when the name is no customer's."""
         strong = _CONTACT_RE.search(self.text)
-        if strong is not None:
-            self.spans.add(*strong.span())
+        if (
+            strong is not None
+            and self.look_up("resolve_customer", {"query": strong.group("name")})["status"] != "resolved"
+        ):
+            self.spans.add(*strong.span())  # "spoke to Acme Corporation, they committed …" names the customer
             return strong.group("name")
+        lower = _CONTACT_LOWER_RE.search(self.text)
+        if lower is not None and not any(map(is_common_word, lower.group("name").split())):
+            self.spans.add(*lower.span())
+            return lower.group("name")
         for pattern in _CONTACT_WEAK_RES:
             for match in pattern.finditer(self.text):
                 name = match.group("name")
@@ -412,6 +421,13 @@ class TurnWrites(TurnReads):
                 if not re.search(rf"\b(?:from|instead\s+of|replacing|off)\s+{re.escape(name)}\b", self.text, re.I)
                 and not re.search(rf"\b{re.escape(name)}'s\b", self.text, re.I)
             ] or collectors
+        if len(collectors) > 1:  # "reassign globex to cleo, cameron has too much on": the one it goes to
+            to = [
+                name
+                for name in collectors
+                if re.search(rf"\b(?:to|onto|over\s+to)\s+{re.escape(name)}\b", self.text, re.I)
+            ]
+            collectors = to if len(to) == 1 else collectors
         if len(collectors) > 1:
             raise Stop(f"To which collector: {' or '.join(collectors)}? Nothing was proposed.", "several collectors")
         if not collectors:
