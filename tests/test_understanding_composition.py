@@ -240,3 +240,11 @@ def test_leaving_out_disputes_next_keeps_the_question(shared_url: str) -> None: 
     reply = conversation(shared_url, "morgan", "overdue in EMEA", "leave out disputes")[-1]
     arguments = last_call(reply, "get_portfolio_summary").arguments
     assert arguments["regions"] == ["EMEA"] and arguments["exclude_disputed"] is True
+
+
+def test_a_customer_s_family_and_the_customer_on_its_own(shared_url: str) -> None:  # noqa: F811
+    family = last_call(ask(shared_url, "morgan", "what does the acme family owe us in total"), "get_customer_exposure")
+    assert family.arguments["customer"] == "1" and family.arguments.get("include_group", True) is True  # the default
+    alone = ask(shared_url, "morgan", "acme on its own, without the subsidiaries")
+    arguments = last_call(alone, "get_customer_exposure").arguments
+    assert arguments["customer"] == "1" and arguments["include_group"] is False

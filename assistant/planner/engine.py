@@ -90,6 +90,7 @@ from .phrases import (
     FX_FORECAST_RE,
     GO_AHEAD_RE,
     NEXT_PAGE_RE,
+    ON_ITS_OWN_RE,
     OUT_OF_SCOPE_SURE,
     PICK_RE,
     PLAUSIBLE,
@@ -219,6 +220,8 @@ class _Turn(TurnFollowUps):
                 return follow
         if intent is Intent.UNKNOWN and not self.text.strip(" ?!."):
             return Intent.HELP
+        if intent is Intent.FIND_CUSTOMER and ON_ITS_OWN_RE.search(self.text) and self.names_something():
+            return Intent.EXPOSURE  # "newford on its own, without the subsidiaries": its figures, not its ids
         if _RESCORE_RE.search(self.text) and self.names_a_customer():
             return Intent.SCORE  # "rescore Acme Corporation please"
         if intent is Intent.PROMISE_HISTORY and HOW_THEY_PAY_RE.search(self.text):

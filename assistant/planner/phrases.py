@@ -60,7 +60,8 @@ def pick_index(match: re.Match[str]) -> int:
 
 # "Acme group", "the Initech group": the family of a customer, reported at its head
 CUSTOMER_GROUP_RE = re.compile(
-    r"\b([A-Za-z][\w&.'-]*)\s+group\b(?!\s*by\b)|\bgroup\s+(?:of|for)\s+(?!the\b)([A-Za-z][\w&.'-]*)", re.IGNORECASE
+    r"\b([A-Za-z][\w&.'-]*)\s+(?:group|family)\b(?!\s*by\b)|\bgroup\s+(?:of|for)\s+(?!the\b)([A-Za-z][\w&.'-]*)",
+    re.IGNORECASE,
 )
 _NOT_A_GROUP_NAME = frozenset({"by", "per", "risk", "customer", "peer", "age", "each", "a", "the", "this", "that",
                                "same", "whole", "our", "my", "your", "their", "which", "what", "debtor",

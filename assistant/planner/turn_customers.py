@@ -319,7 +319,7 @@ class TurnCustomers(TurnSlots):
         group_word = self.customer_group()
         for candidate in self.usable(name_candidates(self.text, self.non_name_spans(), extra_stop)):
             if group_word:  # "Acme group": the family is found by its name; "group" would match every "… Group Ltd"
-                stripped = re.sub(r"\s*\bgroup\b\s*", " ", candidate.text, flags=re.IGNORECASE).strip()
+                stripped = re.sub(r"\s*\b(?:group|family)\b\s*", " ", candidate.text, flags=re.IGNORECASE).strip()
                 if stripped and stripped != candidate.text:
                     queries.append((candidate.text, candidate.name_like))
                     queries.append((stripped, candidate.name_like))
@@ -362,7 +362,7 @@ class TurnCustomers(TurnSlots):
                 group_head = self.group_head(matches)
                 if group_head is not None:
                     return Resolution(customer=customer_ref(group_head))
-                if group_word and re.search(r"\bgroup\b", query, re.IGNORECASE):
+                if group_word and re.search(r"\b(?:group|family)\b", query, re.IGNORECASE):
                     continue  # try the name without "group"
                 if len(matches) == 1 or not any(c["matched_on"] in _WHOLE_WORD_MATCHES for c in result["candidates"]):
                     # near spellings only, for words that are no name ("hooli's line", "recomended", "limit reco
@@ -572,8 +572,8 @@ class TurnCustomers(TurnSlots):
 
     def group_head(self, candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
         """ "Acme group": among the matches, the one customer the others belong to."""
-        if not re.search(r"\bgroup\b", self.text, re.IGNORECASE):
-            return None
+        if not re.search(r"\b(?:group|family|subsidiar\w*|affiliates?)\b", self.text, re.IGNORECASE):
+            return None  # "starway incl. all subsidiaries": the head the others belong to
         ids = {c.get("id") for c in candidates}
         heads = [
             c
