@@ -68,7 +68,6 @@ REGION_ALIASES = {
     "us and canada": "North America",
     "north american": "North America",
     "latin american": "LATAM",
-    "latam": "LATAM",
     "NA": "North America",
     "N.A.": "North America",
     "NAM": "North America",

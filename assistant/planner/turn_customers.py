@@ -1,10 +1,10 @@
-"""Finding the customer a message names (or the several it may name), its group, the countries in it, and the
-customer's one fitting order."""
+"""Finding the customer a message names (or the several it may name), its group, and the customer's one fitting
+order; the places in the message are `turn_places`'."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
@@ -14,7 +14,7 @@ from db.engine import read_session
 from db.models import Role
 from tools.customers import NameWord, customer_name_word_stats, customer_name_words, ordinary_customer_names
 from tools.name_matching import query_key
-from tools.reference_words import area_names, place_names
+from tools.reference_words import place_names
 from tools.registry import call_tool
 
 from . import answers
@@ -29,7 +29,6 @@ from .context import (
     listed_in_countries,
     match_staff,
     match_values,
-    misspelt_values,
     vocabulary,
 )
 from .dates import date_mentions
@@ -52,7 +51,6 @@ from .limit_change import terms_days
 from .name_runs import NameCandidate, distinctive_word, name_candidates, widened_runs
 from .phrases import (
     _NOT_A_GROUP_NAME,
-    _NOT_COUNTRY_CODES,
     _PLACE_RE,
     _THE_ONE_RE,
     _WHOLE_WORD_MATCHES,
@@ -70,7 +68,7 @@ from .phrases import (
     is_filler_run,
     pick_index,
 )
-from .turn_slots import TurnSlots
+from .turn_places import TurnPlaces
 from .turn_state import Resolution, Stop
 
 _CODE_RE = re.compile(r"(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9][\w-]{3,}|\d{4,}")
@@ -88,7 +86,7 @@ _DISPUTE_NUMBER_RE = re.compile(r"\bdispute\s*(?:id\s*|no\.?\s*|number\s*)?#?\s*
 _COMPARE_RE = re.compile(r"\bcompar(?:e|ed|ing|ison)\b", re.IGNORECASE)
 
 
-class TurnCustomers(TurnSlots):
+class TurnCustomers(TurnPlaces):
     """Which customer, group, country or order the message names."""
 
     def customer_group(self) -> str | None:
@@ -186,48 +184,6 @@ class TurnCustomers(TurnSlots):
             with read_session(self.request.database_url) as session:
                 self._ordinary_names = ordinary_customer_names(session)
         return [c for c in candidates if not c.ordinary or query_key(c.text) in self._ordinary_names]
-
-    def names_a_place(self) -> bool:
-        known = place_names()
-        return any(m.group(0).casefold() in known or m.group(0).casefold() in area_names()
-                   for m in _PLACE_RE.finditer(self.text) if len(m.group(0)) > 2)  # fmt: skip
-
-    def places(self) -> list[str]:
-        """Countries and areas named in the text that no region or other entity explains ("UK customers")."""
-        found: list[str] = []
-        codes = set(vocabulary(self.request.database_url).countries) - _NOT_COUNTRY_CODES
-        for match in _PLACE_RE.finditer(self.text):
-            name = match.group(0)
-            if self.spans.covers(*match.span()):
-                continue
-            if len(name) == 2 and name.casefold() not in place_names() and not (name.isupper() and name in codes):
-                continue  # a two-letter code only when written as one and used in the book ("DE", "MX")
-            self.spans.add(*match.span())
-            found.append(name)
-        if not found:  # "canadain customers"
-            options = [(name, name) for name in place_names() if name.isalpha() and len(name) >= 7]
-            found = misspelt_values(self.text, options, self.spans)
-        return found
-
-    def refuse_places(self, places: list[str], *, regions: Sequence[str]) -> None:
-        """The book is filtered by region, not country: say so rather than answer for the whole book."""
-        if not places:
-            return
-        pairs = vocabulary(self.request.database_url).country_regions
-        names = place_names()
-        hints = []
-        for place in places:
-            code = names.get(place.casefold(), place.upper())
-            in_regions = sorted({region for country, region in pairs if country == code})
-            if in_regions:
-                hints.append(f"{place} customers are in {' and '.join(in_regions)}")
-        raise Stop(
-            f"I can't filter by country or area ({', '.join(places)}): the book is filtered by region "
-            f"({', '.join(regions)}), segment, collector, risk class or currency. "
-            + (f"{'; '.join(hints)}. " if hints else "")
-            + "Ask again with a region, e.g. “… in EMEA”. Nothing was answered for the whole book.",
-            "country filter",
-        )
 
     def customer(
         self, *, extra_stop: frozenset[str] = frozenset(), use_history: bool = True, single: str | None = None
@@ -590,18 +546,3 @@ class TurnCustomers(TurnSlots):
             if c.get("parent_id") is None and any(other.get("parent_id") == c.get("id") for other in candidates)
         ]
         return families[0] if len(families) == 1 else None
-
-    def countries(self, vocab: Any) -> list[str]:
-        """Countries named in the text as the book stores them ("UK customers" -> GB); a country the book has no
-        customers in is still a filter, and the answer says it matched nothing. An area ("Latin America") is no
-        country: the turn ends saying to ask by region."""
-        names = place_names()
-        areas = area_names()
-        places = self.places()
-        self.refuse_places([p for p in places if p.casefold() in areas], regions=vocab.regions)
-        codes = []
-        for place in places:
-            code = names.get(place.casefold(), place.upper())
-            if code not in codes:
-                codes.append(code)
-        return codes
