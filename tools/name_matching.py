@@ -113,6 +113,11 @@ def match_name(index: NameIndex, text: str, limit: int) -> tuple[Ranked, bool]:
     nobody is tried again without a trailing "s" ("starks exposure": a possessive typed without its apostrophe), and
     one of several words with two of them joined when that makes a word of a name."""
     key = query_key(text)
+    spelled = _spelled_out(index, key)
+    if spelled != key:  # "cedarwick intl" is Cedarwick International; the abbreviation as typed is tried second
+        found = match_name(index, spelled, limit)
+        if found[0]:
+            return found
     form_typed = len(fold(text).split()) > len(key.split())  # "highbridge sas": the legal form says which
     found = _match_key(index, key, limit, form_typed=form_typed)
     if not found[0] and " " not in key and key.endswith("s") and key[:-1] in index.by_token:
@@ -126,6 +131,24 @@ def match_name(index: NameIndex, text: str, limit: int) -> tuple[Ranked, bool]:
                 if joined[0]:
                     return joined
     return found
+
+
+# Business words staff shorten when they type a name; an abbreviation that is itself a word of some name is kept.
+_ABBREVIATIONS = {
+    "intl": "international", "intnl": "international", "natl": "national",
+    "grp": "group", "hldgs": "holdings", "hldg": "holdings", "mfg": "manufacturing", "svcs": "services",
+    "svc": "services", "assoc": "associates", "assocs": "associates", "bros": "brothers", "dist": "distribution",
+    "distrib": "distribution", "ents": "enterprises", "ent": "enterprises", "whsl": "wholesale",
+    "whse": "wholesale", "inds": "industries", "ind": "industries", "sys": "systems", "tech": "technologies",
+    "trans": "transport", "mgmt": "management",
+}  # fmt: skip
+
+
+def _spelled_out(index: NameIndex, key: str) -> str:
+    words = key.split()
+    return " ".join(
+        _ABBREVIATIONS[word] if word in _ABBREVIATIONS and word not in index.by_token else word for word in words
+    )
 
 
 def _match_key(index: NameIndex, key: str, limit: int, *, form_typed: bool = False) -> tuple[Ranked, bool]:

@@ -9,6 +9,7 @@ sent through an approved `send_dunning` proposal listed it (its proposal records
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -76,8 +77,34 @@ class LetterRow:
 
 def invoice_by_number(session: Session, number: str) -> Invoice | None:
     """The invoice numbered `number`, compared the way the unique index `ux_invoice_number_upper` does (SQL
-    `upper()` on both sides, so the database's case folding decides, never Python's)."""
-    return session.scalars(select(Invoice).where(func.upper(Invoice.number) == func.upper(number.strip()))).first()
+    `upper()` on both sides, so the database's case folding decides, never Python's). A number typed short — its
+    leading zeros or its `INV-` prefix left off ("inv 2026-5797", "2026-0001620") — finds the one invoice it can
+    only be; when its spellings fit several, none."""
+    typed = number.strip()
+    found = session.scalars(select(Invoice).where(func.upper(Invoice.number) == func.upper(typed))).first()
+    if found is not None:
+        return found
+    spellings = typed_short_spellings(typed)
+    if not spellings:
+        return None
+    matches = session.scalars(select(Invoice).where(func.upper(Invoice.number).in_(spellings)).limit(2)).all()
+    return matches[0] if len(matches) == 1 else None
+
+
+_LONGEST_NUMBER = 12
+
+
+def typed_short_spellings(number: str) -> list[str]:
+    """The numbers `number` may stand for: its last run of digits with leading zeros put back (up to twelve digits),
+    each with and without an `INV-` prefix when it was typed without letters."""
+    match = re.fullmatch(r"(.*?)(\d+)", number.upper())
+    if match is None or len(number) > 40:
+        return []
+    head, digits = match.groups()
+    padded = [head + digits.zfill(width) for width in range(len(digits) + 1, _LONGEST_NUMBER + 1)]
+    if not re.search(r"[A-Z]", head):
+        padded += [f"INV-{spelling}" for spelling in [number.upper(), *padded]]
+    return padded
 
 
 def applied_allocations(session: Session, invoice_id: int, as_of: date) -> list[AllocationRow]:
