@@ -422,7 +422,19 @@ class _Turn(TurnFollowUps):
             decided = self.ask_between([r for r, _ in understood.readings if r in CUSTOMER_INTENTS][:3])
             if decided is not None:
                 return decided
-        if (intent in _ALWAYS_ASK_TERSE or understood.score < SURE_ENOUGH_FOR_TERSE) and self.terse():
+        # "creditworthiness of umbrella", "halve umbrella's limit": the words name what is wanted
+        # (a reading that has a change beside it — a draft and its sending — is still asked)
+        words_decide = recognised.intent is intent and recognised.score > THRESHOLD and intent not in _WRITE_COUNTERPART
+        verb_decides = (
+            words_decide
+            and intent in _PROPOSING
+            and recognised.score >= 2 * THRESHOLD
+            and _ACTION_WORDS[intent].search(self.text) is not None
+        )
+        if (
+            (intent in _ALWAYS_ASK_TERSE and not verb_decides)
+            or (understood.score < SURE_ENOUGH_FOR_TERSE and not words_decide)
+        ) and self.terse():
             # "globex promise", "limit for initech?": one word beside the name fits a question and a change alike
             others = [reading for reading, _ in understood.readings[1:3]]
             decided = self.ask_between(

@@ -129,7 +129,7 @@ def data_source_mentions(text: str, spans: Spans) -> None:
 # Imported ledgers number invoices with bare digits ("invoice 0104358967"): read only after the word invoice, or
 # as a long run of digits that no amount or date is written as.
 BARE_INVOICE_RE = re.compile(
-    r"\b(?:invoice|inv)\s*(?:no\.?|number|nr\.?|#)?\s*#?\s*(\d{4,12})\b|(?<![\d.,])\b(\d{8,12})\b(?![.,]\d)",
+    r"\b(?:invoice|inv)\s*(?:no\.?|number|nr\.?|#)?\s*#?\s*(\d{4}-\d{3,10}|\d{4,12})\b|(?<![\d.,])\b(\d{8,12})\b(?![.,]\d)",
     re.IGNORECASE,
 )
 
@@ -166,13 +166,23 @@ CLASS_SUFFIX_RE = re.compile(
 )
 
 
+_WORSE_RE = re.compile(r"\s*(?:or|and|&)\s+(?:worse|below|lower|riskier)\b", re.IGNORECASE)
+_BETTER_RE = re.compile(r"\s*(?:or|and|&)\s+(?:better|above|safer)\b", re.IGNORECASE)
+_CLASS_LETTERS = "ABCDE"
+
+
 def risk_classes(text: str, spans: Spans) -> list[str]:
     for pattern in (CLASS_RE, CLASS_SUFFIX_RE):
         match = pattern.search(text)
         if match:
             spans.add(*match.span())
-            listed = next(group for group in match.groups() if group)
-            return sorted({c.upper() for c in re.findall(r"\b[a-eA-E]\b", listed)})
+            listed = sorted({c.upper() for c in re.findall(r"\b[a-eA-E]\b", next(g for g in match.groups() if g))})
+            worse, better = _WORSE_RE.match(text, match.end()), _BETTER_RE.match(text, match.end())
+            if len(listed) == 1 and (worse or better):  # "class C or worse": C, D and E
+                spans.add(*(worse or better).span())  # type: ignore[union-attr]
+                at = _CLASS_LETTERS.index(listed[0])
+                return list(_CLASS_LETTERS[at:] if worse else _CLASS_LETTERS[: at + 1])
+            return listed
     if re.search(r"\bhigh[- ]risk\b", text, re.IGNORECASE):
         return ["D", "E"]
     return []

@@ -31,6 +31,15 @@ HOW_THEY_PAY_RE = re.compile(
     r"\bhow\s+(?:did|does|do|has|have)\s+(?:[\w'&.-]+\s+){1,4}?pa(?:y|id)\b(?!.{0,40}\b(?:promis|ptp|commit))", IC
 )
 
+# "how much credit is umbrella using", "how much of globex's line is left", "credit they have left": the line as it
+# stands, not the limit the policy would give
+CREDIT_IN_USE_RE = re.compile(
+    r"\bhow much (?:credit|of (?:the |their |its |[\w&.'-]+(?:'s|s')\s+)?(?:credit|limit|line))\b"
+    r".{0,40}\b(?:using|used|use|left|remaining|available|free|spare|taken|drawn)\b"
+    r"|\b(?:credit|limit|line)\s+(?:they|it)\s+(?:have|has|still have|still has)\s+(?:left|available|free)\b",
+    IC,
+)
+
 RULES: list[tuple[Intent, re.Pattern[str], int]] = [
     (Intent.FIND_CUSTOMER, NAME_SEARCH_RE, 8),
     (Intent.PENDING_APPROVALS, AWAITING_DECISION_RE, 10),
@@ -91,6 +100,9 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         3,
     ),
     (Intent.EXPOSURE, re.compile(r"\bag(?:e)?ing\b|\baged\b|\bagieng\b", IC), 3),
+    (Intent.EXPOSURE, re.compile(r"\bunpaid\b", IC), 3),
+    # "how much credit is umbrella using", "how much of globex's line is left": where the line stands today
+    (Intent.EXPOSURE, CREDIT_IN_USE_RE, 5),
     (Intent.EXPOSURE, re.compile(r"\boverdue\b|\bpast due\b", IC), 3),
     (
         Intent.EXPOSURE,
@@ -167,10 +179,23 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         ),
         6,
     ),
-    (
+    (Intent.SCORE, re.compile(r"\bpay late\b|\blate[- ]payment probability\b", IC), 3),
+    (  # "is soylent likely to pay late?": the model's probability, not the record of how they paid
         Intent.SCORE,
-        re.compile(r"\bpay late\b|\blate[- ]payment probability\b|\blikely to (?:pay late|default)\b", IC),
-        3,
+        re.compile(
+            r"\blikely\s+to\s+(?:pay\s+late|default|be\s+late)\b|\bchances?\s+(?:of|that)\b.{0,30}\b(?:late|default)",
+            IC,
+        ),
+        6,
+    ),
+    (  # "creditworthiness of umbrella", "PD for stark", "what class is hooli in"
+        Intent.SCORE,
+        re.compile(
+            r"\bcredit\s?worth\w*|\bPD\b|\bprob(?:ability)?\s+of\s+default\b|\bdefault\s+(?:risk|probability)\b"
+            r"|\b(?:what|which)\s+(?:risk\s+)?class\b|\b(?:risk|credit)\s+(?:grade|band|tier|bucket|category)\b",
+            IC,
+        ),
+        4,
     ),
     # limits
     (Intent.LIMIT_RECOMMEND, re.compile(r"\brecomm?end\w*\b.*\blimit\b|\blimit\b.*\brecomm?end\w*", IC), 5),
@@ -205,6 +230,15 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         5,
     ),
     (Intent.LIMIT_PROPOSE, re.compile(r"\bpropos\w*\b.*\blimit\b|\blimit\b.*\bpropos\w*", IC), 6),
+    (  # "double stark's credit line", "halve umbrella's limit", "limit cut in half"
+        Intent.LIMIT_PROPOSE,
+        re.compile(
+            r"\b(?:double|triple|halve)\b.{0,40}\b(?:limit|line)\b"
+            r"|\b(?:limit|line)\b.{0,30}\b(?:doubled|tripled|halved|by\s+half|in\s+half)\b",
+            IC,
+        ),
+        6,
+    ),
     # "propose +100k on westport", "… review date 31/03/2027": a signed move, or the review a new limit gets
     (Intent.LIMIT_PROPOSE, re.compile(r"\bpropos\w*\s+[+-]\s*[$£€]?\d", IC), 7),
     (Intent.LIMIT_PROPOSE, re.compile(r"\breview\s+(?:date\s+|on\s+|by\s+)\d", IC), 3),
@@ -419,6 +453,15 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         ),
         6,
     ),
+    (  # "hawkley will clear their balance on friday", "they'll settle everything by EOM": a balance promised
+        Intent.PROMISE,
+        re.compile(
+            r"(?:\bwill|'ll|\bgoing\s+to|\bgonna|\b(?:promised|committed|agreed)\s+to)\s+(?:clear|settle|pay(?:\s+off)?)"
+            r"\s+(?:the|their|its|all|everything|in\s+full|up)\b",
+            IC,
+        ),
+        6,
+    ),
     (Intent.ORDER_HOLD, re.compile(r"\b(?:hold|block|freeze)\b.*\b(?:order|so-?\s?\d+)\b|\bput\b.*\bon hold\b", IC), 5),
     (  # "hold SO-117 — their exposure is way over": the instruction comes first, the reason after
         Intent.ORDER_HOLD,
@@ -542,6 +585,7 @@ NEGATIVE_RULES: list[tuple[Intent, re.Pattern[str], int]] = [
     # "broken promise" is a portfolio filter, not a promise being logged
     (Intent.PROMISE, re.compile(r"\bbroken promises?\b|\bkept rate\b|\bpromises? (?:kept|broken)\b", IC), 8),
     (Intent.PORTFOLIO, NAME_SEARCH_RE, 8),
+    (Intent.LIMIT_RECOMMEND, CREDIT_IN_USE_RE, 4),
     # "excluding disputed" is a filter
     (Intent.DISPUTE, re.compile(r"\b(?:excl\w*|without|except|ex|not|non)[-\s.]*disput\w*|\bundisputed\b", IC), 5),
     # "top exposures" and grouped questions are portfolio, not a customer's exposure

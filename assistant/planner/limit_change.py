@@ -4,6 +4,7 @@ extra 50k"), or unclear ("raise Stark's limit 50k"), in which case the planner a
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Literal
 
 from .entities import MoneyMention, Spans
@@ -23,7 +24,7 @@ _RELATIVE_AFTER = re.compile(
     IC,
 )
 _ABSOLUTE_BEFORE = re.compile(r"(?:\b(?:to|at|of|is|be)|\bto\s+an?|=|:|->|=>|→)\s*$", IC)  # "to a 20k limit"
-_UP_OR_DOWN_BEFORE = re.compile(r"\b(up|down)\s*$", IC)
+_UP_OR_DOWN_BEFORE = re.compile(r"\b(up|down)\s+(?:by\s+)?$|\b(up|down)\s*$", IC)  # "take it down by €30k"
 _DECREASE = re.compile(r"\b(?:decrease|reduc\w*|cut\w*|lower\w*|less|drop\w*|trim\w*|shrink\w*)\b", IC)
 _DIRECTION = re.compile(r"\b(?:rais\w*|increas\w*|bump\w*|extend\w*|up|top[- ]?up)\b", IC)
 _INCREASE = re.compile(r"\b(?:rais\w*|increas\w*|bump\w*|lift\w*|extend\w*|boost\w*|top[- ]?up)\b", IC)
@@ -36,13 +37,45 @@ _FROM_BEFORE = re.compile(r"\bfrom\s*$", IC)
 _TO_BETWEEN = re.compile(r"^\s*(?:(?:up|down)\s+)?to\s*$", IC)
 
 
+_ARROW_BETWEEN = re.compile(r"^\s*(?:-+>|=+>|→|➝|⇒)\s*$")
+
+
 def from_current_to_new(text: str, mentions: list[MoneyMention]) -> list[MoneyMention]:
-    """ "from 37k to 45k": the limit it has, then the one wanted; only the new one is the change."""
+    """ "from 37k to 45k", "80k -> 100k": the limit it has, then the one wanted; only the new one is the change."""
     if len(mentions) == 2:
         current, new = mentions
-        if _FROM_BEFORE.search(text[: current.start]) and _TO_BETWEEN.match(text[current.end : new.start]):
+        between = text[current.end : new.start]
+        if (_FROM_BEFORE.search(text[: current.start]) and _TO_BETWEEN.match(between)) or _ARROW_BETWEEN.match(between):
             return [new]
     return mentions
+
+
+_PERCENT_RE = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,2})?)\s*(?:%|per\s?cent\b|pct\b)", IC)
+_MULTIPLE_RE = re.compile(r"\b(?:(double|twice)|(triple|treble|three\s+times)|(halve|half|in\s+half))\b", IC)
+
+
+def limit_factor(text: str) -> Decimal | Literal["unclear"] | None:
+    """What a limit is multiplied by when the move is a share of it: "double" 2, "halve"/"by half" 0.5, "up 25%"
+    1.25, "cut 10%" 0.9; "unclear" for a percentage with no direction ("initech 20%"); None when no share is
+    stated."""
+    multiple = _MULTIPLE_RE.search(text)
+    if multiple is not None:
+        return Decimal(2) if multiple.group(1) else Decimal(3) if multiple.group(2) else Decimal("0.5")
+    percent = _PERCENT_RE.search(text)
+    if percent is None:
+        return None
+    share = Decimal(percent.group(1)) / 100
+    after = text[percent.end() :]
+    direction = stated_direction(text)
+    if direction is None and re.search(r"\b(?:up|down)\b", text[: percent.start()], IC):
+        direction = "down" if re.search(r"\bdown\b", text[: percent.start()], IC) else "up"
+    elif direction is None and re.match(r"\s*(?:more|higher|up|extra)\b", after, IC):
+        direction = "up"
+    elif direction is None and re.match(r"\s*(?:less|lower|down)\b", after, IC):
+        direction = "down"
+    if direction is None or (direction == "down" and share >= 1):
+        return "unclear"
+    return 1 + share if direction == "up" else 1 - share
 
 
 def signed_decrease(text: str, mention: MoneyMention) -> bool:
@@ -69,7 +102,7 @@ def limit_change_kind(text: str, mention: MoneyMention) -> ChangeKind:
         return "increase"  # "propose +25k"
     moved = _UP_OR_DOWN_BEFORE.search(before)
     if moved:  # "bump vandelay up 10k", "take them down 5k"
-        return "decrease" if moved.group(1).lower() == "down" else "increase"
+        return "decrease" if (moved.group(1) or moved.group(2)).lower() == "down" else "increase"
     if _RELATIVE_BEFORE.search(before) or _RELATIVE_AFTER.search(after):
         return "decrease" if _DECREASE.search(text) else "increase"
     if _ABSOLUTE_BEFORE.search(before):

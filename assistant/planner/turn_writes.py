@@ -4,7 +4,6 @@ approvals are never made here."""
 from __future__ import annotations
 
 import re
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -13,20 +12,13 @@ from tools.reference_words import is_common_word
 
 from . import answers
 from .context import (
+    CustomerRef,
     last_call,
     last_customer,
     match_staff,
     vocabulary,
 )
-from .dates import date_at
 from .entities import DISPUTE_ID_RE, MoneyMention, Spans, first_int, invoice_numbers, order_numbers
-from .limit_change import (
-    from_current_to_new,
-    limit_change_kind,
-    signed_decrease,
-    sounds_like_a_decrease,
-    stated_direction,
-)
 from .name_runs import name_candidates
 from .phrases import (
     _CONTACT_LOWER_RE,
@@ -34,13 +26,12 @@ from .phrases import (
     _CONTACT_WEAK_RES,
     _HOLD_IT_RE,
     _RELEASE_IT_RE,
-    _REVIEW_RE,
     _WHOLE_WORD_MATCHES,
     BOOK_STOP,
     TONES,
     stated_reason,
 )
-from .turn_reads import TurnReads
+from .turn_limits import TurnLimits
 from .turn_state import Stop, count_word
 
 # Capitalised words the contact forms may catch that are no person ("from Monday", "per March", "Friday confirmed")
@@ -52,7 +43,6 @@ _NOT_A_CONTACT = frozenset(
 )
 
 
-_TO_ZERO_RE = re.compile(r"\b(?:to|at)\s+(?:zero|nil|nothing|nought)\b|\bzero(?:ise|ize|\s+out)\b", re.I)
 # A dispute's reason code as staff name it ("reason code to pricing", "recode as damaged", "category: duplicate")
 _REASON_CODES = {"pricing": "pricing", "price": "pricing", "quantity": "quantity", "quality": "quality",
                  "damaged": "damaged", "damage": "damaged", "not received": "not_received",
@@ -81,129 +71,23 @@ _THEIR_ORDER_RE = re.compile(r"\b(?:their|its|the)\s+(?:open\s+|pending\s+|new\s
 
 
 # "55.5k", "1.2m": an amount rounded to the digits shown
+# A promise of a balance rather than a figure: "they'll clear the overdue by friday", "pay everything on the 30th"
+_PROMISED_THE_OVERDUE_RE = re.compile(
+    r"\b(?:the|all(?:\s+of)?(?:\s+the|\s+their)?|their|whole|full|entire)\s+(?:overdue|past[- ]due|arrears)\b"
+    r"(?!\s+(?:on|for)\s+(?:INV|invoice))",
+    re.I,
+)
+_PROMISED_THE_BALANCE_RE = re.compile(
+    r"\beverything\b|\bin\s+full\b|\bthe\s+(?:whole|full|entire|total|open|outstanding)\s+(?:balance|amount|lot)\b"
+    r"|\b(?:the|their)\s+balance\b|\ball\s+(?:of\s+)?(?:it|that|they\s+owe|outstanding|open\s+items)\b"
+    r"|\bwhat(?:ever)?\s+(?:they|it)\s+owes?\b|\b(?:clear|settle)\s+(?:the|their|its)\s+(?:account|balance)\b",
+    re.I,
+)
 _SHORTHAND_RE = re.compile(r"[$£€]?\s*\d+(?:\.(\d{1,2}))?\s*([km])", re.IGNORECASE)
 
 
-class TurnWrites(TurnReads):
+class TurnWrites(TurnLimits):
     """Requests to change something: each creates a proposal a person approves; nothing is executed here."""
-
-    def limit_propose(self) -> str:
-        nothing = "Nothing was proposed."
-        # "… for the Q1 rollout, review date 31/03/2027": with a review date stated, other dates are talk
-        reviewed = self.review_date() is not None
-        found = self.dates(used=not reviewed)
-        if reviewed:
-            found = []
-        amounts = from_current_to_new(self.text, self.amounts(decrease=lambda m: signed_decrease(self.text, m)))
-        self.one_of_each(amounts, found, what="a limit change is one amount", nothing=nothing)
-        amount = self.only_amount(amounts)
-        customer = self.customer(single=nothing)
-        recommendation = self.call("recommend_credit_limit", {"customer": customer.reference})
-        currency = recommendation["currency"]
-        if amount is not None:
-            if not amount.fits(currency):
-                raise Stop(
-                    f"{recommendation['customer']['name']}'s limit is kept in {currency}, not "
-                    f"“{amount.stated_currency}”; give the amount in {currency}. {nothing}",
-                    "currency mismatch",
-                )
-            target = (
-                {"change_by": str(-amount.amount)} if amount.negative else self._stated_limit(amount, recommendation)
-            )
-            reason = f"Requested by {self.request.actor.name} via the assistant (recommendation reviewed)."
-            stated = stated_reason(self.text)
-            if stated:
-                reason = f"{stated} (requested by {self.request.actor.name} via the assistant)"
-        elif _TO_ZERO_RE.search(self.text):  # "take their limit down to zero": the tool says what a zero limit means
-            target = {"new_limit": "0"}
-            reason = stated_reason(self.text) or f"Requested by {self.request.actor.name} via the assistant."
-        elif recommendation.get("recommended_limit") is not None:
-            target = {"new_limit": str(recommendation["recommended_limit"])}
-            stated = stated_reason(self.text)
-            reason = (
-                f"Policy recommendation ({recommendation['binding_constraint'] or 'median'} binding), requested by "
-                f"{self.request.actor.name} via the assistant" + (f": {stated}" if stated else ".")
-            )
-        else:
-            raise Stop(
-                answers.limit_recommendation(recommendation) + "\nGive the new limit you want to propose.",
-                "no recommendation",
-            )
-        if (
-            recommendation.get("current_limit") is not None
-            and "new_limit" in target
-            and Decimal(str(recommendation["current_limit"])) == Decimal(target["new_limit"])
-        ):
-            return (
-                f"The limit of {answers.customer_label(recommendation['customer'])} is already "
-                f"{answers.money(recommendation['current_limit'], currency)}; nothing to propose."
-            )
-        review = self.review_date()
-        result = self.call(
-            "propose_credit_limit_change",
-            {"customer": customer.reference, **target, "reason": reason, **({"review_date": review} if review else {})},
-        )
-        if recommendation.get("recommended_limit") is None:
-            head = "No policy recommendation.\n"
-        elif amount is not None:  # the proposal states its own approver; the recommendation is for reference only
-            recommended = answers.money(recommendation["recommended_limit"], currency)
-            head = f"For reference, the policy recommends {recommended}.\n"
-        else:
-            head = (
-                f"Recommended limit {answers.money(recommendation['recommended_limit'], currency)}; "
-                f"{recommendation['authority_explanation']}.\n"
-            )
-        return head + answers.proposal(result, currency=currency)
-
-    def review_date(self) -> date | None:
-        """ "review in 6 months", "review 31/03/2027": the next review the user asks for (a day after today)."""
-        for match in _REVIEW_RE.finditer(self.text):
-            found = date_at(self.text, match.end(), self.today, future=True)
-            if found is not None and found[0].day > self.today:
-                return found[0].day
-        return None
-
-    def _stated_limit(self, amount: MoneyMention, recommendation: dict[str, Any]) -> dict[str, str]:
-        """The change the user asked for, as the limit tool's arguments: a new limit (`new_limit`) or a move of the
-        current one (`change_by`, which the tool applies to the limit it reads); asks when the wording allows both."""
-        kind = limit_change_kind(self.text, amount)
-        currency = recommendation["currency"]
-        current = Decimal(str(recommendation.get("current_limit") or 0))
-        if kind == "absolute":
-            said = stated_direction(self.text)
-            actual = "up" if amount.amount > current else "down" if amount.amount < current else None
-            if said is not None and actual is not None and said != actual and recommendation.get("current_limit"):
-                # "raise Wayne's limit to 100k" when it is 1.7m: the verb and the figure disagree; never pick one
-                result = "lower" if actual == "down" else "raise"
-                raise Stop(
-                    f"{answers.customer_label(recommendation['customer'])}'s limit is "
-                    f"{answers.money(current, currency)}; {answers.money(amount.amount, currency)} would {result} it, "
-                    f"but you asked to {'raise' if said == 'up' else 'lower'} it. Did you mean a new limit of "
-                    f"{answers.money(amount.amount, currency)}, or a change by that amount? Say “set … to "
-                    f"{amount.amount:,.0f}” or “{'raise' if said == 'up' else 'lower'} … by {amount.amount:,.0f}”. "
-                    "Nothing was proposed.",
-                    "limit direction contradicts",
-                )
-            return {"new_limit": str(amount.amount)}
-        if kind == "unclear":
-            lower = sounds_like_a_decrease(self.text)
-            moved = current - amount.amount if lower else current + amount.amount
-            raise Stop(
-                f"Do you mean a new limit of {answers.money(amount.amount, currency)}, or the current "
-                f"{answers.money(current, currency)} {'lowered' if lower else 'raised'} by "
-                f"{answers.money(amount.amount, currency)} to {answers.money(moved, currency)}? Say “to "
-                f"{amount.amount:,.0f}” or “by {amount.amount:,.0f}”. Nothing was proposed.",
-                "unclear limit change",
-            )
-        change = amount.amount if kind == "increase" else -amount.amount
-        if current + change <= 0:
-            raise Stop(
-                f"{answers.customer_label(recommendation['customer'])}'s limit is {answers.money(current, currency)}; "
-                f"lowering it by {answers.money(amount.amount, currency)} would take it to zero or below. Nothing "
-                "was proposed.",
-                "limit below zero",
-            )
-        return {"change_by": str(change)}
 
     def dunning_send(self) -> str:
         level = self.level()
@@ -285,8 +169,9 @@ class TurnWrites(TurnReads):
         self.one_of_each(amounts, found, what="a promise is one amount by one date", nothing=nothing)
         amount = self.only_amount(amounts)
         customer = self.customer(single=nothing)
+        read_as = ""
         if amount is None:
-            raise Stop("How much did they promise to pay? Nothing was logged.", "amount missing")
+            amount, read_as = self.promised_balance(customer, invoices, nothing)
         if not found:
             raise Stop(
                 "By when did they promise to pay (e.g. “on Friday”, a date)? Nothing was logged.", "date missing"
@@ -299,8 +184,7 @@ class TurnWrites(TurnReads):
         currency = self.currency_of(amount, customer, None, nothing)
         if currency:
             args["currency"] = currency
-        read_as = ""
-        if invoices:
+        if invoices and not read_as:
             args["invoice_numbers"] = invoices
             rounded = self.rounded_to_the_invoices(amount, invoices)
             if rounded is not None:
@@ -308,6 +192,31 @@ class TurnWrites(TurnReads):
         if contact is not None:
             args["contact"] = contact
         return read_as + answers.proposal(self.call("log_promise_to_pay", args))
+
+    def promised_balance(self, customer: CustomerRef, invoices: list[str], nothing: str) -> tuple[MoneyMention, str]:
+        """The amount of a promise given as a balance ("the overdue", "everything", "the invoices in full"), looked
+        up and said at the top of the answer; without such words the amount is asked for."""
+        overdue = _PROMISED_THE_OVERDUE_RE.search(self.text)
+        if overdue is None and not _PROMISED_THE_BALANCE_RE.search(self.text):
+            raise Stop("How much did they promise to pay? Nothing was logged.", "amount missing")
+        if invoices:
+            found = [self.call("get_invoice", {"number": number}) for number in invoices]
+            if len({invoice["currency"] for invoice in found}) != 1:
+                raise Stop("How much did they promise to pay? Nothing was logged.", "amount missing")
+            total = sum((Decimal(str(invoice["open_amount"])) for invoice in found), Decimal(0))
+            currency, what = found[0]["currency"], f"the open amount of {', '.join(invoices)}"
+        else:
+            figures = self.call("get_customer_exposure", {"customer": customer.reference, "include_group": False})
+            key = "overdue" if overdue is not None else "open_receivables"
+            total = Decimal(str(figures["figures"][key]))
+            currency = figures["figures"]["currency"]
+            what = f"{customer.name or 'the customer'}'s {'overdue' if overdue is not None else 'open'} balance"
+        if total <= 0:
+            raise Stop(f"{what[0].upper()}{what[1:]} is {answers.money(total, currency)}: there is nothing to "
+                       f"promise. {nothing}", "nothing to promise")  # fmt: skip
+        typed = (overdue or _PROMISED_THE_BALANCE_RE.search(self.text)).group(0)  # type: ignore[union-attr]
+        mention = MoneyMention(amount=total, currency=None, explicit=True, negative=False, start=0, end=0)
+        return mention, f"“{typed}” read as {what} ({answers.money(total, currency)}).\n\n"
 
     def rounded_to_the_invoices(self, amount: MoneyMention, invoices: list[str]) -> tuple[Decimal, str] | None:
         """ "55.5k" for an invoice open at 55,499.62: a shorthand figure just above the invoices' open total, within

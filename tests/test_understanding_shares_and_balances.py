@@ -1,0 +1,210 @@
+"""Requests that name a share or a balance instead of a figure, and wordings the offline desk misread (issue 12,
+fourteenth session): a limit doubled, halved or moved by a percentage is the current limit scaled, never the
+policy's figure; "down by 30k" lowers; "80k -> 100k" is the new limit; a raise is never proposed as a cut; a promise
+of "the overdue" or "everything" is that balance, looked up; "how much credit is X using", "what's unpaid" are the
+customer's exposure; "creditworthiness", "PD", "what class" are the score; "since september" and "since the start of
+the quarter" are comparisons; "class C or worse" is C, D and E; invoice numbers typed short and business words
+abbreviated in names. On SQLite and PostgreSQL (the `shared_url` demo portfolio); the pure parts without a
+database."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from assistant.planner.entities import Spans, money_mentions, risk_classes
+from assistant.planner.limit_change import from_current_to_new, limit_factor
+from assistant.planner.portfolio_query import compared_date
+from assistant.types import AssistantReply
+from db.engine import read_session
+from db.models import Invoice
+from db.queries.invoices import typed_short_spellings
+from tests.support import clock
+from tests.test_customer_resolution import _index
+from tests.test_planner import ask, last_call, shared_url  # noqa: F401 - the fixture is used by name
+from tools.name_matching import match_name
+
+SHOWCASE = ("Acme Corporation", "Globex Industries", "Initech", "Umbrella Health", "Stark Components", "Hooli")
+
+
+def _current_limit(reply: AssistantReply) -> Decimal:
+    return Decimal(str(last_call(reply, "recommend_credit_limit").result["current_limit"]))
+
+
+def _proposed(reply: AssistantReply) -> dict[str, Any]:
+    return dict(last_call(reply, "propose_credit_limit_change").arguments)
+
+
+# --- a limit moved by a share of itself ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "factor"),
+    [
+        ("double stark's credit line", Decimal(2)),
+        ("increase initech credit limit 25% pls", Decimal("1.25")),
+        ("cut globex's limit by 10%", Decimal("0.9")),
+        ("halve umbrella's limit", Decimal("0.5")),
+        ("hooli limit up 20 percent", Decimal("1.2")),
+    ],
+)
+def test_a_share_of_the_limit_scales_the_current_limit(
+    shared_url: str,  # noqa: F811
+    text: str,
+    factor: Decimal,
+) -> None:
+    reply = ask(shared_url, "morgan", text)
+    current = _current_limit(reply)
+    assert Decimal(_proposed(reply)["new_limit"]) == (current * factor).quantize(Decimal("0.01"))
+
+
+def test_a_percentage_with_no_direction_is_asked(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "propose initech's limit 20%")
+    assert not [c for c in reply.tool_calls if c.name == "propose_credit_limit_change"]
+    assert "up or down" in reply.text
+
+
+def test_down_by_an_amount_lowers_the_limit(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "take umbrella health's limit down by 5k, review in 3 months")
+    assert Decimal(_proposed(reply)["change_by"]) == Decimal(-5000)
+
+
+def test_an_arrow_goes_from_the_current_limit_to_the_new_one(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", "request limit change: vandelay 80k -> 100k")
+    assert Decimal(_proposed(reply)["new_limit"]) == Decimal(100000)
+
+
+@pytest.mark.parametrize("customer", SHOWCASE)
+def test_a_raise_asked_for_is_never_proposed_as_a_cut(shared_url: str, customer: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", f"propose a limit increase for {customer}")
+    proposals = [c for c in reply.tool_calls if c.name == "propose_credit_limit_change" and c.error is None]
+    if proposals:
+        assert Decimal(proposals[-1].arguments["new_limit"]) > _current_limit(reply)
+    else:
+        assert "not a raise" in reply.text or "already" in reply.text
+
+
+def test_shares_without_a_database() -> None:
+    assert limit_factor("double their line") == 2
+    assert limit_factor("reduce wayne's limit by half") == Decimal("0.5")
+    assert limit_factor("lower it 15 %") == Decimal("0.85")
+    assert limit_factor("give them 10% more") == Decimal("1.1")
+    assert limit_factor("initech 20%") == "unclear"
+    assert limit_factor("cut it by 100%") == "unclear"
+    assert limit_factor("raise hooli to 100k") is None
+    text = "vandelay 80k -> 100k"
+    mentions = money_mentions(text, Spans())
+    assert [m.amount for m in from_current_to_new(text, mentions)] == [Decimal(100000)]
+
+
+# --- a promise of a balance -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "figure"),
+    [
+        ("acme corp will settle all the overdue by friday", "overdue"),
+        ("globex promised to pay everything next wednesday", "open_receivables"),
+    ],
+)
+def test_a_promise_of_a_balance_is_that_balance(shared_url: str, text: str, figure: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", text)
+    balance = Decimal(str(last_call(reply, "get_customer_exposure").result["figures"][figure]))
+    promises = [c for c in reply.tool_calls if c.name == "log_promise_to_pay"]
+    if balance > 0:
+        assert Decimal(promises[-1].arguments["amount"]) == balance
+        assert "read as" in reply.text
+    else:
+        assert not promises and "nothing to promise" in reply.text
+
+
+def test_a_promise_with_no_figure_and_no_balance_named_asks_how_much(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "globex will pay on friday")
+    assert not [c for c in reply.tool_calls if c.name == "log_promise_to_pay"]
+    assert "How much" in reply.text
+
+
+def test_clearing_a_balance_on_a_day_is_a_promise(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "globex will clear their balance on friday")
+    assert "log_promise_to_pay" in [c.name for c in reply.tool_calls] or "nothing to promise" in reply.text
+
+
+# --- wordings read as the customer's figures, its score, a comparison ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "tool"),
+    [
+        ("how much credit is umbrella using right now", "get_customer_exposure"),
+        ("how much of globex's limit is left", "get_customer_exposure"),
+        ("hooli: what's unpaid", "get_customer_exposure"),
+        ("stark components - any unpaid invoices?", "get_customer_exposure"),
+        ("creditworthiness of umbrella health", "score_customer"),
+        ("PD for stark components", "score_customer"),
+        ("what class is hooli in", "score_customer"),
+        ("how much credit should we give umbrella", "recommend_credit_limit"),
+    ],
+)
+def test_wordings_reach_their_tool(shared_url: str, text: str, tool: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", text)
+    answering = [c.name for c in reply.tool_calls if c.name != "resolve_customer"]
+    assert answering and answering[-1] == tool, (answering, reply.text[:200])
+
+
+def test_a_month_named_after_since_is_its_month_end(shared_url: str) -> None:  # noqa: F811
+    today = clock.today()
+    month = 6 if today.month != 6 else 5
+    year = today.year if month < today.month else today.year - 1
+    month_end = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+    name = date(2000, month, 1).strftime("%B").lower()
+    reply = ask(shared_url, "avery", f"how did acme's score move since {name}")
+    assert str(last_call(reply, "score_customer").arguments["compare_to"]) == month_end.isoformat()
+
+
+# --- numbers and names typed short ----------------------------------------------------------------------------
+
+
+def test_an_invoice_number_typed_short_finds_the_invoice(shared_url: str) -> None:  # noqa: F811
+    with read_session(shared_url) as session:
+        number = session.scalars(
+            select(Invoice.number).where(Invoice.number.like("INV-____-000%")).order_by(Invoice.id).limit(1)
+        ).one()
+    year, digits = number.split("-")[1:]
+    for typed in (f"inv {year}-{int(digits)}", f"invoice {year}-{digits}"):
+        reply = ask(shared_url, "morgan", f"when is {typed} due?")
+        assert last_call(reply, "get_invoice").result["number"] == number, typed
+
+
+def test_short_spellings_of_an_invoice_number() -> None:
+    spellings = typed_short_spellings("INV-2026-5797")
+    assert "INV-2026-0005797" in spellings and "INV-2026-5797" not in spellings
+    assert "INV-2026-0001620" in typed_short_spellings("2026-0001620")
+    assert typed_short_spellings("no digits") == []
+
+
+def test_business_words_abbreviated_in_a_name() -> None:
+    index = _index(["Cedarwick International PLC", "Cedarwick Stores SARL", "Northgate Holdings Ltd"])
+    for typed, meant in (("cedarwick intl", 1), ("northgate hldgs", 3)):
+        ranked, decisive = match_name(index, typed, 5)
+        assert decisive and index.ids[ranked[0][0]] == meant, typed
+    ranked, decisive = match_name(index, "cedarwick", 5)
+    assert not decisive and len(ranked) == 2
+
+
+def test_a_class_or_worse_is_that_class_and_the_riskier_ones() -> None:
+    assert risk_classes("worklist for EMEA customers in risk class C or worse", Spans()) == ["C", "D", "E"]
+    assert risk_classes("class B and above", Spans()) == ["A", "B"]
+    assert risk_classes("classes D and E", Spans()) == ["D", "E"]
+
+
+def test_since_the_start_of_this_period_compares_with_its_eve() -> None:
+    today = date(2026, 11, 16)
+    assert compared_date("how did overdue change since the start of the quarter", today, Spans()) == (
+        date(2026, 9, 30),
+        "since the start of the quarter",
+    )
+    assert compared_date("CEI since the start of the year", today, Spans()) is None  # a period, not a comparison
