@@ -4,8 +4,9 @@ policy's figure; "down by 30k" lowers; "80k -> 100k" is the new limit; a raise i
 of "the overdue" or "everything" is that balance, looked up; "how much credit is X using", "what's unpaid" are the
 customer's exposure; "creditworthiness", "PD", "what class" are the score; "since september" and "since the start of
 the quarter" are comparisons; "class C or worse" is C, D and E; invoice numbers typed short and business words
-abbreviated in names. On SQLite and PostgreSQL (the `shared_url` demo portfolio); the pure parts without a
-database."""
+abbreviated in names; "close the dispute on initech" is its one active dispute; "the third one - what do they owe"
+after a worklist and "how does that compare with last quarter" after a score point back into the thread. On SQLite
+and PostgreSQL (the `shared_url` demo portfolio); the pure parts without a database."""
 
 from __future__ import annotations
 
@@ -14,18 +15,18 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from assistant.planner.entities import Spans, money_mentions, risk_classes
 from assistant.planner.limit_change import from_current_to_new, limit_factor
 from assistant.planner.portfolio_query import compared_date
 from assistant.types import AssistantReply
 from db.engine import read_session
-from db.models import Invoice
+from db.models import Customer, Dispute, DisputeStatus, Invoice
 from db.queries.invoices import typed_short_spellings
 from tests.support import clock
 from tests.test_customer_resolution import _index
-from tests.test_planner import ask, last_call, shared_url  # noqa: F401 - the fixture is used by name
+from tests.test_planner import ask, conversation, last_call, shared_url  # noqa: F401 - the fixture is used by name
 from tools.name_matching import match_name
 
 SHOWCASE = ("Acme Corporation", "Globex Industries", "Initech", "Umbrella Health", "Stark Components", "Hooli")
@@ -147,6 +148,8 @@ def test_clearing_a_balance_on_a_day_is_a_promise(shared_url: str) -> None:  # n
         ("PD for stark components", "score_customer"),
         ("what class is hooli in", "score_customer"),
         ("how much credit should we give umbrella", "recommend_credit_limit"),
+        ("is stark's 77k limit still right?", "recommend_credit_limit"),
+        ("how much more can vandelay buy before hitting their limit", "get_customer_exposure"),
     ],
 )
 def test_wordings_reach_their_tool(shared_url: str, text: str, tool: str) -> None:  # noqa: F811
@@ -208,3 +211,52 @@ def test_since_the_start_of_this_period_compares_with_its_eve() -> None:
         "since the start of the quarter",
     )
     assert compared_date("CEI since the start of the year", today, Spans()) is None  # a period, not a comparison
+
+
+# --- a customer's one dispute -------------------------------------------------------------------------------------
+
+
+def _customer_with_one_active_dispute(url: str) -> tuple[str, int]:
+    with read_session(url) as session:
+        rows = session.execute(
+            select(Customer.name, func.min(Dispute.id))
+            .join(Dispute, Dispute.customer_id == Customer.id)
+            .where(Dispute.status.in_([DisputeStatus.OPEN, DisputeStatus.IN_REVIEW]))
+            .group_by(Customer.name)
+            .having(func.count(Dispute.id) == 1)
+            .order_by(Customer.name)
+        ).all()
+    assert rows, "the demo portfolio has customers with one active dispute"
+    return rows[0][0], int(rows[0][1])
+
+
+@pytest.mark.parametrize(
+    ("template", "status"),
+    [
+        ("close the dispute on {name}, credit note issued", "resolved"),
+        ("reject {name}'s dispute - POD signed", "rejected"),
+    ],
+)
+def test_the_dispute_of_a_customer_with_only_one(shared_url: str, template: str, status: str) -> None:  # noqa: F811
+    name, dispute_id = _customer_with_one_active_dispute(shared_url)
+    arguments = last_call(ask(shared_url, "morgan", template.format(name=name)), "propose_dispute_update").arguments
+    assert (arguments["dispute_id"], arguments["status"]) == (dispute_id, status)
+
+
+# --- follow-ups that can only point back into the thread ---------------------------------------------------------
+
+
+def test_a_row_of_the_worklist_asked_about_is_that_account(shared_url: str) -> None:  # noqa: F811
+    listed, answer = conversation(
+        shared_url, "morgan", "worklist for the whole team", "the third one - what do they owe"
+    )
+    third = last_call(listed, "build_worklist").result["rows"][2]["customer"]["id"]
+    assert str(last_call(answer, "get_customer_exposure").arguments["customer"]) == str(third)
+
+
+def test_a_score_compared_with_an_earlier_date_is_that_customer_s(shared_url: str) -> None:  # noqa: F811
+    _, answer = conversation(shared_url, "avery", "score hooli", "how does that compare with last quarter")
+    arguments = last_call(answer, "score_customer").arguments
+    quarter_start = date(clock.today().year, (clock.today().month - 1) // 3 * 3 + 1, 1)
+    assert str(arguments["compare_to"]) == (quarter_start - timedelta(days=1)).isoformat()
+    assert "get_portfolio_summary" not in [c.name for c in answer.tool_calls]

@@ -201,6 +201,7 @@ class _Turn(TurnFollowUps):
             # the message reads confidently as another request ("how fast do they pay?" after an exposure)
             if follow is not None and (
                 follow == intent
+                or self.points_back
                 or understood.score < FOLLOW_UP_SCORE
                 or any(p.match(self.text) for p in (GO_AHEAD_RE, PICK_RE, NEXT_PAGE_RE))
                 or (follow in _ORDER_CHANGES and previous in _CUSTOMER_READS)

@@ -27,11 +27,13 @@ from .phrases import (
     GO_AHEAD_RE,
     NEXT_PAGE_RE,
     ONLY_RE,
+    ORDINAL_RE,
     PICK_RE,
     SAME_BUT_RE,
     SURE_ENOUGH_FOR_TERSE,
     WIDEN_RE,
 )
+from .portfolio_query import compared_date
 from .turn_writes import TurnWrites
 
 # What a worklist follow-up at an earlier date may read as on its own ("what did it look like last friday?")
@@ -67,8 +69,31 @@ _OWN_VERB_RE = re.compile(
 class TurnFollowUps(TurnWrites):
     """The follow-up readings of a turn; the planner's turn builds on it."""
 
+    # Set when the words can only point back into the thread (a row of the list just shown, "that" compared with an
+    # earlier date): the follow-up holds even when the classifier reads the message confidently as something else.
+    points_back = False
+
     def follow_up(self, previous: str, recognised: Intent) -> Intent | None:
         text = self.text
+        if (
+            recognised in CUSTOMER_INTENTS
+            and recognised not in _WRITE_INTENTS
+            and ORDINAL_RE.search(text)
+            and not PICK_RE.match(text)
+            and list_call(self.history) is not None
+            and not self.names_a_customer()
+        ):
+            self.points_back = True
+            return recognised  # "the third one - what do they owe" after a worklist: that account's figures
+        if (
+            previous == Intent.SCORE
+            and _POINTS_BACK_RE.search(text)
+            and not self.names_a_customer()
+            and not BOOK_WORDS_RE.search(text)
+            and compared_date(text, self.today, Spans()) is not None
+        ):
+            self.points_back = True
+            return Intent.SCORE  # "how does that compare with last quarter?" after a customer's score
         if self.number_picked("orders") is not None:
             # "hold the second one" after the user listed three orders: that order, for what the words ask
             if _HOLD_ONE_RE.search(text):

@@ -31,12 +31,14 @@ HOW_THEY_PAY_RE = re.compile(
     r"\bhow\s+(?:did|does|do|has|have)\s+(?:[\w'&.-]+\s+){1,4}?pa(?:y|id)\b(?!.{0,40}\b(?:promis|ptp|commit))", IC
 )
 
-# "how much credit is umbrella using", "how much of globex's line is left", "credit they have left": the line as it
-# stands, not the limit the policy would give
+# "how much credit is umbrella using", "how much of globex's line is left", "credit they have left", "before hitting
+# their limit": the line as it stands, not the limit the policy would give
 CREDIT_IN_USE_RE = re.compile(
     r"\bhow much (?:credit|of (?:the |their |its |[\w&.'-]+(?:'s|s')\s+)?(?:credit|limit|line))\b"
     r".{0,40}\b(?:using|used|use|left|remaining|available|free|spare|taken|drawn)\b"
-    r"|\b(?:credit|limit|line)\s+(?:they|it)\s+(?:have|has|still have|still has)\s+(?:left|available|free)\b",
+    r"|\b(?:credit|limit|line)\s+(?:they|it)\s+(?:have|has|still have|still has)\s+(?:left|available|free)\b"
+    # "how much more can vandelay buy before hitting their limit": the headroom
+    r"|\bbefore\s+(?:hitting|reaching|going\s+over|breaching|maxing\s+out)\s+(?:their|the|its)\s+(?:credit\s+)?(?:limit|line)\b",
     IC,
 )
 
@@ -58,7 +60,8 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         Intent.APPROVE,
         re.compile(
             r"^\W*(?:ok\W+|yes\W+|pls\W+|please\W+|can you\W+|could you\W+|just\W+)?"
-            r"(?:approve|reject|decline|sign off)\b(?!\s+(?:the\s+|this\s+|that\s+)?(?:dispute|claim)\b)",
+            # not "reject greencross's dispute": that is the dispute's outcome
+            r"(?:approve|reject|decline|sign off)\b(?![^.?!]{0,40}\b(?:dispute|claim)s?\b)",
             IC,
         ),
         10,
@@ -228,6 +231,15 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
             IC,
         ),
         5,
+    ),
+    (  # "is stark's 77k limit still right?", "is their line too generous": whether the limit fits
+        Intent.LIMIT_RECOMMEND,
+        re.compile(
+            r"\b(?:limit|line)\b[^.?!]{0,25}\b(?:still\s+)?(?:right|correct|ok|okay|appropriate|enough|sufficient|adequate"
+            r"|sensible|justified|too\s+(?:high|low|much|little|big|small|generous|tight|large))\b",
+            IC,
+        ),
+        6,
     ),
     (Intent.LIMIT_PROPOSE, re.compile(r"\bpropos\w*\b.*\blimit\b|\blimit\b.*\bpropos\w*", IC), 6),
     (  # "double stark's credit line", "halve umbrella's limit", "limit cut in half"

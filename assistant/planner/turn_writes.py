@@ -110,7 +110,7 @@ class TurnWrites(TurnLimits):
             dispute_id = int(leading.group(1))
             self.spans.add(*leading.span(1))
         if dispute_id is None:
-            raise Stop("Which dispute? Give its number, e.g. “dispute #…”.", "dispute missing")
+            dispute_id = self.the_customers_one_dispute()
         args: dict[str, Any] = {"dispute_id": dispute_id}
         lowered = self.text.lower()
         if re.search(r"\bin[ _-]review\b|\breview(?:ing)?\b", lowered):
@@ -149,6 +149,25 @@ class TurnWrites(TurnLimits):
         if len(args) == 1:
             raise Stop("What should change on that dispute: status, owner or resolution?", "nothing to change")
         return answers.proposal(self.call("propose_dispute_update", args))
+
+    def the_customers_one_dispute(self) -> int:
+        """ "close the dispute on initech": the one active dispute of the customer named; with several, or none, the
+        user is told which there are."""
+        if not self.names_a_customer():
+            raise Stop("Which dispute? Give its number, e.g. “dispute #…”.", "dispute missing")
+        customer = self.customer(single="Nothing was proposed.")
+        briefs = (self.call("summarize_dispute", {"customer": customer.reference}) or {}).get("briefs") or []
+        ids = [int(brief["dispute_id"]) for brief in briefs if "dispute_id" in brief]
+        if len(ids) == 1:
+            return ids[0]
+        if not ids:
+            raise Stop(f"{customer.name or 'That customer'} has no active dispute. Nothing was proposed.", "no dispute")
+        listed = ", ".join(f"#{number}" for number in ids)
+        raise Stop(
+            f"{customer.name or 'That customer'} has {len(ids)} active disputes ({listed}). Which one? Give its "
+            "number. Nothing was proposed.",
+            "several disputes",
+        )
 
     def dispute_of_the_thread(self) -> int | None:
         """The one dispute the thread's last dispute summary was about ("set it to resolved")."""
