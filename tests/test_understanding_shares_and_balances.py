@@ -260,3 +260,16 @@ def test_a_score_compared_with_an_earlier_date_is_that_customer_s(shared_url: st
     quarter_start = date(clock.today().year, (clock.today().month - 1) // 3 * 3 + 1, 1)
     assert str(arguments["compare_to"]) == (quarter_start - timedelta(days=1)).isoformat()
     assert "get_portfolio_summary" not in [c.name for c in answer.tool_calls]
+
+
+# --- what the desk does not do or keep ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["write off initech's overdue balance", "pls waive the late fees on globex", "how much did we write off last year"],
+)
+def test_write_offs_and_waivers_are_not_the_desk_s(shared_url: str, text: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", text)
+    assert not [c for c in reply.tool_calls if c.name != "resolve_customer"]
+    assert "can't do that" in reply.text

@@ -97,6 +97,7 @@ from .phrases import (
     STATUS_CHANGE_RE,
     SURE_ENOUGH_FOR_TERSE,
     SURE_ENOUGH_TO_PROPOSE,
+    UNTRACKED_FIGURE_RE,
     pick_index,
 )
 from .portfolio_query import (
@@ -171,6 +172,7 @@ class _Turn(TurnFollowUps):
             or _INVENTORY_RE.search(self.text)
             or _BYPASS_RE.search(self.text)
             or FX_FORECAST_RE.search(self.text)
+            or (UNTRACKED_FIGURE_RE.search(self.text) and not _ASKS_THE_POLICY_RE.search(self.text))
             or (_TERMS_CHANGE_RE.search(self.text) and not HYPOTHETICAL_RE.search(self.text))
             or (STATUS_CHANGE_RE.search(self.text) and not _AN_ORDER_RE.search(self.text))
             or (

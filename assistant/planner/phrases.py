@@ -128,6 +128,13 @@ NOW_RE = re.compile(r"\b(?:now|today|currently|current(?:ly)?|at the moment|righ
 _OFF_TOPIC_RE = re.compile(
     r"\b(?:payroll|salar(?:y|ies)|wages|timesheets?|vacation|weather|lunch|stock levels?|in stock|inventory)\b", re.I
 )
+# Amounts the desk does not keep: write-offs and bad-debt provisions are booked in the ERP ("how much did we write
+# off last year?"); the policy's rules for them are in the handbook
+UNTRACKED_FIGURE_RE = re.compile(
+    r"\b(?:how\s+much|how\s+many|total|amount|sum|value)\b.{0,40}"
+    r"\b(?:write[\s-]?offs?|written[\s-]off|wrote\s+off|bad[\s-]debts?|provisions?|provisioned)\b",
+    re.I,
+)
 # Inventory is never a credit question, whoever is named ("do we have the pallets in stock for initech?"); the
 # warehouse only when stock is what is asked ("ok for the warehouse to ship SO-117?" is the release check)
 _INVENTORY_RE = re.compile(
@@ -154,7 +161,7 @@ FX_FORECAST_RE = re.compile(
 )
 _NEVER_DONE_RE = re.compile(
     r"^\W*(?:(?:hi|hey|ok|so|pls|please|can you|could you|would you|kindly|just|quickly)\W+)*"
-    r"(?:delete|erase|wipe|purge|refund|wire|translate|print|upload|download|export)\b"
+    r"(?:delete|erase|wipe|purge|refund|wire|translate|print|upload|download|export|write[\s-]?off|waive)\b"
     r"|^\W*(?:(?:pls|please|can you|could you|kindly|just)\W+)*pay\s+(?:the|our|them|him|her|this|that|it|off)\b"
     # "they overpaid on one invoice, just wire 5k back to them": money sent back is a payment, not a credit matter
     r"|^.*?\b(?:refund|(?:wire|send|transfer|pay|return)\s+(?:them\s+|it\s+)?(?:the\s+)?\S+\s+back)\b",
