@@ -176,7 +176,9 @@ def currency_symbols(locale: str = DEFAULT_LOCALE) -> dict[str, str]:
             symbol = get_currency_symbol(code, name)
             if symbol != code and not re.fullmatch(r"[A-Za-z]{1,3}", symbol):
                 symbols.setdefault(symbol, code)
-    symbols.update({"$": "USD", "US$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY"} | _own_symbol(locale))
+    # and the short forms people type that babel's data does not hold ("a C$40k order", "S$300")
+    typed = {"$": "USD", "US$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "C$": "CAD", "AU$": "AUD", "S$": "SGD"}
+    symbols.update({symbol: code for symbol, code in typed.items() if code in ISO_4217} | _own_symbol(locale))
     return symbols
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from assistant.planner.entities import Spans, money_mentions, risk_classes
+from assistant.planner.entities import DATA_SOURCE_RE, Spans, money_mentions, risk_classes
 from assistant.planner.limit_change import from_current_to_new, limit_factor
 from assistant.planner.portfolio_query import compared_date
 from assistant.types import AssistantReply
@@ -273,3 +273,71 @@ def test_write_offs_and_waivers_are_not_the_desk_s(shared_url: str, text: str) -
     reply = ask(shared_url, "avery", text)
     assert not [c for c in reply.tool_calls if c.name != "resolve_customer"]
     assert "can't do that" in reply.text
+
+
+# --- limit changes as staff type them ------------------------------------------------------------------------------
+
+
+def _in_days(days: int) -> date:
+    return clock.today() + timedelta(days=days)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("take 20 grand off globex's limit, slow payer", {"change_by": "-20000.00"}),
+        ("reduce globex by 5k. they're 36 days late on a 100k invoice", {"change_by": "-5000.00"}),
+        ("drop umbrella to €10k — too much sitting past 120", {"new_limit": "10000.00"}),
+        ("can we lift globex by $5,000? they've just cleared the big overdue one", {"change_by": "5000.00"}),
+        ("new limit 90k for hooli, reason strong financials", {"new_limit": "90000.00"}),
+        (
+            f"temporary bump for hooli: +20k until {_in_days(40):%d/%m/%Y} to cover the launch order",
+            {"change_by": "20000.00", "review_date": _in_days(40).isoformat()},
+        ),
+    ],
+)
+def test_limit_changes_as_staff_type_them(shared_url: str, text: str, expected: dict[str, Any]) -> None:  # noqa: F811
+    proposed = _proposed(ask(shared_url, "morgan", text))
+    assert {key: str(proposed.get(key)) for key in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "tool"),
+    [
+        ("Is Globex over limit?", "get_customer_exposure"),
+        ("could you raise a credit note for initech and email it to their AP team?", None),
+    ],
+)
+def test_over_limit_is_the_exposure_and_a_credit_note_is_not_ours(
+    shared_url: str,  # noqa: F811
+    text: str,
+    tool: str | None,
+) -> None:
+    reply = ask(shared_url, "morgan", text)
+    answering = [c.name for c in reply.tool_calls if c.name != "resolve_customer"]
+    assert answering[-1:] == ([tool] if tool else []), reply.text[:200]
+
+
+def test_short_currency_symbols_and_a_data_set_label() -> None:
+    assert [(m.amount, m.currency) for m in money_mentions("ship a C$40k order", Spans())] == [
+        (Decimal("40000.00"), "CAD")
+    ]
+    assert [m.currency for m in money_mentions("S$300 and AU$ 5k", Spans())] == ["SGD", "AUD"]
+    assert DATA_SOURCE_RE.search("IBM: invoice 9632048192, status at 31/08/2012") is not None
+    assert DATA_SOURCE_RE.search("how much was under dispute in the IBM book on 31/10/2012?") is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Customers on Hold or Stop with more than 50k owing",
+            {"credit_statuses": ["Hold", "Stop"], "min_balance": "50000.00", "group_by": "customer"},
+        ),
+        ("who's got invoices sitting 31 to 60 days past due?", {"group_by": "customer", "min_days_past_due": 31}),
+        ("who owes us the most past-due money?", {"top_n": 1, "rank_by": "overdue"}),
+    ],
+)
+def test_lists_minimums_and_one_customer(shared_url: str, text: str, expected: dict[str, Any]) -> None:  # noqa: F811
+    arguments = last_call(ask(shared_url, "morgan", text), "get_portfolio_summary").arguments
+    assert {key: arguments.get(key) for key in expected} == expected

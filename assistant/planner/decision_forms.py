@@ -25,7 +25,8 @@ _TERSE_LIMIT_RE = re.compile(
 _ASKS_SOMETHING_OF_A_LIMIT_RE = re.compile(
     r"\b(?:what|whats|how|which|why|raise|increase|lift|bump|lower|cut|reduce|decrease|set|change|propose|approve"
     r"|recommend\w*|suggest\w*|should|would|could|give|new|current|existing|usage|utili[sz]\w*|headroom|available"
-    r"|expos\w*|balances?|owe\w*|owing|overdue|vs|versus|against|compared|right[- ]?siz\w*|resiz\w*|revisit\w*"
+    r"|expos\w*|balances?|owe\w*|owing|overdue|over|above|exceed\w*|breach\w*|vs|versus|against|compared"
+    r"|right[- ]?siz\w*|resiz\w*|revisit\w*"
     r"|\d)",
     re.I,
 )

@@ -104,6 +104,12 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
     ),
     (Intent.EXPOSURE, re.compile(r"\bag(?:e)?ing\b|\baged\b|\bagieng\b", IC), 3),
     (Intent.EXPOSURE, re.compile(r"\bunpaid\b", IC), 3),
+    # "is greenport over limit?": where it stands against its limit
+    (
+        Intent.EXPOSURE,
+        re.compile(r"\b(?:over|above|exceed\w*|breach\w*)\s+(?:the\s+|their\s+|its\s+)?(?:credit\s+)?limit\b", IC),
+        4,
+    ),
     # "how much credit is umbrella using", "how much of globex's line is left": where the line stands today
     (Intent.EXPOSURE, CREDIT_IN_USE_RE, 5),
     (Intent.EXPOSURE, re.compile(r"\boverdue\b|\bpast due\b", IC), 3),
@@ -242,6 +248,15 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         6,
     ),
     (Intent.LIMIT_PROPOSE, re.compile(r"\bpropos\w*\b.*\blimit\b|\blimit\b.*\bpropos\w*", IC), 6),
+    (  # "new limit 400k for glenland", "limit for thornton to zero pending agency referral"
+        Intent.LIMIT_PROPOSE,
+        re.compile(
+            r"\bnew\s+(?:credit\s+)?(?:limit|line)\s+(?:of\s+|at\s+|to\s+|=\s*|:\s*)?[$£€]?\s?\d"
+            r"|\b(?:limit|line)\b[^.?!]{0,40}\bto\s+(?:zero|nil|nothing|0)\b",
+            IC,
+        ),
+        6,
+    ),
     (  # "double stark's credit line", "halve umbrella's limit", "limit cut in half"
         Intent.LIMIT_PROPOSE,
         re.compile(
@@ -254,6 +269,17 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
     # "propose +100k on westport", "… review date 31/03/2027": a signed move, or the review a new limit gets
     (Intent.LIMIT_PROPOSE, re.compile(r"\bpropos\w*\s+[+-]\s*[$£€]?\d", IC), 7),
     (Intent.LIMIT_PROPOSE, re.compile(r"\breview\s+(?:date\s+|on\s+|by\s+)\d", IC), 3),
+    (  # "lower deepcore stores to €20k", "can we lift dubois by C$25,000?", "temporary bump for hooli: +20k"
+        Intent.LIMIT_PROPOSE,
+        re.compile(
+            r"^\W*(?:(?:ok|so|pls|please|can\s+you|could\s+you|can\s+we|could\s+we|let'?s)\W+)*(?:temp(?:orary)?\s+)?"
+            r"(?:lower|raise|cut|reduce|increase|bump|drop|trim|lift|extend|boost)\s+(?:for\s+)?"
+            r"(?:(?!(?:orders?|po|invoices?|dso|overdue|ar|exposure|balance|prices?)\b)[\w&.'-]+(?:\s+|(?=:))){1,4}"
+            r"(?:(?:up\s+|down\s+)?(?:by|to)\s+|:\s*)\+?(?:[$£€]|[A-Z]{1,2}\$|[A-Z]{3}\s)?\s?\d",
+            IC,
+        ),
+        5,
+    ),
     (  # "lower Anchorline Machining by 20000", "bump hooli up by 25k", "lower hooli from 78k to 45k": a limit
         Intent.LIMIT_PROPOSE,
         re.compile(

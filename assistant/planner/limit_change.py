@@ -19,9 +19,13 @@ _RELATIVE_BEFORE = re.compile(
 )
 # "50k more", "a 250k increase on their limit", "a 20k cut": the figure is the move
 _RELATIVE_AFTER = re.compile(
-    r"^\s*(?:more|extra|additional|on\s+top|higher|lower|less|increase|rise|raise|bump|uplift|top[- ]?up|uptick"
+    r"^\s*(?:more|extra|additional|on\s+top|higher|lower|less|off|increase|rise|raise|bump|uplift|top[- ]?up|uptick"
     r"|reduction|decrease|cut|drop|haircut)\b",
     IC,
+)
+# "a temporary increase for millcrest of SGD 80k": the move, named before the customer
+_MOVE_OF_BEFORE = re.compile(
+    r"\b(?:increase|raise|rise|bump|uplift|top[- ]?up|reduction|decrease|cut|drop)\b[^.,;:]{0,40}\bof\s*$", IC
 )
 _ABSOLUTE_BEFORE = re.compile(r"(?:\b(?:to|at|of|is|be)|\bto\s+an?|=|:|->|=>|→)\s*$", IC)  # "to a 20k limit"
 _UP_OR_DOWN_BEFORE = re.compile(r"\b(up|down)\s+(?:by\s+)?$|\b(up|down)\s*$", IC)  # "take it down by €30k"
@@ -50,6 +54,27 @@ def from_current_to_new(text: str, mentions: list[MoneyMention]) -> list[MoneyMe
     return mentions
 
 
+_CLAUSE_BREAK_RE = re.compile(r"[.;!?]\s|\s[-–—]\s|,\s*(?:reason|because|as|since|they|their|it)\b", IC)
+
+
+def the_change_s_amount(text: str, mentions: list[MoneyMention]) -> list[MoneyMention]:
+    """ "drop falconley to 1m pesos — too much sitting past 120": the one figure written as money beside bare numbers;
+    "reduce carter & wong by 50k. they're late on a 100k invoice": the figure of the clause that asks, the others being
+    the reason's."""
+    if len(mentions) < 2:
+        return mentions
+    explicit = [m for m in mentions if m.explicit]
+    if len(explicit) == 1:
+        return explicit
+    first, second = mentions[0], mentions[1]
+    if _CLAUSE_BREAK_RE.search(text[first.end : second.start]) and _LIMIT_WORDS_RE.search(text[: first.start]):
+        return [first]
+    return mentions
+
+
+_LIMIT_WORDS_RE = re.compile(
+    r"\b(?:limit|line|rais\w*|increas\w*|reduc\w*|lower\w*|cut|drop|bump|lift|decreas\w*|set|take|trim|extend)\b", IC
+)
 _PERCENT_RE = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,2})?)\s*(?:%|per\s?cent\b|pct\b)", IC)
 _MULTIPLE_RE = re.compile(r"\b(?:(double|twice)|(triple|treble|three\s+times)|(halve|half|in\s+half))\b", IC)
 
@@ -103,8 +128,8 @@ def limit_change_kind(text: str, mention: MoneyMention) -> ChangeKind:
     moved = _UP_OR_DOWN_BEFORE.search(before)
     if moved:  # "bump vandelay up 10k", "take them down 5k"
         return "decrease" if (moved.group(1) or moved.group(2)).lower() == "down" else "increase"
-    if _RELATIVE_BEFORE.search(before) or _RELATIVE_AFTER.search(after):
-        return "decrease" if _DECREASE.search(text) else "increase"
+    if _RELATIVE_BEFORE.search(before) or _RELATIVE_AFTER.search(after) or _MOVE_OF_BEFORE.search(before):
+        return "decrease" if _DECREASE.search(text) or re.search(r"\boff\b", after[:12], IC) else "increase"
     if _ABSOLUTE_BEFORE.search(before):
         return "absolute"
     if _DECREASE.search(text) or _DIRECTION.search(text):

@@ -131,7 +131,8 @@ _OFF_TOPIC_RE = re.compile(
 # Amounts the desk does not keep: write-offs and bad-debt provisions are booked in the ERP ("how much did we write
 # off last year?"); the policy's rules for them are in the handbook
 UNTRACKED_FIGURE_RE = re.compile(
-    r"\b(?:how\s+much|how\s+many|total|amount|sum|value)\b.{0,40}"
+    r"^(?!.*\b(?:approv\w*|sign\w*|thresholds?|who|needs?|requir\w*|allowed|polic\w*)\b)"
+    r".*\b(?:how\s+much|how\s+many|total|sum|value)\b.{0,40}"
     r"\b(?:write[\s-]?offs?|written[\s-]off|wrote\s+off|bad[\s-]debts?|provisions?|provisioned)\b",
     re.I,
 )
@@ -161,7 +162,10 @@ FX_FORECAST_RE = re.compile(
 )
 _NEVER_DONE_RE = re.compile(
     r"^\W*(?:(?:hi|hey|ok|so|pls|please|can you|could you|would you|kindly|just|quickly)\W+)*"
-    r"(?:delete|erase|wipe|purge|refund|wire|translate|print|upload|download|export|write[\s-]?off|waive)\b"
+    r"(?:delete|erase|wipe|purge|refund|wire|translate|print|upload|download|export|waive"
+    r"|write\s+off(?!\s+(?:above|over|under|below|limits?|polic\w*|rules?|approv\w*|thresholds?)\b))\b"
+    # a credit note is issued in the ERP: "could you raise a credit note for initech and email it to AP?"
+    r"|^.*?\b(?:raise|issue|create|make|generate|send|book)\s+(?:an?\s+|the\s+)?credit\s+note\b"
     r"|^\W*(?:(?:pls|please|can you|could you|kindly|just)\W+)*pay\s+(?:the|our|them|him|her|this|that|it|off)\b"
     # "they overpaid on one invoice, just wire 5k back to them": money sent back is a payment, not a credit matter
     r"|^.*?\b(?:refund|(?:wire|send|transfer|pay|return)\s+(?:them\s+|it\s+)?(?:the\s+)?\S+\s+back)\b",

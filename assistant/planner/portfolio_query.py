@@ -39,7 +39,8 @@ LIST_RE = re.compile(
     r"|\b(?:customers|accounts|clients|debtors|names)\s+(?:(?:in|on|from|of)\s+(?:my|our|the|his|her)\s+(?:book|portfolio|"
     r"list|patch)\s+)?(?:that|who|which|with|above|over|owing|exceeding|in breach)\b"
     # "customers in country 897 owing at least 500": a place between
-    r"|\b(?:customers|accounts|clients|debtors)\s+(?:in|from)\s+(?:[\w-]+\s+){1,3}?(?:that|who|which|owing|owe|exceeding)\b"
+    r"|\b(?:customers|accounts|clients|debtors)\s+(?:in|from|on)\s+(?:[\w-]+\s+){1,3}?(?:that|who|which|with|owing|owe|exceeding)\b"
+    r"|^\W*(?:\w+\W+){0,2}?who(?:'s|\s+has|\s+have)\s+got\b"  # "who's got invoices sitting 31 to 60 days past due?"
     r"|\bhow many\s+(?:customers|accounts|clients)\b"
     r"|^\W*(?:\w+\W+){0,3}?(?:any(?:one|body)|any\s+(?:customers?|accounts?|clients?))\b"  # "anyone owing 250k+?"
     r"|\b(?:list|name)\s+(?:them|those|'em)\b"  # "… or more? list them"
@@ -130,6 +131,7 @@ def compared_date(text: str, today: date, spans: Spans) -> tuple[date, str] | No
     return None
 
 
+_AFTER_SINCE_RE = re.compile(r"\bsince\s+(?:the\s+)?$", IC)
 _MONTH_ALONE_RE = re.compile(
     r"(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?\b(?!\s*[-/]?\s*\d)(?!\s+(?:be|have|not)\b)", IC
 )
@@ -138,8 +140,8 @@ _MONTH_ALONE_RE = re.compile(
 def _month_end_at(text: str, position: int, today: date) -> tuple[DateMention, int] | None:
     """ "since september", "vs june": a month named alone after a comparison word is its last past month-end."""
     match = _MONTH_ALONE_RE.match(text, position)
-    if match is None:
-        return None
+    if match is None or (_AFTER_SINCE_RE.search(text[:position]) and not _A_CHANGE_RE.search(text)):
+        return None  # "CEI since july" is a period from July; "how did it move since july" compares
     month = MONTHS[match.group(1).lower()]
     if month == today.month:
         return None  # "vs november" in November: this month or last year's, the words don't say
@@ -292,7 +294,7 @@ _ONE_RE = re.compile(
     r"|holds|held)\b"
     r".{0,30}\b(?:largest|biggest|highest|most|worst)\b"
     # "biggest single exposure", "who owes us the most past-due money"
-    r"|\b(?:largest|biggest|highest)\s+single\b|^\W*who\s+(?:owes|has|carries|holds)\s+(?:us\s+)?(?:the\s+|teh\s+)?most\b",
+    r"|\b(?:largest|biggest|highest)\s+single\b|^\W*who\s+(?:owes|has|carries|holds)\s+(?:us\s+|me\s+)?(?:the\s+|teh\s+)?most\b",
     IC,
 )
 _COUNTS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,

@@ -18,12 +18,17 @@ from .limit_change import (
     signed_decrease,
     sounds_like_a_decrease,
     stated_direction,
+    the_change_s_amount,
 )
 from .phrases import _REVIEW_RE, stated_reason
 from .turn_reads import TurnReads
 from .turn_state import Stop
 
 _TO_ZERO_RE = re.compile(r"\b(?:to|at)\s+(?:zero|nil|nothing|nought)\b|\bzero(?:ise|ize|\s+out)\b", re.I)
+
+
+_TEMPORARY_RE = re.compile(r"\btemp(?:orary|orarily)?\b|\bfor\s+now\b|\bone[- ]off\b", re.I)
+_UNTIL_RE = re.compile(r"\b(?:until|till|til|through|thru)\s+(?:the\s+)?", re.I)
 
 
 class TurnLimits(TurnReads):
@@ -37,6 +42,7 @@ class TurnLimits(TurnReads):
         if reviewed:
             found = []
         amounts = from_current_to_new(self.text, self.amounts(decrease=lambda m: signed_decrease(self.text, m)))
+        amounts = the_change_s_amount(self.text, amounts)
         self.one_of_each(amounts, found, what="a limit change is one amount", nothing=nothing)
         amount = self.only_amount(amounts)
         customer = self.customer(single=nothing)
@@ -142,8 +148,10 @@ class TurnLimits(TurnReads):
             )
 
     def review_date(self) -> date | None:
-        """ "review in 6 months", "review 31/03/2027": the next review the user asks for (a day after today)."""
-        for match in _REVIEW_RE.finditer(self.text):
+        """ "review in 6 months", "review 31/03/2027": the next review the user asks for (a day after today); a
+        temporary limit "until 31/12" is reviewed when it is meant to end."""
+        ends = [_UNTIL_RE] if _TEMPORARY_RE.search(self.text) else []
+        for match in [m for pattern in (_REVIEW_RE, *ends) for m in pattern.finditer(self.text)]:
             found = date_at(self.text, match.end(), self.today, future=True)
             if found is not None and found[0].day > self.today:
                 return found[0].day

@@ -77,7 +77,10 @@ _ONLY_DISPUTED_RE = re.compile(
     r"\b(?:disputed|in\s+dispute)\s+(?:(?:invoices?|items?|ones?)\s+)?only\b"
     r"|\bonly\s+(?:the\s+)?(?:disputed|in[- ]dispute)\b|\b(?:currently|still)\s+(?:in|under)\s+dispute\b"
     # "how much of what's overdue is actually under dispute?"
-    r"|\bhow\s+much\s+of\b.{0,40}\b(?:is|are|was|were)\s+(?:\w+\s+)?(?:(?:in|under)\s+dispute|disputed)\b",
+    r"|\bhow\s+much\s+of\b.{0,40}\b(?:is|are|was|were)\s+(?:\w+\s+)?(?:(?:in|under)\s+dispute|disputed)\b"
+    # "what portion of the german overdue is actually in dispute?", "what share of overdue is disputed"
+    r"|\b(?:portion|share|part|proportion|percentage|%)\s+of\b.{0,40}\b(?:is|are|was|were)\s+(?:\w+\s+)?"
+    r"(?:(?:in|under)\s+dispute|disputed)\b",
     re.I,
 )
 # Currencies named in words or lower case ("open receivables in euros", "only gbp items")
@@ -286,7 +289,10 @@ class TurnPortfolio(TurnCustomers):
             r"\b(?:owing|balances?|owes?)\s+(?:us\s+)?(?:of\s+)?(?:at least|over|above|more than|>=?)\s*"
             # "owe us 50k or more", "balances of 100k+"
             r"|\b(?:owing|owes?|balances?|outstanding)\b.{0,25}?\d[\d.,]*\s*(?:k|m|mm|bn|grand)?\s*"
-            r"(?:\+|or (?:more|above|over)\b|plus\b|and (?:up|above|over)\b)",
+            r"(?:\+|or (?:more|above|over)\b|plus\b|and (?:up|above|over)\b)"
+            # "with more than 50k owing", "over 100k outstanding"
+            r"|\b(?:more\s+than|over|above|at\s+least|>=?)\s*[$£€]?\d[\d.,]*\s*(?:k|m|mm|bn|grand)?\s+"
+            r"(?:owing|owed|outstanding|open|in\s+(?:ar|receivables))\b",
             text,
             re.I,
         )
