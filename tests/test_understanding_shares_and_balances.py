@@ -341,3 +341,10 @@ def test_short_currency_symbols_and_a_data_set_label() -> None:
 def test_lists_minimums_and_one_customer(shared_url: str, text: str, expected: dict[str, Any]) -> None:  # noqa: F811
     arguments = last_call(ask(shared_url, "morgan", text), "get_portfolio_summary").arguments
     assert {key: arguments.get(key) for key in expected} == expected
+
+
+def test_a_quoted_name_is_looked_up_as_typed(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", "find me the customer record for 'hooli cloud'")
+    queries = [c.arguments["query"] for c in reply.tool_calls if c.name == "resolve_customer"]
+    assert queries[0] == "hooli cloud"
+    assert last_call(reply, "resolve_customer").result["customer"]["name"] == "Hooli Cloud Inc"

@@ -71,6 +71,8 @@ from .phrases import (
 from .turn_places import TurnPlaces
 from .turn_state import Resolution, Stop
 
+# A name quoted in the message is the name asked about, whatever its words ("'new worth'", "“Total SA”")
+_QUOTED_NAME_RE = re.compile(r"(?<!\w)['‘“\"]([^'’”\"]{2,60})['’”\"](?!\w)")
 _CODE_RE = re.compile(r"(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9][\w-]{3,}|\d{4,}")
 
 
@@ -272,6 +274,8 @@ class TurnCustomers(TurnPlaces):
             by_word = self.listed_by_word()
             if by_word is not None:
                 return Resolution(customer=by_word)
+        # "the customer record for 'new worth'": a quoted name as typed
+        queries.extend((quoted.group(1).strip(), True) for quoted in _QUOTED_NAME_RE.finditer(self.text))
         group_word = self.customer_group()
         for candidate in self.usable(name_candidates(self.text, self.non_name_spans(), extra_stop)):
             if group_word:  # "Acme group": the family is found by its name; "group" would match every "… Group Ltd"
