@@ -348,3 +348,15 @@ def test_a_quoted_name_is_looked_up_as_typed(shared_url: str) -> None:  # noqa: 
     queries = [c.arguments["query"] for c in reply.tool_calls if c.name == "resolve_customer"]
     assert queries[0] == "hooli cloud"
     assert last_call(reply, "resolve_customer").result["customer"]["name"] == "Hooli Cloud Inc"
+
+
+@pytest.mark.parametrize("text", ["can we do 60k for stark components?", "umbrella on hold?"])
+def test_no_word_says_which_so_the_desk_asks(shared_url: str, text: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", text)
+    assert reply.choices and len(reply.choices) >= 2, reply.text[:200]
+    assert not [c for c in reply.tool_calls if c.name != "resolve_customer"]
+
+
+def test_is_it_on_hold_is_the_status(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", "is umbrella on hold?")
+    assert last_call(reply, "get_customer_exposure").error is None

@@ -81,6 +81,18 @@ _ASKS_THE_POLICY_RE = re.compile(
 )
 # What an amount beside a customer's name and nothing else may ask ("hooli 25k")
 _AMOUNT_BESIDE_A_NAME = (Intent.RELEASE_CHECK, Intent.PROMISE, Intent.LIMIT_PROPOSE)
+# Words that say what an amount beside a customer is: an order, a limit, a payment ("can we do 60k for winter
+# diagnostics?" has none of them: an order to check, or a limit to move, is the user's to say)
+_WHAT_THE_AMOUNT_IS_RE = re.compile(
+    r"\b(?:orders?|po|pos|purchase\w*|ship\w*|deliver\w*|release\w*|buy\w*|sell\w*|sale|sales|stock|product|goods"
+    r"|kit|units?|book(?:ing)?|take|place|limit|line|credit|headroom|room|exposure|extra|more|another|additional"
+    r"|promis\w*|ptp|pay\w*|paid|wire\w*|transfer\w*|remit\w*|settle\w*|clear\w*|owe\w*|owing|invoice\w*|overdue|balance"
+    r"|raise|increase|lift|bump|lower|cut|reduce|drop|approve\w*|go|ship)\b|\bSO-\d"
+    r"|\b(?:good|ok|okay|fine|safe|cleared|approved)\s+for\b",
+    re.I,
+)
+# "umbrella on hold?": whether it is, or a hold to put on its order — no verb says which
+_BARE_ON_HOLD_RE = re.compile(r"^\W*[\w&.' -]{2,40}?\s+on\s+(?:hold|stop)\W*$", re.I)
 # "write them a firm letter", "draft globex a polite reminder": a letter to a customer is a dunning draft (not "a
 # cover letter", "a newsletter", "a post")
 _WRITE_THEM_A_LETTER_RE = re.compile(

@@ -33,6 +33,7 @@ from .decision_forms import (
     _AN_ORDER_RE,
     _ASKS_SOMETHING_OF_A_LIMIT_RE,
     _ASKS_THE_POLICY_RE,
+    _BARE_ON_HOLD_RE,
     _DECIDE_THE_CLAIM_RE,
     _LINE_OPINION_RE,
     _LINE_READINGS,
@@ -43,6 +44,7 @@ from .decision_forms import (
     _RULE_QUESTION_RE,
     _TERMS_CHANGE_RE,
     _TERSE_LIMIT_RE,
+    _WHAT_THE_AMOUNT_IS_RE,
     _WHAT_WOULD_IT_TAKE_RE,
     _WRITE_THEM_A_LETTER_RE,
 )
@@ -443,6 +445,26 @@ class _Turn(TurnFollowUps):
             decided = self.ask_between(
                 [intent, *([_WRITE_COUNTERPART[intent]] if intent in _WRITE_COUNTERPART else []), *others]
             )
+            if decided is not None:
+                return decided
+        if (
+            intent in _AMOUNT_BESIDE_A_NAME
+            and not _WHAT_THE_AMOUNT_IS_RE.search(self.text)
+            and recognised.scores.get(intent, 0) < THRESHOLD
+            and not (intent in _PROPOSING and _ACTION_WORDS[intent].search(self.text))
+            and self.names_a_customer()
+            and any(not mention.error and mention.amount > 0 for mention in money_mentions(self.text, Spans()))
+        ):
+            decided = self.ask_between([intent])  # "can we do 60k for winter diagnostics?": an order, or a limit?
+            if decided is not None:
+                return decided
+        if (
+            intent in (Intent.STATUS, Intent.EXPOSURE)
+            and _BARE_ON_HOLD_RE.match(self.text)
+            and not re.match(r"^\W*(?:is|are|was|were|has|have)\b", self.text, re.I)
+            and self.names_a_customer()
+        ):
+            decided = self.ask_between([intent, Intent.ORDER_HOLD])  # "umbrella on hold?"
             if decided is not None:
                 return decided
         if intent in (Intent.EXPOSURE, Intent.STATUS) and _ROOM_FOR_AN_AMOUNT_RE.search(self.text):
