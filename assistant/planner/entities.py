@@ -118,7 +118,7 @@ DATA_SOURCE_RE = re.compile(
     rf"\b(?:(?:in|for|from|on|using|the|this|that|our)\s+)+(?:(?:{_SOURCE_NAMES})\s+)?{_SOURCE_NOUN}"
     rf"|\b(?:{_SOURCE_NAMES})\s+{_SOURCE_NOUN}"
     # "IBM: invoice 9632048192 …", "ibm - DSO at 31/07/2013", "in the IBM book": a label of the data set asked about
-    r"|^\W*ibm\s*[:\-–]|\b(?:in|for|from|on)\s+(?:the\s+)?ibm\s+(?:book|portfolio|ledger|set)\b",
+    r"|^\W*ibm\s*[:\-–]|\b(?:in|for|from|on)\s+(?:the\s+)?ibm\s+(?:book|portfolio|ledger)\b",
     re.IGNORECASE,
 )
 
