@@ -287,7 +287,7 @@ def _in_days(days: int) -> date:
     [
         ("take 20 grand off globex's limit, slow payer", {"change_by": "-20000.00"}),
         ("reduce globex by 5k. they're 36 days late on a 100k invoice", {"change_by": "-5000.00"}),
-        ("drop umbrella to €10k — too much sitting past 120", {"new_limit": "10000.00"}),
+        ("drop umbrella health to €10k — too much sitting past 120", {"new_limit": "10000.00"}),
         ("can we lift globex by $5,000? they've just cleared the big overdue one", {"change_by": "5000.00"}),
         ("new limit 90k for hooli, reason strong financials", {"new_limit": "90000.00"}),
         (
