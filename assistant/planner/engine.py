@@ -9,15 +9,14 @@ import re
 import time
 from collections.abc import Sequence
 
-from assistant.catalogue import Capability, by_intent
 from assistant.planner.semantic import name_words_to_mask
-from assistant.planner.understand import CERTAIN_RULES, MARGIN, SAME_ANSWER, intent_of, understand
-from assistant.types import AskRequest, AssistantReply, Choice, Usage
+from assistant.planner.understand import CERTAIN_RULES, MARGIN, SAME_ANSWER, understand
+from assistant.types import AskRequest, AssistantReply, Usage
 from core.logging import get_logger
 from db.models import Role
-from tools.registry import get_tool
 
 from . import answers
+from .asking import TurnAsking
 from .context import (
     REGION_ALIASES,
     SEGMENT_ALIASES,
@@ -27,7 +26,6 @@ from .context import (
     offered_named,
     vocabulary,
 )
-from .dates import date_mentions
 from .decision_forms import (
     _AMOUNT_BESIDE_A_NAME,
     _AN_ORDER_RE,
@@ -49,7 +47,6 @@ from .decision_forms import (
     _WRITE_THEM_A_LETTER_RE,
 )
 from .entities import (
-    BARE_INVOICE_RE,
     CUSTOMER_ID_RE,
     EXTERNAL_ID_RE,
     INVOICE_RE,
@@ -58,9 +55,8 @@ from .entities import (
     Spans,
     listed_numbers,
     money_mentions,
-    normalise,
 )
-from .follow_ups import HYPOTHETICAL_RE, TurnFollowUps
+from .follow_ups import HYPOTHETICAL_RE
 from .intent_rules import HOW_THEY_PAY_RE
 from .intents import CUSTOMER_INTENTS, EITHER_WAY_RE, THRESHOLD, Intent, recognise
 from .phrases import (
@@ -80,7 +76,6 @@ from .phrases import (
     _PROPOSING,
     _READ_COUNTERPART,
     _REFINE_RE,
-    _SMALL_WORDS,
     _THEIR_RE,
     _WRITE_COUNTERPART,
     APPROVAL_QUESTION_SCORE,
@@ -100,7 +95,6 @@ from .phrases import (
     SURE_ENOUGH_FOR_TERSE,
     SURE_ENOUGH_TO_PROPOSE,
     UNTRACKED_FIGURE_RE,
-    pick_index,
 )
 from .portfolio_query import (
     measure_unnamed,
@@ -148,7 +142,7 @@ class OfflinePlanner:
         return reply
 
 
-class _Turn(TurnFollowUps):
+class _Turn(TurnAsking):
     """A turn: what is asked (rules, the classifier, the thread), then the capability that answers it."""
 
     # --- the turn ------------------------------------------------------------------------------------------------
@@ -470,106 +464,6 @@ class _Turn(TurnFollowUps):
         if intent in (Intent.EXPOSURE, Intent.STATUS) and _ROOM_FOR_AN_AMOUNT_RE.search(self.text):
             return Intent.RELEASE_CHECK  # "is there room for 8 grand more on windmont?"
         return intent
-
-    def states_a_promise(self) -> bool:
-        """ "Greenport Foods: fifteen thousand on Wednesday": an amount and a day still to come beside a name."""
-        spans = Spans()
-        if not any(not mention.error for mention in money_mentions(self.text, spans)):
-            return False
-        days = date_mentions(self.text, self.today, spans, future=True)
-        return any(mention.day >= self.today and mention.problem is None for mention in days)
-
-    def amount_readings(self, readings: list[Intent]) -> list[Intent]:
-        """ "hooli 25k", "can you deal with vandelay's 20k": an amount beside a name, when the words leave open
-        whether it is an order to check, a promise or a new limit, offers all three (those the user's role may
-        use)."""
-        if not (self.terse() or any(r in _AMOUNT_BESIDE_A_NAME for r in readings)):
-            return readings
-        if not any(not mention.error and mention.amount > 0 for mention in money_mentions(self.text, Spans())):
-            return readings  # "drop riverline to zero": no order or promise is of nothing
-        return [*readings, *(r for r in _AMOUNT_BESIDE_A_NAME if r not in readings)]
-
-    def terse(self) -> bool:
-        """A customer named and at most one other word besides small ones: no verb says what is wanted."""
-        names = " ".join(candidate.text.lower() for candidate, status in self.name_statuses() if status != "not_found")
-        if not names:
-            return False
-        words = [w for w in re.findall(r"[a-z0-9][a-z0-9'.]*", self.text.lower()) if w not in _SMALL_WORDS]
-        return len([w for w in words if w not in names.split()]) <= 1
-
-    def picked_choice(self) -> Intent | None:
-        """The reading the user picked from the last reply's clarifying question ("2", "the first one")."""
-        offered = self.history[-1].choices if self.history else []
-        if not offered:
-            return None
-        match = PICK_RE.match(self.text)
-        if match is None:
-            return None
-        index = pick_index(match)
-        if not -len(offered) <= index < len(offered):
-            return None
-        choice = offered[index]
-        self.text = normalise(choice.text)
-        return intent_of(choice.capability)
-
-    def ask_between(self, readings: list[Intent]) -> Intent | None:
-        """Ask which of the close readings was meant, as numbered choices (buttons on Slack and the web chat). The
-        readings the message cannot fill are left out ("D and E risk classes" names no customer, so not a score),
-        and so are those the user's role may not use; when that leaves one reading that only reads, it is the answer
-        (a change is never chosen this way). A
-        customer's figures with no customer named or in the thread are the book's."""
-        considered: list[Capability] = []
-        if readings[:1] == [Intent.PROMISE] and self.states_a_promise():
-            return Intent.PROMISE
-        readings = self.amount_readings(readings)
-        if any(r in (Intent.EXPOSURE, Intent.STATUS) for r in readings) and self.about_the_book():
-            readings = [Intent.PORTFOLIO if r in (Intent.EXPOSURE, Intent.STATUS) else r for r in readings]
-        for intent in readings:
-            if intent in (Intent.OUT_OF_SCOPE, Intent.UNKNOWN, Intent.HELP) or any(
-                intent in group and any(c.intent in group for c in considered) for group in SAME_ANSWER
-            ):
-                continue
-            capability = by_intent(intent.value)
-            if capability is not None and capability.people and capability not in considered:
-                considered.append(capability)
-        offered = [c for c in considered if self.may_use(c)]  # a choice the user's role cannot take is not offered
-        fillable = [c for c in offered if self.can_fill(intent_of(c.name))]
-        only = intent_of(fillable[0].name) if len(fillable) == 1 and len(considered) > 1 else None
-        if only is not None and (only not in _PROPOSING or _ACTION_WORDS[only].search(self.text)):
-            return only
-        if len(fillable) >= 2:
-            offered = fillable
-        if len(offered) < 2:
-            return None
-        self.choices = [
-            Choice(
-                number=number, label=capability.people or capability.name, capability=capability.name, text=self.text
-            )
-            for number, capability in enumerate(offered, start=1)
-        ]
-        lines = "\n".join(f"{c.number}. {c.label}" for c in self.choices)
-        raise Stop(f"Which do you mean?\n{lines}\nReply with the number. Nothing was done.", None)
-
-    def may_use(self, capability: Capability) -> bool:
-        """Whether the asking user's role may use the capability's tool (a choice they cannot take is not offered)."""
-        return capability.tool is None or self.request.actor.role in get_tool(capability.tool).roles
-
-    def can_fill(self, intent: Intent) -> bool:
-        """Whether the message (with the thread) gives what the reading needs: a customer for a customer's
-        question, none for a question about the book, an invoice number for an invoice."""
-        if intent is Intent.PORTFOLIO:
-            if BOOK_WORDS_RE.search(self.text):
-                return True
-            # "is their paying getting worse?" after a customer's score: theirs, not the book's
-            pointed = _THEIR_RE.search(self.text) and not _MANY_RE.search(self.text) and last_customer(self.history)
-            return not self.names_a_customer() and not pointed
-        if intent is Intent.INVOICE:
-            return bool(INVOICE_RE.search(self.text) or BARE_INVOICE_RE.search(self.text))
-        if intent is Intent.FIND_CUSTOMER and (INVOICE_RE.search(self.text) or BARE_INVOICE_RE.search(self.text)):
-            return self.names_a_customer()  # "look up 0380292674": an invoice's number, no customer's name
-        if intent in CUSTOMER_INTENTS:
-            return not self.about_the_book()
-        return True
 
     def dispatch(self, intent: Intent) -> str:
         handlers = {

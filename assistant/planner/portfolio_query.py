@@ -13,7 +13,8 @@ from typing import Any
 
 from core.dates import add_months, month_start
 
-from .dates import MONTHS, DateMention, date_at
+from .compare_points import before_this_period_at, month_end_at
+from .dates import date_at
 from .entities import Spans
 from .periods import period_at
 
@@ -118,8 +119,8 @@ def compared_date(text: str, today: date, spans: Spans) -> tuple[date, str] | No
         found = (
             date_at(text, at, today)
             or period_at(text, at, today)
-            or _month_end_at(text, at, today)
-            or _before_this_period_at(text, at, today)
+            or month_end_at(text, at, today)
+            or before_this_period_at(text, at, today)
         )
         if found is None:
             continue
@@ -129,49 +130,6 @@ def compared_date(text: str, today: date, spans: Spans) -> tuple[date, str] | No
         spans.add(match.start(), end)
         return mention.day, text[match.start() : end].strip()
     return None
-
-
-_AFTER_SINCE_RE = re.compile(r"\bsince\s+(?:the\s+)?$", IC)
-_MONTH_ALONE_RE = re.compile(
-    r"(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?\b(?!\s*[-/]?\s*\d)(?!\s+(?:be|have|not)\b)", IC
-)
-
-
-def _month_end_at(text: str, position: int, today: date) -> tuple[DateMention, int] | None:
-    """ "since september", "vs june": a month named alone after a comparison word is its last past month-end."""
-    match = _MONTH_ALONE_RE.match(text, position)
-    if match is None or (_AFTER_SINCE_RE.search(text[:position]) and not _A_CHANGE_RE.search(text)):
-        return None  # "CEI since july" is a period from July; "how did it move since july" compares
-    month = MONTHS[match.group(1).lower()]
-    if month == today.month:
-        return None  # "vs november" in November: this month or last year's, the words don't say
-    year = today.year if month < today.month else today.year - 1
-    end = add_months(date(year, month, 1), 1) - timedelta(days=1)
-    return DateMention(end, label=f"end of {end:%B %Y}"), match.end()
-
-
-_START_OF_THIS_RE = re.compile(
-    r"(?:start|beginning|begin+ing)\s+of\s+(?:the\s+|this\s+|the\s+current\s+)?(month|quarter|qtr|year)\b", IC
-)
-
-
-_A_CHANGE_RE = re.compile(
-    r"\b(?:chang\w*|mov\w*|gr[eo]w\w*|rose|risen|rise|fall\w*|fell|went|gone|better|worse|improv\w*|deteriorat\w*"
-    r"|differ\w*|vs\.?|versus|compar\w*|against|delta)\b",
-    IC,
-)
-
-
-def _before_this_period_at(text: str, position: int, today: date) -> tuple[DateMention, int] | None:
-    """ "since the start of the quarter": the book as it stood when the period began, its eve's month-end."""
-    match = _START_OF_THIS_RE.match(text, position)
-    if match is None or not _A_CHANGE_RE.search(text):
-        return None  # "CEI since the start of the year" is a period, not a point to compare with
-    unit = match.group(1).lower()
-    months = {"month": 1, "quarter": 3, "qtr": 3, "year": 12}[unit]
-    start = date(today.year, 1 if months == 12 else (today.month - 1) // months * months + 1, 1)
-    eve = start - timedelta(days=1)
-    return DateMention(eve, label=f"start of the {'quarter' if months == 3 else unit}"), match.end()
 
 
 # "DSO went up between Q2 and Q3", "how did overdue change from June to September": the later against the earlier
