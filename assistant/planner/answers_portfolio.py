@@ -108,7 +108,7 @@ def portfolio(result: J, *, focus: list[str], whole_book_asked: bool = False) ->
         keys = FOCUS_KPIS["default"]
     used_definitions: list[str] = []
     groups = [g for g in result.get("groups") or [] if g["key"] is not None or result["group_by"] != "customer"]
-    if result.get("group_by") == "customer" and not groups:
+    if result.get("group_by") and not groups:  # nothing selected, so no group to show
         lines.append(f"No customer{' of your book' if own_book else ''} matches these filters.")
         lines.extend(f"Note: {note}" for note in result.get("notes", []))
         return paragraphs(lines)

@@ -79,6 +79,24 @@ _ASKS_THE_POLICY_RE = re.compile(
     r"|may\s+(?:we|i)|are\s+we\s+able|how\s+(?:do|should|does|must)\s+(?:we|i|one)|what\s+(?:do|should)\s+(?:we|i)\s+do)\b",
     re.I,
 )
+# A figure of the book asked for ("what's the ADD", "limit utilisation by region", "how much is late ex disputes"):
+# no passage of the policy holds it, unless the words ask what the policy says about it (POLICY_CUE_RE)
+BOOK_FIGURE_RE = re.compile(
+    r"(?-i:\bADD\b)|\b(?:dso|bpdso|cei|days\s+sales\s+outstanding|(?:avg|average|mean)\s+days\s+(?:delinquent|late|to\s+pay)"
+    r"|days\s+delinquent|collection\s+effectiveness|open\s+(?:ar|a/r|receivables)|receivables|overdue|past[- ]due"
+    r"|exposure|disputed\s+(?:balance|amount|ar|total|value)|(?:amount|value|balance)s?\s+(?:in|under|tied\s+up\s+in)\s+"
+    r"disputes?|utili[sz]ation|%\s*(?:current|over)|(?:percent\w*|share|proportion)\s+(?:of\s+)?(?:ar|current|not\s+yet\s+due"
+    r"|overdue|past)|broken\s+(?:promises|ptps)|how\s+much\s+is\s+(?:late|overdue|owed|outstanding|past\s+due))\b",
+    re.I,
+)
+POLICY_CUE_RE = re.compile(
+    r"\b(?:polic\w*|handbook|rules?|guidelines?|procedures?|process|steps?|allowed|permitted|supposed|required|need"
+    r"|threshold\w*|targets?|trigger\w*|defin\w*|mean\w*|when|how\s+long|how\s+(?:do|should|does|must|is)|escalat\w*"
+    r"|approv\w*|who|what\s+happens|should|must|may|max\w*|min\w*|caps?|grace|terms?|fees?|charges?|interest"
+    r"|penalt\w*|provision\w*|write[- ]?offs?|calculated|formula|why|puts?|sends?|moves?|triggers?|at\s+what"
+    r"|an?\s+(?:account|customer|client|debtor))\b",  # "what utilisation puts an account on watch?": a rule
+    re.I,
+)
 # What an amount beside a customer's name and nothing else may ask ("hooli 25k")
 _AMOUNT_BESIDE_A_NAME = (Intent.RELEASE_CHECK, Intent.PROMISE, Intent.LIMIT_PROPOSE)
 # Words that say what an amount beside a customer is: an order, a limit, a payment ("can we do 60k for winter

@@ -45,6 +45,8 @@ from .decision_forms import (
     _WHAT_THE_AMOUNT_IS_RE,
     _WHAT_WOULD_IT_TAKE_RE,
     _WRITE_THEM_A_LETTER_RE,
+    BOOK_FIGURE_RE,
+    POLICY_CUE_RE,
 )
 from .entities import (
     CUSTOMER_ID_RE,
@@ -330,6 +332,13 @@ class _Turn(TurnAsking):
         ):
             # "how many broken ptps YTD", a collector's "my dispute balance": no customer named, none in the thread
             return Intent.PORTFOLIO
+        if (
+            (intent is Intent.POLICY or {Intent.POLICY, Intent.PORTFOLIO} <= set(understood.close_readings))
+            and BOOK_FIGURE_RE.search(self.text)
+            and not POLICY_CUE_RE.search(self.text)
+            and not self.names_something()
+        ):
+            return Intent.PORTFOLIO  # "what's the ADD", "value under dispute on watch": the book's figure
         if (
             intent is Intent.OUT_OF_SCOPE
             and measure_unnamed(self.text)

@@ -215,7 +215,10 @@ _DPD_RANGE = re.compile(
     r"\b(\d{1,4})\s*(?:-|–|to|and)\s*(\d{1,4})\s*(?:days?|dpd)\b(?![\s-]*(?:payment\s+)?terms\b)",
     re.IGNORECASE,  # "between 30 and 60 days"
 )
-_DPD_BUCKET = re.compile(r"\b(\d{1,4})\s*-\s*(\d{1,4})s?\b(?!\s*[km])", re.IGNORECASE)  # "my 31-60s"
+_DPD_BUCKET = re.compile(  # "my 31-60s", "the 31 to 60 bucket"
+    r"\b(\d{1,4})\s*-\s*(\d{1,4})s?\b(?!\s*[km])|\b(\d{1,4})\s*(?:to|–)\s*(\d{1,4})\s+(?:days?\s+)?(?:bucket|band|bracket)s?\b",
+    re.IGNORECASE,
+)
 
 
 def dpd_range(text: str, spans: Spans, *, bare_over: bool = False) -> DpdRange | None:
@@ -223,7 +226,8 @@ def dpd_range(text: str, spans: Spans, *, bare_over: bool = False) -> DpdRange |
         match = pattern.search(text)
         if match and not spans.covers(*match.span()):
             spans.add(*match.span())
-            return DpdRange(int(match.group(1)), int(match.group(2)))
+            low, high = [int(g) for g in match.groups() if g is not None][:2]
+            return DpdRange(low, high)
     patterns = [_DPD_PLUS, _DPD_OVER, _DPD_PAST, *([_DPD_OVER_BARE] if bare_over else [])]
     for pattern in patterns:
         match = pattern.search(text)

@@ -295,8 +295,7 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         Intent.PORTFOLIO,
         re.compile(
             r"\b(?:top|largest|biggest)\s*(?:\d+\s*)?(?:exposures|debtors|risks)\b"
-            r"|\bby (?:region|segment|collector|risk class|class|currency|customer)\b"
-            r"|\bper (?:region|segment|collector|currency|risk class)\b",
+            r"|\b(?:by|per) (?:region|segment|collector|risk class|class|currency|customer|(?:risk |credit )?grade)\b",
             IC,
         ),
         5,

@@ -194,6 +194,7 @@ _AS_OF_BEFORE_RE = re.compile(
 # "exposure by risk class", "overdue per region": the book split by something
 GROUP_BY_RE = re.compile(
     r"\b(?:by|per|split by|grouped by|broken down by|for each)\s+(region|segm(?:e?n|ne)t|coll?ector|risk[ _]class|class"
+    r"|(?:risk\s+|credit\s+)?(?:grade|rating|band)"
     r"|currency|customer|country|countries|industry|industries|sector|vertical)(?:es|s)?\b"
     # "which collector is carrying the most overdue?": the groups, the largest first
     r"|^\W*(?:so\W+|and\W+)?which\s+(region|segment|coll?ector|currency)\s+(?:is|has|carries|holds|owes|sits)\b"

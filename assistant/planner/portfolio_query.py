@@ -234,7 +234,8 @@ def over_limit(text: str, spans: Spans) -> bool:
 # "biggest past-due customer", "most overdue accounts", "top 5 by disputed balance", "ranked by open AR"
 _RANK_RE = re.compile(
     r"\b(?:top|largest|biggest|highest|most|worst|rank\w*|order\w*|sort\w*|bottom|smallest|lowest|least)\b.{0,40}?"
-    r"\b(overdue|past[- ]due|late|delinquen\w*|disput\w*|open (?:ar|balance|receivables?)|receivables?|balances?|ar)\b"
+    r"\b(overdue|past[- ]due|late|delinquen\w*|disput\w*|open (?:ar|balance|receivables?)|receivables?|balances?|ar"
+    r"|outstanding)\b"
     r"|\b(overdue|past[- ]due|disputed)\s+(?:customers?|accounts?|clients?)\b.{0,20}\b(?:top|largest|biggest|most)\b"
     # "our three biggest debtors", "who owes us the most": what they owe
     r"|\b(?:largest|biggest|highest)\s+(debtors?)\b|\b(owes?|owing)\s+(?:us\s+)?(?:the\s+)?most\b(?!\s+\w*\s*(?:overdue|past))",
@@ -244,7 +245,8 @@ _BY_EXPOSURE_RE = re.compile(r"\b(?:by|on|in terms of)\s+(?:total\s+|gross\s+|ov
 _RANK_MEASURES = {"overdue": "overdue", "past": "overdue", "late": "overdue", "delinquen": "overdue",
                   "debtor": "open_receivables", "owe": "open_receivables",
                   "disput": "disputed", "open": "open_receivables", "receivable": "open_receivables",
-                  "balance": "open_receivables", "ar": "open_receivables"}  # fmt: skip
+                  "balance": "open_receivables", "ar": "open_receivables",
+                  "outstanding": "open_receivables"}  # fmt: skip
 _ONE_RE = re.compile(
     r"\b(?:the\s+)?(?:largest|biggest|highest|worst|top)\s+(?:[\w-]+\s+){0,2}?(?:customer|account|client|debtor)\b"
     r"(?!s)|\bwho\s+(?:is|'s)\s+(?:the\s+)?(?:largest|biggest|highest|worst)\b"
@@ -284,6 +286,13 @@ _LATE_PAYERS_RE = re.compile(
     r"|\b(?:slowest|latest|tardiest)\s+(?:to\s+pay|at\s+paying|in\s+paying)\b",  # "the slowest to pay us"
     IC,
 )
+# "top 5 customers by ADD", "bottom 3 by average days delinquent": a ranking by how late they pay
+_BY_LATENESS_RE = re.compile(
+    r"\b(?:by|on|in\s+terms\s+of)\s+(?:their\s+|the\s+)?(?:add\b|(?:avg|average|mean)\s+days\s+(?:late|delinquent|to\s+pay)"
+    r"|days\s+(?:late|delinquent|beyond\s+terms))",
+    IC,
+)
+_FEWEST_FIRST_RE = re.compile(r"\b(?:bottom|smallest|lowest|least|best|fewest)\b", IC)
 _EARLY_PAYERS_RE = re.compile(
     r"\b(?:best|fastest|quickest|promptest|most\s+punctual|earliest)\s+(?:[\w-]+\s+)?(?:payers?|paying)\b"
     r"|\bpay(?:s|ing)?\s+(?:us\s+)?(?:the\s+)?(?:fastest|quickest|earliest|most\s+promptly|best|first)\b"
@@ -312,10 +321,14 @@ _CREDIT_STATUS_RE = re.compile(
     rf"|\bcredit\s+status(?:es)?\s+(?:of\s+|is\s+|=\s*)?{_STATUS}(?:\s*(?:or|and|/|,|&)\s*{_STATUS})?\b"
     rf"|\b{_STATUS}\s*(?:or|/|&)\s*{_STATUS}\s+(?:customers|accounts|clients|status)\b"
     r"|\b(watch|stop)[- ]?(?:list(?:ed)?\s+|status\s+)?(?:customers|accounts|clients)\b"  # "Watch accounts"
-    r"|\bon-(hold|stop)\s+(?:customers|accounts|clients)\b",
+    r"|\bon-(hold|stop)\s+(?:customers|accounts|clients)\b"
+    # "on the watch list", "with status hold", "stopped accounts", "accounts that are on stop"
+    r"|\bon\s+(?:the\s+|our\s+)?(watch)[- ]?list\b"
+    rf"|\b(?:with|having|in|at)\s+(?:a\s+|the\s+)?(?:credit\s+)?status\s+(?:of\s+)?{_STATUS}\b"
+    r"|\b(stopp|held)(?:ed)?\s+(?:customers|accounts|clients)\b",
     IC,
 )
-_STATUS_NAMES = {"ok": "OK", "watch": "Watch", "hold": "Hold", "stop": "Stop"}
+_STATUS_NAMES = {"ok": "OK", "watch": "Watch", "hold": "Hold", "stop": "Stop", "stopp": "Stop", "held": "Hold"}
 
 
 def credit_statuses(text: str, spans: Spans) -> list[str]:
@@ -333,6 +346,8 @@ def payer_order(text: str) -> str | None:
         return "latest_first"
     if _EARLY_PAYERS_RE.search(text):
         return "earliest_first"
+    if _BY_LATENESS_RE.search(text):
+        return "earliest_first" if _FEWEST_FIRST_RE.search(text) else "latest_first"
     return None
 
 
@@ -518,7 +533,8 @@ _VAGUE_MEASURE_RE = re.compile(r"\bcollections?\s+(?:kpis?|metrics?|numbers?|fig
 _RATE_WORD_RE = re.compile(r"\b(?:rate|ratio|percentage|percent|pct|proportion)\b|%", IC)
 _RATE_OF_WHAT_RE = re.compile(
     r"\b(?:current|over\s*90|90\+|kept|broken|promis\w*|ptps?|collect\w*|cei|effectiveness|utili[sz]\w*|disput\w*"
-    r"|overdue|past[- ]due|late|paid|on[- ]time|limits?|bad\s+debt|write[- ]?offs?|dso|add|interest|fx|exchange"
+    r"|overdue|past[- ]due|late|paid|on[- ]time|not\s+(?:yet\s+)?due|within\s+terms|limits?|bad\s+debt|write[- ]?offs?"
+    r"|dso|add|interest|fx|exchange"
     r"|growth|hit|recovery|success|default|provision\w*|of\s+(?!the\s+(?:book|portfolio)\b)\w+|in\s+\d+\+?)\b",
     IC,
 )

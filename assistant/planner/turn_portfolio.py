@@ -150,7 +150,8 @@ class TurnPortfolio(TurnCustomers):
             self.spans.add(*group.span())
             key = dimension.replace(" ", "_").replace("colector", "collector")
             key = "segment" if key.startswith("segm") else key
-            args["group_by"] = "risk_class" if key in ("class", "risk_class") else key
+            grade = key in ("class", "risk_class") or key.endswith(("grade", "rating", "band"))
+            args["group_by"] = "risk_class" if grade else key
         elif re.search(r"\b(?:every|each)\s+(?:single\s+)?(?:customer|account|client|debtor)|\blist\s+(?:all|every)\b"
                        r"|\bcustomer[- ]by[- ]customer\b", text, re.I):  # fmt: skip
             args["group_by"] = "customer"  # "every customer's balance": one row per customer (the largest first)
@@ -226,7 +227,8 @@ class TurnPortfolio(TurnCustomers):
         if utilisation is not None:
             args["min_utilisation_pct"] = str(utilisation)
         share_over = re.search(r"(?:%|\b(?:percent\w*|share|proportion)\b).{0,40}"
-                               r"\b(?:over|above|more than)\s+90\b|\b(?:over|above) 90\b.{0,20}(?:%|percent)",
+                               r"\b(?:over|above|more than|past|beyond|older than)\s+90\b"
+                               r"|\b(?:over|above) 90\b.{0,20}(?:%|percent)",
                                text, re.I)  # fmt: skip
         # "and how much of that is over 60?" after a portfolio figure: days past due, said without the unit
         of_that = previous is not None and re.search(r"\bof\s+(?:that|those|it|them)\b|\boverdue\b", text, re.I)
@@ -429,8 +431,9 @@ class TurnPortfolio(TurnCustomers):
             ("trend", r"\btrend|\bover time\b|\bmonth by month\b|\beach of the (?:past|last) \d{1,2} months\b"),
             (
                 "current",
-                r"% ?current|\b(?:percent(?:age)?|pct)\s+current\b"
-                r"|(?:%|\b(?:percent\w*|share|proportion)\b).{0,30}(?:\b(?:over|more than|above|beyond) 90\b|\b90\+)",
+                r"% ?current|\b(?:percent(?:age)?|pct)\s+current\b|\bnot\s+(?:yet\s+)?(?:due|overdue)\b"
+                r"|(?:%|\b(?:percent\w*|share|proportion)\b).{0,30}"
+                r"(?:\b(?:over|more than|above|beyond|past|older than) 90\b|\b90\+)",
             ),
             (
                 "promises",
