@@ -9,13 +9,16 @@ excluding disputes") is answered from the book, not offered as a policy question
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 
+from assistant.planner.dates import date_mentions
 from assistant.planner.decision_forms import BOOK_FIGURE_RE, POLICY_CUE_RE
 from assistant.planner.entities import Spans, dpd_range
 from assistant.planner.portfolio_query import credit_statuses, payer_order, rank_measure, rate_unnamed
+from tests.support import clock
 from tests.test_planner import ask, last_call, shared_url  # noqa: F401 - the fixture is used by name
 
 
@@ -97,6 +100,8 @@ def _portfolio(reply: Any) -> dict[str, Any]:
         ("AR in the 31 to 60 bucket", {"min_days_past_due": 31, "max_days_past_due": 60}),
         ("what's the ADD", {}),
         ("how much is late excluding disputes?", {"exclude_disputed": True}),
+        ("amount overdue in canadian dollars", {"currencies": ["CAD"], "countries": None}),
+        ("overdue for canadian customers", {"countries": ["CA"], "currencies": None}),
     ],
 )
 def test_book_questions_reach_the_portfolio_with_their_parts(
@@ -108,11 +113,22 @@ def test_book_questions_reach_the_portfolio_with_their_parts(
     assert {key: arguments.get(key) for key in expected} == expected
 
 
+def test_a_quarter_said_in_words() -> None:
+    today = clock.today()
+    year = today.year if date(today.year, 7, 1) <= today else today.year - 1
+    found = date_mentions("CEI for the third quarter", today, Spans())
+    assert found and (found[0].period_start, found[0].day) == (date(year, 7, 1), min(date(year, 9, 30), today))
+    named = date_mentions("DSO in the 2nd qtr of 2025", today, Spans())
+    assert named and (named[0].period_start, named[0].day) == (date(2025, 4, 1), date(2025, 6, 30))
+
+
 def test_the_figure_asked_for_is_in_the_answer(shared_url: str) -> None:  # noqa: F811
     not_due = ask(shared_url, "morgan", "percent not yet due by currency")
     assert _portfolio(not_due)["group_by"] == "currency" and "% current" in not_due.text
     late = ask(shared_url, "morgan", "what's the ADD")
     assert "ADD" in late.text and "policy" not in late.text.lower()
+    past_due = ask(shared_url, "morgan", "what was the average days past due last month")
+    assert "ADD" in past_due.text
 
 
 def test_the_policy_is_still_asked_in_its_own_words(shared_url: str) -> None:  # noqa: F811

@@ -217,6 +217,14 @@ _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
         "quarter_word",
     ),
     (re.compile(r"\b(?:in\s+|for\s+|during\s+)?q([1-4])(?:\s*(?:of\s+)?(\d{4}))?\b", re.I), "quarter"),
+    (  # "for the third quarter", "in the 2nd qtr of 2025"
+        re.compile(
+            r"\b(?:in\s+|for\s+|during\s+|over\s+)?(?:the\s+)?(first|second|third|fourth|1st|2nd|3rd|4th)\s+(?:quarter|qtr)"
+            r"(?:\s+(?:of\s+)?(\d{4}))?\b",
+            re.I,
+        ),
+        "quarter_word",
+    ),
     # "end of H1", "H2 2025", "the first half of 2013": half-years, six months to their end
     (
         re.compile(

@@ -3,6 +3,7 @@ them; an area is no country, and the turn ends saying to ask by region."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -21,6 +22,9 @@ def _long_place_names() -> list[tuple[str, str]]:
     return [(name, name) for name in place_names() if name.isalpha() and len(name) >= 7]
 
 
+_CURRENCY_AFTER_RE = re.compile(r"[- ](?:dollars?|francs?|pesos?|pounds?|krona|kroner?)\b", re.I)
+
+
 class TurnPlaces(TurnSlots):
     """The places the message names."""
 
@@ -35,8 +39,8 @@ class TurnPlaces(TurnSlots):
         codes = set(vocabulary(self.request.database_url).countries) - _NOT_COUNTRY_CODES
         for match in _PLACE_RE.finditer(self.text):
             name = match.group(0)
-            if self.spans.covers(*match.span()):
-                continue
+            if self.spans.covers(*match.span()) or _CURRENCY_AFTER_RE.match(self.text, match.end()):
+                continue  # taken, or a currency's name ("canadian dollars")
             if len(name) == 2 and name.casefold() not in place_names() and not (name.isupper() and name in codes):
                 continue  # a two-letter code only when written as one and used in the book ("DE", "MX")
             self.spans.add(*match.span())

@@ -93,9 +93,13 @@ _CURRENCY_WORD = "(" + "|".join(sorted(_CURRENCY_WORDS, key=len, reverse=True)) 
 _CURRENCY_WORDS_RE = re.compile(
     rf"\b(?:in|only|of)\s+{_CURRENCY_WORD}\b(?!\s*\d)"
     rf"|\b{_CURRENCY_WORD}[- ](?:denominated|currency|invoices?|receivables|items|balances|customers|accounts|book)\b"
-    rf"|\bdenominated\s+in\s+{_CURRENCY_WORD}\b",
+    rf"|\bdenominated\s+in\s+{_CURRENCY_WORD}\b"
+    # a currency's full name says it alone: "overdue in canadian dollar terms", "australian-dollar AR"
+    r"|\b(canadian|australian|singapore|us|swiss|mexican)[- ](dollar|franc|peso)s?\b",
     re.I,
 )
+_FULL_NAMES = {"dollar": {"canadian": "CAD", "australian": "AUD", "singapore": "SGD", "us": "USD"},
+               "franc": {"swiss": "CHF"}, "peso": {"mexican": "MXN"}}  # fmt: skip
 _SIDE_BY_SIDE_RE = re.compile(
     r"\bvs\.?\b|\bversus\b|\bcompared?\b|\bagainst\b|\bside[- ]by[- ]side\b|\beach\b|\brespectively\b"
     r"|\bseparately\b|\bindividually\b",
@@ -261,10 +265,12 @@ class TurnPortfolio(TurnCustomers):
             args["credit_statuses"] = statuses
         currencies = re.findall(r"\b(?:in|only)\s+([A-Z]{3})\b(?:\s+only)?|\b([A-Z]{3})\s+(?:items|invoices|receivables"
                                 r"|balances|customers|accounts|book)\b", text)  # fmt: skip
-        currencies += [
-            ("", _CURRENCY_WORDS[next(word for word in found if word).lower()])
-            for found in _CURRENCY_WORDS_RE.findall(text)
-        ]
+        for found in _CURRENCY_WORDS_RE.findall(text):
+            *words, country, unit = found
+            named = next((word for word in words if word), None)
+            code = _CURRENCY_WORDS[named.lower()] if named else _FULL_NAMES.get(unit.lower(), {}).get(country.lower())
+            if code:
+                currencies.append(("", code))
         # "AUD + SGD overdue": a code standing alone, not the currency of an amount ("AUD 2,454.98")
         currencies += [
             ("", code.group(0))
@@ -423,7 +429,7 @@ class TurnPortfolio(TurnCustomers):
     def portfolio_focus(lowered: str, args: dict[str, Any]) -> list[str]:
         focus = []
         checks = [
-            ("dso", r"\bdso\b|\bdays sales\b|\bbpdso\b|\badd\b|\bdelinquen"),
+            ("dso", r"\bdso\b|\bdays sales\b|\bbpdso\b|\badd\b|\bdelinquen|\baverage days (?:past due|overdue|late)\b"),
             ("cei", r"\bcei\b|\bcollection effectiveness\b"),
             ("ageing", r"\bag(?:e)?ing\b|\baged\b|\bbuckets?\b"),
             ("top", r"\btop\b|\blargest\b|\bbiggest\b|\bowes?\b.{0,20}\bmost\b|\bhighest\b"),
