@@ -4,7 +4,8 @@ grade" is by risk class; "percent not yet due" is the % current and "share of AR
 ranking "by ADD" or "by days delinquent" ranks customers by how late they pay, and "by total outstanding" by open
 receivables; "the 31 to 60 bucket" selects that bucket; a figure of the book ("what's the ADD", "how much is late
 excluding disputes") is answered from the book, not offered as a policy question, while the policy's own words
-("what is the DSO target?") still reach the policy; a split that selects nobody says so. On SQLite and PostgreSQL
+("what is the DSO target?") still reach the policy; a split that selects nobody says so; "for the third quarter" is
+Q3 and "canadian dollars" a currency; "anything to chase on stark?" is about Stark, not the whole worklist. On SQLite and PostgreSQL
 (the `shared_url` demo portfolio); the pure parts without a database."""
 
 from __future__ import annotations
@@ -142,3 +143,10 @@ def test_a_split_that_selects_nobody_says_so(shared_url: str) -> None:  # noqa: 
     assert arguments["credit_statuses"] == ["Stop"] and arguments["group_by"] == "segment"
     groups = last_call(reply, "get_portfolio_summary").result["groups"]
     assert groups or "No customer matches these filters." in reply.text
+
+
+def test_a_worklist_word_beside_a_customer_asks_about_that_customer(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "casey", "anything I need to chase on stark this week?")
+    assert [c.name for c in reply.tool_calls][-1] == "get_customer_exposure"
+    assert "Stark Components" in reply.text
+    assert last_call(ask(shared_url, "casey", "who should i call first today"), "build_worklist")

@@ -317,6 +317,8 @@ class _Turn(TurnAsking):
                 decided = self.ask_between([Intent.WORKLIST, Intent.PORTFOLIO])
                 if decided is not None:
                     return decided
+        if intent is Intent.WORKLIST and self.names_a_customer() and not self.history:
+            return Intent.EXPOSURE  # "anything to chase on stark this week?": that customer's overdue, not the list
         if intent in (Intent.EXPOSURE, Intent.STATUS) and self.about_the_book():
             return Intent.PORTFOLIO
         if (
