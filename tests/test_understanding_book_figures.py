@@ -5,8 +5,8 @@ ranking "by ADD" or "by days delinquent" ranks customers by how late they pay, a
 receivables; "the 31 to 60 bucket" selects that bucket; a figure of the book ("what's the ADD", "how much is late
 excluding disputes") is answered from the book, not offered as a policy question, while the policy's own words
 ("what is the DSO target?") still reach the policy; a split that selects nobody says so; "for the third quarter" is
-Q3 and "canadian dollars" a currency; "anything to chase on stark?" is about Stark, not the whole worklist. On SQLite and PostgreSQL
-(the `shared_url` demo portfolio); the pure parts without a database."""
+Q3 and "canadian dollars" a currency; "anything to chase on stark?" is about Stark, not the whole worklist. On
+SQLite and PostgreSQL (the `shared_url` demo portfolio); the pure parts without a database."""
 
 from __future__ import annotations
 
