@@ -18,7 +18,9 @@ import pytest
 from assistant.planner.dates import date_mentions
 from assistant.planner.decision_forms import BOOK_FIGURE_RE, POLICY_CUE_RE
 from assistant.planner.entities import Spans, dpd_range
+from assistant.planner.phrases import UNTRACKED_FIGURE_RE
 from assistant.planner.portfolio_query import credit_statuses, payer_order, rank_measure, rate_unnamed
+from assistant.planner.semantic import mask_names
 from tests.support import clock
 from tests.test_planner import ask, last_call, shared_url  # noqa: F401 - the fixture is used by name
 
@@ -150,3 +152,23 @@ def test_a_worklist_word_beside_a_customer_asks_about_that_customer(shared_url: 
     assert [c.name for c in reply.tool_calls][-1] == "get_customer_exposure"
     assert "Stark Components" in reply.text
     assert last_call(ask(shared_url, "casey", "who should i call first today"), "build_worklist")
+
+
+def test_a_name_holding_an_untracked_figure_word_is_no_figure() -> None:
+    text = "how much is dubois provisions overdue?"
+    assert UNTRACKED_FIGURE_RE.search(text) is not None
+    assert UNTRACKED_FIGURE_RE.search(mask_names(text, {"dubois", "provisions"})) is None
+
+
+def test_drill_into_a_customer_after_a_ranking(shared_url: str) -> None:  # noqa: F811
+    first = ask(shared_url, "morgan", "top 5 customers by overdue")
+    reply = ask(shared_url, "morgan", "drill into duarte & richter for me", [first])
+    assert last_call(reply, "get_customer_exposure").result["customer"]["name"] == "Duarte & Richter Inc"
+
+
+def test_a_comparison_follow_up_keeps_the_earlier_date(shared_url: str) -> None:  # noqa: F811
+    first = ask(shared_url, "cameron", "my open AR as of end of last month")
+    reply = ask(shared_url, "cameron", "and compared with end of september?", [first])
+    arguments = _portfolio(reply)
+    assert str(arguments["as_of"]) == str(_portfolio(first)["as_of"]) and arguments.get("compare_to")
+    assert "went wrong" not in reply.text

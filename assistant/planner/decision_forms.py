@@ -97,6 +97,12 @@ POLICY_CUE_RE = re.compile(
     r"|an?\s+(?:account|customer|client|debtor))\b",  # "what utilisation puts an account on watch?": a rule
     re.I,
 )
+# "drill into carter & wong", "deep dive on hooli", "dig into globex": the customer's standing, looked at closely
+LOOK_INTO_RE = re.compile(
+    r"\bdrill\s+(?:down\s+)?(?:in(?:to)?|on)\b|\bdeep[- ]?dive\b|\bdig\s+(?:in(?:to)?|on)\b|\bzoom\s+in\b"
+    r"|\b(?:look|looking)\s+(?:closer\s+|more\s+closely\s+)?(?:in)?to\b|\bfull\s+picture\b",
+    re.I,
+)
 # What an amount beside a customer's name and nothing else may ask ("hooli 25k")
 _AMOUNT_BESIDE_A_NAME = (Intent.RELEASE_CHECK, Intent.PROMISE, Intent.LIMIT_PROPOSE)
 # Words that say what an amount beside a customer is: an order, a limit, a payment ("can we do 60k for winter

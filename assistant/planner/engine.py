@@ -9,7 +9,7 @@ import re
 import time
 from collections.abc import Sequence
 
-from assistant.planner.semantic import name_words_to_mask
+from assistant.planner.semantic import mask_names, name_words_to_mask
 from assistant.planner.understand import CERTAIN_RULES, MARGIN, SAME_ANSWER, understand
 from assistant.types import AskRequest, AssistantReply, Usage
 from core.logging import get_logger
@@ -46,6 +46,7 @@ from .decision_forms import (
     _WHAT_WOULD_IT_TAKE_RE,
     _WRITE_THEM_A_LETTER_RE,
     BOOK_FIGURE_RE,
+    LOOK_INTO_RE,
     POLICY_CUE_RE,
 )
 from .entities import (
@@ -159,6 +160,10 @@ class _Turn(TurnAsking):
         except Stop as stop:
             return intent, stop.text, stop.error
 
+    def without_names(self) -> str:
+        """The text with the words of customers' names it holds masked ("how much is Dubois Provisions overdue")."""
+        return mask_names(self.text, name_words_to_mask(self.text, self.name_word_stats))
+
     def intent(self) -> Intent:
         picked = self.picked_choice()
         if picked is not None:
@@ -170,7 +175,11 @@ class _Turn(TurnAsking):
             or _INVENTORY_RE.search(self.text)
             or _BYPASS_RE.search(self.text)
             or FX_FORECAST_RE.search(self.text)
-            or (UNTRACKED_FIGURE_RE.search(self.text) and not _ASKS_THE_POLICY_RE.search(self.text))
+            or (
+                UNTRACKED_FIGURE_RE.search(self.text)
+                and not _ASKS_THE_POLICY_RE.search(self.text)
+                and UNTRACKED_FIGURE_RE.search(self.without_names())
+            )  # not "Dubois Provisions"
             or (_TERMS_CHANGE_RE.search(self.text) and not HYPOTHETICAL_RE.search(self.text))
             or (STATUS_CHANGE_RE.search(self.text) and not _AN_ORDER_RE.search(self.text))
             or (
@@ -195,6 +204,12 @@ class _Turn(TurnAsking):
             and _DECIDE_THE_CLAIM_RE.match(self.text)
         ):
             return Intent.DISPUTE_UPDATE  # "reject it - not backed by the report" after a dispute's brief: the claim
+        if (
+            intent in (Intent.OUT_OF_SCOPE, Intent.PORTFOLIO, Intent.WORKLIST, Intent.UNKNOWN)
+            and LOOK_INTO_RE.search(self.text)
+            and self.names_a_customer()
+        ):
+            return Intent.EXPOSURE  # "drill into carter & wong for me", after a ranking too: the customer's standing
         if previous and recognised.score < 6 and recognised.intent not in (Intent.HELP, Intent.APPROVE, Intent.POLICY):
             follow = self.follow_up(previous, recognised.intent)
             # A follow-up form ("propose it", "the first one", "what about Globex?") binds to the thread, unless

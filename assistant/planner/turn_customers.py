@@ -14,7 +14,7 @@ from db.engine import read_session
 from db.models import Role
 from tools.customers import NameWord, customer_name_word_stats, customer_name_words, ordinary_customer_names
 from tools.name_matching import query_key
-from tools.reference_words import place_names
+from tools.reference_words import LEGAL_FORMS, place_names
 from tools.registry import call_tool
 
 from . import answers
@@ -471,7 +471,8 @@ class TurnCustomers(TurnPlaces):
         tried = 0
         for run in runs:
             for grown in widened_runs(self.text, spans or self.spans, run):
-                if len(self.name_words(grown.split())) < len({_name_word_key(w) for w in grown.split()}):
+                keys = {_name_word_key(w) for w in grown.split()} - LEGAL_FORMS  # "SAS", "GmbH": forms, no words
+                if len(self.name_words(grown.split()) - LEGAL_FORMS) < len(keys):
                     continue  # a word around the run that is in no customer's name: no name holds it
                 if tried >= MAX_WIDENED_LOOKUPS:
                     return None

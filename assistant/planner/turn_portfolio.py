@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from assistant.catalogue import by_intent
@@ -120,6 +121,14 @@ _SALES_MEASURE_RE = re.compile(r"\b(?:dso|cei|add|sales|collection effectiveness
 _RANKABLE = ("overdue", "disputed", "open_receivables", "exposure")
 
 
+_DATE_ARGUMENTS = frozenset({"as_of", "period_start", "compare_to", "compare_period_start", "activity_period_start",
+                             "review_due_by"})  # fmt: skip
+
+
+def _as_date(key: str, value: Any) -> Any:
+    return date.fromisoformat(value[:10]) if key in _DATE_ARGUMENTS and isinstance(value, str) else value
+
+
 class TurnPortfolio(TurnCustomers):
     """A question about the book, read as one typed portfolio query."""
 
@@ -137,7 +146,8 @@ class TurnPortfolio(TurnCustomers):
             again or widen or _LIST_THEM_RE.match(text) or _REFINE_RE.match(text) or _NARROW_RE.match(text)
         )
         if previous is not None and carried:
-            args = {k: v for k, v in previous.arguments.items() if k not in ("chart",)}
+            # the thread keeps the call's arguments as JSON: its dates come back as ISO strings
+            args = {k: _as_date(k, v) for k, v in previous.arguments.items() if k not in ("chart",)}
         if previous is not None and _LIST_THEM_RE.match(text):
             args.update(group_by="customer", top_n=max(int(args.get("top_n", 0) or 0), 50))
         group = GROUP_BY_RE.search(text)
