@@ -86,21 +86,20 @@ _ONLY_DISPUTED_RE = re.compile(
 )
 # Currencies named in words or lower case ("open receivables in euros", "only gbp items")
 _CURRENCY_WORDS = {"euros": "EUR", "euro": "EUR", "eur": "EUR", "sterling": "GBP", "pounds": "GBP", "gbp": "GBP",
-                   "pesos": "MXN", "mxn": "MXN", "us dollars": "USD", "usd": "USD", "canadian dollars": "CAD",
-                   "cad": "CAD", "australian dollars": "AUD", "aud": "AUD", "singapore dollars": "SGD", "sgd": "SGD",
-                   "swiss francs": "CHF", "chf": "CHF", "yen": "JPY", "jpy": "JPY"}  # fmt: skip
+                   "pesos": "MXN", "mxn": "MXN", "usd": "USD", "cad": "CAD", "aud": "AUD", "sgd": "SGD", "chf": "CHF",
+                   "yen": "JPY", "jpy": "JPY", "us dollar": "USD", "canadian dollar": "CAD", "australian dollar": "AUD",
+                   "singapore dollar": "SGD", "swiss franc": "CHF", "mexican peso": "MXN"}  # fmt: skip
 _CURRENCY_WORD = "(" + "|".join(sorted(_CURRENCY_WORDS, key=len, reverse=True)) + ")"
+# A currency's full name says it alone: "overdue in canadian dollar terms", "australian-dollar AR"
+_FULL_NAME = "(" + "|".join(name.replace(" ", "[- ]") for name in _CURRENCY_WORDS if " " in name) + ")s?"
 # "in euros", "only gbp", "euro-denominated receivables", "sterling invoices", "denominated in pesos"
 _CURRENCY_WORDS_RE = re.compile(
-    rf"\b(?:in|only|of)\s+{_CURRENCY_WORD}\b(?!\s*\d)"
+    rf"\b{_FULL_NAME}\b"
+    rf"|\b(?:in|only|of)\s+{_CURRENCY_WORD}\b(?!\s*\d)"
     rf"|\b{_CURRENCY_WORD}[- ](?:denominated|currency|invoices?|receivables|items|balances|customers|accounts|book)\b"
-    rf"|\bdenominated\s+in\s+{_CURRENCY_WORD}\b"
-    # a currency's full name says it alone: "overdue in canadian dollar terms", "australian-dollar AR"
-    r"|\b(canadian|australian|singapore|us|swiss|mexican)[- ](dollar|franc|peso)s?\b",
+    rf"|\bdenominated\s+in\s+{_CURRENCY_WORD}\b",
     re.I,
 )
-_FULL_NAMES = {"dollar": {"canadian": "CAD", "australian": "AUD", "singapore": "SGD", "us": "USD"},
-               "franc": {"swiss": "CHF"}, "peso": {"mexican": "MXN"}}  # fmt: skip
 _SIDE_BY_SIDE_RE = re.compile(
     r"\bvs\.?\b|\bversus\b|\bcompared?\b|\bagainst\b|\bside[- ]by[- ]side\b|\beach\b|\brespectively\b"
     r"|\bseparately\b|\bindividually\b",
@@ -275,12 +274,10 @@ class TurnPortfolio(TurnCustomers):
             args["credit_statuses"] = statuses
         currencies = re.findall(r"\b(?:in|only)\s+([A-Z]{3})\b(?:\s+only)?|\b([A-Z]{3})\s+(?:items|invoices|receivables"
                                 r"|balances|customers|accounts|book)\b", text)  # fmt: skip
-        for found in _CURRENCY_WORDS_RE.findall(text):
-            *words, country, unit = found
-            named = next((word for word in words if word), None)
-            code = _CURRENCY_WORDS[named.lower()] if named else _FULL_NAMES.get(unit.lower(), {}).get(country.lower())
-            if code:
-                currencies.append(("", code))
+        currencies += [
+            ("", _CURRENCY_WORDS[next(word for word in found if word).lower().replace("-", " ")])
+            for found in _CURRENCY_WORDS_RE.findall(text)
+        ]
         # "AUD + SGD overdue": a code standing alone, not the currency of an amount ("AUD 2,454.98")
         currencies += [
             ("", code.group(0))
