@@ -172,3 +172,11 @@ def test_a_comparison_follow_up_keeps_the_earlier_date(shared_url: str) -> None:
     arguments = _portfolio(reply)
     assert str(arguments["as_of"]) == str(_portfolio(first)["as_of"]) and arguments.get("compare_to")
     assert "went wrong" not in reply.text
+
+
+@pytest.mark.parametrize(("text", "shown"), [("top 500 customers by overdue", 50), ("top 0 customers by overdue", 1)])
+def test_a_ranking_count_a_list_cannot_hold_is_said(shared_url: str, text: str, shown: int) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", text)
+    assert _portfolio(reply)["top_n"] == shown
+    assert reply.text.startswith("**Not applied**") and "1 to 50 customers" in reply.text
+    assert "Not applied" not in ask(shared_url, "morgan", "top 5 customers by overdue").text

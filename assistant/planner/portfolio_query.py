@@ -265,7 +265,7 @@ _RANK_WORD = (r"(?:largest|biggest|highest|heaviest|worst|slowest|latest|best|fa
 # How many a ranking asks for: "top 5", "top five", "bottom 3", "the 10 worst", "3 customers with the largest …",
 # "… and give me 10" — a count next to a ranking word or the thing ranked, never an amount or a number of days.
 _RANK_COUNT_RE = re.compile(
-    rf"\b(?:top|bottom)\s*{_COUNT}\b"
+    rf"\b(?:top|bottom)\s*(?:(\d{{3,4}})|{_COUNT})\b"  # "top 500": more than a list holds, said so
     rf"|\b{_COUNT}\s+(?:of\s+(?:the|our)\s+)?{_RANK_WORD}\b"
     rf"|\b(?:largest|biggest|highest|worst|slowest|best|fastest|smallest|lowest)\s+{_COUNT}\b"
     r"(?!\s*(?:\+|%|-|days?\b|k\b|m\b|dpd\b))"
@@ -351,14 +351,17 @@ def payer_order(text: str) -> str | None:
     return None
 
 
+MAX_RANKED = 50
+
+
 def ranking_count(text: str, spans: Spans) -> int | None:
-    """How many rows a ranking asks for, 1 to 50, if it says."""
+    """How many rows a ranking asks for, as asked ("top 0", "top 500" too: the caller says what it shows)."""
     for match in _RANK_COUNT_RE.finditer(text):
         if spans.covers(*match.span()):
             continue
         spans.add(*match.span())
         word = next(group for group in match.groups() if group is not None).lower()
-        return max(1, min(int(word) if word.isdigit() else _COUNTS[word], 50))
+        return int(word) if word.isdigit() else _COUNTS[word]
     return None
 
 

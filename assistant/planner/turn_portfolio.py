@@ -42,6 +42,7 @@ from .phrases import (
 from .portfolio_query import (
     KEPT_PROMISE_RE,
     KEPT_PROMISES_LISTED_RE,
+    MAX_RANKED,
     OPEN_PROMISE_RE,
     Comparison,
     asks_for_one,
@@ -170,6 +171,10 @@ class TurnPortfolio(TurnCustomers):
             args["group_by"] = "customer"  # "every customer's balance": one row per customer (the largest first)
             args.setdefault("top_n", 50)
         top = ranking_count(text, self.spans)
+        counted = None
+        if top is not None and not 1 <= top <= MAX_RANKED:  # "top 500": the most a list shows, and said so
+            counted = f"a ranking of {top}: a list shows 1 to {MAX_RANKED} customers"
+            top = max(1, min(top, MAX_RANKED))
         more = (
             None
             if top
@@ -393,7 +398,7 @@ class TurnPortfolio(TurnCustomers):
             missing.append("only disputed invoices: the count is of every open invoice; the disputed balance is shown")
         elif _ONLY_DISPUTED_RE.search(text) and not args.get("exclude_disputed") and args.get("rank_by") != "disputed":
             missing.append("only disputed items: the figures cover every item; the disputed part is shown beside them")
-        missing += [shortened] if shortened else []
+        missing += [note for note in (shortened, counted) if note]
         if missing:
             answer = "**Not applied** — " + "; ".join(missing) + ".\n\n" + answer
         if compared is None or not result.get("compared"):
