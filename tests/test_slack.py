@@ -375,6 +375,8 @@ def test_button_click_is_rechecked_and_executes_once(slack: Slack) -> None:
     rendered = json.dumps(update["blocks"])
     assert "approved by morgan and executed" in rendered and blocks.APPROVE_ACTION not in rendered
     assert any("already approved" in c.args["text"] for c in slack.mock.of("chat.postEphemeral"))
+    # whichever click's update lands last, the channel's message shows the recorded decision
+    assert all("approved by morgan and executed" in json.dumps(c.args["blocks"]) for c in slack.mock.of("chat.update"))
 
 
 def test_reject_button(slack: Slack) -> None:

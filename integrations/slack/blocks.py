@@ -231,6 +231,17 @@ def reply_blocks(reply: AssistantReply) -> list[Block]:
     return blocks
 
 
+def recorded_decision(proposal_id: int, status: str, decided_by: str | None) -> str:
+    """The proposal's decision as recorded, the same for every click that shows it (a double click's second update
+    must not overwrite the first with a different line)."""
+    by = f" by {decided_by}" if decided_by else ""
+    return (
+        f"proposal #{proposal_id} approved{by} and executed"
+        if status == "approved"
+        else f"proposal #{proposal_id} {status}{by}"
+    )
+
+
 def decision_line(*, decided_by: str, status: str, message: str) -> str:
     icon = {"approved": ":white_check_mark:", "rejected": ":no_entry_sign:"}.get(status, ":information_source:")
     return f"{icon} {escape(message)} (clicked by {escape(decided_by)})"

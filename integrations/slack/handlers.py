@@ -271,14 +271,16 @@ def register(app: AsyncApp, surface: SlackSurface) -> None:
             log.info("slack.decision_refused", proposal_id=proposal_id, code=error.code.value)
             await client.chat_postEphemeral(channel=channel, user=user, text=f"Not done: {error.message}")
             return
-        line = blocks.decision_line(decided_by=actor.name, status=outcome.proposal.status, message=outcome.message)
+        shown = outcome.proposal
+        said = outcome.message
         if outcome.already_decided:
             await client.chat_postEphemeral(channel=channel, user=user, text=outcome.message)
+            # the channel's message keeps the recorded decision, whichever of two clicks updates it last
+            said = blocks.recorded_decision(shown.id, shown.status, shown.decided_by)
+        line = blocks.decision_line(decided_by=shown.decided_by or actor.name, status=shown.status, message=said)
         if message_ts and channel:
             updated = blocks.after_decision(list(message.get("blocks") or []), proposal_id, line)
-            await client.chat_update(
-                channel=channel, ts=message_ts, blocks=updated, text=blocks.fallback_text(outcome.message)
-            )
+            await client.chat_update(channel=channel, ts=message_ts, blocks=updated, text=blocks.fallback_text(said))
         metrics.slack_events.labels(kind="decision", outcome="executed" if outcome.executed else "noop").inc()
         log.info("slack.decided", proposal_id=proposal_id, executed=outcome.executed, status=outcome.proposal.status)
 
