@@ -52,15 +52,19 @@ _MONTH = (
 _ORD = r"(?:st|nd|rd|th)?"
 _SEP = "[,\u00a0\u202f\u2009]"  # comma, no-break space, narrow no-break space, thin space
 
+_DMY_MDY = (
+    rf"(?P<dmy>\b\d{{1,2}}{_ORD}\s+{_MONTH}\.?,?\s+\d{{4}}\b)"
+    rf"| (?P<mdy>\b{_MONTH}\.?\s+\d{{1,2}}{_ORD},?\s+\d{{4}}\b)"
+)
+_SLASH = r"(?P<slash>\b\d{1,2}/\d{1,2}/\d{2,4}\b)"
 _TOKEN = re.compile(
     rf"""
     (?P<url>https?://\S+)
     | (?P<iso>\b\d{{4}}-\d{{2}}-\d{{2}}(?:[T\ ]\d{{2}}:\d{{2}}(?::\d{{2}}(?:\.\d+)?)?(?:Z|[+-]\d{{2}}:?\d{{2}})?)?\b)
-    | (?P<dmy>\b\d{{1,2}}{_ORD}\s+{_MONTH}\.?,?\s+\d{{4}}\b)
-    | (?P<mdy>\b{_MONTH}\.?\s+\d{{1,2}}{_ORD},?\s+\d{{4}}\b)
+    | {_DMY_MDY}
     | (?P<my>\b{_MONTH}\.?\s+\d{{4}}\b)
     | (?P<dm>\b\d{{1,2}}{_ORD}\s+{_MONTH}\b|\b{_MONTH}\.?\s+\d{{1,2}}{_ORD}\b)
-    | (?P<slash>\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b)
+    | {_SLASH}
     | (?P<time>\b\d{{1,2}}:\d{{2}}(?::\d{{2}})?\b)
     | (?P<section>(?:§\s*|\b(?:section|sec\.|clause|chapter|para(?:graph)?\.?|article|art\.)\s+)
         (?P<secnum>\d+(?:\.\d+)*[a-z]?\b))
@@ -85,6 +89,9 @@ _HARMLESS_IDENT = re.compile(
 _DURATION_IDENT = re.compile(r"^(\d+(?:\.\d+)?)([a-z]{1,3})$", re.IGNORECASE)
 _SOURCE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ](\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
 _SOURCE_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?|\.\d+")
+# The word and slash dates of `_TOKEN` alone: tool outputs hold thousands of strings, most without a digit.
+_SOURCE_WORD_DATE = re.compile(f"{_DMY_MDY} | {_SLASH}", re.VERBOSE | re.IGNORECASE)
+_DIGIT = re.compile(r"\d")
 _SCALES = {
     "k": Decimal(1000),
     "thousand": Decimal(1000),
@@ -144,6 +151,8 @@ def _collect(tool_calls: Sequence[ToolCallRecord], allowed_text: Iterable[str], 
     if today is not None:
         sources.dates.add(today)
     for text in strings:
+        if not _DIGIT.search(text):
+            continue
         for match in _SOURCE_DATE.finditer(text):
             try:
                 sources.dates.add(date.fromisoformat(match.group(0)[:10]))
@@ -155,7 +164,7 @@ def _collect(tool_calls: Sequence[ToolCallRecord], allowed_text: Iterable[str], 
             except ValueError:
                 continue
         # Dates written in words inside tool text (rare) and in the user's own question.
-        for match in _TOKEN.finditer(text):
+        for match in _SOURCE_WORD_DATE.finditer(text):
             parsed = _parse_word_date(match)
             if parsed is not None:
                 sources.dates.add(parsed)
