@@ -108,6 +108,8 @@ def exposure(result: J, *, ageing: bool, sales_view: bool = False, group_members
     payment = result.get("last_payment")
     if payment:
         facts.append(f"Last payment {money(payment['amount'], payment['currency'])} on {payment['received_date']}")
+    elif "last_payment" in result:
+        facts.append("No payment received yet")
     promises = result.get("promises") or {}
     if promises.get("open_count"):
         facts.append(

@@ -62,7 +62,10 @@ class TurnAsking(TurnFollowUps):
 
     def terse(self) -> bool:
         """A customer named and at most one other word besides small ones: no verb says what is wanted."""
-        names = " ".join(candidate.text.lower() for candidate, status in self.name_statuses() if status != "not_found")
+        statuses = self.name_statuses()
+        # beside a name that resolves, a word that only loosely matches some names ("a promise breaker") is no name
+        wanted = {"resolved"} if any(status == "resolved" for _, status in statuses) else {"resolved", "ambiguous"}
+        names = " ".join(candidate.text.lower() for candidate, status in statuses if status in wanted)
         if not names:
             return False
         words = [w for w in re.findall(r"[a-z0-9][a-z0-9'.]*", self.text.lower()) if w not in _SMALL_WORDS]

@@ -134,3 +134,22 @@ _ROOM_FOR_AN_AMOUNT_RE = re.compile(
 )
 # "rescore Acme please": the score, done again
 _RESCORE_RE = re.compile(r"^\W*(?:(?:pls|please|can\s+you|could\s+you)\W+)?re-?(?:score|rate)\b", re.I)
+
+# What the customer look-up answers (its record, ids, collector, terms): a name read either as the customer's
+# standing or as a look-up is its standing unless one of these is asked ("Glenleaf Networks?", "the full picture on
+# glenleaf")
+_LOOK_UP_CUE_RE = re.compile(
+    r"\b(?:ids?|number|no|record|find|look(?:ing)?\s*(?:up|for)|lookup|search\w*|called|named|names?|is\s+there"
+    r"|do\s+we\s+(?:have|know)|who(?:'s|\s+is|\s+are)|which\s+(?:customer|account|company)|exists?|one\s+of\s+(?:our|us)"
+    r"|external|registered|set\s+up|spell\w*|contacts?|address|region|collector|terms|segment|industry|country)\b"
+    r"|\bC\d{6}\b",
+    re.I,
+)
+
+# "when did swiftridge last pay us?", "last payment from hooli": the exposure states the last payment (no promise)
+LAST_PAYMENT_RE = re.compile(
+    r"^(?!.*\b(?:promis\w*|ptps?|commit\w*)\b).*(?:\blast\s+(?:paid|pay(?:ment|ments)?|remittance|receipt|cash)\b"
+    r"|\b(?:most\s+recent|latest)\s+(?:payment|remittance|receipt)\b|\bpaid\s+(?:us\s+)?last\b"
+    r"|\blast\s+time\b.{0,50}\b(?:paid|pay|payment)\b)",
+    re.I,
+)

@@ -35,6 +35,7 @@ from .decision_forms import (
     _DECIDE_THE_CLAIM_RE,
     _LINE_OPINION_RE,
     _LINE_READINGS,
+    _LOOK_UP_CUE_RE,
     _NOT_A_DUNNING_LETTER_RE,
     _POLICY_ONLY_RE,
     _RESCORE_RE,
@@ -46,6 +47,7 @@ from .decision_forms import (
     _WHAT_WOULD_IT_TAKE_RE,
     _WRITE_THEM_A_LETTER_RE,
     BOOK_FIGURE_RE,
+    LAST_PAYMENT_RE,
     LOOK_INTO_RE,
     POLICY_CUE_RE,
 )
@@ -240,6 +242,12 @@ class _Turn(TurnAsking):
             return Intent.EXPOSURE  # "newford on its own, without the subsidiaries": its figures, not its ids
         if _RESCORE_RE.search(self.text) and self.names_a_customer():
             return Intent.SCORE  # "rescore Acme Corporation please"
+        if (
+            intent in (Intent.PROMISE_HISTORY, Intent.PAYMENT_BEHAVIOUR, Intent.OUT_OF_SCOPE, Intent.UNKNOWN)
+            and LAST_PAYMENT_RE.search(self.text)
+            and self.names_a_customer()
+        ):
+            return Intent.EXPOSURE  # "when did swiftridge last pay us?": the exposure states the last payment
         if intent is Intent.PROMISE_HISTORY and HOW_THEY_PAY_RE.search(self.text):
             return Intent.PAYMENT_BEHAVIOUR  # "how did globex pay during 2025?": how it paid, no promise named
         if (
@@ -372,6 +380,8 @@ class _Turn(TurnAsking):
             for r in understood.close_readings
             if r is intent or r not in _PROPOSING or _ACTION_WORDS[r].search(self.text)
         ]
+        if set(close) == {Intent.EXPOSURE, Intent.FIND_CUSTOMER} and not _LOOK_UP_CUE_RE.search(self.text):
+            return Intent.EXPOSURE  # "Glenleaf Networks?": the customer's standing; a look-up asks for the record
         if EITHER_WAY_RE.search(self.text) and Intent.RELEASE_CHECK in close:
             return Intent.RELEASE_CHECK  # "SO-15 -- release or hold?": which way is what the check answers
         if intent in (Intent.RELEASE_CHECK, Intent.ORDER_RELEASE) and _ASKS_FOR_RELEASE_RE.search(self.text):

@@ -131,7 +131,8 @@ def data_source_mentions(text: str, spans: Spans) -> None:
 # Imported ledgers number invoices with bare digits ("invoice 0104358967"): read only after the word invoice, or
 # as a long run of digits that no amount or date is written as.
 BARE_INVOICE_RE = re.compile(
-    r"\b(?:invoice|inv)\s*(?:no\.?|number|nr\.?|#)?\s*#?\s*(\d{4}-\d{3,10}|\d{4,12})\b|(?<![\d.,])\b(\d{8,12})\b(?![.,]\d)",
+    r"\b(?:invoice|inv)\s*(?:no\.?|number|nr\.?|#)?\s*#?\s*(\d{4}-\d{3,10}|\d{4,12})\b"
+    r"|(?<![\d.,])\b(\d{8,12}|(?<![\w-])\d{4}-\d{5,10}(?![-/.]\d))\b(?![.,]\d)",  # "is 2026-0001078 overdue"
     re.IGNORECASE,
 )
 
@@ -221,13 +222,35 @@ _DPD_BUCKET = re.compile(  # "my 31-60s", "the 31 to 60 bucket"
 )
 
 
+_JOINED_RE = re.compile(r"\s*(?:,|and|&|plus|\+|or)\s*(?:the\s+)?", re.IGNORECASE)
+
+
+def _joined_buckets(text: str, end: int, high: int, spans: Spans) -> int | None:
+    """The upper end of the buckets that follow one ending at `high` and continue it ("1-30 and 31-60", "61-90 and
+    90+"): one range from the first bucket's start. A bucket that leaves a gap is not joined."""
+    upper: int | None = high
+    while upper is not None:
+        joined = _JOINED_RE.match(text, end)
+        found = joined and next(
+            (m for p in (_DPD_RANGE, _DPD_BUCKET, _DPD_PLUS) if (m := p.match(text, joined.end())) is not None), None
+        )
+        if not found:
+            break
+        numbers = [int(g) for g in found.groups() if g is not None]
+        if numbers[0] not in (upper, upper + 1):
+            break
+        spans.add(*found.span())
+        upper, end = (numbers[1] if len(numbers) > 1 else None), found.end()
+    return upper
+
+
 def dpd_range(text: str, spans: Spans, *, bare_over: bool = False) -> DpdRange | None:
     for pattern in (_DPD_RANGE, _DPD_BUCKET):
         match = pattern.search(text)
         if match and not spans.covers(*match.span()):
             spans.add(*match.span())
             low, high = [int(g) for g in match.groups() if g is not None][:2]
-            return DpdRange(low, high)
+            return DpdRange(low, _joined_buckets(text, match.end(), high, spans))
     patterns = [_DPD_PLUS, _DPD_OVER, _DPD_PAST, *([_DPD_OVER_BARE] if bare_over else [])]
     for pattern in patterns:
         match = pattern.search(text)
@@ -369,7 +392,12 @@ def _starts_number(word: str) -> bool:
     return bool(rest) and rest[0].isnumeric()
 
 
-_DURATION_RE = re.compile(r"\b\d{1,3}\s*-?\s*(?:mins?|minutes?|hrs?|hours?|secs?|seconds?)\b", re.IGNORECASE)
+# "a 20 min call", "over 60 days", "the 90+ stuff", "90 dpd": time or an ageing bucket, never money
+_DURATION_RE = re.compile(
+    r"\b\d{1,3}\s*-?\s*(?:mins?|minutes?|hrs?|hours?|secs?|seconds?|days?|dpd|weeks?|wks?)\b"
+    r"|\b\d{1,3}\s?\+(?![\s$€£]*\d)",
+    re.IGNORECASE,
+)
 _HALF_RE = re.compile(r"\bhalf(?:\s+(?:a|an)\s+|[\s-])(million|thousand|grand|mil|mn|m|k)\b", re.IGNORECASE)
 _QUARTER_RE = re.compile(r"\b(?:a\s+)?quarter\s+(?:of\s+)?(?:a|an)\s+(million|mil|mn|m)\b", re.IGNORECASE)
 
@@ -404,7 +432,7 @@ def money_mentions(text: str, spans: Spans, *, number_format: NumberFormat | Non
     """Every amount in the text not already explained by another entity, read under `number_format` (the user's
     locale; English grouping by default). Never raises: a malformed, negative or absurd amount comes back with `error`
     and `message` set so the caller can refuse clearly."""
-    for duration in _DURATION_RE.finditer(text):  # "a 20 min call": time, never money
+    for duration in _DURATION_RE.finditer(text):
         if not spans.covers(*duration.span()):
             spans.add(*duration.span())
     found = [

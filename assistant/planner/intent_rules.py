@@ -166,6 +166,15 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
     ),
     (Intent.RELEASE_CHECK, re.compile(r"\b(?:is|are|can|could|would)\b.*\brelease[ds]?\b", IC), 2),
     (Intent.RELEASE_CHECK, re.compile(r"\bcheck\s+(?:on\s+)?(?:the\s+)?(?:order\s+)?SO-?\s?\d+", IC), 6),
+    (  # "details for SO-19", "status of order SO-7": the order as the credit check sees it
+        Intent.RELEASE_CHECK,
+        re.compile(
+            r"\b(?:details?|status|info(?:rmation)?|show|pull\s+up|look\s+at|what(?:'s|\s+is)\s+(?:up|happening)\s+with)"
+            r"\s+(?:\w+\s+){0,2}?(?:order\s+)?SO-?\s?\d+",
+            IC,
+        ),
+        6,
+    ),
     (  # "run SO-100 against their credit", "put SO-7 through credit"
         Intent.RELEASE_CHECK,
         re.compile(r"\b(?:run|put|check|test)\s+SO-?\s?\d+\s+(?:against|through|past|by)\b.{0,25}\bcredit\b", IC),

@@ -83,6 +83,12 @@ _PROMISED_THE_BALANCE_RE = re.compile(
     r"|\bwhat(?:ever)?\s+(?:they|it)\s+owes?\b|\b(?:clear|settle)\s+(?:the|their|its)\s+(?:account|balance)\b",
     re.I,
 )
+# "everything over 60 days", "the 90+ stuff": a part of the balance by age, which is no figure to promise
+_PART_BY_AGE_RE = re.compile(
+    r"\b(?:over|above|older\s+than|more\s+than|beyond|past)\s+\d{1,3}\s*(?:days?|dpd)\b|\b\d{1,3}\s?\+"
+    r"|\b\d{1,3}\s*(?:-|to)\s*\d{1,3}\s*(?:days?|dpd|bucket)\b",
+    re.I,
+)
 _SHORTHAND_RE = re.compile(r"[$£€]?\s*\d+(?:\.(\d{1,2}))?\s*([km])", re.IGNORECASE)
 
 
@@ -216,7 +222,7 @@ class TurnWrites(TurnLimits):
         """The amount of a promise given as a balance ("the overdue", "everything", "the invoices in full"), looked
         up and said at the top of the answer; without such words the amount is asked for."""
         overdue = _PROMISED_THE_OVERDUE_RE.search(self.text)
-        if overdue is None and not _PROMISED_THE_BALANCE_RE.search(self.text):
+        if (overdue is None and not _PROMISED_THE_BALANCE_RE.search(self.text)) or _PART_BY_AGE_RE.search(self.text):
             raise Stop("How much did they promise to pay? Nothing was logged.", "amount missing")
         if invoices:
             found = [self.call("get_invoice", {"number": number}) for number in invoices]

@@ -1,0 +1,130 @@
+"""A customer's own questions the offline desk asked about or misread (issue 12, sixteenth session): a name with
+nothing or little beside it ("Globex?", "the full picture on Initech") is the customer's standing, while a look-up
+word ("who is", "which collector") still asks for the record; "when did Hooli last pay us?" is the exposure, which
+states the last payment, not the promise history ("did Hooli keep their last promise?" still is); "is Soylent a
+promise breaker" is the promise history, not a question between four readings; "details for SO-…" checks the order;
+"the 90+ stuff" and "over 60 days" are no amounts, and a promise of "everything over 60 days" asks for the figure;
+"the 1-30 and 31-60 buckets" are one range, 1 to 60 days past due; "is 2026-0001078 overdue" names an invoice.
+On SQLite and PostgreSQL (the `shared_url` demo portfolio); the pure parts without a database."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from assistant.planner.decision_forms import _LOOK_UP_CUE_RE, LAST_PAYMENT_RE
+from assistant.planner.entities import Spans, bare_invoice_numbers, dpd_range, money_mentions
+from assistant.planner.intents import Intent, recognise
+from tests.test_planner import ask, business_digest, shared_url  # noqa: F401 - the fixture is used by name
+
+
+@pytest.mark.parametrize(
+    ("text", "last_payment"),
+    [
+        ("when did hooli last pay us", True),
+        ("last payment from hooli?", True),
+        ("when was the last time hooli paid", True),
+        ("hooli's most recent payment", True),
+        ("did hooli keep their last promise", False),
+        ("was the last promise from hooli paid", False),
+        ("how does hooli pay", False),
+    ],
+)
+def test_the_last_payment_said_in_words(text: str, last_payment: bool) -> None:
+    assert (LAST_PAYMENT_RE.search(text) is not None) is last_payment
+
+
+@pytest.mark.parametrize(
+    ("text", "look_up"),
+    [
+        ("who is glenleaf networks", True),
+        ("glenleaf networks - which collector?", True),
+        ("what's the customer id for glenleaf", True),
+        ("give me the full picture on glenleaf networks", False),
+        ("glenleaf networks?", False),
+    ],
+)
+def test_a_look_up_is_said_in_words(text: str, look_up: bool) -> None:
+    assert (_LOOK_UP_CUE_RE.search(text) is not None) is look_up
+
+
+@pytest.mark.parametrize("text", ["details for SO-0000019", "status of order SO-0000019", "what's up with SO-19?"])
+def test_an_order_asked_about_by_number_is_checked(text: str) -> None:
+    assert recognise(text).intent is Intent.RELEASE_CHECK
+
+
+def _tools(reply: object) -> list[str]:
+    return [call.name for call in reply.tool_calls]  # type: ignore[attr-defined]
+
+
+def _answering(reply: object) -> str:
+    """The tool that answered: the last call, or `resolve_customer` when only names were looked up."""
+    return ([name for name in _tools(reply) if name != "resolve_customer"] or ["resolve_customer"])[-1]
+
+
+@pytest.mark.parametrize(
+    ("text", "tool"),
+    [
+        ("Globex?", "get_customer_exposure"),
+        ("give me the full picture on Initech", "get_customer_exposure"),
+        ("who is Initech", "resolve_customer"),
+        ("when did Hooli last pay us", "get_customer_exposure"),
+        ("last payment from Hooli?", "get_customer_exposure"),
+        ("did Hooli keep their last promise", "get_promise_history"),
+        ("is Soylent a promise breaker", "get_promise_history"),
+    ],
+)
+def test_a_customer_question_reaches_its_tool(shared_url: str, text: str, tool: str) -> None:  # noqa: F811
+    assert _answering(ask(shared_url, "avery", text)) == tool
+
+
+def test_the_exposure_states_the_last_payment(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", "when did Hooli last pay us")
+    assert "Last payment" in reply.text or "No payment received yet" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("text", "amounts"),
+    [
+        ("globex committed to clearing the 90+ stuff next week", []),
+        ("globex will pay everything over 60 days by friday", []),
+        ("clear the 90+ invoices, about 20k, by friday", [Decimal(20000)]),
+        ("globex will pay 5000 in 30 days", [Decimal(5000)]),
+        ("a 20 min call", []),
+    ],
+)
+def test_an_ageing_bucket_or_a_duration_is_no_amount(text: str, amounts: list[Decimal]) -> None:
+    assert [mention.amount for mention in money_mentions(text, Spans())] == amounts
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Globex committed to clearing the 90+ stuff next week", "Globex will pay everything over 60 days by friday"],
+)
+def test_a_promise_of_a_part_by_age_asks_for_the_amount(shared_url: str, text: str) -> None:  # noqa: F811
+    before = business_digest(shared_url)
+    reply = ask(shared_url, "morgan", text)
+    assert "How much did they promise to pay?" in reply.text
+    assert "log_promise_to_pay" not in _tools(reply) and not reply.proposals
+    assert business_digest(shared_url) == before
+
+
+@pytest.mark.parametrize(
+    ("text", "bounds"),
+    [
+        ("what about the 1-30 and 31-60 buckets", (1, 60)),
+        ("the 1-30, 31-60 and 61-90 buckets", (1, 90)),
+        ("AR in 61-90 and 90+", (61, None)),
+        ("1-30 and 61-90", (1, 30)),
+        ("31 to 60 days", (31, 60)),
+    ],
+)
+def test_buckets_that_continue_each_other_are_one_range(text: str, bounds: tuple[int, int | None]) -> None:
+    found = dpd_range(text, Spans())
+    assert found is not None and (found.minimum, found.maximum) == bounds
+
+
+def test_an_invoice_number_typed_without_its_prefix() -> None:
+    assert bare_invoice_numbers("is 2026-0001078 overdue", Spans()) == ["2026-0001078"]
+    assert bare_invoice_numbers("open AR as of 2026-11-16", Spans()) == []
