@@ -92,6 +92,8 @@ _SOURCE_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?|\.\d+")
 # The word and slash dates of `_TOKEN` alone: tool outputs hold thousands of strings, most without a digit.
 _SOURCE_WORD_DATE = re.compile(f"{_DMY_MDY} | {_SLASH}", re.VERBOSE | re.IGNORECASE)
 _DIGIT = re.compile(r"\d")
+# "50k", "1.2m" as the user wrote them: the figure they stand for may be said back
+_SOURCE_SCALED = re.compile(r"(\d+(?:\.\d+)?)\s?(k|m|mn|mm|bn|thousand|million|billion)\b", re.IGNORECASE)
 _SCALES = {
     "k": Decimal(1000),
     "thousand": Decimal(1000),
@@ -163,6 +165,7 @@ def _collect(tool_calls: Sequence[ToolCallRecord], allowed_text: Iterable[str], 
                 numbers.append(float(match.group(0).replace(",", "")))
             except ValueError:
                 continue
+        numbers.extend(float(m.group(1)) * float(_SCALES[m.group(2).lower()]) for m in _SOURCE_SCALED.finditer(text))
         # Dates written in words inside tool text (rare) and in the user's own question.
         for match in _SOURCE_WORD_DATE.finditer(text):
             parsed = _parse_word_date(match)

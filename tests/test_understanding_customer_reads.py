@@ -4,8 +4,10 @@ word ("who is", "which collector") still asks for the record; "when did Hooli la
 states the last payment, not the promise history ("did Hooli keep their last promise?" still is); "is Soylent a
 promise breaker" is the promise history, not a question between four readings; "details for SO-…" checks the order;
 "the 90+ stuff" and "over 60 days" are no amounts, and a promise of "everything over 60 days" asks for the figure;
-"the 1-30 and 31-60 buckets" are one range, 1 to 60 days past due; "is 2026-0001078 overdue" names an invoice.
-On SQLite and PostgreSQL (the `shared_url` demo portfolio); the pure parts without a database."""
+"the 1-30 and 31-60 buckets" are one range, 1 to 60 days past due; "is 2026-0001078 overdue" names an invoice; a
+what-if on a limit proposes nothing, and "down to" a higher limit is asked; "write to Hooli about INV-…" drafts the
+letter; a cash forecast is said to be out of reach (not answered with the book's balances); "in each risk class"
+splits the book. On SQLite and PostgreSQL (the `shared_url` demo portfolio); the pure parts without a database."""
 
 from __future__ import annotations
 
@@ -13,10 +15,11 @@ from decimal import Decimal
 
 import pytest
 
+from assistant.grounding import ground_answer
 from assistant.planner.decision_forms import _LOOK_UP_CUE_RE, LAST_PAYMENT_RE
 from assistant.planner.entities import Spans, bare_invoice_numbers, dpd_range, money_mentions
 from assistant.planner.intents import Intent, recognise
-from tests.test_planner import ask, business_digest, shared_url  # noqa: F401 - the fixture is used by name
+from tests.test_planner import ask, business_digest, last_call, shared_url  # noqa: F401 - the fixture is used by name
 
 
 @pytest.mark.parametrize(
@@ -128,3 +131,40 @@ def test_buckets_that_continue_each_other_are_one_range(text: str, bounds: tuple
 def test_an_invoice_number_typed_without_its_prefix() -> None:
     assert bare_invoice_numbers("is 2026-0001078 overdue", Spans()) == ["2026-0001078"]
     assert bare_invoice_numbers("open AR as of 2026-11-16", Spans()) == []
+
+
+def test_a_what_if_on_a_limit_proposes_nothing(shared_url: str) -> None:  # noqa: F811
+    before = business_digest(shared_url)
+    reply = ask(shared_url, "morgan", "what if we raised Initech's limit to 50k")
+    assert _answering(reply) == "recommend_credit_limit" and not reply.proposals
+    assert "Nothing was proposed" in reply.text and "“50k”" in reply.text
+    assert business_digest(shared_url) == before
+
+
+def test_down_to_a_higher_limit_is_asked_not_proposed(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "take Initech down to 900m limit")
+    assert not reply.proposals and "Nothing was proposed" in reply.text
+
+
+def test_writing_to_a_customer_about_an_invoice_drafts_the_letter(shared_url: str) -> None:  # noqa: F811
+    assert _answering(ask(shared_url, "morgan", "write to Hooli about INV-2026-0000001")) == "draft_dunning_message"
+
+
+def test_a_cash_forecast_is_said_to_be_out_of_reach(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "what cash can we expect next month")
+    assert not reply.tool_calls and "can't" in reply.text
+
+
+def test_in_each_risk_class_splits_the_book(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "how many accounts are in each risk class")
+    assert last_call(reply, "get_portfolio_summary").arguments.get("group_by") == "risk_class"
+
+
+def test_a_figure_the_user_wrote_in_shorthand_may_be_said_back() -> None:
+    text = "a limit of “50k” is a what-if"
+    assert ground_answer(text, [], allowed_text=["what if we raised initech's limit to 50k"]) == (text, [])
+
+
+def test_a_mistyped_request_word_beside_a_name_is_not_read_as_its_standing(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", "scor for Initech?")
+    assert "get_customer_exposure" not in _tools(reply)

@@ -55,7 +55,9 @@ _POLICY_ONLY_RE = re.compile(
 
 # A limit asked about, not asked for: "what would it take to get hooli's limit to 100k?", "could they justify 200k?"
 _WHAT_WOULD_IT_TAKE_RE = re.compile(
-    r"\bwhat\s+would\s+it\s+take\b|\bwhat\s+would\s+(?:we|they)\s+need\b|\b(?:could|would|can)\s+(?:they|we)\s+justify\b"
+    r"^\W*(?:(?:and|so|ok|hmm)\W+)?(?:what|how)\s+(?:if|about\s+if)\b|\bsuppos(?:e|ing)\b|\bhypothetical\w*\b"
+    r"|\bwhat\s+would\s+happen\s+if\b"  # "what if we raised riverline's limit to 50k?": a question, no change
+    r"|\bwhat\s+would\s+it\s+take\b|\bwhat\s+would\s+(?:we|they)\s+need\b|\b(?:could|would|can)\s+(?:they|we)\s+justify\b"
     r"|\bwhat\s+(?:would|does)\s+(?:it|that)\s+(?:need|require)\b",
     re.I,
 )
@@ -151,5 +153,12 @@ LAST_PAYMENT_RE = re.compile(
     r"^(?!.*\b(?:promis\w*|ptps?|commit\w*)\b).*(?:\blast\s+(?:paid|pay(?:ment|ments)?|remittance|receipt|cash)\b"
     r"|\b(?:most\s+recent|latest)\s+(?:payment|remittance|receipt)\b|\bpaid\s+(?:us\s+)?last\b"
     r"|\blast\s+time\b.{0,50}\b(?:paid|pay|payment)\b)",
+    re.I,
+)
+
+# "write to riverline about INV-…", "chase hooli for INV-…": a letter to the customer, not the invoice's details
+WRITE_TO_THEM_RE = re.compile(
+    r"^\W*(?:(?:ok|okay|so|then|now|pls|please|can\s+you|could\s+you)\W+)*"
+    r"(?:write|e-?mail|draft|compose|chase|remind|nudge)\b(?!\s+(?:me|us)\b)",
     re.I,
 )

@@ -50,6 +50,7 @@ from .decision_forms import (
     LAST_PAYMENT_RE,
     LOOK_INTO_RE,
     POLICY_CUE_RE,
+    WRITE_TO_THEM_RE,
 )
 from .entities import (
     CUSTOMER_ID_RE,
@@ -87,6 +88,7 @@ from .phrases import (
     BOOK_QUANTITY_RE,
     BOOK_READING,
     BOOK_WORDS_RE,
+    CASH_FORECAST_RE,
     FOLLOW_UP_RE,
     FOLLOW_UP_SCORE,
     FX_FORECAST_RE,
@@ -177,6 +179,7 @@ class _Turn(TurnAsking):
             or _INVENTORY_RE.search(self.text)
             or _BYPASS_RE.search(self.text)
             or FX_FORECAST_RE.search(self.text)
+            or CASH_FORECAST_RE.search(self.text)
             or (
                 UNTRACKED_FIGURE_RE.search(self.text)
                 and not _ASKS_THE_POLICY_RE.search(self.text)
@@ -248,6 +251,8 @@ class _Turn(TurnAsking):
             and self.names_a_customer()
         ):
             return Intent.EXPOSURE  # "when did swiftridge last pay us?": the exposure states the last payment
+        if intent is Intent.INVOICE and WRITE_TO_THEM_RE.match(self.text) and self.names_a_customer():
+            return Intent.DUNNING_DRAFT  # "write to riverline about INV-…": the letter, not the invoice's details
         if intent is Intent.PROMISE_HISTORY and HOW_THEY_PAY_RE.search(self.text):
             return Intent.PAYMENT_BEHAVIOUR  # "how did globex pay during 2025?": how it paid, no promise named
         if (
@@ -380,7 +385,11 @@ class _Turn(TurnAsking):
             for r in understood.close_readings
             if r is intent or r not in _PROPOSING or _ACTION_WORDS[r].search(self.text)
         ]
-        if set(close) == {Intent.EXPOSURE, Intent.FIND_CUSTOMER} and not _LOOK_UP_CUE_RE.search(self.text):
+        if (
+            set(close) == {Intent.EXPOSURE, Intent.FIND_CUSTOMER}
+            and not _LOOK_UP_CUE_RE.search(self.text)
+            and not self.unknown_word()
+        ):
             return Intent.EXPOSURE  # "Glenleaf Networks?": the customer's standing; a look-up asks for the record
         if EITHER_WAY_RE.search(self.text) and Intent.RELEASE_CHECK in close:
             return Intent.RELEASE_CHECK  # "SO-15 -- release or hold?": which way is what the check answers

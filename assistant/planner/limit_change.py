@@ -31,6 +31,7 @@ _ABSOLUTE_BEFORE = re.compile(r"(?:\b(?:to|at|of|is|be)|\bto\s+an?|=|:|->|=>|→
 _UP_OR_DOWN_BEFORE = re.compile(r"\b(up|down)\s+(?:by\s+)?$|\b(up|down)\s*$", IC)  # "take it down by €30k"
 _DECREASE = re.compile(r"\b(?:decrease|reduc\w*|cut\w*|lower\w*|less|drop\w*|trim\w*|shrink\w*)\b", IC)
 _DIRECTION = re.compile(r"\b(?:rais\w*|increas\w*|bump\w*|extend\w*|up|top[- ]?up)\b", IC)
+_DOWN_TO = re.compile(r"\bdown\s+to\b", IC)  # "take riverline down to 20k" ("up to 50k" may mean "at most")
 _INCREASE = re.compile(r"\b(?:rais\w*|increas\w*|bump\w*|lift\w*|extend\w*|boost\w*|top[- ]?up)\b", IC)
 
 
@@ -115,7 +116,7 @@ def sounds_like_a_decrease(text: str) -> bool:
 
 def stated_direction(text: str) -> Literal["up", "down"] | None:
     """The way the wording says the limit moves ("raise … to 100k": up), or None when it says neither or both."""
-    up, down = bool(_INCREASE.search(text)), bool(_DECREASE.search(text))
+    up, down = bool(_INCREASE.search(text)), bool(_DECREASE.search(text) or _DOWN_TO.search(text))
     if up == down:
         return None
     return "up" if up else "down"

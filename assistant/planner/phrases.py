@@ -160,6 +160,16 @@ FX_FORECAST_RE = re.compile(
     r"|\b(?:[A-Z]{3}/[A-Z]{3}|fx|exchange[- ]rates?)\b.{0,30}\b(?:forecast|outlook|predict\w*|projection|going\s+to)\b",
     re.I,
 )
+# "what cash can we expect next month?", "collections forecast for Q1": no forecast of cash in exists yet, and the
+# book's balances are no answer to it
+CASH_FORECAST_RE = re.compile(
+    r"\bcash\s+(?:forecast|projection|outlook|expected|coming\s+in)\b"
+    r"|\b(?:what|how\s+much)\s+(?:cash|money|collections?|receipts)\s+(?:can|will|should|do|are|could)\s+we\s+"
+    r"(?:expect|collect|get|receive|see|count\s+on|bank)\b"
+    r"|\b(?:expected|forecast|projected)\s+(?:cash|collections?|receipts|cash[- ]?in)\b"
+    r"|\bcollections?\s+(?:forecast|projection|outlook)\b|\bhow\s+much\s+(?:will|should|can)\s+(?:we|i)\s+collect\b",
+    re.I,
+)
 _NEVER_DONE_RE = re.compile(
     r"^\W*(?:(?:hi|hey|ok|so|pls|please|can you|could you|would you|kindly|just|quickly)\W+)*"
     r"(?:delete|erase|wipe|purge|refund|wire|translate|print|upload|download|export|waive"
@@ -193,7 +203,8 @@ _AS_OF_BEFORE_RE = re.compile(
 )
 # "exposure by risk class", "overdue per region": the book split by something
 GROUP_BY_RE = re.compile(
-    r"\b(?:by|per|split by|grouped by|broken down by|for each)\s+(region|segm(?:e?n|ne)t|coll?ector|risk[ _]class|class"
+    r"\b(?:by|per|split by|grouped by|broken down by|for each|in each|for every|in every|each)\s+"
+    r"(region|segm(?:e?n|ne)t|coll?ector|risk[ _]class|class"
     r"|(?:risk\s+|credit\s+)?(?:grade|rating|band)"
     r"|currency|customer|country|countries|industry|industries|sector|vertical)(?:es|s)?\b"
     # "which collector is carrying the most overdue?": the groups, the largest first

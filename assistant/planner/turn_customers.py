@@ -126,6 +126,13 @@ class TurnCustomers(TurnPlaces):
             for candidate, status in self.name_statuses()
         )
 
+    def unknown_word(self) -> bool:
+        """A word left that names no customer and is in no dictionary ("scor for longcore"): a typo of what is asked."""
+        return any(
+            status != "resolved" and any(map(distinctive_word, candidate.text.split()))
+            for candidate, status in self.name_statuses()
+        )
+
     def names_a_customer(self) -> bool:
         """Words left that name exactly one customer."""
         if CUSTOMER_ID_RE.search(self.text) or EXTERNAL_ID_RE.search(self.text):

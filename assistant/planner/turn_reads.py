@@ -23,6 +23,7 @@ from .context import (
     order_customer,
     vocabulary,
 )
+from .decision_forms import _WHAT_WOULD_IT_TAKE_RE
 from .entities import (
     DISPUTE_ID_RE,
     LEVEL_RE,
@@ -32,6 +33,7 @@ from .entities import (
     bare_invoice_numbers,
     first_int,
     invoice_numbers,
+    money_mentions,
     order_numbers,
     risk_classes,
 )
@@ -320,7 +322,16 @@ class TurnReads(TurnPortfolio):
             args["as_of"] = as_of
         if terms:
             args["what_if_terms_days"] = terms
-        return answers.limit_recommendation(self.call("recommend_credit_limit", args), what_if=terms)
+        result = self.call("recommend_credit_limit", args)
+        asked = [m for m in money_mentions(self.text, self.spans) if not m.error and m.amount > 0]
+        head = ""
+        if asked and _WHAT_WOULD_IT_TAKE_RE.search(self.text):  # "what if we raised riverline's limit to 50k?"
+            typed = self.text[asked[0].start : asked[0].end].strip()
+            head = (
+                f"Nothing was proposed: a limit of “{typed}” is a what-if, answered here with what the policy "
+                f"recommends (a limit is not simulated yet). To propose it, say “set the limit to {typed}”.\n\n"
+            )
+        return head + answers.limit_recommendation(result, what_if=terms)
 
     def worklist(self) -> str:
         vocab = vocabulary(self.request.database_url)
