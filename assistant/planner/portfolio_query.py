@@ -461,8 +461,15 @@ def utilisation_threshold(text: str, spans: Spans) -> Decimal | None:
     return None
 
 
+# "customers with limits over 500k": the size of the credit limit, which the book is not filtered by (no balance)
+LIMIT_SIZE_RE = re.compile(
+    r"\b(?:credit\s+)?(?:limits?|lines?)\s+(?:of\s+|is\s+|are\s+)?(?:over|above|more\s+than|greater\s+than|at\s+least"
+    r"|under|below|less\s+than|>=?|<)\s*[$£€]?\d",
+    IC,
+)
 # Parts of a portfolio question the tool cannot apply: said in the answer, never silently dropped.
 _NOT_APPLIED = [
+    (LIMIT_SIZE_RE, "the size of the credit limit: the book is not filtered by it"),
     (re.compile(r"\bon\s+(?:credit\s+)?(?:hold|stop)\b|\bblocked\b|\bcredit\s+status\b", IC),
      "credit status (Hold/Stop): the book is not filtered by it"),
     (re.compile(r"\blimit\s+reviews?\b|\breviews?\s+(?:is\s+|are\s+)?due\b", IC),

@@ -21,6 +21,7 @@ from .context import (
     vocabulary,
 )
 from .entities import (
+    Spans,
     dpd_range,
     risk_classes,
 )
@@ -42,6 +43,7 @@ from .phrases import (
 from .portfolio_query import (
     KEPT_PROMISE_RE,
     KEPT_PROMISES_LISTED_RE,
+    LIMIT_SIZE_RE,
     MAX_RANKED,
     OPEN_PROMISE_RE,
     Comparison,
@@ -113,6 +115,7 @@ _MAKE_IT_RE = re.compile(r"\bmake\s+(?:it|that)\s+(?:the\s+)?(?:(?:top|bottom)\s
 # The portfolio tool's periods run one to six calendar months; its promise and dispute figures up to 24.
 MAX_PERIOD_MONTHS = 6
 MAX_ACTIVITY_MONTHS = 24
+_OVERDUE_WORD_RE = re.compile(r"\b(?:overdue|past[- ]due|late|delinquent)\b", re.I)
 _ACTIVITY_RE = re.compile(r"\b(?:promis\w*|ptps?|disput\w*)\b", re.I)
 _SALES_MEASURE_RE = re.compile(r"\b(?:dso|cei|add|sales|collection effectiveness|days sales)\b", re.I)
 
@@ -152,6 +155,7 @@ class TurnPortfolio(TurnCustomers):
             args.update(group_by="customer", top_n=max(int(args.get("top_n", 0) or 0), 50))
         group = GROUP_BY_RE.search(text)
         dimension = next(g for g in group.groups() if g).lower() if group else ""
+        dimension = {"currencie": "currency", "countrie": "country"}.get(dimension, dimension)  # "currencies ranked"
         if group and dimension in ("country", "countries"):
             # an import that files country codes as regions (the IBM sample's) is split by them
             self.spans.add(*group.span())
@@ -212,6 +216,8 @@ class TurnPortfolio(TurnCustomers):
             args["top_n"] = 1
         if counts_invoices(text):
             args["count_open_invoices"] = True
+            if _OVERDUE_WORD_RE.search(text) and dpd_range(text, Spans()) is None:
+                args["min_days_past_due"] = 1  # "how many invoices are overdue": the past-due ones only
         window = sales_window_months(text, self.spans)  # before day ranges: "90 days of sales" is no age filter
         if over_limit(text, self.spans):
             args["over_limit"] = True
@@ -316,7 +322,9 @@ class TurnPortfolio(TurnCustomers):
             text,
             re.I,
         )
-        if minimum or (lists_customers(text) and re.search(r"\b(?:more|over|above|at least)\b", text, re.I)):
+        if (minimum or (lists_customers(text) and re.search(r"\b(?:more|over|above|at least)\b", text, re.I))) and not (
+            LIMIT_SIZE_RE.search(text)  # "customers with limits over 500k": the limit's size, not the balance
+        ):
             amount = self.amount()
             if amount is not None:
                 args["min_balance"] = str(amount.amount)

@@ -1,0 +1,66 @@
+"""Book questions whose parts were dropped or misread (issue 12, sixteenth session): "collectors ranked by overdue"
+and "currencies sorted by overdue" split the book by that dimension (not a ranking of customers); "which segment pays
+slowest" splits by segment; "how many invoices are overdue" counts the past-due ones only; "customers with limits over
+500k" is the limit's size, which the book is not filtered by — said, and never read as a balance. On SQLite and
+PostgreSQL (the `shared_url` demo portfolio); the pure parts without a database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from assistant.planner.phrases import GROUP_BY_RE
+from assistant.planner.portfolio_query import LIMIT_SIZE_RE
+from tests.test_planner import ask, last_call, shared_url  # noqa: F401 - the fixture is used by name
+
+
+@pytest.mark.parametrize(
+    ("text", "dimension"),
+    [
+        ("collectors ranked by overdue", "collector"),
+        ("rank the regions by DSO", "region"),
+        ("which segment pays slowest", "segment"),
+        ("how many accounts are in each risk class", "risk class"),
+        ("top 10 customers by overdue", None),
+    ],
+)
+def test_a_split_said_as_a_ranking_of_groups(text: str, dimension: str | None) -> None:
+    found = GROUP_BY_RE.search(text)
+    assert (next(g for g in found.groups() if g) if found else None) == dimension
+
+
+def test_the_size_of_a_limit_is_no_balance() -> None:
+    assert LIMIT_SIZE_RE.search("customers with limits over 500k")
+    assert not LIMIT_SIZE_RE.search("customers owing over 500k")
+    assert not LIMIT_SIZE_RE.search("who is over their limit")
+
+
+def _portfolio(reply: Any) -> dict[str, Any]:
+    return dict(last_call(reply, "get_portfolio_summary").arguments)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("collectors ranked by overdue", {"group_by": "collector", "rank_by": "overdue"}),
+        ("currencies sorted by overdue", {"group_by": "currency"}),
+        ("which segment pays slowest", {"group_by": "segment"}),
+        ("how many invoices are overdue", {"count_open_invoices": True, "min_days_past_due": 1}),
+        ("how many invoices are more than 60 days overdue", {"min_days_past_due": 60}),
+        ("customers with limits over 500k", {"min_balance": None}),
+        ("customers owing over 500k", {"min_balance": "500000.00"}),
+    ],
+)
+def test_book_questions_keep_their_split_and_filters(
+    shared_url: str,  # noqa: F811
+    text: str,
+    expected: dict[str, Any],
+) -> None:
+    arguments = _portfolio(ask(shared_url, "morgan", text))
+    assert {key: arguments.get(key) for key in expected} == expected
+
+
+def test_a_limit_size_filter_is_said_not_applied(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "customers with limits over 500k")
+    assert "Not applied" in reply.text and "size of the credit limit" in reply.text
