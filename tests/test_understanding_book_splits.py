@@ -1,17 +1,20 @@
 """Book questions whose parts were dropped or misread (issue 12, sixteenth session): "collectors ranked by overdue"
 and "currencies sorted by overdue" split the book by that dimension (not a ranking of customers); "which segment pays
 slowest" splits by segment; "how many invoices are overdue" counts the past-due ones only; "customers with limits over
-500k" is the limit's size, which the book is not filtered by — said, and never read as a balance. On SQLite and
+500k" is the limit's size, which the book is not filtered by — said, and never read as a balance; "vs the month
+before" compares with the month before the one asked. On SQLite and
 PostgreSQL (the `shared_url` demo portfolio); the pure parts without a database."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from assistant.planner.phrases import GROUP_BY_RE
 from assistant.planner.portfolio_query import LIMIT_SIZE_RE
+from tests.support import clock
 from tests.test_planner import ask, last_call, shared_url  # noqa: F401 - the fixture is used by name
 
 
@@ -64,3 +67,13 @@ def test_book_questions_keep_their_split_and_filters(
 def test_a_limit_size_filter_is_said_not_applied(shared_url: str) -> None:  # noqa: F811
     reply = ask(shared_url, "morgan", "customers with limits over 500k")
     assert "Not applied" in reply.text and "size of the credit limit" in reply.text
+
+
+def test_the_month_before_is_a_comparison(shared_url: str) -> None:  # noqa: F811
+    last_month_end = clock.today().replace(day=1) - timedelta(days=1)
+    month_before_end = last_month_end.replace(day=1) - timedelta(days=1)
+    arguments = _portfolio(ask(shared_url, "morgan", "CEI last month vs the month before"))
+    assert (str(arguments["as_of"]), str(arguments["compare_to"])) == (
+        last_month_end.isoformat(),
+        month_before_end.isoformat(),
+    )

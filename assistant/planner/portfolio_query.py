@@ -22,7 +22,7 @@ IC = re.IGNORECASE
 _UNIT = r"(week|wk|month|mth|quarter|qtr|year|yr)"
 COMPARE_RE = re.compile(
     rf"\b(?:vs\.?|versus|compared?\s+(?:(?:it|this|that|them)\s+)?(?:with|to)|against|relative\s+to)\s+(?:the\s+)?"
-    rf"(?:(?:last|previous|prior|the\s+previous)\s+{_UNIT}|(last|previous|prior)\b(?!\s+\d)"
+    rf"(?:(?:last|previous|prior|the\s+previous)\s+{_UNIT}|{_UNIT}\s+before\b|(last|previous|prior)\b(?!\s+\d)"
     rf"|(same)\s+(?:{_UNIT}|day|date|time)\s+last\s+year)"
     rf"|\bsince\s+(?:last|the\s+previous|a)\s+{_UNIT}\b(?:\s+ago)?|\b(?:a|one)\s+{_UNIT}\s+ago\b"
     rf"|\b(?:{_UNIT}[- ]on[- ]{_UNIT}|(?:w|m|q|y)o(?:w|m|q|y))\b",
