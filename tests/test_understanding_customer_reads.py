@@ -2,12 +2,13 @@
 nothing or little beside it ("Globex?", "the full picture on Initech") is the customer's standing, while a look-up
 word ("who is", "which collector") still asks for the record; "when did Hooli last pay us?" is the exposure, which
 states the last payment, not the promise history ("did Hooli keep their last promise?" still is); "is Soylent a
-promise breaker" is the promise history, not a question between four readings; "details for SO-…" checks the order;
-"the 90+ stuff" and "over 60 days" are no amounts, and a promise of "everything over 60 days" asks for the figure;
-"the 1-30 and 31-60 buckets" are one range, 1 to 60 days past due; "is 2026-0001078 overdue" names an invoice; a
-what-if on a limit proposes nothing, and "down to" a higher limit is asked; "write to Hooli about INV-…" drafts the
-letter; a cash forecast is said to be out of reach (not answered with the book's balances); "in each risk class"
-splits the book. On SQLite and PostgreSQL (the `shared_url` demo portfolio); the pure parts without a database."""
+promise breaker" is the promise history, not a question between four readings; "why is Globex on hold" asks why;
+"details for SO-…" checks the order; "the 90+ stuff" and "over 60 days" are no amounts, and a promise of "everything
+over 60 days" asks for the figure; "the 1-30 and 31-60 buckets" are one range, 1 to 60 days past due; "is
+2026-0001078 overdue" names an invoice; a what-if on a limit proposes nothing, and "down to" a higher limit is asked;
+"write to Hooli about INV-…" drafts the letter; a cash forecast is said to be out of reach (not answered with the
+book's balances); "in each risk class" splits the book. On SQLite and PostgreSQL (the `shared_url` demo portfolio);
+the pure parts without a database."""
 
 from __future__ import annotations
 
@@ -76,6 +77,7 @@ def _answering(reply: object) -> str:
         ("last payment from Hooli?", "get_customer_exposure"),
         ("did Hooli keep their last promise", "get_promise_history"),
         ("is Soylent a promise breaker", "get_promise_history"),
+        ("why is Globex on hold", "get_customer_exposure"),
     ],
 )
 def test_a_customer_question_reaches_its_tool(shared_url: str, text: str, tool: str) -> None:  # noqa: F811

@@ -500,7 +500,7 @@ class _Turn(TurnAsking):
         if (
             intent in (Intent.STATUS, Intent.EXPOSURE)
             and _BARE_ON_HOLD_RE.match(self.text)
-            and not re.match(r"^\W*(?:is|are|was|were|has|have)\b", self.text, re.I)
+            and not re.match(r"^\W*(?:is|are|was|were|has|have|why|how\s+come|since\s+when)\b", self.text, re.I)
             and self.names_a_customer()
         ):
             decided = self.ask_between([intent, Intent.ORDER_HOLD])  # "umbrella on hold?"
