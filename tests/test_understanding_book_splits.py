@@ -2,18 +2,21 @@
 and "currencies sorted by overdue" split the book by that dimension (not a ranking of customers); "which segment pays
 slowest" splits by segment; "how many invoices are overdue" counts the past-due ones only; "customers with limits over
 500k" is the limit's size, which the book is not filtered by — said, and never read as a balance; "vs the month
-before" compares with the month before the one asked. On SQLite and
+before" compares with the month before the one asked; "DSO for 2013" is the year, "at the end of 2012" one day;
+"which country had the most overdue" splits by country; paper or paperless billing is said not applied. On SQLite and
 PostgreSQL (the `shared_url` demo portfolio); the pure parts without a database."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
+from assistant.planner.entities import Spans
+from assistant.planner.periods import period_mentions
 from assistant.planner.phrases import GROUP_BY_RE
-from assistant.planner.portfolio_query import LIMIT_SIZE_RE
+from assistant.planner.portfolio_query import LIMIT_SIZE_RE, not_applied
 from tests.support import clock
 from tests.test_planner import ask, last_call, shared_url  # noqa: F401 - the fixture is used by name
 
@@ -77,3 +80,26 @@ def test_the_month_before_is_a_comparison(shared_url: str) -> None:  # noqa: F81
         last_month_end.isoformat(),
         month_before_end.isoformat(),
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "start"),
+    [
+        ("DSO for 2013", date(2013, 1, 1)),
+        ("CEI during 2012", date(2012, 1, 1)),
+        ("DSO at the end of 2012", None),
+        ("open AR as of 2013", None),
+    ],
+)
+def test_a_year_asked_for_is_the_whole_year(text: str, start: date | None) -> None:
+    [(_, mention)] = period_mentions(text, clock.today(), Spans())
+    assert mention.period_start == start
+
+
+def test_which_country_had_the_most_is_a_split() -> None:
+    found = GROUP_BY_RE.search("which country had the most overdue at the end of 2012")
+    assert found is not None and next(g for g in found.groups() if g) == "country"
+
+
+def test_paper_or_paperless_billing_is_said_not_applied() -> None:
+    assert any("paperless" in part for part in not_applied("total paperless vs paper AR at 2013-06-30"))

@@ -57,14 +57,12 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
         ),
         "year",
     ),
+    # "DSO for 2013", "CEI during 2012": the whole year (to today for the current one)
     (
-        re.compile(
-            rf"\b(?:for|in|during|across|over|calendar|as\s+(?:of|at)|until|through|throughout)\s+(19\d\d|20\d\d)\b"
-            rf"{_NOT_AMOUNT}",
-            re.I,
-        ),
-        "year",
+        re.compile(rf"\b(?:for|in|during|across|over|calendar|throughout)\s+(19\d\d|20\d\d)\b{_NOT_AMOUNT}", re.I),
+        "year_span",
     ),
+    (re.compile(rf"\b(?:as\s+(?:of|at)|until|through)\s+(19\d\d|20\d\d)\b{_NOT_AMOUNT}", re.I), "year"),
     (re.compile(rf"\b{_YEAR}\s+(?:year[- ]end|ye)\b", re.I), "year"),
     # "2013 payment trend", "2012 DSO": a year before the figure it qualifies
     (
@@ -124,10 +122,11 @@ def period_at(text: str, position: int, today: date) -> tuple[DateMention, int] 
 def _period(kind: str, groups: tuple[str | None, ...], today: date) -> DateMention:
     if kind in ("month_range", "year_range"):
         return _range(kind, groups, today)
-    if kind == "year":
+    if kind in ("year", "year_span"):
         year = int(str(groups[0]))
         end = date(year, 12, 31)
-        return DateMention(min(end, today) if year == today.year else end, label=str(year))
+        start = date(year, 1, 1) if kind == "year_span" else None
+        return DateMention(min(end, today) if year == today.year else end, start, label=str(year))
     if kind == "month_year":
         month, year = MONTHS[str(groups[0]).lower().rstrip(".")], int(str(groups[1]))
     else:

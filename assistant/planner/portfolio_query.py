@@ -470,6 +470,8 @@ LIMIT_SIZE_RE = re.compile(
 # Parts of a portfolio question the tool cannot apply: said in the answer, never silently dropped.
 _NOT_APPLIED = [
     (LIMIT_SIZE_RE, "the size of the credit limit: the book is not filtered by it"),
+    (re.compile(r"\bpaperless\b|\bpaper\s+(?:bills?|billing|invoices?|ar)\b|\bvs\.?\s+paper\b|\be-?invoic\w*", IC),
+     "paperless or paper billing: the book is not split or filtered by it"),
     (re.compile(r"\bon\s+(?:credit\s+)?(?:hold|stop)\b|\bblocked\b|\bcredit\s+status\b", IC),
      "credit status (Hold/Stop): the book is not filtered by it"),
     (re.compile(r"\blimit\s+reviews?\b|\breviews?\s+(?:is\s+|are\s+)?due\b", IC),
