@@ -7,7 +7,8 @@ promise breaker" is the promise history, not a question between four readings; "
 over 60 days" asks for the figure; "the 1-30 and 31-60 buckets" are one range, 1 to 60 days past due; "is
 2026-0001078 overdue" names an invoice; a what-if on a limit proposes nothing, and "down to" a higher limit is asked;
 "write to Hooli about INV-…" drafts the letter; a cash forecast is said to be out of reach (not answered with the
-book's balances); "in each risk class" splits the book. On SQLite and PostgreSQL (the `shared_url` demo portfolio);
+book's balances); "in each risk class" splits the book; "any promises?" after Globex's exposure is Globex's promise
+history; "what should I say to Globex" is a draft. On SQLite and PostgreSQL (the `shared_url` demo portfolio);
 the pure parts without a database."""
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from assistant.grounding import ground_answer
 from assistant.planner.decision_forms import _LOOK_UP_CUE_RE, LAST_PAYMENT_RE
 from assistant.planner.entities import Spans, bare_invoice_numbers, dpd_range, money_mentions
 from assistant.planner.intents import Intent, recognise
-from tests.test_planner import ask, business_digest, last_call, shared_url  # noqa: F401 - the fixture is used by name
+from tests.test_planner import ask, business_digest, conversation, last_call, shared_url  # noqa: F401 - the fixture is used by name
 
 
 @pytest.mark.parametrize(
@@ -170,3 +171,16 @@ def test_a_figure_the_user_wrote_in_shorthand_may_be_said_back() -> None:
 def test_a_mistyped_request_word_beside_a_name_is_not_read_as_its_standing(shared_url: str) -> None:  # noqa: F811
     reply = ask(shared_url, "avery", "scor for Initech?")
     assert "get_customer_exposure" not in _tools(reply)
+
+
+def test_a_short_question_after_a_customer_answer_asks_about_that_customer(shared_url: str) -> None:  # noqa: F811
+    history = conversation(shared_url, "avery", "how much does Globex owe", "any promises?")
+    assert _answering(history[-1]) == "get_promise_history"
+    assert (
+        last_call(history[-1], "get_promise_history").arguments["customer"]
+        == last_call(history[0], "get_customer_exposure").arguments["customer"]
+    )
+
+
+def test_what_to_say_to_a_customer_is_a_draft(shared_url: str) -> None:  # noqa: F811
+    assert _answering(ask(shared_url, "morgan", "what should I say to Globex")) == "draft_dunning_message"

@@ -63,7 +63,7 @@ from .entities import (
     money_mentions,
 )
 from .follow_ups import HYPOTHETICAL_RE
-from .intent_rules import HOW_THEY_PAY_RE
+from .intent_rules import HOW_THEY_PAY_RE, WHAT_TO_SAY_RE
 from .intents import CUSTOMER_INTENTS, EITHER_WAY_RE, THRESHOLD, Intent, recognise
 from .phrases import (
     _ACTION_WORDS,
@@ -251,6 +251,8 @@ class _Turn(TurnAsking):
             and self.names_a_customer()
         ):
             return Intent.EXPOSURE  # "when did swiftridge last pay us?": the exposure states the last payment
+        if intent is Intent.OUT_OF_SCOPE and WHAT_TO_SAY_RE.search(self.text) and self.names_a_customer():
+            return Intent.DUNNING_DRAFT  # "what should I say to falconley": the words for that customer
         if intent is Intent.INVOICE and WRITE_TO_THEM_RE.match(self.text) and self.names_a_customer():
             return Intent.DUNNING_DRAFT  # "write to riverline about INV-…": the letter, not the invoice's details
         if intent is Intent.PROMISE_HISTORY and HOW_THEY_PAY_RE.search(self.text):

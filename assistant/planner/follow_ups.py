@@ -45,6 +45,8 @@ _HOLD_ONE_RE = re.compile(r"\b(?:hold|block|stop|freeze|park)\b", re.I)
 _RELEASE_ONE_RE = re.compile(r"\b(?:release|unblock|unhold|free|let\s+(?:it|that)\s+go)\b", re.I)
 # Longer than this, a message after a customer answer is a request of its own, not a customer's name alone
 _A_NAME_ALONE_WORDS = 6
+# How sure the reading of a short follow-up that names no one must be to ask another question of the same customer
+_ANOTHER_QUESTION = 0.5
 # Payment terms named for a what-if ("45 day terms", "net 60")
 _TERMS_WHAT_IF_RE = re.compile(r"\b\d{1,3}[\s-]*days?\s+terms\b|\bnet[\s-]*\d{1,3}\b|\bterms\s+of\s+\d", re.I)
 # After a limit recommendation: the user asks for it (or a figure of their own) as a proposal
@@ -218,7 +220,8 @@ class TurnFollowUps(TurnWrites):
             understood is not None
             and understood.intent in CUSTOMER_INTENTS
             and understood.intent.value != previous
-            and understood.score >= SURE_ENOUGH_FOR_TERSE
+            # "any promises?" after an exposure names nobody else: another question about the same customer
+            and understood.score >= (_ANOTHER_QUESTION if not self.names_something() else SURE_ENOUGH_FOR_TERSE)
         )
 
     def asks_again_earlier(self) -> bool:

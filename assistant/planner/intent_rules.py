@@ -43,6 +43,11 @@ CREDIT_IN_USE_RE = re.compile(
     IC,
 )
 
+# "what should I say to the first one", "what do I tell them when I call": the words for the customer, a draft
+WHAT_TO_SAY_RE = re.compile(
+    r"\bwhat\s+(?:should|do|shall|can|would)\s+i\s+(?:say|tell|write)\b|\btalking\s+points\b", IC
+)
+
 RULES: list[tuple[Intent, re.Pattern[str], int]] = [
     (Intent.FIND_CUSTOMER, NAME_SEARCH_RE, 8),
     (Intent.PENDING_APPROVALS, AWAITING_DECISION_RE, 10),
@@ -256,6 +261,11 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         4,
     ),
     (Intent.DUNNING_DRAFT, re.compile(r"\bdraft\b|\bwrite\b|\bprepare\b|\bcompose\b", IC), 2),
+    (  # "what should I say to the first one", "what do I tell them when I call": the words for the customer
+        Intent.DUNNING_DRAFT,
+        WHAT_TO_SAY_RE,
+        5,
+    ),
     (
         Intent.DUNNING_SEND,
         re.compile(

@@ -209,7 +209,7 @@ GROUP_BY_RE = re.compile(
     r"|currency|customer|country|countries|industry|industries|sector|vertical)(?:es|s)?\b"
     # "which collector is carrying the most overdue?": the groups, the largest first
     r"|^\W*(?:so\W+|and\W+)?which\s+(region|segment|coll?ector|currency|country|industry)\s+"
-    r"(?:is|was|has|had|carries|carried|holds|held|owes|owed|sits|pays|paid)\b"
+    r"(?:is|was|has|had|carries|carried|holds|held|owes|owed|owns|owned|sits|pays|paid|accounts\s+for)\b"
     # "collectors ranked by overdue", "rank the regions by DSO": the groups, in that order
     r"|\b(region|segment|coll?ector|currenc(?:y|ie)|countr(?:y|ie)|industr(?:y|ie))s?\s+(?:ranked|sorted|ordered)\s+by\b"
     r"|\b(?:rank|sort|order)\s+(?:the\s+|our\s+|all\s+)?(region|segment|coll?ector)s?\s+by\b"
