@@ -8,7 +8,8 @@ over 60 days" asks for the figure; "the 1-30 and 31-60 buckets" are one range, 1
 2026-0001078 overdue" names an invoice; a what-if on a limit proposes nothing, and "down to" a higher limit is asked;
 "write to Hooli about INV-…" drafts the letter; a cash forecast is said to be out of reach (not answered with the
 book's balances); "in each risk class" splits the book; "any promises?" after Globex's exposure is Globex's promise
-history; "what should I say to Globex" is a draft. On SQLite and PostgreSQL (the `shared_url` demo portfolio);
+history; "what should I say to Globex" is a draft; "can you check on them" with no one before asks who (never the
+book's figures). On SQLite and PostgreSQL (the `shared_url` demo portfolio);
 the pure parts without a database."""
 
 from __future__ import annotations
@@ -184,3 +185,13 @@ def test_a_short_question_after_a_customer_answer_asks_about_that_customer(share
 
 def test_what_to_say_to_a_customer_is_a_draft(shared_url: str) -> None:  # noqa: F811
     assert _answering(ask(shared_url, "morgan", "what should I say to Globex")) == "draft_dunning_message"
+
+
+@pytest.mark.parametrize("text", ["can you check on them", "the overdue one", "what do they owe"])
+def test_someone_pointed_at_with_no_one_before_is_asked_for(shared_url: str, text: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", text)
+    assert "get_portfolio_summary" not in _tools(reply) and "Which customer do you mean?" in reply.text
+
+
+def test_their_figures_in_a_part_of_the_book_stay_the_book(shared_url: str) -> None:  # noqa: F811
+    assert _answering(ask(shared_url, "morgan", "how much do they owe us in EMEA")) == "get_portfolio_summary"

@@ -330,6 +330,8 @@ class _Turn(TurnAsking):
             # "what was their exposure at the end of last month?" after a customer's score: that customer's figures
             customer_reads = [r for r, score in understood.readings[1:] if r in CUSTOMER_INTENTS and score >= PLAUSIBLE]
             return customer_reads[0] if customer_reads else Intent.EXPOSURE
+        if intent is Intent.PORTFOLIO and self.points_at_no_one():
+            return Intent.EXPOSURE  # "can you check on them", "the overdue one" with nothing before: asks who
         if (
             intent is Intent.PORTFOLIO
             and recognised.intent is Intent.WORKLIST

@@ -50,9 +50,11 @@ from .entities import (
 from .limit_change import terms_days
 from .name_runs import NameCandidate, distinctive_word, name_candidates, widened_runs
 from .phrases import (
+    _MANY_RE,
     _NOT_A_GROUP_NAME,
     _PLACE_RE,
     _THE_ONE_RE,
+    _THEIR_RE,
     _WHOLE_WORD_MATCHES,
     BOOK_STOP,
     BOOK_WORDS_RE,
@@ -80,6 +82,12 @@ _CODE_RE = re.compile(r"(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9][\w-]{3,}|\d{4,
 # Two names joined ("Globex and Initech", "Wayne & Hooli", "Globex, Initech"): a read about one would drop the other
 _TWO_NAMED_RE = re.compile(r"\w\s*(?:\band\b|&|,|\bplus\b|\bvs\.?|\bversus\b)\s*\w", re.I)
 _COMBINED_RE = re.compile(r"\bplus\b|\bcombined\b|\btogether\b|\bin total\b|\ball (?:three|of them)\b|\+", re.I)
+# Words that name a part of the book: "their" then speaks of it, not of a customer
+_A_PART_OF_THE_BOOK_RE = re.compile(
+    r"\b(?:book|portfolio|region|segment|collector|currency|countr(?:y|ies)|industry|sector|team|emea|apac|latam)\b"
+    r"|\bnorth\s+america\b",
+    re.I,
+)
 _OWN_BOOK_ONLY = " in your book (you see only the customers assigned to you)"
 _DISPUTE_NUMBER_RE = re.compile(r"\bdispute\s*(?:id\s*|no\.?\s*|number\s*)?#?\s*\d+\b", re.I)
 
@@ -109,7 +117,7 @@ class TurnCustomers(TurnPlaces):
             last_customer(self.history) is not None and not BOOK_WORDS_RE.search(self.text)
         ):
             return False
-        if self.request.actor.role == Role.SALES or self.customer_group():
+        if self.request.actor.role == Role.SALES or self.customer_group() or self.points_at_no_one():
             return False
         book = BOOK_WORDS_RE.search(self.text)
         if book and re.search(r"\bgroup\b", book.group(0), re.IGNORECASE) and self.names_a_customer():
@@ -117,6 +125,19 @@ class TurnCustomers(TurnPlaces):
         if book or GROUP_BY_RE.search(self.text):
             return True
         return not self.names_something()
+
+    def points_at_no_one(self) -> bool:
+        """ "can you check on them", "the overdue one" with no customer before: someone is meant, and who is asked
+        (never the book's figures instead)."""
+        return (
+            not self.history
+            and (_THEIR_RE.search(self.text) is not None or ONE_WORD_RE.match(self.text) is not None)
+            and not BOOK_WORDS_RE.search(self.text)
+            and not _MANY_RE.search(self.text)
+            and not _A_PART_OF_THE_BOOK_RE.search(self.text)
+            and not self.names_something()
+            and not self.names_a_place()
+        )
 
     def names_something(self) -> bool:
         """Words left that may name a customer once dates, amounts, regions, segments and staff are explained, and
