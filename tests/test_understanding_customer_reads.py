@@ -1,15 +1,15 @@
-"""A customer's own questions the offline desk asked about or misread (issue 12, sixteenth session): a name with
-nothing or little beside it ("Globex?", "the full picture on Initech") is the customer's standing, while a look-up
-word ("who is", "which collector") still asks for the record; "when did Hooli last pay us?" is the exposure, which
-states the last payment, not the promise history ("did Hooli keep their last promise?" still is); "is Soylent a
-promise breaker" is the promise history, not a question between four readings; "why is Globex on hold" asks why;
-"details for SO-…" checks the order; "the 90+ stuff" and "over 60 days" are no amounts, and a promise of "everything
-over 60 days" asks for the figure; "the 1-30 and 31-60 buckets" are one range, 1 to 60 days past due; "is
-2026-0001078 overdue" names an invoice; a what-if on a limit proposes nothing, and "down to" a higher limit is asked;
-"write to Hooli about INV-…" drafts the letter; a cash forecast is said to be out of reach (not answered with the
-book's balances); "in each risk class" splits the book; "any promises?" after Globex's exposure is Globex's promise
-history; "what should I say to Globex" is a draft; "can you check on them" with no one before asks who (never the
-book's figures). On SQLite and PostgreSQL (the `shared_url` demo portfolio);
+"""A customer's own questions the offline desk asked about or misread (issue 12, sixteenth session): a name with nothing
+or little beside it ("Globex?", "the full picture on Initech") is the customer's standing, while a look-up word ("who
+is", "which collector") still asks for the record; "when did Hooli last pay us?" is the exposure, which states the
+last payment, not the promise history ("did Hooli keep their last promise?" still is); "is Soylent a promise breaker"
+is the promise history, not a question between four readings; "why is Globex on hold" asks why; "details for SO-…"
+checks the order; "the 90+ stuff" and "over 60 days" are no amounts, and a promise of "everything over 60 days" asks
+for the figure; "the 1-30 and 31-60 buckets" are one range, 1 to 60 days past due; "is 2026-0001078 overdue" names an
+invoice; a what-if on a limit proposes nothing, and "down to" a higher limit is asked; "write to Hooli about INV-…"
+drafts the letter; a cash forecast is said to be out of reach (not answered with the book's balances); "in each risk
+class" splits the book; "any promises?" after Globex's exposure is Globex's promise history; "what should I say to
+Globex" is a draft; "can you check on them" with no one before asks who (never the book's figures); "a nudge email to
+Globex" is a draft, "email Globex the reminder" a send. On SQLite and PostgreSQL (the `shared_url` demo portfolio);
 the pure parts without a database."""
 
 from __future__ import annotations
@@ -195,3 +195,11 @@ def test_someone_pointed_at_with_no_one_before_is_asked_for(shared_url: str, tex
 
 def test_their_figures_in_a_part_of_the_book_stay_the_book(shared_url: str) -> None:  # noqa: F811
     assert _answering(ask(shared_url, "morgan", "how much do they owe us in EMEA")) == "get_portfolio_summary"
+
+
+def test_an_email_to_a_customer_is_a_draft_and_emailing_it_is_a_send(shared_url: str) -> None:  # noqa: F811
+    before = business_digest(shared_url)
+    draft = ask(shared_url, "morgan", "friendly nudge email to Globex pls")
+    assert _answering(draft) == "draft_dunning_message" and not draft.proposals
+    assert business_digest(shared_url) == before
+    assert _answering(ask(shared_url, "morgan", "email Globex the first reminder")) == "propose_dunning_send"

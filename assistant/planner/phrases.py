@@ -310,7 +310,10 @@ _RELEASE_IT_RE = re.compile(
     r"|\b(?:get|have)\s+(?:it|that|them|their\s+order|the\s+order)\s+(?:released|unblocked|moving|shipped)\b",
     re.IGNORECASE,
 )
-_HOLD_IT_RE = re.compile(r"\b(?:put|place)\s+(?:it|that|this|them|their order)\s+on\s+hold\b", re.IGNORECASE)
+_HOLD_IT_RE = re.compile(
+    r"\b(?:put|place)\s+(?:it|that(?:\s+one)?|this(?:\s+one)?|them|their order|the\s+order)\s+on\s+hold\b",
+    re.IGNORECASE,
+)
 _ORDER_CHANGES = (Intent.ORDER_RELEASE, Intent.ORDER_HOLD)
 _TO_ME_RE = re.compile(r"\b(?:give|assign|reassign|hand|pass|move)\b.{0,20}\bto me\b|\bi'?ll (?:take|own) it\b")
 _CUSTOMER_READS = frozenset(
@@ -473,7 +476,9 @@ _ACTION_WORDS = {
         Intent.ORDER_HOLD: r"\bhold\b|\bblock\w*|\bstop\b|\bfreeze\b|\bpause\b",
         Intent.ORDER_RELEASE: r"\brelease\w*|\bunblock\w*|\blift\b|\blet\b.*\bthrough\b|\bfree\s+up\b",
         Intent.DUNNING_SEND: r"\bsend(?:ing)?\b|\bpropos\w*"
-        r"|\bqueue\b|\bfire\s+off\b|\bdispatch\b|\be-?mail\b|\bmail\b|\bget\b.*\bout\b",
+        # "email it to hooli" sends; "a friendly nudge email to hooli" is the letter (a draft)
+        r"|\bqueue\b|\bfire\s+off\b|\bdispatch\b|\be-?mail\b(?!\s+(?:to|for)\b)|\bmail\b(?!\s+(?:to|for)\b)"
+        r"|\bget\b.*\bout\b",
         Intent.DISPUTE_UPDATE: r"\bclose\b|\bresolv\w*|\bmark\b|\bset\b|\bchange\b|\breassign\w*|\bescalat\w*"
         r"|\baccept\w*|\breject\w*|\bupdate\w*|\bmove\b|\bshould\s+(?:be|read|say)\b|\bre-?code\w*",
         Intent.NOTE: r"\bnote\b|\blog\b|\brecord\b|\bjot\b|\bwrite\s+down\b|\badd\b",
