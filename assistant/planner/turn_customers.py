@@ -82,10 +82,12 @@ _CODE_RE = re.compile(r"(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9][\w-]{3,}|\d{4,
 # Two names joined ("Globex and Initech", "Wayne & Hooli", "Globex, Initech"): a read about one would drop the other
 _TWO_NAMED_RE = re.compile(r"\w\s*(?:\band\b|&|,|\bplus\b|\bvs\.?|\bversus\b)\s*\w", re.I)
 _COMBINED_RE = re.compile(r"\bplus\b|\bcombined\b|\btogether\b|\bin total\b|\ball (?:three|of them)\b|\+", re.I)
-# Words that name a part of the book: "their" then speaks of it, not of a customer
+# Words that name a part of the book, its figures or things of which there are many: "them" then speaks of those
+# ("set them against the end of June figure", "do disputed invoices get dunned or are they left out?")
 _A_PART_OF_THE_BOOK_RE = re.compile(
     r"\b(?:book|portfolio|region|segment|collector|currency|countr(?:y|ies)|industry|sector|team|emea|apac|latam)\b"
-    r"|\bnorth\s+america\b",
+    r"|\bnorth\s+america\b|\b(?:receivables|ar|figures?|numbers?|totals?|ageing|aging|dso|cei|kpis?)\b"
+    r"|\b(?:invoices|orders|items|promises|ptps|disputes|payments|letters|reminders|proposals|limits)\b",
     re.I,
 )
 _OWN_BOOK_ONLY = " in your book (you see only the customers assigned to you)"
