@@ -19,6 +19,7 @@ from assistant.planner.phrases import GROUP_BY_RE
 from assistant.planner.portfolio_query import LIMIT_SIZE_RE, not_applied
 from tests.support import clock
 from tests.test_planner import ask, last_call, shared_url  # noqa: F401 - the fixture is used by name
+from tests.test_understanding_book_figures import _portfolio
 
 
 @pytest.mark.parametrize(
@@ -40,10 +41,6 @@ def test_the_size_of_a_limit_is_no_balance() -> None:
     assert LIMIT_SIZE_RE.search("customers with limits over 500k")
     assert not LIMIT_SIZE_RE.search("customers owing over 500k")
     assert not LIMIT_SIZE_RE.search("who is over their limit")
-
-
-def _portfolio(reply: Any) -> dict[str, Any]:
-    return dict(last_call(reply, "get_portfolio_summary").arguments)
 
 
 @pytest.mark.parametrize(
