@@ -34,14 +34,17 @@ def charts_dir(settings: Settings) -> Path:
 
 
 def chart_file(settings: Settings, name: str) -> Path | None:
-    """The chart file called `name` if it is a PNG directly inside the charts folder, else None."""
+    """The chart file called `name` if it is a PNG directly inside the charts folder (drawn now if the answer only
+    planned it), else None."""
+    from tools.charts import materialise
+
     if not CHART_NAME.match(name):
         return None
     folder = charts_dir(settings)
     path = (folder / name).resolve()
-    if path.parent != folder or not path.is_file():
+    if path.parent != folder:
         return None
-    return path
+    return materialise(path)
 
 
 def chart_name(settings: Settings, path: str) -> str | None:

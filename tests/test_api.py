@@ -184,6 +184,14 @@ def test_chat_through_the_real_service_answers_exposure(api: Api) -> None:
     assert 'creditdesk_tool_calls_total{outcome="ok",tool="get_customer_exposure"}' in metrics
 
 
+def test_a_chart_in_an_answer_is_served_as_png(api: Api) -> None:
+    reply = api.post("/v1/chat", "morgan", json={"message": "ageing chart of the whole book"}).json()
+    assert reply["error"] is None and len(reply["charts"]) == 1, reply["text"]
+    image = api.get(reply["charts"][0]["url"], "morgan")
+    assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+    assert image.content[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 # --- proposals --------------------------------------------------------------------------------------------------
 
 

@@ -33,6 +33,7 @@ from db.queries import portfolio as queries
 from tests.conftest import DEMO_AS_OF
 from tests.support import factories as f
 from tests.support.paths import IBM_SAMPLE
+from tools.charts import materialise
 from tools.context import Actor, ToolContext
 from tools.maintenance import refresh_receivable_snapshots
 from tools.portfolio import (
@@ -958,16 +959,30 @@ def test_an_analyst_may_filter_on_a_collector(demo_db_url: str, raw_demo: Raw) -
 
 
 @pytest.mark.parametrize(("chart", "group_by"), [("ageing", None), ("trend", None), ("group", "region")])
-def test_charts_are_written_with_alt_text(demo_db_url: str, chart: str, group_by: str | None) -> None:
+def test_charts_are_planned_with_alt_text_and_drawn_on_first_use(
+    demo_db_url: str, chart: str, group_by: str | None
+) -> None:
     args = {"chart": chart, **({"group_by": group_by} if group_by else {})}
     result = summary(demo_db_url, **args)
     assert result.chart is not None and result.chart.kind == chart
     path = Path(result.chart.path)
     assert path.parent == get_settings().data_dir / "charts"
+    assert path.with_suffix(".json").is_file()
+    assert materialise(path) == path
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
     assert result.chart.alt_text and result.reporting_currency in result.chart.alt_text
     assert summary(demo_db_url, **args).chart.path == result.chart.path  # the name follows from the request
     assert summary(demo_db_url, **args, top_n=5).chart.path != result.chart.path
+
+
+def test_planning_a_chart_draws_nothing_until_it_is_used(tmp_path: Path) -> None:
+    from tools.charts import AgeingChart, plan
+
+    spec = AgeingChart(labels=["current"], undisputed=[Decimal("10")], disputed=[Decimal("0")], currency="EUR",
+                       as_of=date(2026, 11, 16))  # fmt: skip
+    path = tmp_path / "chart.png"
+    assert "current 10" in plan(path, spec) and not path.exists()
+    assert materialise(path) == path and materialise(tmp_path / "never-planned.png") is None
 
 
 # --- input checks ---------------------------------------------------------------------------------------------------

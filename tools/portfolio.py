@@ -38,6 +38,7 @@ from db.queries.customers import customer_table_fingerprint
 from db.queries.fx import latest_rates_on
 from db.queries.portfolio import GroupBy, GroupKey, RankMeasure, Selection
 from db.queries.snapshots import customer_fingerprint, rollup_built_for
+from tools import charts
 from tools.context import ToolContext
 from tools.fx import FxConverter, FxRateUsed
 from tools.maintenance import snapshot_parameters
@@ -1823,56 +1824,59 @@ def trend_notes(sources: Sources) -> list[str]:
 # --- chart ----------------------------------------------------------------------------------------------------------
 
 
-def chart_path(ctx: ToolContext, args: PortfolioSummaryInput, as_of: date) -> str:
+def chart_path(ctx: ToolContext, args: PortfolioSummaryInput, as_of: date, figures: bytes) -> str:
+    """Where the chart of this request goes: named by the request and by the plotted figures, so a name always
+    means one picture."""
     request = {
         "args": args.model_dump(mode="json"),
         "as_of": as_of.isoformat(),
         "currency": ctx.reporting_currency,
         "book": ctx.book_collector_id,
     }
-    digest = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(json.dumps(request, sort_keys=True).encode() + figures).hexdigest()[:16]
     return str(get_settings().data_dir / "charts" / f"portfolio-{args.chart}-{digest}.png")
 
 
-def render_chart(ctx: ToolContext, args: PortfolioSummaryInput, summary: PortfolioSummary) -> ChartInfo | None:
-    if args.chart == "none":
-        return None
-    from tools import charts
-
-    path = chart_path(ctx, args, summary.as_of)
+def chart_spec(
+    args: PortfolioSummaryInput, summary: PortfolioSummary
+) -> charts.AgeingChart | charts.TrendChart | charts.GroupChart:
     currency = summary.reporting_currency
     if args.chart == "ageing":
         rows = summary.totals.ageing
-        alt = charts.ageing_chart(
-            path,
-            [r.bucket for r in rows],
-            [r.excluding_disputed for r in rows],
-            [r.including_disputed - r.excluding_disputed for r in rows],
-            currency,
-            summary.as_of,
+        return charts.AgeingChart(
+            labels=[r.bucket for r in rows],
+            undisputed=[r.excluding_disputed for r in rows],
+            disputed=[r.including_disputed - r.excluding_disputed for r in rows],
+            currency=currency,
+            as_of=summary.as_of,
         )
-    elif args.chart == "trend":
+    if args.chart == "trend":
         points = summary.trend
-        alt = charts.trend_chart(
-            path,
-            [p.as_of for p in points],
-            [p.open_receivables for p in points],
-            [p.overdue for p in points],
-            [p.dso for p in points],
-            currency,
+        return charts.TrendChart(
+            dates=[p.as_of for p in points],
+            receivables=[p.open_receivables for p in points],
+            overdue=[p.overdue for p in points],
+            dso=[p.dso for p in points],
+            currency=currency,
         )
-    else:
-        groups = summary.groups
-        alt = charts.group_chart(
-            path,
-            [g.label for g in groups],
-            [g.figures.not_yet_due.value or Decimal(0) for g in groups],
-            [g.figures.overdue.value or Decimal(0) for g in groups],
-            currency,
-            summary.group_by or "group",
-            summary.as_of,
-        )
-    return ChartInfo(kind=args.chart, path=path, alt_text=alt)
+    groups = summary.groups
+    return charts.GroupChart(
+        labels=[g.label for g in groups],
+        not_yet_due=[g.figures.not_yet_due.value or Decimal(0) for g in groups],
+        overdue=[g.figures.overdue.value or Decimal(0) for g in groups],
+        currency=currency,
+        dimension=summary.group_by or "group",
+        as_of=summary.as_of,
+    )
+
+
+def render_chart(ctx: ToolContext, args: PortfolioSummaryInput, summary: PortfolioSummary) -> ChartInfo | None:
+    """The chart the request asked for, planned (its PNG is drawn when a surface first uses it)."""
+    if args.chart == "none":
+        return None
+    spec = chart_spec(args, summary)
+    path = chart_path(ctx, args, summary.as_of, charts.spec_bytes(spec))
+    return ChartInfo(kind=args.chart, path=path, alt_text=charts.plan(path, spec))
 
 
 # --- the tool -------------------------------------------------------------------------------------------------------

@@ -62,7 +62,9 @@ def _print_text(reply: AssistantReply) -> None:
 
 def render_reply(reply: AssistantReply) -> None:
     """The reply as rich text: the answer (a clarifying question's readings numbered), proposals with how to decide
-    them, citations, charts, errors."""
+    them, citations, charts (drawn now, so the printed path opens), errors."""
+    from tools.charts import materialise
+
     if reply.error:
         err_console.print(f"[bold red]error[/]: {reply.error}")
         if reply.text and reply.text != reply.error:
@@ -90,7 +92,8 @@ def render_reply(reply: AssistantReply) -> None:
             + "[/]"
         )
     for chart in reply.charts:
-        console.print(f"[dim]chart: {chart}[/]")
+        drawn = materialise(chart)
+        console.print(f"[dim]chart: {drawn or chart}[/]")
     usage = reply.usage
     details = [reply.engine] + ([f"intent {reply.intent}"] if reply.intent else [])
     if usage.model_calls:

@@ -101,7 +101,7 @@ def register(app: AsyncApp, surface: SlackSurface) -> None:
         )
         for path in reply.charts:
             name = chart_name(surface.settings, path)
-            file = chart_file(surface.settings, name) if name else None
+            file = await surface.run_blocking(chart_file, surface.settings, name) if name else None
             if file is None:
                 continue
             await client.files_upload_v2(
