@@ -90,6 +90,7 @@ def test_training_examples_cover_every_capability_the_planner_answers() -> None:
         "dev14.jsonl",
         "dev15.jsonl",
         "dev16.jsonl",
+        "dev17.jsonl",
     ],
 )
 def test_no_training_example_is_a_text_of_the_evaluation_sets(labelled: str) -> None:
