@@ -326,7 +326,15 @@ _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
         "from_today",
     ),
     (re.compile(r"\bnext\s+week\b", re.I), "next_week"),
-    (re.compile(rf"\b(next|this|coming|on|by|last)?\s*({_WEEKDAY_NAMES})\b", re.I), "weekday"),
+    (  # not an event's day: "the pack for Thursday's board call" asks nothing of Thursday
+        re.compile(
+            rf"\b(next|this|coming|on|by|last)?\s*({_WEEKDAY_NAMES})\b"
+            r"(?!'s\s+(?:\w+\s+)?(?:call|meeting|review|catch[- ]?up"
+            r"|stand-?up|committee|session|sync|huddle|agenda|presentation|deck|offsite|board|lunch)\b)",
+            re.I,
+        ),
+        "weekday",
+    ),
     (re.compile(_DAY_OF_MONTH, re.I), "day_of_month"),
     (re.compile(r"\btoday\b|\btonight\b|\bright now\b", re.I), "today"),
     (re.compile(r"\byesterday\b", re.I), "yesterday"),

@@ -9,7 +9,7 @@ import re
 import time
 from collections.abc import Sequence
 
-from assistant.planner.semantic import mask_names, name_words_to_mask
+from assistant.planner.semantic import PLACEHOLDER, mask_names, name_words_to_mask
 from assistant.planner.understand import CERTAIN_RULES, MARGIN, SAME_ANSWER, understand
 from assistant.types import AskRequest, AssistantReply, Usage
 from core.logging import get_logger
@@ -53,6 +53,7 @@ from .decision_forms import (
     WRITE_TO_THEM_RE,
 )
 from .entities import (
+    BARE_INVOICE_RE,
     CUSTOMER_ID_RE,
     EXTERNAL_ID_RE,
     INVOICE_RE,
@@ -63,7 +64,7 @@ from .entities import (
     money_mentions,
 )
 from .follow_ups import HYPOTHETICAL_RE
-from .intent_rules import HOW_THEY_PAY_RE, WHAT_TO_SAY_RE
+from .intent_rules import HOW_THEY_PAY_RE, PAID_ON_A_DAY_RE, WHAT_TO_SAY_RE
 from .intents import CUSTOMER_INTENTS, EITHER_WAY_RE, THRESHOLD, Intent, recognise
 from .phrases import (
     _ACTION_WORDS,
@@ -255,6 +256,14 @@ class _Turn(TurnAsking):
             return Intent.DUNNING_DRAFT  # "what should I say to falconley": the words for that customer
         if intent is Intent.INVOICE and WRITE_TO_THEM_RE.match(self.text) and self.names_a_customer():
             return Intent.DUNNING_DRAFT  # "write to riverline about INV-…": the letter, not the invoice's details
+        if (
+            intent is Intent.FIND_CUSTOMER
+            and (INVOICE_RE.search(self.text) or BARE_INVOICE_RE.search(self.text))
+            and not self.names_a_customer()
+        ):
+            return Intent.INVOICE  # "look up 0380292674 in the IBM set": an invoice's number, no customer's name
+        if intent is Intent.INVOICE and PAID_ON_A_DAY_RE.search(self.text):
+            return Intent.PROMISE  # "INV-… gets paid in full next monday": a payment to come, told about an invoice
         if intent is Intent.PROMISE_HISTORY and HOW_THEY_PAY_RE.search(self.text):
             return Intent.PAYMENT_BEHAVIOUR  # "how did globex pay during 2025?": how it paid, no promise named
         if (
@@ -395,6 +404,15 @@ class _Turn(TurnAsking):
             and not self.unknown_word()
         ):
             return Intent.EXPOSURE  # "Glenleaf Networks?": the customer's standing; a look-up asks for the record
+        if (
+            Intent.EXPOSURE in close
+            and set(close) <= {Intent.EXPOSURE, Intent.FIND_CUSTOMER, Intent.SCORE, Intent.STATUS}
+            and not re.search(r"\w", self.without_names().replace(PLACEHOLDER, ""))
+            and self.names_a_customer()
+        ):
+            return Intent.EXPOSURE  # "Globex?", a name and nothing else: where the customer stands
+        if set(close) == {Intent.RELEASE_CHECK, Intent.STATUS} and _AN_ORDER_RE.search(self.text):
+            return Intent.RELEASE_CHECK  # "why is globex's order stuck?": the order's check states what holds it
         if EITHER_WAY_RE.search(self.text) and Intent.RELEASE_CHECK in close:
             return Intent.RELEASE_CHECK  # "SO-15 -- release or hold?": which way is what the check answers
         if intent in (Intent.RELEASE_CHECK, Intent.ORDER_RELEASE) and _ASKS_FOR_RELEASE_RE.search(self.text):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from .context import REGION_ALIASES, list_call, match_values, pending_candidates, vocabulary
+from .context import REGION_ALIASES, list_call, match_staff, match_values, pending_candidates, vocabulary
 from .dates import date_mentions
 from .entities import DISPUTE_ID_RE, INVOICE_RE, ORDER_RE, Spans
 from .intents import CUSTOMER_INTENTS, THRESHOLD, Intent, recognise
@@ -55,6 +55,13 @@ _PROPOSE_IT_RE = re.compile(
     r"|\bput\s+(?:in|through|forward)\s+(?:for\s+)?[$£€]?\d"  # "ok put in 15k for them"
     r"|\b(?:go|going)\s+(?:with|for)\s+(?:that|it|this|(?:an?\s+)?[+$£€]?\d)"
     r"|\b(?:make|set)\s+(?:it|that)\s+(?:at|to)?\s*[$£€]?\d",
+    re.IGNORECASE,
+)
+# After a draft: "get that out to them", "fire it off", "send the notice": the drafted letter is to be sent
+_SEND_IT_RE = re.compile(
+    r"\b(?:send|get|fire|shoot|push|pop)\s+(?:it|that|this|the\s+(?:letter|reminder|notice|e-?mail|draft|chaser))?"
+    r"\s*(?:out|off|over)\b|\bsend\s+(?:it|that|this|the\s+(?:letter|reminder|notice|e-?mail|draft|chaser))\b"
+    r"|\be-?mail\s+(?:it|that|this)\b",
     re.IGNORECASE,
 )
 # "what if they went to 45 day terms", "and on net 60?" (a what-if), not "change their terms to net 60" (a change)
@@ -137,7 +144,11 @@ class TurnFollowUps(TurnWrites):
         if previous == Intent.LIMIT_RECOMMEND and _PROPOSE_IT_RE.search(text):
             # "fine, put in a proposal for 400k", "ok put that forward at 90k" after a recommendation
             return Intent.LIMIT_PROPOSE
-        if go and previous == Intent.DUNNING_DRAFT and re.search(r"\bsend\b", text, re.IGNORECASE):
+        if (
+            previous == Intent.DUNNING_DRAFT
+            and not self.names_a_customer()
+            and ((go and re.search(r"\bsend\b", text, re.IGNORECASE)) or _SEND_IT_RE.search(text))
+        ):
             return Intent.DUNNING_SEND
         if previous == Intent.DISPUTE and DISPUTE_CHANGE_RE.search(text) and not DISPUTE_ID_RE.search(text):
             return Intent.DISPUTE_UPDATE  # "set it to resolved", "reassign it to cleo" after a dispute summary
@@ -157,6 +168,13 @@ class TurnFollowUps(TurnWrites):
             )
         ):
             return Intent.WORKLIST  # "only the ones over 50k", "only EMEA" after a worklist
+        if (
+            previous == Intent.WORKLIST
+            and FOLLOW_UP_RE.match(text)
+            and match_staff(text, vocabulary(self.request.database_url), Spans(), roles=frozenset({"collector"}))
+            and not self.names_a_customer()
+        ):
+            return Intent.WORKLIST  # "now do cameron's" after cleo's call list: another collector's list
         if previous in (Intent.WORKLIST, Intent.PORTFOLIO) and WIDEN_RE.match(text) and not self.names_a_customer():
             return Intent(previous)  # "add class D too" after a worklist of class E
         if previous == Intent.WORKLIST and self.asks_again_earlier() and recognised in _SAME_LIST_READINGS:

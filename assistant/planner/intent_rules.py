@@ -48,6 +48,16 @@ WHAT_TO_SAY_RE = re.compile(
     r"\bwhat\s+(?:should|do|shall|can|would)\s+i\s+(?:say|tell|write)\b|\btalking\s+points\b", IC
 )
 
+# "INV-… gets paid in full next monday", "it'll be settled on friday": a payment to come on a day, told not asked
+PAID_ON_A_DAY_RE = re.compile(
+    r"^(?!\W*(?:when|will|is|are|does|do|did|has|have|can|could|would|should|what|how|which|who|why)\b)"
+    r"(?![^?]*\?\W*$)"
+    r".*\b(?:gets?|getting|(?:will|'ll)\s+(?:get|be)|is\s+(?:going\s+to\s+be|getting|to\s+be))\s+"
+    r"(?:paid|settled|cleared)\b(?:\s+(?:in\s+full|off|up))?\s+"
+    r"(?:on|by|before|next|this|tomorrow|tmrw|eom|end|mon|tue|wed|thu|fri|sat|sun|\d)",
+    IC,
+)
+
 RULES: list[tuple[Intent, re.Pattern[str], int]] = [
     (Intent.FIND_CUSTOMER, NAME_SEARCH_RE, 8),
     (Intent.PENDING_APPROVALS, AWAITING_DECISION_RE, 10),
@@ -109,6 +119,16 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         3,
     ),
     (Intent.EXPOSURE, re.compile(r"\bag(?:e)?ing\b|\baged\b|\bagieng\b", IC), 3),
+    (  # "where's longcore at?", "where do we stand with hooli", "what's on the books for them": its standing
+        Intent.EXPOSURE,
+        re.compile(
+            r"\bwhere(?:'s|\s+is|\s+are)\s+(?!we\b)[\w&.' -]{2,40}?\s+at\s*\W*$"
+            r"|\bwhere\s+(?:do\s+)?we\s+stand\s+(?:with|on)\b"
+            r"|\bwhere\s+are\s+we\s+(?:at\s+)?with\b|\bon\s+(?:the|our)\s+books\s+(?:for|with|from)\b",
+            IC,
+        ),
+        4,
+    ),
     (Intent.EXPOSURE, re.compile(r"\bunpaid\b", IC), 3),
     # "is greenport over limit?": where it stands against its limit
     (
@@ -254,7 +274,7 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
     (
         Intent.DUNNING_DRAFT,
         re.compile(
-            r"\bdunn?ing\b|\bdun\b|\breminder\b|\bremind\b|\bchaser\b|\bfinal notice\b"
+            r"\bdunn?ing\b|\bdun\b|\breminder\b|\bremind\b|\bchaser\b|\bnudge\b|\bfinal notice\b"
             r"|\bdemand letter\b|\bletter\b|\be-?mail\b|\bpayment request\b",
             IC,
         ),
@@ -380,7 +400,7 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         Intent.PROMISE,
         re.compile(
             r"\bpromis(?:ed|es|e)\b.*\bpay\b|\bptp\b|\bwill pay\b|\bgoing to pay\b"
-            r"|\b(?:committed|agreed|promised) to (?:pay|settle|clear|wire|transfer|remit)\b|\bpromise to pay\b"
+            r"|\b(?:committed|agreed|promised) to (?:pay|settle|clear|wire|transfer|remit)(?:ing)?\b|\bpromise to pay\b"
             # "committed to twenty thousand dollars this Wednesday", "agreed to $5k by Friday"
             r"|\b(?:committed|agreed|promised|undertook)\s+to\s+(?:[$£€]\s?\d|\d|(?:a|half|one|two|three|four|five|six"
             r"|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)\s)"
@@ -423,6 +443,7 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         ),
         6,
     ),
+    (Intent.PROMISE, PAID_ON_A_DAY_RE, 6),
     (Intent.ORDER_HOLD, re.compile(r"\b(?:hold|block|freeze)\b.*\b(?:order|so-?\s?\d+)\b|\bput\b.*\bon hold\b", IC), 5),
     (  # "hold SO-117 — their exposure is way over": the instruction comes first, the reason after
         Intent.ORDER_HOLD,
@@ -511,7 +532,10 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
             r"|\bwhat (?:is|are) (?:the|our)\b.*\b(?:threshold|cadence|schedule|fee|fees|interest"
             r"|levels?|process)\b|\bhow (?:do|does|is|are) (?:we|the|a|an)\b.*\b(?:calculated|computed"
             r"|defined|determined|handled|work)\b|\bwrite[- ]?offs?\b|\bprovision\w*\b|\bauto[- ]?approv\w*"
-            r"|\bhow(?:'s| is| are| was)\s+(?:it|that|this|they)\s+(?:worked out|calculated|computed|derived)\b",
+            r"|\bhow(?:'s| is| are| was)\s+(?:it|that|this|they)\s+(?:worked out|calculated|computed|derived)\b"
+            # "review cadence for D class accounts?", "how often are E-class limits reviewed": the policy's schedule
+            r"|\breview\s+(?:cadence|frequency|cycle|interval|schedule|period)\b"
+            r"|\bhow\s+often\b.{0,40}\b(?:review\w*|re-?scor\w*|re-?assess\w*|check(?:ed)?)\b",
             IC,
         ),
         6,

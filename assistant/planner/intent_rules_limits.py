@@ -55,7 +55,9 @@ LIMIT_RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         Intent.LIMIT_PROPOSE,
         re.compile(
             r"\bnew\s+(?:credit\s+)?(?:limit|line)\s+(?:of\s+|at\s+|to\s+|=\s*|:\s*)?[$£€]?\s?\d"
-            r"|\b(?:limit|line)\b[^.?!]{0,40}\bto\s+(?:zero|nil|nothing|0)\b",
+            r"|\b(?:limit|line)\b[^.?!]{0,40}\bto\s+(?:zero|nil|nothing|0)\b"
+            # "zero out their credit limit", "zeroise the line for hawkley"
+            r"|\bzero(?:ise|ize|\s+out)?\s+(?:[\w&.'-]+\s+){0,3}?(?:credit\s+)?(?:limit|line)\b",
             IC,
         ),
         6,

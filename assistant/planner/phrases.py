@@ -119,7 +119,9 @@ _ASKS_FOR_RELEASE_RE = re.compile(
     r"|\b(?:can|could)\s+(?:we|you|i)\s+(?:please\s+)?get\b.{0,60}\b(?:released|unblocked|off hold)\b",
     re.I,
 )
-_HELD_RE = re.compile(r"\bheld\b|\bon hold\b|\bblocked\b", re.I)
+_HELD_RE = re.compile(
+    r"\bheld\b|\bon hold\b|\bblocked\b|\bstuck\b|\bparked\b|\bfrozen\b|\bnot\s+(?:shipping|going\s+out)\b", re.I
+)
 _VS_NOW_RE = re.compile(r"\b(?:vs\.?|versus|compared\s+(?:with|to)|against|and)\s+(?:now|today|currently)\b", re.I)
 # "what class is X now, and what was it at the end of june?": a past date beside "now" is the comparison
 NOW_RE = re.compile(r"\b(?:now|today|currently|current(?:ly)?|at the moment|right now)\b", re.I)
@@ -208,8 +210,11 @@ GROUP_BY_RE = re.compile(
     r"|(?:risk\s+|credit\s+)?(?:grade|rating|band)"
     r"|currency|customer|country|countries|industry|industries|sector|vertical)(?:es|s)?\b"
     # "which collector is carrying the most overdue?": the groups, the largest first
-    r"|^\W*(?:so\W+|and\W+)?which\s+(region|segment|coll?ector|currency|country|industry)\s+"
-    r"(?:is|was|has|had|carries|carried|holds|held|owes|owed|owns|owned|sits|pays|paid|accounts\s+for)\b"
+    # "which 3 collectors are sitting on the most overdue?": the same, for the first few
+    r"|^\W*(?:so\W+|and\W+)?which\s+(?:(?:\d{1,2}|two|three|four|five|ten)\s+)?"
+    r"(region|segment|coll?ector|currenc(?:y|ie)|countr(?:y|ie)|industr(?:y|ie))s?\s+"
+    r"(?:is|are|was|were|has|have|had|carr(?:y|ies|ied)|hold|holds|held|owe|owes|owed|own|owns|owned|sit|sits"
+    r"|pay|pays|paid|accounts?\s+for)\b"
     # "collectors ranked by overdue", "rank the regions by DSO": the groups, in that order
     r"|\b(region|segment|coll?ector|currenc(?:y|ie)|countr(?:y|ie)|industr(?:y|ie))s?\s+(?:ranked|sorted|ordered)\s+by\b"
     r"|\b(?:rank|sort|order)\s+(?:the\s+|our\s+|all\s+)?(region|segment|coll?ector)s?\s+by\b"
@@ -288,7 +293,7 @@ _PROPOSAL_KINDS = [
 # with 31/10?": the last portfolio question again with this change
 SAME_BUT_RE = re.compile(
     r"^\W*(?:(?:ok|and|now|then|so)\W+)*(?:same(?:\s+(?:thing|again|query|figures?|numbers?|breakdown|split))?"
-    r"\s*(?:but|for|as|,|-)|just\s+the\s+[\w+-]+(?:\s+[\w+-]+)?\s+(?:ones|stuff|accounts|customers)\b"
+    r"\s*(?:but|for|as|at|on|in|without|excluding|,|-)|just\s+the\s+[\w+-]+(?:\s+[\w+-]+)?\s+(?:ones|stuff|accounts|customers)\b"
     r"|how\s+does\s+(?:that|this|it)\s+compare\b)",
     re.IGNORECASE,
 )
@@ -465,6 +470,7 @@ _ACTION_WORDS = {
         r"|set|change|adjust|propos\w*|extend|give|more|extra|take\s+\w+\s+down|down\s+to|top\s+up|boost|double|halve)\b|->|→"
         r"|\bnew\s+(?:credit\s+)?limit\b[^.?!]{0,60}?:\s*\S*\d",  # "New limit for Westport: 3.5m"
         Intent.PROMISE: r"\bpromis\w*|\bcommit\w*|\bptp\b|\bwill\s+(?:pay|send|settle|clear)|'ll\s+(?:pay|send|settle)"
+        r"|\b(?:gets?|getting|(?:will|'ll)\s+(?:get|be)|is\s+(?:going\s+to\s+be|getting|to\s+be))\s+(?:paid|settled|cleared)\b"
         r"|\bgoing to (?:pay|send|settle)|\bagreed to (?:pay|settle|clear|wire|transfer|remit)"
         r"|\bpay(?:ing|ment)?\s+(?:by|on|next)\b"
         r"|\b(?:says?|said|told (?:us|me)|confirm\w*)\b[^.?!]{0,30}?\d[\d.,]*\s*[km]?\b[^.?!]{0,15}?"

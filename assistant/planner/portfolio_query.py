@@ -35,10 +35,10 @@ _UNITS = {"week": "week", "wk": "week", "month": "month", "mth": "month", "quart
 LIST_RE = re.compile(
     r"^\W*(?:\w+\W+){0,3}?(?:(?:who|which)\s+|what\s+(?=(?:customers?|accounts?|clients?|debtors?|companies)\b))"
     r"(?:customers?|accounts?|clients?|debtors?|companies|one|ones)?\b"
-    r"|\b(?:list|show|give)\s+(?:me\s+)?(?:all\s+|the\s+)?(?:customers|accounts|clients|debtors)\b"
+    r"|\b(?:list|show|give)\s+(?:me\s+)?(?:all\s+|the\s+|my\s+|our\s+)?(?:customers|accounts|clients|debtors)\b"
     r"|^\W*(?:pls\s+|please\s+|can\s+you\s+)?list\b"  # "list the acounts on Hold or Stop": a list, typo or not
     r"|\b(?:customers|accounts|clients|debtors|names)\s+(?:(?:in|on|from|of)\s+(?:my|our|the|his|her)\s+(?:book|portfolio|"
-    r"list|patch)\s+)?(?:that|who|which|with|above|over|owing|exceeding|in breach)\b"
+    r"list|patch)\s+)?(?:that|who|which|where|whose|with|above|over|owing|exceeding|in breach)\b"
     # "customers in country 897 owing at least 500": a place between
     r"|\b(?:customers|accounts|clients|debtors)\s+(?:in|from|on)\s+(?:[\w-]+\s+){1,3}?(?:that|who|which|with|owing|owe|exceeding)\b"
     r"|^\W*(?:\w+\W+){0,2}?who(?:'s|\s+has|\s+have)\s+got\b"  # "who's got invoices sitting 31 to 60 days past due?"
@@ -269,7 +269,8 @@ _RANK_COUNT_RE = re.compile(
     rf"|\b{_COUNT}\s+(?:of\s+(?:the|our)\s+)?{_RANK_WORD}\b"
     rf"|\b(?:largest|biggest|highest|worst|slowest|best|fastest|smallest|lowest)\s+{_COUNT}\b"
     r"(?!\s*(?:\+|%|-|days?\b|k\b|m\b|dpd\b))"
-    rf"|\b{_COUNT}\s+(?:[A-Za-z-]+\s+)?(?:customers|accounts|clients|debtors|payers|names)\b"
+    rf"|\b{_COUNT}\s+(?:[A-Za-z-]+\s+)?(?:customers|accounts|clients|debtors|payers|names|collectors|regions"
+    r"|countries|segments|industries|currencies)\b"
     rf"(?=.{{0,40}}\b{_RANK_WORD})"
     rf"|\b(?:give|show)\s+(?:me\s+)?(?:the\s+)?{_COUNT}\s*(?:of them|instead|rows|names|please|pls|\W*$)",
     IC,

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from assistant.catalogue import Example, examples, examples_fingerprint
 from core.logging import get_logger
@@ -38,7 +37,6 @@ from .name_runs import name_candidates
 
 log = get_logger(__name__)
 
-_BLAS = ThreadpoolController()
 WORD_PATTERN = r"(?u)\b\w+\b|[?#]"  # single letters and "?" count: "is X ok?" is a question, "X ok" is not
 # Inverse regularisation of the head (chosen by 5-fold cross-validation on the training examples).
 REGULARISATION_C = 10.0
@@ -163,18 +161,14 @@ class SemanticIntents:
 
     def probabilities(self, text: str, vector: np.ndarray) -> np.ndarray:
         """The same probabilities as `self.head.predict_proba` on the stacked features."""
-        with _BLAS.limit(limits=1, user_api="blas"):
-            logits = self._word_logits(text) + self._vector_weights @ vector + self._intercepts
+        logits = self._word_logits(text) + self._vector_weights @ vector + self._intercepts
         exp = np.exp(logits - logits.max())
         return np.asarray(exp / exp.sum())
 
     def classify_vector(self, text: str, vector: np.ndarray) -> Classified:
         probabilities = self.probabilities(text, vector)
         order = np.argsort(-probabilities)
-        # one BLAS thread: a product this small gains nothing from a second, and a spinning pool stalls when the
-        # cores are shared (0.2 ms alone, up to several ms beside other work)
-        with _BLAS.limit(limits=1, user_api="blas"):
-            nearest = float((self.vectors @ vector).max())
+        nearest = float((self.vectors @ vector).max())
         return Classified(
             readings=[Reading(self.labels[i], float(probabilities[i])) for i in order], nearest_similarity=nearest
         )

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from . import answers
+from .context import last_call
 from .dates import date_at
 from .entities import MoneyMention
 from .limit_change import (
@@ -27,6 +28,11 @@ from .turn_state import Stop
 _TO_ZERO_RE = re.compile(r"\b(?:to|at)\s+(?:zero|nil|nothing|nought)\b|\bzero(?:ise|ize|\s+out)\b", re.I)
 
 
+# "propose the recommended limit", "set it in line with the policy", "go with what the scorecard suggests"
+_THE_RECOMMENDED_RE = re.compile(
+    r"\brecommend\w*|\bsuggest\w*|\bpolicy\b|\bscorecard\b|\bin\s+line\s+with\b|\bwhat\s+(?:it|you|the\s+model)\s+(?:says|said|thinks?)\b",
+    re.I,
+)
 _TEMPORARY_RE = re.compile(r"\btemp(?:orary|orarily)?\b|\bfor\s+now\b|\bone[- ]off\b", re.I)
 _UNTIL_RE = re.compile(r"\b(?:until|till|til|through|thru)\s+(?:the\s+)?", re.I)
 
@@ -46,6 +52,13 @@ class TurnLimits(TurnReads):
         self.one_of_each(amounts, found, what="a limit change is one amount", nothing=nothing)
         amount = self.only_amount(amounts)
         customer = self.customer(single=nothing)
+        if amount is None and not self.names_the_new_limit_otherwise(customer.reference):
+            who = customer.name or "that customer"
+            raise Stop(
+                f"Change {who}'s limit to how much? Say the new limit (e.g. “raise it to 150k”), or ask what limit "
+                f"the policy would give {who} first. {nothing}",
+                "amount missing",
+            )
         recommendation = self.call("recommend_credit_limit", {"customer": customer.reference})
         stated_share = False
         currency = recommendation["currency"]
@@ -129,6 +142,17 @@ class TurnLimits(TurnReads):
         new = (current * factor).quantize(Decimal("0.01"))
         read_as = f"{answers.money(current, currency)} × {factor.normalize():f} = {answers.money(new, currency)}"
         return {"new_limit": str(new)}, read_as
+
+    def names_the_new_limit_otherwise(self, customer: str) -> bool:
+        """Whether a request with no amount still says what the new limit is: zero, a share of today's ("double it"),
+        the policy's recommendation ("propose the recommended limit"), or the one the thread just recommended for
+        this customer ("ok, propose that")."""
+        if _TO_ZERO_RE.search(self.text) or _THE_RECOMMENDED_RE.search(self.text):
+            return True
+        if limit_factor(self.text) is not None:
+            return True
+        previous = last_call(self.history, "recommend_credit_limit", only_last_reply=True)
+        return previous is not None and str(previous.arguments.get("customer")) == str(customer)
 
     def _recommendation_goes_the_asked_way(self, recommendation: dict[str, Any], nothing: str) -> None:
         """With no figure given the proposal is the policy's; when the words ask to raise and the policy would lower

@@ -83,8 +83,9 @@ _ONLY_DISPUTED_RE = re.compile(
     # "how much of what's overdue is actually under dispute?"
     r"|\bhow\s+much\s+of\b.{0,40}\b(?:is|are|was|were)\s+(?:\w+\s+)?(?:(?:in|under)\s+dispute|disputed)\b"
     # "what portion of the german overdue is actually in dispute?", "what share of overdue is disputed"
-    r"|\b(?:portion|share|part|proportion|percentage|%)\s+of\b.{0,40}\b(?:is|are|was|were)\s+(?:\w+\s+)?"
-    r"(?:(?:in|under)\s+dispute|disputed)\b",
+    r"|\b(?:portion|share|part|proportion|percentage|%|slice|chunk|bit)\s+of\b.{0,40}\b(?:is|are|was|were)\s+"
+    r"(?:\w+\s+)?(?:(?:in|under)\s+disputes?|disputed|tied\s+up\s+in\s+disputes?)\b"
+    r"|\btied\s+up\s+in\s+(?:a\s+)?disputes?\b",
     re.I,
 )
 # Currencies named in words or lower case ("open receivables in euros", "only gbp items")
@@ -153,6 +154,7 @@ class TurnPortfolio(TurnCustomers):
             args = {k: _as_date(k, v) for k, v in previous.arguments.items() if k not in ("chart",)}
         if previous is not None and _LIST_THEM_RE.match(text):
             args.update(group_by="customer", top_n=max(int(args.get("top_n", 0) or 0), 50))
+        top = ranking_count(text, self.spans)  # before the grouping's words: "which 3 collectors …"
         group = GROUP_BY_RE.search(text)
         dimension = next(g for g in group.groups() if g).lower() if group else ""
         dimension = {"currencie": "currency", "countrie": "country"}.get(dimension, dimension)  # "currencies ranked"
@@ -174,7 +176,6 @@ class TurnPortfolio(TurnCustomers):
                        r"|\bcustomer[- ]by[- ]customer\b", text, re.I):  # fmt: skip
             args["group_by"] = "customer"  # "every customer's balance": one row per customer (the largest first)
             args.setdefault("top_n", 50)
-        top = ranking_count(text, self.spans)
         counted = None
         if top is not None and not 1 <= top <= MAX_RANKED:  # "top 500": the most a list shows, and said so
             counted = f"a ranking of {top}: a list shows 1 to {MAX_RANKED} customers"
@@ -255,7 +256,11 @@ class TurnPortfolio(TurnCustomers):
                                r"|\b(?:over|above) 90\b.{0,20}(?:%|percent)",
                                text, re.I)  # fmt: skip
         # "and how much of that is over 60?" after a portfolio figure: days past due, said without the unit
-        of_that = previous is not None and re.search(r"\bof\s+(?:that|those|it|them)\b|\boverdue\b", text, re.I)
+        # "and over 60?" after a days-past-due figure: a new threshold for it
+        of_that = previous is not None and (
+            re.search(r"\bof\s+(?:that|those|it|them)\b|\boverdue\b", text, re.I)
+            or (again and previous.arguments.get("min_days_past_due") is not None)
+        )
         dpd = None if share_over else dpd_range(text, self.spans, bare_over=bool(of_that))
         if dpd is not None:
             if dpd.minimum is not None:
@@ -299,7 +304,7 @@ class TurnPortfolio(TurnCustomers):
         if picked:
             args["currencies"] = picked
         if re.search(
-            r"\bbroken\s+(?:promises?|ptps?)\b|\b(?:promises?|ptps?)\s+(?:were\s+)?broken\b"
+            r"\bbroken\s+(?:promises?|ptps?)\b|\b(?:promises?|ptps?)\s+(?:(?:was|were|has\s+been|have\s+been|got)\s+)?broken\b"
             r"|\bbroken? (?:a |their |its |any )?(?:promise|ptp)",
             text,
             re.I,

@@ -43,6 +43,9 @@ _NOT_A_CONTACT = frozenset(
 )
 
 
+# The last of a comma-separated list of a promise's parts, a first name: who made the promise
+_CLOSING_FIRST_NAME_RE = re.compile(r"\d[^,]*,[^,]*,\s*(?P<name>[A-Z][a-z]{2,})\W*$")
+
 # A dispute's reason code as staff name it ("reason code to pricing", "recode as damaged", "category: duplicate")
 _REASON_CODES = {"pricing": "pricing", "price": "pricing", "quantity": "quantity", "quality": "quality",
                  "damaged": "damaged", "damage": "damaged", "not received": "not_received",
@@ -209,9 +212,9 @@ class TurnWrites(TurnLimits):
         currency = self.currency_of(amount, customer, None, nothing)
         if currency:
             args["currency"] = currency
-        if invoices and not read_as:
+        if invoices:  # "INV-… in full": the amount was read from these invoices, and the promise is on them
             args["invoice_numbers"] = invoices
-            rounded = self.rounded_to_the_invoices(amount, invoices)
+            rounded = None if read_as else self.rounded_to_the_invoices(amount, invoices)
             if rounded is not None:
                 args["amount"], read_as = str(rounded[0]), rounded[1]
         if contact is not None:
@@ -281,6 +284,13 @@ class TurnWrites(TurnLimits):
                 if name.casefold() in _NOT_A_CONTACT or self.names_customer_word(name):
                     continue
                 self.spans.add(*match.span("name"))
+                return name
+        closing = _CLOSING_FIRST_NAME_RE.search(self.text)  # "log PTP: longcore, £55,041.04, 27/11, Priya"
+        if closing is not None:
+            name = closing.group("name")
+            common = name.casefold() in _NOT_A_CONTACT or is_common_word(name.lower())
+            if not (common or self.names_customer_word(name)):
+                self.spans.add(*closing.span("name"))
                 return name
         return None
 

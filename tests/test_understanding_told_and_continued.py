@@ -1,0 +1,165 @@
+"""Requests the offline desk misread or asked about needlessly (issue 12, seventeenth session): "where's Longcore
+at?" and "what's on the books for them" ask for the customer's standing; "a friendly nudge to Hooli" is a draft;
+"INV-… gets paid in full next monday" is a promise on that invoice for its open amount (while "when will INV-… get
+paid?" stays a question); "get that out to them" after a draft sends it; "now do cameron's" after a call list is
+cameron's list; "and over 60?" after a days-past-due figure moves the threshold; "same at <date>" keeps the split;
+"my accounts where a promise was broken" lists them; "which 3 collectors …" ranks three collectors; "Thursday's board
+call" is no as-of date; "zero out their limit" is a limit change; "raise X's limit" with no figure asks how much
+(nothing is proposed); "review cadence" is the policy's; "why is X's order stuck?" checks the held order; a first
+name closing a comma-separated promise is the contact. On SQLite and PostgreSQL (the `shared_url` demo portfolio);
+the pure parts without a database."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from assistant.planner.dates import date_mentions
+from assistant.planner.entities import Spans
+from assistant.planner.intent_rules import PAID_ON_A_DAY_RE
+from assistant.planner.intents import Intent, recognise
+from tests.test_planner import ask, business_digest, conversation, last_call, shared_url  # noqa: F401 - the fixture is used by name
+
+MONDAY = date(2026, 11, 16)
+
+
+def _answering(reply: object) -> str:
+    names = [call.name for call in reply.tool_calls]  # type: ignore[attr-defined]
+    return ([name for name in names if name != "resolve_customer"] or ["resolve_customer"])[-1]
+
+
+@pytest.mark.parametrize(
+    ("text", "told"),
+    [
+        ("acme says INV-2026-0000060 gets paid in full next monday", True),
+        ("INV-2026-0000305 will be paid on friday", True),
+        ("it'll be settled by the 30th", True),
+        ("when will INV-2026-0000060 get paid?", False),
+        ("will INV-2026-0000060 be paid on friday", False),
+        ("INV-2026-0000060 gets paid next monday?", False),
+        ("INV-2026-0000060 was paid on friday", False),
+    ],
+)
+def test_a_payment_to_come_on_a_day_is_told_not_asked(text: str, told: bool) -> None:
+    assert (PAID_ON_A_DAY_RE.search(text) is not None) is told
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("where's longcore at?", Intent.EXPOSURE),
+        ("where do we stand with hooli", Intent.EXPOSURE),
+        ("what's on the books for them", Intent.EXPOSURE),
+        ("friendly nudge to hooli pls", Intent.DUNNING_DRAFT),
+        ("zero out the limit for hooli", Intent.LIMIT_PROPOSE),
+        ("review cadence for D class accounts?", Intent.POLICY),
+        ("how often are E class limits reviewed", Intent.POLICY),
+    ],
+)
+def test_the_rules_read_the_request(text: str, intent: Intent) -> None:
+    assert intent in recognise(text).scores
+
+
+def test_an_event_on_a_weekday_is_no_date() -> None:
+    spans = Spans()
+    assert date_mentions("the pack for Thursday's board call", MONDAY, spans) == []
+    assert [m.day for m in date_mentions("what was overdue at friday's close", MONDAY, Spans())] == [date(2026, 11, 13)]
+
+
+@pytest.mark.parametrize(
+    ("text", "tool"),
+    [
+        ("where's Initech at?", "get_customer_exposure"),
+        ("Vandelay Imports - what's on the books for them?", "get_customer_exposure"),
+        ("friendly nudge to Hooli pls", "draft_dunning_message"),
+        ("review cadence for D class accounts?", "search_policy"),
+    ],
+)
+def test_a_request_reaches_its_tool(shared_url: str, text: str, tool: str) -> None:  # noqa: F811
+    assert _answering(ask(shared_url, "morgan", text)) == tool
+
+
+def test_an_invoice_paid_in_full_on_a_day_is_a_promise_on_it(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "Acme says INV-2026-0000060 gets paid in full next monday")
+    call = last_call(reply, "log_promise_to_pay")
+    invoice = last_call(reply, "get_invoice").result
+    assert call.arguments["invoice_numbers"] == ["INV-2026-0000060"]
+    assert call.arguments["amount"] == str(invoice["open_amount"]) and call.arguments["promised_date"] == "2026-11-23"
+    assert reply.proposals and "“in full” read as the open amount of INV-2026-0000060" in reply.text
+
+
+def test_asking_when_an_invoice_gets_paid_changes_nothing(shared_url: str) -> None:  # noqa: F811
+    before = business_digest(shared_url)
+    reply = ask(shared_url, "morgan", "when will INV-2026-0000060 get paid?")
+    assert _answering(reply) == "get_invoice" and not reply.proposals
+    assert business_digest(shared_url) == before
+
+
+def test_getting_a_draft_out_sends_it_at_its_level(shared_url: str) -> None:  # noqa: F811
+    history = conversation(shared_url, "morgan", "final notice for Soylent", "fine, go ahead and get that out to them")
+    send = last_call(history[-1], "propose_dunning_send")
+    draft = last_call(history[0], "draft_dunning_message")
+    assert send.arguments["customer"] == draft.arguments["customer"] and history[-1].proposals
+
+
+def test_another_collectors_list_after_a_call_list(shared_url: str) -> None:  # noqa: F811
+    history = conversation(shared_url, "avery", "show me cleo's call list", "now do cameron's")
+    assert last_call(history[-1], "build_worklist").arguments["collector"] == "cameron"
+
+
+def test_a_new_days_past_due_threshold_after_one(shared_url: str) -> None:  # noqa: F811
+    history = conversation(shared_url, "cleo", "how much of my book is more than 90 days past due?", "and over 60?")
+    assert last_call(history[-1], "get_portfolio_summary").arguments["min_days_past_due"] == 60
+
+
+def test_the_same_at_another_date_keeps_the_split(shared_url: str) -> None:  # noqa: F811
+    history = conversation(shared_url, "morgan", "overdue by region as at 30/09/2026", "same at 31/10/2026")
+    arguments = last_call(history[-1], "get_portfolio_summary").arguments
+    assert arguments["group_by"] == "region" and str(arguments["as_of"]) == "2026-10-31"
+
+
+def test_accounts_where_a_promise_was_broken_are_listed(shared_url: str) -> None:  # noqa: F811
+    arguments = last_call(ask(shared_url, "casey", "show me my accounts where a promise was broken"),
+                          "get_portfolio_summary").arguments  # fmt: skip
+    assert arguments["broken_promise_in_period"] is True and arguments["group_by"] == "customer"
+
+
+def test_which_three_collectors_ranks_three(shared_url: str) -> None:  # noqa: F811
+    arguments = last_call(ask(shared_url, "morgan", "which 3 collectors are sitting on the most overdue?"),
+                          "get_portfolio_summary").arguments  # fmt: skip
+    assert (arguments["group_by"], arguments["top_n"], arguments["rank_by"]) == ("collector", 3, "overdue")
+
+
+def test_an_event_day_beside_a_quarter_leaves_the_quarter(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "avery", "for Thursday's board call I need the CEI for Q3 please")
+    arguments = last_call(reply, "get_portfolio_summary").arguments
+    assert str(arguments["as_of"]) == "2026-09-30" and arguments["period_months"] == 3
+
+
+@pytest.mark.parametrize("text", ["raise the limit for Wayne Enterprises", "bump up Hooli's credit limit"])
+def test_a_limit_change_without_a_figure_asks_how_much(shared_url: str, text: str) -> None:  # noqa: F811
+    before = business_digest(shared_url)
+    reply = ask(shared_url, "avery", text)
+    assert "to how much?" in reply.text and "Nothing was proposed" in reply.text
+    assert _answering(reply) == "resolve_customer" and not reply.proposals
+    assert business_digest(shared_url) == before
+
+
+def test_the_recommended_limit_just_shown_may_be_proposed(shared_url: str) -> None:  # noqa: F811
+    history = conversation(shared_url, "avery", "what limit would you give Hooli?", "ok propose that")
+    proposed = last_call(history[-1], "propose_credit_limit_change").arguments["new_limit"]
+    assert proposed == str(last_call(history[0], "recommend_credit_limit").result["recommended_limit"])
+
+
+def test_a_stuck_order_is_the_held_one(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "sasha", "why is Globex's order stuck?")
+    check = last_call(reply, "check_order_release")
+    assert check.arguments["order_number"] == "SO-0000006"
+
+
+def test_a_first_name_closing_a_promise_is_the_contact(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "casey", "log PTP: hooli, 1,000.00, 27/11, Priya")
+    assert last_call(reply, "log_promise_to_pay").arguments.get("contact") == "Priya"
+    thanks = ask(shared_url, "casey", "log PTP: hooli, 1,000.00, 27/11, Thanks")
+    assert "contact" not in last_call(thanks, "log_promise_to_pay").arguments
