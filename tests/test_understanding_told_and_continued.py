@@ -6,8 +6,14 @@ cameron's list; "and over 60?" after a days-past-due figure moves the threshold;
 "my accounts where a promise was broken" lists them; "which 3 collectors …" ranks three collectors; "Thursday's board
 call" is no as-of date; "zero out their limit" is a limit change; "raise X's limit" with no figure asks how much
 (nothing is proposed); "review cadence" is the policy's; "why is X's order stuck?" checks the held order; a first
-name closing a comma-separated promise is the contact. On SQLite and PostgreSQL (the `shared_url` demo portfolio);
-the pure parts without a database."""
+name closing a comma-separated promise is the contact; an instruction before its stated reason is the instruction;
+"INV-…: any disputes or promises?" is the invoice's own answer; "which accounts went past due this week" says the
+day an item fell due is not applied; "where do I start", "who's next on my list" are the worklist; "did Hooli pay
+anything" is the exposure (its last payment) and "what did Acme pay in October" its payment behaviour; "put that one
+on hold" after an order check holds that order and "they'll pay that one in full" after an invoice look-up promises
+that invoice; "next page of that" pages the worklist; "green light?" checks the order; "and how many days late on
+average?" stays with the customer's payments; "how many days past due before we refer to an agency?" is the
+policy's. On SQLite and PostgreSQL (the `shared_url` demo portfolio); the pure parts without a database."""
 
 from __future__ import annotations
 
@@ -163,3 +169,81 @@ def test_a_first_name_closing_a_promise_is_the_contact(shared_url: str) -> None:
     assert last_call(reply, "log_promise_to_pay").arguments.get("contact") == "Priya"
     thanks = ask(shared_url, "casey", "log PTP: hooli, 1,000.00, 27/11, Thanks")
     assert "contact" not in last_call(thanks, "log_promise_to_pay").arguments
+
+
+def test_an_instruction_before_its_reason_is_the_instruction(shared_url: str) -> None:  # noqa: F811
+    before = business_digest(shared_url)
+    reply = ask(shared_url, "avery", "Soylent: zero out their credit limit, too many broken promises")
+    call = last_call(reply, "propose_credit_limit_change")
+    assert call.arguments["new_limit"] in ("0", "0.00") and call.error is not None  # the tool refuses a zero limit
+    assert not reply.proposals and business_digest(shared_url) == before
+
+
+def test_an_invoices_disputes_and_promises_are_its_own_answer(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "morgan", "INV-2025-0000071: any disputes or promises against it?")
+    assert _answering(reply) == "get_invoice"
+
+
+def test_when_items_became_overdue_is_said_not_applied(shared_url: str) -> None:  # noqa: F811
+    reply = ask(shared_url, "casey", "which of my accounts went past due this week?")
+    assert "**Not applied** — when items became overdue" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("text", "tool"),
+    [
+        ("where do I start today", "build_worklist"),
+        ("ok who's next after Acme on my list?", "build_worklist"),
+        ("did Hooli pay anything last week?", "get_customer_exposure"),
+        ("what did Acme pay in October?", "get_payment_behaviour"),
+        ("anything to chase on Stark this week?", "get_customer_exposure"),
+    ],
+)
+def test_a_collectors_request_reaches_its_tool(shared_url: str, text: str, tool: str) -> None:  # noqa: F811
+    assert _answering(ask(shared_url, "casey", text)) == tool
+
+
+def test_that_one_after_an_order_check_is_the_order_checked(shared_url: str) -> None:  # noqa: F811
+    history = conversation(
+        shared_url, "morgan", "does SO-0000002 clear credit?", "ok put that one on hold, they're over"
+    )
+    assert last_call(history[-1], "propose_order_hold").arguments["order_number"] == "SO-0000002"
+
+
+def test_that_one_in_full_after_an_invoice_is_that_invoice(shared_url: str) -> None:  # noqa: F811
+    history = conversation(
+        shared_url, "morgan", "has Soylent paid INV-2026-0000273 yet?",
+        "just spoke to Susan, they'll pay that one in full on friday - pls log it",
+    )  # fmt: skip
+    call = last_call(history[-1], "log_promise_to_pay")
+    assert call.arguments["invoice_numbers"] == ["INV-2026-0000273"] and call.arguments["amount"] == "1918.33"
+    assert call.arguments["contact"] == "Susan"
+
+
+def test_the_next_page_of_a_worklist_in_words(shared_url: str) -> None:  # noqa: F811
+    history = conversation(shared_url, "casey", "show me my worklist", "next page of that pls")
+    assert last_call(history[-1], "build_worklist").arguments["page"] == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("checking SO-0000007 for Initech — green light?", Intent.RELEASE_CHECK),
+        ("is the acme order good to go?", Intent.RELEASE_CHECK),
+    ],
+)
+def test_an_order_asked_about_in_slang_is_checked(text: str, intent: Intent) -> None:
+    assert intent in recognise(text).scores
+
+
+def test_days_late_on_average_after_late_payments_is_their_behaviour(shared_url: str) -> None:  # noqa: F811
+    history = conversation(
+        shared_url, "casey", "what % of Acme's invoices get paid late", "and how many days late on average?"
+    )
+    assert _answering(history[-1]) == "get_payment_behaviour"
+
+
+def test_how_long_before_the_desk_acts_is_the_policy(shared_url: str) -> None:  # noqa: F811
+    assert (
+        _answering(ask(shared_url, "morgan", "how many days past due before we refer to an agency?")) == "search_policy"
+    )

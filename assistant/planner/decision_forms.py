@@ -96,7 +96,8 @@ POLICY_CUE_RE = re.compile(
     r"|threshold\w*|targets?|trigger\w*|defin\w*|mean\w*|when|how\s+long|how\s+(?:do|should|does|must|is)|escalat\w*"
     r"|approv\w*|who|what\s+happens|should|must|may|max\w*|min\w*|caps?|grace|terms?|fees?|charges?|interest"
     r"|penalt\w*|provision\w*|write[- ]?offs?|calculated|formula|why|puts?|sends?|moves?|triggers?|at\s+what"
-    r"|an?\s+(?:account|customer|client|debtor))\b",  # "what utilisation puts an account on watch?": a rule
+    r"|an?\s+(?:account|customer|client|debtor)"  # "what utilisation puts an account on watch?": a rule
+    r"|before\s+(?:we|i|you|they|it|an?\s+\w+|the\s+\w+)\s+(?:\w+\s+)?(?:refer|send|escalat\w*|hand|pass|write|stop|hold|sue|call))\b",
     re.I,
 )
 # "drill into carter & wong", "deep dive on hooli", "dig into globex": the customer's standing, looked at closely
@@ -152,7 +153,15 @@ _LOOK_UP_CUE_RE = re.compile(
 LAST_PAYMENT_RE = re.compile(
     r"^(?!.*\b(?:promis\w*|ptps?|commit\w*)\b).*(?:\blast\s+(?:paid|pay(?:ment|ments)?|remittance|receipt|cash)\b"
     r"|\b(?:most\s+recent|latest)\s+(?:payment|remittance|receipt)\b|\bpaid\s+(?:us\s+)?last\b"
-    r"|\blast\s+time\b.{0,50}\b(?:paid|pay|payment)\b)",
+    r"|\blast\s+time\b.{0,50}\b(?:paid|pay|payment)\b"
+    # "did hooli pay anything last week?", "has acme paid us at all this month"
+    r"|\b(?:did|has|have)\s+[\w'&.-]+(?:\s+[\w'&.-]+)?\s+(?:pay|paid)\s+(?:us\s+)?(?:anything|something|at\s+all)\b)",
+    re.I,
+)
+
+# The list named as what is asked for, whoever else is named: "who's next after acme on my list?"
+_THE_LIST_ITSELF_RE = re.compile(
+    r"\b(?:my|the|our|today'?s)\s+(?:call\s+|chase\s+|collections?\s+)?list\b|\bwork\s*-?\s*list\b|\bnext\s+after\b",
     re.I,
 )
 
@@ -161,4 +170,11 @@ WRITE_TO_THEM_RE = re.compile(
     r"^\W*(?:(?:ok|okay|so|then|now|pls|please|can\s+you|could\s+you)\W+)*"
     r"(?:write|e-?mail|draft|compose|chase|remind|nudge)\b(?!\s+(?:me|us)\b)",
     re.I,
+)
+
+# An invoice's other facts asked beside its disputes ("INV-…: any disputes or promises against it?"): the invoice's
+# own answer states them all
+MORE_THAN_ITS_DISPUTES_RE = re.compile(
+    r"\bpromis\w*|\bptps?\b|\bpaid\b|\bpayments?\b|\bdue\b|\bopen\b|\bdunn?ing\b|\breminders?\b|\bstatus\b",
+    re.IGNORECASE,
 )

@@ -43,12 +43,14 @@ from .decision_forms import (
     _RULE_QUESTION_RE,
     _TERMS_CHANGE_RE,
     _TERSE_LIMIT_RE,
+    _THE_LIST_ITSELF_RE,
     _WHAT_THE_AMOUNT_IS_RE,
     _WHAT_WOULD_IT_TAKE_RE,
     _WRITE_THEM_A_LETTER_RE,
     BOOK_FIGURE_RE,
     LAST_PAYMENT_RE,
     LOOK_INTO_RE,
+    MORE_THAN_ITS_DISPUTES_RE,
     POLICY_CUE_RE,
     WRITE_TO_THEM_RE,
 )
@@ -82,6 +84,7 @@ from .phrases import (
     _ORDER_CHANGES,
     _PROPOSING,
     _READ_COUNTERPART,
+    _REASON_RE,
     _REFINE_RE,
     _THEIR_RE,
     _WRITE_COUNTERPART,
@@ -164,6 +167,23 @@ class _Turn(TurnAsking):
             return intent, self.dispatch(intent), None
         except Stop as stop:
             return intent, stop.text, stop.error
+
+    def instruction_before_its_reason(self, close: list[Intent]) -> Intent | None:
+        """A change the words before a stated reason clearly ask for, when the reason's own words ("too many broken
+        promises") pull the classifier towards a question."""
+        reason = _REASON_RE.search(self.text)
+        if len(close) < 2 or reason is None or reason.start() == 0:
+            return None
+        head = self.text[: reason.start()]
+        recognised = recognise(head)
+        if (
+            recognised.intent in close
+            and recognised.intent in _PROPOSING
+            and recognised.score >= 2 * THRESHOLD
+            and _ACTION_WORDS[recognised.intent].search(head)
+        ):
+            return recognised.intent
+        return None
 
     def without_names(self) -> str:
         """The text with the words of customers' names it holds masked ("how much is Dubois Provisions overdue")."""
@@ -358,7 +378,12 @@ class _Turn(TurnAsking):
                 decided = self.ask_between([Intent.WORKLIST, Intent.PORTFOLIO])
                 if decided is not None:
                     return decided
-        if intent is Intent.WORKLIST and self.names_a_customer() and not self.history:
+        if (
+            intent is Intent.WORKLIST
+            and self.names_a_customer()
+            and not self.history
+            and not _THE_LIST_ITSELF_RE.search(self.text)  # "who's next after acme on my list?": the list
+        ):
             return Intent.EXPOSURE  # "anything to chase on stark this week?": that customer's overdue, not the list
         if intent in (Intent.EXPOSURE, Intent.STATUS) and self.about_the_book():
             return Intent.PORTFOLIO
@@ -476,6 +501,15 @@ class _Turn(TurnAsking):
         ):
             # the words say one thing, the classifier leans a little to another: ask, don't guess
             close = [intent, recognised.intent]
+        if (
+            set(close) == {Intent.INVOICE, Intent.DISPUTE}
+            and INVOICE_RE.search(self.text)
+            and MORE_THAN_ITS_DISPUTES_RE.search(self.text)
+        ):
+            return Intent.INVOICE  # "INV-…: any disputes or promises against it?": the invoice states both
+        instruction = self.instruction_before_its_reason(close)
+        if instruction is not None:
+            return instruction  # "zero out their limit, too many broken promises": the reason asks for nothing
         if len(close) > 1 and intent not in CERTAIN_RULES:
             decided = self.ask_between(close)
             if decided is not None:

@@ -29,7 +29,11 @@ AWAITING_DECISION_RE = re.compile(
 
 # "how did 0688-XNJRO pay during 2012?", "how does globex pay?": how it pays, not a promise (unless one is named)
 HOW_THEY_PAY_RE = re.compile(
-    r"\bhow\s+(?:did|does|do|has|have)\s+(?:[\w'&.-]+\s+){1,4}?pa(?:y|id)\b(?!.{0,40}\b(?:promis|ptp|commit))", IC
+    r"\bhow\s+(?:did|does|do|has|have)\s+(?:[\w'&.-]+\s+){1,4}?pa(?:y|id)\b(?!.{0,40}\b(?:promis|ptp|commit))"
+    # "what did acme pay in october?", "how much did globex pay us during Q3": what it paid over a period
+    r"|\b(?:what|how\s+much)\s+did\s+(?:[\w'&.-]+\s+){1,3}?pay\s+(?:us\s+)?(?:in|during|over|for|last|this)\b"
+    r"(?!.{0,40}\b(?:promis|ptp|commit))",
+    IC,
 )
 
 # "how much credit is umbrella using", "how much of globex's line is left", "credit they have left", "before hitting
@@ -123,7 +127,7 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         Intent.EXPOSURE,
         re.compile(
             r"\bwhere(?:'s|\s+is|\s+are)\s+(?!we\b)[\w&.' -]{2,40}?\s+at\s*\W*$"
-            r"|\bwhere\s+(?:do\s+)?we\s+stand\s+(?:with|on)\b"
+            r"|\bwhere\s+(?:do\s+)?we\s+stand\b"
             r"|\bwhere\s+are\s+we\s+(?:at\s+)?with\b|\bon\s+(?:the|our)\s+books\s+(?:for|with|from)\b",
             IC,
         ),
@@ -166,6 +170,12 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
     ),
     # can we ship?
     (Intent.RELEASE_CHECK, re.compile(r"\bship(?:ping|ment|ments)?\b|\bdeliver(?:y)?\b|\bdispatch\b", IC), 4),
+    # "SO-… for winter diagnostics — green light?", "is the acme order good to go?"
+    (
+        Intent.RELEASE_CHECK,
+        re.compile(r"\bgreen[- ]?light\b|\bgood\s+to\s+go\b|\bclear(?:ed)?\s+to\s+(?:ship|go)\b", IC),
+        4,
+    ),
     (
         Intent.RELEASE_CHECK,
         re.compile(
@@ -256,6 +266,8 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         Intent.WORKLIST,
         re.compile(
             r"\bwork on next\b|\bwhat should (?:i|we) (?:work on|do|tackle|focus on)\b"
+            # "where do I start today", "who's next on my list"
+            r"|\bwhere\s+(?:do|should|shall)\s+(?:i|we)\s+(?:start|begin)\b|\bwho(?:'s|\s+is)\s+next\b"
             r"|\bwho should (?:i|we|\w+) (?:call|chase|contact|ring)\b|\bwho (?:do|should) (?:i|we) "
             r"chase\b|\bwho to (?:call|chase)\b|\bnext (?:accounts?|calls?)\b"
             r"|\bpriorit(?:y|ies|ise|ize)\b|\b(?:call|chase|collections?) list\b"
@@ -527,7 +539,8 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
     (
         Intent.POLICY,
         re.compile(
-            r"\bwhen (?:do|should|must|can|would|will) (?:we|i|you|an? \w+)\b|\bhow (?:many|long) days\b"
+            r"\bwhen (?:do|should|must|can|would|will) (?:we|i|you|an? \w+)\b"
+            r"|\bhow (?:many|long) days\b(?!\s+(?:late|beyond|to\s+pay|early)\b)"
             r"|\bwhat happens (?:when|if)\b|\bare we allowed\b|\bam i allowed\b"
             r"|\bwhat (?:is|are) (?:the|our)\b.*\b(?:threshold|cadence|schedule|fee|fees|interest"
             r"|levels?|process)\b|\bhow (?:do|does|is|are) (?:we|the|a|an)\b.*\b(?:calculated|computed"

@@ -401,7 +401,11 @@ _CONTACT_WEAK_RES = (
 # The rules' score of a question about approval authority ("who has to sign that off?")
 APPROVAL_QUESTION_SCORE = 8
 _WHOLE_WORD_MATCHES = frozenset({"id", "external id", "name", "name words", "words in name"})
-NEXT_PAGE_RE = re.compile(r"^\W*(?:next(?: page)?|more|show more|the rest|continue|page \d+)\W*$", re.IGNORECASE)
+NEXT_PAGE_RE = re.compile(
+    r"^\W*(?:(?:ok|and|now)\W+)?(?:next(?: page)?|more|show more|the rest|continue|page \d+)"
+    r"(?:\s+(?:of\s+(?:that|those|them|it|the\s+list)|please|pls|thanks))*\W*$",
+    re.IGNORECASE,
+)
 TONES = {"friendly": "friendly", "gentle": "friendly", "polite": "friendly", "soft": "friendly", "firm": "firm",
          "stern": "firm", "strong": "firm", "final": "final", "last": "final", "friendlier": "friendly",
          "gentler": "friendly", "softer": "friendly", "nicer": "friendly", "politer": "friendly", "firmer": "firm",
@@ -467,7 +471,8 @@ _ACTION_WORDS = {
     intent: re.compile(pattern, re.IGNORECASE)
     for intent, pattern in {
         Intent.LIMIT_PROPOSE: r"\b(?:increase|raise|bump|lift|up|upp?ed|reduce|decrease|lower|cut|drop"
-        r"|set|change|adjust|propos\w*|extend|give|more|extra|take\s+\w+\s+down|down\s+to|top\s+up|boost|double|halve)\b|->|→"
+        r"|set|change|adjust|propos\w*|extend|give|more|extra|take\s+\w+\s+down|down\s+to|top\s+up|boost|double|halve"
+        r"|zero(?:ise|ize)?(?:\s+out)?)\b|->|→"
         r"|\bnew\s+(?:credit\s+)?limit\b[^.?!]{0,60}?:\s*\S*\d",  # "New limit for Westport: 3.5m"
         Intent.PROMISE: r"\bpromis\w*|\bcommit\w*|\bptp\b|\bwill\s+(?:pay|send|settle|clear)|'ll\s+(?:pay|send|settle)"
         r"|\b(?:gets?|getting|(?:will|'ll)\s+(?:get|be)|is\s+(?:going\s+to\s+be|getting|to\s+be))\s+(?:paid|settled|cleared)\b"

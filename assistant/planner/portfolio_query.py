@@ -487,6 +487,11 @@ _NOT_APPLIED = [
      "limit"),
     (re.compile(r"\bopen\s+(?:promises?|ptps?)\b|\b(?:promises?|ptps?)\s+(?:to\s+pay\s+)?(?:still\s+)?open\b", IC),
      "open promises to pay: the book is not filtered by them; ask about one customer's promise history"),
+    # "which accounts went past due this week?": the day an item fell due, not how long it has been overdue
+    (re.compile(r"\b(?:went|gone|fell|falling|fallen|became|become|turned|tipped|slipped)\s+(?:into\s+)?"
+                r"(?:past[- ]due|overdue|late|into\s+arrears)\b", IC),
+     "when items became overdue: the book is split by days past due (1-30 days the shortest), not by the day an "
+     "item fell due"),
 ]  # fmt: skip
 
 

@@ -43,6 +43,9 @@ _NOT_A_CONTACT = frozenset(
 )
 
 
+# An invoice pointed at, not named: "that one", "this invoice", "it"
+_THAT_INVOICE_RE = re.compile(r"\b(?:that|this)\s+(?:one|invoice|bill|inv)\b|\b(?:pay|settle|clear)\s+it\b", re.I)
+
 # The last of a comma-separated list of a promise's parts, a first name: who made the promise
 _CLOSING_FIRST_NAME_RE = re.compile(r"\d[^,]*,[^,]*,\s*(?P<name>[A-Z][a-z]{2,})\W*$")
 
@@ -190,7 +193,7 @@ class TurnWrites(TurnLimits):
 
     def promise(self) -> str:
         nothing = "Nothing was logged."
-        invoices = invoice_numbers(self.text, self.spans)
+        invoices = invoice_numbers(self.text, self.spans) or self.the_invoice_just_shown()
         contact = self.promise_contact()
         found = self.dates(future=True)
         amounts = self.amounts()
@@ -220,6 +223,14 @@ class TurnWrites(TurnLimits):
         if contact is not None:
             args["contact"] = contact
         return read_as + answers.proposal(self.call("log_promise_to_pay", args))
+
+    def the_invoice_just_shown(self) -> list[str]:
+        """ "they'll pay that one in full on friday" right after an invoice was looked up: that invoice."""
+        if not _THAT_INVOICE_RE.search(self.text):
+            return []
+        shown = last_call(self.history, "get_invoice", only_last_reply=True)
+        number = shown.arguments.get("number") if shown is not None and shown.error is None else None
+        return [str(number)] if number else []
 
     def promised_balance(self, customer: CustomerRef, invoices: list[str], nothing: str) -> tuple[MoneyMention, str]:
         """The amount of a promise given as a balance ("the overdue", "everything", "the invoices in full"), looked
@@ -310,6 +321,11 @@ class TurnWrites(TurnLimits):
         if picked is not None:
             orders = [picked]
         of_the_thread = (_RELEASE_IT_RE if tool_name == "propose_order_release" else _HOLD_IT_RE).search(self.text)
+        if not orders and of_the_thread and not self.names_something():
+            # "ok put that one on hold" right after "does SO-74 clear credit?": the order just checked
+            checked = last_call(self.history, "check_order_release", only_last_reply=True)
+            if checked is not None and checked.arguments.get("order_number"):
+                orders = [str(checked.arguments["order_number"])]
         if not orders and (
             (re.search(r"\b(?:orders?|po|so)\b", self.text, re.IGNORECASE) and self.names_something())
             or (of_the_thread and last_customer(self.history) is not None)
