@@ -13,7 +13,8 @@ anything" is the exposure (its last payment) and "what did Acme pay in October" 
 on hold" after an order check holds that order and "they'll pay that one in full" after an invoice look-up promises
 that invoice; "next page of that" pages the worklist; "green light?" checks the order; "and how many days late on
 average?" stays with the customer's payments; "how many days past due before we refer to an agency?" is the
-policy's. On SQLite and PostgreSQL (the `shared_url` demo portfolio); the pure parts without a database."""
+policy's; a payment already made ("Umbrella paid 5k today") is never logged as a promise. On SQLite and
+PostgreSQL (the `shared_url` demo portfolio); the pure parts without a database."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from datetime import date
 import pytest
 
 from assistant.planner.dates import date_mentions
+from assistant.planner.decision_forms import PAYMENT_MADE_RE
 from assistant.planner.entities import Spans
 from assistant.planner.intent_rules import PAID_ON_A_DAY_RE
 from assistant.planner.intents import Intent, recognise
@@ -247,3 +249,53 @@ def test_how_long_before_the_desk_acts_is_the_policy(shared_url: str) -> None:  
     assert (
         _answering(ask(shared_url, "morgan", "how many days past due before we refer to an agency?")) == "search_policy"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "made"),
+    [
+        ("umbrella paid 5k today", True),
+        ("they wired 5k this morning", True),
+        ("record a payment of 5k from umbrella", True),
+        ("umbrella says they paid 5k last friday", True),
+        ("umbrella will have paid 5k by friday", False),
+        ("umbrella paid 5k today and will pay the rest on friday", False),
+        ("has umbrella paid yet?", False),
+        ("customers who paid late last quarter", False),
+        ("hooli paid late last month", False),
+        ("list accounts paid in full last week", False),
+    ],
+)
+def test_a_payment_already_made_is_told_apart(text: str, made: bool) -> None:
+    assert (PAYMENT_MADE_RE.search(text) is not None) is made
+
+
+@pytest.mark.parametrize("text", ["Umbrella paid 5k today", "record a payment of 5k from Umbrella"])
+def test_a_payment_made_is_never_logged_as_a_promise(shared_url: str, text: str) -> None:  # noqa: F811
+    before = business_digest(shared_url)
+    reply = ask(shared_url, "morgan", text)
+    assert not reply.tool_calls and not reply.proposals and "I can't record a payment" in reply.text
+    assert business_digest(shared_url) == before
+
+
+def test_the_story_with_a_row_of_the_worklist_is_its_standing(shared_url: str) -> None:  # noqa: F811
+    history = conversation(shared_url, "casey", "my worklist", "what's the story with number 1?")
+    assert _answering(history[-1]) == "get_customer_exposure"
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "chart", "group_by"),
+    [
+        ("open AR by segment", "as a chart", "group", "segment"),
+        ("open AR by segment", "can I get that as a graph", "group", "segment"),
+        ("DSO trend", "chart it", "trend", None),
+    ],
+)
+def test_the_same_figures_drawn(shared_url: str, first: str, then: str, chart: str, group_by: str | None) -> None:  # noqa: F811
+    arguments = last_call(conversation(shared_url, "morgan", first, then)[-1], "get_portfolio_summary").arguments
+    assert arguments["chart"] == chart and arguments.get("group_by") == group_by
+
+
+def test_a_payment_given_as_the_reason_for_a_release_is_the_release() -> None:
+    assert PAYMENT_MADE_RE.search("please release SO-0000006, Globex paid this morning") is None
+    assert PAYMENT_MADE_RE.search("release the order globex has on hold - they wired 42k today") is None

@@ -165,6 +165,23 @@ _THE_LIST_ITSELF_RE = re.compile(
     re.I,
 )
 
+# A payment reported as made, or asked to be recorded: cash reaches the ledger from the ERP import, never from the
+# desk ("umbrella paid 5k today", "record a payment of 5k from umbrella"); never a promise to pay
+PAYMENT_MADE_RE = re.compile(
+    r"^(?!\W*(?:has|have|had|did|was|were|is|are|when|what|how|which|who|why|can|could|list|show|give|find|pull"
+    r"|get|any|all|customers?|accounts?|invoices?)\b)(?![^?]*\?\W*$)"
+    r"(?!.*\b(?:will|going\s+to|gonna|promis\w*|commit\w*|agreed|tomorrow|tmrw|next)\b)(?!.*'ll\b)"
+    # the payment as the reason for another request: "release SO-6, globex paid this morning"
+    r"(?!.*\b(?:releas\w*|relase|unblock\w*|unhold|lift|ship\w*|hold|limit|score|draft|send|note|disput\w*|check"
+    r"|approv\w*|reminder|letter|chase|assign)\b)"
+    r".*(?<!who )(?<!that )(?<!which )\b(?:paid|wired|transferred|remitted)\b"
+    r"(?!\s+(?:late|early|on\s+time|slow\w*|fast\w*|promptly|within|after|before))(?:\s+us)?.{0,40}"
+    r"\b(?:today|yesterday|this\s+morning|earlier|already|last\s+\w+|just\s+now)\b"
+    r"|^\W*(?:(?:pls|please|can\s+you|could\s+you)\W+)?(?:record|log|post|apply|enter|book)\s+(?:a\s+|the\s+|their\s+)?"
+    r"(?:payment|receipt|remittance|cash\s+receipt)s?\b",
+    re.I,
+)
+
 # "write to riverline about INV-…", "chase hooli for INV-…": a letter to the customer, not the invoice's details
 WRITE_TO_THEM_RE = re.compile(
     r"^\W*(?:(?:ok|okay|so|then|now|pls|please|can\s+you|could\s+you)\W+)*"

@@ -51,6 +51,7 @@ from .decision_forms import (
     LAST_PAYMENT_RE,
     LOOK_INTO_RE,
     MORE_THAN_ITS_DISPUTES_RE,
+    PAYMENT_MADE_RE,
     POLICY_CUE_RE,
     WRITE_TO_THEM_RE,
 )
@@ -201,6 +202,7 @@ class _Turn(TurnAsking):
             or _BYPASS_RE.search(self.text)
             or FX_FORECAST_RE.search(self.text)
             or CASH_FORECAST_RE.search(self.text)
+            or PAYMENT_MADE_RE.search(self.text)
             or (
                 UNTRACKED_FIGURE_RE.search(self.text)
                 and not _ASKS_THE_POLICY_RE.search(self.text)

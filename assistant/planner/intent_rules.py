@@ -123,6 +123,15 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         3,
     ),
     (Intent.EXPOSURE, re.compile(r"\bag(?:e)?ing\b|\baged\b|\bagieng\b", IC), 3),
+    (  # "what's the story with number 3?", "what's the deal with hooli": the customer's standing, asked loosely
+        Intent.EXPOSURE,
+        re.compile(
+            r"\bwhat'?s\s+(?:the\s+)?(?:story|deal|situation|position)\s+(?:with|on|at)\b"
+            r"|\bwhat'?s\s+(?:going\s+on|happening)\s+(?:with|at)\b",
+            IC,
+        ),
+        4,
+    ),
     (  # "where's longcore at?", "where do we stand with hooli", "what's on the books for them": its standing
         Intent.EXPOSURE,
         re.compile(

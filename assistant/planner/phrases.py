@@ -255,6 +255,8 @@ _REFINE_RE = re.compile(
     # "by country please", "drill into EMEA by country", "just the 60+ part of that", "top 5 of those by amount"
     r"|by\s+(?:region|country|countries|segment|industry|sector|collector|currency|risk\s+class)(?:\s+(?:please|pls|too))?\W*$"
     r"|drill\s+(?:down\s+)?(?:into|in\s+on|on)\b|zoom\s+(?:in\s+)?(?:into|on)\b"
+    # "as a chart", "chart that", "can I get that as a graph": the same figures, drawn
+    r"|(?:(?:\w+\s+){0,4}(?:as|in)\s+a\s+(?:chart|graph|plot|picture)\b)|(?:chart|graph|plot)\s+(?:it|that|this|them)\b"
     r"|(?:just|only)\s+(?:the\s+)?[\w+-]+(?:\s+[\w+-]+)?\s+(?:part|bit|portion|slice|piece)\s+of\s+(?:that|those|it|them)\b"
     r"|(?:just\s+|only\s+)?(?:the\s+)?(?:top|bottom)\s*\d+\s+of\s+(?:those|them|these|that)\b"
     # "compare that with end of last month", "vs EOM october?", "and against a year ago": the same question then

@@ -357,7 +357,10 @@ class TurnPortfolio(TurnCustomers):
             count = months.group(1) or months.group(2) or "12"  # "over the past year, month by month": 12
             args["trend_months"] = max(0, min(int(count), 12))
         if re.search(r"\bchart\b|\bgraph\b|\bplot\b|\bvisual\w*\b|\bpicture\b", lowered):
-            args["chart"] = "trend" if trend else "group" if args.get("group_by") else "ageing"
+            drawn_before = self.focus_of(previous) if carried else []  # "chart it" after the DSO trend: the trend
+            args["chart"] = (
+                "trend" if trend or "trend" in drawn_before else "group" if args.get("group_by") else "ageing"
+            )
         if "group_by" not in args and compared is None and compared_on is None and _SIDE_BY_SIDE_RE.search(text):
             # "% over 90 - enterprise vs mid-market": two values of one dimension, side by side
             split = next((dimension for key, dimension in _DIMENSIONS if len(args.get(key) or []) >= 2), None)

@@ -23,7 +23,7 @@ from .context import (
     order_customer,
     vocabulary,
 )
-from .decision_forms import _WHAT_WOULD_IT_TAKE_RE
+from .decision_forms import _WHAT_WOULD_IT_TAKE_RE, PAYMENT_MADE_RE
 from .entities import (
     DISPUTE_ID_RE,
     LEVEL_RE,
@@ -112,6 +112,12 @@ class TurnReads(TurnPortfolio):
         return answers.HELP
 
     def out_of_scope(self) -> str:
+        if PAYMENT_MADE_RE.search(self.text):
+            return (
+                "I can't record a payment: cash reaches the ledger from the ERP import, not from the desk, and a "
+                "payment already made is no promise to pay. Nothing was logged. Nearest things I can do: show the "
+                "customer's balance and last payment, or log a promise for what is still to come."
+            )
         if STATUS_CHANGE_RE.search(self.text):
             return (
                 "I can't do that: a customer's credit status follows the credit policy's rules (limit, overdue, "
