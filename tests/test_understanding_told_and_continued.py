@@ -25,16 +25,12 @@ import pytest
 from assistant.planner.dates import date_mentions
 from assistant.planner.decision_forms import PAYMENT_MADE_RE
 from assistant.planner.entities import Spans
-from assistant.planner.intent_rules import PAID_ON_A_DAY_RE
+from assistant.planner.intent_rules_promises import PAID_ON_A_DAY_RE
 from assistant.planner.intents import Intent, recognise
 from tests.test_planner import ask, business_digest, conversation, last_call, shared_url  # noqa: F401 - the fixture is used by name
+from tests.test_understanding_customer_reads import _answering
 
 MONDAY = date(2026, 11, 16)
-
-
-def _answering(reply: object) -> str:
-    names = [call.name for call in reply.tool_calls]  # type: ignore[attr-defined]
-    return ([name for name in names if name != "resolve_customer"] or ["resolve_customer"])[-1]
 
 
 @pytest.mark.parametrize(

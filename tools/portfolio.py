@@ -10,8 +10,6 @@ maintained snapshot when one is current for the as-of date, otherwise from the l
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -29,7 +27,6 @@ from sqlalchemy.orm import Session
 from core.dates import add_months, day_number, end_of_day_utc, month_end, month_start, start_of_day_utc
 from core.errors import CreditDeskError, forbidden, invalid_input
 from core.money import PercentageField, PositiveMoneyField, quantize, validate_currency
-from core.settings import get_settings
 from db.engine import read_session
 from db.models import PromiseStatus
 from db.models.snapshots import BUCKETS, MONTHS
@@ -38,12 +35,12 @@ from db.queries.customers import customer_table_fingerprint
 from db.queries.fx import latest_rates_on
 from db.queries.portfolio import GroupBy, GroupKey, RankMeasure, Selection
 from db.queries.snapshots import customer_fingerprint, rollup_built_for
-from tools import charts
 from tools.context import ToolContext
 from tools.fx import FxConverter, FxRateUsed
 from tools.maintenance import snapshot_parameters
 from tools.payers import PayerOrder, PayerRanking, rank_payers
 from tools.policy import CreditPolicy, load_policy
+from tools.portfolio_chart import render_chart
 from tools.registry import CREDIT_ROLES, tool
 
 DAYS = Decimal("0.1")
@@ -1819,64 +1816,6 @@ def trend_notes(sources: Sources) -> list[str]:
     elif sources.kind == "live":
         notes.append("Live figures computed from the ledger (no current snapshot for the as-of date).")
     return notes
-
-
-# --- chart ----------------------------------------------------------------------------------------------------------
-
-
-def chart_path(ctx: ToolContext, args: PortfolioSummaryInput, as_of: date, figures: bytes) -> str:
-    """Where the chart of this request goes: named by the request and by the plotted figures, so a name always
-    means one picture."""
-    request = {
-        "args": args.model_dump(mode="json"),
-        "as_of": as_of.isoformat(),
-        "currency": ctx.reporting_currency,
-        "book": ctx.book_collector_id,
-    }
-    digest = hashlib.sha256(json.dumps(request, sort_keys=True).encode() + figures).hexdigest()[:16]
-    return str(get_settings().data_dir / "charts" / f"portfolio-{args.chart}-{digest}.png")
-
-
-def chart_spec(
-    args: PortfolioSummaryInput, summary: PortfolioSummary
-) -> charts.AgeingChart | charts.TrendChart | charts.GroupChart:
-    currency = summary.reporting_currency
-    if args.chart == "ageing":
-        rows = summary.totals.ageing
-        return charts.AgeingChart(
-            labels=[r.bucket for r in rows],
-            undisputed=[r.excluding_disputed for r in rows],
-            disputed=[r.including_disputed - r.excluding_disputed for r in rows],
-            currency=currency,
-            as_of=summary.as_of,
-        )
-    if args.chart == "trend":
-        points = summary.trend
-        return charts.TrendChart(
-            dates=[p.as_of for p in points],
-            receivables=[p.open_receivables for p in points],
-            overdue=[p.overdue for p in points],
-            dso=[p.dso for p in points],
-            currency=currency,
-        )
-    groups = summary.groups
-    return charts.GroupChart(
-        labels=[g.label for g in groups],
-        not_yet_due=[g.figures.not_yet_due.value or Decimal(0) for g in groups],
-        overdue=[g.figures.overdue.value or Decimal(0) for g in groups],
-        currency=currency,
-        dimension=summary.group_by or "group",
-        as_of=summary.as_of,
-    )
-
-
-def render_chart(ctx: ToolContext, args: PortfolioSummaryInput, summary: PortfolioSummary) -> ChartInfo | None:
-    """The chart the request asked for, planned (its PNG is drawn when a surface first uses it)."""
-    if args.chart == "none":
-        return None
-    spec = chart_spec(args, summary)
-    path = chart_path(ctx, args, summary.as_of, charts.spec_bytes(spec))
-    return ChartInfo(kind=args.chart, path=path, alt_text=charts.plan(path, spec))
 
 
 # --- the tool -------------------------------------------------------------------------------------------------------

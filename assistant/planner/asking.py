@@ -25,11 +25,12 @@ from .entities import (
     normalise,
 )
 from .follow_ups import TurnFollowUps
-from .intents import CUSTOMER_INTENTS, Intent
+from .intents import CUSTOMER_INTENTS, THRESHOLD, Intent, recognise
 from .phrases import (
     _ACTION_WORDS,
     _MANY_RE,
     _PROPOSING,
+    _REASON_RE,
     _SMALL_WORDS,
     _THEIR_RE,
     BOOK_WORDS_RE,
@@ -123,6 +124,23 @@ class TurnAsking(TurnFollowUps):
         ]
         lines = "\n".join(f"{c.number}. {c.label}" for c in self.choices)
         raise Stop(f"Which do you mean?\n{lines}\nReply with the number. Nothing was done.", None)
+
+    def instruction_before_its_reason(self, close: list[Intent]) -> Intent | None:
+        """A change the words before a stated reason clearly ask for, when the reason's own words ("too many broken
+        promises") pull the classifier towards a question."""
+        reason = _REASON_RE.search(self.text)
+        if len(close) < 2 or reason is None or reason.start() == 0:
+            return None
+        head = self.text[: reason.start()]
+        recognised = recognise(head)
+        if (
+            recognised.intent in close
+            and recognised.intent in _PROPOSING
+            and recognised.score >= 2 * THRESHOLD
+            and _ACTION_WORDS[recognised.intent].search(head)
+        ):
+            return recognised.intent
+        return None
 
     def may_use(self, capability: Capability) -> bool:
         """Whether the asking user's role may use the capability's tool (a choice they cannot take is not offered)."""

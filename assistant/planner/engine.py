@@ -67,7 +67,8 @@ from .entities import (
     money_mentions,
 )
 from .follow_ups import HYPOTHETICAL_RE
-from .intent_rules import HOW_THEY_PAY_RE, PAID_ON_A_DAY_RE, WHAT_TO_SAY_RE
+from .intent_rules import HOW_THEY_PAY_RE, WHAT_TO_SAY_RE
+from .intent_rules_promises import PAID_ON_A_DAY_RE
 from .intents import CUSTOMER_INTENTS, EITHER_WAY_RE, THRESHOLD, Intent, recognise
 from .phrases import (
     _ACTION_WORDS,
@@ -85,7 +86,6 @@ from .phrases import (
     _ORDER_CHANGES,
     _PROPOSING,
     _READ_COUNTERPART,
-    _REASON_RE,
     _REFINE_RE,
     _THEIR_RE,
     _WRITE_COUNTERPART,
@@ -168,23 +168,6 @@ class _Turn(TurnAsking):
             return intent, self.dispatch(intent), None
         except Stop as stop:
             return intent, stop.text, stop.error
-
-    def instruction_before_its_reason(self, close: list[Intent]) -> Intent | None:
-        """A change the words before a stated reason clearly ask for, when the reason's own words ("too many broken
-        promises") pull the classifier towards a question."""
-        reason = _REASON_RE.search(self.text)
-        if len(close) < 2 or reason is None or reason.start() == 0:
-            return None
-        head = self.text[: reason.start()]
-        recognised = recognise(head)
-        if (
-            recognised.intent in close
-            and recognised.intent in _PROPOSING
-            and recognised.score >= 2 * THRESHOLD
-            and _ACTION_WORDS[recognised.intent].search(head)
-        ):
-            return recognised.intent
-        return None
 
     def without_names(self) -> str:
         """The text with the words of customers' names it holds masked ("how much is Dubois Provisions overdue")."""
