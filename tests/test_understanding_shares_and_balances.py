@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from assistant.planner.comparisons import compared_date
 from assistant.planner.entities import DATA_SOURCE_RE, Spans, money_mentions, risk_classes
 from assistant.planner.limit_change import from_current_to_new, limit_factor
-from assistant.planner.portfolio_query import compared_date
 from assistant.types import AssistantReply
 from db.engine import read_session
 from db.models import Customer, Dispute, DisputeStatus, Invoice

@@ -187,3 +187,14 @@ def customer_card(customer: J) -> str:
     if customer.get("parent_name"):
         parts.append(f"part of {customer['parent_name']}")
     return "; ".join(parts) + "."
+
+
+def worklist_rank_why(row: J, total: int) -> str:
+    """Why a worklist row ranks where it does: the score as a product of its factors, the biggest drivers first."""
+    why = row["why"]
+    drivers = sorted((f for f in why["factors"] if f["effect"] != "neutral"), key=lambda f: -float(f["share_pct"]))
+    lines = [f"Why **{row['customer']['name']}** is #{row['rank']} of {total}: {why['summary']}", f"{why['formula']}."]
+    lines += [f"- {f['factor'].replace('_', ' ')}: {f['detail']} ({f['effect']} it, {f['share_pct']}% of the score)"
+              for f in drivers]  # fmt: skip
+    lines.append(f"Next action: **{row['next_best_action']['action']}** — {row['next_best_action']['reason']}")
+    return "\n".join(lines)

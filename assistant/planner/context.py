@@ -191,7 +191,29 @@ def last_customer(history: Sequence[AssistantReply]) -> CustomerRef | None:
             found = _customer_in(call)
             if found is not None:
                 return found
+        if missed_a_customer(reply):
+            return None  # "why is X on hold?" found no X: "what do they owe?" next means X, not an earlier customer
     return None
+
+
+# "and the other bearwick?", "the other zimmer one": of the customers the name matches, the one not just answered
+_THE_OTHER_RE = re.compile(r"\bthe\s+other\b", re.IGNORECASE)
+
+
+def the_other_one(text: str, matches: Sequence[CustomerRef], before: CustomerRef | None) -> CustomerRef | None:
+    others = [c for c in matches if before is not None and c.id != before.id]
+    if _THE_OTHER_RE.search(text) and before is not None and len(others) == len(matches) - 1 == 1:
+        return others[0]
+    return None
+
+
+def missed_a_customer(reply: AssistantReply) -> bool:
+    """The reply only looked for a customer and found none (a name not in the user's book, or nobody's)."""
+    calls = reply.tool_calls
+    return bool(calls) and all(
+        call.name == "resolve_customer" and (call.error is not None or (call.result or {}).get("status") == "not_found")
+        for call in calls
+    )
 
 
 def last_as_of(history: Sequence[AssistantReply]) -> date | None:

@@ -106,6 +106,13 @@ LOOK_INTO_RE = re.compile(
     r"|\b(?:look|looking)\s+(?:closer\s+|more\s+closely\s+)?(?:in)?to\b|\bfull\s+picture\b",
     re.I,
 )
+# "…placing another order next month… what's their current exposure looking like?": the question asked is the
+# standing, whatever the order talk around it
+ASKS_THE_STANDING_RE = re.compile(
+    r"\b(?:what(?:'s|s|\s+is|\s+are)|how(?:'s|\s+is|\s+much\s+is))\s+(?:their|its|the|our)\s+(?:current\s+|total\s+)?"
+    r"(?:exposure|balance|position|standing)\b",
+    re.I,
+)
 # What an amount beside a customer's name and nothing else may ask ("hooli 25k")
 _AMOUNT_BESIDE_A_NAME = (Intent.RELEASE_CHECK, Intent.PROMISE, Intent.LIMIT_PROPOSE)
 # Words that say what an amount beside a customer is: an order, a limit, a payment ("can we do 60k for winter

@@ -23,6 +23,7 @@ from .context import (
     last_customer,
     last_intent,
     match_values,
+    missed_a_customer,
     offered_named,
     vocabulary,
 )
@@ -47,6 +48,7 @@ from .decision_forms import (
     _WHAT_THE_AMOUNT_IS_RE,
     _WHAT_WOULD_IT_TAKE_RE,
     _WRITE_THEM_A_LETTER_RE,
+    ASKS_THE_STANDING_RE,
     BOOK_FIGURE_RE,
     LAST_PAYMENT_RE,
     LOOK_INTO_RE,
@@ -66,7 +68,7 @@ from .entities import (
     listed_numbers,
     money_mentions,
 )
-from .follow_ups import HYPOTHETICAL_RE
+from .follow_ups import HYPOTHETICAL_RE, the_limit_alone
 from .intent_rules import HOW_THEY_PAY_RE, WHAT_TO_SAY_RE
 from .intent_rules_promises import PAID_ON_A_DAY_RE
 from .intents import CUSTOMER_INTENTS, EITHER_WAY_RE, THRESHOLD, Intent, recognise
@@ -114,6 +116,9 @@ from .portfolio_query import (
     rank_measure,
 )
 from .turn_state import Stop
+
+# "what was it at end of last month?" after a customer's figures: that answer, for that customer
+_IT_RE = re.compile(r"\bit\b", re.IGNORECASE)
 
 log = get_logger(__name__)
 
@@ -286,7 +291,12 @@ class _Turn(TurnAsking):
         ):
             return Intent.POLICY  # "provisioning percentage for debts over 120 days": the book holds no such figure
         terse_limit = _TERSE_LIMIT_RE.search(self.text) and not _ASKS_SOMETHING_OF_A_LIMIT_RE.search(self.text)
-        if (terse_limit or _LINE_OPINION_RE.search(self.text)) and intent in _LINE_READINGS and self.names_a_customer():
+        alone = the_limit_alone(self.text, previous)
+        if (
+            (terse_limit or alone or _LINE_OPINION_RE.search(self.text))
+            and intent in _LINE_READINGS
+            and (alone or self.names_a_customer())
+        ):
             # "vandelay's line - what are we looking at?": where it stands, or what it should be
             decided = self.ask_between([Intent.EXPOSURE, Intent.LIMIT_RECOMMEND])
             if decided is not None:
@@ -335,13 +345,14 @@ class _Turn(TurnAsking):
             return Intent.EXPOSURE  # "AR for C000008 as of yesterday"
         if (
             intent is Intent.PORTFOLIO
-            and _THEIR_RE.search(self.text)
+            and (_THEIR_RE.search(self.text) or (_IT_RE.search(self.text) and previous in _CUSTOMER_READS))
             and not BOOK_WORDS_RE.search(self.text)
             and not _MANY_RE.search(self.text)
-            and last_customer(self.history) is not None
+            and (last_customer(self.history) is not None or (self.history and missed_a_customer(self.history[-1])))
             and not self.names_something()
         ):
-            # "what was their exposure at the end of last month?" after a customer's score: that customer's figures
+            # "what was their exposure at the end of last month?" after a customer's score, "what was it at end of
+            # last month?" after a customer's exposure: that customer's figures
             customer_reads = [r for r, score in understood.readings[1:] if r in CUSTOMER_INTENTS and score >= PLAUSIBLE]
             return customer_reads[0] if customer_reads else Intent.EXPOSURE
         if intent is Intent.PORTFOLIO and self.points_at_no_one():
@@ -421,6 +432,10 @@ class _Turn(TurnAsking):
             and self.names_a_customer()
         ):
             return Intent.EXPOSURE  # "Globex?", a name and nothing else: where the customer stands
+        if {Intent.EXPOSURE, Intent.RELEASE_CHECK} <= {*close, recognised.intent} and ASKS_THE_STANDING_RE.search(
+            self.text
+        ):
+            return Intent.EXPOSURE
         if set(close) == {Intent.RELEASE_CHECK, Intent.STATUS} and _AN_ORDER_RE.search(self.text):
             return Intent.RELEASE_CHECK  # "why is globex's order stuck?": the order's check states what holds it
         if EITHER_WAY_RE.search(self.text) and Intent.RELEASE_CHECK in close:

@@ -174,8 +174,12 @@ _BETTER_RE = re.compile(r"\s*(?:or|and|&)\s+(?:better|above|safer)\b", re.IGNORE
 _CLASS_LETTERS = "ABCDE"
 
 
+# "risk C pls", "risk D/E": the word risk before capital class letters
+RISK_LETTER_RE = re.compile(r"\b(?i:risk)\s+([A-E](?:\s*(?:,|/|&|and|or)\s*[A-E])*)\b(?![\w'&.-])")
+
+
 def risk_classes(text: str, spans: Spans) -> list[str]:
-    for pattern in (CLASS_RE, CLASS_SUFFIX_RE):
+    for pattern in (CLASS_RE, CLASS_SUFFIX_RE, RISK_LETTER_RE):
         match = pattern.search(text)
         if match:
             spans.add(*match.span())
@@ -398,6 +402,14 @@ _DURATION_RE = re.compile(
     r"|\b\d{1,3}\s?\+(?![\s$€£]*\d)",
     re.IGNORECASE,
 )
+# "8 broken ptps", "3 invoices", "2 missed promises": a count of things, never an amount
+_COUNTED_THINGS_RE = re.compile(
+    r"(?<![\d.,$€£¥])\b(?:1|\d{1,3}(?=\s+(?:\w+\s+)?\w+s\b))\s+"
+    r"(?:(?:broken|missed|kept|open|overdue|late|unpaid|disputed|outstanding|separate|other|more|new)\s+)?"
+    r"(?:promises?|ptps?|invoices?|invs?|orders?|disputes?|reminders?|letters?|calls?|times|payments?|customers?"
+    r"|accounts?|items?|e-?mails?|notices?)\b",
+    re.IGNORECASE,
+)
 _HALF_RE = re.compile(r"\bhalf(?:\s+(?:a|an)\s+|[\s-])(million|thousand|grand|mil|mn|m|k)\b", re.IGNORECASE)
 _QUARTER_RE = re.compile(r"\b(?:a\s+)?quarter\s+(?:of\s+)?(?:a|an)\s+(million|mil|mn|m)\b", re.IGNORECASE)
 
@@ -432,7 +444,7 @@ def money_mentions(text: str, spans: Spans, *, number_format: NumberFormat | Non
     """Every amount in the text not already explained by another entity, read under `number_format` (the user's
     locale; English grouping by default). Never raises: a malformed, negative or absurd amount comes back with `error`
     and `message` set so the caller can refuse clearly."""
-    for duration in _DURATION_RE.finditer(text):
+    for duration in (*_DURATION_RE.finditer(text), *_COUNTED_THINGS_RE.finditer(text)):
         if not spans.covers(*duration.span()):
             spans.add(*duration.span())
     found = [

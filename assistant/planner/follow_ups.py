@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from .comparisons import compared_date
 from .context import REGION_ALIASES, list_call, match_staff, match_values, pending_candidates, vocabulary
 from .dates import date_mentions
 from .entities import DISPUTE_ID_RE, INVOICE_RE, ORDER_RE, Spans
@@ -31,9 +32,10 @@ from .phrases import (
     PICK_RE,
     SAME_BUT_RE,
     SURE_ENOUGH_FOR_TERSE,
+    WHY_RANKED_RE,
     WIDEN_RE,
 )
-from .portfolio_query import compared_date
+from .turn_slots import row_picks
 from .turn_writes import TurnWrites
 
 # What a worklist follow-up at an earlier date may read as on its own ("what did it look like last friday?")
@@ -64,6 +66,20 @@ _SEND_IT_RE = re.compile(
     r"|\be-?mail\s+(?:it|that|this)\b",
     re.IGNORECASE,
 )
+# "and the limit?" after a score: the limit they have or the one they should have, never the score again
+_THE_LIMIT_ALONE_RE = re.compile(r"\b(?:the|their|its|her|his)\s+(?:credit\s+)?(?:limit|line)\W*$", re.I)
+
+
+def the_limit_alone(text: str, previous: str | None) -> bool:
+    """ "what about the limit?" after a customer's score: the limit they have, or the one they should have."""
+    return (
+        previous in _CUSTOMER_READS
+        and previous not in (Intent.LIMIT_RECOMMEND, Intent.EXPOSURE)  # the standing shows the limit it has
+        and _THE_LIMIT_ALONE_RE.search(text) is not None
+        and len(text.split()) <= 5
+    )
+
+
 # "what if they went to 45 day terms", "and on net 60?" (a what-if), not "change their terms to net 60" (a change)
 HYPOTHETICAL_RE = re.compile(r"\bif\b|\bsuppos\w*|\bassum\w*|\bwould\b|\bcould\b|^\W*(?:and|what about)\b", re.I)
 
@@ -114,6 +130,8 @@ class TurnFollowUps(TurnWrites):
             return Intent.INVOICE
         if previous == Intent.WORKLIST and NEXT_PAGE_RE.match(text):
             return Intent.WORKLIST
+        if previous == Intent.WORKLIST and WHY_RANKED_RE.search(text) and ORDINAL_RE.search(text):
+            return Intent.WORKLIST  # "why is the first one on top?": that row's ranking, factor by factor
         if (
             previous == Intent.POLICY
             and FOLLOW_UP_RE.match(text)
@@ -125,6 +143,8 @@ class TurnFollowUps(TurnWrites):
         go = GO_AHEAD_RE.match(text)
         if go and previous == Intent.LIMIT_RECOMMEND and recognised in (Intent.UNKNOWN, Intent.LIMIT_PROPOSE):
             return Intent.LIMIT_PROPOSE
+        if previous == Intent.INVOICE and FOLLOW_UP_RE.match(text) and re.search(r"(?<![\w-])0\d{3,9}\b", text):
+            return Intent.INVOICE  # "what about 0000907?" after INV-2026-0000905
         if (
             previous == Intent.INVOICE
             and not INVOICE_RE.search(text)
@@ -191,6 +211,8 @@ class TurnFollowUps(TurnWrites):
                 and recognised in (Intent.UNKNOWN, Intent.PORTFOLIO, Intent(previous))
                 and not BOOK_WORDS_RE.search(text)
                 and not self.words_ask_another_customer_question(previous)
+                and not self.reads_clearly_as_another_customer_request(previous)  # "what about the limit?"
+                and not (previous != Intent.LIMIT_RECOMMEND and _THE_LIMIT_ALONE_RE.search(text))
             ):
                 return Intent(previous)  # "and the trend by quarter?" after a customer's payment behaviour
         if recognised is Intent.UNKNOWN and (pending_candidates(self.history) and PICK_RE.match(text)):
@@ -221,6 +243,8 @@ class TurnFollowUps(TurnWrites):
                 return None  # "draft them a firm one then" after their payment behaviour: a request of its own
             if self.reads_clearly_as_another_customer_request(previous):
                 return None  # "ok so what limit does that support?" after a score: the limit, for that customer
+            if previous != Intent.LIMIT_RECOMMEND and _THE_LIMIT_ALONE_RE.search(text):
+                return None
             return Intent(previous)
         return None
 
@@ -247,4 +271,8 @@ class TurnFollowUps(TurnWrites):
         date, with no customer named."""
         if not (FOLLOW_UP_RE.match(self.text) or _ABOUT_IT_RE.search(self.text)) or self.names_a_customer():
             return False
-        return any(m.problem is None and m.day < self.today for m in date_mentions(self.text, self.today, Spans()))
+        picks = Spans()
+        if list_call(self.history) is not None:
+            for start, end in row_picks(self.text):  # "call the 2nd" after a list: a row, not the 2nd of the month
+                picks.add(start, end)
+        return any(m.problem is None and m.day < self.today for m in date_mentions(self.text, self.today, picks))

@@ -24,7 +24,9 @@ AWAITING_DECISION_RE = re.compile(
     r"|for\s+(?:an?\s+)?(?:approval|sign[- ]?off))\b"
     r"|\bin\s+the\s+approval\s+queue\b|\b(?:been|got|gotten)\s+(?:approved|signed\s+off)\s+yet\b"
     r"|\bawaiting\s+(?:approval|sign[- ]?off)\b"
-    r"|\b(?:request|proposal|submission|limit\s+change)s?\s+(?:is\s+|are\s+)?still\s+(?:pending|open|waiting)\b",
+    r"|\b(?:request|proposal|submission|limit\s+change)s?\s+(?:is\s+|are\s+)?still\s+(?:pending|open|waiting)\b"
+    # "what has ash proposed that's still pending?", "anything I submitted still waiting?"
+    r"|\b(?:propos|submitt|rais|put\s+in|request)ed\b.{0,30}\b(?:still\s+)?(?:pending|waiting|awaiting|undecided)\b",
     IC,
 )
 

@@ -80,7 +80,7 @@ def _adjust(text: str, scores: dict[Intent, int], question: bool) -> None:
         scores[Intent.DUNNING_SEND] -= 4  # "draft a reminder I can send"
     elif Intent.DUNNING_DRAFT in scores and _SEND_LETTER_RE.search(text) and not _DRAFT_WORD_RE.search(text):
         del scores[Intent.DUNNING_DRAFT]  # "propose a 2nd reminder to Globex": the letter is what is to be sent
-    if Intent.ORDER_RELEASE in scores and re.search(r"\b(?:check|test|run)\b", text, IC):
+    if Intent.ORDER_RELEASE in scores and re.search(r"\b(?:check|test)\b|(?<!payment )(?<!pay )\brun\b", text, IC):
         scores[Intent.RELEASE_CHECK] = scores.get(Intent.RELEASE_CHECK, 0) + 4  # "check release for SO-41"
         scores[Intent.ORDER_RELEASE] -= 4
     if EITHER_WAY_RE.search(text):  # "SO-15 -- release or hold?": which way is the check's answer

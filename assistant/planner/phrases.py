@@ -46,7 +46,7 @@ PICK_RE = re.compile(
 )
 # A pick inside a request: "score the third one", "draft a reminder for #2", "how much does the 2nd account owe"
 ORDINAL_RE = re.compile(
-    rf"\b(?:the\s+)?({_PICK_WORDS})\s+{_PICK_NOUNS}\b|\bthe\s+({_PICK_WORDS})(?=\s*(?:[?.!,]|$))"
+    rf"\b(?:the\s+)?({_PICK_WORDS})\s+{_PICK_NOUNS}\b|\bthe\s+({_PICK_WORDS})(?=\s*(?:[?.!,:;\-–—]|$))"
     r"|(?:\b(?:number|no\.?|row|line)\s*|#\s*)(\d{1,2})\b(?!\d)",
     re.IGNORECASE,
 )
@@ -115,7 +115,7 @@ _THEIR_PROPOSALS_RE = re.compile(
 )
 _ASKS_FOR_RELEASE_RE = re.compile(
     r"\b(?:can|could|would)\s+you\s+(?:please\s+|pls\s+)?(?:release|unblock|lift)\b"
-    r"|\bput\s+in\s+(?:a\s+)?(?:release|request\s+to\s+release)\b"
+    r"|\bput\s+in\s+(?:a\s+)?(?:release|request\s+to\s+release)\b|\brequest\s+(?:a\s+|the\s+)?release\b"
     r"|\b(?:can|could)\s+(?:we|you|i)\s+(?:please\s+)?get\b.{0,60}\b(?:released|unblocked|off hold)\b",
     re.I,
 )
@@ -238,7 +238,20 @@ _NOT_COUNTRY_CODES = frozenset(
 )
 _LIST_THEM_RE = re.compile(
     r"^\W*(?:(?:ok|and|so|pls|please)\W+)*(?:list|show|name|give me)\s+(?:me\s+)?(?:them|those|the names|which ones)\b"
-    r"|^\W*(?:which|who)\s+(?:ones|are they)\b",
+    r"|^\W*(?:which|who)\s+(?:ones|are they)\b"
+    r"|^\W*(?:(?:ok|and|so)\W+)*(?:which|what)\s+(?:customers|accounts|clients|names|debtors)(?:\s+are\s+(?:they|those))?\W*$",
+    re.IGNORECASE,
+)
+# "why is the first one on top?", "how come #2 ranks above #3?": a worklist row's ranking, explained
+WHY_RANKED_RE = re.compile(r"^\W*(?:(?:ok|and|so)\W+)*(?:why|how\s+come)\b", re.I)
+# "vs a year earlier?", "who are the 5 worst?", "show me the trend over the last 12 month ends": the last portfolio
+# question continued — its filters kept, what the words name added
+CONTINUES_RE = re.compile(
+    r"^\W*(?:(?:ok|and|so|now)\W+)*(?:vs\.?|versus|compared\s+(?:to|with)|against)\s"
+    r"|^\W*(?:(?:ok|and|so|now)\W+)*(?:who|which)(?:'s|\s+(?:are|were|is))\s+(?:the\s+)?"
+    r"(?:\d+\s+|top\s+\d*\s*|bottom\s+\d*\s*)?(?:worst|best|biggest|largest|smallest|top|bottom)\b"
+    r"|^\W*(?:(?:ok|and|so|now|pls|please|can\s+you)\W+)*(?:show|give|plot|chart|graph)\s+(?:me\s+)?(?:the\s+)?"
+    r"(?:monthly\s+)?(?:trend|history)\b",
     re.IGNORECASE,
 )
 # "split it by country", "make it top 10", "by segment instead": the last portfolio query, changed
@@ -267,7 +280,10 @@ _REFINE_RE = re.compile(
     re.IGNORECASE,
 )
 _NARROW_RE = re.compile(
-    r"^\W*(?:(?:ok|and|now)\W+)?(?:only|just)\s+(?:the\s+)?(?:\w+\s+)?(?:ones|those|accounts|customers)\b"
+    r"^\W*(?:(?:ok|and|now)\W+)?(?:only|just)\s+(?:the\s+)?(?:[\w+-]+\s+){0,4}?(?:ones|those|accounts|customers)\b"
+    # "filter that to 100k+", "narrow it down to EMEA"
+    r"|^\W*(?:(?:ok|and|now|pls|please|can\s+you)\W+)*(?:filter|narrow|restrict|cut)\s+(?:it|that|this|them|those"
+    r"|the\s+list)\s+(?:down\s+)?(?:to|by)\b"
     # "anything in there from cleo?", "any of those by ash?"
     r"|^\W*(?:(?:ok|and|so)\W+)?(?:anything|any)\s+(?:in\s+there\s+|of\s+(?:them|those|these)\s+)?(?:from|by)\s+\w+",
     re.I,
@@ -404,7 +420,8 @@ _CONTACT_WEAK_RES = (
 APPROVAL_QUESTION_SCORE = 8
 _WHOLE_WORD_MATCHES = frozenset({"id", "external id", "name", "name words", "words in name"})
 NEXT_PAGE_RE = re.compile(
-    r"^\W*(?:(?:ok|and|now)\W+)?(?:next(?: page)?|more|show more|the rest|continue|page \d+)"
+    r"^\W*(?:(?:ok|and|now|done|cool|thanks|great|right|got it)\W+)*(?:next(?: page| one)?|more|show more|the rest"
+    r"|continue|page \d+)"
     r"(?:\s+(?:of\s+(?:that|those|them|it|the\s+list)|please|pls|thanks))*\W*$",
     re.IGNORECASE,
 )
@@ -516,7 +533,10 @@ _REVIEW_RE = re.compile(
     r"\breview(?:ed)?\s+(?:it\s+|them\s+)?(?:again\s+)?(?:date\s+)?(?:on\s+|by\s+|at\s+|for\s+|:\s*)?(?:the\s+)?", re.I
 )
 _REASON_RE = re.compile(
-    r"\b(?:reason|why|rationale)\s*(?:is\s*)?[:\-–]\s*(?P<said>.+)$"
+    # "they've cleared the august invoice, request a release": the reason first, then the instruction
+    r"^\W*(?P<leading>(?:they|they'?ve|they'?re|customer|client|payment|we'?ve|cfo|ceo|their)\b[^,;.?!]*)[,;.]\s*"
+    r"(?:(?:so|pls|please)\s+)?(?:request|release|hold|raise|lift|increase|lower|cut|reduce|put|send|log|propose)\b"
+    r"|\b(?:reason|why|rationale)\s*(?:is\s*)?[:\-–]\s*(?P<said>.+)$"
     r"|\b(?:reason|rationale)(?:\s+(?:is|being))?\s+(?!codes?\b)(?P<plain>[a-z].+)$"  # "…, reason expanding volumes"
     r"|\b(?:because|due\s+to|given|(?:as|while|since|now\s+that)\s+(?:they|their|the|we|it)|as\s+an?\s+(?=[a-z]{3,})|following|pending|until)\b"
     r"\s*(?P<after>.+)$"
@@ -531,7 +551,7 @@ _REASON_RE = re.compile(
     # words or more that is not a review date, a courtesy or a further request
     r"|[,;?!]\s+(?P<clause>(?!(?:review|reason|why|rationale|pls|please|thanks|thank|thx|cheers|asap|ta|and|then|also"
     r"|ok|okay|so|can|could|would|will|what|how|is|are|do|does|put|hold|release|raise|lift|increase|decrease|lower|cut"
-    r"|reduce|send|log|draft|set|change|propose|move|assign)\b)[a-z][^.?!,;]*\s[^.?!]*)"
+    r"|reduce|send|log|draft|set|change|propose|move|assign|request)\b)[a-z][^.?!,;]*\s[^.?!]*)"
     # "Hold SO-0000117. Canyonpeak is way over limit.": a sentence about the customer after the request
     r"|\.\s+(?P<sentence>(?!(?:what|how|who|where|when|why|which|it|this|that)\b)(?-i:[A-Z])[\w'-]+\s+"
     r"(?:is|are|has|have|keeps|was|were)\s[^.?!]*"
@@ -550,7 +570,11 @@ def stated_reason(text: str) -> str | None:
     if match is None:
         return None
     said = next(
-        (match.group(g) for g in ("said", "plain", "purpose", "dashed", "clause", "sentence") if match.group(g)),
+        (
+            match.group(g)
+            for g in ("leading", "said", "plain", "purpose", "dashed", "clause", "sentence")
+            if match.group(g)
+        ),
         match.group(0),
     )
     said = said.strip(" .;,")

@@ -29,6 +29,8 @@ from .context import (
     listed_in_countries,
     match_staff,
     match_values,
+    missed_a_customer,
+    the_other_one,
     vocabulary,
 )
 from .dates import date_mentions
@@ -121,6 +123,8 @@ class TurnCustomers(TurnPlaces):
             return False
         if self.request.actor.role == Role.SALES or self.customer_group() or self.points_at_no_one():
             return False
+        if self.history and missed_a_customer(self.history[-1]) and _THEIR_RE.search(self.text):
+            return False  # "what do they owe us?" after a customer that was not found: that one, never the book
         book = BOOK_WORDS_RE.search(self.text)
         if book and re.search(r"\bgroup\b", book.group(0), re.IGNORECASE) and self.names_a_customer():
             return False  # "Newford — the whole group, all four entities": that customer's group
@@ -145,9 +149,18 @@ class TurnCustomers(TurnPlaces):
         """Words left that may name a customer once dates, amounts, regions, segments and staff are explained, and
         that the customer index matches at least loosely ("globx" does; "atm", "overall picture" don't)."""
         return any(
-            status != "not_found" or candidate.name_like or any(map(distinctive_word, candidate.text.split()))
+            status != "not_found"
+            or candidate.name_like
+            or any(map(distinctive_word, candidate.text.split()))
+            or self.rare_name_word_in(candidate.text)
             for candidate, status in self.name_statuses()
         )
+
+    def rare_name_word_in(self, text: str) -> bool:
+        """ "coral leaf" asked by a collector whose book holds no Coral Leaf: words that point at some customer of the
+        whole book still name someone, so the question is never answered with the collector's book instead."""
+        words = [word.lower() for word in re.findall(r"[A-Za-z][\w&'-]*", text)]
+        return any(stat.rare for stat in self.name_word_stats(words).values())
 
     def unknown_word(self) -> bool:
         """A word left that names no customer and is in no dictionary ("scor for longcore"): a typo of what is asked."""
@@ -232,6 +245,9 @@ class TurnCustomers(TurnPlaces):
             )
         if resolution.customer is not None:
             return resolution.customer
+        other = the_other_one(self.text, resolution.ambiguous or [], last_customer(self.history))
+        if other is not None:
+            return other
         self.offered = list(resolution.ambiguous or [])
         if resolution.ambiguous and len(resolution.ambiguous) == 1:
             only = resolution.ambiguous[0]

@@ -51,6 +51,12 @@ class TurnLimits(TurnReads):
         amounts = the_change_s_amount(self.text, amounts)
         self.one_of_each(amounts, found, what="a limit change is one amount", nothing=nothing)
         amount = self.only_amount(amounts)
+        if amount is not None and amount.negative and stated_direction(self.text) == "up":
+            raise Stop(  # "raise their limit by -50k": the verb and the sign disagree; never pick one
+                f"You asked to raise the limit by a negative amount ({self.text[amount.start : amount.end].strip()}). "
+                f"Did you mean to lower it by {amount.amount:,.0f}, or to raise it by {amount.amount:,.0f}? {nothing}",
+                "limit direction contradicts",
+            )
         customer = self.customer(single=nothing)
         if amount is None and not self.names_the_new_limit_otherwise(customer.reference):
             who = customer.name or "that customer"

@@ -11,6 +11,7 @@ from assistant.types import Choice
 from core.dates import add_months, month_start
 
 from . import answers_compare, answers_portfolio
+from .comparisons import Comparison, change_between, compared_date, comparison, earlier_arguments, period_length
 from .context import (
     INDUSTRY_ALIASES,
     REGION_ALIASES,
@@ -21,7 +22,6 @@ from .context import (
     vocabulary,
 )
 from .entities import (
-    Spans,
     dpd_range,
     risk_classes,
 )
@@ -34,6 +34,7 @@ from .phrases import (
     _REVIEWS_DUE_NOW_RE,
     _VS_NOW_RE,
     BOOK_WORDS_RE,
+    CONTINUES_RE,
     EXCLUDE_DISPUTED_RE,
     FOLLOW_UP_RE,
     GROUP_BY_RE,
@@ -46,22 +47,17 @@ from .portfolio_query import (
     LIMIT_SIZE_RE,
     MAX_RANKED,
     OPEN_PROMISE_RE,
-    Comparison,
     asks_for_one,
-    change_between,
     collection_rate_unnamed,
-    compared_date,
-    comparison,
     counts_invoices,
+    counts_overdue_customers,
     credit_statuses,
     days_unnamed,
-    earlier_arguments,
     lists_customers,
     measure_unnamed,
     not_applied,
     over_limit,
     payer_order,
-    period_length,
     rank_measure,
     ranking_count,
     rate_unnamed,
@@ -121,6 +117,7 @@ _ACTIVITY_RE = re.compile(r"\b(?:promis\w*|ptps?|disput\w*)\b", re.I)
 _SALES_MEASURE_RE = re.compile(r"\b(?:dso|cei|add|sales|collection effectiveness|days sales)\b", re.I)
 
 
+_WORST_BEST_RE = re.compile(r"\b(?:(worst|slowest|latest)|best|fastest|quickest|earliest)\b", re.I)
 # The measures a ranking can be by (the tool's rank_by), as the answers name their focus
 _RANKABLE = ("overdue", "disputed", "open_receivables", "exposure")
 
@@ -147,7 +144,12 @@ class TurnPortfolio(TurnCustomers):
         again = FOLLOW_UP_RE.match(text) or SAME_BUT_RE.match(text)
         widen = previous is not None and WIDEN_RE.match(text) is not None
         carried = previous is not None and bool(
-            again or widen or _LIST_THEM_RE.match(text) or _REFINE_RE.match(text) or _NARROW_RE.match(text)
+            again
+            or widen
+            or _LIST_THEM_RE.match(text)
+            or _REFINE_RE.match(text)
+            or _NARROW_RE.match(text)
+            or CONTINUES_RE.match(text)
         )
         if previous is not None and carried:
             # the thread keeps the call's arguments as JSON: its dates come back as ISO strings
@@ -217,8 +219,8 @@ class TurnPortfolio(TurnCustomers):
             args["top_n"] = 1
         if counts_invoices(text):
             args["count_open_invoices"] = True
-            if _OVERDUE_WORD_RE.search(text) and dpd_range(text, Spans()) is None:
-                args["min_days_past_due"] = 1  # "how many invoices are overdue": the past-due ones only
+        # "how many invoices are overdue", "how many customers are past due": the past-due ones only
+        counts_past_due = (counts_invoices(text) and _OVERDUE_WORD_RE.search(text)) or counts_overdue_customers(text)
         window = sales_window_months(text, self.spans)  # before day ranges: "90 days of sales" is no age filter
         if over_limit(text, self.spans):
             args["over_limit"] = True
@@ -267,6 +269,8 @@ class TurnPortfolio(TurnCustomers):
                 args["min_days_past_due"] = dpd.minimum
             if dpd.maximum is not None:
                 args["max_days_past_due"] = dpd.maximum
+        elif counts_past_due:
+            args["min_days_past_due"] = 1
         regions = match_values(text, vocab.regions, REGION_ALIASES, self.spans)
         if regions:
             args["regions"] = regions
@@ -374,9 +378,13 @@ class TurnPortfolio(TurnCustomers):
             lowered = _ADD_VERB_RE.sub("", text).lower()
         focus = self.portfolio_focus(lowered, args)
         earlier_focus = self.focus_of(previous) if carried and not self.portfolio_focus(lowered, {}) else []
-        if top and measure is None and "rank_by" not in args:
+        thread_focus = self.focus_of(previous) if carried else []
+        worst_or_best = _WORST_BEST_RE.search(text)
+        if top and measure is None and payers is None and "dso" in thread_focus and worst_or_best:
+            # "who are the 5 worst?" after the average days delinquent: ranked by how late they pay
+            args["payers"] = "earliest_first" if worst_or_best.group(1) is None else "latest_first"
+        elif top and measure is None and "rank_by" not in args and "payers" not in args:
             # "top 5 of those by amount" after the overdue: ranked by the figure the thread is about
-            thread_focus = self.focus_of(previous) if carried else []
             args["rank_by"] = next((name for name in thread_focus if name in _RANKABLE), "exposure")
         if earlier_focus:  # "and for Q3?" after CEI per collector: still the CEI
             focus = [*earlier_focus, *(name for name in focus if name not in earlier_focus and name != "split")]

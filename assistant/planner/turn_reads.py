@@ -11,6 +11,7 @@ from assistant.types import Citation
 from db.models import Role
 
 from . import answers, answers_lookup
+from .comparisons import compared_date, comparison, earlier_arguments
 from .context import (
     REGION_ALIASES,
     CustomerRef,
@@ -55,14 +56,12 @@ from .phrases import (
     NOW_RE,
     ON_ITS_OWN_RE,
     ONLY_RE,
+    ORDINAL_RE,
     STATUS_CHANGE_RE,
     TONES,
+    WHY_RANKED_RE,
     WIDEN_RE,
-)
-from .portfolio_query import (
-    compared_date,
-    comparison,
-    earlier_arguments,
+    pick_index,
 )
 from .turn_portfolio import TurnPortfolio
 from .turn_state import Stop, count_word
@@ -74,6 +73,23 @@ _PAGE_SIZE_RE = re.compile(
     re.IGNORECASE,
 )
 
+# "what about 0000907?" after INV-2026-0000905: the number within the series of the invoice just looked up
+_SEQUENCE_RE = re.compile(r"(?<![\w-])0\d{3,9}\b(?![-/.]\d)")
+
+
+def sequence_of_the_same_series(text: str, previous: str) -> list[str]:
+    series = re.fullmatch(r"(.*\D)(\d+)", previous)
+    if series is None:
+        return []
+    prefix, digits = series.groups()
+    return [prefix + m.group(0) for m in _SEQUENCE_RE.finditer(text) if len(m.group(0)) == len(digits)]
+
+
+_ONE_ACCOUNT_RE = re.compile(
+    r"\b(?:single|one)\s+(?:top|most\s+urgent|biggest|first)\s+(?:account|customer|name|one)\b"
+    r"|\bnumber\s+one\b|\b(?:the|my)\s+top\s+(?:account|customer|name|one)\b(?!s)",
+    re.IGNORECASE,
+)
 
 _BY_QUARTER_RE = re.compile(r"\b(?:by|per|each|every)\s+quarter\b|\bquarterly\b|\bquarter[- ]by[- ]quarter\b", re.I)
 
@@ -84,7 +100,10 @@ _BETWEEN_RE = re.compile(r"\b(?:between|from)\b.{3,30}?\b(?:and|to|until|till|th
 # "is hooli getting slower at paying?", "paying later over time": the trend is what is asked
 _TREND_ASKED_RE = re.compile(
     r"\btrend\w*|\bover time\b|\b(?:getting|got|become|becoming|grow\w*)\s+(?:\w+\s+)?(?:slower|faster|later|worse"
-    r"|better|quicker)\b|\b(?:improv|deteriorat|slipp|slow)\w*\b|\bmonth by month\b|\bquarter by quarter\b",
+    r"|better|quicker)\b|\b(?:improv|deteriorat|slipp|slow)\w*\b|\bmonth by month\b|\bquarter by quarter\b"
+    # "are they paying later than they used to?", "slower than before", "compared with last year"
+    r"|\b(?:later|slower|faster|quicker|earlier|worse|better)\s+than\s+(?:they\s+)?(?:used\s+to|before|last\s+\w+"
+    r"|previously|a\s+year\s+ago|they\s+did)\b",
     re.I,
 )
 
@@ -143,6 +162,8 @@ class TurnReads(TurnPortfolio):
         if picked is not None:
             numbers = [picked]  # "the second one" after the user listed invoice numbers
         previous = last_call(self.history, "get_invoice")
+        if not numbers and previous is not None:
+            numbers = sequence_of_the_same_series(self.text, str(previous.arguments["number"]))
         if not numbers and previous is not None:
             numbers = [previous.arguments["number"]]  # "what was it at end of june?" after an invoice lookup
         if not numbers:
@@ -343,6 +364,14 @@ class TurnReads(TurnPortfolio):
         vocab = vocabulary(self.request.database_url)
         args: dict[str, Any] = {"page_size": 10}
         previous = last_call(self.history, "build_worklist", only_last_reply=True)
+        picked = ORDINAL_RE.search(self.text)
+        if previous is not None and picked is not None and WHY_RANKED_RE.search(self.text):
+            result = self.call("build_worklist", dict(previous.arguments))
+            index = pick_index(picked)
+            rows = result["rows"]
+            if not -len(rows) <= index < len(rows):
+                raise Stop(f"The list shown has {len(rows)} row(s); which one do you mean?", "row out of range")
+            return answers_lookup.worklist_rank_why(rows[index], result["total_ranked"])
         if previous is not None and NEXT_PAGE_RE.match(self.text):
             args = dict(previous.arguments)
             page = first_int(PAGE_RE, self.text, self.spans)
@@ -367,6 +396,8 @@ class TurnReads(TurnPortfolio):
             args["region"] = regions[0]
         self.refuse_places(self.places(), regions=vocab.regions)
         top = first_int(TOP_N_RE, self.text, self.spans) or first_int(_PAGE_SIZE_RE, self.text, self.spans)
+        if top is None and _ONE_ACCOUNT_RE.search(self.text):
+            top = 1  # "the single top account on my list", "who's my number one today?"
         if top:
             args["page_size"] = max(1, min(top, 100))
         page = first_int(PAGE_RE, self.text, self.spans)

@@ -9,6 +9,7 @@ from datetime import date
 from .context import (
     CustomerRef,
     last_as_of,
+    list_call,
     listed_customers,
     vocabulary,
 )
@@ -28,6 +29,14 @@ from .phrases import (
     pick_index,
 )
 from .turn_state import Stop, TurnState, count_word, counted_thing
+
+_DATE_WORD_BEFORE_RE = re.compile(r"\b(?:on|by|since|until|till|at|from|of|before|after|as\s+of)\s*$", re.I)
+
+
+def row_picks(text: str) -> list[tuple[int, int]]:
+    """The ordinals that pick a row of a list just shown ("call the 2nd"), not the day of a month ("on the 2nd")."""
+    return [m.span() for m in ORDINAL_RE.finditer(text) if not _DATE_WORD_BEFORE_RE.search(text[: m.start()])]
+
 
 _THAT_DATE_RE = re.compile(r"\b(?:that|the\s+same|same)\s+(?:date|day|point\s+in\s+time|month[- ]end)\b", re.I)
 # When the asker is working, never the date the figures are wanted at (that is today anyway)
@@ -55,6 +64,10 @@ class TurnSlots(TurnState):
     def dates(self, *, future: bool = False, used: bool = True) -> list[DateMention]:
         """The dates in the text. One the text does not pin to a single day ends the turn with a question, unless
         the caller only masks dates (`used=False`)."""
+        if list_call(self.history) is not None:
+            for start, end in row_picks(self.text):  # "ok call the 2nd" after a list: that row, not a day
+                if not self.spans.covers(start, end):
+                    self.spans.add(start, end)
         found = date_mentions(self.text, self.today, self.spans, future=future)
         problem = next((mention.problem for mention in found if mention.problem), None)
         if used and problem is not None:

@@ -277,6 +277,8 @@ def _friendly(error: CreditDeskError) -> str:
     if error.code is ErrorCode.NOT_FOUND:
         return f"I couldn't find that: {message}."
     if error.code is ErrorCode.INVALID_INPUT:
+        if error.details.get("tool"):  # "propose_dispute_update: input: Value error, …": what is wrong, in words
+            message = re.sub(r"^\w+:\s*|\b(?:input:\s*)?Value error,\s*", "", message)
         return f"I couldn't do that: {message}. Nothing was changed."
     if error.code in (ErrorCode.CONFLICT, ErrorCode.STALE, ErrorCode.EXPIRED):
         return f"That could not be done: {message}. Nothing was changed."
