@@ -96,7 +96,7 @@ def test_close_readings_are_asked_as_choices_and_the_pick_answers(
         readings = [(Intent.SCORE, 0.41), (Intent.PROMISE_HISTORY, 0.38), (Intent.OUT_OF_SCOPE, 0.1)]
         return Understood(Intent.SCORE, 0.41, readings, recognise(text), semantic=True)
 
-    monkeypatch.setattr("assistant.planner.engine.understand", torn)
+    monkeypatch.setattr("assistant.planner.turn.understand", torn)
     first = ask(shared_url, "avery", "globex track record")
     assert [c.capability for c in first.choices] == ["score_customer", "get_promise_history"]
     assert [c.number for c in first.choices] == [1, 2]

@@ -8,7 +8,7 @@ import pytest
 def two_close_readings(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every message reads as exposure or score, too close to tell apart: the planner asks which one was meant
     (1. exposure, 2. score). Picking a reading never consults `understand`, so the answer is the real one."""
-    from assistant.planner import engine
+    from assistant.planner import turn
     from assistant.planner.intents import Intent, recognise
     from assistant.planner.understand import Understood
 
@@ -16,4 +16,4 @@ def two_close_readings(monkeypatch: pytest.MonkeyPatch) -> None:
         readings = [(Intent.EXPOSURE, 0.5), (Intent.SCORE, 0.46)]
         return Understood(Intent.EXPOSURE, 0.5, readings, recognise(text), semantic=True)
 
-    monkeypatch.setattr(engine, "understand", understand)
+    monkeypatch.setattr(turn, "understand", understand)
