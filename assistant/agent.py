@@ -55,7 +55,11 @@ PROPOSAL_NOTE = " Creates a proposal that a human approves; it changes nothing b
 # Model-facing one-liners come from the capability catalogue (assistant/catalogue/capabilities.yaml), the same one
 # the offline understanding uses; a tool without one gets its docstring cut to MAX_TOOL_DESCRIPTION.
 # Arguments the model never needs (duplicates of others); the registry's defaults apply.
-HIDDEN_ARGUMENTS = {"get_portfolio_summary": frozenset({"period_end"})}
+HIDDEN_ARGUMENTS = {
+    "get_portfolio_summary": frozenset({"period_end"}),
+    # the offline planner's way to offer the customers an ordinary word points at; a model asks the user instead
+    "resolve_customer": frozenset({"name_word"}),
+}
 
 # Keys whose string values are free text written by customers, staff or documents: quoted as data for the model.
 QUOTED_KEYS = frozenset(

@@ -91,6 +91,8 @@ def test_training_examples_cover_every_capability_the_planner_answers() -> None:
         "dev15.jsonl",
         "dev16.jsonl",
         "dev17.jsonl",
+        "dev18.jsonl",
+        "dev19.jsonl",
     ],
 )
 def test_no_training_example_is_a_text_of_the_evaluation_sets(labelled: str) -> None:

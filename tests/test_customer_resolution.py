@@ -172,6 +172,29 @@ def test_partial_references_only_suggest(seeded_db_url: str) -> None:
         assert refused.value.code is ErrorCode.AMBIGUOUS
 
 
+def test_an_ordinary_word_of_names_is_matched_only_when_asked_for(seeded_db_url: str) -> None:
+    """`name_word`: "the ventures one", "the city account" — the names holding that word, to choose from; one only
+    when exactly one name holds it and the user may see it; never more than one word."""
+
+    def resolve(query: str, who: str = "avery", **extra: object) -> dict[str, Any]:
+        return call_tool("resolve_customer", {"query": query, **extra}, _ctx(seeded_db_url, who)).model_dump(
+            mode="json"
+        )
+
+    assert resolve("ventures")["status"] == "not_found" and resolve("city")["status"] == "not_found"
+    several = resolve("ventures", name_word=True)
+    assert several["status"] == "ambiguous" and several["customer"] is None
+    assert {c["customer"]["name"] for c in several["candidates"]} == {
+        "Northview Ventures Ltd", "Fairdale Ventures KG", "Fournier Ventures GmbH", "Newpoint Systems Ventures Pte Ltd"
+    }  # fmt: skip
+    assert resolve("city", name_word=True)["customer"]["name"] == "City of Riverwave"
+    assert resolve("city", "cameron", name_word=True)["status"] == "not_found"  # casey's customer
+    assert {c["customer"]["name"] for c in resolve("ventures", "cameron", name_word=True)["candidates"]} == {
+        "Northview Ventures Ltd", "Newpoint Systems Ventures Pte Ltd"
+    }  # fmt: skip
+    assert resolve("north america", name_word=True)["status"] == "not_found"  # one word only, never a phrase
+
+
 def test_future_as_of_is_refused_by_the_tool(seeded_db_url: str) -> None:
     tomorrow = clock.today() + timedelta(days=1)
     for tool in ("get_customer_exposure", "score_customer"):

@@ -22,7 +22,7 @@ from db.queries.customers import (
     customers_by_ids,
 )
 from tools.context import ToolContext, without_risk
-from tools.name_matching import RARE_NAME_WORD_NAMES, NameIndex, match_name, one_slip_name_word
+from tools.name_matching import RARE_NAME_WORD_NAMES, NameIndex, match_name, one_slip_name_word, query_key
 from tools.reference_words import has_control_characters
 from tools.registry import ALL_ROLES, tool
 from tools.schemas import CustomerReference, CustomerSummary
@@ -37,6 +37,10 @@ class Candidate(BaseModel):
 class ResolveCustomerInput(BaseModel):
     query: CustomerReference
     limit: int = Field(default=5, ge=1, le=20)
+    name_word: bool = Field(
+        default=False,
+        description="If nothing else matches: names holding this one word ('pharma'), to choose from.",
+    )
 
 
 class ResolveCustomerResult(BaseModel):
@@ -130,6 +134,18 @@ def _match(session: Session, query: str, limit: int) -> tuple[list[tuple[Custome
     return [(loaded[index.ids[p]], score, how) for p, score, how in ranked if index.ids[p] in loaded], decisive
 
 
+def _holding_the_word(session: Session, query: str, limit: int) -> tuple[list[tuple[Customer, float, str]], bool]:
+    """The customers whose name holds the one word typed, ordinary or not; decisive only when exactly one does."""
+    words = query_key(query).split()
+    if len(words) != 1:
+        return [], False
+    index = _name_index(session)
+    positions = index.by_token.get(words[0], [])
+    loaded = {c.id: c for c in customers_by_ids(session, [index.ids[p] for p in positions[:limit]])}
+    found = [(loaded[index.ids[p]], 90.0, "name word") for p in positions[:limit] if index.ids[p] in loaded]
+    return found, len(positions) == 1 and len(found) == 1
+
+
 def resolve_customer_reference(session: Session, ctx: ToolContext, reference: str) -> Customer:
     """The one customer a reference means, or a clear error (not found, ambiguous with candidates, not visible)."""
     matches, decisive = _match(session, reference, limit=5)
@@ -162,6 +178,8 @@ def resolve_customer(session: Session, ctx: ToolContext, args: ResolveCustomerIn
     """Find a customer by id, external id or (fuzzy) name. Returns the customer when the match is clear,
     otherwise the ranked candidates; it never picks one of several close matches."""
     matches, decisive = _match(session, args.query, args.limit)
+    if not matches and args.name_word:
+        matches, decisive = _holding_the_word(session, args.query, args.limit)
     candidates = [
         Candidate(customer=CustomerSummary.of(customer), score=score, matched_on=how)
         for customer, score, how in matches

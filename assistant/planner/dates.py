@@ -342,6 +342,9 @@ _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+# After an abbreviated weekday: the end of a clause, so "wed" is the day and no part of a name ("ptp 100k CAD wed, …")
+_ABBREVIATED_DAY_ALONE_RE = re.compile(r"\s*(?:[,;)]|\.(?:\s|$))")
+_AFTER_AN_AMOUNT_RE = re.compile(r"(?:\d[\d.,]*\s*(?:k|m)?|\b[A-Z]{3})\s+$")
 # "the two that fell due earlier this month": when something happened, not a date asked for
 _NOT_A_POINT_RE = re.compile(
     r"\b(?:earlier|later|previously)\s+(?:this|last|that|in\s+the)\s+(?:week|month|quarter|year)\b"
@@ -537,8 +540,11 @@ def _date_from(kind: str, match: re.Match[str], today: date, future: bool) -> Da
         return DateMention(today + timedelta(days=7))
     if kind == "weekday":
         modifier = (g[0] or "").lower()
-        if len(g[1]) <= 4 and not modifier:
-            return None  # "sun", "sat", "wed" alone are too often parts of names
+        closes = _ABBREVIATED_DAY_ALONE_RE.match(match.string, match.end()) or (
+            match.end() == len(match.string.rstrip()) and _AFTER_AN_AMOUNT_RE.search(match.string[: match.start()])
+        )
+        if len(g[1]) <= 4 and not modifier and not closes:
+            return None  # "sun", "sat", "wed" alone are too often parts of names (not "ptp 5k wed, per Jean")
         day = _weekday(g[1].lower(), modifier, today)
         if not future and modifier in ("", "on", "by") and day > today:
             day -= timedelta(days=7)  # "overdue as of friday" on a Monday: the Friday just gone

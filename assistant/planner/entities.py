@@ -131,7 +131,7 @@ def data_source_mentions(text: str, spans: Spans) -> None:
 # Imported ledgers number invoices with bare digits ("invoice 0104358967"): read only after the word invoice, or
 # as a long run of digits that no amount or date is written as.
 BARE_INVOICE_RE = re.compile(
-    r"\b(?:invoice|inv)\s*(?:no\.?|number|nr\.?|#)?\s*#?\s*(\d{4}-\d{3,10}|\d{4,12})\b"
+    r"\b(?:invoice|inv)\s*(?:no\.?|number|nr\.?|#)?\s*#?\s*(\d{4}[-\s]\d{5,10}|\d{4}-\d{3,10}|\d{4,12})\b"
     r"|(?<![\d.,])\b(\d{8,12}|(?<![\w-])\d{4}-\d{5,10}(?![-/.]\d))\b(?![.,]\d)",  # "is 2026-0001078 overdue"
     re.IGNORECASE,
 )
@@ -144,7 +144,7 @@ def bare_invoice_numbers(text: str, spans: Spans) -> list[str]:
         if spans.covers(*match.span(group)):
             continue
         spans.add(*match.span(group))
-        found.append(match.group(group))
+        found.append(re.sub(r"\s+", "-", match.group(group)))  # "inv 2026 0002938": 2026-0002938
     return found
 
 

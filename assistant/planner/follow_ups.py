@@ -50,7 +50,10 @@ _A_NAME_ALONE_WORDS = 6
 # How sure the reading of a short follow-up that names no one must be to ask another question of the same customer
 _ANOTHER_QUESTION = 0.5
 # Payment terms named for a what-if ("45 day terms", "net 60")
-_TERMS_WHAT_IF_RE = re.compile(r"\b\d{1,3}[\s-]*days?\s+terms\b|\bnet[\s-]*\d{1,3}\b|\bterms\s+of\s+\d", re.I)
+_TERMS_WHAT_IF_RE = re.compile(
+    r"\b\d{1,3}[\s-]*days?\s+terms\b|\bnet[\s-]*\d{1,3}\b|\bterms\s+of\s+\d|\bterms?\s+(?:went|go(?:es)?|were|was)\s+to\s+\d",
+    re.I,
+)
 # After a limit recommendation: the user asks for it (or a figure of their own) as a proposal
 _PROPOSE_IT_RE = re.compile(
     r"\bpropos(?:e|al)\b|\bsubmit\b|\bput\s+(?:that|it|this)\s+(?:forward|in|through|up)\b"
@@ -80,6 +83,11 @@ def the_limit_alone(text: str, previous: str | None) -> bool:
     )
 
 
+_SUMMARISE_IT_RE = re.compile(
+    r"^\W*(?:(?:ok|so|pls|please|can\s+you|could\s+you)\W+)*(?:summari[sz]e|brief\s+me\s+on|walk\s+me\s+through)"
+    r"\s+(?:it|that|this|them)\b",
+    re.I,
+)
 # "what if they went to 45 day terms", "and on net 60?" (a what-if), not "change their terms to net 60" (a change)
 HYPOTHETICAL_RE = re.compile(r"\bif\b|\bsuppos\w*|\bassum\w*|\bwould\b|\bcould\b|^\W*(?:and|what about)\b", re.I)
 
@@ -151,6 +159,8 @@ class TurnFollowUps(TurnWrites):
             and (_ABOUT_IT_RE.search(text) or (self.asks_again_earlier() and recognised in _SAME_LIST_READINGS))
         ):
             return Intent.INVOICE  # "what was it at end of june?", "and as at end of oct?" after an invoice lookup
+        if previous in _CUSTOMER_READS and _SUMMARISE_IT_RE.match(text):
+            return Intent(previous)  # "summarise it for me" after "timberdale has a dispute open right?"
         if previous == Intent.PAYMENT_BEHAVIOUR and _JUST_TREND_RE.match(text):
             return Intent.PAYMENT_BEHAVIOUR  # "just the monthly trend" after a customer's payment behaviour
         if (
@@ -183,11 +193,11 @@ class TurnFollowUps(TurnWrites):
         if previous == Intent.WORKLIST and (
             _NARROW_RE.match(text)
             or (
-                ONLY_RE.match(text)
+                (ONLY_RE.match(text) or FOLLOW_UP_RE.match(text) or SAME_BUT_RE.match(text))
                 and match_values(text, vocabulary(self.request.database_url).regions, REGION_ALIASES, Spans())
             )
         ):
-            return Intent.WORKLIST  # "only the ones over 50k", "only EMEA" after a worklist
+            return Intent.WORKLIST  # "only the ones over 50k", "only EMEA", "same for APAC" after a worklist
         if (
             previous == Intent.WORKLIST
             and FOLLOW_UP_RE.match(text)
@@ -199,8 +209,11 @@ class TurnFollowUps(TurnWrites):
             return Intent(previous)  # "add class D too" after a worklist of class E
         if previous == Intent.WORKLIST and self.asks_again_earlier() and recognised in _SAME_LIST_READINGS:
             return Intent.WORKLIST  # "and what did it look like last friday?" after a worklist
-        if previous == Intent.PENDING_APPROVALS and _NARROW_RE.match(text):
-            return Intent.PENDING_APPROVALS  # "just the limit ones" after the pending approvals
+        if previous == Intent.PENDING_APPROVALS and (
+            _NARROW_RE.match(text)
+            or (FOLLOW_UP_RE.match(text) and match_staff(text, vocabulary(self.request.database_url), Spans()))
+        ):
+            return Intent.PENDING_APPROVALS  # "just the limit ones", "and from ash?" after the pending approvals
         if previous in _CUSTOMER_READS and not ORDER_RE.search(text) and not self.names_a_customer():
             if _RELEASE_IT_RE.search(text):
                 return Intent.ORDER_RELEASE  # "pls request a release on it" after "anything on hold for deepcore?"

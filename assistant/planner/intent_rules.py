@@ -91,6 +91,7 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         6,
     ),
     (Intent.PAYMENT_BEHAVIOUR, HOW_THEY_PAY_RE, 6),
+    (Intent.PAYMENT_BEHAVIOUR, re.compile(r"\bdays\s+beyond\s+terms\b|\bdbt\b", IC), 6),  # how late, on average
     # customer exposure and status
     (Intent.EXPOSURE, re.compile(r"\bexp[o0]s[ui]?re\b|\bexposre\b|\bexpsoure\b|\bexposure\b", IC), 3),
     (
@@ -116,6 +117,7 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         3,
     ),
     (Intent.EXPOSURE, re.compile(r"\bag(?:e)?ing\b|\baged\b|\bagieng\b", IC), 3),
+    (Intent.EXPOSURE, re.compile(r"\bwhat'?s\s+the\s+damage\b|\bin\s+the\s+red\b|\bon\s+the\s+hook\b", IC), 4),
     (  # "what's the story with number 3?", "what's the deal with hooli": the customer's standing, asked loosely
         Intent.EXPOSURE,
         re.compile(
@@ -274,6 +276,8 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
             r"chase\b|\bwho to (?:call|chase)\b|\bnext (?:accounts?|calls?)\b"
             r"|\bpriorit(?:y|ies|ise|ize)\b|\b(?:call|chase|collections?) list\b"
             r"|\bwho\b.{0,30}\b(?:call|chase|contact|ring|phone|follow up with|dun)\b"
+            r"|\b(?:which|what)\s+(?:accounts?|customers?|clients?|debtors?)\b.{0,40}\b(?:hit|chase|call|ring|tackle|go\s+after)"
+            r"\s+first\b"
             r"|\b(?:accounts?|customers?|clients?|debtors?) (?:to|i should|we should)"
             r" (?:call|chase|contact|ring|work)\b"
             r"|\btop\s*\d*\s*(?:overdue|delinquent|late|past[- ]due)\s+(?:accounts|customers|clients|debtors)\b",

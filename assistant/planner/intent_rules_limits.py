@@ -73,6 +73,8 @@ LIMIT_RULES: list[tuple[Intent, re.Pattern[str], int]] = [
     ),
     # "propose +100k on westport", "… review date 31/03/2027": a signed move, or the review a new limit gets
     (Intent.LIMIT_PROPOSE, re.compile(r"\bpropos\w*\s+[+-]\s*[$£€]?\d", IC), 7),
+    # "propose $60k for Greenport Foods, reason: …": a figure proposed for a customer is its limit
+    (Intent.LIMIT_PROPOSE, re.compile(r"^\W*propos\w*\s+(?:a\s+)?[$£€]?\d[\d.,]*\s*[km]?\s+(?:for|on)\b", IC), 7),
     (Intent.LIMIT_PROPOSE, re.compile(r"\breview\s+(?:date\s+|on\s+|by\s+)\d", IC), 3),
     (  # "lower deepcore stores to €20k", "can we lift dubois by C$25,000?", "temporary bump for hooli: +20k"
         Intent.LIMIT_PROPOSE,

@@ -20,6 +20,15 @@ PAID_ON_A_DAY_RE = re.compile(
 )
 
 PROMISE_RULES: list[tuple[Intent, re.Pattern[str], int]] = [
+    (  # "when did they say they'd pay?", "what date did globex promise?": the promise made, asked about
+        Intent.PROMISE_HISTORY,
+        re.compile(
+            r"^\W*(?:so\s+|and\s+|ok\s+)?(?:when|what\s+date|what\s+day)\s+(?:did|do|does|was|were)\s+[\w'&.-]+(?:\s+[\w'&.-]+)?"
+            r"\s+(?:say|said|tell|promise|commit|agree)\w*\b",
+            IC,
+        ),
+        8,
+    ),
     (
         Intent.PROMISE,
         re.compile(

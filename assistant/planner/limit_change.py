@@ -147,6 +147,7 @@ _DAY_TERMS_RE = re.compile(
     r"|\b(?:terms?|what[- ]ifs?)\b.{0,30}?\b(\d{1,3}(?:\s*(?:,|and|&|/|or|vs\.?|versus)\s*\d{1,3})+)\s*(?:days?|d)\b"
     # "if we moved them to 90 days", "went to 60 days"
     r"|\b(?:move[ds]?|moving|went|go(?:es|ing)?|switch\w*|put)\s+(?:them\s+|it\s+)?(?:on)?to\s+(\d{1,3})\s+days\b"
+    r"|\bterms?\s+(?:went|go(?:es)?|going|moved?|were|was|changed?|got\s+extended)\s+to\s+(\d{1,3})\b"
     # "what if they were on 30 days instead of 45": the days they would be on, not the ones they have
     r"|\b(?:if|were|was|be|being)\s+(?:they\s+|it\s+)?(?:were\s+|was\s+)?on\s+(\d{1,3})\s+days\b(?=\s+instead\b|\s+rather\b|\W*$)",
     IC,

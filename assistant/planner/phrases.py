@@ -76,7 +76,8 @@ ON_ITS_OWN_RE = re.compile(
 )
 # "the whole company", "every customer": the book, not a customer named "company"
 BOOK_WORDS_RE = re.compile(
-    r"\b(?:whole|entire|all of the|across the)\s+(?:company|business|firm|organi[sz]ation|group|book|portfolio)\b"
+    r"(?<!\btheir\s)(?<!\bits\s)\b(?:whole|entire|all of the|across the)\s+"
+    r"(?:company|business|firm|organi[sz]ation|group|book|portfolio)\b"
     r"|\bcompany[- ]wide\b|\bevery\s?(?:one|body)(?:'s)?\b|\bevery (?:single )?(?:customer|account|client|debtor)s?"
     r"(?:'s)?\b|\ball (?:of )?(?:our |the |my )?(?:customers|accounts|clients|debtors)\b",
     re.IGNORECASE,
@@ -128,7 +129,11 @@ NOW_RE = re.compile(r"\b(?:now|today|currently|current(?:ly)?|at the moment|righ
 # Requests for things no capability does, whatever else the message names (the desk deletes, pays and exports nothing)
 # Topics no capability covers, whatever is asked about them ("when does payroll run?")
 _OFF_TOPIC_RE = re.compile(
-    r"\b(?:payroll|salar(?:y|ies)|wages|timesheets?|vacation|weather|lunch|stock levels?|in stock|inventory)\b", re.I
+    r"\b(?:payroll|salar(?:y|ies)|wages|timesheets?|vacation|weather|lunch|stock levels?|in stock|inventory)\b"
+    # "where will EUR/USD be by end of Q1?": an exchange-rate forecast
+    r"|\b[A-Z]{3}\s?/\s?[A-Z]{3}\b(?=.{0,40}\b(?:will|be|forecast|predict|think|expect|going)\b)"
+    r"|\b(?:fx|exchange)\s+rates?\b.{0,40}\b(?:will|forecast|predict|expect|going\s+to)\b",
+    re.I,
 )
 # Amounts the desk does not keep: write-offs and bad-debt provisions are booked in the ERP ("how much did we write
 # off last year?"); the policy's rules for them are in the handbook
@@ -280,7 +285,9 @@ _REFINE_RE = re.compile(
     re.IGNORECASE,
 )
 _NARROW_RE = re.compile(
-    r"^\W*(?:(?:ok|and|now)\W+)?(?:only|just)\s+(?:the\s+)?(?:[\w+-]+\s+){0,4}?(?:ones|those|accounts|customers)\b"
+    r"^\W*(?:(?:ok|and|now|so|then)\W+)*(?:only|just)\s+(?:the\s+)?(?:[\w+-]+\s+){0,4}?(?:ones|those|accounts|customers)\b"
+    # "class C only", "EMEA only pls"
+    r"|^\W*(?:(?:ok|and|now|so|then)\W+)*(?:[\w+-]+\s+){1,3}only\W*(?:pls|please|thanks)?\W*$"
     # "filter that to 100k+", "narrow it down to EMEA"
     r"|^\W*(?:(?:ok|and|now|pls|please|can\s+you)\W+)*(?:filter|narrow|restrict|cut)\s+(?:it|that|this|them|those"
     r"|the\s+list)\s+(?:down\s+)?(?:to|by)\b"
@@ -512,7 +519,8 @@ _ACTION_WORDS = {
         Intent.DISPUTE_UPDATE: r"\bclose\b|\bresolv\w*|\bmark\b|\bset\b|\bchange\b|\breassign\w*|\bescalat\w*"
         r"|\baccept\w*|\breject\w*|\bupdate\w*|\bmove\b|\bshould\s+(?:be|read|say)\b|\bre-?code\w*",
         Intent.NOTE: r"\bnote\b|\blog\b|\brecord\b|\bjot\b|\bwrite\s+down\b|\badd\b",
-        Intent.ASSIGN: r"\bassign\w*|\bmove\b|\bgive\b|\bhand\w*\s+over\b|\btake\s+over\b|\btransfer\w*",
+        Intent.ASSIGN: r"\bassign\w*|\bmove\b|\bgive\b|\bhand\w*\s+over\b|\btake\s+over\b|\btransfer\w*"
+        r"|\b(?:go|goes|put|sit)\s+(?:in|into|onto|on)\s+\w+'s\s+(?:book|list|portfolio|patch)\b",
     }.items()
 }
 # Without a word of the request's own (the rules), the classifier must be this sure to propose anything.

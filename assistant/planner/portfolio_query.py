@@ -74,7 +74,8 @@ _RANK_RE = re.compile(
     r"|outstanding)\b"
     r"|\b(overdue|past[- ]due|disputed)\s+(?:customers?|accounts?|clients?)\b.{0,20}\b(?:top|largest|biggest|most)\b"
     # "our three biggest debtors", "who owes us the most": what they owe
-    r"|\b(?:largest|biggest|highest)\s+(debtors?)\b|\b(owes?|owing)\s+(?:us\s+)?(?:the\s+)?most\b(?!\s+\w*\s*(?:overdue|past))",
+    r"|\b(?:largest|biggest|highest)\s+(debtors?)\b"
+    r"|\b(owes?|owed|owing)\s+(?:us\s+)?(?:the\s+)?most\b(?!\s+\w*\s*(?:overdue|past))",
     IC,
 )
 _BY_EXPOSURE_RE = re.compile(r"\b(?:by|on|in terms of)\s+(?:total\s+|gross\s+|overall\s+)?exposures?\b", IC)
@@ -375,6 +376,7 @@ _A_PLACE_ALONE_RE = re.compile(
 )
 _HOW_MANY_DAYS_RE = re.compile(
     r"\bhow\s+many\s+days\s+(?:are|is|am|were)\s+(?:we|it|i|the\s+book|my\s+book|our\s+book)\b"
+    r"|\b(?:days|day)\s+(?:number|figure|count|metric)\b"
     r"(?!.{0,20}\b(?:late|past\s+due|overdue|to\s+pay|sales|delinquen\w*|beyond)\b)",
     IC,
 )

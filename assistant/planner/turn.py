@@ -16,10 +16,12 @@ from .context import (
     SEGMENT_ALIASES,
     last_customer,
     last_intent,
+    match_staff,
     match_values,
     missed_a_customer,
     vocabulary,
 )
+from .dates import date_mentions
 from .decision_forms import (
     _AMOUNT_BESIDE_A_NAME,
     _AN_ORDER_RE,
@@ -64,6 +66,7 @@ from .follow_ups import HYPOTHETICAL_RE, the_limit_alone
 from .intent_rules import HOW_THEY_PAY_RE, WHAT_TO_SAY_RE
 from .intent_rules_promises import PAID_ON_A_DAY_RE
 from .intents import CUSTOMER_INTENTS, EITHER_WAY_RE, THRESHOLD, Intent, recognise
+from .periods import period_mentions
 from .phrases import (
     _ACTION_WORDS,
     _ALWAYS_ASK_TERSE,
@@ -81,6 +84,7 @@ from .phrases import (
     _PROPOSING,
     _READ_COUNTERPART,
     _REFINE_RE,
+    _REVIEW_DUE_RE,
     _THEIR_RE,
     _WRITE_COUNTERPART,
     APPROVAL_QUESTION_SCORE,
@@ -92,6 +96,7 @@ from .phrases import (
     FOLLOW_UP_SCORE,
     FX_FORECAST_RE,
     GO_AHEAD_RE,
+    GROUP_BY_RE,
     NEXT_PAGE_RE,
     ON_ITS_OWN_RE,
     OUT_OF_SCOPE_SURE,
@@ -109,6 +114,11 @@ from .portfolio_query import (
 )
 from .turn_state import Stop
 
+_THEIR_GROUP_RE = re.compile(r"\b(?:their|its)\s+(?:whole\s+|entire\s+|wider\s+)?group\b", re.IGNORECASE)
+_AN_INVOICES_READINGS = frozenset({Intent.INVOICE, Intent.PAYMENT_BEHAVIOUR, Intent.PROMISE_HISTORY, Intent.EXPOSURE})
+_WHOSE_RE = re.compile(r"\b(?:whose|which|who|list)\b", re.IGNORECASE)
+# A follow-up of this many words or fewer naming a figure alone ("total exposure?") asks it of the customer before
+_BARE_FIGURE_WORDS = 3
 # "what was it at end of last month?" after a customer's figures: that answer, for that customer
 _IT_RE = re.compile(r"\bit\b", re.IGNORECASE)
 
@@ -127,6 +137,23 @@ class Turn(TurnAsking):
             return intent, self.dispatch(intent), None
         except Stop as stop:
             return intent, stop.text, stop.error
+
+    def a_bare_figure(self) -> bool:
+        """ "total exposure?", "overdue?": a figure named alone, with no part of the book (group, place, region,
+        segment, collector) to take it from."""
+        vocab = vocabulary(self.request.database_url)
+        dated = Spans()
+        date_mentions(self.text, self.today, dated)  # "and exposure at the end of june?": the figure, at a date
+        period_mentions(self.text, self.today, dated)
+        words = FOLLOW_UP_RE.sub(" ", dated.masked(self.text).replace("|", " ")).split()
+        return (
+            len(words) <= _BARE_FIGURE_WORDS
+            and not GROUP_BY_RE.search(self.text)
+            and not self.names_a_place()
+            and not match_values(self.text, vocab.regions, REGION_ALIASES, Spans())
+            and not match_values(self.text, vocab.segments, SEGMENT_ALIASES, Spans())
+            and not match_staff(self.text, vocab, Spans())
+        )
 
     def without_names(self) -> str:
         """The text with the words of customers' names it holds masked ("how much is Dubois Provisions overdue")."""
@@ -221,11 +248,13 @@ class Turn(TurnAsking):
         if intent is Intent.INVOICE and WRITE_TO_THEM_RE.match(self.text) and self.names_a_customer():
             return Intent.DUNNING_DRAFT  # "write to riverline about INV-…": the letter, not the invoice's details
         if (
-            intent is Intent.FIND_CUSTOMER
+            intent in (Intent.FIND_CUSTOMER, Intent.PORTFOLIO)
             and (INVOICE_RE.search(self.text) or BARE_INVOICE_RE.search(self.text))
             and not self.names_a_customer()
         ):
             return Intent.INVOICE  # "look up 0380292674 in the IBM set": an invoice's number, no customer's name
+        if intent is Intent.PAYMENT_BEHAVIOUR and INVOICE_RE.search(self.text):
+            return Intent.INVOICE  # "did acme pay INV-2025-0000016 on time?": that invoice, paid when
         if intent is Intent.INVOICE and PAID_ON_A_DAY_RE.search(self.text):
             return Intent.PROMISE  # "INV-… gets paid in full next monday": a payment to come, told about an invoice
         if intent is Intent.PROMISE_HISTORY and HOW_THEY_PAY_RE.search(self.text):
@@ -280,9 +309,10 @@ class Turn(TurnAsking):
         if (
             intent is Intent.PORTFOLIO
             and (Intent.EXPOSURE in recognised.scores or dict(understood.readings).get(Intent.EXPOSURE, 0) >= PLAUSIBLE)
-            and (self.customer_group() or self.names_a_customer())
+            and (self.customer_group() or self.names_a_customer() or self.an_account_named_by_a_word())
         ):
-            # "total exposure of the Acme group", "what's our exposure to initech": one customer, not the book
+            # "total exposure of the Acme group", "what's our exposure to initech": one customer, not the book;
+            # "the city account — exposure?": a customer, asked which
             return Intent.EXPOSURE
         if (
             intent is Intent.PORTFOLIO
@@ -299,7 +329,11 @@ class Turn(TurnAsking):
             return Intent.EXPOSURE  # "AR for C000008 as of yesterday"
         if (
             intent is Intent.PORTFOLIO
-            and (_THEIR_RE.search(self.text) or (_IT_RE.search(self.text) and previous in _CUSTOMER_READS))
+            and (
+                _THEIR_RE.search(self.text)
+                or (_IT_RE.search(self.text) and previous in _CUSTOMER_READS)
+                or (previous in _CUSTOMER_READS and self.a_bare_figure())  # "total exposure?" after their promises
+            )
             and not BOOK_WORDS_RE.search(self.text)
             and not _MANY_RE.search(self.text)
             and (last_customer(self.history) is not None or (self.history and missed_a_customer(self.history[-1])))
@@ -309,6 +343,8 @@ class Turn(TurnAsking):
             # last month?" after a customer's exposure: that customer's figures
             customer_reads = [r for r, score in understood.readings[1:] if r in CUSTOMER_INTENTS and score >= PLAUSIBLE]
             return customer_reads[0] if customer_reads else Intent.EXPOSURE
+        if intent is Intent.PORTFOLIO and _THEIR_GROUP_RE.search(self.text) and last_customer(self.history):
+            return Intent.EXPOSURE  # "what's our exposure across their whole group" after a customer's score
         if intent is Intent.PORTFOLIO and self.points_at_no_one():
             return Intent.EXPOSURE  # "can you check on them", "the overdue one" with nothing before: asks who
         if (
@@ -392,6 +428,22 @@ class Turn(TurnAsking):
             return Intent.EXPOSURE
         if set(close) == {Intent.RELEASE_CHECK, Intent.STATUS} and _AN_ORDER_RE.search(self.text):
             return Intent.RELEASE_CHECK  # "why is globex's order stuck?": the order's check states what holds it
+        if Intent.INVOICE in close and INVOICE_RE.search(self.text) and set(close) <= _AN_INVOICES_READINGS:
+            return Intent.INVOICE  # "did Acme pay INV-… on time?": the invoice named says when it was paid
+        if (
+            set(close) == {Intent.PORTFOLIO, Intent.INVOICE}
+            and not (INVOICE_RE.search(self.text) or BARE_INVOICE_RE.search(self.text))
+            and self.names_a_customer()
+        ):
+            return Intent.EXPOSURE  # "what did 0688-XNJRO have open on 31/05/2013?": that customer's items
+        if Intent.EXPOSURE in close and ON_ITS_OWN_RE.search(self.text) and self.names_a_customer():
+            return Intent.EXPOSURE  # "starway on its own pls, not the distribution arm": its standing alone
+        if (
+            set(close) == {Intent.PORTFOLIO, Intent.POLICY}
+            and _REVIEW_DUE_RE.search(self.text)
+            and _WHOSE_RE.search(self.text)
+        ):
+            return Intent.PORTFOLIO  # "whose limit reviews fall due before EOM?": the customers, listed
         if EITHER_WAY_RE.search(self.text) and Intent.RELEASE_CHECK in close:
             return Intent.RELEASE_CHECK  # "SO-15 -- release or hold?": which way is what the check answers
         if intent in (Intent.RELEASE_CHECK, Intent.ORDER_RELEASE) and _ASKS_FOR_RELEASE_RE.search(self.text):

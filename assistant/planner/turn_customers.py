@@ -32,6 +32,7 @@ from .context import (
 )
 from .dates import date_mentions
 from .entities import (
+    BARE_INVOICE_RE,
     CUSTOMER_ID_RE,
     DISPUTE_ID_RE,
     EXTERNAL_ID_RE,
@@ -93,6 +94,10 @@ _DISPUTE_NUMBER_RE = re.compile(r"\bdispute\s*(?:id\s*|no\.?\s*|number\s*)?#?\s*
 _COMPARE_RE = re.compile(r"\bcompar(?:e|ed|ing|ison)\b", re.IGNORECASE)
 
 
+# "the city account", "the brewing customer": ordinary words that, said so, point at customers named with them
+_THE_NAMED_ACCOUNT_RE = re.compile(r"\bthe\s+([a-z][\w&-]*)(?:'s)?\s+(?:account|customer|client|one|co)\b", re.I)
+
+
 class TurnCustomers(TurnNameLookups):
     """Which customer, group, country or order the message names."""
 
@@ -110,9 +115,9 @@ class TurnCustomers(TurnNameLookups):
         """ "What's our total overdue?", "aging": no customer named, none in the thread: a portfolio question. A
         dispute, order or invoice named by its number is one customer's ("what happened with dispute 120 in the
         end")."""
-        if any(p.search(self.text) for p in (CUSTOMER_ID_RE, ORDER_RE, INVOICE_RE, _DISPUTE_NUMBER_RE)) or (
-            last_customer(self.history) is not None and not BOOK_WORDS_RE.search(self.text)
-        ):
+        if any(
+            p.search(self.text) for p in (CUSTOMER_ID_RE, ORDER_RE, INVOICE_RE, BARE_INVOICE_RE, _DISPUTE_NUMBER_RE)
+        ) or (last_customer(self.history) is not None and not BOOK_WORDS_RE.search(self.text)):
             return False
         if self.request.actor.role == Role.SALES or self.customer_group() or self.points_at_no_one():
             return False
@@ -141,13 +146,34 @@ class TurnCustomers(TurnNameLookups):
     def names_something(self) -> bool:
         """Words left that may name a customer once dates, amounts, regions, segments and staff are explained, and
         that the customer index matches at least loosely ("globx" does; "atm", "overall picture" don't)."""
-        return any(
-            status != "not_found"
-            or candidate.name_like
-            or any(map(distinctive_word, candidate.text.split()))
-            or self.rare_name_word_in(candidate.text)
-            for candidate, status in self.name_statuses()
+        return (
+            any(
+                status != "not_found"
+                or candidate.name_like
+                or any(map(distinctive_word, candidate.text.split()))
+                or self.rare_name_word_in(candidate.text)
+                for candidate, status in self.name_statuses()
+            )
+            or self.an_account_named_by_a_word()
         )
+
+    def named_by_an_ordinary_word(self, missed: list[str]) -> Resolution | None:
+        """ "the pharma customer", "now do the renewables one": customers whose names hold that ordinary word — the
+        one, or the few to choose from (never a guess, never the customer before)."""
+        words = [m.group(1) for m in _THE_NAMED_ACCOUNT_RE.finditer(self.text)]
+        words += [query for query in missed if len(query.split()) == 1]
+        for word in dict.fromkeys(word.lower() for word in words):
+            if not self.rare_name_word_in(word):
+                continue
+            found = self.call("resolve_customer", {"query": word, "name_word": True})
+            if found["status"] == "resolved":
+                return Resolution(customer=customer_ref(found["customer"]))
+            if found["status"] == "ambiguous":
+                return Resolution(ambiguous=[customer_ref(c["customer"]) for c in found["candidates"]], query=word)
+        return None
+
+    def an_account_named_by_a_word(self) -> bool:
+        return any(self.rare_name_word_in(m.group(1)) for m in _THE_NAMED_ACCOUNT_RE.finditer(self.text))
 
     def rare_name_word_in(self, text: str) -> bool:
         """ "coral leaf" asked by a collector whose book holds no Coral Leaf: words that point at some customer of the
@@ -394,9 +420,13 @@ class TurnCustomers(TurnNameLookups):
             return Resolution(customer=part)
         if suggestion is not None:
             return suggestion
+        worded = self.named_by_an_ordinary_word([q for q in (not_found, weak_not_found) if q])
+        if worded is not None:
+            return worded
         if not_found:
             return Resolution(not_found=not_found)
-        if use_history:
+        if use_history and not (weak_not_found and self.rare_name_word_in(weak_not_found)):
+            # "now do the renewables one" after Keywell's score names someone else: never Keywell again
             previous = last_customer(self.history)
             if previous is not None:
                 return Resolution(customer=previous)

@@ -57,6 +57,7 @@ from .phrases import (
     ON_ITS_OWN_RE,
     ONLY_RE,
     ORDINAL_RE,
+    SAME_BUT_RE,
     STATUS_CHANGE_RE,
     TONES,
     WHY_RANKED_RE,
@@ -379,7 +380,8 @@ class TurnReads(TurnPortfolio):
             return answers.worklist(self.call("build_worklist", args))
         widen = previous is not None and WIDEN_RE.match(self.text) is not None
         if previous is not None and (_NARROW_RE.match(self.text) or ONLY_RE.match(self.text) or widen
-                                     or FOLLOW_UP_RE.match(self.text) or _ABOUT_IT_RE.search(self.text)):  # fmt: skip
+                                     or FOLLOW_UP_RE.match(self.text) or SAME_BUT_RE.match(self.text)
+                                     or _ABOUT_IT_RE.search(self.text)):  # fmt: skip
             args = {k: v for k, v in previous.arguments.items() if k not in ("page", "as_of")}
         collectors = match_staff(self.text, vocab, self.spans, roles=frozenset({"collector"}))
         if self.request.actor.role == Role.COLLECTOR:
