@@ -16,12 +16,10 @@ from .context import (
     SEGMENT_ALIASES,
     last_customer,
     last_intent,
-    match_staff,
     match_values,
     missed_a_customer,
     vocabulary,
 )
-from .dates import date_mentions
 from .decision_forms import (
     _AMOUNT_BESIDE_A_NAME,
     _AN_ORDER_RE,
@@ -66,7 +64,6 @@ from .follow_ups import HYPOTHETICAL_RE, the_limit_alone
 from .intent_rules import HOW_THEY_PAY_RE, WHAT_TO_SAY_RE
 from .intent_rules_promises import PAID_ON_A_DAY_RE
 from .intents import CUSTOMER_INTENTS, EITHER_WAY_RE, THRESHOLD, Intent, recognise
-from .periods import period_mentions
 from .phrases import (
     _ACTION_WORDS,
     _ALWAYS_ASK_TERSE,
@@ -96,7 +93,6 @@ from .phrases import (
     FOLLOW_UP_SCORE,
     FX_FORECAST_RE,
     GO_AHEAD_RE,
-    GROUP_BY_RE,
     NEXT_PAGE_RE,
     ON_ITS_OWN_RE,
     OUT_OF_SCOPE_SURE,
@@ -114,11 +110,10 @@ from .portfolio_query import (
 )
 from .turn_state import Stop
 
+_WAS_IT_DISPUTED_RE = re.compile(r"\b(?:was|is|were|has|had)\b[^?]{0,60}\bdisputed\b", re.IGNORECASE)
 _THEIR_GROUP_RE = re.compile(r"\b(?:their|its)\s+(?:whole\s+|entire\s+|wider\s+)?group\b", re.IGNORECASE)
 _AN_INVOICES_READINGS = frozenset({Intent.INVOICE, Intent.PAYMENT_BEHAVIOUR, Intent.PROMISE_HISTORY, Intent.EXPOSURE})
 _WHOSE_RE = re.compile(r"\b(?:whose|which|who|list)\b", re.IGNORECASE)
-# A follow-up of this many words or fewer naming a figure alone ("total exposure?") asks it of the customer before
-_BARE_FIGURE_WORDS = 3
 # "what was it at end of last month?" after a customer's figures: that answer, for that customer
 _IT_RE = re.compile(r"\bit\b", re.IGNORECASE)
 
@@ -137,23 +132,6 @@ class Turn(TurnAsking):
             return intent, self.dispatch(intent), None
         except Stop as stop:
             return intent, stop.text, stop.error
-
-    def a_bare_figure(self) -> bool:
-        """ "total exposure?", "overdue?": a figure named alone, with no part of the book (group, place, region,
-        segment, collector) to take it from."""
-        vocab = vocabulary(self.request.database_url)
-        dated = Spans()
-        date_mentions(self.text, self.today, dated)  # "and exposure at the end of june?": the figure, at a date
-        period_mentions(self.text, self.today, dated)
-        words = FOLLOW_UP_RE.sub(" ", dated.masked(self.text).replace("|", " ")).split()
-        return (
-            len(words) <= _BARE_FIGURE_WORDS
-            and not GROUP_BY_RE.search(self.text)
-            and not self.names_a_place()
-            and not match_values(self.text, vocab.regions, REGION_ALIASES, Spans())
-            and not match_values(self.text, vocab.segments, SEGMENT_ALIASES, Spans())
-            and not match_staff(self.text, vocab, Spans())
-        )
 
     def without_names(self) -> str:
         """The text with the words of customers' names it holds masked ("how much is Dubois Provisions overdue")."""
@@ -255,6 +233,12 @@ class Turn(TurnAsking):
             return Intent.INVOICE  # "look up 0380292674 in the IBM set": an invoice's number, no customer's name
         if intent is Intent.PAYMENT_BEHAVIOUR and INVOICE_RE.search(self.text):
             return Intent.INVOICE  # "did acme pay INV-2025-0000016 on time?": that invoice, paid when
+        if (
+            intent in (Intent.DISPUTE, Intent.PORTFOLIO)
+            and self.names_an_invoice()
+            and _WAS_IT_DISPUTED_RE.search(self.text)
+        ):
+            return Intent.INVOICE  # "was invoice 0781909762 disputed as at 31 August 2013?": the invoice says so
         if intent is Intent.INVOICE and PAID_ON_A_DAY_RE.search(self.text):
             return Intent.PROMISE  # "INV-… gets paid in full next monday": a payment to come, told about an invoice
         if intent is Intent.PROMISE_HISTORY and HOW_THEY_PAY_RE.search(self.text):
@@ -507,12 +491,13 @@ class Turn(TurnAsking):
         ):
             # the words say one thing, the classifier leans a little to another: ask, don't guess
             close = [intent, recognised.intent]
-        if (
-            set(close) == {Intent.INVOICE, Intent.DISPUTE}
-            and INVOICE_RE.search(self.text)
-            and MORE_THAN_ITS_DISPUTES_RE.search(self.text)
+        if set(close) == {Intent.INVOICE, Intent.DISPUTE} and (
+            (INVOICE_RE.search(self.text) and MORE_THAN_ITS_DISPUTES_RE.search(self.text))
+            or (self.names_an_invoice() and _WAS_IT_DISPUTED_RE.search(self.text))
         ):
-            return Intent.INVOICE  # "INV-…: any disputes or promises against it?": the invoice states both
+            # "INV-…: any disputes or promises against it?", "invoice 9632048192 — was it disputed?": the invoice
+            # states both
+            return Intent.INVOICE
         instruction = self.instruction_before_its_reason(close)
         if instruction is not None:
             return instruction  # "zero out their limit, too many broken promises": the reason asks for nothing

@@ -49,6 +49,7 @@ from .entities import (
 )
 from .limit_change import terms_days
 from .name_runs import NameCandidate, distinctive_word, name_candidates
+from .periods import period_mentions
 from .phrases import (
     _MANY_RE,
     _NOT_A_GROUP_NAME,
@@ -59,6 +60,7 @@ from .phrases import (
     BOOK_STOP,
     BOOK_WORDS_RE,
     CUSTOMER_GROUP_RE,
+    FOLLOW_UP_RE,
     GROUP_BY_RE,
     ON_ITS_OWN_RE,
     ONE_WORD_RE,
@@ -94,6 +96,8 @@ _DISPUTE_NUMBER_RE = re.compile(r"\bdispute\s*(?:id\s*|no\.?\s*|number\s*)?#?\s*
 _COMPARE_RE = re.compile(r"\bcompar(?:e|ed|ing|ison)\b", re.IGNORECASE)
 
 
+# A follow-up of this many words or fewer naming a figure alone ("total exposure?") asks it of the customer before
+_BARE_FIGURE_WORDS = 3
 # "the city account", "the brewing customer": ordinary words that, said so, point at customers named with them
 _THE_NAMED_ACCOUNT_RE = re.compile(r"\bthe\s+([a-z][\w&-]*)(?:'s)?\s+(?:account|customer|client|one|co)\b", re.I)
 
@@ -129,6 +133,26 @@ class TurnCustomers(TurnNameLookups):
         if book or GROUP_BY_RE.search(self.text):
             return True
         return not self.names_something()
+
+    def names_an_invoice(self) -> bool:
+        return bool(INVOICE_RE.search(self.text) or BARE_INVOICE_RE.search(self.text))
+
+    def a_bare_figure(self) -> bool:
+        """ "total exposure?", "overdue?": a figure named alone, with no part of the book (group, place, region,
+        segment, collector) to take it from."""
+        vocab = vocabulary(self.request.database_url)
+        dated = Spans()
+        date_mentions(self.text, self.today, dated)  # "and exposure at the end of june?": the figure, at a date
+        period_mentions(self.text, self.today, dated)
+        words = FOLLOW_UP_RE.sub(" ", dated.masked(self.text).replace("|", " ")).split()
+        return (
+            len(words) <= _BARE_FIGURE_WORDS
+            and not GROUP_BY_RE.search(self.text)
+            and not self.names_a_place()
+            and not match_values(self.text, vocab.regions, REGION_ALIASES, Spans())
+            and not match_values(self.text, vocab.segments, SEGMENT_ALIASES, Spans())
+            and not match_staff(self.text, vocab, Spans())
+        )
 
     def points_at_no_one(self) -> bool:
         """ "can you check on them", "the overdue one" with no customer before: someone is meant, and who is asked
