@@ -20,6 +20,7 @@ FOCUS_KPIS = {
     "disputes": ["disputed", "dispute_cycle_time", "disputes_resolved"],
     "disputed": ["disputed", "open_receivables"],
     "overdue": ["overdue"],
+    "receivables": ["open_receivables", "overdue"],
     "customers": ["customers_with_balance", "open_receivables"],
     "invoices": ["open_invoices", "open_receivables"],
     "exposed": ["total_exposure", "open_receivables", "overdue"],

@@ -207,6 +207,14 @@ _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"\b(?:by\s+)?(?:the\s+)?end\s+of\s+next\s+week\b", re.I), "end_next_week"),
     (re.compile(r"\b(?:by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?week\b|\beow\b", re.I), "end_week"),
+    (  # "Q3 last year", "end of Q2 this year"
+        re.compile(
+            r"\b(?:(?:at\s+)?(?:the\s+)?end\s+of\s+(?:the\s+)?|in\s+|for\s+|during\s+)?q([1-4])\s+(?:of\s+)?"
+            r"(last|this|previous|prior)\s+year\b",
+            re.I,
+        ),
+        "quarter_of_year",
+    ),
     (re.compile(r"\b(?:at\s+)?(?:the\s+)?end\s+of\s+(?:the\s+)?q([1-4])(?:\s*(?:of\s+)?(\d{4}))?\b", re.I), "quarter"),
     (
         re.compile(
@@ -260,8 +268,8 @@ _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
     ),
     (
         re.compile(
-            r"\b(?:at\s+|by\s+|on\s+)?(?:the\s+)?(?:end|last\s+day)\s+of\s+(?:the\s+|this\s+)?month\b|\bmonth[- ]end\b"
-            r"|\b(?:by|at|before|until|till)\s+eom\b",
+            r"\b(?:at\s+|by\s+|on\s+)?(?:the\s+)?(?:end|last\s+day)\s+of\s+(?:the\s+|this\s+)?month\b"
+            rf"|(?:\bmonth[- ]end|\b(?:by|at|before|until|till)\s+eom)\b(?!\s+(?:of\s+)?(?:{_MONTH_NAMES})\b)",
             re.I,
         ),
         "end_month",
@@ -468,6 +476,8 @@ def _date_from(kind: str, match: re.Match[str], today: date, future: bool) -> Da
         return DateMention(day, label=str(day))
     if kind == "quarter":
         return _quarter(int(g[0]), int(g[1]) if g[1] else None, today, future)
+    if kind == "quarter_of_year":
+        return _quarter(int(g[0]), today.year - (g[1].lower() != "this"), today, future)
     if kind == "half":
         half = int(g[0]) if g[0] else ORDINALS[g[1].lower()]
         named_year = int(g[2]) if g[2] else today.year - 1 if g[3] else None

@@ -72,7 +72,19 @@ _RULE_QUESTION_RE = re.compile(
     r"(?:approve|sign|give|grant|log|accept)\b)"
     # "… are we even allowed to dun a disputed invoice?": the rule for any such case, whoever raised it
     r"|\b(?:are|am|is)\s+(?:we|i|collectors?|analysts?)\s+(?:even\s+|actually\s+|really\s+)?(?:allowed|permitted)\s+to\s+"
-    r"\w+\s+(?:a|an|any)\s",
+    r"\w+\s+(?:a|an|any)\s"
+    # "can I sign off a 30k ptp myself or does someone need to approve it", "can i approve it if i proposed it
+    # myself?": who may decide, a rule of the policy (a decision itself is "approve 12")
+    r"|^\W*(?:(?:and|so|ok)\W+)?(?:can|may|could)\s+i\s+(?:approve|sign\s+off|ok|authori[sz]e)\b.*"
+    r"\b(?:myself|my\s+own|i\s+(?:proposed|raised|submitted|logged)|someone|somebody|second|another|else|need)\b",
+    re.I,
+)
+# How a figure is worked out: the method, which the policy states ("how is utilisation worked out?", "how much weight
+# does the PAYDEX score carry in the scorecard?")
+METHOD_QUESTION_RE = re.compile(
+    r"\bhow\s+(?:is|are|do\s+(?:we|you)|does\s+(?:the\s+desk|it))\s+(?:[\w%-]+\s+){0,4}?"
+    r"(?:worked\s+out|calculated|computed|derived|defined|measured|weighted|scored|determined)\b"
+    r"|\b(?:how\s+much|what)\s+weight\s+(?:does|do|is)\b|\bweighting\s+of\b",
     re.I,
 )
 # A question put to the policy itself, whoever is named ("is a 60-day promise from acme allowed?")

@@ -96,11 +96,21 @@ def order_numbers(text: str, spans: Spans) -> list[str]:
     return found
 
 
+# "INV-2026-0000472 and 0473", "INV-2026-0000472/473": more invoices of the series, by their last digits
+_SAME_SERIES_RE = re.compile(r"\s*(?:,|&|/|\band\b|\+)\s*(0\d+)\b(?![.,]\d|\s*(?:k|m|%|days?)\b)", re.IGNORECASE)
+
+
 def invoice_numbers(text: str, spans: Spans) -> list[str]:
     found = []
     for match in INVOICE_RE.finditer(text):
         spans.add(*match.span())
-        found.append(re.sub(r"^(INV|CN)[-\s]?", r"\1-", match.group(0).upper()))  # "inv 2026-0002526"
+        number = re.sub(r"^(INV|CN)[-\s]?", r"\1-", match.group(0).upper())  # "inv 2026-0002526"
+        found.append(number)
+        end = match.end()
+        while (more := _SAME_SERIES_RE.match(text, end)) is not None and len(more.group(1)) < len(number) - 9:
+            spans.add(*more.span(1))
+            found.append(number[: len(number) - len(more.group(1))] + more.group(1))
+            end = more.end()
     return found
 
 
@@ -116,9 +126,12 @@ _SOURCE_NAMES = r"ibm|demo|erp|sap|oracle|odoo|netsuite|test|csv|excel|ar|ledger
 _SOURCE_NOUN = r"(?:sample|data\s*set|data|import|imported\s+\w+)\b(?:\s+(?:data|set|file)\b)?"
 DATA_SOURCE_RE = re.compile(
     rf"\b(?:(?:in|for|from|on|using|the|this|that|our)\s+)+(?:(?:{_SOURCE_NAMES})\s+)?{_SOURCE_NOUN}"
-    rf"|\b(?:{_SOURCE_NAMES})\s+{_SOURCE_NOUN}"
-    # "IBM: invoice 9632048192 …", "ibm - DSO at 31/07/2013", "in the IBM book": a label of the data set asked about
-    r"|^\W*ibm\s*[:\-–]|\b(?:in|for|from|on)\s+(?:the\s+)?ibm\s+(?:book|portfolio|ledger)\b",
+    rf"|\b(?:{_SOURCE_NAMES})\s+(?:{_SOURCE_NOUN}|set\b)"
+    # "IBM: invoice 9632048192 …", "ibm - DSO at 31/07/2013", "in the IBM book", "… in H1 2013 (ibm)": a label of the
+    # data set asked about
+    r"|^\W*ibm\s*[:\-–]|\b(?:in|for|from|on)\s+(?:the\s+)?ibm\s+(?:book|portfolio|ledger)\b"
+    r"|\(\s*ibm\b[^)]{0,20}\)|[,;:\-–?]\s*ibm\W*$"
+    r"|\bibm\b(?=\s+(?:country|countries|region|customers|invoices|figures|numbers|file|book|portfolio|ledger)\b)",
     re.IGNORECASE,
 )
 
@@ -144,7 +157,10 @@ def bare_invoice_numbers(text: str, spans: Spans) -> list[str]:
         if spans.covers(*match.span(group)):
             continue
         spans.add(*match.span(group))
-        found.append(re.sub(r"\s+", "-", match.group(group)))  # "inv 2026 0002938": 2026-0002938
+        number = re.sub(r"\s+", "-", match.group(group))
+        if group == 1 and re.fullmatch(r"\d{4}-\d+", number):
+            number = f"INV-{number}"  # "inv 2026 0002938": INV-2026-0002938, as the ledger numbers it
+        found.append(number)
     return found
 
 
@@ -407,7 +423,7 @@ _COUNTED_THINGS_RE = re.compile(
     r"(?<![\d.,$€£¥])\b(?:1|\d{1,3}(?=\s+(?:\w+\s+)?\w+s\b))\s+"
     r"(?:(?:broken|missed|kept|open|overdue|late|unpaid|disputed|outstanding|separate|other|more|new)\s+)?"
     r"(?:promises?|ptps?|invoices?|invs?|orders?|disputes?|reminders?|letters?|calls?|times|payments?|customers?"
-    r"|accounts?|items?|e-?mails?|notices?)\b",
+    r"|accounts?|items?|e-?mails?|notices?|voicemails?|attempts?|tries|messages?)\b",
     re.IGNORECASE,
 )
 _HALF_RE = re.compile(r"\bhalf(?:\s+(?:a|an)\s+|[\s-])(million|thousand|grand|mil|mn|m|k)\b", re.IGNORECASE)

@@ -10,6 +10,7 @@ from .comparisons import compared_date
 from .context import REGION_ALIASES, list_call, match_staff, match_values, pending_candidates, vocabulary
 from .dates import date_mentions
 from .entities import DISPUTE_ID_RE, INVOICE_RE, ORDER_RE, Spans
+from .intent_rules import ROOM_FOR_MORE_RE
 from .intents import CUSTOMER_INTENTS, THRESHOLD, Intent, recognise
 from .phrases import (
     _ABOUT_IT_RE,
@@ -35,6 +36,7 @@ from .phrases import (
     WHY_RANKED_RE,
     WIDEN_RE,
 )
+from .portfolio_query import MIN_CHANGE_RE, ONLY_A_DATE_RE, REFERS_BACK_RE
 from .turn_slots import row_picks
 from .turn_writes import TurnWrites
 
@@ -44,7 +46,25 @@ _SAME_LIST_READINGS = (Intent.UNKNOWN, Intent.PORTFOLIO, Intent.WORKLIST)
 _POINTS_BACK_RE = re.compile(r"\b(?:it|that|this|those|these)\b", re.I)
 # What is to be done with an order picked from the user's own list
 _HOLD_ONE_RE = re.compile(r"\b(?:hold|block|stop|freeze|park)\b", re.I)
+# "check the second one for release", "can the 2nd be released?": whether it may go, not a request to release it
+_CHECK_ONE_RE = re.compile(r"\bcheck\b|\b(?:can|could|would|will|is|are)\b.{0,30}\breleas|\bok\s+to\b", re.I)
 _RELEASE_ONE_RE = re.compile(r"\b(?:release|unblock|unhold|free|let\s+(?:it|that)\s+go)\b", re.I)
+# "how is that worked out?", "how did you get that?": the answer just given, explained
+_HOW_WORKED_OUT_RE = re.compile(
+    r"\bhow\s+(?:is|was|were|are)\s+(?:that|this|it|those)\s+(?:worked\s+out|calculated|computed|arrived\s+at|derived)\b"
+    r"|\bhow\s+did\s+you\s+(?:get|arrive\s+at|come\s+up\s+with)\s+(?:that|this|it|there)\b",
+    re.I,
+)
+# A part of the customer's figure just given ("how much of that is past due?")
+_PART_OF_IT_RE = re.compile(
+    r"\bhow\s+much\s+of\s+(?:that|it|this|the\s+(?:total|balance))\b"
+    r"|\bof\s+(?:that|which)\b.{0,20}\b(?:overdue|past\s+due|late|disputed|current|not\s+yet\s+due)\b",
+    re.I,
+)
+# "and 473?": another invoice of the series just looked up, by its last digits
+_ANOTHER_NUMBER_RE = re.compile(r"^\W*(?:and|what\s+about|how\s+about|also)\s+#?\d{2,10}\W*$", re.I)
+# What became of promises ("how many have they broken?", "and the kept ones?")
+PROMISE_OUTCOME_RE = re.compile(r"\b(?:broken|broke|break|kept|keep|missed|miss|honou?red|bounced)\b", re.I)
 # Longer than this, a message after a customer answer is a request of its own, not a customer's name alone
 _A_NAME_ALONE_WORDS = 6
 # How sure the reading of a short follow-up that names no one must be to ask another question of the same customer
@@ -131,12 +151,12 @@ class TurnFollowUps(TurnWrites):
             # "hold the second one" after the user listed three orders: that order, for what the words ask
             if _HOLD_ONE_RE.search(text):
                 return Intent.ORDER_HOLD
-            if _RELEASE_ONE_RE.search(text):
+            if _RELEASE_ONE_RE.search(text) and not _CHECK_ONE_RE.search(text):
                 return Intent.ORDER_RELEASE
             return Intent.RELEASE_CHECK
         if self.number_picked("invoices") is not None:
             return Intent.INVOICE
-        if previous == Intent.WORKLIST and NEXT_PAGE_RE.match(text):
+        if previous == Intent.WORKLIST and (NEXT_PAGE_RE.match(text) or MIN_CHANGE_RE.match(text)):
             return Intent.WORKLIST
         if previous == Intent.WORKLIST and WHY_RANKED_RE.search(text) and ORDINAL_RE.search(text):
             return Intent.WORKLIST  # "why is the first one on top?": that row's ranking, factor by factor
@@ -148,11 +168,35 @@ class TurnFollowUps(TurnWrites):
             and not self.names_a_customer()
         ):
             return Intent.POLICY  # "and for D?" after how often E-class limits are reviewed
+        if (
+            previous in (Intent.EXPOSURE, Intent.STATUS)
+            and _PART_OF_IT_RE.search(text)
+            and not BOOK_WORDS_RE.search(text)
+            and not self.names_a_customer()
+        ):
+            self.points_back = True
+            return Intent.EXPOSURE  # "how much of that is past due?" after what a customer owes
+        if previous in _CUSTOMER_READS and ROOM_FOR_MORE_RE.search(text) and not self.names_a_customer():
+            return Intent.RELEASE_CHECK  # "room for another 50k€?" after a customer's standing: that order, checked
+        if previous in _CUSTOMER_READS and _HOW_WORKED_OUT_RE.search(text) and not self.names_a_customer():
+            self.points_back = True
+            return Intent(previous)  # "how is that worked out?" after a score: that answer again, with its reasons
+        if (
+            previous == Intent.POLICY
+            and _THEIR_RE.search(text)
+            and not self.names_a_customer()
+            and not any(c.arguments.get("customer") for r in self.history for c in r.tool_calls)
+        ):
+            return Intent.POLICY  # "what's the max limit for them?" after how often C-class limits are reviewed
         go = GO_AHEAD_RE.match(text)
         if go and previous == Intent.LIMIT_RECOMMEND and recognised in (Intent.UNKNOWN, Intent.LIMIT_PROPOSE):
             return Intent.LIMIT_PROPOSE
-        if previous == Intent.INVOICE and FOLLOW_UP_RE.match(text) and re.search(r"(?<![\w-])0\d{3,9}\b", text):
-            return Intent.INVOICE  # "what about 0000907?" after INV-2026-0000905
+        if (
+            previous == Intent.INVOICE
+            and FOLLOW_UP_RE.match(text)
+            and re.search(r"(?<![\w-])(?:0\d{3,9}|\d{10})\b", text)
+        ) or (previous == Intent.INVOICE and _ANOTHER_NUMBER_RE.match(text)):
+            return Intent.INVOICE  # "what about 0000907?" after INV-2026-0000905, "and 473?" after INV-…-0000472
         if (
             previous == Intent.INVOICE
             and not INVOICE_RE.search(text)
@@ -161,6 +205,14 @@ class TurnFollowUps(TurnWrites):
             return Intent.INVOICE  # "what was it at end of june?", "and as at end of oct?" after an invoice lookup
         if previous in _CUSTOMER_READS and _SUMMARISE_IT_RE.match(text):
             return Intent(previous)  # "summarise it for me" after "timberdale has a dispute open right?"
+        if (
+            previous == Intent.PROMISE_HISTORY
+            and PROMISE_OUTCOME_RE.search(text)
+            and recognised in (Intent.UNKNOWN, Intent.PORTFOLIO, Intent.PROMISE_HISTORY)
+            and not BOOK_WORDS_RE.search(text)
+            and not self.names_a_customer()
+        ):
+            return Intent.PROMISE_HISTORY  # "how many have they broken?" after a customer's promise history
         if previous == Intent.PAYMENT_BEHAVIOUR and _JUST_TREND_RE.match(text):
             return Intent.PAYMENT_BEHAVIOUR  # "just the monthly trend" after a customer's payment behaviour
         if (
@@ -183,7 +235,11 @@ class TurnFollowUps(TurnWrites):
         if previous == Intent.DISPUTE and DISPUTE_CHANGE_RE.search(text) and not DISPUTE_ID_RE.search(text):
             return Intent.DISPUTE_UPDATE  # "set it to resolved", "reassign it to cleo" after a dispute summary
         if previous == Intent.PORTFOLIO and (
-            _LIST_THEM_RE.match(text) or _REFINE_RE.match(text) or SAME_BUT_RE.match(text) or _NARROW_RE.match(text)
+            _LIST_THEM_RE.match(text)
+            or _REFINE_RE.match(text)
+            or SAME_BUT_RE.match(text)
+            or _NARROW_RE.match(text)
+            or ((ONLY_RE.match(text) or REFERS_BACK_RE.search(text)) and not self.names_a_customer())
         ):
             # "list them" after "how many customers are over their limit?", "split it by …", "same but for EMEA",
             # "only the ones in APAC"
@@ -211,23 +267,33 @@ class TurnFollowUps(TurnWrites):
             return Intent.WORKLIST  # "and what did it look like last friday?" after a worklist
         if previous == Intent.PENDING_APPROVALS and (
             _NARROW_RE.match(text)
+            or ONLY_RE.match(text)
             or (FOLLOW_UP_RE.match(text) and match_staff(text, vocabulary(self.request.database_url), Spans()))
         ):
             return Intent.PENDING_APPROVALS  # "just the limit ones", "and from ash?" after the pending approvals
-        if previous in _CUSTOMER_READS and not ORDER_RE.search(text) and not self.names_a_customer():
-            if _RELEASE_IT_RE.search(text):
-                return Intent.ORDER_RELEASE  # "pls request a release on it" after "anything on hold for deepcore?"
-            if _HOLD_IT_RE.search(text):
-                return Intent.ORDER_HOLD
-            if (
-                FOLLOW_UP_RE.match(text)
-                and recognised in (Intent.UNKNOWN, Intent.PORTFOLIO, Intent(previous))
-                and not BOOK_WORDS_RE.search(text)
-                and not self.words_ask_another_customer_question(previous)
-                and not self.reads_clearly_as_another_customer_request(previous)  # "what about the limit?"
-                and not (previous != Intent.LIMIT_RECOMMEND and _THE_LIMIT_ALONE_RE.search(text))
-            ):
-                return Intent(previous)  # "and the trend by quarter?" after a customer's payment behaviour
+        order_change = _RELEASE_IT_RE.search(text) or _HOLD_IT_RE.search(text)
+        if (
+            previous in _CUSTOMER_READS
+            and not ORDER_RE.search(text)
+            and order_change
+            and (not self.names_a_customer() or self.names_the_thread_customer())
+        ):
+            # "pls request a release on it" after "anything on hold for deepcore?"; "request a release then,
+            # crystal land wired the money" after a check of crystal land's order
+            return Intent.ORDER_RELEASE if _RELEASE_IT_RE.search(text) else Intent.ORDER_HOLD
+        if (
+            previous in _CUSTOMER_READS
+            and not ORDER_RE.search(text)
+            and not INVOICE_RE.search(text)  # "and pull up INV-…, the big one": that invoice
+            and FOLLOW_UP_RE.match(text)
+            and recognised in (Intent.UNKNOWN, Intent.PORTFOLIO, Intent(previous))
+            and not BOOK_WORDS_RE.search(text)
+            and not self.names_a_customer()
+            and not self.words_ask_another_customer_question(previous)
+            and not self.reads_clearly_as_another_customer_request(previous)  # "what about the limit?"
+            and not (previous != Intent.LIMIT_RECOMMEND and _THE_LIMIT_ALONE_RE.search(text))
+        ):
+            return Intent(previous)  # "and the trend by quarter?" after a customer's payment behaviour
         if recognised is Intent.UNKNOWN and (pending_candidates(self.history) and PICK_RE.match(text)):
             return Intent(previous)
         if recognised is Intent.UNKNOWN and PICK_RE.match(text) and list_call(self.history) is not None:
@@ -239,6 +305,7 @@ class TurnFollowUps(TurnWrites):
         if (
             recognised is Intent.UNKNOWN
             and previous in {i.value for i in CUSTOMER_INTENTS | {Intent.PORTFOLIO}}
+            and not INVOICE_RE.search(text)  # "when did sagewater actually pay INV-…": that invoice, asked of its own
             and (
                 FOLLOW_UP_RE.match(text)
                 or len(text.split()) <= _A_NAME_ALONE_WORDS
@@ -261,6 +328,12 @@ class TurnFollowUps(TurnWrites):
             return Intent(previous)
         return None
 
+    def names_the_thread_customer(self) -> bool:
+        """The customer the message names is the one the answer just given was about."""
+        calls = self.history[-1].tool_calls if self.history else []
+        call = next((c for c in reversed(calls) if c.name != "resolve_customer" and c.arguments.get("customer")), None)
+        return call is not None and self.names_the_customer_of(call)
+
     def words_ask_another_customer_question(self, previous: str) -> bool:
         """ "and what's their total exposure today?" after a score: the words name another of the customer's
         figures, so the same customer, another answer."""
@@ -282,7 +355,10 @@ class TurnFollowUps(TurnWrites):
     def asks_again_earlier(self) -> bool:
         """ "and what did it look like last friday?", "what about end of october?": the same request at an earlier
         date, with no customer named."""
-        if not (FOLLOW_UP_RE.match(self.text) or _ABOUT_IT_RE.search(self.text)) or self.names_a_customer():
+        if (
+            not (FOLLOW_UP_RE.match(self.text) or _ABOUT_IT_RE.search(self.text) or ONLY_A_DATE_RE.match(self.text))
+            or self.names_a_customer()
+        ):
             return False
         picks = Spans()
         if list_call(self.history) is not None:

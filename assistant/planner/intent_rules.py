@@ -26,10 +26,22 @@ AWAITING_DECISION_RE = re.compile(
     r"|\bawaiting\s+(?:approval|sign[- ]?off)\b"
     r"|\b(?:request|proposal|submission|limit\s+change)s?\s+(?:is\s+|are\s+)?still\s+(?:pending|open|waiting)\b"
     # "what has ash proposed that's still pending?", "anything I submitted still waiting?"
-    r"|\b(?:propos|submitt|rais|put\s+in|request)ed\b.{0,30}\b(?:still\s+)?(?:pending|waiting|awaiting|undecided)\b",
+    r"|\b(?:propos|submitt|rais|put\s+in|request)ed\b.{0,30}\b(?:still\s+)?(?:pending|waiting|awaiting|undecided)\b"
+    # "pending order releases that sam put in?": what someone proposed, still undecided
+    r"|\bpending\b.{0,40}\b(?:that|which)\s+\w+\s+(?:put\s+in|proposed|raised|submitted|requested)\b"
+    # "is anything about to expire in my queue?": proposals expire undecided
+    r"|\bexpir\w*\b.{0,30}\b(?:my|the|our)\s+(?:approval\s+)?queue\b|\b(?:my|the|our)\s+(?:approval\s+)?queue\b.{0,30}\bexpir",
     IC,
 )
 
+# "room for another 50k€?", "can they take €250k more?": one more order of that size, checked
+ROOM_FOR_MORE_RE = re.compile(
+    r"\b(?:room|space|headroom|capacity)\s+for\s+(?:another|a\s+further|an?\s+extra|one\s+more"
+    r"|[$€£]?\d[\d.,]*\s*(?:k|m|grand)?\s*(?:€|eur|usd|gbp)?\s*(?:more|extra))\b"
+    r"|\b(?:can|could)\s+(?:they|it|he|she)\s+take\s+(?:another|an?\s+(?:extra|further)\s+)?[$€£]?\s?\d[\d.,]*"
+    r"\s*(?:k|m|grand)?\s*(?:€|eur|usd|gbp)?\s*(?:more|extra)\b",
+    IC,
+)
 # "how did 0688-XNJRO pay during 2012?", "how does globex pay?": how it pays, not a promise (unless one is named)
 HOW_THEY_PAY_RE = re.compile(
     r"\bhow\s+(?:did|does|do|has|have)\s+(?:[\w'&.-]+\s+){1,4}?pa(?:y|id)\b(?!.{0,40}\b(?:promis|ptp|commit))"
@@ -117,7 +129,15 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         3,
     ),
     (Intent.EXPOSURE, re.compile(r"\bag(?:e)?ing\b|\baged\b|\bagieng\b", IC), 3),
-    (Intent.EXPOSURE, re.compile(r"\bwhat'?s\s+the\s+damage\b|\bin\s+the\s+red\b|\bon\s+the\s+hook\b", IC), 4),
+    (
+        Intent.EXPOSURE,
+        re.compile(
+            r"\bwhat'?s\s+the\s+damage\b|\bin\s+the\s+red\b|\bon\s+the\s+hook\b"
+            r"|\b(?:into|in\s+to)\s+us\s+for\b",  # "how much are they into us for"
+            IC,
+        ),
+        4,
+    ),
     (  # "what's the story with number 3?", "what's the deal with hooli": the customer's standing, asked loosely
         Intent.EXPOSURE,
         re.compile(
@@ -204,6 +224,7 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         2,
     ),
     (Intent.RELEASE_CHECK, re.compile(r"\b(?:is|are|can|could|would)\b.*\brelease[ds]?\b", IC), 2),
+    (Intent.RELEASE_CHECK, ROOM_FOR_MORE_RE, 5),
     (Intent.RELEASE_CHECK, re.compile(r"\bcheck\s+(?:on\s+)?(?:the\s+)?(?:order\s+)?SO-?\s?\d+", IC), 6),
     (  # "details for SO-19", "status of order SO-7": the order as the credit check sees it
         Intent.RELEASE_CHECK,
@@ -449,6 +470,11 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
             IC,
         ),
         5,
+    ),
+    (  # "ok request a release for it then, they've promised payment friday": the release asked for, with its reason
+        Intent.ORDER_RELEASE,
+        re.compile(r"\b(?:request|raise|submit|propose|file|put\s+in(?:\s+for)?)\s+(?:a|the)\s+release\b", IC),
+        7,
     ),
     (Intent.ASSIGN, re.compile(r"\b(?:re-?assign|assign|transfer|hand over|handover)\b", IC), 5),
     (Intent.ASSIGN, re.compile(r"\bmove\b.*\bto\b.*\b(?:book|collector)\b|\bnew collector\b|\bcollector to\b", IC), 5),

@@ -76,6 +76,15 @@ LIMIT_RULES: list[tuple[Intent, re.Pattern[str], int]] = [
     # "propose $60k for Greenport Foods, reason: …": a figure proposed for a customer is its limit
     (Intent.LIMIT_PROPOSE, re.compile(r"^\W*propos\w*\s+(?:a\s+)?[$£€]?\d[\d.,]*\s*[km]?\s+(?:for|on)\b", IC), 7),
     (Intent.LIMIT_PROPOSE, re.compile(r"\breview\s+(?:date\s+|on\s+|by\s+)\d", IC), 3),
+    (  # "please propose Initech at £50,000": a customer proposed at a figure is a limit
+        Intent.LIMIT_PROPOSE,
+        re.compile(
+            r"^\W*(?:(?:ok|so|pls|please|can\s+you|could\s+you)\W+)*propos\w*\s+(?:[\w&.'-]+\s+){1,4}(?:at|to)\s+"
+            r"(?:[$£€]|[A-Z]{1,2}\$|[A-Z]{3}\s?)?\d",
+            IC,
+        ),
+        7,
+    ),
     (  # "lower deepcore stores to €20k", "can we lift dubois by C$25,000?", "temporary bump for hooli: +20k"
         Intent.LIMIT_PROPOSE,
         re.compile(
@@ -92,7 +101,7 @@ LIMIT_RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         re.compile(
             r"^\W*(?:(?:ok|so|pls|please|can you|could you)\W+)*(?:lower|raise|cut|reduce|increase|bump|drop|trim)\s+"
             r"(?!(?:the|our|my|their)\s+(?:overdue|ar|dso|exposure|balance)\b)(?:[\w&.'-]+\s+){1,4}"
-            r"(?:(?:up\s+|down\s+)?by\s+(?:[$£€]\s?\d|\d|(?:a|half|one|two|three|four|five|six|seven|eight|nine|ten|fifteen"
+            r"(?:(?:(?:up\s+|down\s+)?by|up|down)\s+(?:[$£€]\s?\d|\d|(?:a|half|one|two|three|four|five|six|seven|eight|nine|ten|fifteen"
             r"|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred)\s)"
             r"|from\s+[$£€]?\d[\d.,]*\s*[km]?\s+(?:up\s+|down\s+)?to\s+[$£€]?\d)",  # "lower hooli from 78k to 45k"
             IC,

@@ -145,6 +145,8 @@ _DAY_TERMS_RE = re.compile(
     r"|\bterms\s+of\s+(\d{1,3})\s+days\b"
     # "their terms went to 45 or 60 days", "what-ifs at 15 and 30 days", "30 vs 90 day terms"
     r"|\b(?:terms?|what[- ]ifs?)\b.{0,30}?\b(\d{1,3}(?:\s*(?:,|and|&|/|or|vs\.?|versus)\s*\d{1,3})+)\s*(?:days?|d)\b"
+    # "compare terms 30/45/90", "terms 30, 60 and 90": several terms, the unit left out
+    r"|\bterms\s+(?:of\s+)?(\d{1,3}(?:\s*(?:,|and|&|/|or|vs\.?|versus)\s*\d{1,3})+)\b(?!\s*(?:k|m|%|[.,]\d))"
     # "if we moved them to 90 days", "went to 60 days"
     r"|\b(?:move[ds]?|moving|went|go(?:es|ing)?|switch\w*|put)\s+(?:them\s+|it\s+)?(?:on)?to\s+(\d{1,3})\s+days\b"
     r"|\bterms?\s+(?:went|go(?:es)?|going|moved?|were|was|changed?|got\s+extended)\s+to\s+(\d{1,3})\b"

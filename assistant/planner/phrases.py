@@ -106,7 +106,7 @@ _HISTORY_POINTS_RE = re.compile(
 _MY_PROPOSALS_RE = re.compile(
     r"\bmy\s+(?:\w+\s+){0,2}(?:requests?|proposals?|submissions?|changes|ones|ptps?|promises?|holds?|releases?"
     r"|notes?|limit\s+changes?)\b"
-    r"|\bi\s+(?:made|proposed|submitted|raised|put\s+in|sent\s+in|asked\s+for|logged)\b",
+    r"|\bi\s+(?:made|proposed|submitted|raised|put\s+in|sent\s+in|asked\s+for|logged)\b|\b(?:anything|any|something)\s+of\s+mine\b",
     re.I,
 )
 _THEIR_PROPOSALS_RE = re.compile(
@@ -147,7 +147,7 @@ UNTRACKED_FIGURE_RE = re.compile(
 # warehouse only when stock is what is asked ("ok for the warehouse to ship SO-117?" is the release check)
 _INVENTORY_RE = re.compile(
     r"\b(?:in stock|out of stock|stock levels?|inventory|sku|restock\w*)\b"
-    r"|\b(?:stock|units?|pallets?)\b.{0,40}\bwarehouse\b"
+    r"|\b(?:stock|units?|pallets?)\b.{0,40}\bwarehouse\b|\b(?:have|got|any)\s+(?:\w+\s+)?stock\s+of\b"
     # "do we have enough stock to fill Wayne's next order?"
     r"|\b(?:enough|sufficient)\s+(?:stock|units|product)\b|\bstock\s+to\s+(?:fill|ship|cover|fulfil\w*)\b",
     re.I,
@@ -242,7 +242,8 @@ _NOT_COUNTRY_CODES = frozenset(
     {"IN", "IT", "NO", "BE", "TO", "AM", "IS", "ME", "MY", "SO", "AT", "BY", "OR", "ON", "AS"}
 )
 _LIST_THEM_RE = re.compile(
-    r"^\W*(?:(?:ok|and|so|pls|please)\W+)*(?:list|show|name|give me)\s+(?:me\s+)?(?:them|those|the names|which ones)\b"
+    r"^\W*(?:(?:ok|and|so|pls|please)\W+)*(?:list|show|name|give me)\s+(?:me\s+)?"
+    r"(?:them|those|the names|which ones|the ones)\b"
     r"|^\W*(?:which|who)\s+(?:ones|are they)\b"
     r"|^\W*(?:(?:ok|and|so)\W+)*(?:which|what)\s+(?:customers|accounts|clients|names|debtors)(?:\s+are\s+(?:they|those))?\W*$",
     re.IGNORECASE,
@@ -341,7 +342,8 @@ _RELEASE_IT_RE = re.compile(
     re.IGNORECASE,
 )
 _HOLD_IT_RE = re.compile(
-    r"\b(?:put|place)\s+(?:it|that(?:\s+one)?|this(?:\s+one)?|them|their order|the\s+order)\s+on\s+hold\b",
+    r"\b(?:put|place)\s+(?:it|that(?:\s+one)?|this(?:\s+one)?|them|their order|the\s+order)\s+on\s+hold\b"
+    r"|^\W*(?:(?:ok|okay|right|fine|yes|then)\W+)*(?:hold|block)\s+(?:it|that|this)\b",  # "ok, hold it - …"
     re.IGNORECASE,
 )
 _ORDER_CHANGES = (Intent.ORDER_RELEASE, Intent.ORDER_HOLD)
@@ -374,6 +376,7 @@ EXCLUDE_DISPUTED_RE = re.compile(
 DISPUTE_CHANGE_RE = re.compile(
     r"\b(?:resolv\w*|clos\w*|reject\w*|accept\w*|re-?open\w*|in[ _-]review|reassign\w*|assign\w*|escalat\w*)\b"
     r".*|\b(?:set|mark|move|change)\s+(?:it|this|that|the dispute)\b"
+    r"|\b(?:change|set|update|switch|re-?code)\s+(?:the\s+|its\s+)?(?:reason(?:\s+code)?|category|owner)\b"
     r"|\b(?:give|hand|pass)\s+(?:it|this|that|the dispute)\s+(?:over\s+)?to\b",  # "give it to avery instead"
     re.IGNORECASE,
 )
@@ -419,7 +422,7 @@ _CONTACT_WEAK_RES = (
         r"|controller|treasurer|accountant|bookkeeper)),?\s+(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\b"
     ),
     re.compile(
-        r"\b(?P<name>[A-Z][a-z]+)\s+(?i:confirmed|says|said|agreed|promised|told\s+(?:me|us)|called|rang|emailed"
+        r"\b(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\s+(?i:confirmed|says|said|agreed|promised|told\s+(?:me|us)|called|rang|emailed"
         r"|(?:was\s+)?on\s+the\s+(?:phone|line|call))\b"
     ),
 )
@@ -544,6 +547,9 @@ _REASON_RE = re.compile(
     # "they've cleared the august invoice, request a release": the reason first, then the instruction
     r"^\W*(?P<leading>(?:they|they'?ve|they'?re|customer|client|payment|we'?ve|cfo|ceo|their)\b[^,;.?!]*)[,;.]\s*"
     r"(?:(?:so|pls|please)\s+)?(?:request|release|hold|raise|lift|increase|lower|cut|reduce|put|send|log|propose)\b"
+    # "novafield paid the overdue bit this morning - please release it"
+    r"|^\W*(?P<before>[^,;.?!–—]{6,}?)\s*(?:[,;.]|\s[-–—])\s*(?:(?:so|then|ok)\s+)?(?:pls|please)\s+"
+    r"(?:request|release|hold|raise|lift|increase|lower|cut|reduce|put|send|log|propose)\b"
     r"|\b(?:reason|why|rationale)\s*(?:is\s*)?[:\-–]\s*(?P<said>.+)$"
     r"|\b(?:reason|rationale)(?:\s+(?:is|being))?\s+(?!codes?\b)(?P<plain>[a-z].+)$"  # "…, reason expanding volumes"
     r"|\b(?:because|due\s+to|given|(?:as|while|since|now\s+that)\s+(?:they|their|the|we|it)|as\s+an?\s+(?=[a-z]{3,})|following|pending|until)\b"
@@ -565,7 +571,7 @@ _REASON_RE = re.compile(
     r"(?:is|are|has|have|keeps|was|were)\s[^.?!]*"
     r"|(?:they|they'?re|they'?ve|their|customer|cust|client|payment|paid|cheque|we'?ve|we'?re|i'?m|i\s+am|i'?ve|it'?s"
     r"|too|way|not|no|poor|strong|good|great|big|heavy|new|volumes?|sales|orders?|overdue|late|slow|always|never"
-    r"|constantly|consistently|still)\b"
+    r"|constantly|consistently|still|deteriorat\w*|declin\w*|worsen\w*|weak\w*|improv\w*|repeated|frequent|missed|broken)\b"
     r"[^.?!]*)",
     re.I,
 )
@@ -580,7 +586,7 @@ def stated_reason(text: str) -> str | None:
     said = next(
         (
             match.group(g)
-            for g in ("leading", "said", "plain", "purpose", "dashed", "clause", "sentence")
+            for g in ("leading", "before", "said", "plain", "purpose", "dashed", "clause", "sentence")
             if match.group(g)
         ),
         match.group(0),

@@ -442,3 +442,26 @@ def measure_unnamed(text: str) -> bool:
 def days_unnamed(text: str) -> bool:
     """ "how many days are we at on my book?": DSO or days delinquent, and no word says which."""
     return bool(_HOW_MANY_DAYS_RE.search(text)) and not _DAYS_MEASURE_RE.search(text)
+
+
+# "just Mid-Market", "exclude the disputed stuff", "split by collector", "how many of those are on watch?", "which 5
+# customers are dragging it down?": the question just answered, refined
+REFERS_BACK_RE = re.compile(
+    r"^\W*(?:(?:ok|and|now|so|then|pls|please|can\s+you)\W+)*(?:exclud\w*|excl\.?|without|leav(?:e|ing)\s+out|drop"
+    r"|take\s+out|minus)\b"
+    r"|^\W*(?:(?:ok|and|now|so|then|pls|please|can\s+you)\W+)*(?:split|broken\s+down|break\s+(?:it\s+|that\s+)?down|cut"
+    r"|grouped)\s+(?:it\s+|that\s+)?by\b"
+    r"|\b(?:of|among(?:st)?)\s+(?:those|them|these)\b|\b(?:dragging|pulling|driving|pushing)\s+(?:it|that|this)\b"
+    # "three biggest balances?", "5 worst ones": a ranking of what was just counted or summed
+    r"|^\W*(?:(?:ok|and|so|now|then)\W+)*(?:the\s+)?(?:\d{1,2}|two|three|four|five|six|seven|eight|nine|ten)\s+"
+    r"(?:biggest|largest|highest|worst|smallest|lowest|best)\b",
+    re.I,
+)
+# "as of 30 Sept?", "at end of october?": only a date, for the answer just given
+ONLY_A_DATE_RE = re.compile(r"^\W*(?:(?:and|but|ok|so)\W+)?(?:as\s+(?:of|at)|at|on|for)\s+[\w\s/.-]{1,25}?\W*$", re.I)
+# "bump the min to 50k", "raise the threshold to 25k" after a worklist: the same list, another minimum
+MIN_CHANGE_RE = re.compile(
+    r"^\W*(?:(?:ok|and|now|so|pls|please)\W+)*(?:bump|raise|up|lower|drop|change|set|make|move)\s+(?:the\s+)?"
+    r"(?:min(?:imum)?|threshold|floor|cut-?off|minimum\s+amount)\b",
+    re.I,
+)

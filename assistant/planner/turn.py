@@ -45,6 +45,7 @@ from .decision_forms import (
     BOOK_FIGURE_RE,
     LAST_PAYMENT_RE,
     LOOK_INTO_RE,
+    METHOD_QUESTION_RE,
     MORE_THAN_ITS_DISPUTES_RE,
     PAYMENT_MADE_RE,
     POLICY_CUE_RE,
@@ -60,7 +61,7 @@ from .entities import (
     Spans,
     money_mentions,
 )
-from .follow_ups import HYPOTHETICAL_RE, the_limit_alone
+from .follow_ups import HYPOTHETICAL_RE, PROMISE_OUTCOME_RE, the_limit_alone
 from .intent_rules import HOW_THEY_PAY_RE, WHAT_TO_SAY_RE
 from .intent_rules_promises import PAID_ON_A_DAY_RE
 from .intents import CUSTOMER_INTENTS, EITHER_WAY_RE, THRESHOLD, Intent, recognise
@@ -108,14 +109,17 @@ from .portfolio_query import (
     names_a_measure,
     rank_measure,
 )
+from .reasons import instruction_alone
 from .turn_state import Stop
 
-_WAS_IT_DISPUTED_RE = re.compile(r"\b(?:was|is|were|has|had)\b[^?]{0,60}\bdisputed\b", re.IGNORECASE)
+_WAS_IT_DISPUTED_RE = re.compile(
+    r"\b(?:was|is|were|has|had)\b[^?]{0,60}\bdisputed\b|\bdisput(?:ed|ing)\s+or\b", re.IGNORECASE
+)  # "INV-… - disputed or ok to chase?", "is that the one they are disputing?"
 _THEIR_GROUP_RE = re.compile(r"\b(?:their|its)\s+(?:whole\s+|entire\s+|wider\s+)?group\b", re.IGNORECASE)
 _AN_INVOICES_READINGS = frozenset({Intent.INVOICE, Intent.PAYMENT_BEHAVIOUR, Intent.PROMISE_HISTORY, Intent.EXPOSURE})
 _WHOSE_RE = re.compile(r"\b(?:whose|which|who|list)\b", re.IGNORECASE)
 # "what was it at end of last month?" after a customer's figures: that answer, for that customer
-_IT_RE = re.compile(r"\bit\b", re.IGNORECASE)
+_IT_RE = re.compile(r"\bit\b|\bof\s+that\b", re.IGNORECASE)  # "how much of that is past due?"
 
 
 class Turn(TurnAsking):
@@ -141,7 +145,11 @@ class Turn(TurnAsking):
         picked = self.picked_choice()
         if picked is not None:
             return picked
-        if _RULE_QUESTION_RE.search(self.text):
+        if _RULE_QUESTION_RE.search(self.text) or (
+            METHOD_QUESTION_RE.search(self.text)  # not "how is that worked out?" after a score: that score's reasons
+            and not (self.history and re.search(r"\b(?:that|this|it)\b", self.text, re.I))
+            and not self.names_a_customer()
+        ):
             return Intent.POLICY  # "how long can a promise from globex be?": the rule, whoever is named
         if (
             _NEVER_DONE_RE.match(self.text)
@@ -165,7 +173,7 @@ class Turn(TurnAsking):
             )
         ):
             return Intent.OUT_OF_SCOPE  # "delete all the test customers", "refund hooli 5k": nothing here does that
-        spelled = self.spelled_out()
+        spelled = instruction_alone(self.spelled_out())
         names = name_words_to_mask(spelled, self.name_word_stats)
         understood = self.understood = understand(spelled, names)
         recognised = understood.recognised
@@ -201,6 +209,8 @@ class Turn(TurnAsking):
                     and _NARROW_RE.match(self.text) is not None
                 )
                 or (previous == Intent.DISPUTE and follow in (Intent.DISPUTE, Intent.DISPUTE_UPDATE))
+                or (previous == follow == Intent.WORKLIST)
+                or (previous == follow == Intent.PROMISE_HISTORY and PROMISE_OUTCOME_RE.search(self.text) is not None)
                 or (previous == Intent.PAYMENT_BEHAVIOUR and _JUST_TREND_RE.match(self.text) is not None)
                 or (
                     FOLLOW_UP_RE.match(self.text)
@@ -218,6 +228,7 @@ class Turn(TurnAsking):
         if (
             intent in (Intent.PROMISE_HISTORY, Intent.PAYMENT_BEHAVIOUR, Intent.OUT_OF_SCOPE, Intent.UNKNOWN)
             and LAST_PAYMENT_RE.search(self.text)
+            and not INVOICE_RE.search(self.text)  # "when did sagewater pay INV-…": that invoice
             and self.names_a_customer()
         ):
             return Intent.EXPOSURE  # "when did swiftridge last pay us?": the exposure states the last payment

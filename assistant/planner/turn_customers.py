@@ -79,6 +79,10 @@ _CODE_RE = re.compile(r"(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9][\w-]{3,}|\d{4,
 # Several customers named to be taken together ("X plus Y", "X and Y combined", "all three together")
 # Two names joined ("Globex and Initech", "Wayne & Hooli", "Globex, Initech"): a read about one would drop the other
 _TWO_NAMED_RE = re.compile(r"\w\s*(?:\band\b|&|,|\bplus\b|\bvs\.?|\bversus\b)\s*\w", re.I)
+# "and the whole group incl. the parent?": the group of the customer spoken of, no customer named "… Group"
+_THE_WHOLE_GROUP_RE = re.compile(
+    r"\b(?:the|their|its)\s+(?:whole|entire|wider|full)\s+group\b|\bincl\w*\.?\s+(?:the\s+)?parent\b", re.I
+)
 _COMBINED_RE = re.compile(r"\bplus\b|\bcombined\b|\btogether\b|\bin total\b|\ball (?:three|of them)\b|\+", re.I)
 # Words that name a part of the book, its figures or things of which there are many: "them" then speaks of those
 # ("set them against the end of June figure", "do disputed invoices get dunned or are they left out?")
@@ -463,7 +467,7 @@ class TurnCustomers(TurnNameLookups):
         money_mentions(self.text, spans)
         date_mentions(self.text, self.today, spans)
         risk_classes(self.text, spans)  # "E-rated and still paying late"
-        for pattern in (INVOICE_RE, ORDER_RE, DISPUTE_ID_RE, TIME_OF_DAY_RE, _COMPARE_RE):
+        for pattern in (INVOICE_RE, ORDER_RE, DISPUTE_ID_RE, TIME_OF_DAY_RE, _COMPARE_RE, _THE_WHOLE_GROUP_RE):
             for match in pattern.finditer(self.text):
                 spans.add(*match.span())
         return spans

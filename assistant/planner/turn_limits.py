@@ -223,8 +223,8 @@ class TurnLimits(TurnReads):
         if current + change <= 0:
             raise Stop(
                 f"{answers.customer_label(recommendation['customer'])}'s limit is {answers.money(current, currency)}; "
-                f"lowering it by {answers.money(amount.amount, currency)} would take it to zero or below. Nothing "
-                "was proposed.",
+                f"lowering it by {answers.money(amount.amount, currency)} would take it to zero or below. What should "
+                "the new limit be? Nothing was proposed.",
                 "limit below zero",
             )
         return {"change_by": str(change)}

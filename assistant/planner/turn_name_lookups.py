@@ -195,7 +195,9 @@ class TurnNameLookups(TurnPlaces):
 
     def group_head(self, candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
         """ "Acme group": among the matches, the one customer the others belong to."""
-        if not re.search(r"\b(?:group|family|subsidiar\w*|affiliates?)\b", self.text, re.IGNORECASE):
+        if not re.search(
+            r"\b(?:group|family|subsidiar\w*|affiliates?|subs?|entit(?:y|ies)|roll-?up|consolidated)\b", self.text, re.I
+        ):
             return None  # "starway incl. all subsidiaries": the head the others belong to
         ids = {c.get("id") for c in candidates}
         heads = [

@@ -8,7 +8,7 @@ from typing import Any
 
 from assistant.catalogue import by_intent
 from assistant.types import Choice
-from core.dates import add_months, month_start
+from core.dates import add_months, month_end, month_start
 
 from . import answers_compare, answers_portfolio
 from .comparisons import Comparison, change_between, compared_date, comparison, earlier_arguments, period_length
@@ -38,6 +38,7 @@ from .phrases import (
     EXCLUDE_DISPUTED_RE,
     FOLLOW_UP_RE,
     GROUP_BY_RE,
+    ONLY_RE,
     SAME_BUT_RE,
     WIDEN_RE,
 )
@@ -47,6 +48,7 @@ from .portfolio_query import (
     LIMIT_SIZE_RE,
     MAX_RANKED,
     OPEN_PROMISE_RE,
+    REFERS_BACK_RE,
     asks_for_one,
     collection_rate_unnamed,
     counts_invoices,
@@ -120,6 +122,8 @@ _SALES_MEASURE_RE = re.compile(r"\b(?:dso|cei|add|sales|collection effectiveness
 _WORST_BEST_RE = re.compile(r"\b(?:(worst|slowest|latest)|best|fastest|quickest|earliest)\b", re.I)
 # The measures a ranking can be by (the tool's rank_by), as the answers name their focus
 _RANKABLE = ("overdue", "disputed", "open_receivables", "exposure")
+_FOCUS_RANKS = {"receivables": "open_receivables"}
+_SAME_DAY_IN_RE = re.compile(r"\b(?:the\s+)?same\s+(?:date|day|point)\s+(?:in|of)\s+((?:19|20)\d\d)\b", re.I)
 
 
 _DATE_ARGUMENTS = frozenset({"as_of", "period_start", "compare_to", "compare_period_start", "activity_period_start",
@@ -143,6 +147,7 @@ class TurnPortfolio(TurnCustomers):
             self.ask_measure()
         again = FOLLOW_UP_RE.match(text) or SAME_BUT_RE.match(text)
         widen = previous is not None and WIDEN_RE.match(text) is not None
+        just_before = previous is not None and bool(self.history) and previous in self.history[-1].tool_calls
         carried = previous is not None and bool(
             again
             or widen
@@ -150,6 +155,7 @@ class TurnPortfolio(TurnCustomers):
             or _REFINE_RE.match(text)
             or _NARROW_RE.match(text)
             or CONTINUES_RE.match(text)
+            or (just_before and (ONLY_RE.match(text) or REFERS_BACK_RE.search(text)))
         )
         if previous is not None and carried:
             # the thread keeps the call's arguments as JSON: its dates come back as ISO strings
@@ -225,6 +231,9 @@ class TurnPortfolio(TurnCustomers):
         if over_limit(text, self.spans):
             args["over_limit"] = True
         shortened = None
+        same_day = _SAME_DAY_IN_RE.search(text)  # "at 31 May 2013 vs the same date in 2012"
+        if same_day is not None:
+            self.spans.add(*same_day.span())
         found = self.reporting_dates()  # before day ranges: "2035-01" is no bucket
         if found:
             mention = found[0]
@@ -235,7 +244,10 @@ class TurnPortfolio(TurnCustomers):
                 earliest = add_months(month_start(mention.day), -(MAX_PERIOD_MONTHS - 1))
                 if mention.period_start < earliest:  # "DSO this year": the tool's periods are one to six months
                     args["period_start"] = earliest
-                    activity = _ACTIVITY_RE.search(text) and mention.period_start >= add_months(
+                    about_activity = _ACTIVITY_RE.search(text) or (
+                        carried and {"promises", "disputes"} & set(self.focus_of(previous))
+                    )  # "and YTD?" after the promise kept rate
+                    activity = about_activity and mention.period_start >= add_months(
                         month_start(mention.day), -(MAX_ACTIVITY_MONTHS - 1)
                     )
                     if activity:  # "promise kept rate YTD": promises and disputes over the whole of it
@@ -248,6 +260,8 @@ class TurnPortfolio(TurnCustomers):
                         )
             elif mention.period_months is not None:
                 args["period_months"] = max(1, min(mention.period_months, 6))
+        elif "as_of" not in args and (held := self.thread_as_of()) is not None:
+            args["as_of"] = held  # "top 10 customers?" after open AR at 30 Nov 2012: at that date too
         if window is not None and "period_start" not in args:
             args["period_months"] = window
         utilisation = utilisation_threshold(text, self.spans)
@@ -320,6 +334,8 @@ class TurnPortfolio(TurnCustomers):
             args["open_promise"] = True
         if EXCLUDE_DISPUTED_RE.search(text):
             args["exclude_disputed"] = True
+        elif _ONLY_DISPUTED_RE.search(text):
+            args.pop("exclude_disputed", None)  # "now only the disputed ones" after the figures without them
         minimum = re.search(
             r"\b(?:owing|balances?|owes?)\s+(?:us\s+)?(?:of\s+)?(?:at least|over|above|more than|>=?)\s*"
             # "owe us 50k or more", "balances of 100k+"
@@ -354,11 +370,13 @@ class TurnPortfolio(TurnCustomers):
         )
         months = re.search(
             r"\b(?:over|for|last|past)\s+(?:the\s+)?(\d{1,2})\s+months?(?:[- ]ends?)?\b"
-            r"|\b(\d{1,2})[- ]months?\s+(?:[\w%-]+\s+){0,2}trend\b|\b(?:over|for|in)\s+the\s+(?:past|last)\s+(year)\b",
+            r"|\b(\d{1,2})[- ]months?\s+(?:[\w%-]+\s+){0,2}trend\b|\b(?:over|for|in)\s+the\s+(?:past|last)\s+(year)\b"
+            r"|\btrend\w*\W+(\d{1,2})\s*months?\b",  # "DSO trend, 12 months"
             lowered,
         )
         if trend and months:
-            count = months.group(1) or months.group(2) or "12"  # "over the past year, month by month": 12
+            # "over the past year, month by month": 12
+            count = months.group(1) or months.group(2) or months.group(4) or "12"
             args["trend_months"] = max(0, min(int(count), 12))
         if re.search(r"\bchart\b|\bgraph\b|\bplot\b|\bvisual\w*\b|\bpicture\b", lowered):
             drawn_before = self.focus_of(previous) if carried else []  # "chart it" after the DSO trend: the trend
@@ -378,14 +396,16 @@ class TurnPortfolio(TurnCustomers):
             lowered = _ADD_VERB_RE.sub("", text).lower()
         focus = self.portfolio_focus(lowered, args)
         earlier_focus = self.focus_of(previous) if carried and not self.portfolio_focus(lowered, {}) else []
-        thread_focus = self.focus_of(previous) if carried else []
+        # "top 10 customers?" right after open AR at a date: ranked by the figure just shown
+        thread_focus = self.focus_of(previous) if carried or (just_before and top) else []
         worst_or_best = _WORST_BEST_RE.search(text)
         if top and measure is None and payers is None and "dso" in thread_focus and worst_or_best:
             # "who are the 5 worst?" after the average days delinquent: ranked by how late they pay
             args["payers"] = "earliest_first" if worst_or_best.group(1) is None else "latest_first"
         elif top and measure is None and "rank_by" not in args and "payers" not in args:
             # "top 5 of those by amount" after the overdue: ranked by the figure the thread is about
-            args["rank_by"] = next((name for name in thread_focus if name in _RANKABLE), "exposure")
+            ranked_by = [_FOCUS_RANKS.get(name, name) for name in thread_focus]
+            args["rank_by"] = next((name for name in ranked_by if name in _RANKABLE), "exposure")
         if earlier_focus:  # "and for Q3?" after CEI per collector: still the CEI
             focus = [*earlier_focus, *(name for name in focus if name not in earlier_focus and name != "split")]
         self.focus = focus
@@ -401,6 +421,12 @@ class TurnPortfolio(TurnCustomers):
                 args["compare_period_start"] = earlier["period_start"]
         if compared is None and compared_on is None and args.get("as_of") and _VS_NOW_RE.search(text):
             compared_on = (args.pop("as_of"), "vs now")  # "open AR at end of Q3 vs now": now, and then
+        if same_day is not None and compared is None and compared_on is None:
+            when = args.get("as_of") or self.today
+            earlier = month_end(date(int(same_day.group(1)), when.month, 1))  # a month end's: that month's end
+            if when != month_end(when):
+                earlier = earlier.replace(day=min(when.day, earlier.day))
+            compared_on = (earlier, same_day.group(0))
         if compared_on is not None and compared_on[0] < (args.get("as_of") or self.today):
             args["compare_to"] = compared_on[0]
             compared = Comparison(unit=None, label=compared_on[1])
@@ -465,7 +491,11 @@ class TurnPortfolio(TurnCustomers):
     def portfolio_focus(lowered: str, args: dict[str, Any]) -> list[str]:
         focus = []
         checks = [
-            ("dso", r"\bdso\b|\bdays sales\b|\bbpdso\b|\badd\b|\bdelinquen|\baverage days (?:past due|overdue|late)\b"),
+            (
+                "dso",
+                r"\bdso\b|\bdays sales\b|\bbpdso\b|\badd\b|\bdelinquen|\baverage days (?:past due|overdue|late)\b"
+                r"|\bcount[- ]?back\b|\bbest[- ]possible\b",
+            ),
             ("cei", r"\bcei\b|\bcollection effectiveness\b"),
             ("ageing", r"\bag(?:e)?ing\b|\baged\b|\bbuckets?\b"),
             ("top", r"\btop\b|\blargest\b|\bbiggest\b|\bowes?\b.{0,20}\bmost\b|\bhighest\b"),
@@ -490,6 +520,10 @@ class TurnPortfolio(TurnCustomers):
                 r"|\b(?:days?|time)\s+to\s+(?:close|resolve|settle|sort)\w*\b.{0,20}\bdisputes?\b",
             ),
             ("disputed", r"\bdisput(?:ed|es?)\b|\bin dispute\b"),
+            (
+                "receivables",
+                r"\bopen\s+(?:ar|a/r|receivables?|balances?)\b|\b(?:ar|receivables)\s+(?:open|outstanding)\b",
+            ),
             ("current", r"(?:%|\b(?:percent\w*|share|proportion|how much)\b).{0,40}\bcurrent\b"),
             (
                 "customers",

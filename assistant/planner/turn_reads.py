@@ -64,6 +64,7 @@ from .phrases import (
     WIDEN_RE,
     pick_index,
 )
+from .portfolio_query import MIN_CHANGE_RE, ONLY_A_DATE_RE
 from .turn_portfolio import TurnPortfolio
 from .turn_state import Stop, count_word
 
@@ -125,6 +126,18 @@ def _searched_name(text: str) -> str | None:
     return (part.group(1) or part.group(2)) if part is not None else None
 
 
+# The group a subsidiary belongs to, asked for as a whole
+_WHOLE_GROUP_RE = re.compile(
+    r"\b(?:whole|entire|full)\s+group\b|\bincl\w*\.?\s+(?:the\s+)?parent\b|\bgroup[- ](?:total|level|wide)\b"
+    r"|\b(?:at|for)\s+(?:the\s+)?(?:parent|group)\s+level\b",
+    re.I,
+)
+
+
+# "and 473?", "what about #0475": another invoice of the series, by its last digits
+_LAST_DIGITS_RE = re.compile(r"^\W*(?:and|what\s+about|how\s+about|also)\s+#?(\d{2,9})\W*$", re.I)
+
+
 class TurnReads(TurnPortfolio):
     """The read capabilities: one tool call each (or a short fixed chain) and a templated answer."""
 
@@ -165,8 +178,16 @@ class TurnReads(TurnPortfolio):
         previous = last_call(self.history, "get_invoice")
         if not numbers and previous is not None:
             numbers = sequence_of_the_same_series(self.text, str(previous.arguments["number"]))
+        if not numbers and previous is not None and (last := _LAST_DIGITS_RE.match(self.text)) is not None:
+            before = str(previous.arguments["number"])
+            digits = last.group(1)
+            run = re.search(r"\d+$", before)
+            if run is not None and len(digits) < len(run.group(0)):
+                numbers = [before[: len(before) - len(digits)] + digits]  # "and 473?" after INV-2026-0000472
         if not numbers and previous is not None:
             numbers = [previous.arguments["number"]]  # "what was it at end of june?" after an invoice lookup
+        if not numbers and self.names_a_customer():
+            return self.exposure()  # "what did 0688-XNJRO have open on 31/05/2013?": no invoice named, its open items
         if not numbers:
             raise Stop("Which invoice? Give its number (e.g. INV-2026-01234).", "invoice number missing")
         as_of = self.as_of()
@@ -192,6 +213,8 @@ class TurnReads(TurnPortfolio):
                 args["period_start"] = found[0].period_start  # "in Q3 2013", "YTD", "since July"
             elif tool_name == "get_payment_behaviour" and found[0].period_months is not None:
                 args["months"] = found[0].period_months
+        elif (held := self.thread_as_of()) is not None:
+            args["as_of"] = held
         if tool_name == "get_payment_behaviour" and _BY_QUARTER_RE.search(self.text):
             args["trend"] = "quarter"
         result = self.call(tool_name, args)
@@ -252,7 +275,12 @@ class TurnReads(TurnPortfolio):
             args["as_of"] = as_of
         if ON_ITS_OWN_RE.search(self.text):
             args["include_group"] = False  # "Starway on its own, not the distribution sub"
-        return self.call("get_customer_exposure", args)
+        result = self.call("get_customer_exposure", args)
+        parent = (result.get("group") or {}).get("parent_id")
+        if _WHOLE_GROUP_RE.search(self.text) and parent is not None and str(parent) != str(result["customer"]["id"]):
+            # "and the whole group incl. the parent?" after a subsidiary: the group, named by its parent
+            result = self.call("get_customer_exposure", {**args, "customer": str(parent), "include_group": True})
+        return result
 
     def exposure(self) -> str:
         result = self.customer_exposure()
@@ -262,6 +290,8 @@ class TurnReads(TurnPortfolio):
         return answers.exposure(result, ageing=ageing, group_members=self.customer_group() is not None)
 
     def status(self) -> str:
+        if order_numbers(self.text, Spans()):
+            return self.release_check()  # "why is SO-0000022 on hold?": that order's check says why
         result = self.customer_exposure()
         if self.request.actor.role == Role.SALES:
             return answers.exposure(result, ageing=False, sales_view=True)
@@ -381,7 +411,8 @@ class TurnReads(TurnPortfolio):
         widen = previous is not None and WIDEN_RE.match(self.text) is not None
         if previous is not None and (_NARROW_RE.match(self.text) or ONLY_RE.match(self.text) or widen
                                      or FOLLOW_UP_RE.match(self.text) or SAME_BUT_RE.match(self.text)
-                                     or _ABOUT_IT_RE.search(self.text)):  # fmt: skip
+                                     or _ABOUT_IT_RE.search(self.text) or MIN_CHANGE_RE.match(self.text)
+                                     or ONLY_A_DATE_RE.match(self.text)):  # fmt: skip
             args = {k: v for k, v in previous.arguments.items() if k not in ("page", "as_of")}
         collectors = match_staff(self.text, vocab, self.spans, roles=frozenset({"collector"}))
         if self.request.actor.role == Role.COLLECTOR:
@@ -389,6 +420,9 @@ class TurnReads(TurnPortfolio):
         if collectors and widen:  # "add casey's accounts to that too" after cleo's: both books
             before = args.pop("collectors", None) or ([args.pop("collector")] if args.get("collector") else [])
             collectors = list(dict.fromkeys([*before, *collectors]))
+        if collectors and not widen:  # "now casey and charlie together" after cleo's: theirs instead
+            args.pop("collector", None)
+            args.pop("collectors", None)
         if len(collectors) == 1:
             args["collector"] = collectors[0]
         elif collectors:

@@ -45,6 +45,18 @@ _WHEN_WORKING_RE = re.compile(
 )
 
 
+# Words that put a follow-up back at today, or that resolve only against the real today
+_NOW_WORDS_RE = re.compile(
+    r"\b(?:today|now|currently|current|right\s+now|at\s+the\s+moment|these\s+days|latest|live|as\s+it\s+stands)\b",
+    re.I,
+)
+_YEAR_OR_RELATIVE_RE = re.compile(
+    r"\b(?:19|20)\d\d\b|['’/-]\d\d\b|\b(?:yesterday|tomorrow|ago|week|weeks|last|next|this|previous|prior|ytd|mtd"
+    r"|qtd)\b",
+    re.I,
+)
+
+
 class TurnSlots(TurnState):
     """Dates, amounts and currencies read from the message."""
 
@@ -68,7 +80,7 @@ class TurnSlots(TurnState):
             for start, end in row_picks(self.text):  # "ok call the 2nd" after a list: that row, not a day
                 if not self.spans.covers(start, end):
                     self.spans.add(start, end)
-        found = date_mentions(self.text, self.today, self.spans, future=future)
+        found = date_mentions(self.text, self.today if future else self.date_reference(), self.spans, future=future)
         problem = next((mention.problem for mention in found if mention.problem), None)
         if used and problem is not None:
             raise Stop(
@@ -120,7 +132,23 @@ class TurnSlots(TurnState):
         found = self.reporting_dates()
         if not found and self.history and _THAT_DATE_RE.search(self.text):
             return last_as_of(self.history)  # "score as at that date too" after an exposure at 31/10
-        return found[0].day if found else None
+        return found[0].day if found else self.thread_as_of()
+
+    def thread_as_of(self) -> date | None:
+        """The date the answer just given was asked at, for a message that names none ("top 10 customers?" after
+        open AR at 30 Nov 2012): the conversation stays at that date until the user moves it or says "now"."""
+        if not self.history or _NOW_WORDS_RE.search(self.text):
+            return None
+        day = last_as_of(self.history[-1:])
+        return day if day is not None and day < self.today else None
+
+    def date_reference(self) -> date:
+        """The day yearless dates resolve against: today, or in a conversation held at a date in an earlier year the
+        end of that year ("and at the end of june?" after 31 March 2013 is June 2013)."""
+        anchor = self.thread_as_of() if not _YEAR_OR_RELATIVE_RE.search(self.text) else None
+        if anchor is None or anchor.year >= self.today.year:
+            return self.today
+        return date(anchor.year, 12, 31)
 
     def amounts(self, *, decrease: Callable[[MoneyMention], bool] | None = None) -> list[MoneyMention]:
         """The message's amounts, refusing a malformed one, or a negative one unless `decrease` says it is a

@@ -43,6 +43,20 @@ _NOT_A_CONTACT = frozenset(
 )
 
 
+# Who was spoken to, typed in lower case ("spoke to elizabeth tan", "chatted w/ mark tate in AP")
+_SPOKE_TO_RE = re.compile(
+    r"\b(?:spoke|spoken|speaking|talked|talking|chatted|chatting)\s+(?:to|with|w/)\s+(?P<name>[a-z]{3,}(?:\s+[a-z]{2,})?)",
+    re.I,
+)
+# A name closing the message: "…, from clara dubois", "… next monday – matthew lambert"
+_CONTACT_AT_END_RE = re.compile(r"(?:,\s*from|\s[-–—])\s+(?P<name>[a-z]{3,}\s+[a-z]{2,})\W*$", re.I)
+# Words after "spoke to" that are no one's name
+_NOT_A_PERSON = frozenset(
+    """
+    them him her their the someone somebody ap a/p accounts payables finance treasury accounting in at from and about
+    re on who today yesterday this that again their cfo controller treasurer accountant bookkeeper
+    """.split()  # noqa: SIM905
+)
 # An invoice pointed at, not named: "that one", "this invoice", "it"
 _THAT_INVOICE_RE = re.compile(r"\b(?:that|this)\s+(?:one|invoice|bill|inv)\b|\b(?:pay|settle|clear)\s+it\b", re.I)
 
@@ -289,6 +303,9 @@ class TurnWrites(TurnLimits):
         if lower is not None and not any(map(is_common_word, lower.group("name").split())):
             self.spans.add(*lower.span())
             return lower.group("name")
+        spoken = self.spoken_to()
+        if spoken is not None:
+            return spoken
         for pattern in _CONTACT_WEAK_RES:
             for match in pattern.finditer(self.text):
                 name = match.group("name")
@@ -304,6 +321,37 @@ class TurnWrites(TurnLimits):
                 self.spans.add(*closing.span("name"))
                 return name
         return None
+
+    def spoken_to(self) -> str | None:
+        """A contact typed in lower case: "spoke to elizabeth tan", "chatted w/ mark tate in AP", "…, from clara
+        dubois" or "… – matthew lambert" at the end. The name is no customer's and starts with no ordinary word
+        (after "spoke to" it may: "mark"); a surname may be a customer's word ("dubois")."""
+        match = _SPOKE_TO_RE.search(self.text)
+        after_verb = match is not None
+        match = match or _CONTACT_AT_END_RE.search(self.text)
+        if match is None:
+            return None
+        first, *rest = match.group("name").split()
+        if (
+            first.casefold() in _NOT_A_CONTACT | _NOT_A_PERSON
+            or (not after_verb and is_common_word(first.casefold()))
+            or self.names_customer_word(first)
+        ):
+            return None
+        words = [
+            first,
+            *(w for w in rest[:1] if w.casefold() not in _NOT_A_PERSON and w.casefold() not in _NOT_A_CONTACT),
+        ]
+        start = match.start("name")
+        end = start + len(" ".join(words))
+        self.spans.add(start, end)
+        return " ".join(words)
+
+    def names_the_customer_of(self, call: Any) -> bool:
+        try:
+            return self.customer().reference == str(call.arguments.get("customer"))
+        except Stop:
+            return False
 
     def names_customer_word(self, word: str) -> bool:
         """A word of some customer's name ("Acme Europe promised …": Europe) is never taken for a contact."""
@@ -321,11 +369,16 @@ class TurnWrites(TurnLimits):
         if picked is not None:
             orders = [picked]
         of_the_thread = (_RELEASE_IT_RE if tool_name == "propose_order_release" else _HOLD_IT_RE).search(self.text)
-        if not orders and of_the_thread and not self.names_something():
-            # "ok put that one on hold" right after "does SO-74 clear credit?": the order just checked
-            checked = last_call(self.history, "check_order_release", only_last_reply=True)
-            if checked is not None and checked.arguments.get("order_number"):
-                orders = [str(checked.arguments["order_number"])]
+        checked = last_call(self.history, "check_order_release", only_last_reply=True) if of_the_thread else None
+        # "ok put that one on hold" right after "does SO-74 clear credit?": the order just checked, also when the
+        # message names its customer ("request a release then, crystal land wired the money")
+        if (
+            not orders
+            and checked is not None
+            and checked.arguments.get("order_number")
+            and (not self.names_something() or self.names_the_customer_of(checked))
+        ):
+            orders = [str(checked.arguments["order_number"])]
         if not orders and (
             (re.search(r"\b(?:orders?|po|so)\b", self.text, re.IGNORECASE) and self.names_something())
             or (of_the_thread and last_customer(self.history) is not None)
