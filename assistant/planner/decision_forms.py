@@ -87,6 +87,16 @@ METHOD_QUESTION_RE = re.compile(
     r"|\b(?:how\s+much|what)\s+weight\s+(?:does|do|is)\b|\bweighting\s+of\b",
     re.I,
 )
+
+
+def asks_the_method(text: str, in_a_thread: bool) -> bool:
+    """How a figure is worked out, asked of the policy — not "how is that worked out?" after a customer's score
+    (that score's reasons)."""
+    return METHOD_QUESTION_RE.search(text) is not None and not (
+        in_a_thread and re.search(r"\b(?:that|this|it)\b", text, re.I)
+    )
+
+
 # A question put to the policy itself, whoever is named ("is a 60-day promise from acme allowed?")
 _ASKS_THE_POLICY_RE = re.compile(
     r"\b(?:polic\w*|handbook|rules?|guidelines?|procedures?|allowed|permitted|supposed\s+to|required|requirements?"

@@ -45,11 +45,11 @@ from .decision_forms import (
     BOOK_FIGURE_RE,
     LAST_PAYMENT_RE,
     LOOK_INTO_RE,
-    METHOD_QUESTION_RE,
     MORE_THAN_ITS_DISPUTES_RE,
     PAYMENT_MADE_RE,
     POLICY_CUE_RE,
     WRITE_TO_THEM_RE,
+    asks_the_method,
 )
 from .entities import (
     BARE_INVOICE_RE,
@@ -146,9 +146,7 @@ class Turn(TurnAsking):
         if picked is not None:
             return picked
         if _RULE_QUESTION_RE.search(self.text) or (
-            METHOD_QUESTION_RE.search(self.text)  # not "how is that worked out?" after a score: that score's reasons
-            and not (self.history and re.search(r"\b(?:that|this|it)\b", self.text, re.I))
-            and not self.names_a_customer()
+            asks_the_method(self.text, bool(self.history)) and not self.names_a_customer()
         ):
             return Intent.POLICY  # "how long can a promise from globex be?": the rule, whoever is named
         if (
