@@ -93,6 +93,9 @@ def test_training_examples_cover_every_capability_the_planner_answers() -> None:
         "dev17.jsonl",
         "dev18.jsonl",
         "dev19.jsonl",
+        "dev20.jsonl",
+        "dev21.jsonl",
+        "dev22.jsonl",
     ],
 )
 def test_no_training_example_is_a_text_of_the_evaluation_sets(labelled: str) -> None:
