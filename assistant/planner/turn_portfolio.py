@@ -423,10 +423,10 @@ class TurnPortfolio(TurnCustomers):
             compared_on = (args.pop("as_of"), "vs now")  # "open AR at end of Q3 vs now": now, and then
         if same_day is not None and compared is None and compared_on is None:
             when = args.get("as_of") or self.today
-            earlier = month_end(date(int(same_day.group(1)), when.month, 1))  # a month end's: that month's end
+            that_year = month_end(date(int(same_day.group(1)), when.month, 1))  # a month end's: that month's end
             if when != month_end(when):
-                earlier = earlier.replace(day=min(when.day, earlier.day))
-            compared_on = (earlier, same_day.group(0))
+                that_year = that_year.replace(day=min(when.day, that_year.day))
+            compared_on = (that_year, same_day.group(0))
         if compared_on is not None and compared_on[0] < (args.get("as_of") or self.today):
             args["compare_to"] = compared_on[0]
             compared = Comparison(unit=None, label=compared_on[1])
