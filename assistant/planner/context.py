@@ -196,6 +196,16 @@ def last_customer(history: Sequence[AssistantReply]) -> CustomerRef | None:
     return None
 
 
+def customers_of_the_last_reply(history: Sequence[AssistantReply]) -> list[CustomerRef]:
+    """The distinct customers the last reply's tool calls were about, in order ("compare umbrella and globex")."""
+    found: dict[int | None, CustomerRef] = {}
+    for call in history[-1].tool_calls if history else []:
+        customer = _customer_in(call)
+        if customer is not None:
+            found.setdefault(customer.id, customer)
+    return list(found.values())
+
+
 # "and the other bearwick?", "the other zimmer one": of the customers the name matches, the one not just answered
 _THE_OTHER_RE = re.compile(r"\bthe\s+other\b", re.IGNORECASE)
 

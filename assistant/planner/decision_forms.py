@@ -5,7 +5,10 @@ matter rather than the policy's, an amount beside a name)."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
+from .dates import date_mentions
+from .entities import BARE_INVOICE_RE, Spans, money_mentions
 from .intents import Intent
 
 # A customer's credit line and an open request for a view: its standing or a recommended limit, equally
@@ -224,3 +227,35 @@ MORE_THAN_ITS_DISPUTES_RE = re.compile(
     r"\bpromis\w*|\bptps?\b|\bpaid\b|\bpayments?\b|\bdue\b|\bopen\b|\bdunn?ing\b|\breminders?\b|\bstatus\b",
     re.IGNORECASE,
 )
+
+
+# "check order release for moonwick", "verify the hold on SO-12": a look first, unless a change follows it
+LOOK_FIRST_RE = re.compile(
+    r"^\W*(?:(?:pls|please|can\s+you|could\s+you)\s+)?(?:check|verify|see|look\s+(?:at|into)|test|validate)\b"
+    r"(?!.*\b(?:and|then|&)\s+(?:release|hold|unblock|block|put|lift)\b)",
+    re.I,
+)
+# A promise told is a payment to come with its amount and day; one asked about has neither amount nor instruction
+_PAY_VERB_RE = re.compile(r"\b(?:pay|paid|paying|settle|settling|wire|wiring|transfer|remit|clear)\b", re.I)
+_ASKED_RE = re.compile(r"\?\W*$|^\W*(?:what|when|whats|is|are|did|do|does|has|have|how|any)\b|\bstatus\b", re.I)
+_WAS_IT_PAID_RE = re.compile(
+    r"^\W*(?:was|were|has|have|had|did|is)\b.{0,60}\b(?:paid|settled|cleared|closed|collected)\b", re.I
+)
+_PROMISE_READINGS = frozenset({Intent.PROMISE, Intent.PROMISE_HISTORY, Intent.RELEASE_CHECK, Intent.STATUS})
+
+
+def decided_by_the_form(text: str, close: list[Intent], today: date) -> Intent | None:
+    """A tie the form of the request breaks. Between logging a promise and its history (or an order check, for the
+    amount): "falconwick wil pay £13,758.45 on 4 dec" tells a promise; "what's the open PTP on anchorworks?" asks
+    about one. "was 2698045799 paid by 30/04/2013?": an invoice's number, asked whether it was paid."""
+    if Intent.INVOICE in close and BARE_INVOICE_RE.search(text) and _WAS_IT_PAID_RE.search(text):
+        return Intent.INVOICE
+    if Intent.PROMISE not in close or not set(close) <= _PROMISE_READINGS:
+        return None
+    amounts = [mention for mention in money_mentions(text, Spans()) if not mention.error]
+    asked = _ASKED_RE.search(text) is not None
+    if amounts and not asked and _PAY_VERB_RE.search(text) and date_mentions(text, today, Spans(), future=True):
+        return Intent.PROMISE
+    if not amounts and asked and Intent.PROMISE_HISTORY in close:
+        return Intent.PROMISE_HISTORY
+    return None

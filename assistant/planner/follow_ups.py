@@ -62,6 +62,13 @@ _PART_OF_IT_RE = re.compile(
     re.I,
 )
 # "and 473?": another invoice of the series just looked up, by its last digits
+# "what if it was 35k instead?", "how about 50k?", "and for 20k?": the same question for another amount
+_ANOTHER_AMOUNT_RE = re.compile(
+    r"^\W*(?:(?:and|ok|so)\s+)?(?:what\s+if\s+(?:it\s+(?:was|were|is)|it'?s|we\s+(?:made|make)\s+it|the\s+order"
+    r"\s+(?:was|were|is)|they\s+(?:order(?:ed)?|want(?:ed)?))|how\s+about|what\s+about|(?:and\s+)?(?:for|at|with)|or)\s+"
+    r"(?:an?\s+)?(?:[A-Z]{3}\s?)?[$£€]?\s?\d[\d,.]*\s*(?:k|m|grand)?\b[^?]{0,25}\??\W*$",
+    re.I,
+)
 _ANOTHER_NUMBER_RE = re.compile(r"^\W*(?:and|what\s+about|how\s+about|also)\s+#?\d{2,10}\W*$", re.I)
 # What became of promises ("how many have they broken?", "and the kept ones?")
 PROMISE_OUTCOME_RE = re.compile(r"\b(?:broken|broke|break|kept|keep|missed|miss|honou?red|bounced)\b", re.I)
@@ -176,6 +183,8 @@ class TurnFollowUps(TurnWrites):
         ):
             self.points_back = True
             return Intent.EXPOSURE  # "how much of that is past due?" after what a customer owes
+        if previous == Intent.RELEASE_CHECK and _ANOTHER_AMOUNT_RE.match(text) and not self.names_a_customer():
+            return Intent.RELEASE_CHECK  # "what if it was 35k instead?" after an order's check: that order at 35k
         if previous in _CUSTOMER_READS and ROOM_FOR_MORE_RE.search(text) and not self.names_a_customer():
             return Intent.RELEASE_CHECK  # "room for another 50k€?" after a customer's standing: that order, checked
         if previous in _CUSTOMER_READS and _HOW_WORKED_OUT_RE.search(text) and not self.names_a_customer():

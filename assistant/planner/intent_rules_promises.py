@@ -32,7 +32,7 @@ PROMISE_RULES: list[tuple[Intent, re.Pattern[str], int]] = [
     (
         Intent.PROMISE,
         re.compile(
-            r"\bpromis(?:ed|es|e)\b.*\bpay\b|\bptp\b|\bwill pay\b|\bgoing to pay\b"
+            r"\bpromis(?:ed|es|e)\b.*\bpay\b|\bptp\b|\bwill? pay\b|\bgoing to pay\b"
             r"|\b(?:committed|agreed|promised) to (?:pay|settle|clear|wire|transfer|remit)(?:ing)?\b|\bpromise to pay\b"
             # "committed to twenty thousand dollars this Wednesday", "agreed to $5k by Friday"
             r"|\b(?:committed|agreed|promised|undertook)\s+to\s+(?:[$£€]\s?\d|\d|(?:a|half|one|two|three|four|five|six"

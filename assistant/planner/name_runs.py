@@ -55,7 +55,7 @@ STOPWORDS = frozenset(
     currently? again? morning afternoon evening everyone everybody anyone someone every everything anyway else
     wants wanted more worth pending mean means meaning o s says said told tells us vs versus hw hou sales chaser
     chasers bucket buckets put probability likelihood chance most least highest lowest doing doing? fine whos
-    who's whats hows
+    who's whats hows history histories historical hook across behaviour behavior behaviours behaviors habits
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 # Never part of a name: the request words above and the trade vocabulary shared with the resolver ("report",

@@ -68,7 +68,7 @@ _NOT_A_GROUP_NAME = frozenset({"by", "per", "risk", "customer", "peer", "age", "
                                "client", "wider", "wide", "parent", "corporate", "family", "its", "whose"})  # fmt: skip
 # "Acme Europe on its own, not the wider group": the one customer, never its family
 ON_ITS_OWN_RE = re.compile(
-    r"\b(?:on\s+(?:its|their)\s+own|alone|stand-?alone|by\s+itself|solo)\b"
+    r"\b(?:on\s+(?:its|their)\s+own|alone|stand-?alone|itself|solo)\b"
     r"|\b(?:not|without|excluding|ex\.?|minus|leave\s+out|leaving\s+out)\s+(?:the\s+|its\s+|their\s+|any\s+)?"
     r"(?:(?:wider|whole|rest\s+of\s+the|other|[a-z]+)\s+)?(?:group|subsidiar\w*|subs?|parent|family|affiliates?"
     r"|related|entit(?:y|ies))\b",
@@ -98,8 +98,10 @@ BOOK_QUANTITY_RE = re.compile(r"\bhow many\b|\b(?:number|count|total|share|perce
 # "the last 6 points of history", "with 12 scores of history"
 _HISTORY_POINTS_RE = re.compile(
     r"\b(?:last\s+)?(\d{1,2})\s+(?:points?|scores?)\s+(?:of\s+)?(?:history|trend)\b"
-    # "the last 6 scores", "last 24 points", "the last 6 stored scores", "just the last 6 history points"
-    r"|\b(?:last|past|previous)\s+(\d{1,2})\s+(?:stored\s+|history\s+|score\s+)?(?:points?|scores?)\b",
+    # "the last 6 scores", "last 24 points", "the last 6 stored scores", "just the last 6 history points", "show me 12
+    # points"
+    r"|\b(?:last|past|previous)\s+(\d{1,2})\s+(?:stored\s+|history\s+|score\s+)?(?:points?|scores?)\b"
+    r"|\b(?:show|give|with|want|need|see|pull)\s+(?:me\s+|us\s+)?(\d{1,2})\s+(?:data\s+|history\s+)?points\b",
     re.I,
 )
 # "my release requests", "anything I proposed", "avery's proposals": whose proposals are meant
@@ -164,7 +166,8 @@ _BYPASS_RE = re.compile(
 # Where an exchange rate is going: no tool forecasts markets ("where will EUR/USD be by end of Q1?")
 FX_FORECAST_RE = re.compile(
     r"\b(?:where|what)\s+will\s+(?:the\s+)?(?:[A-Z]{3}/[A-Z]{3}|fx|exchange\s+rates?|the\s+(?:euro|dollar|pound))\b"
-    r"|\b(?:[A-Z]{3}/[A-Z]{3}|fx|exchange[- ]rates?)\b.{0,30}\b(?:forecast|outlook|predict\w*|projection|going\s+to)\b",
+    r"|\b(?:[A-Z]{3}/[A-Z]{3}|fx|exchange[- ]rates?)\b.{0,30}\b(?:forecast|outlook|predict\w*|projection|going\s+to"
+    r"|head(?:ing|ed)|moving|move|next\s+(?:week|month|quarter|year))\b",
     re.I,
 )
 # "what cash can we expect next month?", "collections forecast for Q1": no forecast of cash in exists yet, and the
@@ -389,40 +392,40 @@ _CONTACT_RE = re.compile(
     r"(?i:\b(?:spoke|talked|chatted)\s+(?:to|with|w/)|\bcontact(?:'s|\s+(?:was|is|person))?\s*:?|\b(?:per|from|via|according\s+to)"
     r"\s+(?:their|the)\s+(?=(?:ap|ar|cfo|controller|treasurer|accountant|finance|payables|bookkeeper)\b))"
     r"\s*(?:(?i:their|the)\s+)?(?:(?i:ap|ar|cfo|controller|treasurer|accountant|finance|payables|bookkeeper)\s+)?"
-    r"(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)"
+    r"(?P<name>[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:\s+[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?)"
 )
 # "contact susan patel", typed in lower case after the word itself (checked to be no common words)
 _CONTACT_LOWER_RE = re.compile(
-    r"\bcontact(?:\s+(?:was|is|person))?\s*:?\s+(?P<name>[a-z]{3,}(?:\s+[a-z]{3,})?)\s*(?:$|[,;.!)])", re.I
+    r"\bcontact(?:\s+(?:was|is|person))?\s*:?\s+(?P<name>[a-zß-öø-ÿ]{3,}(?:\s+[a-zß-öø-ÿ]{3,})?)\s*(?:$|[,;.!)])", re.I
 )
 _PAYABLES = r"(?i:ap|a/p|accounts(?:\s+payable)?|payables|finance|treasury|accounting)\b"
 # Weaker forms, taken only when the name is no customer's: "per Barbara", "Clara in AP", "Wei confirmed",
 # "Falconwick (Ravi) says", "Ravi on the phone"
 _CONTACT_WEAK_RES = (
     re.compile(
-        r"(?i:\bper|\baccording\s+to|\bconfirmed\s+by|\bfrom)\s+(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\b(?!\s+[A-Z])"
+        r"(?i:\bper|\baccording\s+to|\bconfirmed\s+by|\bfrom)\s+(?P<name>[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:\s+[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?)\b(?!\s+[A-Z])"
     ),
     # "Clara in AP", "Yuki Weber in moonwick's AP"
     re.compile(
-        rf"\b(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\s+(?:in|from|at|over in)\s+(?:their\s+|the\s+|[\w'-]+'s\s+)?"
-        rf"{_PAYABLES}"
+        rf"\b(?P<name>[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:\s+[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?)\s+(?:in|from|at|over in)\s+"
+        rf"(?:their\s+|the\s+|[\w'-]+'s\s+)?{_PAYABLES}"
     ),
     # "dana from vandelay's payables team": typed in lower case, a first name before the customer's AP team
     re.compile(rf"(?:^|[,;.]\s*)(?P<name>[a-z]{{3,}})\s+(?:in|from|at)\s+(?:their\s+|the\s+|[\w'-]+'s\s+){_PAYABLES}"),
-    re.compile(r"\((?P<name>[A-Z][a-z]+)\)"),
+    re.compile(r"\((?P<name>[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)\)"),
     # "Mary Carter on their side", "Raj at their end"
     re.compile(
-        r"\b(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\s+(?i:on|at|from)\s+(?i:their|the\s+customer'?s?)\s+(?i:side|end)\b"
+        r"\b(?P<name>[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:\s+[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?)\s+(?i:on|at|from)\s+(?i:their|the\s+customer'?s?)\s+(?i:side|end)\b"
     ),
     # "4,860.26 on the 30th, Susan Patel": a person's full name closing the message (never a customer's)
-    re.compile(r"[,;–—-]\s*(?i:contact\s*:?\s*)?(?P<name>[A-Z][a-z]+\s+[A-Z][a-z]+)\W*$"),
+    re.compile(r"[,;–—-]\s*(?i:contact\s*:?\s*)?(?P<name>[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+\s+[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)\W*$"),
     # "their CFO Clara Dubois confirmed", "their AP lead Justin Perrin"
     re.compile(
         r"(?i:\b(?:their|the)\s+(?:ap|a/p|ar|payables|finance|accounts)?\s*(?:lead|manager|director|head|clerk|cfo|ceo|coo"
-        r"|controller|treasurer|accountant|bookkeeper)),?\s+(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\b"
+        r"|controller|treasurer|accountant|bookkeeper)),?\s+(?P<name>[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:\s+[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?)\b"
     ),
     re.compile(
-        r"\b(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\s+(?i:confirmed|says|said|agreed|promised|told\s+(?:me|us)|called|rang|emailed"
+        r"\b(?P<name>[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:\s+[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?)\s+(?i:confirmed|says|said|agreed|promised|told\s+(?:me|us)|called|rang|emailed"
         r"|(?:was\s+)?on\s+the\s+(?:phone|line|call))\b"
     ),
 )

@@ -44,12 +44,14 @@ from .decision_forms import (
     ASKS_THE_STANDING_RE,
     BOOK_FIGURE_RE,
     LAST_PAYMENT_RE,
+    LOOK_FIRST_RE,
     LOOK_INTO_RE,
     MORE_THAN_ITS_DISPUTES_RE,
     PAYMENT_MADE_RE,
     POLICY_CUE_RE,
     WRITE_TO_THEM_RE,
     asks_the_method,
+    decided_by_the_form,
 )
 from .entities import (
     BARE_INVOICE_RE,
@@ -116,6 +118,7 @@ _WAS_IT_DISPUTED_RE = re.compile(
     r"\b(?:was|is|were|has|had)\b[^?]{0,60}\bdisputed\b|\bdisput(?:ed|ing)\s+or\b", re.IGNORECASE
 )  # "INV-… - disputed or ok to chase?", "is that the one they are disputing?"
 _THEIR_GROUP_RE = re.compile(r"\b(?:their|its)\s+(?:whole\s+|entire\s+|wider\s+)?group\b", re.IGNORECASE)
+_NOT_A_READ_OF_ITS_OWN = (Intent.FIND_CUSTOMER, Intent.OUT_OF_SCOPE, Intent.UNKNOWN)
 _AN_INVOICES_READINGS = frozenset({Intent.INVOICE, Intent.PAYMENT_BEHAVIOUR, Intent.PROMISE_HISTORY, Intent.EXPOSURE})
 _WHOSE_RE = re.compile(r"\b(?:whose|which|who|list)\b", re.IGNORECASE)
 # "what was it at end of last month?" after a customer's figures: that answer, for that customer
@@ -219,7 +222,7 @@ class Turn(TurnAsking):
                 return follow
         if intent is Intent.UNKNOWN and not self.text.strip(" ?!."):
             return Intent.HELP
-        if intent is Intent.FIND_CUSTOMER and ON_ITS_OWN_RE.search(self.text) and self.names_something():
+        if intent in _NOT_A_READ_OF_ITS_OWN and ON_ITS_OWN_RE.search(self.text) and self.names_something():
             return Intent.EXPOSURE  # "newford on its own, without the subsidiaries": its figures, not its ids
         if _RESCORE_RE.search(self.text) and self.names_a_customer():
             return Intent.SCORE  # "rescore Acme Corporation please"
@@ -447,8 +450,9 @@ class Turn(TurnAsking):
             return Intent.POLICY  # "what approval do I need to lift a limit by 80k": asks who signs, changes nothing
         if intent in _PROPOSING:
             read = _READ_COUNTERPART[intent]
-            if intent in (Intent.ORDER_RELEASE, Intent.ORDER_HOLD) and recognised.scores.get(read, 0) > max(
-                recognised.scores.get(intent, 0), 0
+            if intent in (Intent.ORDER_RELEASE, Intent.ORDER_HOLD) and (
+                recognised.scores.get(read, 0) > max(recognised.scores.get(intent, 0), 0)
+                or LOOK_FIRST_RE.match(self.text)
             ):
                 return read  # "check release for SO-41": the words ask to look, the classifier leant to the change
         if (
@@ -507,7 +511,7 @@ class Turn(TurnAsking):
             # "INV-…: any disputes or promises against it?", "invoice 9632048192 — was it disputed?": the invoice
             # states both
             return Intent.INVOICE
-        instruction = self.instruction_before_its_reason(close)
+        instruction = self.instruction_before_its_reason(close) or decided_by_the_form(self.text, close, self.today)
         if instruction is not None:
             return instruction  # "zero out their limit, too many broken promises": the reason asks for nothing
         if len(close) > 1 and intent not in CERTAIN_RULES:

@@ -21,6 +21,7 @@ from .context import (
     SEGMENT_ALIASES,
     CustomerRef,
     customer_ref,
+    customers_of_the_last_reply,
     last_customer,
     list_call,
     listed_in_countries,
@@ -92,6 +93,7 @@ _A_PART_OF_THE_BOOK_RE = re.compile(
     r"|\b(?:invoices|orders|items|promises|ptps|disputes|payments|letters|reminders|proposals|limits)\b",
     re.I,
 )
+_THEM_RE = re.compile(r"\b(?:them|they|their|theirs|they'?re|they'?ve|they'?ll)\b", re.I)
 _OWN_BOOK_ONLY = " in your book (you see only the customers assigned to you)"
 _DISPUTE_NUMBER_RE = re.compile(r"\bdispute\s*(?:id\s*|no\.?\s*|number\s*)?#?\s*\d+\b", re.I)
 
@@ -409,6 +411,9 @@ class TurnCustomers(TurnNameLookups):
                             named = self.runs_naming(customer_ref(found), [q for q, _ in queries[:3]])
                         if len(named) > 1:
                             return Resolution(others=named)
+                        missing = self.missing_beside(query, [q for q, _ in queries[:4] if q != query])
+                        if missing is not None:
+                            return Resolution(not_found=missing)
                 return Resolution(customer=customer_ref(found))
             if result["status"] == "ambiguous":
                 matches: list[dict[str, Any]] = [c["customer"] for c in result["candidates"]]
@@ -455,6 +460,9 @@ class TurnCustomers(TurnNameLookups):
             return Resolution(not_found=not_found)
         if use_history and not (weak_not_found and self.rare_name_word_in(weak_not_found)):
             # "now do the renewables one" after Keywell's score names someone else: never Keywell again
+            both = customers_of_the_last_reply(self.history)
+            if len(both) > 1 and _THEM_RE.search(self.text):
+                return Resolution(others=both)  # "draft a letter to them" after two customers compared: which?
             previous = last_customer(self.history)
             if previous is not None:
                 return Resolution(customer=previous)

@@ -33,6 +33,8 @@ from .phrases import (
 )
 from .turn_places import TurnPlaces
 
+_JOINED = r"(?:and|&|,|vs\.?|versus|plus|or)"
+
 
 class TurnNameLookups(TurnPlaces):
     """The customer look-ups a turn makes, each remembered for the turn."""
@@ -164,6 +166,20 @@ class TurnNameLookups(TurnPlaces):
                 if all(ref.id != seen.id for seen in named):
                     named.append(ref)
         return named
+
+    def missing_beside(self, query: str, rest: list[str]) -> str | None:
+        """ "compare umbrella and globex" when no customer (in the user's book) is Globex: the name said beside the
+        one found, which an answer about that one alone would silently drop."""
+        for other in rest:
+            first, second = re.escape(query), re.escape(other)
+            pair = rf"{first}\s*{_JOINED}\s*{second}|{second}\s*{_JOINED}\s*{first}"
+            if (
+                re.search(pair, self.text, re.I)
+                and all(distinctive_word(word) for word in other.split())
+                and self.look_up("resolve_customer", {"query": other[:200]}).get("status") == "not_found"
+            ):
+                return other
+        return None
 
     def runs_naming(self, found: CustomerRef, queries: list[str]) -> list[CustomerRef]:
         """`found` and any other customer a run of name words inside the queries names exactly (not recorded)."""

@@ -16,9 +16,7 @@ from .context import (
     REGION_ALIASES,
     CustomerRef,
     customer_open_orders,
-    invoice_customers,
     last_call,
-    list_call,
     match_staff,
     match_values,
     order_customer,
@@ -26,14 +24,11 @@ from .context import (
 )
 from .decision_forms import _WHAT_WOULD_IT_TAKE_RE, PAYMENT_MADE_RE
 from .entities import (
-    DISPUTE_ID_RE,
     LEVEL_RE,
     PAGE_RE,
     TOP_N_RE,
     Spans,
-    bare_invoice_numbers,
     first_int,
-    invoice_numbers,
     money_mentions,
     order_numbers,
     risk_classes,
@@ -41,7 +36,6 @@ from .entities import (
 from .intent_rules import NAME_SEARCH_RE
 from .intents import Intent
 from .limit_change import terms_days
-from .name_runs import name_candidates
 from .phrases import (
     _ABOUT_IT_RE,
     _HELD_RE,
@@ -54,7 +48,6 @@ from .phrases import (
     LEVEL_WORDS,
     NEXT_PAGE_RE,
     NOW_RE,
-    ON_ITS_OWN_RE,
     ONLY_RE,
     ORDINAL_RE,
     SAME_BUT_RE,
@@ -65,7 +58,7 @@ from .phrases import (
     pick_index,
 )
 from .portfolio_query import MIN_CHANGE_RE, ONLY_A_DATE_RE
-from .turn_portfolio import TurnPortfolio
+from .turn_records import TurnRecords
 from .turn_state import Stop, count_word
 
 # "20 at a time", "25 per page", "show 15 rows", "first 30": how many accounts a worklist page shows
@@ -75,17 +68,6 @@ _PAGE_SIZE_RE = re.compile(
     re.IGNORECASE,
 )
 
-# "what about 0000907?" after INV-2026-0000905: the number within the series of the invoice just looked up
-_SEQUENCE_RE = re.compile(r"(?<![\w-])0\d{3,9}\b(?![-/.]\d)")
-
-
-def sequence_of_the_same_series(text: str, previous: str) -> list[str]:
-    series = re.fullmatch(r"(.*\D)(\d+)", previous)
-    if series is None:
-        return []
-    prefix, digits = series.groups()
-    return [prefix + m.group(0) for m in _SEQUENCE_RE.finditer(text) if len(m.group(0)) == len(digits)]
-
 
 _ONE_ACCOUNT_RE = re.compile(
     r"\b(?:single|one)\s+(?:top|most\s+urgent|biggest|first)\s+(?:account|customer|name|one)\b"
@@ -93,21 +75,6 @@ _ONE_ACCOUNT_RE = re.compile(
     re.IGNORECASE,
 )
 
-_BY_QUARTER_RE = re.compile(r"\b(?:by|per|each|every)\s+quarter\b|\bquarterly\b|\bquarter[- ]by[- ]quarter\b", re.I)
-
-
-# A window given by its two ends: "between 01/01/2013 and 30/06/2013", "from 1 March to 30 June"
-_BETWEEN_RE = re.compile(r"\b(?:between|from)\b.{3,30}?\b(?:and|to|until|till|through)\b", re.I)
-
-# "is hooli getting slower at paying?", "paying later over time": the trend is what is asked
-_TREND_ASKED_RE = re.compile(
-    r"\btrend\w*|\bover time\b|\b(?:getting|got|become|becoming|grow\w*)\s+(?:\w+\s+)?(?:slower|faster|later|worse"
-    r"|better|quicker)\b|\b(?:improv|deteriorat|slipp|slow)\w*\b|\bmonth by month\b|\bquarter by quarter\b"
-    # "are they paying later than they used to?", "slower than before", "compared with last year"
-    r"|\b(?:later|slower|faster|quicker|earlier|worse|better)\s+than\s+(?:they\s+)?(?:used\s+to|before|last\s+\w+"
-    r"|previously|a\s+year\s+ago|they\s+did)\b",
-    re.I,
-)
 
 # The part of a name searched for: quoted, or the word after "contains"/"like"/"starting with" or before "in the name"
 _QUOTED_RE = re.compile(r"['\"‘“]([^'\"’”]{2,60})['\"’”]")
@@ -126,19 +93,7 @@ def _searched_name(text: str) -> str | None:
     return (part.group(1) or part.group(2)) if part is not None else None
 
 
-# The group a subsidiary belongs to, asked for as a whole
-_WHOLE_GROUP_RE = re.compile(
-    r"\b(?:whole|entire|full)\s+group\b|\bincl\w*\.?\s+(?:the\s+)?parent\b|\bgroup[- ](?:total|level|wide)\b"
-    r"|\b(?:at|for)\s+(?:the\s+)?(?:parent|group)\s+level\b",
-    re.I,
-)
-
-
-# "and 473?", "what about #0475": another invoice of the series, by its last digits
-_LAST_DIGITS_RE = re.compile(r"^\W*(?:and|what\s+about|how\s+about|also)\s+#?(\d{2,9})\W*$", re.I)
-
-
-class TurnReads(TurnPortfolio):
+class TurnReads(TurnRecords):
     """The read capabilities: one tool call each (or a short fixed chain) and a templated answer."""
 
     def help(self) -> str:
@@ -169,58 +124,6 @@ class TurnReads(TurnPortfolio):
             f"and propose changes that a person approves). Nothing was done. Nearest things I can do: {offer}. "
             "Ask “help” for the full list."
         )
-
-    def invoice(self) -> str:
-        numbers = invoice_numbers(self.text, self.spans) or bare_invoice_numbers(self.text, self.spans)
-        picked = None if numbers else self.number_picked("invoices")
-        if picked is not None:
-            numbers = [picked]  # "the second one" after the user listed invoice numbers
-        previous = last_call(self.history, "get_invoice")
-        if not numbers and previous is not None:
-            numbers = sequence_of_the_same_series(self.text, str(previous.arguments["number"]))
-        if not numbers and previous is not None and (last := _LAST_DIGITS_RE.match(self.text)) is not None:
-            before = str(previous.arguments["number"])
-            digits = last.group(1)
-            run = re.search(r"\d+$", before)
-            if run is not None and len(digits) < len(run.group(0)):
-                numbers = [before[: len(before) - len(digits)] + digits]  # "and 473?" after INV-2026-0000472
-        if not numbers and previous is not None:
-            numbers = [previous.arguments["number"]]  # "what was it at end of june?" after an invoice lookup
-        if not numbers and self.names_a_customer():
-            return self.exposure()  # "what did 0688-XNJRO have open on 31/05/2013?": no invoice named, its open items
-        if not numbers:
-            raise Stop("Which invoice? Give its number (e.g. INV-2026-01234).", "invoice number missing")
-        as_of = self.as_of()
-        parts = []
-        for number in numbers[:3]:
-            args: dict[str, Any] = {"number": number}
-            if as_of:
-                args["as_of"] = as_of
-            parts.append(answers_lookup.invoice(self.call("get_invoice", args)))
-        return "\n\n".join(parts)
-
-    def customer_lookup(self, tool_name: str) -> str:
-        found = self.reporting_dates()
-        customer = self.customer()
-        args: dict[str, Any] = {"customer": customer.reference}
-        window = _BETWEEN_RE.search(self.text)
-        if window and len(found) >= 2 and found[0].day < found[1].day:
-            # "between 01/01/2013 and 30/06/2013": paid from the first day to the second
-            args["period_start"], args["as_of"] = found[0].day, found[1].day
-        elif found:
-            args["as_of"] = found[0].day
-            if found[0].period_start is not None:
-                args["period_start"] = found[0].period_start  # "in Q3 2013", "YTD", "since July"
-            elif tool_name == "get_payment_behaviour" and found[0].period_months is not None:
-                args["months"] = found[0].period_months
-        elif (held := self.thread_as_of()) is not None:
-            args["as_of"] = held
-        if tool_name == "get_payment_behaviour" and _BY_QUARTER_RE.search(self.text):
-            args["trend"] = "quarter"
-        result = self.call(tool_name, args)
-        if tool_name == "get_payment_behaviour":
-            return answers_lookup.payment_behaviour(result, trend_asked=bool(_TREND_ASKED_RE.search(self.text)))
-        return answers_lookup.promise_history(result)
 
     def find_customer(self) -> str:
         term = _searched_name(self.text) if NAME_SEARCH_RE.search(self.text) else None
@@ -266,28 +169,6 @@ class TurnReads(TurnPortfolio):
 
     def unknown(self) -> str:
         return "I didn't understand that request, so I did nothing.\n\n" + answers.HELP
-
-    def customer_exposure(self) -> dict[str, Any]:
-        """get_customer_exposure for the customer and date the message names (exposure and credit status read it)."""
-        as_of = self.as_of()
-        args: dict[str, Any] = {"customer": self.customer().reference}
-        if as_of:
-            args["as_of"] = as_of
-        if ON_ITS_OWN_RE.search(self.text):
-            args["include_group"] = False  # "Starway on its own, not the distribution sub"
-        result = self.call("get_customer_exposure", args)
-        parent = (result.get("group") or {}).get("parent_id")
-        if _WHOLE_GROUP_RE.search(self.text) and parent is not None and str(parent) != str(result["customer"]["id"]):
-            # "and the whole group incl. the parent?" after a subsidiary: the group, named by its parent
-            result = self.call("get_customer_exposure", {**args, "customer": str(parent), "include_group": True})
-        return result
-
-    def exposure(self) -> str:
-        result = self.customer_exposure()
-        if self.request.actor.role == Role.SALES:
-            return answers.exposure(result, ageing=False, sales_view=True)
-        ageing = bool(re.search(r"\bag(?:e)?ing\b|\baged\b|\bbuckets?\b|\boverdue\b|\bpast due\b", self.text, re.I))
-        return answers.exposure(result, ageing=ageing, group_members=self.customer_group() is not None)
 
     def status(self) -> str:
         if order_numbers(self.text, Spans()):
@@ -350,7 +231,7 @@ class TurnReads(TurnPortfolio):
         risk_classes(self.text, self.spans)  # "why is X a D": the class letter is not part of the name
         customer = self.customer(extra_stop=frozenset({"a", "b", "c", "d", "e"}))
         points = _HISTORY_POINTS_RE.search(self.text)
-        wanted = int(points.group(1) or points.group(2)) if points else 3
+        wanted = int(next(group for group in points.groups() if group)) if points else 3
         args: dict[str, Any] = {"customer": customer.reference, "history_points": wanted}
         if as_of:
             args["as_of"] = as_of
@@ -474,39 +355,12 @@ class TurnReads(TurnPortfolio):
         found = first_int(LEVEL_RE, self.text, self.spans)
         if found is not None:
             return found
-        lowered = self.text.lower()
         for words, value in LEVEL_WORDS.items():
-            if words in lowered:
-                start = lowered.index(words)
-                self.spans.add(start, start + len(words))
+            said = re.search(r"[\s-]+".join(map(re.escape, words.split())), self.text, re.I)  # "final-notice"
+            if said is not None:
+                self.spans.add(*said.span())
                 return value
         return None
-
-    def dispute(self) -> str:
-        numbered = DISPUTE_ID_RE.search(self.text)
-        if numbered and numbered.group(2) is not None and list_call(self.history) is not None:
-            dispute_id = None  # "#2" right after a list is the second customer on it, not dispute 2
-        else:
-            dispute_id = first_int(DISPUTE_ID_RE, self.text, self.spans)
-        if dispute_id is not None:
-            return answers.disputes(self.call("summarize_dispute", {"dispute_id": dispute_id}))
-        # "disputes on invoice 7369923093": an imported ledger's own invoice numbers too
-        invoices = invoice_numbers(self.text, self.spans) or bare_invoice_numbers(self.text, self.spans)
-        as_of = self.as_of()
-        args: dict[str, Any] = {}
-        if invoices and not self.usable(name_candidates(self.text, self.spans)):
-            owners = invoice_customers(self.request.database_url, invoices[0])
-            if len(owners) != 1:
-                raise Stop(f"Which customer is invoice {invoices[0]} for?", "invoice customer unknown")
-            customer = CustomerRef(str(owners[0]))
-        else:
-            customer = self.customer()
-        args["customer"] = customer.reference
-        if invoices:
-            args["invoice_number"] = invoices[0]
-        if as_of:
-            args["as_of"] = as_of
-        return answers.disputes(self.call("summarize_dispute", args))
 
     def policy(self) -> str:
         query = self.text

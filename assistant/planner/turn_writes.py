@@ -18,6 +18,7 @@ from .context import (
     match_staff,
     vocabulary,
 )
+from .dates import date_mentions
 from .entities import DISPUTE_ID_RE, MoneyMention, Spans, first_int, invoice_numbers, order_numbers
 from .name_runs import name_candidates
 from .phrases import (
@@ -46,6 +47,29 @@ _NOT_A_CONTACT = frozenset(
 # Who was spoken to, typed in lower case ("spoke to elizabeth tan", "chatted w/ mark tate in AP")
 _SPOKE_TO_RE = re.compile(
     r"\b(?:spoke|spoken|speaking|talked|talking|chatted|chatting)\s+(?:to|with|w/)\s+(?P<name>[a-z]{3,}(?:\s+[a-z]{2,})?)",
+    re.I,
+)
+# The instruction after what is to be noted: "left vm for soylent AP again, no callback. note it pls"
+_NOTE_IT_AT_THE_END_RE = re.compile(
+    r"(?<=\w)\W*\s+(?:(?:pls|please|can\s+you|could\s+you)\s+)?(?:add\s+(?:a\s+|as\s+a\s+)?note|note|log|record|jot)"
+    r"(?:\s+(?:it|that|this))?(?:\s+down)?(?:\s+(?:on\s+(?:the\s+)?(?:account|file)))?(?:\s+(?:pls|please|thx|thanks))?\W*$",
+    re.I,
+)
+# A dispute closed by crediting or writing off what is disputed: "with a full credit of the 11,467.17"
+_CREDITED_RE = re.compile(
+    r"\b(?:(?:full|partial)\s+)?(?:credit(?:\s+note)?|write[- ]?off|write\s+(?:it|that|this|them)\s+off"
+    r"|written\s+off|waive[sd]?)\b"
+    r"(?!\s+(?:limit|score|risk|check|status|team|control|line|terms)\b).*$",
+    re.I,
+)
+# A slip corrected in the same message: "today-ish, actually no they said wednesday", "5k, make that 6k"
+_CORRECTION_RE = re.compile(
+    r"\b(?:actually(?:\s+no)?|no\s+wait|wait\s+no|i\s+mean|correction|make\s+(?:that|it)|scratch\s+that)\b", re.I
+)
+# No name, a role: "spoke w/ their FD", "talked to the controller"
+_SPOKE_TO_A_ROLE_RE = re.compile(
+    r"\b(?:spoke|spoken|speaking|talked|talking|chatted|chatting)\s+(?:to|with|w/)\s+(?:their|the)\s+"
+    r"(?P<name>fd|cfo|ceo|coo|controller|treasurer|finance\s+director|accountant|bookkeeper|ap\s+(?:lead|manager|clerk))\b",
     re.I,
 )
 # A name closing the message: "…, from clara dubois", "… next monday – matthew lambert"
@@ -98,7 +122,8 @@ _PROMISED_THE_OVERDUE_RE = re.compile(
     re.I,
 )
 _PROMISED_THE_BALANCE_RE = re.compile(
-    r"\beverything\b|\bin\s+full\b|\bthe\s+(?:whole|full|entire|total|open|outstanding)\s+(?:balance|amount|lot)\b"
+    r"\beverything\b|\bin\s+full\b|\bfull\s+(?:amount|balance)\b"
+    r"|\bthe\s+(?:whole|full|entire|total|open|outstanding)\s+(?:balance|amount|lot)\b"
     r"|\b(?:the|their)\s+balance\b|\ball\s+(?:of\s+)?(?:it|that|they\s+owe|outstanding|open\s+items)\b"
     r"|\bwhat(?:ever)?\s+(?:they|it)\s+owes?\b|\b(?:clear|settle)\s+(?:the|their|its)\s+(?:account|balance)\b",
     re.I,
@@ -110,6 +135,15 @@ _PART_BY_AGE_RE = re.compile(
     re.I,
 )
 _SHORTHAND_RE = re.compile(r"[$£€]?\s*\d+(?:\.(\d{1,2}))?\s*([km])", re.IGNORECASE)
+
+# "they promised something for the 24th right? what's the status", "what's the open PTP on anchorworks?": a promise
+# asked about, not told — with no amount and no word to log it, the promise history answers it
+_ASKS_ABOUT_A_PROMISE_RE = re.compile(
+    r"\?\W*$|\bstatus\b|\b(?:what'?s|whats|what\s+is|is\s+there|are\s+there|when'?s|did|have|has)\b.{0,40}"
+    r"\b(?:promis\w*|ptps?)\b",
+    re.I,
+)
+_LOG_IT_RE = re.compile(r"\b(?:log|record|add|enter|register|capture|book|note|put\s+in|take\s+down)\b", re.I)
 
 
 class TurnWrites(TurnLimits):
@@ -158,6 +192,10 @@ class TurnWrites(TurnLimits):
             re.search(r"\b(?:resolved|closed|accepted|rejected|settled)\b\W*[,;:\-–]\s*(.{3,})$", text, re.I)
         )
         said = resolution.group(1).strip() if resolution else None
+        credited = _CREDITED_RE.search(text) if args.get("status") == "resolved" else None
+        if credited is not None:  # "resolve 13 with a full credit of the 11,467.17 — initech never got the goods"
+            args["write_off"] = True
+            said = said or credited.group(0).strip()
         if said is None and args.get("status") in ("resolved", "rejected"):
             # "reject dispute 93 - checked the ledger, …", "dispute 24: they accepted the replacement, please
             # resolve it": closing needs a resolution text, and the user gave one
@@ -211,6 +249,13 @@ class TurnWrites(TurnLimits):
         contact = self.promise_contact()
         found = self.dates(future=True)
         amounts = self.amounts()
+        correction = _CORRECTION_RE.search(self.text)
+        if correction is not None:  # "774.30 cad... today-ish, actually no they said wednesday": what follows counts
+            after = date_mentions(self.text[correction.end() :], self.today, Spans(), future=True)
+            found = after if len(found) > 1 and len(after) == 1 else found
+            amounts = [m for m in amounts if m.start >= correction.end()] if len(amounts) > 1 else amounts
+        if not amounts and self.asks_about_a_promise():
+            return self.customer_lookup("get_promise_history")
         self.one_of_each(amounts, found, what="a promise is one amount by one date", nothing=nothing)
         amount = self.only_amount(amounts)
         customer = self.customer(single=nothing)
@@ -237,6 +282,10 @@ class TurnWrites(TurnLimits):
         if contact is not None:
             args["contact"] = contact
         return read_as + answers.proposal(self.call("log_promise_to_pay", args))
+
+    def asks_about_a_promise(self) -> bool:
+        told = _PROMISED_THE_OVERDUE_RE.search(self.text) or _PROMISED_THE_BALANCE_RE.search(self.text)
+        return bool(_ASKS_ABOUT_A_PROMISE_RE.search(self.text)) and not told and not _LOG_IT_RE.search(self.text)
 
     def the_invoice_just_shown(self) -> list[str]:
         """ "they'll pay that one in full on friday" right after an invoice was looked up: that invoice."""
@@ -320,6 +369,11 @@ class TurnWrites(TurnLimits):
             if not (common or self.names_customer_word(name)):
                 self.spans.add(*closing.span("name"))
                 return name
+        role = _SPOKE_TO_A_ROLE_RE.search(self.text)
+        if role is not None:
+            self.spans.add(*role.span())
+            name = role.group("name")
+            return name.upper() if len(name) <= 3 else name
         return None
 
     def spoken_to(self) -> str | None:
@@ -453,17 +507,24 @@ class TurnWrites(TurnLimits):
     def note(self) -> str:
         text = self.text
         split = re.search(r":\s*|\s+(?:that|saying|which says)\s+|\s+-\s+|\s+[–—]\s*|[–—]\s+", text)
+        trailing = _NOTE_IT_AT_THE_END_RE.search(text)
+        if trailing is not None and (split is None or split.start() >= trailing.start()):
+            # "left vm for soylent AP again, no callback. note it pls": what was said first is the note
+            customer = self.customer(single="Nothing was added.")
+            body = text[: trailing.start()].strip()
+            return answers.proposal(self.call("add_note", {"customer": customer.reference, "text": body[:2000]}))
         if split is None:
             raise Stop("What should the note say? Write it after a colon, e.g. “note for Acme: …”.", "note missing")
-        head, body = text[: split.start()], text[split.end() :].strip()
+        head, body = text[: split.start()], text[split.end() : trailing.start() if trailing else None].strip()
         if not body:
             raise Stop("The note is empty; nothing was added.", "note empty")
         if name_candidates(head, Spans(), BOOK_STOP) or (
-            re.search(r"\b(?:it|them|they|this|that|(?:the|their|its)\s+(?:account|file|record))\b", head, re.I)
+            re.search(r"\b(?:it|them|they|this|that|there|(?:the|their|its)\s+(?:account|file|record))\b", head, re.I)
             and last_customer(self.history)
         ):
             # "note for Acme: …", "put a note on it: …": the body is not searched for names
             self.spans.add(split.start(), len(text))
+            self._name_statuses = None
         elif last_customer(self.history) is not None and not any(
             status == "resolved" for _, status in self.name_statuses()
         ):
