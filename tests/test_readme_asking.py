@@ -30,6 +30,9 @@ PHRASINGS = [
     ("avery", "what's the status of inv-2026-0000123?", "get_invoice"),  # the number: one of the demo's
     ("morgan", "what's waiting for my approval?", "list_pending_approvals"),
     ("avery", "what's the customer id for Initech?", "resolve_customer"),
+    ("morgan", "what's the open PTP on Soylent and when's it due?", "get_promise_history"),
+    ("morgan", "soylent will pay 5k, make that 6k, on friday", "log_promise_to_pay"),
+    ("charlie", "left vm for soylent AP again, no callback. note it pls", "add_note"),
     ("morgan", "60+ days overdue for UK customers, disputes excluded", "get_portfolio_summary"),
     ("morgan", "customers above their limit", "get_portfolio_summary"),
     ("morgan", "who owes us more than 750k?", "get_portfolio_summary"),

@@ -7,7 +7,8 @@ cannot see is said, never silently dropped; a group asked for by its members ("a
 the whole group") is the parent's group, and "just Acme Corporation itself, without Acme Europe …" is the parent alone;
 "check order release for X" looks, and "what if it was 35k instead?" checks that amount; a "final-notice" is the
 policy's level 3; "show me 6 points" of score history; a dispute resolved "with a full credit" is a write-off; an
-invoice pointed at ("there's a dispute on it?") and a dispute or invoice at a date. On SQLite and PostgreSQL (the
+invoice pointed at ("there's a dispute on it?") and a dispute or invoice at a date; "both" after a question offering
+two customers answers for each (a change is still asked for one at a time). On SQLite and PostgreSQL (the
 `shared_url` demo portfolio, the IBM sample for dated look-ups); the pure parts without a database."""
 
 from __future__ import annotations
@@ -136,3 +137,12 @@ def test_dated_look_ups_keep_their_date(ibm_url: str) -> None:  # noqa: F811
     assert (call.arguments["number"], call.arguments["as_of"]) == (number, "2013-04-30")
     brief = ask(ibm_url, "avery", "IBM: summarise dispute 1 as at 1 May 2013")
     assert last_call(brief, "summarize_dispute").arguments["as_of"] == "2013-05-01"
+
+
+def test_both_answers_for_each_customer_offered(shared_url: str) -> None:  # noqa: F811
+    replies = conversation(shared_url, "morgan", "compare globex and initech exposure", "both")
+    assert "Globex Industries" in replies[0].text and "Initech Ltd" in replies[0].text  # asked which one
+    calls = [call for call in replies[-1].tool_calls if call.name == "get_customer_exposure"]
+    assert [call.arguments["customer"] for call in calls] == ["4", "5"]
+    held = conversation(shared_url, "morgan", "hold globex and initech orders", "both")[-1]
+    assert not held.proposals and "one change per request" in held.text

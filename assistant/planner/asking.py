@@ -10,9 +10,8 @@ from assistant.planner.understand import SAME_ANSWER, intent_of
 from assistant.types import Choice
 from tools.registry import get_tool
 
-from .context import (
-    last_customer,
-)
+from . import answers
+from .context import last_customer, pending_candidates
 from .dates import date_mentions
 from .decision_forms import (
     _AMOUNT_BESIDE_A_NAME,
@@ -38,6 +37,18 @@ from .phrases import (
     pick_index,
 )
 from .turn_state import Stop
+
+# "both", "all of them", "each of them please": every customer the question before offered
+_EACH_OF_THEM_RE = re.compile(
+    r"^\W*(?:(?:ok|okay|yes|yeah)\W+)?(?:both(?:\s+of\s+them)?|(?:all|each)(?:\s+(?:of\s+them|three|four|five))?"
+    r"|(?:them\s+)?all|the\s+(?:two|three)\s+of\s+them)(?:\s+(?:please|pls|thanks))?\W*$",
+    re.I,
+)
+_READS_FOR_EACH = frozenset(
+    {Intent.EXPOSURE, Intent.STATUS, Intent.SCORE, Intent.LIMIT_RECOMMEND, Intent.PAYMENT_BEHAVIOUR,
+     Intent.PROMISE_HISTORY, Intent.DISPUTE, Intent.RELEASE_CHECK}
+)  # fmt: skip
+_AT_MOST_EACH = 5
 
 
 class TurnAsking(TurnFollowUps):
@@ -162,3 +173,57 @@ class TurnAsking(TurnFollowUps):
         if intent in CUSTOMER_INTENTS:
             return not self.about_the_book()
         return True
+
+    def each_customer_offered(self) -> tuple[Intent, str, str | None] | None:
+        """ "both" after "That names more than one customer: Globex … and Initech …": the same read for each of them,
+        one after the other (a change is never multiplied this way: each is asked for on its own)."""
+        offered = pending_candidates(self.history)
+        previous = self.history[-1].intent if self.history else None
+        if len(offered) < 2 or not _EACH_OF_THEM_RE.match(self.text) or previous is None:
+            return None
+        intent = Intent(previous)
+        if intent not in _READS_FOR_EACH:
+            names = " and ".join(customer.name or customer.reference for customer in offered[:_AT_MOST_EACH])
+            message = (
+                f"I propose one change per request, so that each is approved on its own: name one of {names} "
+                "first, then the other. Nothing was done."
+            )
+            return intent, message, "several customers"
+        parts = []
+        for customer in offered[:_AT_MOST_EACH]:
+            self.fixed_customer = customer
+            parts.append(self.dispatch(intent))
+        self.fixed_customer = None
+        return intent, "\n\n".join(parts), None
+
+    def dispatch(self, intent: Intent) -> str:
+        handlers = {
+            Intent.HELP: self.help,
+            Intent.UNKNOWN: self.unknown,
+            Intent.APPROVE: lambda: answers.APPROVE,
+            Intent.EXPOSURE: self.exposure,
+            Intent.STATUS: self.status,
+            Intent.RELEASE_CHECK: self.release_check,
+            Intent.SCORE: self.score,
+            Intent.LIMIT_RECOMMEND: self.limit_recommend,
+            Intent.LIMIT_PROPOSE: self.limit_propose,
+            Intent.WORKLIST: self.worklist,
+            Intent.DUNNING_DRAFT: self.dunning_draft,
+            Intent.DUNNING_SEND: self.dunning_send,
+            Intent.DISPUTE: self.dispute,
+            Intent.DISPUTE_UPDATE: self.dispute_update,
+            Intent.PORTFOLIO: self.portfolio,
+            Intent.PROMISE: self.promise,
+            Intent.ORDER_HOLD: lambda: self.order_action("propose_order_hold"),
+            Intent.ORDER_RELEASE: lambda: self.order_action("propose_order_release"),
+            Intent.ASSIGN: self.assign,
+            Intent.NOTE: self.note,
+            Intent.POLICY: self.policy,
+            Intent.INVOICE: self.invoice,
+            Intent.PAYMENT_BEHAVIOUR: lambda: self.customer_lookup("get_payment_behaviour"),
+            Intent.PROMISE_HISTORY: lambda: self.customer_lookup("get_promise_history"),
+            Intent.PENDING_APPROVALS: self.pending_approvals,
+            Intent.FIND_CUSTOMER: self.find_customer,
+            Intent.OUT_OF_SCOPE: self.out_of_scope,
+        }
+        return handlers[intent]()

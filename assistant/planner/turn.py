@@ -9,7 +9,6 @@ from assistant.planner.semantic import PLACEHOLDER, mask_names, name_words_to_ma
 from assistant.planner.understand import CERTAIN_RULES, MARGIN, SAME_ANSWER, understand
 from db.models import Role
 
-from . import answers
 from .asking import TurnAsking
 from .context import (
     REGION_ALIASES,
@@ -133,6 +132,9 @@ class Turn(TurnAsking):
     def run(self) -> tuple[Intent, str, str | None]:
         intent = Intent.UNKNOWN
         try:
+            each = self.each_customer_offered()
+            if each is not None:
+                return each
             intent = self.intent()
             if intent is Intent.PORTFOLIO and self.request.actor.role == Role.SALES and self.names_something():
                 intent = Intent.EXPOSURE  # sales never see the book; a customer named asks for its standing
@@ -569,35 +571,3 @@ class Turn(TurnAsking):
         if intent in (Intent.EXPOSURE, Intent.STATUS) and _ROOM_FOR_AN_AMOUNT_RE.search(self.text):
             return Intent.RELEASE_CHECK  # "is there room for 8 grand more on windmont?"
         return intent
-
-    def dispatch(self, intent: Intent) -> str:
-        handlers = {
-            Intent.HELP: self.help,
-            Intent.UNKNOWN: self.unknown,
-            Intent.APPROVE: lambda: answers.APPROVE,
-            Intent.EXPOSURE: self.exposure,
-            Intent.STATUS: self.status,
-            Intent.RELEASE_CHECK: self.release_check,
-            Intent.SCORE: self.score,
-            Intent.LIMIT_RECOMMEND: self.limit_recommend,
-            Intent.LIMIT_PROPOSE: self.limit_propose,
-            Intent.WORKLIST: self.worklist,
-            Intent.DUNNING_DRAFT: self.dunning_draft,
-            Intent.DUNNING_SEND: self.dunning_send,
-            Intent.DISPUTE: self.dispute,
-            Intent.DISPUTE_UPDATE: self.dispute_update,
-            Intent.PORTFOLIO: self.portfolio,
-            Intent.PROMISE: self.promise,
-            Intent.ORDER_HOLD: lambda: self.order_action("propose_order_hold"),
-            Intent.ORDER_RELEASE: lambda: self.order_action("propose_order_release"),
-            Intent.ASSIGN: self.assign,
-            Intent.NOTE: self.note,
-            Intent.POLICY: self.policy,
-            Intent.INVOICE: self.invoice,
-            Intent.PAYMENT_BEHAVIOUR: lambda: self.customer_lookup("get_payment_behaviour"),
-            Intent.PROMISE_HISTORY: lambda: self.customer_lookup("get_promise_history"),
-            Intent.PENDING_APPROVALS: self.pending_approvals,
-            Intent.FIND_CUSTOMER: self.find_customer,
-            Intent.OUT_OF_SCOPE: self.out_of_scope,
-        }
-        return handlers[intent]()

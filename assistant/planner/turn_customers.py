@@ -344,6 +344,8 @@ class TurnCustomers(TurnNameLookups):
         return named[0] if len(named) == 1 else None
 
     def resolve(self, *, extra_stop: frozenset[str], use_history: bool, single: bool = False) -> Resolution:
+        if self.fixed_customer is not None:
+            return Resolution(customer=self.fixed_customer)
         pick = PICK_RE.match(self.text)
         ordinal = ORDINAL_RE.search(self.text)
         listed = self.listed() if pick or ordinal else []

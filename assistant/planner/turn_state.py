@@ -119,6 +119,7 @@ class TurnState:
         self.choices: list[Choice] = []
         self.focus: list[str] = []  # the measures a portfolio answer focused on, for the next turn
         self.offered: list[CustomerRef] = []  # the customers the reply asks the user to choose between, as shown
+        self.fixed_customer: CustomerRef | None = None  # the customer "both" is answering for just now
         self.understood: Understood | None = None
         self._ordinary_names: frozenset[str] | None = None
         self._name_statuses: list[tuple[NameCandidate, str]] | None = None
