@@ -96,6 +96,9 @@ def test_training_examples_cover_every_capability_the_planner_answers() -> None:
         "dev20.jsonl",
         "dev21.jsonl",
         "dev22.jsonl",
+        "dev23.jsonl",
+        "dev24.jsonl",
+        "dev25.jsonl",
     ],
 )
 def test_no_training_example_is_a_text_of_the_evaluation_sets(labelled: str) -> None:

@@ -18,7 +18,7 @@ import pytest
 from assistant.planner.dates import date_mentions
 from assistant.planner.decision_forms import BOOK_FIGURE_RE, POLICY_CUE_RE
 from assistant.planner.entities import Spans, dpd_range
-from assistant.planner.phrases import UNTRACKED_FIGURE_RE
+from assistant.planner.out_of_scope import UNTRACKED_FIGURE_RE
 from assistant.planner.portfolio_query import credit_statuses, payer_order, rank_measure, rate_unnamed
 from assistant.planner.semantic import mask_names
 from tests.support import clock

@@ -19,7 +19,8 @@ import pytest
 
 from assistant.planner.decision_forms import LOOK_FIRST_RE, decided_by_the_form
 from assistant.planner.intents import Intent
-from assistant.planner.phrases import _HISTORY_POINTS_RE, FX_FORECAST_RE
+from assistant.planner.out_of_scope import FX_FORECAST_RE
+from assistant.planner.phrases import _HISTORY_POINTS_RE
 from tests.test_planner import ask, conversation, last_call, shared_url  # noqa: F401 - the fixture is used by name
 from tests.test_understanding import _ibm_rows, ibm_url  # noqa: F401 - the fixture is used by name
 from tests.test_understanding_customer_reads import _answering

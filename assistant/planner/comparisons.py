@@ -19,7 +19,7 @@ from .periods import period_at
 IC = re.IGNORECASE
 _UNIT = r"(week|wk|month|mth|quarter|qtr|year|yr)"
 COMPARE_RE = re.compile(
-    rf"\b(?:vs\.?|versus|compared?\s+(?:(?:it|this|that|them)\s+)?(?:with|to)|against|relative\s+to)\s+(?:the\s+)?"
+    rf"\b(?:vs\.?|versus|compared?\s+(?:(?:it|this|that|them)\s+)?(?:with|w/|to)|against|relative\s+to)\s+(?:the\s+)?"
     rf"(?:(?:last|previous|prior|the\s+previous)\s+{_UNIT}|{_UNIT}\s+before\b|(last|previous|prior)\b(?!\s+\d)"
     rf"|(?:a|one)\s+{_UNIT}\s+(?:earlier|before|prior)\b"
     rf"|(same)\s+(?:{_UNIT}|day|date|time)\s+last\s+year)"
@@ -54,7 +54,7 @@ def comparison(text: str, spans: Spans) -> Comparison | None:
 
 # "vs end of last quarter", "since the end of Q3", "compared with 30 Sep 2013": the earlier point is a date
 COMPARE_DATE_RE = re.compile(
-    r"\b(?:vs\.?|versus|compared?\s+(?:(?:it|this|that|them|these|those)\s+)?(?:with|to)|against|relative\s+to"
+    r"\b(?:vs\.?|versus|compared?\s+(?:(?:it|this|that|them|these|those)\s+)?(?:with|w/|to)|against|relative\s+to"
     r"|since"
     # "better or worse than at the end of Q3", "higher than it was in June"
     r"|than(?:\s+(?:it|we|they|things?)\s+(?:was|were|stood|looked))?(?:\s+(?:at|on|in|as\s+(?:of|at)|back\s+(?:at|in|on)))?"

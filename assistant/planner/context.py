@@ -296,7 +296,7 @@ def list_call(history: Sequence[AssistantReply], *, lookback: int = 3) -> ToolCa
             if call.error is not None or not result or call.name not in LIST_TOOLS:
                 continue
             if call.name == "resolve_customer":
-                if result.get("status") == "ambiguous" and offered_customers(reply):
+                if offered_customers(reply):  # matches of one name, or two customers named in one question
                     return call
                 continue
             if call.name == "build_worklist" and (result.get("rows") or result.get("_trimmed")):

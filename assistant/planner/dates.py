@@ -379,6 +379,18 @@ def date_mentions(text: str, today: date, spans: Spans, *, future: bool = False)
     return [mention for _, mention in sorted(found, key=lambda pair: pair[0])]
 
 
+def period_end(mention: DateMention) -> date:
+    """The last day of the period a mention names ("this month": the 30th of November), or its day."""
+    if mention.period_start is None:
+        return mention.day
+    label = mention.label.lower()
+    if "quarter" in label:
+        return quarter_end(mention.day.year, quarter_of(mention.day))
+    if "year" in label:
+        return date(mention.day.year, 12, 31)
+    return month_end(mention.day) if mention.period_months == 1 else mention.day
+
+
 def date_at(text: str, position: int, today: date, *, future: bool = False) -> tuple[DateMention, int] | None:
     """The reporting date that starts at `position` ("the end of Q3", "30 Sep 2013"), the longest reading, and where
     it ends; None when the text there is no date."""

@@ -41,7 +41,15 @@ _DECIDE_THE_CLAIM_RE = re.compile(
 )
 # "change their terms to net 60": payment terms are set in the ERP, not here
 _TERMS_CHANGE_RE = re.compile(
-    r"\b(?:change|set|update|move|switch|extend|shorten|put)\b.{0,30}\b(?:payment\s+)?terms\s+(?:to|from|at)\b", re.I
+    r"\b(?:change|set|update|move|switch|extend|shorten|put)\b.{0,30}\b(?:payment\s+)?terms\s+(?:to|from|at)\b"
+    r"|\b(?:change|set|move|switch|put|give)\s+(?:them|him|her|it|[\w&.'-]+)\s+(?:to|on(?:to)?)\s+net\s*-?\d+\b",
+    re.I,
+)
+# "hows globex lookin against their limit": where the customer stands beside its limit, not what the limit should be
+AGAINST_THE_LIMIT_RE = re.compile(
+    r"\b(?:against|vs\.?|versus|relative\s+to|compared\s+(?:to|with)|within|over|under)\s+(?:their|its|the)\s+"
+    r"(?:credit\s+)?(?:limit|line)\b",
+    re.I,
 )
 
 # "put globex on stop": a customer's credit status, which follows the policy's rules and is not set by hand (an

@@ -24,6 +24,7 @@ from .phrases import (
     _THEIR_RE,
     _WRITE_INTENTS,
     BOOK_WORDS_RE,
+    BOTH_BOOKS_RE,
     DISPUTE_CHANGE_RE,
     FOLLOW_UP_RE,
     GO_AHEAD_RE,
@@ -163,7 +164,9 @@ class TurnFollowUps(TurnWrites):
             return Intent.RELEASE_CHECK
         if self.number_picked("invoices") is not None:
             return Intent.INVOICE
-        if previous == Intent.WORKLIST and (NEXT_PAGE_RE.match(text) or MIN_CHANGE_RE.match(text)):
+        if previous == Intent.WORKLIST and (
+            NEXT_PAGE_RE.match(text) or MIN_CHANGE_RE.match(text) or BOTH_BOOKS_RE.search(text)
+        ):
             return Intent.WORKLIST
         if previous == Intent.WORKLIST and WHY_RANKED_RE.search(text) and ORDINAL_RE.search(text):
             return Intent.WORKLIST  # "why is the first one on top?": that row's ranking, factor by factor

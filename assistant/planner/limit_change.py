@@ -31,6 +31,7 @@ _ABSOLUTE_BEFORE = re.compile(r"(?:\b(?:to|at|of|is|be)|\bto\s+an?|=|:|->|=>|→
 _UP_OR_DOWN_BEFORE = re.compile(r"\b(up|down)\s+(?:by\s+)?$|\b(up|down)\s*$", IC)  # "take it down by €30k"
 _DECREASE = re.compile(r"\b(?:decrease|reduc\w*|cut\w*|lower\w*|less|drop\w*|trim\w*|shrink\w*)\b", IC)
 _DIRECTION = re.compile(r"\b(?:rais\w*|increas\w*|bump\w*|extend\w*|up|top[- ]?up)\b", IC)
+_REASON_AFTER = re.compile(r"\s*[,;.(-]?\s*\b(?:reason|because|since|given|due\s+to)\b", IC)
 _DOWN_TO = re.compile(r"\bdown\s+to\b", IC)  # "take riverline down to 20k" ("up to 50k" may mean "at most")
 _INCREASE = re.compile(r"\b(?:rais\w*|increas\w*|bump\w*|lift\w*|extend\w*|boost\w*|top[- ]?up)\b", IC)
 
@@ -133,7 +134,9 @@ def limit_change_kind(text: str, mention: MoneyMention) -> ChangeKind:
         return "decrease" if _DECREASE.search(text) or re.search(r"\boff\b", after[:12], IC) else "increase"
     if _ABSOLUTE_BEFORE.search(before):
         return "absolute"
-    if _DECREASE.search(text) or _DIRECTION.search(text):
+    reason = _REASON_AFTER.search(after)  # "propose 400k, reason: seasonal build-up": the reason's words move nothing
+    asked = text if reason is None else text[: mention.end + reason.start()]
+    if _DECREASE.search(asked) or _DIRECTION.search(asked):
         return "unclear"
     return "absolute"
 

@@ -101,7 +101,8 @@ _HISTORY_POINTS_RE = re.compile(
     # "the last 6 scores", "last 24 points", "the last 6 stored scores", "just the last 6 history points", "show me 12
     # points"
     r"|\b(?:last|past|previous)\s+(\d{1,2})\s+(?:stored\s+|history\s+|score\s+)?(?:points?|scores?)\b"
-    r"|\b(?:show|give|with|want|need|see|pull)\s+(?:me\s+|us\s+)?(\d{1,2})\s+(?:data\s+|history\s+)?points\b",
+    r"|\b(?:show|give|with|want|need|see|pull)\s+(?:me\s+|us\s+)?(\d{1,2})\s+(?:data\s+|history\s+)?points\b"
+    r"|\b(\d{1,2})\s+months?\s+of\s+(?:score\s+|scoring\s+)?history\b",
     re.I,
 )
 # "my release requests", "anything I proposed", "avery's proposals": whose proposals are meant
@@ -128,69 +129,6 @@ _HELD_RE = re.compile(
 _VS_NOW_RE = re.compile(r"\b(?:vs\.?|versus|compared\s+(?:with|to)|against|and)\s+(?:now|today|currently)\b", re.I)
 # "what class is X now, and what was it at the end of june?": a past date beside "now" is the comparison
 NOW_RE = re.compile(r"\b(?:now|today|currently|current(?:ly)?|at the moment|right now)\b", re.I)
-# Requests for things no capability does, whatever else the message names (the desk deletes, pays and exports nothing)
-# Topics no capability covers, whatever is asked about them ("when does payroll run?")
-_OFF_TOPIC_RE = re.compile(
-    r"\b(?:payroll|salar(?:y|ies)|wages|timesheets?|vacation|weather|lunch|stock levels?|in stock|inventory)\b"
-    # "where will EUR/USD be by end of Q1?": an exchange-rate forecast
-    r"|\b[A-Z]{3}\s?/\s?[A-Z]{3}\b(?=.{0,40}\b(?:will|be|forecast|predict|think|expect|going)\b)"
-    r"|\b(?:fx|exchange)\s+rates?\b.{0,40}\b(?:will|forecast|predict|expect|going\s+to)\b",
-    re.I,
-)
-# Amounts the desk does not keep: write-offs and bad-debt provisions are booked in the ERP ("how much did we write
-# off last year?"); the policy's rules for them are in the handbook
-UNTRACKED_FIGURE_RE = re.compile(
-    r"^(?!.*\b(?:approv\w*|sign\w*|thresholds?|who|needs?|requir\w*|allowed|polic\w*)\b)"
-    r".*\b(?:how\s+much|how\s+many|total|sum|value)\b.{0,40}"
-    r"\b(?:write[\s-]?offs?|written[\s-]off|wrote\s+off|bad[\s-]debts?|provisions?|provisioned)\b",
-    re.I,
-)
-# Inventory is never a credit question, whoever is named ("do we have the pallets in stock for initech?"); the
-# warehouse only when stock is what is asked ("ok for the warehouse to ship SO-117?" is the release check)
-_INVENTORY_RE = re.compile(
-    r"\b(?:in stock|out of stock|stock levels?|inventory|sku|restock\w*)\b"
-    r"|\b(?:stock|units?|pallets?)\b.{0,40}\bwarehouse\b|\b(?:have|got|any)\s+(?:\w+\s+)?stock\s+of\b"
-    # "do we have enough stock to fill Wayne's next order?"
-    r"|\b(?:enough|sufficient)\s+(?:stock|units|product)\b|\bstock\s+to\s+(?:fill|ship|cover|fulfil\w*)\b",
-    re.I,
-)
-# Around the approval step, or a credit status set by hand: nothing here does that
-_BYPASS_RE = re.compile(
-    r"\b(?:skip|bypass|without|no need for)\b.{0,20}\b(?:approv\w*|proposals?|sign[- ]?off)\b"
-    r"|\b(?:set|change|move|switch|flip)\b.{0,40}\b(?:credit\s+)?status\b.{0,25}\bto\b"
-    r"|\bset\b.{0,40}\bto\s+(?:stop|watch)\b"
-    r"|\bno\s+(?:approv\w*|proposals?|sign[- ]?off)\s+(?:needed|required|necessary)\b"
-    r"|\b(?:put|move|place|switch|flip)\b.{0,40}\b(?:on|onto|into|to)\s+(?:credit\s+)?(?:stop|watch|ok)\s+status\b",
-    re.I,
-)
-# Where an exchange rate is going: no tool forecasts markets ("where will EUR/USD be by end of Q1?")
-FX_FORECAST_RE = re.compile(
-    r"\b(?:where|what)\s+will\s+(?:the\s+)?(?:[A-Z]{3}/[A-Z]{3}|fx|exchange\s+rates?|the\s+(?:euro|dollar|pound))\b"
-    r"|\b(?:[A-Z]{3}/[A-Z]{3}|fx|exchange[- ]rates?)\b.{0,30}\b(?:forecast|outlook|predict\w*|projection|going\s+to"
-    r"|head(?:ing|ed)|moving|move|next\s+(?:week|month|quarter|year))\b",
-    re.I,
-)
-# "what cash can we expect next month?", "collections forecast for Q1": no forecast of cash in exists yet, and the
-# book's balances are no answer to it
-CASH_FORECAST_RE = re.compile(
-    r"\bcash\s+(?:forecast|projection|outlook|expected|coming\s+in)\b"
-    r"|\b(?:what|how\s+much)\s+(?:cash|money|collections?|receipts)\s+(?:can|will|should|do|are|could)\s+we\s+"
-    r"(?:expect|collect|get|receive|see|count\s+on|bank)\b"
-    r"|\b(?:expected|forecast|projected)\s+(?:cash|collections?|receipts|cash[- ]?in)\b"
-    r"|\bcollections?\s+(?:forecast|projection|outlook)\b|\bhow\s+much\s+(?:will|should|can)\s+(?:we|i)\s+collect\b",
-    re.I,
-)
-_NEVER_DONE_RE = re.compile(
-    r"^\W*(?:(?:hi|hey|ok|so|pls|please|can you|could you|would you|kindly|just|quickly)\W+)*"
-    r"(?:delete|erase|wipe|purge|refund|wire|translate|print|upload|download|export|waive"
-    r"|write\s+off(?!\s+(?:above|over|under|below|limits?|polic\w*|rules?|approv\w*|thresholds?)\b))\b"
-    # a credit note is issued in the ERP: "could you raise a credit note for initech and email it to AP?"
-    r"|^.*?\b(?:raise|issue|create|make|generate|send|book)\s+(?:an?\s+|the\s+)?credit\s+note\b"
-    r"|^\W*(?:(?:pls|please|can you|could you|kindly|just)\W+)*pay\s+(?:the|our|them|him|her|this|that|it|off)\b"
-    # "they overpaid on one invoice, just wire 5k back to them": money sent back is a payment, not a credit matter
-    r"|^.*?\b(?:refund|(?:wire|send|transfer|pay|return)\s+(?:them\s+|it\s+)?(?:the\s+)?\S+\s+back)\b",
-    re.I,
-)
 _REVIEW_DUE_RE = re.compile(
     r"\b(?:reviews?\s+(?:is\s+|are\s+)?(?:coming\s+(?:up\s+)?|fall(?:s|ing)?\s+|comes?\s+)?(?:due|scheduled|up)"
     r"|due\s+(?:for\s+)?(?:an?\s+|the(?:ir)?\s+)?(?:limit\s+|credit\s+)?review)"
@@ -277,6 +215,8 @@ _REFINE_RE = re.compile(
     # "by country please", "drill into EMEA by country", "just the 60+ part of that", "top 5 of those by amount"
     r"|by\s+(?:region|country|countries|segment|industry|sector|collector|currency|risk\s+class)(?:\s+(?:please|pls|too))?\W*$"
     r"|drill\s+(?:down\s+)?(?:into|in\s+on|on)\b|zoom\s+(?:in\s+)?(?:into|on)\b"
+    r"|(?:using|with|on|over)\s+(?:a\s+|the\s+)?(?:trailing\s+)?\d+[- ]days?\s+(?:of\s+)?(?:sales\s+)?"
+    r"(?:window|basis|sales)\b"
     # "as a chart", "chart that", "can I get that as a graph": the same figures, drawn
     r"|(?:(?:\w+\s+){0,4}(?:as|in)\s+a\s+(?:chart|graph|plot|picture)\b)|(?:chart|graph|plot)\s+(?:it|that|this|them)\b"
     r"|(?:just|only)\s+(?:the\s+)?[\w+-]+(?:\s+[\w+-]+)?\s+(?:part|bit|portion|slice|piece)\s+of\s+(?:that|those|it|them)\b"
@@ -288,6 +228,8 @@ _REFINE_RE = re.compile(
     r"|(?:excl(?:uding|ude|\.)?|without|minus|ex)\s+(?:the\s+|any\s+)?disput\w*(?:\s+(?:ones|items|invoices))?\W*$)",
     re.IGNORECASE,
 )
+# "both of them together", "the two of them combined": the two collectors' books the thread showed
+BOTH_BOOKS_RE = re.compile(r"\b(?:both(?:\s+of\s+them)?|the\s+two\s+of\s+them)\b.{0,20}\b(?:together|combined)\b", re.I)
 _NARROW_RE = re.compile(
     r"^\W*(?:(?:ok|and|now|so|then)\W+)*(?:only|just)\s+(?:the\s+)?(?:[\w+-]+\s+){0,4}?(?:ones|those|accounts|customers)\b"
     # "class C only", "EMEA only pls"

@@ -106,7 +106,7 @@ _RANK_COUNT_RE = re.compile(
     rf"|\b{_COUNT}\s+(?:of\s+(?:the|our)\s+)?{_RANK_WORD}\b"
     rf"|\b(?:largest|biggest|highest|worst|slowest|best|fastest|smallest|lowest)\s+{_COUNT}\b"
     r"(?!\s*(?:\+|%|-|days?\b|k\b|m\b|dpd\b))"
-    rf"|\b{_COUNT}\s+(?:[A-Za-z-]+\s+)?(?:customers|accounts|clients|debtors|payers|names|collectors|regions"
+    rf"|\b{_COUNT}\s+(?P<between>[A-Za-z-]+\s+)?(?:customers|accounts|clients|debtors|payers|names|collectors|regions"
     r"|countries|segments|industries|currencies)\b"
     rf"(?=.{{0,40}}\b{_RANK_WORD})"
     rf"|\b(?:give|show)\s+(?:me\s+)?(?:the\s+)?{_COUNT}\s*(?:of them|instead|rows|names|please|pls|\W*$)",
@@ -197,10 +197,22 @@ def ranking_count(text: str, spans: Spans) -> int | None:
     for match in _RANK_COUNT_RE.finditer(text):
         if spans.covers(*match.span()):
             continue
-        spans.add(*match.span())
-        word = next(group for group in match.groups() if group is not None).lower()
+        between = match.span("between")
+        if between[0] >= 0:  # "which 5 SMB accounts": the word between is a filter's, read by its own parser
+            spans.add(match.start(), between[0])
+            spans.add(between[1], match.end())
+        else:
+            spans.add(*match.span())
+        counted = [group for name, group in _numbered_groups(match) if group is not None]
+        word = counted[0].lower()
         return int(word) if word.isdigit() else _COUNTS[word]
     return None
+
+
+def _numbered_groups(match: re.Match[str]) -> list[tuple[int, str | None]]:
+    """The match's unnamed groups, in order (the counts the ranking gives, in words or digits)."""
+    named = set(match.re.groupindex.values())
+    return [(index, match.group(index)) for index in range(1, match.re.groups + 1) if index not in named]
 
 
 _INVOICES = r"(?:inv(?:oice|ioce|ocie|oce|ice)s?|bills?|items?)"  # typed fast: "invocies", "invoces"

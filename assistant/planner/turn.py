@@ -40,6 +40,7 @@ from .decision_forms import (
     _WHAT_THE_AMOUNT_IS_RE,
     _WHAT_WOULD_IT_TAKE_RE,
     _WRITE_THEM_A_LETTER_RE,
+    AGAINST_THE_LIMIT_RE,
     ASKS_THE_STANDING_RE,
     BOOK_FIGURE_RE,
     LAST_PAYMENT_RE,
@@ -66,19 +67,24 @@ from .follow_ups import HYPOTHETICAL_RE, PROMISE_OUTCOME_RE, the_limit_alone
 from .intent_rules import HOW_THEY_PAY_RE, WHAT_TO_SAY_RE
 from .intent_rules_promises import PAID_ON_A_DAY_RE
 from .intents import CUSTOMER_INTENTS, EITHER_WAY_RE, THRESHOLD, Intent, recognise
+from .out_of_scope import (
+    BYPASS_RE,
+    CASH_FORECAST_RE,
+    FX_FORECAST_RE,
+    INVENTORY_RE,
+    NEVER_DONE_RE,
+    OFF_TOPIC_RE,
+    UNTRACKED_FIGURE_RE,
+)
 from .phrases import (
     _ACTION_WORDS,
     _ALWAYS_ASK_TERSE,
     _ASKS_FOR_RELEASE_RE,
-    _BYPASS_RE,
     _CUSTOMER_READS,
-    _INVENTORY_RE,
     _JUST_TREND_RE,
     _MANY_RE,
     _MY_RE,
     _NARROW_RE,
-    _NEVER_DONE_RE,
-    _OFF_TOPIC_RE,
     _ORDER_CHANGES,
     _PROPOSING,
     _READ_COUNTERPART,
@@ -90,10 +96,8 @@ from .phrases import (
     BOOK_QUANTITY_RE,
     BOOK_READING,
     BOOK_WORDS_RE,
-    CASH_FORECAST_RE,
     FOLLOW_UP_RE,
     FOLLOW_UP_SCORE,
-    FX_FORECAST_RE,
     GO_AHEAD_RE,
     NEXT_PAGE_RE,
     ON_ITS_OWN_RE,
@@ -103,7 +107,6 @@ from .phrases import (
     STATUS_CHANGE_RE,
     SURE_ENOUGH_FOR_TERSE,
     SURE_ENOUGH_TO_PROPOSE,
-    UNTRACKED_FIGURE_RE,
 )
 from .portfolio_query import (
     measure_unnamed,
@@ -155,9 +158,9 @@ class Turn(TurnAsking):
         ):
             return Intent.POLICY  # "how long can a promise from globex be?": the rule, whoever is named
         if (
-            _NEVER_DONE_RE.match(self.text)
-            or _INVENTORY_RE.search(self.text)
-            or _BYPASS_RE.search(self.text)
+            NEVER_DONE_RE.match(self.text)
+            or INVENTORY_RE.search(self.text)
+            or BYPASS_RE.search(self.text)
             or FX_FORECAST_RE.search(self.text)
             or CASH_FORECAST_RE.search(self.text)
             or PAYMENT_MADE_RE.search(self.text)
@@ -170,13 +173,13 @@ class Turn(TurnAsking):
             or (STATUS_CHANGE_RE.search(self.text) and not _AN_ORDER_RE.search(self.text))
             or (
                 # "when does payroll run?"; but "… before lunch" beside a clear credit request is only the context
-                _OFF_TOPIC_RE.search(self.text)
+                OFF_TOPIC_RE.search(self.text)
                 and not self.names_a_customer()
                 and recognise(self.text).score < 2 * THRESHOLD
             )
         ):
             return Intent.OUT_OF_SCOPE  # "delete all the test customers", "refund hooli 5k": nothing here does that
-        spelled = instruction_alone(self.spelled_out())
+        spelled = self.customer_codes_masked(instruction_alone(self.spelled_out()))
         names = name_words_to_mask(spelled, self.name_word_stats)
         understood = self.understood = understand(spelled, names)
         recognised = understood.recognised
@@ -568,6 +571,8 @@ class Turn(TurnAsking):
             decided = self.ask_between([intent, Intent.ORDER_HOLD])  # "umbrella on hold?"
             if decided is not None:
                 return decided
+        if intent is Intent.LIMIT_RECOMMEND and AGAINST_THE_LIMIT_RE.search(self.text):
+            return Intent.EXPOSURE  # "hows globex lookin against their limit": its standing, not its right limit
         if intent in (Intent.EXPOSURE, Intent.STATUS) and _ROOM_FOR_AN_AMOUNT_RE.search(self.text):
             return Intent.RELEASE_CHECK  # "is there room for 8 grand more on windmont?"
         return intent

@@ -24,6 +24,7 @@ from .context import (
     customers_of_the_last_reply,
     last_customer,
     list_call,
+    listed_customers,
     listed_in_countries,
     match_staff,
     match_values,
@@ -82,7 +83,10 @@ _CODE_RE = re.compile(r"(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9][\w-]{3,}|\d{4,
 _TWO_NAMED_RE = re.compile(r"\w\s*(?:\band\b|&|,|\bplus\b|\bvs\.?|\bversus\b)\s*\w", re.I)
 # "and the whole group incl. the parent?": the group of the customer spoken of, no customer named "… Group"
 _THE_WHOLE_GROUP_RE = re.compile(
-    r"\b(?:the|their|its)\s+(?:whole|entire|wider|full)\s+group\b|\bincl\w*\.?\s+(?:the\s+)?parent\b", re.I
+    r"\b(?:the|their|its)\s+(?:whole|entire|wider|full)\s+group\b|\bincl\w*\.?\s+(?:the\s+)?parent\b"
+    # "with the distribution sub too": the customer's subsidiaries, which its group roll-up holds
+    r"|\b(?:with|incl\w*\.?|plus)\s+(?:the\s+|its\s+|their\s+)?(?:[\w-]+\s+)?(?:subs?|subsidiar\w*|affiliates?)\b",
+    re.I,
 )
 _COMBINED_RE = re.compile(r"\bplus\b|\bcombined\b|\btogether\b|\bin total\b|\ball (?:three|of them)\b|\+", re.I)
 # Words that name a part of the book, its figures or things of which there are many: "them" then speaks of those
@@ -462,6 +466,9 @@ class TurnCustomers(TurnNameLookups):
             return Resolution(not_found=not_found)
         if use_history and not (weak_not_found and self.rare_name_word_in(weak_not_found)):
             # "now do the renewables one" after Keywell's score names someone else: never Keywell again
+            shown = listed_customers(self.history[-1:], refetch=self.call) if _THEM_RE.search(self.text) else []
+            if len(shown) == 1:
+                return Resolution(customer=shown[0])  # "draft them a letter" after the one biggest overdue account
             both = customers_of_the_last_reply(self.history)
             if len(both) > 1 and _THEM_RE.search(self.text):
                 return Resolution(others=both)  # "draft a letter to them" after two customers compared: which?

@@ -237,8 +237,8 @@ class TurnPortfolio(TurnCustomers):
         found = self.reporting_dates()  # before day ranges: "2035-01" is no bucket
         if found:
             mention = found[0]
-            if mention.day < self.today or mention.period_start is None:
-                args["as_of"] = mention.day
+            if mention.day < self.today or (mention.period_start is None and mention.day != self.today):
+                args["as_of"] = mention.day  # "right now", "today": the default date, not one pinned in the thread
             if mention.period_start is not None and (mention.day >= self.today or mention.period_months is None):
                 args["period_start"] = mention.period_start
                 earliest = add_months(month_start(mention.day), -(MAX_PERIOD_MONTHS - 1))
@@ -328,8 +328,14 @@ class TurnPortfolio(TurnCustomers):
             re.I,
         ):
             args["broken_promise_in_period"] = True
-        elif KEPT_PROMISE_RE.search(text) or (lists_customers(text) and KEPT_PROMISES_LISTED_RE.search(text)):
-            args["kept_promise_in_period"] = True
+            args.pop("kept_promise_in_period", None)
+        elif (
+            KEPT_PROMISE_RE.search(text)
+            or (lists_customers(text) and KEPT_PROMISES_LISTED_RE.search(text))
+            or (args.get("broken_promise_in_period") and re.search(r"\b(?:kept|honou?red)\b", text, re.I))
+        ):
+            args["kept_promise_in_period"] = True  # "and which ones kept theirs?" after those that broke one
+            args.pop("broken_promise_in_period", None)
         elif OPEN_PROMISE_RE.search(text):
             args["open_promise"] = True
         if EXCLUDE_DISPUTED_RE.search(text):

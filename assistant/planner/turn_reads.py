@@ -44,6 +44,7 @@ from .phrases import (
     _NARROW_RE,
     _PROPOSAL_KINDS,
     _THEIR_PROPOSALS_RE,
+    BOTH_BOOKS_RE,
     FOLLOW_UP_RE,
     LEVEL_WORDS,
     NEXT_PAGE_RE,
@@ -298,6 +299,9 @@ class TurnReads(TurnRecords):
         collectors = match_staff(self.text, vocab, self.spans, roles=frozenset({"collector"}))
         if self.request.actor.role == Role.COLLECTOR:
             collectors = [c for c in collectors if c != self.request.actor.name]
+        if not collectors and previous is not None and BOTH_BOOKS_RE.search(self.text):
+            collectors = self.collectors_of_the_thread()  # "both of them together" after cameron's, then charlie's
+            args.pop("collector", None)
         if collectors and widen:  # "add casey's accounts to that too" after cleo's: both books
             before = args.pop("collectors", None) or ([args.pop("collector")] if args.get("collector") else [])
             collectors = list(dict.fromkeys([*before, *collectors]))
@@ -334,6 +338,19 @@ class TurnReads(TurnRecords):
         if minimum is not None:
             args["min_amount"] = str(minimum.amount)
         return answers.worklist(self.call("build_worklist", args))
+
+    def collectors_of_the_thread(self) -> list[str]:
+        """The collectors whose worklists the thread showed, latest last (two at most)."""
+        found: list[str] = []
+        for reply in reversed(self.history):
+            for call in reply.tool_calls:
+                if call.name != "build_worklist":
+                    continue
+                named = call.arguments.get("collectors") or [call.arguments.get("collector")]
+                found = [*(c for c in named if c and c not in found), *found]
+            if len(found) >= 2:
+                break
+        return found[-2:] if len(found) >= 2 else []
 
     def dunning_draft(self) -> str:
         as_of = self.as_of()

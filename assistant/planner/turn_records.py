@@ -13,6 +13,7 @@ from .context import CustomerRef, invoice_customers, last_call, list_call
 from .entities import DISPUTE_ID_RE, Spans, bare_invoice_numbers, first_int, invoice_numbers
 from .name_runs import name_candidates
 from .phrases import BOOK_STOP, ON_ITS_OWN_RE
+from .turn_customers import _THE_WHOLE_GROUP_RE
 from .turn_portfolio import TurnPortfolio
 from .turn_state import Stop
 
@@ -195,4 +196,5 @@ class TurnRecords(TurnPortfolio):
         if self.request.actor.role == Role.SALES:
             return answers.exposure(result, ageing=False, sales_view=True)
         ageing = bool(re.search(r"\bag(?:e)?ing\b|\baged\b|\bbuckets?\b|\boverdue\b|\bpast due\b", self.text, re.I))
-        return answers.exposure(result, ageing=ageing, group_members=self.customer_group() is not None)
+        members = self.customer_group() is not None or bool(_THE_WHOLE_GROUP_RE.search(self.text))
+        return answers.exposure(result, ageing=ageing, group_members=members)

@@ -13,7 +13,7 @@ from .context import (
     listed_customers,
     vocabulary,
 )
-from .dates import DateMention, date_at, date_mentions
+from .dates import DateMention, date_at, date_mentions, period_end
 from .entities import (
     CUSTOMER_ID_RE,
     MoneyMention,
@@ -121,7 +121,7 @@ class TurnSlots(TurnState):
             found = date_at(self.text, match.end(), self.today, future=True)
             if found is not None:
                 self.spans.add(match.start(), found[1])
-                self.review_due_by = found[0].day
+                self.review_due_by = period_end(found[0])  # "due this month": by its last day
         for match in _BARE_WEEKDAY_RE.finditer(self.text):
             before = self.text[: match.start()]
             asks_ahead = re.search(r"\b(?:will|going\s+to|gonna)\b", before, re.I)  # "what will they owe friday"

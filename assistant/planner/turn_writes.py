@@ -32,6 +32,7 @@ from .phrases import (
     TONES,
     stated_reason,
 )
+from .reasons import instruction_alone
 from .turn_limits import TurnLimits
 from .turn_state import Stop, count_word
 
@@ -128,6 +129,11 @@ _PROMISED_THE_BALANCE_RE = re.compile(
     r"|\bwhat(?:ever)?\s+(?:they|it)\s+owes?\b|\b(?:clear|settle)\s+(?:the|their|its)\s+(?:account|balance)\b",
     re.I,
 )
+_PAYS_THE_INVOICE_RE = re.compile(
+    r"\b(?:pay(?:ing)?|clear(?:ing)?|settl(?:e|ing)|cover(?:ing)?)\s+(?:that|this|it|those|these|them|INV-[\w-]+)"
+    r"(?:\s+(?:one|invoice|bill|inv)s?)?\b",
+    re.I,
+)
 # "everything over 60 days", "the 90+ stuff": a part of the balance by age, which is no figure to promise
 _PART_BY_AGE_RE = re.compile(
     r"\b(?:over|above|older\s+than|more\s+than|beyond|past)\s+\d{1,3}\s*(?:days?|dpd)\b|\b\d{1,3}\s?\+"
@@ -207,7 +213,9 @@ class TurnWrites(TurnLimits):
         if owners and re.search(r"\b(?:owner|assign|reassign|to)\b", lowered):
             args["owner"] = owners[0]
         elif re.search(
-            r"\b(?:give|assign|reassign|hand|pass|move)\b.{0,20}\bto me\b|\bi'?ll (?:take|own) it\b", lowered
+            r"\b(?:give|assign|reassign|hand|pass|move)\b.{0,20}\bto me\b|\bi'?ll (?:take|own) it\b"
+            r"|\bmake\s+me\s+(?:the\s+)?owner\b",
+            lowered,
         ):
             args["owner"] = self.request.actor.name  # "give it to me"
         if len(args) == 1:
@@ -299,7 +307,10 @@ class TurnWrites(TurnLimits):
         """The amount of a promise given as a balance ("the overdue", "everything", "the invoices in full"), looked
         up and said at the top of the answer; without such words the amount is asked for."""
         overdue = _PROMISED_THE_OVERDUE_RE.search(self.text)
-        if (overdue is None and not _PROMISED_THE_BALANCE_RE.search(self.text)) or _PART_BY_AGE_RE.search(self.text):
+        balance = _PROMISED_THE_BALANCE_RE.search(self.text)
+        # "they'll clear that one by the 27th", "paying INV-… on friday": the invoices named, as they stand
+        paid = _PAYS_THE_INVOICE_RE.search(self.text) if invoices and overdue is None and balance is None else None
+        if (overdue is None and balance is None and paid is None) or _PART_BY_AGE_RE.search(self.text):
             raise Stop("How much did they promise to pay? Nothing was logged.", "amount missing")
         if invoices:
             found = [self.call("get_invoice", {"number": number}) for number in invoices]
@@ -316,7 +327,7 @@ class TurnWrites(TurnLimits):
         if total <= 0:
             raise Stop(f"{what[0].upper()}{what[1:]} is {answers.money(total, currency)}: there is nothing to "
                        f"promise. {nothing}", "nothing to promise")  # fmt: skip
-        typed = (overdue or _PROMISED_THE_BALANCE_RE.search(self.text)).group(0)  # type: ignore[union-attr]
+        typed = (overdue or balance or paid).group(0)  # type: ignore[union-attr]
         mention = MoneyMention(amount=total, currency=None, explicit=True, negative=False, start=0, end=0)
         return mention, f"“{typed}” read as {what} ({answers.money(total, currency)}).\n\n"
 
@@ -418,6 +429,11 @@ class TurnWrites(TurnLimits):
         return any(c.get("matched_on") in _WHOLE_WORD_MATCHES for c in candidates)
 
     def order_action(self, tool_name: str) -> str:
+        alone = instruction_alone(self.text)
+        if len(alone) < len(self.text) and name_candidates(alone, Spans(), BOOK_STOP):
+            # "hold the cliffshore order, nobody's picking up the phone": the customer is named before the reason
+            self.spans.add(len(alone), len(self.text))
+            self._name_statuses = None
         orders = order_numbers(self.text, self.spans)
         picked = None if orders else self.number_picked("orders")
         if picked is not None:
