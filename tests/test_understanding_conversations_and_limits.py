@@ -6,7 +6,14 @@ then, reason: seasonal build-up" (the reason's words move nothing) and "they'll 
 what was just shown; "against their limit" is the customer's standing; "which 5 SMB accounts pay us the fastest?"
 keeps its segment; a review "due this month" is due by its last day; a customer's code reads as a name to the
 classifier ("payment trend for 6627-ELFBK"); cash applied, balances netted, statements mailed and terms changed by hand
-are out of scope. On SQLite and PostgreSQL (the `shared_url` demo portfolio, the IBM sample); no pure parts."""
+are out of scope. A third set's: "do we have stock for …" is out of scope; "could we please request its release?" asks
+for the release; "excl. the subsidiary" is the customer alone; "reassign it to me, ash is out" and "escalate to me"
+make the user the owner; "send the final notice …, they've ignored the second reminder" is the final notice; "SO-… -
+why is it held?" is the order's check, and "<customer> paid INV-… today - propose the release" carries that reason;
+"is their order on hold?" checks the order; "Brilliant, thank you. And what about X?" continues the request; "… close
+it as rejected" after the story is the update; "ok log a new one - €4,000 by 4 Dec, Elizabeth Tan again" logs it;
+"and max open promises per customer?" after a policy answer is the policy; a reason's figures ("2y") are no amount.
+On SQLite and PostgreSQL (the `shared_url` demo portfolio, the IBM sample); no pure parts."""
 
 from __future__ import annotations
 
@@ -27,6 +34,18 @@ from tests.test_understanding_customer_reads import _answering
          {"review_due_by": "2026-11-30", "min_utilisation_pct": "75"}),
         ("morgan", "soylent will pay INV-2026-0000272 on friday", "log_promise_to_pay",
          {"invoice_numbers": ["INV-2026-0000272"], "promised_date": "2026-11-20"}),
+        ("morgan", "Good morning! Globex chased me again about their held order SO-0000006. They wired the payment on "
+         "Friday - could we please request its release? Thank you!", "propose_order_release",
+         {"order_number": "SO-0000006"}),
+        ("avery", "acme corporation exposure excl. the subsidiaries", "get_customer_exposure",
+         {"customer": "1", "include_group": False}),
+        ("morgan", "Send the final notice to Soylent, they've ignored the second reminder", "propose_dunning_send",
+         {"customer": "9", "level": 3}),
+        ("morgan", "SO-0000006 - why is it held?", "check_order_release", {"order_number": "SO-0000006"}),
+        ("morgan", "dispute 5 - the goods turned up after all and they've withdrawn the claim. close it as rejected",
+         "propose_dispute_update", {"dispute_id": 5, "status": "rejected"}),
+        ("morgan", "log promise: Soylent, 15k USD, 30/11, Dana Lee (AP mgr)", "log_promise_to_pay",
+         {"contact": "Dana Lee", "amount": "15000.00"}),
     ],
 )  # fmt: skip
 def test_a_request_keeps_what_it_says(
@@ -64,6 +83,24 @@ def test_a_request_keeps_what_it_says(
          "propose_credit_limit_change", {"customer": "7", "new_limit": "400000.00"}),
         ("charlie", ["INV-2026-0000272 status?", "soylent say they'll clear that one by the 27th, log it"],
          "log_promise_to_pay", {"invoice_numbers": ["INV-2026-0000272"], "promised_date": "2026-11-27"}),
+        ("charlie", ["can u check the dispute on initech", "ok reassign it to me, casey is out this week"],
+         "propose_dispute_update", {"owner": "charlie"}),
+        ("morgan", ["what's going on with dispute 5?", "escalate to me"], "propose_dispute_update",
+         {"owner": "morgan"}),
+        ("morgan", ["SO-0000006 - why is it held?", "Globex paid INV-2026-0000126 today - propose the release"],
+         "propose_order_release", {"order_number": "SO-0000006", "reason": "Globex paid INV-2026-0000126 today"}),
+        ("sam", ["Hi, what's Globex's exposure at the moment?", "Thanks! Also - is their order on hold?"],
+         "check_order_release", {"customer": "4"}),
+        ("sam", ["Hi! Could you check if Wayne Enterprises' open order can ship?",
+                 "Brilliant, thank you. And what about Initech?"], "check_order_release", {"customer": "5"}),
+        ("cleo", ["What promises has Umbrella made this year?",
+                  "ok log a new one - €4,000 by 4 Dec, Elizabeth Tan again"], "log_promise_to_pay",
+         {"customer": "6", "amount": "4000.00", "contact": "Elizabeth Tan"}),
+        ("ash", ["policy on promises more than 45 days out?", "and max open promises per customer?"], "search_policy",
+         {}),
+        ("avery", ["recommend limit Stark Components Inc",
+                   "ok propose 90k - reason: rec supports it + 2y clean history"], "propose_credit_limit_change",
+         {"new_limit": "90000.00"}),
     ],
 )  # fmt: skip
 def test_a_follow_up_continues_what_was_shown(
@@ -102,6 +139,7 @@ def test_a_promise_of_an_invoice_is_its_open_amount(shared_url: str) -> None:  #
         ["Globex just wired 40k – can you apply it against their oldest invoices?"],
         ["we owe stark for a parts order too — can you net it off against what they owe us and pay the difference"],
         ["what does hooli owe us", "ok change them to net 60 going forward"],
+        ["do we have stock for the Soylent order?"],
     ],
 )
 def test_what_the_erp_does_is_out_of_scope(shared_url: str, turns: list[str]) -> None:  # noqa: F811

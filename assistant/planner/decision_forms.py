@@ -237,6 +237,8 @@ MORE_THAN_ITS_DISPUTES_RE = re.compile(
 )
 
 
+# A question that asks why or whether, and ends as one: it changes nothing
+ASKED_WHY_RE = re.compile(r"\b(?:why|how\s+come|is|are|was|were|does|did|has|have)\b[^?]*\?\W*$", re.I)
 # "check order release for moonwick", "verify the hold on SO-12": a look first, unless a change follows it
 LOOK_FIRST_RE = re.compile(
     r"^\W*(?:(?:pls|please|can\s+you|could\s+you)\s+)?(?:check|verify|see|look\s+(?:at|into)|test|validate)\b"
@@ -249,6 +251,11 @@ _ASKED_RE = re.compile(r"\?\W*$|^\W*(?:what|when|whats|is|are|did|do|does|has|ha
 _WAS_IT_PAID_RE = re.compile(
     r"^\W*(?:was|were|has|have|had|did|is)\b.{0,60}\b(?:paid|settled|cleared|closed|collected)\b", re.I
 )
+_DISPUTE_DECIDED_RE = re.compile(
+    r"\b(?:close|mark|set|move|put|flag)\s+(?:it|this|that|dispute\s*#?\d+)\s+(?:as\s+|to\s+)?"
+    r"(?:rejected|resolved|in[ _-]review|closed|re-?opened)\b|\b(?:reject|resolve|close|reopen)\s+(?:it|this|that)\b",
+    re.I,
+)
 _PROMISE_READINGS = frozenset({Intent.PROMISE, Intent.PROMISE_HISTORY, Intent.RELEASE_CHECK, Intent.STATUS})
 
 
@@ -258,6 +265,8 @@ def decided_by_the_form(text: str, close: list[Intent], today: date) -> Intent |
     about one. "was 2698045799 paid by 30/04/2013?": an invoice's number, asked whether it was paid."""
     if Intent.INVOICE in close and BARE_INVOICE_RE.search(text) and _WAS_IT_PAID_RE.search(text):
         return Intent.INVOICE
+    if {Intent.DISPUTE, Intent.DISPUTE_UPDATE} <= set(close) and _DISPUTE_DECIDED_RE.search(text):
+        return Intent.DISPUTE_UPDATE  # "… they've withdrawn the claim. close it as rejected"
     if Intent.PROMISE not in close or not set(close) <= _PROMISE_READINGS:
         return None
     amounts = [mention for mention in money_mentions(text, Spans()) if not mention.error]

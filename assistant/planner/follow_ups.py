@@ -64,6 +64,12 @@ _PART_OF_IT_RE = re.compile(
 )
 # "and 473?": another invoice of the series just looked up, by its last digits
 # "what if it was 35k instead?", "how about 50k?", "and for 20k?": the same question for another amount
+# A rule's words: "max open promises per customer", "minimum days", "how long can it run", "is it allowed"
+_A_RULE_ASKED_RE = re.compile(
+    r"\b(?:max(?:imum)?|min(?:imum)?|allowed|permitted|cap(?:ped)?|per\s+(?:customer|account|invoice)|how\s+long"
+    r"|how\s+many\s+days|who\s+(?:approves|signs))\b",
+    re.I,
+)
 _ANOTHER_AMOUNT_RE = re.compile(
     r"^\W*(?:(?:and|ok|so)\s+)?(?:what\s+if\s+(?:it\s+(?:was|were|is)|it'?s|we\s+(?:made|make)\s+it|the\s+order"
     r"\s+(?:was|were|is)|they\s+(?:order(?:ed)?|want(?:ed)?))|how\s+about|what\s+about|(?:and\s+)?(?:for|at|with)|or)\s+"
@@ -178,6 +184,14 @@ class TurnFollowUps(TurnWrites):
             and not self.names_a_customer()
         ):
             return Intent.POLICY  # "and for D?" after how often E-class limits are reviewed
+        if (
+            previous == Intent.POLICY
+            and FOLLOW_UP_RE.match(text)
+            and _A_RULE_ASKED_RE.search(text)
+            and not BOOK_WORDS_RE.search(text)
+            and not self.names_a_customer()
+        ):
+            return Intent.POLICY  # "and max open promises per customer?" after a promise rule: the next rule
         if (
             previous in (Intent.EXPOSURE, Intent.STATUS)
             and _PART_OF_IT_RE.search(text)

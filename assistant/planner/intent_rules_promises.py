@@ -32,8 +32,10 @@ PROMISE_RULES: list[tuple[Intent, re.Pattern[str], int]] = [
     (
         Intent.PROMISE,
         re.compile(
-            r"\bpromis(?:ed|es|e)\b.*\bpay\b|\bptp\b|\bwill? pay\b|\bgoing to pay\b"
-            r"|\b(?:committed|agreed|promised) to (?:pay|settle|clear|wire|transfer|remit)(?:ing)?\b|\bpromise to pay\b"
+            # "AR with an open promise to pay": a filter, no promise told
+            r"(?<!open )(?<!with a )\bpromis(?:ed|es|e)\b.*\bpay\b|\bptp\b|\bwill? pay\b|\bgoing to pay\b"
+            r"|\b(?:committed|agreed|promised) to (?:pay|settle|clear|wire|transfer|remit)(?:ing)?\b"
+            r"|(?<!open )(?<!with a )\bpromise to pay\b"
             # "committed to twenty thousand dollars this Wednesday", "agreed to $5k by Friday"
             r"|\b(?:committed|agreed|promised|undertook)\s+to\s+(?:[$£€]\s?\d|\d|(?:a|half|one|two|three|four|five|six"
             r"|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)\s)"

@@ -29,7 +29,8 @@ INVENTORY_RE = re.compile(
     r"\b(?:in stock|out of stock|stock levels?|inventory|sku|restock\w*)\b"
     r"|\b(?:stock|units?|pallets?)\b.{0,40}\bwarehouse\b|\b(?:have|got|any)\s+(?:\w+\s+)?stock\s+of\b"
     # "do we have enough stock to fill Wayne's next order?"
-    r"|\b(?:enough|sufficient)\s+(?:stock|units|product)\b|\bstock\s+to\s+(?:fill|ship|cover|fulfil\w*)\b",
+    r"|\b(?:enough|sufficient)\s+(?:stock|units|product)\b|\bstock\s+to\s+(?:fill|ship|cover|fulfil\w*)\b"
+    r"|\b(?:have|got|any)\s+(?:the\s+)?stock\s+(?:for|to)\b",  # "do we have stock for the Sunland order?"
     re.I,
 )
 # Around the approval step, or a credit status set by hand: nothing here does that
@@ -70,5 +71,12 @@ NEVER_DONE_RE = re.compile(
     # cash applied, balances netted and statements mailed happen in the ERP: "apply it against their oldest invoices"
     r"|^.*?\b(?:apply|allocate|post)\s+(?:it|that|this|the\s+(?:payment|cash|money|wire|receipt))\s+(?:against|to)\b"
     r"|^.*?\b(?:net|set)\s+(?:it|them|that|this)\s+off\b|^.*?\b(?:e-?mail|mail|send)\b.{0,40}\bstatements?\b",
+    re.I,
+)
+# Bank details live in the ERP's vendor and customer master: "Initech sent new bank details, please update their
+# account" (a note about them is still a note)
+BANK_DETAILS_RE = re.compile(
+    r"^(?!.*\b(?:note|log|record|jot)\b).*\b(?:bank\s+(?:details|account|info\w*)|sort\s+code|iban|swift|bic"
+    r"|routing\s+number)\b",
     re.I,
 )

@@ -69,7 +69,7 @@ _NOT_A_GROUP_NAME = frozenset({"by", "per", "risk", "customer", "peer", "age", "
 # "Acme Europe on its own, not the wider group": the one customer, never its family
 ON_ITS_OWN_RE = re.compile(
     r"\b(?:on\s+(?:its|their)\s+own|alone|stand-?alone|itself|solo)\b"
-    r"|\b(?:not|without|excluding|ex\.?|minus|leave\s+out|leaving\s+out)\s+(?:the\s+|its\s+|their\s+|any\s+)?"
+    r"|\b(?:not|without|excluding|excl\.?|ex\.?|minus|leave\s+out|leaving\s+out)\s+(?:the\s+|its\s+|their\s+|any\s+)?"
     r"(?:(?:wider|whole|rest\s+of\s+the|other|[a-z]+)\s+)?(?:group|subsidiar\w*|subs?|parent|family|affiliates?"
     r"|related|entit(?:y|ies))\b",
     re.IGNORECASE,
@@ -119,7 +119,7 @@ _THEIR_PROPOSALS_RE = re.compile(
 )
 _ASKS_FOR_RELEASE_RE = re.compile(
     r"\b(?:can|could|would)\s+you\s+(?:please\s+|pls\s+)?(?:release|unblock|lift)\b"
-    r"|\bput\s+in\s+(?:a\s+)?(?:release|request\s+to\s+release)\b|\brequest\s+(?:a\s+|the\s+)?release\b"
+    r"|\bput\s+in\s+(?:a\s+)?(?:release|request\s+to\s+release)\b|\brequest\s+(?:a\s+|the\s+|its\s+|their\s+)?release\b"
     r"|\b(?:can|could)\s+(?:we|you|i)\s+(?:please\s+)?get\b.{0,60}\b(?:released|unblocked|off hold)\b",
     re.I,
 )
@@ -269,7 +269,10 @@ SAME_BUT_RE = re.compile(
     re.IGNORECASE,
 )
 FOLLOW_UP_RE = re.compile(
-    r"^\W*(?:and|what about|how about|what of|same for|now|also|ok,? and|and for)\b", re.IGNORECASE
+    # thanks for the answer before first: "Brilliant, thank you. And what about Lakewick Haulage?"
+    r"^\W*(?:(?:thanks|thank\s+you|thx|ty|cheers|great|brilliant|perfect|lovely|cool|nice|super)\b[\s,.!-]*)*"
+    r"(?:and|what about|how about|what of|same for|now|also|ok,? and|and for)\b",
+    re.IGNORECASE,
 )
 GO_AHEAD_RE = re.compile(
     r"^\W*(?:ok(?:ay)?\W+|yes\W+|yep\W+|sure\W+|great\W+|good\W+|fine\W+|please\W+)*"
@@ -360,7 +363,10 @@ _CONTACT_WEAK_RES = (
         r"\b(?P<name>[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:\s+[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?)\s+(?i:on|at|from)\s+(?i:their|the\s+customer'?s?)\s+(?i:side|end)\b"
     ),
     # "4,860.26 on the 30th, Susan Patel": a person's full name closing the message (never a customer's)
-    re.compile(r"[,;–—-]\s*(?i:contact\s*:?\s*)?(?P<name>[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+\s+[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)\W*$"),
+    re.compile(
+        r"[,;–—-]\s*(?i:contact\s*:?\s*)?(?P<name>[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+\s+[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)"
+        r"(?:\s+(?i:again|too|as\s+before)|\s*\([^)]{0,30}\))?\W*$"  # "…, Elizabeth Tan again", "Dana Lee (AP mgr)"
+    ),
     # "their CFO Clara Dubois confirmed", "their AP lead Justin Perrin"
     re.compile(
         r"(?i:\b(?:their|the)\s+(?:ap|a/p|ar|payables|finance|accounts)?\s*(?:lead|manager|director|head|clerk|cfo|ceo|coo"
@@ -449,6 +455,7 @@ _ACTION_WORDS = {
         r"|zero(?:ise|ize)?(?:\s+out)?)\b|->|→"
         r"|\bnew\s+(?:credit\s+)?limit\b[^.?!]{0,60}?:\s*\S*\d",  # "New limit for Westport: 3.5m"
         Intent.PROMISE: r"\bpromis\w*|\bcommit\w*|\bptp\b|\bwill\s+(?:pay|send|settle|clear)|'ll\s+(?:pay|send|settle)"
+        r"|\blog\s+(?:a\s+|another\s+)?(?:new\s+)?one\b"  # "ok log a new one - €4,000 by 4 Dec" after promises
         r"|\b(?:gets?|getting|(?:will|'ll)\s+(?:get|be)|is\s+(?:going\s+to\s+be|getting|to\s+be))\s+(?:paid|settled|cleared)\b"
         r"|\bgoing to (?:pay|send|settle)|\bagreed to (?:pay|settle|clear|wire|transfer|remit)"
         r"|\bpay(?:ing|ment)?\s+(?:by|on|next)\b"
@@ -537,7 +544,7 @@ def stated_reason(text: str) -> str | None:
         match.group(0),
     )
     said = said.strip(" .;,")
-    said = re.sub(r"^(?:because|as)\s+(?!of\b)", "", said, flags=re.I)  # "because customer is over limit"
+    said = re.sub(r"^(?:because|as)\s+(?!of\b)|^reason\s*[:=]\s*", "", said, flags=re.I)  # "because …", "- reason: …"
     # "while they restructure, review by end of March": the review date is no part of the reason
     said = re.sub(r"(?:,|\s+and)\s*review(?:ed)?\s+(?:it\s+)?(?:by|on|in|at|date|again|before|after)\b.*$", "", said,
                   flags=re.I)  # fmt: skip

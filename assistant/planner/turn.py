@@ -41,6 +41,7 @@ from .decision_forms import (
     _WHAT_WOULD_IT_TAKE_RE,
     _WRITE_THEM_A_LETTER_RE,
     AGAINST_THE_LIMIT_RE,
+    ASKED_WHY_RE,
     ASKS_THE_STANDING_RE,
     BOOK_FIGURE_RE,
     LAST_PAYMENT_RE,
@@ -68,6 +69,7 @@ from .intent_rules import HOW_THEY_PAY_RE, WHAT_TO_SAY_RE
 from .intent_rules_promises import PAID_ON_A_DAY_RE
 from .intents import CUSTOMER_INTENTS, EITHER_WAY_RE, THRESHOLD, Intent, recognise
 from .out_of_scope import (
+    BANK_DETAILS_RE,
     BYPASS_RE,
     CASH_FORECAST_RE,
     FX_FORECAST_RE,
@@ -163,6 +165,7 @@ class Turn(TurnAsking):
             or BYPASS_RE.search(self.text)
             or FX_FORECAST_RE.search(self.text)
             or CASH_FORECAST_RE.search(self.text)
+            or BANK_DETAILS_RE.search(self.text)
             or PAYMENT_MADE_RE.search(self.text)
             or (
                 UNTRACKED_FIGURE_RE.search(self.text)
@@ -468,8 +471,10 @@ class Turn(TurnAsking):
         ):
             # No word asks for the change ("stark 60k"): a proposal is never made on the classifier's hunch; when the
             # words ask for the look instead ("firm reminder to soylent": a draft), that is the answer
-            if recognised.intent is _READ_COUNTERPART[intent] and recognised.score >= THRESHOLD:
-                return recognised.intent
+            if (
+                recognised.intent is _READ_COUNTERPART[intent] and recognised.score >= THRESHOLD
+            ) or ASKED_WHY_RE.search(self.text):
+                return _READ_COUNTERPART[intent]  # "SO-0000041 - why is it held?": a question changes nothing
             others = [reading for reading, _ in understood.readings[1:3] if reading is not intent]
             decided = self.ask_between([intent, _READ_COUNTERPART[intent], *others])
             if decided is not None:

@@ -70,6 +70,10 @@ _PAGE_SIZE_RE = re.compile(
 )
 
 
+# "is their order on hold?": the order's check says whether and why it is held
+_THEIR_ORDER_HELD_RE = re.compile(
+    r"\b(?:their|its|the)\s+(?:open\s+|new\s+|latest\s+)?order\b.{0,30}\b(?:hold|held|blocked|stuck)\b", re.I
+)
 _ONE_ACCOUNT_RE = re.compile(
     r"\b(?:single|one)\s+(?:top|most\s+urgent|biggest|first)\s+(?:account|customer|name|one)\b"
     r"|\bnumber\s+one\b|\b(?:the|my)\s+top\s+(?:account|customer|name|one)\b(?!s)",
@@ -172,7 +176,7 @@ class TurnReads(TurnRecords):
         return "I didn't understand that request, so I did nothing.\n\n" + answers.HELP
 
     def status(self) -> str:
-        if order_numbers(self.text, Spans()):
+        if order_numbers(self.text, Spans()) or _THEIR_ORDER_HELD_RE.search(self.text):
             return self.release_check()  # "why is SO-0000022 on hold?": that order's check says why
         result = self.customer_exposure()
         if self.request.actor.role == Role.SALES:
@@ -372,12 +376,17 @@ class TurnReads(TurnRecords):
         found = first_int(LEVEL_RE, self.text, self.spans)
         if found is not None:
             return found
-        for words, value in LEVEL_WORDS.items():
-            said = re.search(r"[\s-]+".join(map(re.escape, words.split())), self.text, re.I)  # "final-notice"
-            if said is not None:
-                self.spans.add(*said.span())
-                return value
-        return None
+        said = [
+            (match, value)
+            for words, value in LEVEL_WORDS.items()
+            if (match := re.search(r"[\s-]+".join(map(re.escape, words.split())), self.text, re.I))  # "final-notice"
+        ]
+        if not said:
+            return None
+        # "send the final notice, they've ignored the second reminder": the letter asked for is named first
+        match, value = min(said, key=lambda found: found[0].start())
+        self.spans.add(*match.span())
+        return value
 
     def policy(self) -> str:
         query = self.text

@@ -57,6 +57,10 @@ _YEAR_OR_RELATIVE_RE = re.compile(
 )
 
 
+# A reason given in so many words: free text, whose figures are no amount of the request
+_REASON_GIVEN_RE = re.compile(r"\breason\s*[:=]\s*(\S.*)$", re.I)
+
+
 class TurnSlots(TurnState):
     """Dates, amounts and currencies read from the message."""
 
@@ -155,6 +159,8 @@ class TurnSlots(TurnState):
         decrease the request may make."""
         for match in CUSTOMER_ID_RE.finditer(self.text):  # "customer 12 promised 5k": 12 is no amount
             self.spans.add(*match.span())
+        for match in _REASON_GIVEN_RE.finditer(self.text):  # "reason: rec supports it + 2y clean history"
+            self.spans.add(match.start(1), match.end())
         mentions = money_mentions(self.text, self.spans)
         for mention in mentions:
             if mention.error == "negative" and decrease is not None and decrease(mention):

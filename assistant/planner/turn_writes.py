@@ -210,11 +210,12 @@ class TurnWrites(TurnLimits):
             args["resolution"] = said[:1000]
         # staff were set aside when looking for a customer's name; here they are the new owner
         owners = match_staff(self.text, vocabulary(self.request.database_url), Spans())
-        if owners and re.search(r"\b(?:owner|assign|reassign|to)\b", lowered):
+        to_me = re.search(r"\b(?:to|for)\s+me\b|\bmake\s+me\b", lowered) is not None
+        if owners and not to_me and re.search(r"\b(?:owner|assign|reassign|to)\b", lowered):
             args["owner"] = owners[0]
         elif re.search(
             r"\b(?:give|assign|reassign|hand|pass|move)\b.{0,20}\bto me\b|\bi'?ll (?:take|own) it\b"
-            r"|\bmake\s+me\s+(?:the\s+)?owner\b",
+            r"|\bmake\s+me\s+(?:the\s+)?owner\b|\bescalate\s+(?:it\s+|this\s+|that\s+)?to\s+me\b",
             lowered,
         ):
             args["owner"] = self.request.actor.name  # "give it to me"
@@ -490,7 +491,12 @@ class TurnWrites(TurnLimits):
                 "which one do you mean? Send one request per order. Nothing was proposed.",
                 "several orders",
             )
-        reason = stated_reason(self.text) or f"Requested by {self.request.actor.name} via the assistant."
+        reason = stated_reason(self.text)
+        if reason is not None and (_RELEASE_IT_RE.fullmatch(reason) or _HOLD_IT_RE.fullmatch(reason)):
+            # "Deepcore paid INV-… today - propose the release": the instruction came last, the reason first
+            before = self.text[: self.text.rfind(reason)].rstrip(" -–—,;:")
+            reason = stated_reason(before) or before
+        reason = reason or f"Requested by {self.request.actor.name} via the assistant."
         return answers.proposal(self.call(tool_name, {"order_number": orders[0], "reason": reason}))
 
     def assign(self) -> str:
