@@ -21,7 +21,7 @@ import pytest
 
 from tests.test_planner import ask, conversation, last_call, shared_url  # noqa: F401 - the fixture is used by name
 from tests.test_understanding import _ibm_rows, ibm_url  # noqa: F401 - the fixture is used by name
-from tests.test_understanding_customer_reads import _answering
+from tests.test_understanding_customer_reads import assert_answered_with
 
 
 @pytest.mark.parametrize(
@@ -55,10 +55,7 @@ def test_a_request_keeps_what_it_says(
     tool: str,
     expected: dict[str, object],
 ) -> None:
-    reply = ask(shared_url, user, text)
-    assert _answering(reply) == tool
-    arguments = last_call(reply, tool).arguments
-    assert {key: arguments.get(key) for key in expected} == expected
+    assert_answered_with(ask(shared_url, user, text), tool, expected)
 
 
 @pytest.mark.parametrize(
@@ -110,10 +107,7 @@ def test_a_follow_up_continues_what_was_shown(
     tool: str,
     expected: dict[str, object],
 ) -> None:
-    replies = conversation(shared_url, user, *turns)
-    assert _answering(replies[-1]) == tool
-    arguments = last_call(replies[-1], tool).arguments
-    assert {key: arguments.get(key) for key in expected} == expected
+    assert_answered_with(conversation(shared_url, user, *turns)[-1], tool, expected)
 
 
 def test_them_after_the_one_biggest_account_is_that_account(shared_url: str) -> None:  # noqa: F811

@@ -15,6 +15,7 @@ the pure parts without a database."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -67,6 +68,13 @@ def _tools(reply: object) -> list[str]:
 def _answering(reply: object) -> str:
     """The tool that answered: the last call, or `resolve_customer` when only names were looked up."""
     return ([name for name in _tools(reply) if name != "resolve_customer"] or ["resolve_customer"])[-1]
+
+
+def assert_answered_with(reply: Any, tool: str, expected: dict[str, object]) -> None:
+    """`tool` answered the reply, called with (at least) the `expected` arguments; a key expected as None is absent."""
+    assert _answering(reply) == tool
+    arguments = last_call(reply, tool).arguments
+    assert {key: arguments.get(key) for key in expected} == expected
 
 
 @pytest.mark.parametrize(

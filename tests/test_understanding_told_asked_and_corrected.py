@@ -23,7 +23,7 @@ from assistant.planner.out_of_scope import FX_FORECAST_RE
 from assistant.planner.phrases import _HISTORY_POINTS_RE
 from tests.test_planner import ask, conversation, last_call, shared_url  # noqa: F401 - the fixture is used by name
 from tests.test_understanding import _ibm_rows, ibm_url  # noqa: F401 - the fixture is used by name
-from tests.test_understanding_customer_reads import _answering
+from tests.test_understanding_customer_reads import assert_answered_with
 
 MONDAY = date(2026, 11, 16)
 PROMISE_OR_HISTORY = [Intent.PROMISE, Intent.PROMISE_HISTORY]
@@ -87,10 +87,7 @@ def test_a_request_is_read_for_what_it_says(
     tool: str,
     expected: dict[str, object],
 ) -> None:
-    reply = ask(shared_url, user, text)
-    assert _answering(reply) == tool
-    arguments = last_call(reply, tool).arguments
-    assert {key: arguments.get(key) for key in expected} == expected
+    assert_answered_with(ask(shared_url, user, text), tool, expected)
 
 
 @pytest.mark.parametrize(
@@ -113,10 +110,7 @@ def test_a_follow_up_acts_on_what_was_just_shown(
     tool: str,
     expected: dict[str, object],
 ) -> None:
-    replies = conversation(shared_url, "morgan", *turns)
-    assert _answering(replies[-1]) == tool
-    arguments = last_call(replies[-1], tool).arguments
-    assert {key: arguments.get(key) for key in expected} == expected
+    assert_answered_with(conversation(shared_url, "morgan", *turns)[-1], tool, expected)
 
 
 def test_a_customer_the_user_cannot_see_is_said_not_dropped(shared_url: str) -> None:  # noqa: F811
