@@ -17,9 +17,9 @@ import json
 import re
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 
 from assistant.types import GroundingEvent, ToolCallRecord
@@ -107,11 +107,19 @@ _SCALES = {
 }
 
 
-@dataclass
 class _Sources:
-    numbers: list[float] = field(default_factory=list)
-    dates: set[date] = field(default_factory=set)
-    text: str = ""
+    """What a turn's tools said: their numbers (sorted), their dates, and — built only when an identifier, a time or
+    a section number needs it — their whole text, lowercased."""
+
+    def __init__(self, numbers: list[float], dates: set[date], strings: list[str], results: list[Any]) -> None:
+        self.numbers = sorted(numbers)
+        self.dates = dates
+        self._strings = strings
+        self._results = results
+
+    @cached_property
+    def text(self) -> str:
+        return "\n".join(self._strings).lower() + "\n" + json.dumps(self._results, default=str).lower()
 
     def has_number(self, value: float, tolerance: float) -> bool:
         value = abs(value)
@@ -149,31 +157,26 @@ def _collect(tool_calls: Sequence[ToolCallRecord], allowed_text: Iterable[str], 
             _walk(call.result, numbers, strings)
         if call.error:  # a refusal quoted back to the user ("limit above 250,000 needs …") is tool output too
             strings.append(call.error)
-    sources = _Sources()
-    if today is not None:
-        sources.dates.add(today)
-    for text in strings:
-        if not _DIGIT.search(text):
+    dates: set[date] = set() if today is None else {today}
+    # One pass of each pattern over every string with a digit, kept apart by a character no pattern crosses.
+    digits = "\0".join(text for text in strings if _DIGIT.search(text))
+    for match in _SOURCE_DATE.finditer(digits):
+        try:
+            dates.add(date.fromisoformat(match.group(0)[:10]))
+        except ValueError:
             continue
-        for match in _SOURCE_DATE.finditer(text):
-            try:
-                sources.dates.add(date.fromisoformat(match.group(0)[:10]))
-            except ValueError:
-                continue
-        for match in _SOURCE_NUMBER.finditer(_SOURCE_DATE.sub(" ", text)):
-            try:
-                numbers.append(float(match.group(0).replace(",", "")))
-            except ValueError:
-                continue
-        numbers.extend(float(m.group(1)) * float(_SCALES[m.group(2).lower()]) for m in _SOURCE_SCALED.finditer(text))
-        # Dates written in words inside tool text (rare) and in the user's own question.
-        for match in _SOURCE_WORD_DATE.finditer(text):
-            parsed = _parse_word_date(match)
-            if parsed is not None:
-                sources.dates.add(parsed)
-    sources.numbers = sorted(numbers)
-    sources.text = "\n".join(strings).lower() + "\n" + json.dumps([c.result for c in tool_calls], default=str).lower()
-    return sources
+    for match in _SOURCE_NUMBER.finditer(_SOURCE_DATE.sub(" ", digits)):
+        try:
+            numbers.append(float(match.group(0).replace(",", "")))
+        except ValueError:
+            continue
+    numbers.extend(float(m.group(1)) * float(_SCALES[m.group(2).lower()]) for m in _SOURCE_SCALED.finditer(digits))
+    # Dates written in words inside tool text (rare) and in the user's own question.
+    for match in _SOURCE_WORD_DATE.finditer(digits):
+        parsed = _parse_word_date(match)
+        if parsed is not None:
+            dates.add(parsed)
+    return _Sources(numbers, dates, strings, [call.result for call in tool_calls])
 
 
 def _parse_word_date(match: re.Match[str]) -> date | None:

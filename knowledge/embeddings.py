@@ -37,6 +37,9 @@ _query_pool_lock = threading.Lock()
 QUERY_WORKERS = 2
 QUERY_CACHE_SIZE = 256
 _functions_lock = threading.Lock()
+_traced: Any = None
+_traced_tried = False
+_traced_lock = threading.Lock()
 
 
 class Embedder(Protocol):
@@ -117,10 +120,55 @@ def _encode_one(text: str) -> np.ndarray:
     import torch
 
     model = local_model()
+    transformer = _query_transformer()
     with torch.inference_mode():
         features = model.preprocess([text])
-        vector = model.forward(features)["sentence_embedding"][0].numpy().astype(np.float32)
-    return vector / max(float(np.linalg.norm(vector)), 1e-12)
+        if transformer is None:
+            vector = model.forward(features)["sentence_embedding"][0]
+        else:
+            output = transformer(features["input_ids"], features["attention_mask"])
+            features["token_embeddings"] = output["last_hidden_state"]
+            for module in list(model)[1:]:  # pooling and normalisation, as the model defines them
+                features = module(features)
+            vector = features["sentence_embedding"][0]
+    array = vector.numpy().astype(np.float32)
+    return array / max(float(np.linalg.norm(array)), 1e-12)
+
+
+def _query_transformer() -> Any:
+    """The model's transformer traced and frozen with TorchScript for one text at a time, or None when tracing
+    failed (the eager modules answer then). A query is short, so Python's dispatch between the BERT layers is a
+    large share of its time: the traced graph gives the same vector (to 1e-6) about a fifth faster on 2 cores.
+    Only single texts go through it: their attention mask is all ones, as in the text it was traced with."""
+    global _traced, _traced_tried
+    if _traced_tried:
+        return _traced
+    with _traced_lock:
+        if not _traced_tried:
+            _traced = _trace_transformer()
+            _traced_tried = True
+    return _traced
+
+
+def _trace_transformer() -> Any:
+    import warnings
+
+    import torch
+
+    model = local_model()
+    try:
+        example = model.preprocess(["which customers should I call first today about their overdue invoices?"])
+        inputs = (example["input_ids"], example["attention_mask"])
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # TracerWarnings about shape-dependent branches that a single text skips
+            traced = torch.jit.freeze(torch.jit.trace(model[0].auto_model, inputs, strict=False).eval())
+            with torch.inference_mode():
+                for _ in range(2):  # the graph executor optimises on its first runs
+                    traced(*inputs)
+        return traced
+    except Exception as error:  # the eager model is always right, only slower
+        log.warning("embedding.trace_failed", error=type(error).__name__)
+        return None
 
 
 def _single_intra_op_thread() -> None:

@@ -148,12 +148,24 @@ def test_a_query_vector_is_the_vector_the_batch_encoder_gives() -> None:
     from knowledge.embeddings import encode_local, encode_query_local, forget_query_vectors
 
     forget_query_vectors()
-    texts = ["what does globex owe us", "Sorry to bother you — are we ok to release 25k for Hooli?"]
+    texts = [
+        "what does globex owe us",
+        "Sorry to bother you — are we ok to release 25k for Hooli?",
+        "dso",
+        "morning! the buyer at Umbrella Health is on the phone again about the order we put on hold last week; they "
+        "say the overdue invoices were paid on Friday — can you check whether the order can go out today or not?",
+    ]
     for text, batch_vector in zip(texts, encode_local(texts), strict=True):
         query_vector = encode_query_local(text)
         assert query_vector.dtype == np.float32
         assert abs(float(np.linalg.norm(query_vector)) - 1) < 1e-5
         assert float(query_vector @ batch_vector) > 0.99999
+
+
+def test_queries_go_through_the_traced_transformer() -> None:
+    from knowledge import embeddings
+
+    assert embeddings._query_transformer() is not None  # the fast path, whose vectors the test above checks
 
 
 def _book(words: dict[str, tuple[bool, bool]]) -> Callable[[list[str]], dict[str, NameWord]]:

@@ -118,3 +118,16 @@ def test_text_without_numbers_is_untouched_and_nothing_is_logged_with_text(caplo
 def test_without_tool_calls_every_figure_goes() -> None:
     repaired, events = ground_answer("Exposure is USD 1,234,567.89 and DSO 45.", [], today=TODAY)
     assert len(events) == 2 and "1,234,567.89" not in repaired
+
+
+def test_figures_from_separate_tool_strings_are_never_joined_into_one() -> None:
+    calls = [
+        ToolCallRecord(
+            name="get_customer_exposure",
+            kind="read",
+            arguments={},
+            result={"rows": [{"code": "12", "note": "34 k"}, {"due": "2026-11-30", "ref": "5"}]},
+        )
+    ]
+    _, events = ground_answer("It was 1234, then 2,634, then 5 and 34 k on 2026-11-30.", calls, today=TODAY)
+    assert [event.number for event in events] == ["1234", "2,634"]
