@@ -33,6 +33,8 @@ PHRASINGS = [
     ("morgan", "what's the open PTP on Soylent and when's it due?", "get_promise_history"),
     ("morgan", "soylent will pay 5k, make that 6k, on friday", "log_promise_to_pay"),
     ("charlie", "left vm for soylent AP again, no callback. note it pls", "add_note"),
+    ("morgan", "Wayne signed the 3-year supply contract. Can you put through a +250k limit increase?",
+     "propose_credit_limit_change"),
     ("morgan", "60+ days overdue for UK customers, disputes excluded", "get_portfolio_summary"),
     ("morgan", "customers above their limit", "get_portfolio_summary"),
     ("morgan", "who owes us more than 750k?", "get_portfolio_summary"),

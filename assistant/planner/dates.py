@@ -255,6 +255,11 @@ _DATE_RULES: list[tuple[re.Pattern[str], str]] = [
         "last_quarter",
     ),
     (re.compile(r"\b(?:at\s+)?(?:the\s+)?end\s+of\s+(?:the\s+)?(?:last|previous|prior)\s+month\b", re.I), "last_month"),
+    # "EOM last month", "month end of the previous month": one date, not this month's end and last month
+    (
+        re.compile(r"\b(?:eom|month[- ]end)\s+(?:of\s+)?(?:the\s+)?(?:last|previous|prior)\s+month\b", re.I),
+        "last_month",
+    ),
     (re.compile(r"\b(?:last|previous|prior)\s+(?:month\b|eom\b)", re.I), "last_month"),
     (re.compile(r"\beom\b(?![- ]?(?:report|statement|figures?|numbers?|balances?|close))", re.I), "eom"),
     (

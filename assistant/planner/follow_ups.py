@@ -25,6 +25,7 @@ from .phrases import (
     _WRITE_INTENTS,
     BOOK_WORDS_RE,
     BOTH_BOOKS_RE,
+    CORRECTION_RE,
     DISPUTE_CHANGE_RE,
     FOLLOW_UP_RE,
     GO_AHEAD_RE,
@@ -85,7 +86,8 @@ _A_NAME_ALONE_WORDS = 6
 _ANOTHER_QUESTION = 0.5
 # Payment terms named for a what-if ("45 day terms", "net 60")
 _TERMS_WHAT_IF_RE = re.compile(
-    r"\b\d{1,3}[\s-]*days?\s+terms\b|\bnet[\s-]*\d{1,3}\b|\bterms\s+of\s+\d|\bterms?\s+(?:went|go(?:es)?|were|was)\s+to\s+\d",
+    r"\b\d{1,3}[\s-]*days?\s+terms\b|\bnet[\s-]*\d{1,3}\b|\bterms\s+of\s+\d"
+    r"|\bterms?\s+(?:went|go(?:es)?|were|was|are|is|moved?|changed?)\s+(?:to\s+)?\d",
     re.I,
 )
 # After a limit recommendation: the user asks for it (or a figure of their own) as a proposal
@@ -174,6 +176,9 @@ class TurnFollowUps(TurnWrites):
             NEXT_PAGE_RE.match(text) or MIN_CHANGE_RE.match(text) or BOTH_BOOKS_RE.search(text)
         ):
             return Intent.WORKLIST
+        narrowed = ONLY_RE.match(text) or SAME_BUT_RE.match(text)
+        if previous == Intent.WORKLIST and narrowed and not self.names_a_customer():
+            return Intent.WORKLIST  # "same but only D risk", "just the EMEA ones" after a worklist: narrowed
         if previous == Intent.WORKLIST and WHY_RANKED_RE.search(text) and ORDINAL_RE.search(text):
             return Intent.WORKLIST  # "why is the first one on top?": that row's ranking, factor by factor
         if (
@@ -214,6 +219,9 @@ class TurnFollowUps(TurnWrites):
             and not any(c.arguments.get("customer") for r in self.history for c in r.tool_calls)
         ):
             return Intent.POLICY  # "what's the max limit for them?" after how often C-class limits are reviewed
+        corrects = CORRECTION_RE.search(text) and re.search(r"\d", text) and not self.names_a_customer()
+        if previous == Intent.LIMIT_PROPOSE and corrects:
+            return Intent.LIMIT_PROPOSE  # "actually make that 10k" after a limit proposal: that one, corrected
         go = GO_AHEAD_RE.match(text)
         if go and previous == Intent.LIMIT_RECOMMEND and recognised in (Intent.UNKNOWN, Intent.LIMIT_PROPOSE):
             return Intent.LIMIT_PROPOSE
@@ -241,13 +249,7 @@ class TurnFollowUps(TurnWrites):
             return Intent.PROMISE_HISTORY  # "how many have they broken?" after a customer's promise history
         if previous == Intent.PAYMENT_BEHAVIOUR and _JUST_TREND_RE.match(text):
             return Intent.PAYMENT_BEHAVIOUR  # "just the monthly trend" after a customer's payment behaviour
-        if (
-            previous == Intent.LIMIT_RECOMMEND
-            and _TERMS_WHAT_IF_RE.search(text)
-            and HYPOTHETICAL_RE.search(text)
-            and not self.names_a_customer()
-            and recognised in (Intent.UNKNOWN, Intent.LIMIT_RECOMMEND, Intent.PORTFOLIO)
-        ):
+        if self.terms_what_if(previous) and recognised in (Intent.UNKNOWN, Intent.LIMIT_RECOMMEND, Intent.PORTFOLIO):
             return Intent.LIMIT_RECOMMEND  # "what if they went to 45 day terms" after a recommendation
         if previous == Intent.LIMIT_RECOMMEND and _PROPOSE_IT_RE.search(text):
             # "fine, put in a proposal for 400k", "ok put that forward at 90k" after a recommendation
@@ -376,6 +378,15 @@ class TurnFollowUps(TurnWrites):
             and understood.intent.value != previous
             # "any promises?" after an exposure names nobody else: another question about the same customer
             and understood.score >= (_ANOTHER_QUESTION if not self.names_something() else SURE_ENOUGH_FOR_TERSE)
+        )
+
+    def terms_what_if(self, previous: str | None) -> bool:
+        """ "what if terms were 45 or 90 days?" right after a limit recommendation: the same one on those terms."""
+        return (
+            previous == Intent.LIMIT_RECOMMEND
+            and _TERMS_WHAT_IF_RE.search(self.text) is not None
+            and HYPOTHETICAL_RE.search(self.text) is not None
+            and not self.names_a_customer()
         )
 
     def asks_again_earlier(self) -> bool:

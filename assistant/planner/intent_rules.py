@@ -14,7 +14,11 @@ IC = re.IGNORECASE
 # figures of the book
 NAME_SEARCH_RE = re.compile(
     r"\bin\s+(?:the|their|its)\s+names?\b|\bnames?\s+(?:contains?|containing|includes?|including|like|starting|starts"
-    r"|beginning|begins)\b|\bnamed\s+like\b",
+    r"|beginning|begins)\b|\bnamed\s+like\b"
+    # "is 'New Worth' one of ours?", "do we have a customer called Zenith?", "is there an account for Moonwick?"
+    r"|\bis\s+.{2,60}?\s+(?:one\s+of\s+ours|one\s+of\s+our\s+(?:customers|clients|accounts)|a\s+customer\s+of\s+ours"
+    r"|(?:an?\s+)?(?:existing\s+)?(?:customer|client|account)\s+(?:of\s+ours|with\s+us|in\s+the\s+system)|on\s+our\s+books)\b"
+    r"|\b(?:do\s+we\s+have|is\s+there)\s+(?:a|an|any)\s+(?:customer|client|account)\s+(?:called|named)\b",
     IC,
 )
 
@@ -345,6 +349,15 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         re.compile(
             r"\bdispute\s*#?\s*\d+\s*(?:->|→|=>|:|to|should\s+be|is\s+now|now)\s*"
             r"(?:in[- ]?review|resolved|rejected|closed|open|accepted)\b",
+            IC,
+        ),
+        8,
+    ),
+    (
+        Intent.DISPUTE_UPDATE,  # "… is coded damaged but it's really quality - can you fix the reason code"
+        re.compile(
+            r"\b(?:fix|change|correct|update|amend|set|switch)\s+(?:the\s+|its\s+|their\s+)?(?:dispute\s+)?reason\s+code\b"
+            r"|\bre-?code\s+(?:it|this|that|dispute|#?\d)|\bmis-?coded\b|\b(?:wrongly|incorrectly)\s+coded\b",
             IC,
         ),
         8,

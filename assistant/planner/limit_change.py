@@ -47,15 +47,24 @@ _ARROW_BETWEEN = re.compile(r"^\s*(?:-+>|=+>|→|➝|⇒)\s*$")
 
 
 def from_current_to_new(text: str, mentions: list[MoneyMention]) -> list[MoneyMention]:
-    """ "from 37k to 45k", "80k -> 100k": the limit it has, then the one wanted; only the new one is the change."""
+    """ "from 37k to 45k", "80k -> 100k": the limit it has, then the one wanted; only the new one is the change.
+    "to £400k (currently 334k)": the figure said to be the current one is no change either."""
     if len(mentions) == 2:
         current, new = mentions
         between = text[current.end : new.start]
         if (_FROM_BEFORE.search(text[: current.start]) and _TO_BETWEEN.match(between)) or _ARROW_BETWEEN.match(between):
             return [new]
+        said_current = [m for m in mentions if _CURRENTLY_BEFORE.search(text[: m.start])]
+        if len(said_current) == 1:
+            return [m for m in mentions if m is not said_current[0]]
     return mentions
 
 
+_CURRENTLY_BEFORE = re.compile(
+    r"(?:\b(?:currently|presently|at\s+present|right\s+now)(?:\s+(?:at|on|is|sits\s+at|sitting\s+at))?"
+    r"|\bcurrent(?:\s+(?:limit|line))?(?:\s+(?:is|of|at))?|\((?:was|now))\s*:?\s*$",
+    IC,
+)
 _CLAUSE_BREAK_RE = re.compile(r"[.;!?]\s|\s[-–—]\s|,\s*(?:reason|because|as|since|they|their|it)\b", IC)
 
 
@@ -121,6 +130,14 @@ def stated_direction(text: str) -> Literal["up", "down"] | None:
     if up == down:
         return None
     return "up" if up else "down"
+
+
+def says_the_new_limit(text: str, mention: MoneyMention) -> bool:
+    """ "to 30k", "at 30k", "= 30k": the figure is the limit itself, whatever was said before."""
+    return (
+        _ABSOLUTE_BEFORE.search(text[: mention.start]) is not None
+        or re.match(r"\s*(?:in\s+)?(?:total|overall|all\s+in)\b", text[mention.end :], IC) is not None
+    )
 
 
 def limit_change_kind(text: str, mention: MoneyMention) -> ChangeKind:

@@ -109,7 +109,7 @@ _HISTORY_POINTS_RE = re.compile(
 _MY_PROPOSALS_RE = re.compile(
     r"\bmy\s+(?:\w+\s+){0,2}(?:requests?|proposals?|submissions?|changes|ones|ptps?|promises?|holds?|releases?"
     r"|notes?|limit\s+changes?)\b"
-    r"|\bi\s+(?:made|proposed|submitted|raised|put\s+in|sent\s+in|asked\s+for|logged)\b|\b(?:anything|any|something)\s+of\s+mine\b",
+    r"|\bi(?:\s+|'ve\s+|\s+have\s+)(?:made|proposed|submitted|raised|put\s+in|sent\s+in|asked\s+for|logged)\b|\b(?:anything|any|something)\s+of\s+mine\b",
     re.I,
 )
 _THEIR_PROPOSALS_RE = re.compile(
@@ -205,7 +205,10 @@ CONTINUES_RE = re.compile(
 # "what was it at end of june?", "and was that one paid?": the thing the thread is about
 _ABOUT_IT_RE = re.compile(r"\b(?:it|that one|this one|that invoice|this invoice)\b", re.I)
 _JUST_TREND_RE = re.compile(
-    r"^\W*(?:(?:ok|and|now)\W+)?(?:just|only)?\s*(?:the\s+)?(?:monthly\s+|quarterly\s+)?trend\b", re.I
+    r"^\W*(?:(?:ok|and|now)\W+)?(?:(?:show|give|get)\s+(?:me|us)\s+|can\s+i\s+(?:see|have|get)\s+)?(?:just|only)?"
+    r"\s*(?:the\s+|their\s+|its\s+)?(?:monthly\s+|quarterly\s+|month[- ]by[- ]month\s+|month[- ]on[- ]month\s+)?"
+    r"trend\b",
+    re.I,
 )
 _REFINE_RE = re.compile(
     r"^\W*(?:(?:ok|and|now|then|pls|please|can you)\W+)*(?:(?:as\s+(?:of|at)|at)\s+[^?!]{3,40}?\s+instead\b"
@@ -339,11 +342,14 @@ _CONTACT_RE = re.compile(
     r"\s*(?:(?i:their|the)\s+)?(?:(?i:ap|ar|cfo|controller|treasurer|accountant|finance|payables|bookkeeper)\s+)?"
     r"(?P<name>[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:\s+[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?)"
 )
-# "contact susan patel", typed in lower case after the word itself (checked to be no common words)
-_CONTACT_LOWER_RE = re.compile(
-    r"\bcontact(?:\s+(?:was|is|person))?\s*:?\s+(?P<name>[a-zß-öø-ÿ]{3,}(?:\s+[a-zß-öø-ÿ]{3,})?)\s*(?:$|[,;.!)])", re.I
-)
 _PAYABLES = r"(?i:ap|a/p|accounts(?:\s+payable)?|payables|finance|treasury|accounting)\b"
+# "contact susan patel", "contact is mark in treasury", typed in lower case after the word itself (checked to be no
+# common words)
+_CONTACT_LOWER_RE = re.compile(
+    r"\bcontact(?:\s+(?:was|is|person))?\s*:?\s+(?P<name>[a-zß-öø-ÿ]{3,}(?:\s+[a-zß-öø-ÿ]{3,})?)\s*"
+    rf"(?:$|[,;.!)]|\s(?:in|from|at|of)\s+(?:their\s+|the\s+)?{_PAYABLES})",
+    re.I,
+)
 # Weaker forms, taken only when the name is no customer's: "per Barbara", "Clara in AP", "Wei confirmed",
 # "Falconwick (Ravi) says", "Ravi on the phone"
 _CONTACT_WEAK_RES = (
@@ -358,6 +364,7 @@ _CONTACT_WEAK_RES = (
     # "dana from vandelay's payables team": typed in lower case, a first name before the customer's AP team
     re.compile(rf"(?:^|[,;.]\s*)(?P<name>[a-z]{{3,}})\s+(?:in|from|at)\s+(?:their\s+|the\s+|[\w'-]+'s\s+){_PAYABLES}"),
     re.compile(r"\((?P<name>[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)\)"),
+    re.compile(rf"{_PAYABLES}\s*\((?P<name>[a-zß-öø-ÿ]{{3,}})\)"),  # "umbrella AP (jonas) confirmed …"
     # "Mary Carter on their side", "Raj at their end"
     re.compile(
         r"\b(?P<name>[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:\s+[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?)\s+(?i:on|at|from)\s+(?i:their|the\s+customer'?s?)\s+(?i:side|end)\b"
@@ -380,9 +387,15 @@ _CONTACT_WEAK_RES = (
 # The rules' score of a question about approval authority ("who has to sign that off?")
 APPROVAL_QUESTION_SCORE = 8
 _WHOLE_WORD_MATCHES = frozenset({"id", "external id", "name", "name words", "words in name"})
+# A slip corrected in the same message: "today-ish, actually no they said wednesday", "5k, make that 6k"
+CORRECTION_RE = re.compile(
+    r"\b(?:actually(?:\s+no)?|no\s+wait|wait\s+no|i\s+mean|correction|make\s+(?:that|it)|scratch\s+that)\b", re.I
+)
 NEXT_PAGE_RE = re.compile(
-    r"^\W*(?:(?:ok|and|now|done|cool|thanks|great|right|got it)\W+)*(?:next(?: page| one)?|more|show more|the rest"
-    r"|continue|page \d+)"
+    r"^\W*(?:(?:ok|and|now|done|cool|thanks|great|right|got it)\W+)*"
+    r"(?:(?:show|give|get|let'?s\s+(?:see|have)|can\s+i\s+(?:see|have|get))\s+(?:me\s+|us\s+)?)?"
+    r"(?:(?:the\s+)?next(?:\s+(?:page|one|lot|batch|bunch|set|few|ones|screen))?|more|the rest|continue|keep going"
+    r"|page \d+|(?:the\s+)?(?:one|page|lot)\s+after\s+(?:that|this)|(?:the\s+)?following\s+(?:page|lot|batch|ones))"
     r"(?:\s+(?:of\s+(?:that|those|them|it|the\s+list)|please|pls|thanks))*\W*$",
     re.IGNORECASE,
 )
@@ -499,6 +512,12 @@ _REASON_RE = re.compile(
     # "they've cleared the august invoice, request a release": the reason first, then the instruction
     r"^\W*(?P<leading>(?:they|they'?ve|they'?re|customer|client|payment|we'?ve|cfo|ceo|their)\b[^,;.?!]*)[,;.]\s*"
     r"(?:(?:so|pls|please)\s+)?(?:request|release|hold|raise|lift|increase|lower|cut|reduce|put|send|log|propose)\b"
+    # "deepcore paid the overdue invoices this morning, can we get SO-0000041 released pls", "Wayne signed the
+    # contract. Can you put through +250k?": something that happened, told first, then the request asked
+    r"|^\W*(?!(?:sorry|hi|hey|hello|morning|afternoon|evening|thanks|thank|quick|fyi|just)\b)"
+    r"(?P<told>(?=[^,;.?!–—:]*\b(?:[a-z]{3,}ed|paid|sent|found|won|got|made|told|said|signed|wired|agreed|brought"
+    r"|bought|took|gave|came|went)\b)[^,;.?!–—:]{12,}?)\s*(?:[,;.]|\s[-–—])\s*(?:(?:so|then|ok|and)\s+)?(?:(?:pls|please)\s+)?"
+    r"(?:can|could|would|will)\s+(?:you|we|i|u)\b"
     # "novafield paid the overdue bit this morning - please release it"
     r"|^\W*(?P<before>[^,;.?!–—]{6,}?)\s*(?:[,;.]|\s[-–—])\s*(?:(?:so|then|ok)\s+)?(?:pls|please)\s+"
     r"(?:request|release|hold|raise|lift|increase|lower|cut|reduce|put|send|log|propose)\b"
@@ -512,16 +531,19 @@ _REASON_RE = re.compile(
     r"|launch|roll-?out|programme|program|build|site|plant|ramp[- ]?up|growth)\b[^.?!,;]*)"
     # "… - payment received", "… — they're chronically late": a clause set off by a dash (not a review date or a
     # closing word)
-    r"|\s[-–—]\s+(?!(?:review|pls|please|thanks|thx|cheers|asap)\b)(?P<dashed>[^.?!]+)"
+    r"|\s[-–—]\s+(?!(?:review|pls|please|thanks|thx|cheers|asap|can|could|would|will|take|set|raise|lower|cut|reduce"
+    r"|drop|bump|increase|decrease)\b)(?P<dashed>[^.?!]+)"
     # "…, they're deteriorating", "… on hold? customer is chasing us", "…, volumes are up": a later clause of two
     # words or more that is not a review date, a courtesy or a further request
     r"|[,;?!]\s+(?P<clause>(?!(?:review|reason|why|rationale|pls|please|thanks|thank|thx|cheers|asap|ta|and|then|also"
     r"|ok|okay|so|can|could|would|will|what|how|is|are|do|does|put|hold|release|raise|lift|increase|decrease|lower|cut"
-    r"|reduce|send|log|draft|set|change|propose|move|assign|request)\b)[a-z][^.?!,;]*\s[^.?!]*)"
+    r"|reduce|send|log|draft|set|change|propose|move|assign|request|mark|close|resolve|reject|fix|recode|update)\b)"
+    r"[a-z][^.?!,;]*\s[^.?!]*)"
     # "Hold SO-0000117. Canyonpeak is way over limit.": a sentence about the customer after the request
     r"|\.\s+(?P<sentence>(?!(?:what|how|who|where|when|why|which|it|this|that)\b)(?-i:[A-Z])[\w'-]+\s+"
     r"(?:is|are|has|have|keeps|was|were)\s[^.?!]*"
-    r"|(?:they|they'?re|they'?ve|their|customer|cust|client|payment|paid|cheque|we'?ve|we'?re|i'?m|i\s+am|i'?ve|it'?s"
+    r"|(?:they|they'?re|they'?ve|their|customer|cust|client|account'?s|acct|payment|paid|cheque|we'?ve|we'?re|i'?m|i\s+am"
+    r"|i'?ve|it'?s"
     r"|too|way|not|no|poor|strong|good|great|big|heavy|new|volumes?|sales|orders?|overdue|late|slow|always|never"
     r"|constantly|consistently|still|deteriorat\w*|declin\w*|worsen\w*|weak\w*|improv\w*|repeated|frequent|missed|broken)\b"
     r"[^.?!]*)",
@@ -538,7 +560,7 @@ def stated_reason(text: str) -> str | None:
     said = next(
         (
             match.group(g)
-            for g in ("leading", "before", "said", "plain", "purpose", "dashed", "clause", "sentence")
+            for g in ("leading", "told", "before", "said", "plain", "purpose", "dashed", "clause", "sentence")
             if match.group(g)
         ),
         match.group(0),
@@ -546,6 +568,6 @@ def stated_reason(text: str) -> str | None:
     said = said.strip(" .;,")
     said = re.sub(r"^(?:because|as)\s+(?!of\b)|^reason\s*[:=]\s*", "", said, flags=re.I)  # "because …", "- reason: …"
     # "while they restructure, review by end of March": the review date is no part of the reason
-    said = re.sub(r"(?:,|\s+and)\s*review(?:ed)?\s+(?:it\s+)?(?:by|on|in|at|date|again|before|after)\b.*$", "", said,
-                  flags=re.I)  # fmt: skip
+    said = re.sub(r"(?:[,;]|\s+and|\s[-–—])\s*(?:with\s+)?(?:the\s+|a\s+)?(?:next\s+)?review(?:ed)?\s+(?:it\s+)?"
+                  r"(?:(?:by|on|in|at|date|again|before|after)\b|\d).*$", "", said, flags=re.I)  # fmt: skip
     return said[:300] or None

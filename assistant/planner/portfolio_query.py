@@ -98,7 +98,7 @@ _COUNTS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seve
            "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "dozen": 12}  # fmt: skip
 _COUNT = rf"(\d{{1,2}}|{'|'.join(_COUNTS)})"
 _RANK_WORD = (r"(?:largest|biggest|highest|heaviest|worst|slowest|latest|best|fastest|quickest|earliest|promptest"
-              r"|tardiest|poorest|smallest|lowest|least|most|top|bottom)")  # fmt: skip
+              r"|tardiest|poorest|smallest|lowest|least|most|top|bottom|longest)")  # fmt: skip
 # How many a ranking asks for: "top 5", "top five", "bottom 3", "the 10 worst", "3 customers with the largest …",
 # "… and give me 10" — a count next to a ranking word or the thing ranked, never an amount or a number of days.
 _RANK_COUNT_RE = re.compile(
@@ -106,7 +106,8 @@ _RANK_COUNT_RE = re.compile(
     rf"|\b{_COUNT}\s+(?:of\s+(?:the|our)\s+)?{_RANK_WORD}\b"
     rf"|\b(?:largest|biggest|highest|worst|slowest|best|fastest|smallest|lowest)\s+{_COUNT}\b"
     r"(?!\s*(?:\+|%|-|days?\b|k\b|m\b|dpd\b))"
-    rf"|\b{_COUNT}\s+(?P<between>[A-Za-z-]+\s+)?(?:customers|accounts|clients|debtors|payers|names|collectors|regions"
+    rf"|\b{_COUNT}\s+(?P<between>(?:[A-Za-z-]+\s+){{1,2}})?(?:customers|accounts|clients|debtors|payers|names|collectors"
+    r"|regions"
     r"|countries|segments|industries|currencies)\b"
     rf"(?=.{{0,40}}\b{_RANK_WORD})"
     rf"|\b(?:give|show)\s+(?:me\s+)?(?:the\s+)?{_COUNT}\s*(?:of them|instead|rows|names|please|pls|\W*$)",
@@ -121,7 +122,8 @@ _LATE_PAYERS_RE = re.compile(
     r"|\bpayers?\b.{0,20}\b(?:most|longest)\s+(?:days\s+)?late\b|\b(?:most|longest)\s+days\s+late\b"
     r"|\b(?:highest|worst|biggest|top)\s+(?:\d+\s+)?(?:by\s+)?(?:add|average days (?:late|delinquent))\b"
     r"|\b(?:ranked|rank|sorted|sort|ordered)\s+by\s+(?:add|days late|average days late)\b"
-    r"|\b(?:slowest|latest|tardiest)\s+(?:to\s+pay|at\s+paying|in\s+paying)\b",  # "the slowest to pay us"
+    r"|\b(?:slowest|latest|tardiest)\s+(?:to\s+pay|at\s+paying|in\s+paying)\b"  # "the slowest to pay us"
+    r"|\b(?:take|takes|taking)\s+(?:the\s+)?(?:longest|most\s+time)\s+to\s+pay\b",  # "… take the longest to pay us"
     IC,
 )
 # "top 5 customers by ADD", "bottom 3 by average days delinquent": a ranking by how late they pay

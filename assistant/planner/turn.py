@@ -202,6 +202,8 @@ class Turn(TurnAsking):
             and self.names_a_customer()
         ):
             return Intent.EXPOSURE  # "drill into carter & wong for me", after a ranking too: the customer's standing
+        if recognised.intent == Intent.POLICY and self.terms_what_if(previous):
+            return Intent.LIMIT_RECOMMEND  # "what if terms were 45 or 90 days?" after a recommendation: not the rule
         if previous and recognised.score < 6 and recognised.intent not in (Intent.HELP, Intent.APPROVE, Intent.POLICY):
             follow = self.follow_up(previous, recognised.intent)
             # A follow-up form ("propose it", "the first one", "what about Globex?") binds to the thread, unless

@@ -4,6 +4,7 @@ order; the places in the message are `turn_places`'."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from core.errors import CreditDeskError
@@ -264,11 +265,11 @@ class TurnCustomers(TurnNameLookups):
                 # A collector's words that match nobody in their book read as matching nobody at all, whether
                 # they name someone else's customer or no one: the planner cannot tell, by design.
                 status = str(found.model_dump().get("status", "not_found"))
-                if status != "resolved" and (
-                    self.resolve_part([candidate.text], self.look_up) is not None
-                    or self.resolve_widened([candidate.text], self.look_up, probe) is not None
-                ):
-                    status = "resolved"  # "ash haven's outstandng", "new worth systems": a name among other words
+                part = self.resolved_part([candidate.text], self.look_up) if status != "resolved" else None
+                if part is not None:  # "ash haven's outstandng": a name among other words, which are no name
+                    candidate, status = replace(candidate, text=part[1]), "resolved"
+                elif status != "resolved" and self.resolve_widened([candidate.text], self.look_up, probe) is not None:
+                    status = "resolved"  # "new worth systems": a name holding request words
                 statuses.append((candidate, status))
             self._name_statuses = statuses
         return self._name_statuses

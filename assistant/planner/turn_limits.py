@@ -16,12 +16,13 @@ from .limit_change import (
     from_current_to_new,
     limit_change_kind,
     limit_factor,
+    says_the_new_limit,
     signed_decrease,
     sounds_like_a_decrease,
     stated_direction,
     the_change_s_amount,
 )
-from .phrases import _REVIEW_RE, stated_reason
+from .phrases import _REVIEW_RE, CORRECTION_RE, stated_reason
 from .turn_reads import TurnReads
 from .turn_state import Stop
 
@@ -66,6 +67,8 @@ class TurnLimits(TurnReads):
                 "amount missing",
             )
         recommendation = self.call("recommend_credit_limit", {"customer": customer.reference})
+        corrected = self.corrected_limit_proposal(customer.reference)
+        target: dict[str, str] = {}
         stated_share = False
         currency = recommendation["currency"]
         if amount is not None:
@@ -75,13 +78,19 @@ class TurnLimits(TurnReads):
                     f"“{amount.stated_currency}”; give the amount in {currency}. {nothing}",
                     "currency mismatch",
                 )
-            target = (
+            moved = corrected is not None and "change_by" in corrected and not amount.negative
+            if moved and corrected and not says_the_new_limit(self.text, amount):
+                sign = -1 if Decimal(str(corrected["change_by"])) < 0 else 1
+                target = {"change_by": str(sign * amount.amount)}  # "+50k …", then "actually make that 30k": +30k
+            target = target or (
                 {"change_by": str(-amount.amount)} if amount.negative else self._stated_limit(amount, recommendation)
             )
             reason = f"Requested by {self.request.actor.name} via the assistant (recommendation reviewed)."
             stated = stated_reason(self.text)
             if stated:
                 reason = f"{stated} (requested by {self.request.actor.name} via the assistant)"
+            elif corrected is not None and corrected.get("reason"):
+                reason = str(corrected["reason"])
         elif _TO_ZERO_RE.search(self.text):  # "take their limit down to zero": the tool says what a zero limit means
             target = {"new_limit": "0"}
             reason = stated_reason(self.text) or f"Requested by {self.request.actor.name} via the assistant."
@@ -113,7 +122,7 @@ class TurnLimits(TurnReads):
                 f"The limit of {answers.customer_label(recommendation['customer'])} is already "
                 f"{answers.money(recommendation['current_limit'], currency)}; nothing to propose."
             )
-        review = self.review_date()
+        review = self.review_date() or (corrected or {}).get("review_date")
         result = self.call(
             "propose_credit_limit_change",
             {"customer": customer.reference, **target, "reason": reason, **({"review_date": review} if review else {})},
@@ -128,7 +137,26 @@ class TurnLimits(TurnReads):
                 f"Recommended limit {answers.money(recommendation['recommended_limit'], currency)}; "
                 f"{recommendation['authority_explanation']}.\n"
             )
-        return head + answers.proposal(result, currency=currency)
+        return head + answers.proposal(result, currency=currency) + self._still_pending(corrected)
+
+    def corrected_limit_proposal(self, customer: str) -> dict[str, Any] | None:
+        """ "actually make that 30k" right after a limit proposal for the same customer: that proposal's arguments
+        (its form — a move or a new limit —, reason and review date stand unless the correction restates them)."""
+        if not CORRECTION_RE.search(self.text):
+            return None
+        previous = last_call(self.history, "propose_credit_limit_change", only_last_reply=True)
+        if previous is None or str(previous.arguments.get("customer")) != str(customer):
+            return None
+        return dict(previous.arguments)
+
+    def _still_pending(self, corrected: dict[str, Any] | None) -> str:
+        earlier = [p.id for p in self.history[-1].proposals] if corrected is not None and self.history else []
+        if not earlier:
+            return ""
+        return (
+            f"\n\nThe earlier proposal #{earlier[-1]} is still pending: the approver should reject it if this one "
+            "replaces it (I cannot withdraw it)."
+        )
 
     def _scaled_limit(
         self, factor: Decimal | str, recommendation: dict[str, Any], nothing: str

@@ -68,13 +68,20 @@ class TurnNameLookups(TurnPlaces):
         """A run of words that named nobody may hold a name among words no rule explained ("deepstar's track
         record", "share of Soylent's"): its shorter runs, those keeping the first word first, are looked up too;
         only a clear match counts."""
+        found = self.resolved_part(queries, lookup)
+        return None if found is None else found[0]
+
+    def resolved_part(
+        self, queries: list[str], lookup: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
+    ) -> tuple[CustomerRef, str] | None:
+        """`resolve_part`'s customer, with the words that named it."""
         tried = 0
         for query in queries:
             words = query.split()
             parts = [" ".join(words[:n]) for n in range(len(words) - 1, 0, -1)]
             parts += [" ".join(words[n:]) for n in range(1, len(words))]
-            inner = [run for run in self.name_word_runs(words) if run not in parts]
-            for part in inner + sorted(parts, key=lambda p: -len(p.split())):
+            inner = self.name_word_runs(words)  # first, even when a run is also an end of the query
+            for part in inner + sorted((p for p in parts if p not in inner), key=lambda p: -len(p.split())):
                 if tried >= MAX_PART_LOOKUPS:
                     return None
                 if (
@@ -94,7 +101,7 @@ class TurnNameLookups(TurnPlaces):
                 rest = query.replace(part, " ", 1)
                 how = result["candidates"][0]["matched_on"] if result.get("candidates") else ""
                 if is_filler_run(rest) or how in _WHOLE_WORD_MATCHES:
-                    return customer_ref(result["customer"])
+                    return customer_ref(result["customer"]), part
         return None
 
     def name_word_runs(self, words: list[str]) -> list[str]:

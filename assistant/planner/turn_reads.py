@@ -98,6 +98,13 @@ def _searched_name(text: str) -> str | None:
     return (part.group(1) or part.group(2)) if part is not None else None
 
 
+# "do one for baycore too", "same for globex", "and for initech?" after a draft: the same letter for someone else
+_ONE_MORE_LIKE_IT_RE = re.compile(
+    r"\b(?:too|as\s+well|also|same|likewise)\b|\b(?:do|draft|write)\s+(?:one|another)\b|^\W*(?:and|what\s+about|now)\b",
+    re.I,
+)
+
+
 class TurnReads(TurnRecords):
     """The read capabilities: one tool call each (or a short fixed chain) and a templated answer."""
 
@@ -362,6 +369,9 @@ class TurnReads(TurnRecords):
         tone = next((TONES[w] for w in re.findall(r"[a-z]+", self.text.lower()) if w in TONES), None)
         if tone == "final" and level is not None:
             tone = None
+        previous = last_call(self.history, "draft_dunning_message", only_last_reply=True)
+        if previous is not None and tone is None and level is None and _ONE_MORE_LIKE_IT_RE.search(self.text):
+            tone, level = previous.arguments.get("tone"), previous.arguments.get("level")  # "do one for X too"
         customer = self.customer(extra_stop=frozenset(TONES))
         args: dict[str, Any] = {"customer": customer.reference}
         if as_of:

@@ -29,6 +29,7 @@ from .phrases import (
     _RELEASE_IT_RE,
     _WHOLE_WORD_MATCHES,
     BOOK_STOP,
+    CORRECTION_RE,
     TONES,
     stated_reason,
 )
@@ -62,10 +63,6 @@ _CREDITED_RE = re.compile(
     r"|written\s+off|waive[sd]?)\b"
     r"(?!\s+(?:limit|score|risk|check|status|team|control|line|terms)\b).*$",
     re.I,
-)
-# A slip corrected in the same message: "today-ish, actually no they said wednesday", "5k, make that 6k"
-_CORRECTION_RE = re.compile(
-    r"\b(?:actually(?:\s+no)?|no\s+wait|wait\s+no|i\s+mean|correction|make\s+(?:that|it)|scratch\s+that)\b", re.I
 )
 # No name, a role: "spoke w/ their FD", "talked to the controller"
 _SPOKE_TO_A_ROLE_RE = re.compile(
@@ -210,12 +207,13 @@ class TurnWrites(TurnLimits):
             args["resolution"] = said[:1000]
         # staff were set aside when looking for a customer's name; here they are the new owner
         owners = match_staff(self.text, vocabulary(self.request.database_url), Spans())
-        to_me = re.search(r"\b(?:to|for)\s+me\b|\bmake\s+me\b", lowered) is not None
+        to_me = re.search(r"\b(?:to|for)\s+me\b|\bmake\s+me\b|\bput\s+me\b", lowered) is not None
         if owners and not to_me and re.search(r"\b(?:owner|assign|reassign|to)\b", lowered):
             args["owner"] = owners[0]
         elif re.search(
             r"\b(?:give|assign|reassign|hand|pass|move)\b.{0,20}\bto me\b|\bi'?ll (?:take|own) it\b"
-            r"|\bmake\s+me\s+(?:the\s+)?owner\b|\bescalate\s+(?:it\s+|this\s+|that\s+)?to\s+me\b",
+            r"|\bmake\s+me\s+(?:the\s+)?owner\b|\bescalate\s+(?:it\s+|this\s+|that\s+)?to\s+me\b"
+            r"|\b(?:put|set|have)\s+me\s+(?:down\s+)?as\s+(?:the\s+)?owner\b|\bme\s+as\s+(?:the\s+)?owner\b",
             lowered,
         ):
             args["owner"] = self.request.actor.name  # "give it to me"
@@ -258,7 +256,7 @@ class TurnWrites(TurnLimits):
         contact = self.promise_contact()
         found = self.dates(future=True)
         amounts = self.amounts()
-        correction = _CORRECTION_RE.search(self.text)
+        correction = CORRECTION_RE.search(self.text)
         if correction is not None:  # "774.30 cad... today-ish, actually no they said wednesday": what follows counts
             after = date_mentions(self.text[correction.end() :], self.today, Spans(), future=True)
             found = after if len(found) > 1 and len(after) == 1 else found
@@ -361,7 +359,9 @@ class TurnWrites(TurnLimits):
             self.spans.add(*strong.span())  # "spoke to Acme Corporation, they committed …" names the customer
             return strong.group("name")
         lower = _CONTACT_LOWER_RE.search(self.text)
-        if lower is not None and not any(map(is_common_word, lower.group("name").split())):
+        # "mark in treasury": a person, even when the name is also a common word
+        in_a_team = lower is not None and re.search(r"[a-z]", self.text[lower.end("name") : lower.end()], re.I)
+        if lower is not None and (in_a_team or not any(map(is_common_word, lower.group("name").split()))):
             self.spans.add(*lower.span())
             return lower.group("name")
         spoken = self.spoken_to()
@@ -561,7 +561,8 @@ def _dispute_note(text: str) -> str | None:
     """ "dispute 24: timberdale accepted our replacement, please resolve it": the words after the dispute's number
     up to the request."""
     match = re.search(
-        r"\bdisputes?\s*#?\s*\d+\s*[:\-–—]\s*(?P<note>.+?)(?:[,;.]?\s*(?:please|pls|so|can you|could you)\b.*)?$",
+        r"\bdisputes?\s*#?\s*\d+\s*[:\-–—]\s*(?P<note>.+?)"
+        r"(?:[,;.]?\s*(?:please|pls|so|can you|could you|mark|close|resolve|reject|set|move)\b.*)?$",
         text,
         re.I,
     )
