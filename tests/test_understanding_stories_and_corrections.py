@@ -143,8 +143,8 @@ def test_a_corrected_proposal_keeps_its_reason_and_names_the_earlier_one(shared_
     assert f"The earlier proposal #{earlier} is still pending" in corrected.text
 
 
-def test_a_lower_recommendation_is_a_decrease_of_a_positive_amount(shared_url: str) -> None:  # noqa: F811
+def test_a_lower_recommendation_reads_as_a_signed_change_and_a_decrease(shared_url: str) -> None:  # noqa: F811
     reply = ask(shared_url, "avery", "what limit would you give hooli?")
     result = last_call(reply, "recommend_credit_limit").result
     assert result is not None and result["direction"] == "decrease"
-    assert "decrease of USD " in reply.text and "decrease of USD -" not in reply.text
+    assert "change USD -" in reply.text and ", a decrease)" in reply.text and "decrease of" not in reply.text

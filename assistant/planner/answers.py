@@ -294,10 +294,11 @@ def limit_recommendation(result: J, *, what_if: list[int] | None = None) -> str:
         )
     change = ""
     if result.get("change_amount") is not None:
-        size = str(result["change_amount"]).lstrip("-")  # "decrease of 50,000", not "decrease of -50,000"
-        change = f"; {result['direction']} of {money(size, ccy)}"
+        change = f"; change {money(result['change_amount'], ccy)}"  # signed, as the tool gives it
         if result.get("change_pct") is not None:
-            change += f" ({pct(str(result['change_pct']).lstrip('-'))})"
+            change += f" ({pct(result['change_pct'])})"
+        if result["direction"] in ("increase", "decrease"):  # never "decrease of -50,000"
+            change += f", {'an' if result['direction'] == 'increase' else 'a'} {result['direction']}"
     current = money(result["current_limit"], ccy) if result.get("current_limit") is not None else "none"
     rows = [
         [m["label"], money(m["value"], ccy) if m["value"] is not None else "n/a", m["kind"],
