@@ -102,6 +102,8 @@ def test_training_examples_cover_every_capability_the_planner_answers() -> None:
         "dev26.jsonl",
         "dev27.jsonl",
         "dev28.jsonl",
+        "dev29.jsonl",
+        "dev30.jsonl",
     ],
 )
 def test_no_training_example_is_a_text_of_the_evaluation_sets(labelled: str) -> None:
