@@ -35,6 +35,8 @@ PHRASINGS = [
     ("charlie", "left vm for soylent AP again, no callback. note it pls", "add_note"),
     ("morgan", "Wayne signed the 3-year supply contract. Can you put through a +250k limit increase?",
      "propose_credit_limit_change"),
+    ("sam", "why is the Globex order on hold?", "check_order_release"),
+    ("avery", "is it safe to go to 150k on Globex's limit?", "recommend_credit_limit"),
     ("morgan", "60+ days overdue for UK customers, disputes excluded", "get_portfolio_summary"),
     ("morgan", "customers above their limit", "get_portfolio_summary"),
     ("morgan", "who owes us more than 750k?", "get_portfolio_summary"),

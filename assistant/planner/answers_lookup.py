@@ -55,7 +55,7 @@ def payment_behaviour(result: J, *, trend_asked: bool = False) -> str:
     if not figures["paid_invoices"]:
         return (
             f"{customer_label(result['customer'])} paid no invoice between {result['window_start']} and "
-            f"{result['window_end']}, so there is no payment behaviour to report."
+            f"{result['window_end']}, so there are no days to pay, days late or share paid late to report."
         )
     blocks = [
         f"Payment behaviour of {customer_label(result['customer'])}, invoices paid {result['window_start']} – "
@@ -96,8 +96,9 @@ def promise_history(result: J) -> str:
     since = result.get("period_start")
     if not result["total"]:
         if since:
-            return f"{label} has no promise to pay due on or after {since} (as of {result['as_of']})."
-        return f"{label} has made no promise to pay up to {result['as_of']}."
+            none = "none open, kept or broken"
+            return f"{label} has no promise to pay due on or after {since} (as of {result['as_of']}): {none}."
+        return f"{label} has made no promise to pay up to {result['as_of']}: none open, kept or broken."
     blocks = []
     last = result.get("last_promise")
     if last:

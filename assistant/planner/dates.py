@@ -361,7 +361,10 @@ _AFTER_AN_AMOUNT_RE = re.compile(r"(?:\d[\d.,]*\s*(?:k|m)?|\b[A-Z]{3})\s+$")
 # "the two that fell due earlier this month": when something happened, not a date asked for
 _NOT_A_POINT_RE = re.compile(
     r"\b(?:earlier|later|previously)\s+(?:this|last|that|in\s+the)\s+(?:week|month|quarter|year)\b"
-    r"|\bearlier\s+today\b",
+    r"|\bearlier\s+today\b"
+    # "a big Q1 order", "their Q2 stock build": a quarter naming what a plan is for, no date asked about
+    r"|\bq[1-4]\s+(?:orders?|stock|build|deals?|pipeline|volumes?|campaign|plans?|budget|forecast|roll-?out|launch"
+    r"|push|programme|program|season|peak|promo\w*|contract|tender|project)\b",
     re.I,
 )
 

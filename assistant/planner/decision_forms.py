@@ -72,6 +72,13 @@ _WHAT_WOULD_IT_TAKE_RE = re.compile(
     r"|\bwhat\s+(?:would|does)\s+(?:it|that)\s+(?:need|require)\b",
     re.I,
 )
+# "is it safe to go to 150k on Globex's limit?", "would it be sensible to lift their line to 1m?"
+IS_IT_SAFE_RE = re.compile(
+    r"\b(?:is\s+it|would\s+it\s+be|are\s+we|am\s+i)\s+(?:\w+\s+)?(?:safe|ok|okay|wise|sensible|prudent|reasonable|smart"
+    r"|comfortable)\s+(?:to|with)\s+(?:go|goes|going|take|raise|raising|increase|lift|move|bump|push|extend)\b"
+    r"(?=.*\b(?:limit|line|credit)\b)",
+    re.I,
+)
 # What the rules allow, asked in general terms: "how long can a promise from globex be?", "can a collector log a 50k
 # promise without approval?", "how many reminders can we send before legal?", "what's the max an analyst can approve?"
 _RULE_QUESTION_RE = re.compile(
@@ -173,6 +180,18 @@ _NOT_A_DUNNING_LETTER_RE = re.compile(r"\b(?:cover|news|love|thank[- ]you|recomm
 _ROOM_FOR_AN_AMOUNT_RE = re.compile(
     r"\b(?:room|space|headroom|capacity)\s+(?:left\s+)?(?:for|to\s+(?:ship|take|add))\s+(?:another\s+|an?\s+(?:extra|further)\s+)?"
     r"[$£€]?\d",
+    re.I,
+)
+# "why is the deepcore order on hold?", "is globex's order stuck?": an order of the customer's, not its account
+_THE_ORDER_RE = re.compile(
+    r"\b(?:the|their|its|this|that|our|his|her)\s+(?:[\w&'-]+\s+){0,3}?orders?\b(?!\s+(?:again|more|from|with))"
+    r"|\b\w+'s?\s+(?:new\s+|latest\s+|last\s+|next\s+|open\s+)?orders?\b",
+    re.I,
+)
+# "how much more can they take before they're blocked?": no order to check, the room left on the account
+_HOW_MUCH_MORE_RE = re.compile(
+    r"\bhow\s+much\s+(?:more\s+|else\s+)?(?:credit\s+)?(?:can|could)\s+(?:they|we|it|he|she|[\w&'-]+)\s+"
+    r"(?:take|order|buy|handle|ship|carry|do)\b|\bhow\s+much\s+(?:room|headroom|space)\b",
     re.I,
 )
 # "rescore Acme please": the score, done again

@@ -300,7 +300,7 @@ _WORDS_RE = re.compile(
     re.IGNORECASE,
 )
 _WORD_RE = re.compile(r"\S+")
-_LEAD = "([{\"'“‘«+"  # "+25k": an increase of 25k, the plus no part of the figure
+_LEAD = "([{\"'“‘«+~≈"  # "+25k": an increase of 25k, the plus no part of the figure; "~25k": about 25k
 _TRAIL = ".,;:!?)]}\"'”’»+"  # "10k+": at least 10k, the plus is no part of the figure
 # Digits that are not amounts: dates, ranges, days past due, ordinals, percentages, times, counts with a unit.
 _NOT_AMOUNT_RE = re.compile(

@@ -12,6 +12,7 @@ from .dates import date_mentions
 from .entities import DISPUTE_ID_RE, INVOICE_RE, ORDER_RE, Spans
 from .intent_rules import ROOM_FOR_MORE_RE
 from .intents import CUSTOMER_INTENTS, THRESHOLD, Intent, recognise
+from .limit_change import terms_days
 from .phrases import (
     _ABOUT_IT_RE,
     _CUSTOMER_READS,
@@ -30,9 +31,11 @@ from .phrases import (
     FOLLOW_UP_RE,
     GO_AHEAD_RE,
     NEXT_PAGE_RE,
+    ONLY_A_REASON_RE,
     ONLY_RE,
     ORDINAL_RE,
     PICK_RE,
+    RANKED_CUE_RE,
     SAME_BUT_RE,
     SURE_ENOUGH_FOR_TERSE,
     WHY_RANKED_RE,
@@ -79,6 +82,13 @@ _ANOTHER_AMOUNT_RE = re.compile(
 )
 _ANOTHER_NUMBER_RE = re.compile(r"^\W*(?:and|what\s+about|how\s+about|also)\s+#?\d{2,10}\W*$", re.I)
 # What became of promises ("how many have they broken?", "and the kept ones?")
+_REASONED_CHANGES = (Intent.LIMIT_PROPOSE, Intent.ORDER_HOLD, Intent.ORDER_RELEASE)
+_SET_THE_REVIEW_RE = re.compile(
+    r"^\W*(?:(?:ok|and|also|oh|plus|actually|sorry)\W+)*(?:(?:pls|please|can\s+you|could\s+you)\s+)?"
+    r"(?:(?:set|put|make|add|schedule|change|move)\s+(?:the\s+|a\s+)?(?:next\s+)?review(?:\s+date)?\b"
+    r"|(?:with\s+(?:a\s+)?)?review(?:\s+(?:it|date))?\s+(?:in|on|by|at|for|end|next)\b)",
+    re.I,
+)
 PROMISE_OUTCOME_RE = re.compile(r"\b(?:broken|broke|break|kept|keep|missed|miss|honou?red|bounced)\b", re.I)
 # Longer than this, a message after a customer answer is a request of its own, not a customer's name alone
 _A_NAME_ALONE_WORDS = 6
@@ -95,7 +105,8 @@ _PROPOSE_IT_RE = re.compile(
     r"\bpropos(?:e|al)\b|\bsubmit\b|\bput\s+(?:that|it|this)\s+(?:forward|in|through|up)\b"
     r"|\bput\s+(?:in|through|forward)\s+(?:for\s+)?[$£€]?\d"  # "ok put in 15k for them"
     r"|\b(?:go|going)\s+(?:with|for)\s+(?:that|it|this|(?:an?\s+)?[+$£€]?\d)"
-    r"|\b(?:make|set)\s+(?:it|that)\s+(?:at|to)?\s*[$£€]?\d",
+    r"|\b(?:make|set)\s+(?:it|that)\s+(?:at|to)?\s*[$£€]?\d"
+    r"|\b(?:cap|limit)\s+(?:it|that|them)\s+at\s+[$£€]?\d",  # "go with roughly that but cap it at 95k"
     re.IGNORECASE,
 )
 # After a draft: "get that out to them", "fire it off", "send the notice": the drafted letter is to be sent
@@ -181,6 +192,8 @@ class TurnFollowUps(TurnWrites):
             return Intent.WORKLIST  # "same but only D risk", "just the EMEA ones" after a worklist: narrowed
         if previous == Intent.WORKLIST and WHY_RANKED_RE.search(text) and ORDINAL_RE.search(text):
             return Intent.WORKLIST  # "why is the first one on top?": that row's ranking, factor by factor
+        if previous == Intent.WORKLIST and WHY_RANKED_RE.search(text) and RANKED_CUE_RE.search(text):
+            return Intent.WORKLIST  # "why's falconwick ranked above acme corp?": those rows' rankings
         if (
             previous == Intent.POLICY
             and FOLLOW_UP_RE.match(text)
@@ -220,8 +233,12 @@ class TurnFollowUps(TurnWrites):
         ):
             return Intent.POLICY  # "what's the max limit for them?" after how often C-class limits are reviewed
         corrects = CORRECTION_RE.search(text) and re.search(r"\d", text) and not self.names_a_customer()
-        if previous == Intent.LIMIT_PROPOSE and corrects:
-            return Intent.LIMIT_PROPOSE  # "actually make that 10k" after a limit proposal: that one, corrected
+        if previous in (Intent.LIMIT_PROPOSE, Intent.PROMISE) and corrects:
+            return Intent(previous)  # "actually make that 10k", "she said the 28th not the 30th": that one, corrected
+        if previous == Intent.LIMIT_PROPOSE and _SET_THE_REVIEW_RE.match(text) and not self.names_a_customer():
+            return Intent.LIMIT_PROPOSE  # "and set the review for end of march": the same change, reviewed then
+        if previous in _REASONED_CHANGES and ONLY_A_REASON_RE.match(text) and not self.names_a_customer():
+            return Intent(previous)  # "reason: customer paid the overdue invoice" right after the proposal: with it
         go = GO_AHEAD_RE.match(text)
         if go and previous == Intent.LIMIT_RECOMMEND and recognised in (Intent.UNKNOWN, Intent.LIMIT_PROPOSE):
             return Intent.LIMIT_PROPOSE
@@ -384,7 +401,7 @@ class TurnFollowUps(TurnWrites):
         """ "what if terms were 45 or 90 days?" right after a limit recommendation: the same one on those terms."""
         return (
             previous == Intent.LIMIT_RECOMMEND
-            and _TERMS_WHAT_IF_RE.search(self.text) is not None
+            and (_TERMS_WHAT_IF_RE.search(self.text) is not None or bool(terms_days(self.text, Spans())))
             and HYPOTHETICAL_RE.search(self.text) is not None
             and not self.names_a_customer()
         )

@@ -377,7 +377,8 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
         re.compile(
             r"\bportfolio\b|\bwhole book\b|\bthe book\b|\bour book\b|\bledger\b|\bkpis?\b|\bdso\b"
             r"|\bcei\b|\bcollection effectiveness\b|\bconcentration\b|\btrend\b|\bchart\b"
-            r"|\bgraph\b|\bplot\b|\bdays sales outstanding\b|\bbpdso\b",
+            r"|\bgraph\b|\bplot\b|\bdays sales outstanding\b|\bbpdso\b"
+            r"|\b(?:board|exec|management|mgmt|month[- ]end|monthly)\s+(?:pack|deck|report|slides?)\b",  # a book figure
             IC,
         ),
         4,
@@ -529,7 +530,10 @@ RULES: list[tuple[Intent, re.Pattern[str], int]] = [
             r"|\bwho (?:has|needs|must|should|would|can|will) (?:to )?sign\b"
             r"|\bwhat (?:level of |kind of )?(?:approvals?|sign-?offs?|authori[sz]ation) (?:do|does|would|will)"
             r" (?:i|we|you|they|it)\b"
-            r"|\bauthority matrix\b|\bfour[- ]eyes\b",
+            r"|\bauthority matrix\b|\bfour[- ]eyes\b"
+            # "who do i even talk to about getting a limit increase?": who handles it, which the policy says
+            r"|\bwho\s+(?:do|should|can|would)\s+(?:i|we)\s+(?:even\s+|actually\s+)?(?:talk|speak|go|reach\s+out|escalate)"
+            r"\s+(?:to|with)?\s*(?:about|for|re|regarding)\b",
             IC,
         ),
         8,

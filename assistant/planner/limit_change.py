@@ -167,6 +167,10 @@ _DAY_TERMS_RE = re.compile(
     r"|\b(?:terms?|what[- ]ifs?)\b.{0,30}?\b(\d{1,3}(?:\s*(?:,|and|&|/|or|vs\.?|versus)\s*\d{1,3})+)\s*(?:days?|d)\b"
     # "compare terms 30/45/90", "terms 30, 60 and 90": several terms, the unit left out
     r"|\bterms\s+(?:of\s+)?(\d{1,3}(?:\s*(?:,|and|&|/|or|vs\.?|versus)\s*\d{1,3})+)\b(?!\s*(?:k|m|%|[.,]\d))"
+    # "if we gave them 60 days instead of 30", "offered 45 days", "extended them to 90 days"
+    r"|\b(?:gave|give|giving|offer(?:ed|ing)?|allow(?:ed|ing)?|extend(?:ed|ing)?|grant(?:ed|ing)?)\s+(?:them\s+|it\s+)?"
+    r"(?:to\s+)?(\d{1,3})\s+days\b(?!\s+(?:late|overdue|past|ago))"
+    r"|\b(\d{1,3})\s+days\s+(?:instead\s+of|rather\s+than)\s+\d{1,3}\b"
     # "if we moved them to 90 days", "went to 60 days"
     r"|\b(?:move[ds]?|moving|went|go(?:es|ing)?|switch\w*|put)\s+(?:them\s+|it\s+)?(?:on)?to\s+(\d{1,3})\s+days\b"
     r"|\bterms?\s+(?:went|go(?:es)?|going|moved?|were|was|changed?|got\s+extended)\s+to\s+(\d{1,3})\b"

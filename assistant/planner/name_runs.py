@@ -18,44 +18,44 @@ from .entities import Spans
 
 STOPWORDS = frozenset(
     """
-    a about above after again against all am an and any are as at be because been before being below between both but
-    by can could did do does doing down during each few for from further had has have having he her here hers him his
-    how i if in into is it its itself just me more most my no nor not now of off on once only or other our ours out
-    over own same she should so some such than that the their theirs them then there these they this those through to
-    too under until up very was we were what when where which while who whom why will with would you your yours
-    yourself what's whats who's how's it's i'm im i'd i'll let's lets pls please plz thanks thank thx hi hello hey ok
-    okay yes yeah yep sure go ahead also again quickly quick asap currently current right now today tomorrow yesterday
-    tell show give get gimme gime list find look lookup check see know need want wanna like think pull bring fetch
-    run do make create open view display explain summarise summarize summary brief briefing update updates info
-    information details detail overview status state standing position situation much many number amount total
-    exposure exposures expsoure exposre balance balances bal owe owes owed owing outstanding o/s receivable receivables
-    ar a/r aging ageing aged overdue due past late open items invoices invoice items credit limit limits utilisation
-    utilization available headroom room dso cei add kpi kpis customer customers client clients account accounts acct
-    cust company's ship shipping shipment ship? deliver delivery release released releasing order orders new accept
-    take book fulfil fulfill ok? safe allowed can't cannot score scores scoring scorecard risk risky rating rated
-    class classes grade why recommend recommended recommendation suggest suggested suggestion propose proposed
-    proposal increase raise bump lift reduce decrease lower cut set change adjust limit? review worklist work list
-    queue todo to-do next call calls chase chasing contact priority priorities prioritise prioritize top team teams
-    region regions segment segments collector collectors my mine dunning dun reminder reminders remind letter letters
-    email e-mail mail draft write prepare compose send sent friendly firm final notice level tone gentle polite stern
-    dispute disputes disputed claim claims complaint complaints portfolio whole entire book trend trends chart charts
-    graph plot concentration largest biggest top debtors promise promised promises promising pay paid paying payment
-    payments ptp commit committed agreed going will hold holds on-hold block blocked stop unblock unhold lift assign
-    assigned reassign move transfer hand note notes log record add comment policy policies rule rules handbook
-    procedure approve approves approval approvals approver reject decline who when happens allowed help commands
-    menu thing things stuff guy guys one ones first second third last previous same this that those these them they
-    their it its him her he she customer's their's excluding exclude excl without except undisputed broken kept incl
-    per grouped group-by quarter month week day days year q1 q2 q3 q4 end start since as-of asof as date period
-    between past due dpd usd eur gbp cad aud mxn sgd k m bn thousand million dollars euros pounds bucks level
-    including inclusive another already really gonna wanna combined together overall altogether avg average
-    typically typical usually normally generally settle settles settling good morning cheers sec cfo ceo coo cfo's
-    ceo's fd vp md hr board deck slides remittance dont don't wont won't cant didnt didn't doesnt doesn't isnt
-    isn't arent aren't wasnt wasn't surprises surprise
-    lvl again. reason because due. regarding re: about? exposure? balance? status? score? disputes? worklist?
-    currently? again? morning afternoon evening everyone everybody anyone someone every everything anyway else
-    wants wanted more worth pending mean means meaning o s says said told tells us vs versus hw hou sales chaser
-    chasers bucket buckets put probability likelihood chance most least highest lowest doing doing? fine whos
-    who's whats hows history histories historical hook across behaviour behavior behaviours behaviors habits
+    a about above after again against all am an and any are as at be because been before being below between both
+    but by can could did do does doing down during each few for from further had has have having he her here hers
+    him his how i if in into is it its itself just me more most my no nor not now of off on once only or other our
+    ours out over own same she should so some such than that the their theirs them then there these they this those
+    through to too under until up very was we were what when where which while who whom why will with would you your
+    yours yourself what's whats who's how's it's i'm im i'd i'll let's lets pls please plz thanks thank thx hi hello
+    hey wait oops hmm ok okay yes yeah yep sure go ahead also again quickly quick asap currently current right now
+    today tomorrow yesterday tell show give get gimme gime list find look lookup check see know need want wanna like
+    think pull bring fetch run do make create open view display explain summarise summarize summary brief briefing
+    update updates info information details detail overview status state standing position situation much many
+    number amount total exposure exposures expsoure exposre balance balances bal owe owes owed owing outstanding o/s
+    receivable receivables ar a/r aging ageing aged overdue due past late open items invoices invoice items credit
+    limit limits utilisation utilization available headroom room dso cei add kpi kpis customer customers client
+    clients account accounts acct cust company's ship shipping shipment ship? deliver delivery release released
+    releasing order orders new accept take book fulfil fulfill ok? safe allowed can't cannot score scores scoring
+    scorecard risk risky rating rated class classes grade why recommend recommended recommendation suggest suggested
+    suggestion propose proposed proposal increase raise bump lift reduce decrease lower cut set change adjust limit?
+    review worklist work list queue todo to-do next call calls chase chasing contact priority priorities prioritise
+    prioritize top team teams region regions segment segments collector collectors my mine dunning dun reminder
+    reminders remind letter letters email e-mail mail draft write prepare compose send sent friendly firm final
+    notice level tone gentle polite stern dispute disputes disputed claim claims complaint complaints portfolio
+    whole entire book trend trends chart charts graph plot concentration largest biggest top debtors promise
+    promised promises promising pay paid paying payment payments ptp commit committed agreed going will hold holds
+    on-hold block blocked stop unblock unhold lift assign assigned reassign move transfer hand note notes log record
+    add comment policy policies rule rules handbook procedure approve approves approval approvals approver reject
+    decline who when happens allowed help commands menu thing things stuff guy guys one ones first second third last
+    previous same this that those these them they their it its him her he she customer's their's excluding exclude
+    excl without except undisputed broken kept incl per grouped group-by quarter month week day days year q1 q2 q3
+    q4 end start since as-of asof as date period between past due dpd usd eur gbp cad aud mxn sgd k m bn thousand
+    million dollars euros pounds bucks level including inclusive another already really gonna wanna combined
+    together overall altogether avg average typically typical usually normally generally settle settles settling
+    good morning cheers sec cfo ceo coo cfo's ceo's fd vp md hr board deck slides remittance dont don't wont won't
+    cant didnt didn't doesnt doesn't isnt isn't arent aren't wasnt wasn't surprises surprise lvl again. reason
+    because due. regarding re: about? exposure? balance? status? score? disputes? worklist? currently? again?
+    morning afternoon evening everyone everybody anyone someone every everything anyway else wants wanted more worth
+    pending mean means meaning o s says said told tells us vs versus hw hou sales chaser chasers bucket buckets put
+    probability likelihood chance most least highest lowest doing doing? fine whos who's whats hows history
+    histories historical hook across behaviour behavior behaviours behaviors habits
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 # Never part of a name: the request words above and the trade vocabulary shared with the resolver ("report",

@@ -190,7 +190,13 @@ _LIST_THEM_RE = re.compile(
     re.IGNORECASE,
 )
 # "why is the first one on top?", "how come #2 ranks above #3?": a worklist row's ranking, explained
-WHY_RANKED_RE = re.compile(r"^\W*(?:(?:ok|and|so)\W+)*(?:why|how\s+come)\b", re.I)
+WHY_RANKED_RE = re.compile(r"^\W*(?:(?:ok|and|so|but|hmm|wait)\W+)*(?:why|how\s+come)\b", re.I)
+# "why is umbrella first on it?", "why's falconwick ranked above acme corp?": a named row's place on the list
+RANKED_CUE_RE = re.compile(
+    r"\b(?:first|1st|top|ranked|ranks?|ranking|above|ahead\s+of|higher|lower|below|number\s+one|no\.?\s*1|so\s+high"
+    r"|so\s+low|(?:on|at)\s+(?:the\s+)?(?:top|bottom)|on\s+(?:it|there|the\s+list|my\s+list|that\s+list))\b|(?<!\w)#\d+\b",
+    re.I,
+)
 # "vs a year earlier?", "who are the 5 worst?", "show me the trend over the last 12 month ends": the last portfolio
 # question continued — its filters kept, what the words name added
 CONTINUES_RE = re.compile(
@@ -388,8 +394,15 @@ _CONTACT_WEAK_RES = (
 APPROVAL_QUESTION_SCORE = 8
 _WHOLE_WORD_MATCHES = frozenset({"id", "external id", "name", "name words", "words in name"})
 # A slip corrected in the same message: "today-ish, actually no they said wednesday", "5k, make that 6k"
+# A message that only gives the reason for the change just proposed ("reason: customer paid on friday")
+ONLY_A_REASON_RE = re.compile(
+    r"^\W*(?:(?:and|oh|also|sorry)\W+)*(?:the\s+)?(?:reason|rationale|why)\s*(?:is|being)?\s*[:=-]", re.I
+)
 CORRECTION_RE = re.compile(
-    r"\b(?:actually(?:\s+no)?|no\s+wait|wait\s+no|i\s+mean|correction|make\s+(?:that|it)|scratch\s+that)\b", re.I
+    r"\b(?:actually(?:\s+no)?|no\s+wait|wait\s+no|i\s+mean|correction|make\s+(?:that|it)|scratch\s+that|instead"
+    r"|don'?t\s+go\s+(?:that|so|quite\s+that)\s+(?:low|high|far)|(?:change|amend|correct)\s+(?:that|it)\s+to)\b"
+    r"|^\W*(?:wait|hold\s+on|hang\s+on|sorry|oops)\b",
+    re.I,
 )
 NEXT_PAGE_RE = re.compile(
     r"^\W*(?:(?:ok|and|now|done|cool|thanks|great|right|got it)\W+)*"
@@ -465,7 +478,7 @@ _ACTION_WORDS = {
     for intent, pattern in {
         Intent.LIMIT_PROPOSE: r"\b(?:increase|raise|bump|lift|up|upp?ed|reduce|decrease|lower|cut|drop"
         r"|set|change|adjust|propos\w*|extend|give|more|extra|take\s+\w+\s+down|down\s+to|top\s+up|boost|double|halve"
-        r"|zero(?:ise|ize)?(?:\s+out)?)\b|->|→"
+        r"|zero(?:ise|ize)?(?:\s+out)?|cap(?:ped)?\s+(?:it\s+|that\s+|them\s+|the\s+(?:limit|line)\s+)?at)\b|->|→"
         r"|\bnew\s+(?:credit\s+)?limit\b[^.?!]{0,60}?:\s*\S*\d",  # "New limit for Westport: 3.5m"
         Intent.PROMISE: r"\bpromis\w*|\bcommit\w*|\bptp\b|\bwill\s+(?:pay|send|settle|clear)|'ll\s+(?:pay|send|settle)"
         r"|\blog\s+(?:a\s+|another\s+)?(?:new\s+)?one\b"  # "ok log a new one - €4,000 by 4 Dec" after promises
@@ -523,7 +536,7 @@ _REASON_RE = re.compile(
     r"(?:request|release|hold|raise|lift|increase|lower|cut|reduce|put|send|log|propose)\b"
     r"|\b(?:reason|why|rationale)\s*(?:is\s*)?[:\-–]\s*(?P<said>.+)$"
     r"|\b(?:reason|rationale)(?:\s+(?:is|being))?\s+(?!codes?\b)(?P<plain>[a-z].+)$"  # "…, reason expanding volumes"
-    r"|\b(?:because|due\s+to|given|(?:as|while|since|now\s+that)\s+(?:they|their|the|we|it)|as\s+an?\s+(?=[a-z]{3,})|following|pending|until)\b"
+    r"|\b(?:because|due\s+to|given|(?:as|while|since|now\s+that)\s+(?:they|their|the|we|it)|as\s+an?\s+(?=[a-z]{3,})|following|pending|until|till?)\b"
     r"\s*(?P<after>.+)$"
     r"|\bfor\s+their\s+.+$"
     # "… by 1.2m for the plant expansion project", "+40k for the new project"
@@ -535,10 +548,14 @@ _REASON_RE = re.compile(
     r"|drop|bump|increase|decrease)\b)(?P<dashed>[^.?!]+)"
     # "…, they're deteriorating", "… on hold? customer is chasing us", "…, volumes are up": a later clause of two
     # words or more that is not a review date, a courtesy or a further request
-    r"|[,;?!]\s+(?P<clause>(?!(?:review|reason|why|rationale|pls|please|thanks|thank|thx|cheers|asap|ta|and|then|also"
+    r"|[,;?!]\s+(?P<clause>(?!(?:review|reason|why|rationale|because|due|given|since|pls|please|thanks|thank|thx|cheers"
+    r"|asap|ta|and|then|also"
     r"|ok|okay|so|can|could|would|will|what|how|is|are|do|does|put|hold|release|raise|lift|increase|decrease|lower|cut"
     r"|reduce|send|log|draft|set|change|propose|move|assign|request|mark|close|resolve|reject|fix|recode|update)\b)"
-    r"[a-z][^.?!,;]*\s[^.?!]*)"
+    r"(?:[a-z]|\d+[-\s](?:years?|yrs?|months?|weeks?|days?)\b)[^.?!,;]*\s[^.?!]*)"
+    # "…by 40k pls, deteriorating, review again end of Jan": one word of what is happening, set off by commas
+    r"|[,;]\s+(?P<word>(?!(?:thanking|pending|outstanding|according|regarding|following|speaking)\b)[a-z]{4,}(?:ing|ed))"
+    r"\s*(?:[,;.!]|$)"
     # "Hold SO-0000117. Canyonpeak is way over limit.": a sentence about the customer after the request
     r"|\.\s+(?P<sentence>(?!(?:what|how|who|where|when|why|which|it|this|that)\b)(?-i:[A-Z])[\w'-]+\s+"
     r"(?:is|are|has|have|keeps|was|were)\s[^.?!]*"
@@ -551,23 +568,35 @@ _REASON_RE = re.compile(
 )
 
 
-def stated_reason(text: str) -> str | None:
+# "…, reason: strategic account": a reason named as one wins wherever it stands
+_LABELLED_REASON_RE = re.compile(r"\b(?:reason|rationale)\s*(?:is\s*)?[:=]\s*(?P<said>\S.*)$", re.I)
+# Groups that say outright that what follows is the reason (a correction keeps the earlier reason unless one of these)
+_OUTRIGHT = ("said", "plain", "purpose", None)  # None: "because …", "due to …", "until …"
+
+
+def stated_reason(text: str, *, outright: bool = False) -> str | None:
     """The user's own reason for a change ("reason: strong payment record", "given how late they pay", "…, they're
-    deteriorating", "… - payment received")."""
-    match = _REASON_RE.search(text)
+    deteriorating", "… - payment received"). `outright`: only a reason the words mark as one ("reason: …",
+    "because …"), not a clause that merely sits beside the request ("make that 30k, sorry, the 20 was a typo")."""
+    match = _LABELLED_REASON_RE.search(text) or _REASON_RE.search(text)
     if match is None:
         return None
-    said = next(
+    groups = match.groupdict()
+    group = next(
         (
-            match.group(g)
-            for g in ("leading", "told", "before", "said", "plain", "purpose", "dashed", "clause", "sentence")
-            if match.group(g)
+            g
+            for g in ("leading", "told", "before", "said", "plain", "purpose", "dashed", "clause", "word", "sentence")
+            if groups.get(g)
         ),
-        match.group(0),
+        None,
     )
+    if outright and group not in _OUTRIGHT:
+        return None
+    said = match.group(group) if group else match.group(0)
     said = said.strip(" .;,")
     said = re.sub(r"^(?:because|as)\s+(?!of\b)|^reason\s*[:=]\s*", "", said, flags=re.I)  # "because …", "- reason: …"
     # "while they restructure, review by end of March": the review date is no part of the reason
     said = re.sub(r"(?:[,;]|\s+and|\s[-–—])\s*(?:with\s+)?(?:the\s+|a\s+)?(?:next\s+)?review(?:ed)?\s+(?:it\s+)?"
-                  r"(?:(?:by|on|in|at|date|again|before|after)\b|\d).*$", "", said, flags=re.I)  # fmt: skip
+                  r"(?:(?:by|on|in|at|date|again|before|after|end|start|mid|early|late|next|for)\b|\d).*$", "", said,
+                  flags=re.I)  # fmt: skip
     return said[:300] or None

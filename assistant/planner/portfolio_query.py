@@ -23,6 +23,7 @@ LIST_RE = re.compile(
     r"|\b(?:customers|accounts|clients|debtors)\s+(?:in|from|on)\s+(?:[\w-]+\s+){1,3}?(?:that|who|which|with|owing|owe|exceeding)\b"
     r"|^\W*(?:\w+\W+){0,2}?who(?:'s|\s+has|\s+have)\s+got\b"  # "who's got invoices sitting 31 to 60 days past due?"
     r"|\bhow many\s+(?:customers|accounts|clients)\b"
+    r"|\bwhich\s+(?:customers|accounts|clients|debtors|companies)\b"  # "as of 31/10/2013: which customers in 770 had …"
     r"|^\W*(?:\w+\W+){0,3}?(?:any(?:one|body)|any\s+(?:customers?|accounts?|clients?))\b"  # "anyone owing 250k+?"
     r"|\b(?:list|name)\s+(?:them|those|'em)\b"  # "… or more? list them"
     # "wich of my customers are over there limit?", "Customers on Hold or Stop — can I get the list?"

@@ -26,6 +26,7 @@ from .decision_forms import (
     _ASKS_THE_POLICY_RE,
     _BARE_ON_HOLD_RE,
     _DECIDE_THE_CLAIM_RE,
+    _HOW_MUCH_MORE_RE,
     _LINE_OPINION_RE,
     _LINE_READINGS,
     _LOOK_UP_CUE_RE,
@@ -37,6 +38,7 @@ from .decision_forms import (
     _TERMS_CHANGE_RE,
     _TERSE_LIMIT_RE,
     _THE_LIST_ITSELF_RE,
+    _THE_ORDER_RE,
     _WHAT_THE_AMOUNT_IS_RE,
     _WHAT_WOULD_IT_TAKE_RE,
     _WRITE_THEM_A_LETTER_RE,
@@ -44,6 +46,7 @@ from .decision_forms import (
     ASKED_WHY_RE,
     ASKS_THE_STANDING_RE,
     BOOK_FIGURE_RE,
+    IS_IT_SAFE_RE,
     LAST_PAYMENT_RE,
     LOOK_FIRST_RE,
     LOOK_INTO_RE,
@@ -474,8 +477,10 @@ class Turn(TurnAsking):
             # No word asks for the change ("stark 60k"): a proposal is never made on the classifier's hunch; when the
             # words ask for the look instead ("firm reminder to soylent": a draft), that is the answer
             if (
-                recognised.intent is _READ_COUNTERPART[intent] and recognised.score >= THRESHOLD
-            ) or ASKED_WHY_RE.search(self.text):
+                (recognised.intent is _READ_COUNTERPART[intent] and recognised.score >= THRESHOLD)
+                or ASKED_WHY_RE.search(self.text)
+                or (intent is Intent.LIMIT_PROPOSE and IS_IT_SAFE_RE.search(self.text))
+            ):
                 return _READ_COUNTERPART[intent]  # "SO-0000041 - why is it held?": a question changes nothing
             others = [reading for reading, _ in understood.readings[1:3] if reading is not intent]
             decided = self.ask_between([intent, _READ_COUNTERPART[intent], *others])
@@ -530,8 +535,12 @@ class Turn(TurnAsking):
             decided = self.ask_between(close)
             if decided is not None:
                 return decided
-        if intent is Intent.LIMIT_PROPOSE and _WHAT_WOULD_IT_TAKE_RE.search(self.text):
-            return Intent.LIMIT_RECOMMEND  # "what would it take to get hooli's limit to 100k?": a question, no change
+        if intent is Intent.LIMIT_PROPOSE and (
+            _WHAT_WOULD_IT_TAKE_RE.search(self.text) or IS_IT_SAFE_RE.search(self.text)
+        ):
+            # "what would it take to get hooli's limit to 100k?", "is it safe to go to 150k on globex's limit?": a
+            # question, no change
+            return Intent.LIMIT_RECOMMEND
         if intent is Intent.POLICY and not _ASKS_THE_POLICY_RE.search(self.text) and self.names_a_customer():
             # "initech mentioned a payment promise on the call, can you deal with it": a customer's matter, which a
             # policy passage does not answer; the customer readings are offered instead
@@ -582,4 +591,12 @@ class Turn(TurnAsking):
             return Intent.EXPOSURE  # "hows globex lookin against their limit": its standing, not its right limit
         if intent in (Intent.EXPOSURE, Intent.STATUS) and _ROOM_FOR_AN_AMOUNT_RE.search(self.text):
             return Intent.RELEASE_CHECK  # "is there room for 8 grand more on windmont?"
+        if intent is Intent.STATUS and _THE_ORDER_RE.search(self.text) and self.names_a_customer():
+            return Intent.RELEASE_CHECK  # "why is the deepcore order on hold?": that order's check says what holds it
+        if (
+            intent is Intent.RELEASE_CHECK
+            and _HOW_MUCH_MORE_RE.search(self.text)
+            and not any(not mention.error for mention in money_mentions(self.text, Spans()))
+        ):
+            return Intent.EXPOSURE  # "how much more can they take before they get blocked?": the room on the account
         return intent

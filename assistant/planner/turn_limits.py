@@ -43,6 +43,8 @@ class TurnLimits(TurnReads):
 
     def limit_propose(self) -> str:
         nothing = "Nothing was proposed."
+        for said in CORRECTION_RE.finditer(self.text):  # "wait, don't go that low": no customer's name
+            self.spans.add(*said.span())
         # "… for the Q1 rollout, review date 31/03/2027": with a review date stated, other dates are talk
         reviewed = self.review_date() is not None
         found = self.dates(used=not reviewed)
@@ -59,6 +61,19 @@ class TurnLimits(TurnReads):
                 "limit direction contradicts",
             )
         customer = self.customer(single=nothing)
+        review, reason = self.review_date(), stated_reason(self.text, outright=True)
+        if amount is None and (review is not None or reason is not None):
+            earlier = last_call(self.history, "propose_credit_limit_change", only_last_reply=True)
+            if earlier is not None and str(earlier.arguments.get("customer")) == str(customer.reference):
+                # "and set the review for end of march", "reason: new contract" right after a limit proposal: the
+                # same change, reviewed then or with that reason
+                requested = f" (requested by {self.request.actor.name} via the assistant)"
+                arguments = {**earlier.arguments, **({"review_date": review} if review else {}),
+                             **({"reason": reason + requested} if reason else {})}  # fmt: skip
+                result = self.call("propose_credit_limit_change", arguments)
+                shown = last_call(self.history, "recommend_credit_limit", only_last_reply=True)
+                currency = (shown.result or {}).get("currency") if shown is not None else None
+                return answers.proposal(result, currency=currency) + self._still_pending(arguments)
         if amount is None and not self.names_the_new_limit_otherwise(customer.reference):
             who = customer.name or "that customer"
             raise Stop(
@@ -86,7 +101,8 @@ class TurnLimits(TurnReads):
                 {"change_by": str(-amount.amount)} if amount.negative else self._stated_limit(amount, recommendation)
             )
             reason = f"Requested by {self.request.actor.name} via the assistant (recommendation reviewed)."
-            stated = stated_reason(self.text)
+            # a correction ("make it 1.6m actually, same reason") keeps its reason unless it gives a new one outright
+            stated = stated_reason(self.text, outright=corrected is not None and bool(corrected.get("reason")))
             if stated:
                 reason = f"{stated} (requested by {self.request.actor.name} via the assistant)"
             elif corrected is not None and corrected.get("reason"):

@@ -9,6 +9,7 @@ from typing import Any
 from assistant.catalogue import by_intent
 from assistant.types import Citation
 from db.models import Role
+from tools.reference_words import is_filler, is_ordinary
 
 from . import answers, answers_lookup
 from .comparisons import compared_date, comparison, earlier_arguments
@@ -22,7 +23,7 @@ from .context import (
     order_customer,
     vocabulary,
 )
-from .decision_forms import _WHAT_WOULD_IT_TAKE_RE, PAYMENT_MADE_RE
+from .decision_forms import _WHAT_WOULD_IT_TAKE_RE, IS_IT_SAFE_RE, PAYMENT_MADE_RE
 from .entities import (
     LEVEL_RE,
     PAGE_RE,
@@ -51,6 +52,7 @@ from .phrases import (
     NOW_RE,
     ONLY_RE,
     ORDINAL_RE,
+    RANKED_CUE_RE,
     SAME_BUT_RE,
     STATUS_CHANGE_RE,
     TONES,
@@ -276,7 +278,8 @@ class TurnReads(TurnRecords):
         result = self.call("recommend_credit_limit", args)
         asked = [m for m in money_mentions(self.text, self.spans) if not m.error and m.amount > 0]
         head = ""
-        if asked and _WHAT_WOULD_IT_TAKE_RE.search(self.text):  # "what if we raised riverline's limit to 50k?"
+        # "what if we raised riverline's limit to 50k?", "is it safe to go to 150k on globex's limit?"
+        if asked and (_WHAT_WOULD_IT_TAKE_RE.search(self.text) or IS_IT_SAFE_RE.search(self.text)):
             typed = self.text[asked[0].start : asked[0].end].strip()
             head = (
                 f"Nothing was proposed: a limit of “{typed}” is a what-if, answered here with what the policy "
@@ -289,6 +292,18 @@ class TurnReads(TurnRecords):
         args: dict[str, Any] = {"page_size": 10}
         previous = last_call(self.history, "build_worklist", only_last_reply=True)
         picked = ORDINAL_RE.search(self.text)
+        if previous is not None and WHY_RANKED_RE.search(self.text) and RANKED_CUE_RE.search(self.text):
+            # "why is umbrella first on it?": the rows the message names, in its order, wherever they rank
+            result = self.call("build_worklist", {**previous.arguments, "page": 1, "page_size": 100})
+            named = rows_named(self.text, result["rows"])
+            if not named and picked is None:
+                raise Stop(
+                    f"I couldn't find the account you named on that list ({result['total_ranked']} ranked). Name it "
+                    "as the list shows it, or ask about the account itself.",
+                    "row not on the list",
+                )
+            if named:
+                return "\n\n".join(answers_lookup.worklist_rank_why(r, result["total_ranked"]) for r in named)
         if previous is not None and picked is not None and WHY_RANKED_RE.search(self.text):
             result = self.call("build_worklist", dict(previous.arguments))
             index = pick_index(picked)
@@ -450,6 +465,25 @@ class TurnReads(TurnRecords):
             "Which one? Reply with its number (SO-…). Nothing was done.",
             "several orders",
         )
+
+
+def rows_named(text: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The list rows whose customer the text names by a distinctive word of its name, in the text's order (two at
+    most): "why's falconwick ranked above acme corp?" names Falconwick Wholesale Ltd and Acme Corporation."""
+    words: dict[str, int] = {}
+    for at in re.finditer(r"[a-z0-9][a-z0-9&'-]*", text.lower()):
+        words.setdefault(at.group(0).removesuffix("'s"), at.start())
+    found: list[tuple[int, dict[str, Any]]] = []
+    for row in rows:
+        name_words = [
+            w.removesuffix("'s") for w in re.findall(r"[a-z0-9][a-z0-9&'-]*", row["customer"]["name"].lower())
+        ]
+        places = [
+            words[w] for w in name_words if w in words and len(w) >= 4 and not is_ordinary(w) and not is_filler(w)
+        ]
+        if places:
+            found.append((min(places), row))
+    return [row for _, row in sorted(found, key=lambda item: item[0])[:2]]
 
 
 def _passages(result: dict[str, Any]) -> list[dict[str, Any]]:

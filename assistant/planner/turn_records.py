@@ -10,6 +10,7 @@ from db.models import Role
 
 from . import answers, answers_lookup
 from .context import CustomerRef, invoice_customers, last_call, list_call
+from .dates import date_at
 from .entities import DISPUTE_ID_RE, Spans, bare_invoice_numbers, first_int, invoice_numbers
 from .name_runs import name_candidates
 from .phrases import BOOK_STOP, ON_ITS_OWN_RE
@@ -37,6 +38,7 @@ _BY_QUARTER_RE = re.compile(r"\b(?:by|per|each|every)\s+quarter\b|\bquarterly\b|
 
 
 # A window given by its two ends: "between 01/01/2013 and 30/06/2013", "from 1 March to 30 June"
+_PROMISED_FOR_RE = re.compile(r"\bpromis\w*\s+(?:to\s+pay\s+)?(?:for|by|on|due)\s+", re.I)
 _BETWEEN_RE = re.compile(r"\b(?:between|from)\b.{3,30}?\b(?:and|to|until|till|through)\b", re.I)
 
 
@@ -96,6 +98,11 @@ class TurnRecords(TurnPortfolio):
         return "\n\n".join(parts)
 
     def customer_lookup(self, tool_name: str) -> str:
+        if tool_name == "get_promise_history":
+            for said in _PROMISED_FOR_RE.finditer(self.text):  # "what they promised for tomorrow": the promise's day
+                at = date_at(self.text, said.end(), self.today, future=True)
+                if at is not None and at[0].day > self.today:
+                    self.spans.add(said.end(), at[1])
         found = self.reporting_dates()
         customer = self.customer()
         args: dict[str, Any] = {"customer": customer.reference}

@@ -18,7 +18,7 @@ from .context import (
     match_staff,
     vocabulary,
 )
-from .dates import date_mentions
+from .dates import date_at, date_mentions
 from .entities import DISPUTE_ID_RE, MoneyMention, Spans, first_int, invoice_numbers, order_numbers
 from .name_runs import name_candidates
 from .phrases import (
@@ -30,6 +30,7 @@ from .phrases import (
     _WHOLE_WORD_MATCHES,
     BOOK_STOP,
     CORRECTION_RE,
+    ONLY_A_REASON_RE,
     TONES,
     stated_reason,
 )
@@ -149,6 +150,10 @@ _ASKS_ABOUT_A_PROMISE_RE = re.compile(
 _LOG_IT_RE = re.compile(r"\b(?:log|record|add|enter|register|capture|book|note|put\s+in|take\s+down)\b", re.I)
 
 
+# "the 28th not the 30th", "friday, not monday": the date after "not" was not said
+_NOT_THAT_DATE_RE = re.compile(r"\bnot\s+(?:on\s+|by\s+)?", re.I)
+
+
 class TurnWrites(TurnLimits):
     """Requests to change something: each creates a proposal a person approves; nothing is executed here."""
 
@@ -254,9 +259,14 @@ class TurnWrites(TurnLimits):
         nothing = "Nothing was logged."
         invoices = invoice_numbers(self.text, self.spans) or self.the_invoice_just_shown()
         contact = self.promise_contact()
+        correction = CORRECTION_RE.search(self.text)
+        earlier = last_call(self.history, "log_promise_to_pay", only_last_reply=True) if correction else None
+        for negated in _NOT_THAT_DATE_RE.finditer(self.text):  # "the 28th not the 30th": the 30th is no date said
+            at = date_at(self.text, negated.end(), self.today, future=True)
+            if at is not None:
+                self.spans.add(negated.start(), at[1])
         found = self.dates(future=True)
         amounts = self.amounts()
-        correction = CORRECTION_RE.search(self.text)
         if correction is not None:  # "774.30 cad... today-ish, actually no they said wednesday": what follows counts
             after = date_mentions(self.text[correction.end() :], self.today, Spans(), future=True)
             found = after if len(found) > 1 and len(after) == 1 else found
@@ -266,6 +276,22 @@ class TurnWrites(TurnLimits):
         self.one_of_each(amounts, found, what="a promise is one amount by one date", nothing=nothing)
         amount = self.only_amount(amounts)
         customer = self.customer(single=nothing)
+        if earlier is not None and str(earlier.arguments.get("customer")) == str(customer.reference):
+            # "actually she said the 28th, sorry" right after a promise was logged: that promise, corrected
+            kept = {k: v for k, v in earlier.arguments.items() if k in ("amount", "currency", "contact")}
+            args: dict[str, Any] = {**earlier.arguments, **({"promised_date": found[-1].day} if found else {})}
+            if amount is not None:
+                args = {k: v for k, v in args.items() if k != "currency"} | {"amount": str(amount.amount)}
+                currency = self.currency_of(amount, customer, None, nothing)
+                args |= {"currency": currency} if currency else {}
+            args |= {"contact": contact} if contact is not None else {k: v for k, v in kept.items() if k == "contact"}
+            args |= {"invoice_numbers": invoices} if invoices else {}
+            logged = [p.id for p in self.history[-1].proposals] if self.history else []
+            before = f" (proposal #{logged[-1]})" if logged else ""
+            return answers.proposal(self.call("log_promise_to_pay", args)) + (
+                f"\n\nThe earlier promise{before} is not changed by this one: if it is still pending, the approver "
+                "should reject it (I cannot withdraw it)."
+            )
         read_as = ""
         if amount is None:
             amount, read_as = self.promised_balance(customer, invoices, nothing)
@@ -273,7 +299,7 @@ class TurnWrites(TurnLimits):
             raise Stop(
                 "By when did they promise to pay (e.g. “on Friday”, a date)? Nothing was logged.", "date missing"
             )
-        args: dict[str, Any] = {
+        args = {
             "customer": customer.reference,
             "amount": str(amount.amount),
             "promised_date": found[-1].day,
@@ -480,6 +506,10 @@ class TurnWrites(TurnLimits):
                 + "\n\nHolds are proposed per sales order: name the order(s), e.g. “hold SO-…”. The account's credit "
                 "status (Hold/Stop) follows the policy rules above. Nothing was proposed."
             )
+        proposed = last_call(self.history, tool_name, only_last_reply=True)
+        again = not orders and proposed is not None and ONLY_A_REASON_RE.match(self.text) is not None
+        if again and proposed is not None:
+            orders = [str(proposed.arguments["order_number"])]  # "reason: they paid" right after the proposal
         if not orders:
             raise Stop(
                 "Which order? Give the sales order number (it starts with SO-). Nothing was proposed.",
@@ -497,7 +527,8 @@ class TurnWrites(TurnLimits):
             before = self.text[: self.text.rfind(reason)].rstrip(" -–—,;:")
             reason = stated_reason(before) or before
         reason = reason or f"Requested by {self.request.actor.name} via the assistant."
-        return answers.proposal(self.call(tool_name, {"order_number": orders[0], "reason": reason}))
+        result = self.call(tool_name, {"order_number": orders[0], "reason": reason})
+        return answers.proposal(result) + self._still_pending({} if again else None)
 
     def assign(self) -> str:
         vocab = vocabulary(self.request.database_url)
