@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from assistant.planner.entities import Spans
 from assistant.planner.limit_change import terms_days
-from assistant.planner.phrases import stated_reason
+from assistant.planner.reasons import stated_reason
 from db.engine import read_session
 from db.models import Invoice
 from tests.support import clock

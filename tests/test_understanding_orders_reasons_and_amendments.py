@@ -22,7 +22,7 @@ import pytest
 from assistant.planner.dates import date_mentions
 from assistant.planner.entities import Spans, money_mentions
 from assistant.planner.limit_change import terms_days
-from assistant.planner.phrases import stated_reason
+from assistant.planner.reasons import stated_reason
 from tests.test_planner import ask, conversation, last_call, shared_url  # noqa: F401 - the fixture is used by name
 from tests.test_understanding_customer_reads import assert_answered_with
 

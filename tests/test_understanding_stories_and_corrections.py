@@ -20,7 +20,8 @@ import pytest
 
 from assistant.planner.dates import date_mentions
 from assistant.planner.entities import Spans
-from assistant.planner.phrases import NEXT_PAGE_RE, stated_reason
+from assistant.planner.phrases import NEXT_PAGE_RE
+from assistant.planner.reasons import stated_reason
 from tests.test_planner import ask, conversation, last_call, shared_url  # noqa: F401 - the fixture is used by name
 from tests.test_understanding_customer_reads import assert_answered_with
 

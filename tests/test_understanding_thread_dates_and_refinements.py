@@ -20,8 +20,7 @@ import pytest
 from assistant.planner.dates import date_mentions
 from assistant.planner.entities import DATA_SOURCE_RE, Spans, bare_invoice_numbers, invoice_numbers
 from assistant.planner.limit_change import terms_days
-from assistant.planner.phrases import stated_reason
-from assistant.planner.reasons import instruction_alone
+from assistant.planner.reasons import instruction_alone, stated_reason
 from tests.test_planner import ask, conversation, last_call, shared_url  # noqa: F401 - the fixture is used by name
 from tests.test_understanding import _ibm_rows, ibm_url  # noqa: F401 - the fixture is used by name
 from tests.test_understanding_customer_reads import _answering

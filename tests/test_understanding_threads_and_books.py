@@ -17,8 +17,9 @@ import pytest
 
 from assistant.planner.comparisons import comparison
 from assistant.planner.entities import Spans, money_mentions, risk_classes
-from assistant.planner.phrases import _LIST_THEM_RE, CONTINUES_RE, stated_reason
+from assistant.planner.phrases import _LIST_THEM_RE, CONTINUES_RE
 from assistant.planner.portfolio_query import counts_overdue_customers
+from assistant.planner.reasons import stated_reason
 from assistant.planner.turn_records import _TREND_ASKED_RE, sequence_of_the_same_series
 from tests.test_planner import ask, business_digest, conversation, last_call, shared_url  # noqa: F401 - the fixture is used by name
 from tests.test_understanding_customer_reads import _answering

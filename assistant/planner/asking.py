@@ -29,13 +29,13 @@ from .phrases import (
     _ACTION_WORDS,
     _MANY_RE,
     _PROPOSING,
-    _REASON_RE,
     _SMALL_WORDS,
     _THEIR_RE,
     BOOK_WORDS_RE,
     PICK_RE,
     pick_index,
 )
+from .reasons import _REASON_RE
 from .turn_state import Stop
 
 # "both", "all of them", "each of them please": every customer the question before offered

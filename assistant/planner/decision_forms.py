@@ -5,6 +5,7 @@ matter rather than the policy's, an amount beside a name)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 
 from .dates import date_mentions
@@ -295,3 +296,20 @@ def decided_by_the_form(text: str, close: list[Intent], today: date) -> Intent |
     if not amounts and asked and Intent.PROMISE_HISTORY in close:
         return Intent.PROMISE_HISTORY
     return None
+
+
+def rerouted_by_the_words(text: str, intent: Intent, names_a_customer: Callable[[], bool]) -> Intent:
+    """A reading the message's own form points elsewhere: a customer's standing, an order's check, the room left."""
+    if intent is Intent.LIMIT_RECOMMEND and AGAINST_THE_LIMIT_RE.search(text):
+        return Intent.EXPOSURE  # "hows globex lookin against their limit": its standing, not its right limit
+    if intent in (Intent.EXPOSURE, Intent.STATUS) and _ROOM_FOR_AN_AMOUNT_RE.search(text):
+        return Intent.RELEASE_CHECK  # "is there room for 8 grand more on windmont?"
+    if intent is Intent.STATUS and _THE_ORDER_RE.search(text) and names_a_customer():
+        return Intent.RELEASE_CHECK  # "why is the deepcore order on hold?": that order's check says what holds it
+    if (
+        intent is Intent.RELEASE_CHECK
+        and _HOW_MUCH_MORE_RE.search(text)
+        and not any(not mention.error for mention in money_mentions(text, Spans()))
+    ):
+        return Intent.EXPOSURE  # "how much more can they take before they get blocked?": the room on the account
+    return intent

@@ -31,7 +31,6 @@ from .phrases import (
     FOLLOW_UP_RE,
     GO_AHEAD_RE,
     NEXT_PAGE_RE,
-    ONLY_A_REASON_RE,
     ONLY_RE,
     ORDINAL_RE,
     PICK_RE,
@@ -42,6 +41,7 @@ from .phrases import (
     WIDEN_RE,
 )
 from .portfolio_query import MIN_CHANGE_RE, ONLY_A_DATE_RE, REFERS_BACK_RE
+from .reasons import ONLY_A_REASON_RE
 from .turn_slots import row_picks
 from .turn_writes import TurnWrites
 

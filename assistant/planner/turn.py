@@ -26,23 +26,19 @@ from .decision_forms import (
     _ASKS_THE_POLICY_RE,
     _BARE_ON_HOLD_RE,
     _DECIDE_THE_CLAIM_RE,
-    _HOW_MUCH_MORE_RE,
     _LINE_OPINION_RE,
     _LINE_READINGS,
     _LOOK_UP_CUE_RE,
     _NOT_A_DUNNING_LETTER_RE,
     _POLICY_ONLY_RE,
     _RESCORE_RE,
-    _ROOM_FOR_AN_AMOUNT_RE,
     _RULE_QUESTION_RE,
     _TERMS_CHANGE_RE,
     _TERSE_LIMIT_RE,
     _THE_LIST_ITSELF_RE,
-    _THE_ORDER_RE,
     _WHAT_THE_AMOUNT_IS_RE,
     _WHAT_WOULD_IT_TAKE_RE,
     _WRITE_THEM_A_LETTER_RE,
-    AGAINST_THE_LIMIT_RE,
     ASKED_WHY_RE,
     ASKS_THE_STANDING_RE,
     BOOK_FIGURE_RE,
@@ -56,6 +52,7 @@ from .decision_forms import (
     WRITE_TO_THEM_RE,
     asks_the_method,
     decided_by_the_form,
+    rerouted_by_the_words,
 )
 from .entities import (
     BARE_INVOICE_RE,
@@ -587,16 +584,4 @@ class Turn(TurnAsking):
             decided = self.ask_between([intent, Intent.ORDER_HOLD])  # "umbrella on hold?"
             if decided is not None:
                 return decided
-        if intent is Intent.LIMIT_RECOMMEND and AGAINST_THE_LIMIT_RE.search(self.text):
-            return Intent.EXPOSURE  # "hows globex lookin against their limit": its standing, not its right limit
-        if intent in (Intent.EXPOSURE, Intent.STATUS) and _ROOM_FOR_AN_AMOUNT_RE.search(self.text):
-            return Intent.RELEASE_CHECK  # "is there room for 8 grand more on windmont?"
-        if intent is Intent.STATUS and _THE_ORDER_RE.search(self.text) and self.names_a_customer():
-            return Intent.RELEASE_CHECK  # "why is the deepcore order on hold?": that order's check says what holds it
-        if (
-            intent is Intent.RELEASE_CHECK
-            and _HOW_MUCH_MORE_RE.search(self.text)
-            and not any(not mention.error for mention in money_mentions(self.text, Spans()))
-        ):
-            return Intent.EXPOSURE  # "how much more can they take before they get blocked?": the room on the account
-        return intent
+        return rerouted_by_the_words(self.text, intent, self.names_a_customer)

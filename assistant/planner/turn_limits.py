@@ -22,7 +22,8 @@ from .limit_change import (
     stated_direction,
     the_change_s_amount,
 )
-from .phrases import _REVIEW_RE, CORRECTION_RE, stated_reason
+from .phrases import CORRECTION_RE
+from .reasons import _REVIEW_RE, stated_reason
 from .turn_reads import TurnReads
 from .turn_state import Stop
 
@@ -166,11 +167,16 @@ class TurnLimits(TurnReads):
         return dict(previous.arguments)
 
     def _still_pending(self, corrected: dict[str, Any] | None) -> str:
-        earlier = [p.id for p in self.history[-1].proposals] if corrected is not None and self.history else []
+        """After a proposal made again right after an earlier one (corrected, or with a reason or review date added):
+        what became of the earlier one, which this one does not withdraw."""
+        earlier = self.history[-1].proposals if corrected is not None and self.history else []
         if not earlier:
             return ""
+        last = earlier[-1]
+        if last.status != "pending":
+            return f"\n\nThe earlier proposal #{last.id} was already {last.status}; this one does not undo it."
         return (
-            f"\n\nThe earlier proposal #{earlier[-1]} is still pending: the approver should reject it if this one "
+            f"\n\nThe earlier proposal #{last.id} is still pending: the approver should reject it if this one "
             "replaces it (I cannot withdraw it)."
         )
 

@@ -7,7 +7,6 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from db.models import Role
 from tools.reference_words import is_common_word
 
 from . import answers
@@ -19,24 +18,20 @@ from .context import (
     vocabulary,
 )
 from .dates import date_at, date_mentions
-from .entities import DISPUTE_ID_RE, MoneyMention, Spans, first_int, invoice_numbers, order_numbers
+from .entities import DISPUTE_ID_RE, MoneyMention, Spans, first_int, invoice_numbers
 from .name_runs import name_candidates
 from .phrases import (
     _CONTACT_LOWER_RE,
     _CONTACT_RE,
     _CONTACT_WEAK_RES,
-    _HOLD_IT_RE,
-    _RELEASE_IT_RE,
     _WHOLE_WORD_MATCHES,
     BOOK_STOP,
     CORRECTION_RE,
-    ONLY_A_REASON_RE,
     TONES,
-    stated_reason,
 )
-from .reasons import instruction_alone
-from .turn_limits import TurnLimits
-from .turn_state import Stop, count_word
+from .reasons import stated_reason
+from .turn_orders import TurnOrders
+from .turn_state import Stop
 
 # Capitalised words the contact forms may catch that are no person ("from Monday", "per March", "Friday confirmed")
 _NOT_A_CONTACT = frozenset(
@@ -109,9 +104,6 @@ _CODE_NAMED_RE = re.compile(
     re.IGNORECASE,
 )
 
-# "hold their open order", "release the pending order": the thread customer's order
-_THEIR_ORDER_RE = re.compile(r"\b(?:their|its|the)\s+(?:open\s+|pending\s+|new\s+|current\s+|held\s+)?orders?\b", re.I)
-
 
 # "55.5k", "1.2m": an amount rounded to the digits shown
 # A promise of a balance rather than a figure: "they'll clear the overdue by friday", "pay everything on the 30th"
@@ -154,7 +146,7 @@ _LOG_IT_RE = re.compile(r"\b(?:log|record|add|enter|register|capture|book|note|p
 _NOT_THAT_DATE_RE = re.compile(r"\bnot\s+(?:on\s+|by\s+)?", re.I)
 
 
-class TurnWrites(TurnLimits):
+class TurnWrites(TurnOrders):
     """Requests to change something: each creates a proposal a person approves; nothing is executed here."""
 
     def dunning_send(self) -> str:
@@ -277,21 +269,21 @@ class TurnWrites(TurnLimits):
         amount = self.only_amount(amounts)
         customer = self.customer(single=nothing)
         if earlier is not None and str(earlier.arguments.get("customer")) == str(customer.reference):
-            # "actually she said the 28th, sorry" right after a promise was logged: that promise, corrected
-            kept = {k: v for k, v in earlier.arguments.items() if k in ("amount", "currency", "contact")}
-            args: dict[str, Any] = {**earlier.arguments, **({"promised_date": found[-1].day} if found else {})}
+            # "actually she said the 28th, sorry" right after a promise was logged: that promise, what is said again
+            # replacing what it had
+            args: dict[str, Any] = dict(earlier.arguments)
+            if found:
+                args["promised_date"] = found[-1].day
             if amount is not None:
-                args = {k: v for k, v in args.items() if k != "currency"} | {"amount": str(amount.amount)}
-                currency = self.currency_of(amount, customer, None, nothing)
-                args |= {"currency": currency} if currency else {}
-            args |= {"contact": contact} if contact is not None else {k: v for k, v in kept.items() if k == "contact"}
-            args |= {"invoice_numbers": invoices} if invoices else {}
-            logged = [p.id for p in self.history[-1].proposals] if self.history else []
-            before = f" (proposal #{logged[-1]})" if logged else ""
-            return answers.proposal(self.call("log_promise_to_pay", args)) + (
-                f"\n\nThe earlier promise{before} is not changed by this one: if it is still pending, the approver "
-                "should reject it (I cannot withdraw it)."
-            )
+                args.pop("currency", None)
+                args["amount"] = str(amount.amount)
+                if currency := self.currency_of(amount, customer, None, nothing):
+                    args["currency"] = currency
+            if contact is not None:
+                args["contact"] = contact
+            if invoices:
+                args["invoice_numbers"] = invoices
+            return answers.proposal(self.call("log_promise_to_pay", args)) + self._still_pending(args)
         read_as = ""
         if amount is None:
             amount, read_as = self.promised_balance(customer, invoices, nothing)
@@ -439,12 +431,6 @@ class TurnWrites(TurnLimits):
         self.spans.add(start, end)
         return " ".join(words)
 
-    def names_the_customer_of(self, call: Any) -> bool:
-        try:
-            return self.customer().reference == str(call.arguments.get("customer"))
-        except Stop:
-            return False
-
     def names_customer_word(self, word: str) -> bool:
         """A word of some customer's name ("Acme Europe promised …": Europe) is never taken for a contact."""
         if self.name_words([word]):
@@ -454,81 +440,6 @@ class TurnWrites(TurnLimits):
             return True
         candidates = found.get("candidates") or []
         return any(c.get("matched_on") in _WHOLE_WORD_MATCHES for c in candidates)
-
-    def order_action(self, tool_name: str) -> str:
-        alone = instruction_alone(self.text)
-        if len(alone) < len(self.text) and name_candidates(alone, Spans(), BOOK_STOP):
-            # "hold the cliffshore order, nobody's picking up the phone": the customer is named before the reason
-            self.spans.add(len(alone), len(self.text))
-            self._name_statuses = None
-        orders = order_numbers(self.text, self.spans)
-        picked = None if orders else self.number_picked("orders")
-        if picked is not None:
-            orders = [picked]
-        of_the_thread = (_RELEASE_IT_RE if tool_name == "propose_order_release" else _HOLD_IT_RE).search(self.text)
-        checked = last_call(self.history, "check_order_release", only_last_reply=True) if of_the_thread else None
-        # "ok put that one on hold" right after "does SO-74 clear credit?": the order just checked, also when the
-        # message names its customer ("request a release then, crystal land wired the money")
-        if (
-            not orders
-            and checked is not None
-            and checked.arguments.get("order_number")
-            and (not self.names_something() or self.names_the_customer_of(checked))
-        ):
-            orders = [str(checked.arguments["order_number"])]
-        if not orders and (
-            (re.search(r"\b(?:orders?|po|so)\b", self.text, re.IGNORECASE) and self.names_something())
-            or (of_the_thread and last_customer(self.history) is not None)
-            or (_THEIR_ORDER_RE.search(self.text) and last_customer(self.history) is not None)
-        ):
-            # "hold the Umbrella order": the one open order that fits, looked up rather than asked for ("put
-            # Globex on hold" names no order: the account's status is explained below instead)
-            customer = self.customer()
-            only = self.the_open_order(customer, "hold" if tool_name == "propose_order_hold" else "release")
-            if only is not None:
-                orders = [only]
-        if not orders and tool_name == "propose_order_hold" and self.names_something():
-            # "put Globex on hold": holds are per order; show the account's status and its open orders instead
-            customer = self.customer()
-            result = self.call("get_customer_exposure", {"customer": customer.reference, "include_group": False})
-            if self.request.actor.role == Role.SALES:
-                head = answers.exposure(result, ageing=False, sales_view=True)
-            else:
-                head = answers.status(result)
-                figures = result["figures"]
-                if figures.get("open_orders_count"):
-                    head += (
-                        f"\nOpen orders: {answers.count(figures['open_orders_count'])} worth "
-                        f"{answers.money(figures['open_orders'], figures['currency'])}."
-                    )
-            return (
-                head
-                + "\n\nHolds are proposed per sales order: name the order(s), e.g. “hold SO-…”. The account's credit "
-                "status (Hold/Stop) follows the policy rules above. Nothing was proposed."
-            )
-        proposed = last_call(self.history, tool_name, only_last_reply=True)
-        again = not orders and proposed is not None and ONLY_A_REASON_RE.match(self.text) is not None
-        if again and proposed is not None:
-            orders = [str(proposed.arguments["order_number"])]  # "reason: they paid" right after the proposal
-        if not orders:
-            raise Stop(
-                "Which order? Give the sales order number (it starts with SO-). Nothing was proposed.",
-                "order missing",
-            )
-        if len(set(orders)) > 1:
-            raise Stop(
-                f"That names {count_word(len(set(orders)))} orders ({', '.join(dict.fromkeys(orders))}); "
-                "which one do you mean? Send one request per order. Nothing was proposed.",
-                "several orders",
-            )
-        reason = stated_reason(self.text)
-        if reason is not None and (_RELEASE_IT_RE.fullmatch(reason) or _HOLD_IT_RE.fullmatch(reason)):
-            # "Deepcore paid INV-… today - propose the release": the instruction came last, the reason first
-            before = self.text[: self.text.rfind(reason)].rstrip(" -–—,;:")
-            reason = stated_reason(before) or before
-        reason = reason or f"Requested by {self.request.actor.name} via the assistant."
-        result = self.call(tool_name, {"order_number": orders[0], "reason": reason})
-        return answers.proposal(result) + self._still_pending({} if again else None)
 
     def assign(self) -> str:
         vocab = vocabulary(self.request.database_url)
