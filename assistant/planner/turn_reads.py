@@ -292,20 +292,20 @@ class TurnReads(TurnRecords):
         args: dict[str, Any] = {"page_size": 10}
         previous = last_call(self.history, "build_worklist", only_last_reply=True)
         picked = ORDINAL_RE.search(self.text)
-        if previous is not None and WHY_RANKED_RE.search(self.text) and RANKED_CUE_RE.search(self.text):
-            # "why is umbrella first on it?": the rows the message names, in its order, wherever they rank
-            result = self.call("build_worklist", {**previous.arguments, "page": 1, "page_size": 100})
+        if previous is not None and WHY_RANKED_RE.search(self.text) and (picked or RANKED_CUE_RE.search(self.text)):
+            # "why is the first one on top?": that row of the page shown; "why is umbrella first on it?": the rows
+            # the message names, in its order, wherever they rank
+            whole = {**previous.arguments, "page": 1, "page_size": 100}
+            result = self.call("build_worklist", dict(previous.arguments) if picked else whole)
             named = rows_named(self.text, result["rows"])
-            if not named and picked is None:
+            if named:
+                return "\n\n".join(answers_lookup.worklist_rank_why(r, result["total_ranked"]) for r in named)
+            if picked is None:
                 raise Stop(
                     f"I couldn't find the account you named on that list ({result['total_ranked']} ranked). Name it "
                     "as the list shows it, or ask about the account itself.",
                     "row not on the list",
                 )
-            if named:
-                return "\n\n".join(answers_lookup.worklist_rank_why(r, result["total_ranked"]) for r in named)
-        if previous is not None and picked is not None and WHY_RANKED_RE.search(self.text):
-            result = self.call("build_worklist", dict(previous.arguments))
             index = pick_index(picked)
             rows = result["rows"]
             if not -len(rows) <= index < len(rows):
@@ -470,8 +470,9 @@ class TurnReads(TurnRecords):
 def rows_named(text: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The list rows whose customer the text names by a distinctive word of its name, in the text's order (two at
     most): "why's falconwick ranked above acme corp?" names Falconwick Wholesale Ltd and Acme Corporation."""
+    cues = RANKED_CUE_RE.sub(" ", ORDINAL_RE.sub(" ", text))  # "first", "top", "#2" rank rows, they name none
     words: dict[str, int] = {}
-    for at in re.finditer(r"[a-z0-9][a-z0-9&'-]*", text.lower()):
+    for at in re.finditer(r"[a-z0-9][a-z0-9&'-]*", cues.lower()):
         words.setdefault(at.group(0).removesuffix("'s"), at.start())
     found: list[tuple[int, dict[str, Any]]] = []
     for row in rows:
