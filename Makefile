@@ -33,9 +33,13 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# A native crash of the interpreter (not a test failure) is shown with its stack and run once more:
+# scripts/pytest-rerun-on-crash.sh says why.
+RUN_PYTEST := scripts/pytest-rerun-on-crash.sh
+
 pytest: install
 	scripts/ensure-postgres.sh
-	$(BIN)/pytest
+	$(RUN_PYTEST) $(BIN)/pytest
 
 test: lint typecheck pytest
 
@@ -55,12 +59,13 @@ test-dates: install
 	scripts/ensure-postgres.sh
 	@for day in $(CLOCK_DATES); do \
 		echo "== date-sensitive suites on $$day"; \
-		$(BIN)/pytest -q --business-date $$day $(DATE_SUITES) || exit 1; \
+		$(RUN_PYTEST) $(BIN)/pytest -q --business-date $$day $(DATE_SUITES) || exit 1; \
 	done
 
 test-faketime: install
 	@command -v faketime >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null)
-	NO_FAKE_STAT=1 FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '$(FAKETIME_AT)' $(BIN)/pytest -q -m "not postgres and not browser"
+	$(RUN_PYTEST) env NO_FAKE_STAT=1 FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '$(FAKETIME_AT)' \
+		$(BIN)/pytest -q -m "not postgres and not browser"
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
