@@ -264,7 +264,7 @@ def test_release_of_an_existing_order_and_bad_input(hand_ledger: str) -> None:
         number = s.scalars(select(SalesOrder.number)).one()
     existing = release(hand_ledger, order_number=number)
     assert existing.order_already_in_exposure and existing.exposure_after == existing.exposure_before
-    for bad in ({"order_amount": "-5"}, {"order_amount": "1e15"}, {}, {"order_amount": "5", "order_number": number}):
+    for bad in ({"order_amount": "-5"}, {"order_amount": "1e15"}, {"order_amount": "5", "order_number": number}):
         with pytest.raises(CreditDeskError) as error:
             release(hand_ledger, **bad)
         assert error.value.code is ErrorCode.INVALID_INPUT
@@ -273,6 +273,24 @@ def test_release_of_an_existing_order_and_bad_input(hand_ledger: str) -> None:
     assert missing.value.code is ErrorCode.NOT_FOUND
     with pytest.raises(CreditDeskError):
         release(hand_ledger, order_amount="10", currency="XXX")
+
+
+def test_with_no_order_named_the_account_as_it_stands_decides(hand_ledger: str) -> None:
+    # Exposure 8,000 of a 10,000 limit with item B 61 days past due: no new order ships until B is collected.
+    held = release(hand_ledger)
+    assert held.decision == "hold" and held.deciding_rule == "oldest_overdue_hold"
+    assert held.order_amount is None and held.order_number is None and not held.order_already_in_exposure
+    assert held.exposure_after == held.exposure_before == D("8000.00")
+    assert [p.kind for p in held.ways_to_release] == ["collect_invoices"]
+    with write_session(hand_ledger) as s:
+        b = s.scalars(select(Invoice).where(Invoice.amount == D("3000"))).one()
+        f.pay(s, b, "2000", on=date(2026, 9, 29))
+    ok = release(hand_ledger)
+    assert ok.decision == "release" and ok.exposure_after == D("6000.00") and ok.available_credit_after == D("4000.00")
+    assert ok.explanation.startswith("status as the account stands is")
+    seller = Actor(id=None, name="sam", role=Role.SALES)
+    sales = call_tool("check_order_release", {"customer": "hand tools"}, ctx_for(hand_ledger, seller))
+    assert sales.can_ship == "yes" and sales.order_amount is None and sales.next_step.startswith("New orders")
 
 
 def test_fx_rate_table_is_used_not_invented(demo_db_url: str) -> None:

@@ -46,12 +46,17 @@ class OrderReleaseInput(BaseModel):
     customer: CustomerReference
     order_amount: PositiveMoneyField | None = Field(default=None, description="Value of a new order")
     currency: CurrencyField | None = Field(default=None, description="Currency of order_amount; default the customer's")
-    order_number: str | None = Field(default=None, max_length=40, description="An existing open sales order instead")
+    order_number: str | None = Field(
+        default=None,
+        max_length=40,
+        description="An existing open sales order instead; with neither, whether new orders ship as the account "
+        "stands today",
+    )
 
     @model_validator(mode="after")
     def _one_order(self) -> OrderReleaseInput:
-        if (self.order_amount is None) == (self.order_number is None):
-            raise ValueError("give either order_amount or order_number")
+        if self.order_amount is not None and self.order_number is not None:
+            raise ValueError("give order_amount or order_number, not both")
         return self
 
 
@@ -78,7 +83,10 @@ class OrderReleaseResult(BaseModel):
     deciding_rule: str
     explanation: str
     currency: str
-    order_amount: Decimal
+    order_amount: Decimal | None = Field(
+        description="The order checked; none when no order was named (the account "
+        "as it stands: would a new order ship today)"
+    )
     order_number: str | None
     order_already_in_exposure: bool
     exposure_before: Decimal
@@ -140,7 +148,9 @@ class SalesReleaseDecision(BaseModel):
     explanation: str = Field(description="Why, in words that disclose no balance, limit or score")
     next_step: str
     currency: str
-    order_amount: Decimal = Field(description="The order asked about (the caller's own figure)")
+    order_amount: Decimal | None = Field(
+        description="The order asked about (the caller's own figure); none when no order was named"
+    )
     order_number: str | None
     note: str = SALES_NOTE
     definitions: list[str]
@@ -153,7 +163,8 @@ def sales_release_view(result: OrderReleaseResult) -> SalesReleaseDecision:
     approvers = [path.approver_role for path in result.ways_to_release if path.approver_role is not None]
     can_ship: Literal["yes", "no", "refer"]
     if result.decision == "release":
-        can_ship, next_step = "yes", "The order can ship."
+        named = result.order_amount is not None or result.order_number is not None
+        can_ship, next_step = "yes", "The order can ship." if named else "New orders can ship within policy."
     elif approvers:
         who = role_phrase(min(approvers, key=policy.authority.rank))
         can_ship, next_step = "refer", f"Refer it to the credit team: {who} or above can decide whether it ships."
@@ -187,7 +198,8 @@ def sales_release_view(result: OrderReleaseResult) -> SalesReleaseDecision:
 )
 def check_order_release(session: Session, ctx: ToolContext, args: OrderReleaseInput) -> OrderReleaseResult:
     """Can we ship this order today? Release or hold, the credit rule that decides, and the smallest way to
-    release it: the invoices to collect, or the credit limit needed and which role must approve it. The sales role
+    release it: the invoices to collect, or the credit limit needed and which role must approve it. With no order
+    named, it answers whether a new order would ship as the account stands today. The sales role
     gets the decision (yes / no / refer) and its reason in words only."""
     customer = resolve_customer_reference(session, ctx, args.customer)
     policy = load_policy()
@@ -203,13 +215,15 @@ def check_order_release(session: Session, ctx: ToolContext, args: OrderReleaseIn
             raise invalid_input(f"order {order.number} is {order.status.value}, not open")
         amount = fx.convert_between(order.open_amount, order.currency, currency)
         in_exposure, order_number = True, order.number
+    elif args.order_amount is None:
+        amount = Decimal(0)  # no order named: the account as it stands decides whether a new order ships
     else:
-        assert args.order_amount is not None
         # The order's currency: the one given, else the one its amount names ("5000 USD"), else the customer's.
         order_currency = args.currency or stated_currency(args.order_amount) or currency
         order_amount = amount_in(args.order_amount, order_currency, field="order_amount")
         amount = fx.convert_between(order_amount, order_currency, currency)
 
+    no_order = args.order_amount is None and args.order_number is None
     computed = compute_exposure_details(session, ctx, customer, ctx.today, include_group=False, fx=fx)
     before = computed.exposure
     figures = before.figures
@@ -255,9 +269,10 @@ def check_order_release(session: Session, ctx: ToolContext, args: OrderReleaseIn
         deciding_rule=after.rule,
         explanation=after.explanation
         if not release
-        else f"status with this order would be {after.status}: {after.explanation}",
+        else f"status {'as the account stands is' if no_order else 'with this order would be'} {after.status}: "
+        f"{after.explanation}",
         currency=currency,
-        order_amount=amount,
+        order_amount=None if no_order else amount,
         order_number=order_number,
         order_already_in_exposure=in_exposure,
         exposure_before=figures.total_exposure,

@@ -171,15 +171,19 @@ def release(result: J) -> str:
     if result.get("view") == "sales":
         return sales_release(result)
     ccy = result["currency"]
+    no_order = result.get("order_number") is None and result.get("order_amount") is None
     what = (
         f"order {result['order_number']}"
         + (f" ({money(result['order_amount'], ccy)} open)" if result.get("order_amount") is not None else "")
         if result.get("order_number")
+        else "a new order"
+        if no_order
         else "an order of " + money(result["order_amount"], ccy)
     )
     verdict = "can ship" if result["decision"] == "release" else "should not ship"
     lines = [
-        f"**{result['decision'].upper()}** — {what} for {customer_label(result['customer'])} {verdict} today.",
+        f"**{result['decision'].upper()}** — {what} for {customer_label(result['customer'])} {verdict} today"
+        + (", as the account stands." if no_order else "."),
         f"Deciding rule `{result['deciding_rule']}`: {result['explanation']}.",
     ]
     limit = (
@@ -189,7 +193,9 @@ def release(result: J) -> str:
         else "; no credit limit set"
     )
     lines.append(
-        f"Exposure {money(result['exposure_before'], ccy)} now, {money(result['exposure_after'], ccy)} with the "
+        f"Exposure {money(result['exposure_before'], ccy)}{limit.replace(' after', '')}."
+        if no_order
+        else f"Exposure {money(result['exposure_before'], ccy)} now, {money(result['exposure_after'], ccy)} with the "
         f"order{limit}. Status before: {result['status_before']}."
     )
     paths = []
@@ -207,25 +213,32 @@ def release(result: J) -> str:
     if paths:
         lines.append("Ways to release:\n" + bullets(paths))
     lines.append(definitions_line(result["definitions"][4:5]))
+    if no_order:
+        lines.append(NO_ORDER_NAMED)
     return paragraphs(lines)
 
 
 def sales_release(result: J) -> str:
     """The sales role's release answer: the decision and its reason in words (the tool gave no account figures)."""
     ccy = result["currency"]
+    no_order = result.get("order_number") is None and result.get("order_amount") is None
     what = f"order {result['order_number']}" if result.get("order_number") else "an order"
-    what += f" of {money(result['order_amount'], ccy)}"
+    what = "a new order" if no_order else f"{what} of {money(result['order_amount'], ccy)}"
     verdict = {"yes": "can ship", "no": "should not ship", "refer": "needs a credit decision before it ships"}
     return paragraphs(
         [
             f"**{result['can_ship'].upper()}** — {what} for {customer_label(result['customer'])} "
-            f"{verdict[result['can_ship']]} today.",
-            f"Credit status with this order: **{result['status_with_order']}** — rule `{result['deciding_rule']}`: "
-            f"{result['explanation']}.",
+            f"{verdict[result['can_ship']]} today" + (", as the account stands." if no_order else "."),
+            f"Credit status {'now' if no_order else 'with this order'}: **{result['status_with_order']}** — rule "
+            f"`{result['deciding_rule']}`: {result['explanation']}.",
             result["next_step"],
+            *([NO_ORDER_NAMED] if no_order else []),
             f"_{result['note']}_",
         ]
     )
+
+
+NO_ORDER_NAMED = "No order was named: a large order can still be held. Tell me its amount or number to check it."
 
 
 # --- score and limits -----------------------------------------------------------------------------------------------
