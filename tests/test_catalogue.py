@@ -104,6 +104,9 @@ def test_training_examples_cover_every_capability_the_planner_answers() -> None:
         "dev28.jsonl",
         "dev29.jsonl",
         "dev30.jsonl",
+        "dev31.jsonl",
+        "dev32.jsonl",
+        "dev33.jsonl",
     ],
 )
 def test_no_training_example_is_a_text_of_the_evaluation_sets(labelled: str) -> None:

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 HERE = Path(__file__).resolve().parent
 TEST_SET = HERE / "test.jsonl"
 DEV_SET = HERE / "dev.jsonl"
-LABELLED_SETS = {"test": TEST_SET, "dev": DEV_SET} | {f"dev{n}": HERE / f"dev{n}.jsonl" for n in range(2, 31)}
+LABELLED_SETS = {"test": TEST_SET, "dev": DEV_SET} | {f"dev{n}": HERE / f"dev{n}.jsonl" for n in range(2, 34)}
 IBM_SAMPLE = HERE.parent.parent / "tests" / "data" / "external" / "ibm_ar_late_payments.csv"
 SET_TODAY = date(2026, 11, 16)
 DEMO_CUSTOMERS = 300

@@ -96,7 +96,7 @@ def understanding_command(
         typer.Option(help="The report's heading (default: the offline desk, or the model named with --model)."),
     ] = None,
     labelled_set: Annotated[
-        str, typer.Option("--set", help="test (frozen, report only), or dev, dev2 … dev30 (for tuning).")
+        str, typer.Option("--set", help="test (frozen, report only), or dev, dev2 … dev33 (for tuning).")
     ] = "test",
     model: Annotated[
         str | None,
