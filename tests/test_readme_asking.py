@@ -37,6 +37,8 @@ PHRASINGS = [
      "propose_credit_limit_change"),
     ("sam", "why is the Globex order on hold?", "check_order_release"),
     ("avery", "is it safe to go to 150k on Globex's limit?", "recommend_credit_limit"),
+    ("sam", "is Globex on any kind of credit block? they want to order again", "check_order_release"),
+    ("sam", "can Vandelay place a new order?", "check_order_release"),
     ("morgan", "60+ days overdue for UK customers, disputes excluded", "get_portfolio_summary"),
     ("morgan", "customers above their limit", "get_portfolio_summary"),
     ("morgan", "who owes us more than 750k?", "get_portfolio_summary"),
@@ -149,3 +151,10 @@ def test_the_follow_ups_bind_to_the_thread(shared_url: str) -> None:  # noqa: F8
     assert last_call(owed[1], "get_customer_exposure").arguments["customer"] == first
     scored = conversation(shared_url, "avery", "how exposed are we on Umbrella Health?", "and their score?")
     assert last_call(scored[1], "score_customer").arguments["customer"] == first
+    orders = conversation(shared_url, "sam", "can Stark's SO-0000009 ship?", "and the other one, 10?")
+    assert last_call(orders[1], "check_order_release").arguments["order_number"] == "SO-0000010"
+    proposed, meant = conversation(
+        shared_url, "morgan", "bump Hooli's line by 15k", "sorry, wrong one - i meant Initech"
+    )
+    assert last_call(meant, "propose_credit_limit_change").arguments["customer"] == "5"
+    assert f"The earlier proposal #{proposed.proposals[0].id} is still pending" in meant.text

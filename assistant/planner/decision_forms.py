@@ -108,12 +108,11 @@ METHOD_QUESTION_RE = re.compile(
 )
 
 
-def asks_the_method(text: str, in_a_thread: bool) -> bool:
+def asks_the_method(text: str, in_a_thread: bool, customer_in_thread: bool = False) -> bool:
     """How a figure is worked out, asked of the policy — not "how is that worked out?" after a customer's score
-    (that score's reasons)."""
-    return METHOD_QUESTION_RE.search(text) is not None and not (
-        in_a_thread and re.search(r"\b(?:that|this|it)\b", text, re.I)
-    )
+    (that score's reasons), nor "how are they scored these days?" after a customer's promises (their score)."""
+    pointing = r"\b(?:that|this|it|they|them|their|theirs)\b" if customer_in_thread else r"\b(?:that|this|it)\b"
+    return METHOD_QUESTION_RE.search(text) is not None and not (in_a_thread and re.search(pointing, text, re.I))
 
 
 # A question put to the policy itself, whoever is named ("is a 60-day promise from acme allowed?")
@@ -287,6 +286,12 @@ def decided_by_the_form(text: str, close: list[Intent], today: date) -> Intent |
         return Intent.INVOICE
     if {Intent.DISPUTE, Intent.DISPUTE_UPDATE} <= set(close) and _DISPUTE_DECIDED_RE.search(text):
         return Intent.DISPUTE_UPDATE  # "… they've withdrawn the claim. close it as rejected"
+    if (
+        set(close) <= {Intent.RELEASE_CHECK, Intent.STATUS, Intent.EXPOSURE}
+        and _HOW_MUCH_MORE_RE.search(text)
+        and not any(not mention.error for mention in money_mentions(text, Spans()))
+    ):
+        return Intent.EXPOSURE  # "how much more can they take before they get blocked?": the room on the account
     if Intent.PROMISE not in close or not set(close) <= _PROMISE_READINGS:
         return None
     amounts = [mention for mention in money_mentions(text, Spans()) if not mention.error]
@@ -298,6 +303,54 @@ def decided_by_the_form(text: str, close: list[Intent], today: date) -> Intent |
     return None
 
 
+# "what does the recommendation say the limit should actually be?": the policy's limit, whatever else is said
+_WHAT_THE_LIMIT_SHOULD_BE_RE = re.compile(
+    r"\b(?:limit|line)\s+(?:should|ought\s+to)\s+(?:actually\s+|really\s+)?be\b"
+    r"|\bwhat\s+(?:does|would|do)\s+(?:the\s+)?(?:recommendation|policy|scorecard|model)\s+(?:say|suggest|give)\b"
+    r"|\bwhat\s+should\s+(?:their|its|the)\s+(?:credit\s+)?(?:limit|line)\s+be\b"
+    r"|\bwhat\s+(?:credit\s+)?(?:limit|line)\s+(?:is|would\s+be|seems)\s+(?:right|sensible|fair|appropriate|reasonable)\b",
+    re.I,
+)
+_A_CUSTOMERS_STANDING = (Intent.EXPOSURE, Intent.STATUS, Intent.PAYMENT_BEHAVIOUR, Intent.SCORE)
+# "if i take globex from 113k to 250k, who has to approve that?": the approval rule, nothing proposed
+WHO_APPROVES_RE = re.compile(
+    r"\bwho\s+(?:actually\s+|exactly\s+)?(?:(?:has|have|needs?|must|would|will|can|should|gets?)\s+(?:to\s+)?)?"
+    r"(?:approves?|sign(?:s)?\s*(?:it\s+|that\s+|this\s+)?off|signs?)\b",
+    re.I,
+)
+
+# Whether the account takes orders at all: "can we still ship to X?", "they want to order again"
+NEW_ORDERS_RE = re.compile(
+    r"\b(?:still\s+)?ship(?:ping)?\s+to\b|\b(?:order|buy)(?:ing)?\s+(?:again|more)\b"
+    r"|\b(?:place|take|accept|put\s+through)\s+(?:an?\s+|another\s+|new\s+|more\s+|any\s+)?(?:new\s+)?orders?\b"
+    r"|\bnew\s+orders?\b|\banother\s+order\b",
+    re.I,
+)
+_BLOCKED_RE = re.compile(r"\bblock(?:ed|s|ing)?\b|\bblockers?\b", re.I)
+_SHIPS_RE = re.compile(r"\bship\w*|\bdeliver\w*|\bbuy(?:s|ing)?\b|\bpurchas\w*", re.I)
+
+
+def asks_whether_orders_ship(text: str) -> bool:
+    """ "is X blocked? they want to order again": the orders, not the account's standing alone ("is X still blocked
+    or did that get lifted?" asks the status)."""
+    if _HOW_MUCH_MORE_RE.search(text):
+        return False  # "how much more can they take before they get blocked?": the room on the account
+    if NEW_ORDERS_RE.search(text):
+        return True
+    return bool(_BLOCKED_RE.search(text)) and bool(_AN_ORDER_RE.search(text) or _SHIPS_RE.search(text))
+
+
+def the_question_asked(text: str, intent: Intent) -> Intent:
+    """The question a message ends on, over what its other words lean to: "X is over its line again. what should the
+    limit actually be?" is the recommendation; "if i take globex from 113k to 250k, who has to approve that?" the
+    approval rule (nothing is proposed)."""
+    if intent in _A_CUSTOMERS_STANDING and _WHAT_THE_LIMIT_SHOULD_BE_RE.search(text):
+        return Intent.LIMIT_RECOMMEND
+    if intent in (Intent.LIMIT_RECOMMEND, Intent.LIMIT_PROPOSE, Intent.RELEASE_CHECK) and WHO_APPROVES_RE.search(text):
+        return Intent.POLICY
+    return intent
+
+
 def rerouted_by_the_words(text: str, intent: Intent, names_a_customer: Callable[[], bool]) -> Intent:
     """A reading the message's own form points elsewhere: a customer's standing, an order's check, the room left."""
     if intent is Intent.LIMIT_RECOMMEND and AGAINST_THE_LIMIT_RE.search(text):
@@ -306,6 +359,8 @@ def rerouted_by_the_words(text: str, intent: Intent, names_a_customer: Callable[
         return Intent.RELEASE_CHECK  # "is there room for 8 grand more on windmont?"
     if intent is Intent.STATUS and _THE_ORDER_RE.search(text) and names_a_customer():
         return Intent.RELEASE_CHECK  # "why is the deepcore order on hold?": that order's check says what holds it
+    if intent is Intent.STATUS and asks_whether_orders_ship(text) and names_a_customer():
+        return Intent.RELEASE_CHECK  # "is landmont on any kind of credit block?": whether a new order would ship
     if (
         intent is Intent.RELEASE_CHECK
         and _HOW_MUCH_MORE_RE.search(text)

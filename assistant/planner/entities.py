@@ -427,7 +427,7 @@ _COUNTED_THINGS_RE = re.compile(
     re.IGNORECASE,
 )
 _HALF_RE = re.compile(r"\bhalf(?:\s+(?:a|an)\s+|[\s-])(million|thousand|grand|mil|mn|m|k)\b", re.IGNORECASE)
-_QUARTER_RE = re.compile(r"\b(?:a\s+)?quarter\s+(?:of\s+)?(?:a|an)\s+(million|mil|mn|m)\b", re.IGNORECASE)
+_QUARTER_RE = re.compile(r"\b(?:a\s+)?quarter(?:\s+(?:of\s+)?(?:a|an)\s+|[\s-])(million|mil|mn|m)\b", re.IGNORECASE)
 
 
 def amounts_in_words_as_figures(text: str) -> str:
@@ -563,6 +563,8 @@ def _compound(words: list[_Word], last: int, spans: Spans) -> int | None:
     if at >= len(words) or spans.covers(words[at].start, words[at].end):
         return None
     nxt = words[at].text.lower()
+    if nxt in ("one", "ones") and words[last].text.lower() not in MULTIPLIERS:
+        return None  # "the 18.7k AUD one": the order meant, no part of the figure
     if nxt in MULTIPLIERS or nxt in NUMBER_WORDS or re.fullmatch(r"\d+(?:[.,]\d+)*[km]?", nxt):
         return words[at].end
     return None

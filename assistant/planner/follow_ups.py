@@ -39,6 +39,7 @@ from .phrases import (
     SURE_ENOUGH_FOR_TERSE,
     WHY_RANKED_RE,
     WIDEN_RE,
+    WRONG_CUSTOMER_RE,
 )
 from .portfolio_query import MIN_CHANGE_RE, ONLY_A_DATE_RE, REFERS_BACK_RE
 from .reasons import ONLY_A_REASON_RE
@@ -152,6 +153,17 @@ class TurnFollowUps(TurnWrites):
     # Set when the words can only point back into the thread (a row of the list just shown, "that" compared with an
     # earlier date): the follow-up holds even when the classifier reads the message confidently as something else.
     points_back = False
+
+    def for_another_customer(self) -> Intent | None:
+        """ "sorry, wrong one - i meant coral leaf wholesale" right after a proposal: the same proposal, for them."""
+        last = self.history[-1] if self.history else None
+        if last is None or last.intent not in (Intent.LIMIT_PROPOSE, Intent.PROMISE) or not last.proposals:
+            return None
+        # a name that is part of a longer one ("coral leaf" of "coral leaf wholesale") is resolved when used
+        named = any(status != "not_found" for _, status in self.name_statuses())
+        if WRONG_CUSTOMER_RE.search(self.text) and not re.search(r"\d", self.text) and named:
+            return Intent(last.intent)
+        return None
 
     def follow_up(self, previous: str, recognised: Intent) -> Intent | None:
         text = self.text

@@ -56,6 +56,8 @@ STOPWORDS = frozenset(
     pending mean means meaning o s says said told tells us vs versus hw hou sales chaser chasers bucket buckets put
     probability likelihood chance most least highest lowest doing doing? fine whos who's whats hows history
     histories historical hook across behaviour behavior behaviours behaviors habits
+    po pos po's purchase purchases confirm confirmed confirming sorry wrong meant forget forgot ignore nevermind
+    fast faster fastest slow slower slowest
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 # Never part of a name: the request words above and the trade vocabulary shared with the resolver ("report",
@@ -261,3 +263,43 @@ def distinctive_word(word: str) -> bool:
     if word in NOT_NAME_WORDS or word.removesuffix("s") in NOT_NAME_WORDS:
         return False
     return len(word) >= 4 and word.isalpha() and not is_common_word(word) and not is_ordinary(word)
+
+
+# A name the message itself sets aside: "Stark's fine, I checked yesterday. But Wayne — …", "forget acme, what about
+# initech?", "… for hooli? sorry, I mean for soylent" (what is named after the correction counts)
+_SET_ASIDE_AFTER_RE = re.compile(
+    r"^(?:'s|’s|\s+is|\s+are)\s+(?:fine|sorted|all\s+good|paid\s+up|not\s+the\s+(?:issue|problem))\b", re.I
+)
+_SET_ASIDE_BEFORE_RE = re.compile(r"\b(?:forget(?:\s+about)?|ignore|never\s*mind|not|except)\s+(?:the\s+)?$", re.I)
+_SELF_CORRECTION_RE = re.compile(
+    r"\bi\s+mean(?:t)?\b(?!\s*[,.;:!?]|\s*$)|\bno\s+wait\b|\bscratch\s+that\b|\bcorrection\b|\bnot\s+\w+[,;]\s+(?=\w)",
+    re.I,
+)
+
+
+def not_set_aside(text: str, candidates: list[NameCandidate]) -> list[NameCandidate]:
+    """The candidates the message does not set aside, when it names several: a name followed by "is fine" or after
+    "forget", or named before a correction ("sorry, I mean …") that names another after it."""
+    if len(candidates) < 2:
+        return candidates
+    lowered = text.lower()
+    placed = [(lowered.find(c.text.lower()), c) for c in candidates]
+    corrections = [m.end() for m in _SELF_CORRECTION_RE.finditer(text)]
+    cut = max((at for at in corrections if any(start >= at for start, _ in placed)), default=-1)
+    kept = [
+        candidate
+        for start, candidate in placed
+        if start < 0
+        or not (
+            start < cut
+            or _SET_ASIDE_AFTER_RE.match(_after(text, start, candidate.text))
+            or _SET_ASIDE_BEFORE_RE.search(text[:start])
+        )
+    ]
+    return kept or candidates
+
+
+def _after(text: str, start: int, name: str) -> str:
+    """What follows a name, its possessive kept ("Stark's fine": "'s fine")."""
+    rest = text[start + len(name) :]
+    return ("'s" + rest) if name.lower().endswith(("'s", "’s")) else rest

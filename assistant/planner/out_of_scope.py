@@ -37,7 +37,7 @@ INVENTORY_RE = re.compile(
 BYPASS_RE = re.compile(
     r"\b(?:skip|bypass|without|no need for)\b.{0,20}\b(?:approv\w*|proposals?|sign[- ]?off)\b"
     r"|\b(?:set|change|move|switch|flip)\b.{0,40}\b(?:credit\s+)?status\b.{0,25}\bto\b"
-    r"|\bset\b.{0,40}\bto\s+(?:stop|watch)\b"
+    r"|\bset\b.{0,40}\bto\s+(?:stop|watch|ok)\b"  # "pls set Globex back to OK status"
     r"|\bno\s+(?:approv\w*|proposals?|sign[- ]?off)\s+(?:needed|required|necessary)\b"
     r"|\b(?:put|move|place|switch|flip)\b.{0,40}\b(?:on|onto|into|to)\s+(?:credit\s+)?(?:stop|watch|ok)\s+status\b",
     re.I,

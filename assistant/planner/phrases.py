@@ -383,16 +383,24 @@ _CONTACT_WEAK_RES = (
     # "their CFO Clara Dubois confirmed", "their AP lead Justin Perrin"
     re.compile(
         r"(?i:\b(?:their|the)\s+(?:ap|a/p|ar|payables|finance|accounts)?\s*(?:lead|manager|director|head|clerk|cfo|ceo|coo"
-        r"|controller|treasurer|accountant|bookkeeper)),?\s+(?P<name>[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:\s+[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?)\b"
+        r"|controller|treasurer|accountant|bookkeeper|lady|guy|woman|man|person|rep)),?\s+(?P<name>[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:\s+[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?)\b"
     ),
     re.compile(
         r"\b(?P<name>[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:\s+[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?)\s+(?i:confirmed|says|said|agreed|promised|told\s+(?:me|us)|called|rang|emailed"
         r"|(?:was\s+)?on\s+the\s+(?:phone|line|call))\b"
     ),
+    # "…, susan patel confirmed": a person's two names in lower case, saying so (checked to be no common words)
+    re.compile(r"(?:^|[,;.:–—-]\s*)(?P<name>[a-z]{3,}\s+[a-z]{3,})\s+(?:confirmed|said|says|agreed|promised)\b"),
 )
 # The rules' score of a question about approval authority ("who has to sign that off?")
 APPROVAL_QUESTION_SCORE = 8
 _WHOLE_WORD_MATCHES = frozenset({"id", "external id", "name", "name words", "words in name"})
+# The customer corrected right after a proposal: "sorry, wrong one - i meant coral leaf wholesale"
+WRONG_CUSTOMER_RE = re.compile(
+    r"\bwrong\s+(?:one|customer|account|company|client|name)\b|\bi\s+meant\b|\bshould\s+(?:have\s+been|be)\s+for\b"
+    r"|^\W*(?:(?:sorry|oops|no|wait)\W+)+i\s+mean\b",
+    re.I,
+)
 # A slip corrected in the same message: "today-ish, actually no they said wednesday", "5k, make that 6k"
 CORRECTION_RE = re.compile(
     r"\b(?:actually(?:\s+no)?|no\s+wait|wait\s+no|i\s+mean|correction|make\s+(?:that|it)|scratch\s+that|instead"

@@ -51,8 +51,10 @@ from .decision_forms import (
     POLICY_CUE_RE,
     WRITE_TO_THEM_RE,
     asks_the_method,
+    asks_whether_orders_ship,
     decided_by_the_form,
     rerouted_by_the_words,
+    the_question_asked,
 )
 from .entities import (
     BARE_INVOICE_RE,
@@ -140,7 +142,7 @@ class Turn(TurnAsking):
             each = self.each_customer_offered()
             if each is not None:
                 return each
-            intent = self.intent()
+            intent = the_question_asked(self.text, self.intent())
             if intent is Intent.PORTFOLIO and self.request.actor.role == Role.SALES and self.names_something():
                 intent = Intent.EXPOSURE  # sales never see the book; a customer named asks for its standing
             return intent, self.dispatch(intent), None
@@ -152,11 +154,12 @@ class Turn(TurnAsking):
         return mask_names(self.text, name_words_to_mask(self.text, self.name_word_stats))
 
     def intent(self) -> Intent:
-        picked = self.picked_choice()
+        picked = self.picked_choice() or self.for_another_customer()
         if picked is not None:
             return picked
         if _RULE_QUESTION_RE.search(self.text) or (
-            asks_the_method(self.text, bool(self.history)) and not self.names_a_customer()
+            asks_the_method(self.text, bool(self.history), last_customer(self.history) is not None)
+            and not self.names_a_customer()
         ):
             return Intent.POLICY  # "how long can a promise from globex be?": the rule, whoever is named
         if (
@@ -434,6 +437,12 @@ class Turn(TurnAsking):
             return Intent.EXPOSURE
         if set(close) == {Intent.RELEASE_CHECK, Intent.STATUS} and _AN_ORDER_RE.search(self.text):
             return Intent.RELEASE_CHECK  # "why is globex's order stuck?": the order's check states what holds it
+        if (
+            {intent, *close} <= {Intent.RELEASE_CHECK, Intent.STATUS}
+            and asks_whether_orders_ship(self.text)
+            and self.names_a_customer()
+        ):
+            return Intent.RELEASE_CHECK  # "is X blocked?": whether an order ships, with the status that decides
         if Intent.INVOICE in close and INVOICE_RE.search(self.text) and set(close) <= _AN_INVOICES_READINGS:
             return Intent.INVOICE  # "did Acme pay INV-… on time?": the invoice named says when it was paid
         if (

@@ -51,7 +51,7 @@ from .entities import (
     risk_classes,
 )
 from .limit_change import terms_days
-from .name_runs import NameCandidate, distinctive_word, name_candidates
+from .name_runs import NameCandidate, distinctive_word, name_candidates, not_set_aside
 from .periods import period_mentions
 from .phrases import (
     _MANY_RE,
@@ -379,7 +379,8 @@ class TurnCustomers(TurnNameLookups):
         # "the customer record for 'new worth'": a quoted name as typed
         queries.extend((quoted.group(1).strip(), True) for quoted in _QUOTED_NAME_RE.finditer(self.text))
         group_word = self.customer_group()
-        for candidate in self.usable(name_candidates(self.text, self.non_name_spans(), extra_stop)):
+        runs = self.usable(name_candidates(self.text, self.non_name_spans(), extra_stop))
+        for candidate in not_set_aside(self.text, runs):
             if group_word:  # "Acme group": the family is found by its name; "group" would match every "… Group Ltd"
                 stripped = re.sub(r"\s*\b(?:group|family)\b\s*", " ", candidate.text, flags=re.IGNORECASE).strip()
                 if stripped and stripped != candidate.text:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from . import answers
-from .context import last_call
+from .context import CustomerRef, last_call
 from .dates import date_at
 from .entities import MoneyMention
 from .limit_change import (
@@ -22,7 +22,7 @@ from .limit_change import (
     stated_direction,
     the_change_s_amount,
 )
-from .phrases import CORRECTION_RE
+from .phrases import CORRECTION_RE, WRONG_CUSTOMER_RE
 from .reasons import _REVIEW_RE, stated_reason
 from .turn_reads import TurnReads
 from .turn_state import Stop
@@ -62,6 +62,11 @@ class TurnLimits(TurnReads):
                 "limit direction contradicts",
             )
         customer = self.customer(single=nothing)
+        meant = self.proposal_for_another_customer("propose_credit_limit_change", customer) if amount is None else None
+        if meant is not None:
+            self.call("recommend_credit_limit", {"customer": customer.reference})
+            result = self.call("propose_credit_limit_change", meant)
+            return answers.proposal(result) + self._still_pending(meant)
         review, reason = self.review_date(), stated_reason(self.text, outright=True)
         if amount is None and (review is not None or reason is not None):
             earlier = last_call(self.history, "propose_credit_limit_change", only_last_reply=True)
@@ -165,6 +170,18 @@ class TurnLimits(TurnReads):
         if previous is None or str(previous.arguments.get("customer")) != str(customer):
             return None
         return dict(previous.arguments)
+
+    def proposal_for_another_customer(self, tool: str, customer: CustomerRef) -> dict[str, Any] | None:
+        """ "sorry, wrong one - i meant coral leaf wholesale" right after a proposal: that proposal's arguments, for
+        the customer now named (an invoice of the other customer's is no part of it)."""
+        if not WRONG_CUSTOMER_RE.search(self.text):
+            return None
+        earlier = last_call(self.history, tool, only_last_reply=True)
+        if earlier is None or str(earlier.arguments.get("customer")) == str(customer.reference):
+            return None
+        moved = {**earlier.arguments, "customer": customer.reference}
+        moved.pop("invoice_numbers", None)
+        return moved
 
     def _still_pending(self, corrected: dict[str, Any] | None) -> str:
         """After a proposal made again right after an earlier one (corrected, or with a reason or review date added):

@@ -405,7 +405,10 @@ class TurnPortfolio(TurnCustomers):
         # "top 10 customers?" right after open AR at a date: ranked by the figure just shown
         thread_focus = self.focus_of(previous) if carried or (just_before and top) else []
         worst_or_best = _WORST_BEST_RE.search(text)
-        if top and measure is None and payers is None and "dso" in thread_focus and worst_or_best:
+        ranked_payers = previous is not None and previous.arguments.get("payers") and (carried or just_before)
+        if payers is None and worst_or_best and ranked_payers:  # "and the 5 best?" after the 5 worst payers
+            args["payers"] = "earliest_first" if worst_or_best.group(1) is None else "latest_first"
+        elif top and measure is None and payers is None and "dso" in thread_focus and worst_or_best:
             # "who are the 5 worst?" after the average days delinquent: ranked by how late they pay
             args["payers"] = "earliest_first" if worst_or_best.group(1) is None else "latest_first"
         elif top and measure is None and "rank_by" not in args and "payers" not in args:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from assistant.catalogue import by_intent
@@ -23,11 +24,18 @@ from .context import (
     order_customer,
     vocabulary,
 )
-from .decision_forms import _WHAT_WOULD_IT_TAKE_RE, IS_IT_SAFE_RE, PAYMENT_MADE_RE
+from .decision_forms import (
+    _THE_ORDER_RE,
+    _WHAT_WOULD_IT_TAKE_RE,
+    IS_IT_SAFE_RE,
+    PAYMENT_MADE_RE,
+    asks_whether_orders_ship,
+)
 from .entities import (
     LEVEL_RE,
     PAGE_RE,
     TOP_N_RE,
+    MoneyMention,
     Spans,
     first_int,
     money_mentions,
@@ -73,6 +81,9 @@ _PAGE_SIZE_RE = re.compile(
 
 
 # "is their order on hold?": the order's check says whether and why it is held
+_JUST_THE_STATUS_RE = re.compile(r"\bstatus\b|\bstanding\b", re.I)
+_AN_ORDER_NAMED_RE = re.compile(r"\borders?\b|\bSO-\d|\bpo\b", re.I)  # "a delivery date" names no order
+_NEW_ORDER_WORDS_RE = re.compile(r"\b(?:new|another|more|again|place|placing|take|taking|accept)\b", re.I)
 _THEIR_ORDER_HELD_RE = re.compile(
     r"\b(?:their|its|the)\s+(?:open\s+|new\s+|latest\s+)?order\b.{0,30}\b(?:hold|held|blocked|stuck)\b", re.I
 )
@@ -208,6 +219,8 @@ class TurnReads(TurnRecords):
                 raise Stop(f"I couldn't find order {orders[0]}.", "order not found")
             reference = CustomerRef(str(owner))
         customer = reference or self.customer()
+        if not orders and amount is not None and (named := self.order_by_its_figure(customer, amount)) is not None:
+            orders, amount = [named], None
         args: dict[str, Any] = {"customer": customer.reference}
         if orders:
             args["order_number"] = orders[0]
@@ -222,18 +235,16 @@ class TurnReads(TurnRecords):
                 args["order_amount"] = previous.arguments["order_amount"]
                 if previous.arguments.get("currency"):
                     args["currency"] = previous.arguments["currency"]
-            elif (only := self.the_held_or_open_order(customer)) is not None:
+            elif _JUST_THE_STATUS_RE.search(self.text) and not asks_whether_orders_ship(self.text):
+                return self.status_of(customer)  # "… a big order next wk but for now i just need the status"
+            elif not self.asks_about_new_orders() and (only := self.the_held_or_open_order(customer)) is not None:
                 args["order_number"] = only
-            else:
-                result = self.call("get_customer_exposure", {"customer": customer.reference, "include_group": False})
-                return (
-                    answers.exposure(result, ageing=False, sales_view=True)
-                    if self.request.actor.role == Role.SALES
-                    else answers.status(result)
-                ).replace(
-                    "for a specific order ask whether it can ship, with its amount.", ""
-                ) + "\nTell me the order amount (or order number) for a release check."
         return answers.release(self.call("check_order_release", args))
+
+    def status_of(self, customer: CustomerRef) -> str:
+        result = self.call("get_customer_exposure", {"customer": customer.reference, "include_group": False})
+        sales = self.request.actor.role == Role.SALES
+        return answers.exposure(result, ageing=False, sales_view=True) if sales else answers.status(result)
 
     def score(self) -> str:
         for match in _HISTORY_POINTS_RE.finditer(self.text):
@@ -433,6 +444,37 @@ class TurnReads(TurnRecords):
         return answers.policy(passages)
 
     # --- the one order a message means ------------------------------------------------------------------------
+
+    def order_by_its_figure(self, customer: CustomerRef, amount: MoneyMention) -> str | None:
+        """ "and the other one, 41?" after an order's check, "order 41", "their order (the 18.7k AUD one)": an open
+        order the figure names by its number or by its amount, not a new order of that size."""
+        written = self.text[amount.start : amount.end]
+        previous = last_call(self.history, "check_order_release")
+        by_its_number = re.fullmatch(r"\d{1,7}", written) and (
+            (previous is not None and previous.arguments.get("order_number"))
+            or re.search(rf"\b(?:order|so)\s*(?:no\.?\s*|number\s*|#\s*)?{written}\b", self.text, re.I)
+        )
+        by_its_amount = _THE_ORDER_RE.search(self.text) or re.search(r"\bone\b", self.text, re.I)
+        if not (by_its_number or by_its_amount) or (customer.id is None and not customer.reference.isdigit()):
+            return None
+        orders = customer_open_orders(self.request.database_url, customer.id or int(customer.reference))
+        if by_its_number:
+            by_number = [order for order in orders if int(re.sub(r"\D", "", order.number) or 0) == int(written)]
+            if len(by_number) == 1:
+                return by_number[0].number
+        if by_its_amount:
+            tolerance = max(amount.amount * Decimal("0.005"), Decimal("0.5"))  # "18.7k" for 18,747.30
+            near = [o for o in orders if amount.fits(o.currency) and abs(o.open_amount - amount.amount) <= tolerance]
+            if len(near) == 1:
+                return near[0].number
+        return None
+
+    def asks_about_new_orders(self) -> bool:
+        """ "can they order again?", "is X blocked for new orders?": whether the account takes orders, not one open
+        order's check."""
+        if not asks_whether_orders_ship(self.text) or _THE_ORDER_RE.search(self.text):
+            return False
+        return not _AN_ORDER_NAMED_RE.search(self.text) or bool(_NEW_ORDER_WORDS_RE.search(self.text))
 
     def the_held_or_open_order(self, customer: CustomerRef) -> str | None:
         """For a check: the held order when the message says "held" and one is, else the one open order."""

@@ -41,7 +41,11 @@ def row_picks(text: str) -> list[tuple[int, int]]:
 _THAT_DATE_RE = re.compile(r"\b(?:that|the\s+same|same)\s+(?:date|day|point\s+in\s+time|month[- ]end)\b", re.I)
 # When the asker is working, never the date the figures are wanted at (that is today anyway)
 _WHEN_WORKING_RE = re.compile(
-    r"\b(?:tonight|this\s+(?:morning|afternoon|evening)|later\s+today|first\s+thing(?:\s+tomorrow)?)\b", re.I
+    r"\b(?:tonight|this\s+(?:morning|afternoon|evening)|later\s+today|first\s+thing(?:\s+tomorrow)?)\b"
+    # "Stark's fine, I checked yesterday": when the asker looked, not a date the figures are wanted at
+    r"|\b(?:i|we)\s+(?:already\s+)?(?:checked|looked|spoke|called|asked|emailed|rang)\b[^.?!]{0,25}?"
+    r"\b(?:yesterday|earlier|last\s+week|on\s+(?:mon|tues|wednes|thurs|fri)day)\b",
+    re.I,
 )
 
 

@@ -68,7 +68,17 @@ _CLOSING_CHATTER_RE = re.compile(
 )
 
 
+# "umbrella keeps promising and not paying. forget the promises for a sec, what are their avg days to pay?": the
+# topic set aside is no part of the request (the customer named before it still is)
+_SET_ASIDE_TOPIC_RE = re.compile(
+    r"\b(?:forget|never\s*mind|ignore|leave\s+aside)\s+(?:about\s+)?(?:the|that|those|this|their)\s+[\w-]+"
+    r"(?:\s+for\s+(?:a\s+)?(?:sec|second|moment|minute|now))?[\s,;:–—-]*",
+    re.I,
+)
+
+
 def the_request_after_chatter(text: str) -> str:
+    text = _SET_ASIDE_TOPIC_RE.sub("", text)
     marks = list(_ANYWAY_RE.finditer(text))
     text = text[marks[-1].end() :] if marks else text
     closed = _CLOSING_CHATTER_RE.search(text)

@@ -139,6 +139,13 @@ _ASKS_ABOUT_A_PROMISE_RE = re.compile(
     r"\b(?:promis\w*|ptps?)\b",
     re.I,
 )
+# "deepstar promised ~11k for tomorrow, is that one still open?": a promise told in order to ask what became of it
+_WHAT_BECAME_OF_IT_RE = re.compile(
+    r"\b(?:is|was|has)\s+(?:that|it|this)(?:\s+one)?\s+(?:still\s+)?(?:open|kept|broken|paid|come\s+in|arrived|landed"
+    r"|outstanding|been\s+(?:kept|paid|broken))\b|\bdid\s+(?:it|that|they|the\s+money)\s+(?:ever\s+)?(?:come\s+in|arrive|land"
+    r"|pay|keep|honou?r)\b",
+    re.I,
+)
 _LOG_IT_RE = re.compile(r"\b(?:log|record|add|enter|register|capture|book|note|put\s+in|take\s+down)\b", re.I)
 
 
@@ -263,11 +270,18 @@ class TurnWrites(TurnOrders):
             after = date_mentions(self.text[correction.end() :], self.today, Spans(), future=True)
             found = after if len(found) > 1 and len(after) == 1 else found
             amounts = [m for m in amounts if m.start >= correction.end()] if len(amounts) > 1 else amounts
-        if not amounts and self.asks_about_a_promise():
+        asked_after = _WHAT_BECAME_OF_IT_RE.search(self.text) and not _LOG_IT_RE.search(self.text)
+        if (not amounts and self.asks_about_a_promise()) or asked_after:
             return self.customer_lookup("get_promise_history")
         self.one_of_each(amounts, found, what="a promise is one amount by one date", nothing=nothing)
         amount = self.only_amount(amounts)
         customer = self.customer(single=nothing)
+        if (
+            amount is None
+            and not found
+            and (moved := self.proposal_for_another_customer("log_promise_to_pay", customer))
+        ):
+            return answers.proposal(self.call("log_promise_to_pay", moved)) + self._still_pending(moved)
         if earlier is not None and str(earlier.arguments.get("customer")) == str(customer.reference):
             # "actually she said the 28th, sorry" right after a promise was logged: that promise, what is said again
             # replacing what it had
@@ -390,6 +404,8 @@ class TurnWrites(TurnOrders):
                 name = match.group("name")
                 if name.casefold() in _NOT_A_CONTACT or self.names_customer_word(name):
                     continue
+                if name.islower() and any(map(is_common_word, name.split())):
+                    continue  # "the buyer confirmed": lower-case words that are no one's name
                 self.spans.add(*match.span("name"))
                 return name
         closing = _CLOSING_FIRST_NAME_RE.search(self.text)  # "log PTP: longcore, £55,041.04, 27/11, Priya"
