@@ -120,8 +120,7 @@ def listed_numbers(text: str) -> dict[str, list[str]]:
     return {kind: list(dict.fromkeys(numbers)) for kind, numbers in found.items() if len(set(numbers)) >= 2}
 
 
-# "in the IBM sample", "for the imported ledger", "ibm data": the data set the question is about, not a customer.
-# A preposition, an article or a source's name must lead: "Okafor Data", "Data Systems Ltd" are customers' names.
+# "in the IBM sample", "ibm data": the data set asked about, not a customer ("Okafor Data" is one: a word must lead)
 _SOURCE_NAMES = r"ibm|demo|erp|sap|oracle|odoo|netsuite|test|csv|excel|ar|ledger|uploaded|imported|new|old|latest"
 _SOURCE_NOUN = r"(?:sample|data\s*set|data|import|imported\s+\w+)\b(?:\s+(?:data|set|file)\b)?"
 DATA_SOURCE_RE = re.compile(
@@ -141,8 +140,7 @@ def data_source_mentions(text: str, spans: Spans) -> None:
         spans.add(*match.span())
 
 
-# Imported ledgers number invoices with bare digits ("invoice 0104358967"): read only after the word invoice, or
-# as a long run of digits that no amount or date is written as.
+# Bare-digit invoice numbers ("invoice 0104358967"): only after the word invoice, or a digit run no amount could be
 BARE_INVOICE_RE = re.compile(
     r"\b(?:invoice|inv)\s*(?:no\.?|number|nr\.?|#)?\s*#?\s*(\d{4}[-\s]\d{5,10}|\d{4}-\d{3,10}|\d{4,12})\b"
     r"|(?<![\d.,])\b(\d{8,12}|(?<![\w-])\d{4}-\d{5,10}(?![-/.]\d))\b(?![.,]\d)",  # "is 2026-0001078 overdue"
