@@ -198,7 +198,10 @@ class TurnReads(TurnRecords):
     def status(self) -> str:
         if order_numbers(self.text, Spans()) or _THEIR_ORDER_HELD_RE.search(self.text):
             return self.release_check()  # "why is SO-0000022 on hold?": that order's check says why
-        result = self.customer_exposure()
+        return self.standing(self.customer_exposure())
+
+    def standing(self, result: dict[str, Any]) -> str:
+        """A customer's credit status as the asker may see it (sales: the status alone, no figures)."""
         if self.request.actor.role == Role.SALES:
             return answers.exposure(result, ageing=False, sales_view=True)
         return answers.status(result)
@@ -242,9 +245,9 @@ class TurnReads(TurnRecords):
         return answers.release(self.call("check_order_release", args))
 
     def status_of(self, customer: CustomerRef) -> str:
-        result = self.call("get_customer_exposure", {"customer": customer.reference, "include_group": False})
-        sales = self.request.actor.role == Role.SALES
-        return answers.exposure(result, ageing=False, sales_view=True) if sales else answers.status(result)
+        return self.standing(
+            self.call("get_customer_exposure", {"customer": customer.reference, "include_group": False})
+        )
 
     def score(self) -> str:
         for match in _HISTORY_POINTS_RE.finditer(self.text):
